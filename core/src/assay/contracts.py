@@ -1,0 +1,91 @@
+"""Types that plugins return from hooks: analysis types, encoder families and training results."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen
+class TrainResult:
+    """What :func:`~assay.hookspecs.assay_train` returns: the trained model and its per-epoch history."""
+
+    model: Any
+    history: dict[str, list[float]] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class AnalysisType:
+    """A kind of analysis: how labels are checked and which metric ranks models.
+
+    Attributes:
+        name: the value users pass as ``analysis_type=``.
+        is_classification: whether labels are classes (decoded through class indices).
+        main_metric: the metric that ranks models in leaderboards.
+        higher_is_better: whether a larger ``main_metric`` is better.
+        check_labels: ``check_labels(labels, categorical_encoder)`` raises
+            :class:`assay.errors.ExperimentError` when the raw label values (a pandas Series) do not fit
+            this analysis type; ``categorical_encoder`` says whether the label encoder is categorical.
+        description: one line for ``assay info``.
+    """
+
+    name: str
+    is_classification: bool
+    main_metric: str
+    higher_is_better: bool
+    check_labels: Callable[..., None]
+    description: str = ""
+
+
+class EncoderFamily(abc.ABC):
+    """A kind of encoder object the tabular pipeline can validate, fit, persist and invert.
+
+    The pipeline never touches an encoder directly: it asks the family. Fitting always works on a fresh copy,
+    so the user's object stays unfitted.
+    """
+
+    #: stored with every encoder so it can be loaded back by the same family
+    name: str = ""
+
+    @abc.abstractmethod
+    def accepts(self, encoder: Any) -> bool:
+        """Whether this family handles ``encoder`` (an instance, or a class given by mistake)."""
+
+    @abc.abstractmethod
+    def validate(self, encoder: Any, parameter: str) -> None:
+        """Raise :class:`assay.errors.EncoderError` naming ``parameter`` if ``encoder`` is unusable."""
+
+    @abc.abstractmethod
+    def is_categorical(self, encoder: Any) -> bool:
+        """Whether the encoder only maps categories (so it may be fitted on all rows without leakage)."""
+
+    @abc.abstractmethod
+    def fit(self, encoder: Any, data: Any) -> Any:
+        """Fit a fresh copy of ``encoder`` on ``data`` (a DataFrame of the columns it encodes)."""
+
+    @abc.abstractmethod
+    def transform(self, fitted: Any, data: Any) -> Any:
+        """Encode ``data`` with a fitted encoder; returns a dense 2-D float ndarray."""
+
+    @abc.abstractmethod
+    def output_names(self, fitted: Any, columns: list[str]) -> list[str]:
+        """Readable names of the output columns (``column=value`` for one-hot outputs)."""
+
+    @abc.abstractmethod
+    def inverse_transform(self, fitted: Any, encoded: Any) -> Any:
+        """Decode a 2-D array back to original values (used for labels); returns a 1-D ndarray."""
+
+    @abc.abstractmethod
+    def dumps(self, encoder: Any) -> bytes:
+        """Serialise an encoder (fitted or not)."""
+
+    @abc.abstractmethod
+    def loads(self, data: bytes) -> Any:
+        """Load an encoder serialised by :meth:`dumps`."""
+
+    def describe(self, encoder: Any) -> dict[str, Any]:
+        """A JSON-safe description for display: class name and parameters."""
+        return {"class": type(encoder).__name__}

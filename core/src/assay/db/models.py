@@ -1,0 +1,280 @@
+"""SQLAlchemy 2 ORM tables of assay's object model.
+
+These are the persisted rows. The user-facing classes (``assay.Splitset``, ``assay.Queue``, ...) subclass or
+wrap them; relationships are navigated through explicit queries so objects stay usable after their session
+closed. Large blobs are ``deferred`` and read only on request.
+
+Schema changes go through a new alembic migration in ``assay/db/migrations/versions``; never edit an old one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JSONType = JSON
+Blob = LargeBinary
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
+    return mapped_column(ForeignKey(target, ondelete=ondelete), nullable=nullable, index=True)
+
+
+class DatasetRow(Base):
+    """Ingested data, stored once per content (sha256)."""
+
+    __tablename__ = "dataset"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), default="tabular")
+    name: Mapped[str | None] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    file_format: Mapped[str] = mapped_column(String(32), default="parquet")
+    blob: Mapped[bytes] = mapped_column(Blob, deferred=True)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+    column_count: Mapped[int] = mapped_column(Integer)
+    columns: Mapped[list[str]] = mapped_column(JSONType)
+    dtypes: Mapped[dict[str, str]] = mapped_column(JSONType)
+    statistics: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LabelRow(Base):
+    """The label column of a dataset, its raw classes and whether it is categorical."""
+
+    __tablename__ = "label"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = _fk("dataset.id")
+    column: Mapped[str] = mapped_column(String(255))
+    dtype: Mapped[str] = mapped_column(String(64))
+    is_categorical: Mapped[bool] = mapped_column(Boolean)
+    classes: Mapped[list[Any] | None] = mapped_column(JSONType)
+    class_counts: Mapped[dict[str, int] | None] = mapped_column(JSONType)
+
+
+class FeatureRow(Base):
+    """The feature columns of a dataset used by a splitset."""
+
+    __tablename__ = "feature"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = _fk("dataset.id")
+    columns: Mapped[list[str]] = mapped_column(JSONType)
+    columns_excluded: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    dtypes: Mapped[dict[str, str]] = mapped_column(JSONType)
+
+
+class SplitsetRow(Base):
+    """Row indices per split (train/validation/test), stratified on the label."""
+
+    __tablename__ = "splitset"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = _fk("dataset.id")
+    label_id: Mapped[int | None] = _fk("label.id", nullable=True)
+    feature_id: Mapped[int] = _fk("feature.id")
+    size_test: Mapped[float | None] = mapped_column(Float)
+    size_validation: Mapped[float | None] = mapped_column(Float)
+    fold_count: Mapped[int | None] = mapped_column(Integer)
+    bin_count: Mapped[int | None] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    samples: Mapped[dict[str, list[int]]] = mapped_column(JSONType, deferred=True)
+    split_sizes: Mapped[dict[str, int]] = mapped_column(JSONType)
+    features_shape: Mapped[list[int]] = mapped_column(JSONType)
+    label_shape: Mapped[list[int] | None] = mapped_column(JSONType)
+    feature_names: Mapped[list[str]] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FoldRow(Base):
+    """One cross-validation fold made on a splitset's train split."""
+
+    __tablename__ = "fold"
+    __table_args__ = (UniqueConstraint("splitset_id", "fold_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    splitset_id: Mapped[int] = _fk("splitset.id")
+    fold_index: Mapped[int] = mapped_column(Integer)
+    samples: Mapped[dict[str, list[int]]] = mapped_column(JSONType, deferred=True)
+
+
+class EncoderSpecRow(Base):
+    """A user's unfitted encoder: for the label or one step of the feature encoders."""
+
+    __tablename__ = "encoderspec"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    splitset_id: Mapped[int] = _fk("splitset.id")
+    role: Mapped[str] = mapped_column(String(16))  # "label" | "feature"
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    family: Mapped[str] = mapped_column(String(64))
+    class_name: Mapped[str] = mapped_column(String(255))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    dtypes: Mapped[list[str] | None] = mapped_column(JSONType)
+    columns_selected: Mapped[list[str] | None] = mapped_column(JSONType)
+    columns_matched: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    is_categorical: Mapped[bool] = mapped_column(Boolean)
+    blob: Mapped[bytes] = mapped_column(Blob, deferred=True)
+
+
+class FittedEncoderRow(Base):
+    """An encoder fitted for a splitset (``fold_id`` null) or for one fold's train rows."""
+
+    __tablename__ = "fittedencoder"
+    __table_args__ = (UniqueConstraint("encoderspec_id", "fold_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    encoderspec_id: Mapped[int] = _fk("encoderspec.id")
+    fold_id: Mapped[int | None] = _fk("fold.id", nullable=True)
+    output_names: Mapped[list[str]] = mapped_column(JSONType)
+    blob: Mapped[bytes] = mapped_column(Blob, deferred=True)
+
+
+class AlgorithmRow(Base):
+    """A library, an analysis type and the user's five functions, serialised and with their source."""
+
+    __tablename__ = "algorithm"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    library: Mapped[str] = mapped_column(String(64))
+    analysis_type: Mapped[str] = mapped_column(String(64))
+    functions: Mapped[bytes] = mapped_column(Blob, deferred=True)  # cloudpickle of {name: function}
+    sources: Mapped[dict[str, str | None]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HyperparamsetRow(Base):
+    """A hyperparameter grid and how it was searched."""
+
+    __tablename__ = "hyperparamset"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grid: Mapped[dict[str, list[Any]]] = mapped_column(JSONType)
+    search_count: Mapped[int | None] = mapped_column(Integer)
+    search_percent: Mapped[float | None] = mapped_column(Float)
+    combination_count: Mapped[int] = mapped_column(Integer)
+
+
+class HyperparamcomboRow(Base):
+    """One combination of hyperparameter values taken from a grid."""
+
+    __tablename__ = "hyperparamcombo"
+    __table_args__ = (UniqueConstraint("hyperparamset_id", "combo_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hyperparamset_id: Mapped[int] = _fk("hyperparamset.id")
+    combo_index: Mapped[int] = mapped_column(Integer)
+    hyperparameters: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class QueueRow(Base):
+    """An experiment: an algorithm run over a splitset for every combination, fold and repeat."""
+
+    __tablename__ = "queue"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    algorithm_id: Mapped[int] = _fk("algorithm.id")
+    splitset_id: Mapped[int] = _fk("splitset.id")
+    hyperparamset_id: Mapped[int] = _fk("hyperparamset.id")
+    repeat_count: Mapped[int] = mapped_column(Integer, default=1)
+    hide_test: Mapped[bool] = mapped_column(Boolean, default=False)
+    seed: Mapped[int] = mapped_column(Integer)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    job_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JobRow(Base):
+    """One training run: a combination on one fold (or none), one repeat; with its state and lease."""
+
+    __tablename__ = "job"
+    __table_args__ = (
+        UniqueConstraint("queue_id", "run_index"),
+        Index("ix_job_queue_id_status", "queue_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue_id: Mapped[int] = _fk("queue.id")
+    run_index: Mapped[int] = mapped_column(Integer)
+    hyperparamcombo_id: Mapped[int] = _fk("hyperparamcombo.id")
+    fold_id: Mapped[int | None] = _fk("fold.id", nullable=True)
+    fold_index: Mapped[int | None] = mapped_column(Integer)
+    repeat_index: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|succeeded|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(255))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    traceback: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PredictorRow(Base):
+    """A trained model (bytes in the library's own safe format), its history and the shapes it expects."""
+
+    __tablename__ = "predictor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("job.id", ondelete="CASCADE"), unique=True)
+    model_format: Mapped[str] = mapped_column(String(64))
+    model_blob: Mapped[bytes] = mapped_column(Blob, deferred=True)
+    history: Mapped[dict[str, list[float]]] = mapped_column(JSONType, default=dict)
+    features_shape: Mapped[list[int]] = mapped_column(JSONType)
+    label_shape: Mapped[list[int] | None] = mapped_column(JSONType)
+    versions: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    seconds_train: Mapped[float] = mapped_column(Float)
+    seconds_total: Mapped[float] = mapped_column(Float)
+    feature_importance: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PredictionRow(Base):
+    """Predictions of one predictor on one split (or on new data at inference), with metrics."""
+
+    __tablename__ = "prediction"
+    __table_args__ = (Index("ix_prediction_predictor_id_split", "predictor_id", "split"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    predictor_id: Mapped[int] = mapped_column(ForeignKey("predictor.id", ondelete="CASCADE"), index=True)
+    split: Mapped[str] = mapped_column(String(32))  # train|validation|test|inference
+    dataset_id: Mapped[int | None] = _fk("dataset.id", nullable=True)
+    row_count: Mapped[int] = mapped_column(Integer)
+    arrays: Mapped[bytes] = mapped_column(Blob, deferred=True)  # npz: row_indices, predictions, probabilities, ...
+    metrics: Mapped[dict[str, float]] = mapped_column(JSONType, default=dict)
+    plot_data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,74 @@
+"""Exceptions raised by assay. Every one subclasses :class:`AssayError`.
+
+Messages name the parameter at fault and say how to fix it; only the command line turns them into exit codes.
+"""
+
+from __future__ import annotations
+
+
+class AssayError(Exception):
+    """Base class of every error assay raises on purpose."""
+
+
+class ConfigurationError(AssayError):
+    """assay is set up wrongly (database URL, environment variable, plugin settings)."""
+
+
+class DatabaseError(AssayError):
+    """The database cannot be used as it is."""
+
+
+class SchemaTooNewError(DatabaseError):
+    """The database was migrated by a newer assay than the one installed."""
+
+
+class PluginError(AssayError):
+    """A plugin failed to load, or answered a hook wrongly."""
+
+
+class PluginLoadError(PluginError):
+    """A plugin's entry point could not be imported (raised in strict mode only)."""
+
+
+class LibraryNotFoundError(PluginError):
+    """No installed plugin provides the requested machine-learning library."""
+
+
+class AnalysisTypeNotFoundError(PluginError):
+    """No installed plugin provides the requested analysis type."""
+
+
+class ValidationError(AssayError, ValueError):
+    """A parameter value is wrong. ``parameter`` names it."""
+
+    def __init__(self, parameter: str, message: str):
+        self.parameter = parameter
+        super().__init__(f"{parameter}: {message}")
+
+
+class DataError(ValidationError):
+    """The data handed to assay cannot be used (empty, unreadable, NaNs, duplicate columns...)."""
+
+
+class EncoderError(ValidationError):
+    """An encoder specification is unusable."""
+
+
+class SplitError(ValidationError):
+    """The requested splits or folds cannot be made from this data."""
+
+
+class ExperimentError(ValidationError):
+    """An experiment definition (functions, hyperparameters, analysis type) is unusable."""
+
+
+class SchemaMismatchError(ValidationError):
+    """New data for inference does not match the columns or dtypes a model was trained on."""
+
+
+class NotFoundError(AssayError, LookupError):
+    """An object with the requested id does not exist in the database."""
+
+
+class JobError(AssayError):
+    """A job failed; the stored traceback says why."""
