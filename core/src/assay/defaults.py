@@ -143,3 +143,10 @@ def assay_metrics(analysis_type: str, y_true: Any, y_pred: Any, probabilities: A
     if analysis_type in (BINARY, MULTI):
         return classification_metrics(y_true, y_pred, probabilities, classes, binary=analysis_type == BINARY)
     return None
+
+
+@hookimpl(trylast=True)
+def assay_plots(analysis_type: str):
+    from assay.evaluation import plots
+
+    return plots.default_plots(analysis_type)

@@ -1,0 +1,156 @@
+"""Claiming jobs from the database atomically, with leases, so any number of workers share one queue.
+
+A worker claims a job by moving it from ``queued`` (or from ``running`` with an expired lease: its worker
+died) to ``running`` with its own name and a lease. PostgreSQL does it with ``FOR UPDATE SKIP LOCKED``;
+SQLite with a single conditional ``UPDATE`` inside an immediate transaction. While a job runs, a heartbeat
+renews the lease. Results are written only if the job is still claimed by the same worker, so a job is never
+stored twice even if its lease was taken over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+
+from sqlalchemy import and_, or_, select, update
+
+from assay.db.engine import get_engine, session_scope
+from assay.db.models import JobRow, QueueRow, utcnow
+
+LEASE_SECONDS = float(os.environ.get("ASSAY_LEASE_SECONDS", "60"))
+
+
+def worker_name() -> str:
+    """``host:pid:random`` — unique per worker, and tells which local process holds a job."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _lease_until(seconds: float | None = None) -> dt.datetime:
+    return utcnow() + dt.timedelta(seconds=LEASE_SECONDS if seconds is None else seconds)
+
+
+def _claimable(now: dt.datetime):
+    return or_(
+        JobRow.status == "queued",
+        and_(JobRow.status == "running", JobRow.lease_expires_at < now),
+    )
+
+
+def claim_next(queue_id: int, worker: str, lease_seconds: float | None = None) -> int | None:
+    """Claim the next runnable job of a queue for ``worker``; returns its id, or ``None`` when none is left.
+
+    A job whose worker died (lease expired) is taken again until it has used the queue's ``max_attempts``;
+    then it is marked failed.
+    """
+    now = utcnow()
+    postgres = get_engine().dialect.name == "postgresql"
+    with session_scope() as session:
+        max_attempts = session.execute(select(QueueRow.max_attempts).where(QueueRow.id == queue_id)).scalar_one()
+        while True:
+            query = (
+                select(JobRow.id, JobRow.status, JobRow.attempts)
+                .where(JobRow.queue_id == queue_id, _claimable(now))
+                .order_by(JobRow.run_index)
+                .limit(1)
+            )
+            if postgres:
+                query = query.with_for_update(skip_locked=True)
+            row = session.execute(query).first()
+            if row is None:
+                return None
+            if row.status == "running" and row.attempts >= max_attempts:
+                session.execute(
+                    update(JobRow).where(JobRow.id == row.id).values(
+                        status="failed", finished_at=now, lease_expires_at=None,
+                        error=f"the worker running this job died {row.attempts} times (max_attempts={max_attempts})",
+                    )
+                )
+                continue
+            # The conditional UPDATE is the claim: it only matches if nobody took the job in between.
+            result = session.execute(
+                update(JobRow)
+                .where(JobRow.id == row.id, _claimable(now))
+                .values(status="running", worker=worker, attempts=JobRow.attempts + 1, started_at=now,
+                        lease_expires_at=_lease_until(lease_seconds), error=None, traceback=None)
+            )
+            if result.rowcount == 1:
+                return row.id
+
+
+def release_dead_local_jobs(queue_id: int) -> int:
+    """Requeue jobs held by processes of this host that no longer exist (a crash, a kill, Ctrl-C)."""
+    host = socket.gethostname()
+    with session_scope() as session:
+        rows = session.execute(
+            select(JobRow.id, JobRow.worker).where(JobRow.queue_id == queue_id, JobRow.status == "running")
+        ).all()
+        dead = []
+        for job_id, worker in rows:
+            parts = (worker or "").split(":")
+            if len(parts) == 3 and parts[0] == host and parts[1].isdigit() and not _pid_alive(int(parts[1])):
+                dead.append(job_id)
+        if dead:
+            session.execute(
+                update(JobRow).where(JobRow.id.in_(dead), JobRow.status == "running")
+                .values(status="queued", worker=None, lease_expires_at=None)
+            )
+        return len(dead)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def renew_lease(job_id: int, worker: str, lease_seconds: float | None = None) -> bool:
+    """Extend this worker's lease on a job; ``False`` if the job is no longer ours."""
+    with session_scope() as session:
+        result = session.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
+            .values(lease_expires_at=_lease_until(lease_seconds))
+        )
+        return result.rowcount == 1
+
+
+@contextlib.contextmanager
+def heartbeat(job_id: int, worker: str, lease_seconds: float | None = None) -> Iterator[None]:
+    """Renew the lease every third of its length while the block runs."""
+    seconds = LEASE_SECONDS if lease_seconds is None else lease_seconds
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(seconds / 3):
+            # a missed beat only shortens the lease; the next one may succeed
+            with contextlib.suppress(Exception):
+                renew_lease(job_id, worker, seconds)
+
+    thread = threading.Thread(target=beat, name=f"assay-heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def unclaim(job_id: int, worker: str) -> None:
+    """Give a job back to the queue (the user interrupted it): it will run again from scratch."""
+    with session_scope() as session:
+        session.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
+            .values(status="queued", worker=None, lease_expires_at=None, attempts=JobRow.attempts - 1)
+        )

@@ -1,0 +1,262 @@
+"""``Experiment.make``: check an experiment definition, then store it as a Queue of jobs in one transaction."""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import json
+import random
+from collections.abc import Callable
+from typing import Any
+
+import cloudpickle
+from sqlalchemy import select
+
+from assay import errors, plugins
+from assay.db.engine import session_scope
+from assay.db.models import (
+    AlgorithmRow,
+    EncoderSpecRow,
+    FoldRow,
+    HyperparamcomboRow,
+    HyperparamsetRow,
+    JobRow,
+    QueueRow,
+)
+from assay.experiment.objects import FUNCTION_NAMES, Queue
+
+# how each user function is called; the names are for error messages
+SIGNATURES = {
+    "fn_build": ("features_shape", "label_shape"),
+    "fn_train": ("model", "loser", "optimizer", "samples_train", "samples_evaluate"),
+    "fn_lose": (),
+    "fn_optimize": (),
+    "fn_predict": ("model", "samples"),
+}
+REQUIRED = ("fn_build", "fn_train")
+
+
+def _check_function(name: str, fn: Any, hyperparameter_names: list[str]) -> None:
+    if fn is None:
+        if name in REQUIRED:
+            raise errors.ExperimentError(name, f"{name} is required; pass a function")
+        return
+    if not callable(fn):
+        raise errors.ExperimentError(name, f"{name} must be a function, got {type(fn).__name__}")
+    positional = SIGNATURES[name]
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return  # builtins without a signature: trust them
+    args: list[Any] = [None] * len(positional)
+    kwargs = dict.fromkeys(hyperparameter_names)
+    if name == "fn_optimize" and "model" in signature.parameters:
+        kwargs["model"] = None  # torch optimizers need the model's parameters
+    if name in ("fn_predict",):
+        kwargs = {}
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        expected = ", ".join([*positional, "**hp"] if name != "fn_predict" else positional)
+        raise errors.ExperimentError(
+            name, f"{name}{signature} cannot be called as {name}({expected}): {exc}; define it as "
+            f"def {name}({expected})"
+        ) from None
+
+
+def _check_grid(hyperparameters: Any) -> dict[str, list[Any]]:
+    if hyperparameters is None or hyperparameters == {}:
+        return {}
+    if not isinstance(hyperparameters, dict):
+        raise errors.ExperimentError(
+            "hyperparameters",
+            f"must be a dict of lists such as {{'epochs': [10, 20]}}, got {type(hyperparameters).__name__}",
+        )
+    grid: dict[str, list[Any]] = {}
+    for key, values in hyperparameters.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            raise errors.ExperimentError("hyperparameters", f"key {key!r} must be a string usable as a keyword")
+        if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, range)):
+            raise errors.ExperimentError(
+                "hyperparameters", f"{key!r} must map to a list of values, e.g. {{{key!r}: [{values!r}]}}"
+            )
+        if len(values) == 0:
+            raise errors.ExperimentError("hyperparameters", f"{key!r} has an empty list; give at least one value")
+        try:
+            json.dumps(list(values))
+        except TypeError:
+            raise errors.ExperimentError(
+                "hyperparameters", f"{key!r} holds values that cannot be stored (only JSON values: numbers, "
+                "strings, booleans, None, lists); pass a name and build the object inside your function"
+            ) from None
+        grid[key] = list(values)
+    return grid
+
+
+def _combinations(grid: dict[str, list[Any]], search_count: int | None, search_percent: float | None,
+                  seed: int) -> list[dict[str, Any]]:
+    keys = list(grid)
+    combos = [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())] or [{}]
+    if search_count is not None and search_percent is not None:
+        raise errors.ExperimentError("search_count", "give search_count or search_percent, not both")
+    if search_count is not None:
+        if not isinstance(search_count, int) or isinstance(search_count, bool) or search_count < 1:
+            raise errors.ExperimentError("search_count", f"must be a positive int, got {search_count!r}")
+        if search_count > len(combos):
+            raise errors.ExperimentError(
+                "search_count", f"{search_count} exceeds the {len(combos)} combinations of the grid"
+            )
+        chosen = sorted(random.Random(seed).sample(range(len(combos)), search_count))
+        return [combos[i] for i in chosen]
+    if search_percent is not None:
+        if not isinstance(search_percent, (int, float)) or not 0 < search_percent <= 1:
+            raise errors.ExperimentError("search_percent", f"must be in (0, 1], got {search_percent!r}")
+        count = max(1, round(len(combos) * search_percent))
+        chosen = sorted(random.Random(seed).sample(range(len(combos)), count))
+        return [combos[i] for i in chosen]
+    return combos
+
+
+def _source(fn: Callable[..., Any] | None) -> str | None:
+    if fn is None:
+        return None
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        return None
+
+
+def _check_labels(splitset: Any, analysis_type: str) -> None:
+    if splitset.label_column is None:
+        raise errors.ExperimentError(
+            "splitset_id", f"splitset {splitset.id} has no label (unsupervised); supervised analysis types need "
+            "a splitset made with label_column=..."
+        )
+    with session_scope() as session:
+        categorical = session.scalars(
+            select(EncoderSpecRow.is_categorical).where(
+                EncoderSpecRow.splitset_id == splitset.id, EncoderSpecRow.role == "label"
+            )
+        ).first()
+    labels = splitset.raw_labels(sorted(i for rows in splitset.samples.values() for i in rows))
+    plugins.analysis_type(analysis_type).check_labels(labels, categorical_encoder=bool(categorical))
+
+
+class Experiment:
+    """High-level entry point: define an experiment and get a :class:`~assay.Queue` of jobs."""
+
+    @staticmethod
+    def make(
+        library: str,
+        analysis_type: str,
+        fn_build: Callable[..., Any],
+        fn_train: Callable[..., Any],
+        fn_lose: Callable[..., Any] | None = None,
+        fn_optimize: Callable[..., Any] | None = None,
+        fn_predict: Callable[..., Any] | None = None,
+        repeat_count: int = 1,
+        hyperparameters: dict[str, list[Any]] | None = None,
+        search_count: int | None = None,
+        search_percent: float | None = None,
+        splitset_id: int | None = None,
+        hide_test: bool = False,
+        seed: int | None = None,
+        max_attempts: int = 3,
+    ) -> Queue:
+        """Check the definition and store a Queue with one Job per combination x fold x repeat.
+
+        Args:
+            library: the ML library of the functions (``"keras"``, ``"torch"``, or one a plugin provides).
+            analysis_type: ``"regression"``, ``"classification_binary"`` or ``"classification_multi"``.
+            fn_build: ``fn_build(features_shape, label_shape, **hp)`` returns an untrained model.
+            fn_train: ``fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp)`` returns the
+                trained model (torch: or ``(model, history)``).
+            fn_lose: ``fn_lose(**hp)`` returns the loss; default by library and analysis type.
+            fn_optimize: ``fn_optimize(**hp)`` (or ``fn_optimize(model, **hp)``) returns the optimizer.
+            fn_predict: ``fn_predict(model, samples)`` returns ``(predictions, probabilities)``.
+            repeat_count: how many times each combination is trained.
+            hyperparameters: a dict of lists; every combination is run. ``None`` or ``{}``: one run.
+            search_count / search_percent: run only a random (seeded) subset of the combinations.
+            splitset_id: the splitset from ``Pipeline.Tabular.make``.
+            hide_test: keep the test split out of training and evaluation.
+            seed: seeds splits of the search and every job (a random one is drawn and stored if ``None``).
+            max_attempts: how often a job whose worker died is tried before it is marked failed.
+
+        Raises:
+            assay.errors.AssayError: a clear error naming the parameter; nothing is stored then.
+        """
+        backend = plugins.backend(library)  # raises naming what to install
+        plugins.analysis_type(analysis_type)
+        if splitset_id is None:
+            raise errors.ExperimentError("splitset_id", "pass the id of a splitset from assay.Pipeline.Tabular.make")
+        from assay.data.objects import Splitset
+
+        try:
+            splitset = Splitset.get(splitset_id)
+        except errors.NotFoundError as exc:
+            raise errors.ExperimentError("splitset_id", str(exc)) from None
+        _check_labels(splitset, analysis_type)
+        if not isinstance(repeat_count, int) or isinstance(repeat_count, bool) or repeat_count < 1:
+            raise errors.ExperimentError("repeat_count", f"must be an int >= 1, got {repeat_count!r}")
+        if not isinstance(hide_test, bool):
+            raise errors.ExperimentError("hide_test", f"must be True or False, got {hide_test!r}")
+        if not isinstance(max_attempts, int) or max_attempts < 1:
+            raise errors.ExperimentError("max_attempts", f"must be an int >= 1, got {max_attempts!r}")
+        if seed is None:
+            seed = random.SystemRandom().randrange(2**31)
+        elif not isinstance(seed, int) or isinstance(seed, bool):
+            raise errors.ExperimentError("seed", f"must be an int, got {seed!r}")
+        grid = _check_grid(hyperparameters)
+        functions = {
+            "fn_build": fn_build, "fn_train": fn_train, "fn_lose": fn_lose, "fn_optimize": fn_optimize,
+            "fn_predict": fn_predict,
+        }
+        for name in FUNCTION_NAMES:
+            _check_function(name, functions[name], list(grid))
+        combos = _combinations(grid, search_count, search_percent, seed)
+        try:
+            functions_blob = cloudpickle.dumps(functions)
+        except Exception as exc:
+            raise errors.ExperimentError(
+                "fn_build", f"the functions cannot be serialised for other processes: {exc}"
+            ) from exc
+        del backend  # resolved only to fail early when the library is missing
+
+        with session_scope() as session:
+            folds = session.execute(
+                select(FoldRow.id, FoldRow.fold_index).where(FoldRow.splitset_id == splitset.id)
+                .order_by(FoldRow.fold_index)
+            ).all() or [(None, None)]
+            algorithm = AlgorithmRow(
+                library=library, analysis_type=analysis_type, functions=functions_blob,
+                sources={name: _source(fn) for name, fn in functions.items()},
+            )
+            hyperparamset = HyperparamsetRow(
+                grid=grid, search_count=search_count, search_percent=search_percent, combination_count=len(combos)
+            )
+            session.add_all([algorithm, hyperparamset])
+            session.flush()
+            combo_rows = [
+                HyperparamcomboRow(hyperparamset_id=hyperparamset.id, combo_index=i, hyperparameters=combo)
+                for i, combo in enumerate(combos)
+            ]
+            session.add_all(combo_rows)
+            queue = QueueRow(
+                algorithm_id=algorithm.id, splitset_id=splitset.id, hyperparamset_id=hyperparamset.id,
+                repeat_count=repeat_count, hide_test=hide_test, seed=seed, max_attempts=max_attempts,
+                job_count=len(combos) * len(folds) * repeat_count,
+            )
+            session.add(queue)
+            session.flush()
+            run_index = 0
+            jobs = []
+            for combo in combo_rows:
+                for fold_id, fold_index in folds:
+                    for repeat_index in range(repeat_count):
+                        jobs.append(JobRow(
+                            queue_id=queue.id, run_index=run_index, hyperparamcombo_id=combo.id, fold_id=fold_id,
+                            fold_index=fold_index, repeat_index=repeat_index, status="queued", attempts=0,
+                        ))
+                        run_index += 1
+            session.add_all(jobs)
+        return Queue(queue)

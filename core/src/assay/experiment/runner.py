@@ -1,0 +1,310 @@
+"""Running jobs: one job end to end (train, evaluate, store atomically) and a whole queue in this process."""
+
+from __future__ import annotations
+
+import functools
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import numpy as np
+import pandas as pd
+from sqlalchemy import update
+
+from assay import errors, plugins
+from assay.db.engine import session_scope
+from assay.db.models import HyperparamcomboRow, JobRow, PredictionRow, PredictorRow, utcnow
+from assay.experiment import arrays, claiming
+from assay.experiment.objects import Algorithm, Queue
+
+
+@attrs.frozen
+class RunSummary:
+    """What ``run_jobs`` did: jobs that succeeded and failed in this call, and the queue's state after it."""
+
+    queue_id: int
+    succeeded: int
+    failed: int
+    queue_status: dict[str, Any]
+
+    def __str__(self) -> str:
+        s = self.queue_status
+        text = (f"Queue {self.queue_id}: {self.succeeded} succeeded, {self.failed} failed in this run; "
+                f"{s['succeeded']}/{s['total']} done")
+        if s["failed"]:
+            text += f", {s['failed']} failed (queue.status()['errors'] has the errors; queue.retry_failed() requeues)"
+        return text
+
+
+class MissingHyperparameterError(errors.ExperimentError):
+    """A user function asked for a hyperparameter the grid does not have: every job would fail the same way."""
+
+
+def job_seed(queue_seed: int, combo_index: int, fold_index: int | None, repeat_index: int) -> int:
+    """A seed per job: reruns repeat it exactly, while repeats and folds differ from each other."""
+    mixed = np.random.SeedSequence([queue_seed, combo_index, (fold_index or 0) + 1, repeat_index])
+    return int(mixed.generate_state(1)[0] % (2**31 - 1))
+
+
+@functools.lru_cache(maxsize=8)
+def _splitset(splitset_id: int) -> Any:
+    # Splitsets never change once written; keeping one per process keeps its decoded arrays cached.
+    from assay.data.objects import Splitset
+
+    return Splitset.get(splitset_id)
+
+
+def _call_user(name: str, fn: Callable[..., Any], hyperparameters: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a user function; a KeyError on a hyperparameter name becomes an error that names it."""
+    try:
+        return fn(*args, **kwargs, **hyperparameters)
+    except KeyError as exc:
+        key = exc.args[0] if exc.args else None
+        frames = traceback.extract_tb(exc.__traceback__)
+        if isinstance(key, str) and key not in hyperparameters and len(frames) <= 2:
+            known = ", ".join(sorted(hyperparameters)) or "none"
+            raise MissingHyperparameterError(
+                "hyperparameters",
+                f"{name} uses hyperparameter {key!r}, which is not in the grid (grid keys: {known}); "
+                f"add it to hyperparameters or stop using it in {name}",
+            ) from exc
+        raise
+
+
+@attrs.frozen
+class _Evaluated:
+    split: str
+    arrays: bytes
+    metrics: dict[str, float]
+    row_count: int
+
+
+def _class_indices(values: np.ndarray, classes: list[Any]) -> np.ndarray:
+    indices = pd.Index(classes).get_indexer(pd.Index(values))
+    if (indices < 0).any():
+        unknown = sorted({str(v) for v in np.asarray(values)[indices < 0]})[:5]
+        raise errors.DataError("label_column", f"labels {unknown} are not among the splitset's classes")
+    return indices
+
+
+def evaluate_split(*, backend: plugins.Backend, analysis_type: str, fn_predict: Callable[..., Any] | None,
+                   model: Any, loser: Any, splitset: Any, split: str, fold_index: int | None) -> _Evaluated:
+    """Predict one split, decode the predictions to original label values and compute its metrics."""
+    raw = splitset.samples_for(split, fold_index=fold_index)
+    samples = backend.prepare_samples(analysis_type, raw)
+    if fn_predict is not None:
+        predictions, probabilities = fn_predict(model, samples)
+    else:
+        predictions, probabilities = backend.default_predict(analysis_type, model, samples)
+    predictions = np.asarray(predictions)
+    probabilities = None if probabilities is None else np.asarray(probabilities, dtype=float)
+    rows = np.asarray(splitset.row_indices(split, fold_index=fold_index))
+    classification = plugins.analysis_type(analysis_type).is_classification
+    classes = list(splitset.label_classes) if classification else []
+    decoded = splitset.decode_labels(predictions.reshape(len(rows), -1).squeeze(-1) if predictions.ndim > 1
+                                     else predictions, fold_index=fold_index)
+    labels = splitset.raw_labels(rows)
+    if classification:
+        y_true, y_pred = _class_indices(labels, classes), np.asarray(predictions).astype(int).ravel()
+    else:
+        y_true, y_pred = np.asarray(labels, dtype=float), np.asarray(decoded, dtype=float).ravel()
+    metrics = plugins.metrics(analysis_type, y_true, y_pred, probabilities, classes)
+    loss = backend.evaluate_loss(analysis_type, model, loser, samples)
+    if np.isfinite(loss):
+        metrics["loss"] = loss
+    blob = arrays.dumps(row_indices=rows, predictions=decoded, probabilities=probabilities, labels=labels,
+                        classes=np.asarray(classes) if classes else None)
+    return _Evaluated(split, blob, metrics, len(rows))
+
+
+def _evaluation_splits(splitset: Any, fold_index: int | None, hide_test: bool) -> tuple[str | None, list[str]]:
+    """(the split fn_train evaluates on, every split to predict after training)."""
+    available = set(splitset.samples)
+    has_validation = fold_index is not None or "validation" in available
+    has_test = "test" in available and not hide_test
+    evaluate = "validation" if has_validation else ("test" if has_test else None)
+    splits = ["train"] + (["validation"] if has_validation else []) + (["test"] if has_test else [])
+    return evaluate, splits
+
+
+def train_and_evaluate(job: JobRow, queue: Queue, algorithm: Algorithm, hyperparameters: dict[str, Any],
+                       combo_index: int) -> tuple[dict[str, Any], list[_Evaluated]]:
+    """Everything one job computes; touches no database rows (the caller stores the result)."""
+    started = time.perf_counter()
+    analysis_type, library = algorithm.analysis_type, algorithm.library
+    backend = plugins.backend(library)
+    functions = algorithm.functions
+    splitset = _splitset(queue.splitset_id)
+    fold_index = job.fold_index
+    backend.seed(job_seed(queue.seed, combo_index, fold_index, job.repeat_index))
+
+    evaluate_split_name, splits = _evaluation_splits(splitset, fold_index, queue.hide_test)
+    samples_train = backend.prepare_samples(analysis_type, splitset.samples_for("train", fold_index=fold_index))
+    samples_evaluate = None
+    if evaluate_split_name is not None:
+        samples_evaluate = backend.prepare_samples(
+            analysis_type, splitset.samples_for(evaluate_split_name, fold_index=fold_index)
+        )
+    features_shape = tuple(splitset.features_shape)
+    label_shape = tuple(splitset.label_shape) if splitset.label_shape is not None else None
+
+    model = _call_user("fn_build", functions["fn_build"], hyperparameters, features_shape, label_shape)
+    if model is None:
+        raise errors.ExperimentError("fn_build", "fn_build returned None; return the model it builds")
+    if functions["fn_lose"] is not None:
+        loser = _call_user("fn_lose", functions["fn_lose"], hyperparameters)
+    else:
+        loser = backend.default_loss(analysis_type)
+    fn_optimize = functions["fn_optimize"]
+    if fn_optimize is None:
+        optimizer = backend.default_optimizer(analysis_type, model)
+    elif "model" in _parameter_names(fn_optimize):
+        optimizer = _call_user("fn_optimize", fn_optimize, hyperparameters, model=model)
+    else:
+        optimizer = _call_user("fn_optimize", fn_optimize, hyperparameters)
+
+    train_started = time.perf_counter()
+    try:
+        result = backend.train(analysis_type, functions["fn_train"], model, loser, optimizer, samples_train,
+                               samples_evaluate, hyperparameters)
+    except KeyError as exc:  # the backend calls fn_train; name a missing hyperparameter the same way
+        key = exc.args[0] if exc.args else None
+        if isinstance(key, str) and key not in hyperparameters:
+            raise MissingHyperparameterError(
+                "hyperparameters",
+                f"fn_train uses hyperparameter {key!r}, which is not in the grid (grid keys: "
+                f"{', '.join(sorted(hyperparameters)) or 'none'}); add it to hyperparameters",
+            ) from exc
+        raise
+    seconds_train = time.perf_counter() - train_started
+    model = result.model
+
+    evaluated = [
+        evaluate_split(backend=backend, analysis_type=analysis_type, fn_predict=functions["fn_predict"],
+                       model=model, loser=loser, splitset=splitset, split=split, fold_index=fold_index)
+        for split in splits
+    ]
+    predictor = {
+        "model_format": library,
+        "model_blob": backend.model_to_bytes(model),
+        "history": {key: [float(v) for v in values] for key, values in (result.history or {}).items()},
+        "features_shape": list(features_shape),
+        "label_shape": None if label_shape is None else list(label_shape),
+        "versions": backend.versions(),
+        "seconds_train": seconds_train,
+        "seconds_total": time.perf_counter() - started,
+    }
+    return predictor, evaluated
+
+
+@functools.lru_cache(maxsize=64)
+def _parameter_names_cached(fn: Callable[..., Any]) -> tuple[str, ...]:
+    import inspect
+
+    try:
+        return tuple(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return ()
+
+
+def _parameter_names(fn: Callable[..., Any]) -> tuple[str, ...]:
+    try:
+        return _parameter_names_cached(fn)
+    except TypeError:  # unhashable callable
+        return ()
+
+
+def _store(job_id: int, worker: str, predictor: dict[str, Any], evaluated: list[_Evaluated]) -> bool:
+    """Write the Predictor, its Predictions and the job's success in one transaction, if the job is still ours."""
+    with session_scope() as session:
+        owned = session.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
+            .values(status="succeeded", finished_at=utcnow(), lease_expires_at=None)
+        )
+        if owned.rowcount != 1:
+            session.rollback()
+            return False
+        row = PredictorRow(job_id=job_id, **predictor)
+        session.add(row)
+        session.flush()
+        session.add_all([
+            PredictionRow(predictor_id=row.id, split=e.split, arrays=e.arrays, metrics=e.metrics,
+                          row_count=e.row_count)
+            for e in evaluated
+        ])
+    return True
+
+
+def _fail(job_id: int, worker: str, exc: BaseException) -> None:
+    with session_scope() as session:
+        session.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
+            .values(status="failed", finished_at=utcnow(), lease_expires_at=None,
+                    error=f"{type(exc).__name__}: {exc}",
+                    traceback="".join(traceback.format_exception(exc)))
+        )
+
+
+@attrs.frozen
+class JobOutcome:
+    job_id: int
+    status: str  # succeeded | failed | lost (the lease was taken over)
+    error: BaseException | None = None
+
+
+def run_claimed_job(job_id: int, worker: str) -> JobOutcome:
+    """Run a job this worker has claimed; a failing user function fails only this job."""
+    with session_scope() as session:
+        job = session.get(JobRow, job_id)
+        combo = session.get(HyperparamcomboRow, job.hyperparamcombo_id)
+    queue = Queue.get(job.queue_id)
+    algorithm = Algorithm.get(queue.algorithm_id)
+    backend = plugins.backend(algorithm.library)
+    try:
+        with claiming.heartbeat(job_id, worker):
+            predictor, evaluated = train_and_evaluate(job, queue, algorithm, dict(combo.hyperparameters),
+                                                      combo.combo_index)
+    except Exception as exc:
+        _fail(job_id, worker, exc)
+        return JobOutcome(job_id, "failed", exc)
+    finally:
+        backend.clear_session()
+    stored = _store(job_id, worker, predictor, evaluated)
+    return JobOutcome(job_id, "succeeded" if stored else "lost")
+
+
+def run_queue(queue: Queue, progress: bool = True, worker: str | None = None) -> RunSummary:
+    """Run every runnable job of ``queue`` in this process, with a progress bar."""
+    from tqdm.auto import tqdm
+
+    worker = worker or claiming.worker_name()
+    claiming.release_dead_local_jobs(queue.id)
+    before = queue.status()
+    succeeded = failed = 0
+    bar = tqdm(total=before["total"], initial=before["succeeded"] + before["failed"], disable=not progress,
+               desc=f"Queue {queue.id}", unit="run")
+    try:
+        while (job_id := claiming.claim_next(queue.id, worker)) is not None:
+            try:
+                outcome = run_claimed_job(job_id, worker)
+            except BaseException:
+                claiming.unclaim(job_id, worker)  # Ctrl-C: the job runs again next time, from scratch
+                raise
+            bar.update(1)
+            if outcome.status == "succeeded":
+                succeeded += 1
+            elif outcome.status == "failed":
+                failed += 1
+                if isinstance(outcome.error, MissingHyperparameterError):
+                    raise outcome.error  # every other job would fail the same way
+    finally:
+        bar.close()
+    summary = RunSummary(queue.id, succeeded, failed, queue.status())
+    if progress:
+        print(summary)
+    return summary
+
