@@ -1,0 +1,342 @@
+"""The backend contract test suite: one pytest class that every backend plugin's tests subclass.
+
+It drives a backend only through :func:`assay.plugins.backend` (no database), for each analysis type, on small
+seeded synthetic data from :mod:`assay.testing.samples`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import attrs
+import numpy as np
+import pytest
+
+from assay import errors, plugins
+from assay.contracts import TrainResult
+from assay.testing.fresh_process import predict_in_fresh_process
+from assay.testing.samples import ANALYSIS_TYPES, BINARY, CLASS_COUNT, REGRESSION, make_samples
+
+# float tolerance when comparing predictions made in two processes from the same stored weights
+_RTOL, _ATOL = 1e-6, 1e-6
+
+
+@attrs.frozen
+class ContractRun:
+    """One model trained by the suite: what it was trained on and what it predicts."""
+
+    analysis_type: str
+    backend: plugins.Backend
+    samples: dict[str, dict[str, np.ndarray]]  # split -> raw numpy samples
+    prepared: dict[str, dict[str, Any]]  # split -> samples after prepare_samples
+    hyperparameters: dict[str, Any]
+    loser: Any
+    result: TrainResult
+    predictions: np.ndarray
+    probabilities: np.ndarray | None
+
+    @property
+    def features_shape(self) -> tuple[int, ...]:
+        return tuple(self.samples["train"]["features"].shape[1:])
+
+    @property
+    def label_shape(self) -> tuple[int, ...]:
+        return tuple(self.samples["train"]["labels"].shape[1:])
+
+
+class BackendContractSuite:
+    """The contract every backend plugin passes. Subclass it in a test module whose name starts with ``test_``.
+
+    A subclass defines:
+
+    * ``library`` (str): the library name its plugin answers for, e.g. ``"keras"``.
+    * ``fn_build``: a ``fn_build(features_shape, label_shape, **hyperparameters)`` returning a fresh model, or a
+      dict ``{analysis_type: fn_build}``. Define them as module-level functions: the suite pickles ``fn_build``
+      by value (cloudpickle) to load the stored model in a fresh process. Binary models end in one sigmoid unit
+      (or two softmax units), multi-class models in ``label_shape[0]`` softmax units, regression models in
+      ``label_shape[0]`` linear units.
+    * ``fn_train``: a ``fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hyperparameters)``
+      that trains for exactly ``hyperparameters["epoch_count"]`` epochs and returns the model or
+      ``(model, history)``, or a dict ``{analysis_type: fn_train}``. The history the backend extracts must
+      have the keys ``"loss"`` and ``"val_loss"`` (``samples_evaluate`` is always given).
+
+    A subclass may also set or override:
+
+    * ``hyperparameters`` (dict): extra hyperparameters passed to ``fn_build`` and ``fn_train`` beside
+      ``epoch_count`` (default ``{}``).
+    * ``epoch_count`` (int): epochs per training run (default 2).
+    * ``analysis_types`` (tuple[str, ...]): the analysis types the backend supports (default all three).
+    * ``make_samples(self, analysis_type, split) -> {"features", "labels"}``: the raw numpy samples of
+      ``"train"`` and ``"evaluate"`` (default :func:`assay.testing.samples.make_samples`: float32 features
+      ``(n, 4)``; labels ``(n, 1)`` continuous, ``(n, 1)`` 0/1, or one-hot ``(n, 3)``).
+    * ``model_outputs(self, model, prepared_samples) -> np.ndarray``: the model's own outputs (probabilities
+      for classification) computed directly with the library; when defined, the suite checks that
+      ``default_predict`` derives its predictions from them (default: not defined, that test is skipped).
+
+    What the suite checks, per analysis type: the library is provided and ``versions()`` names it; the default
+    loss and optimizer exist; ``prepare_samples`` keeps one row per sample; ``train`` returns a
+    :class:`~assay.contracts.TrainResult` whose history is ``{name: [float per epoch]}`` with ``loss`` and
+    ``val_loss``; ``train`` accepts ``(model, history)`` from ``fn_train`` and rejects ``None`` with an
+    :class:`~assay.errors.ExperimentError` naming ``fn_train``; ``default_predict`` returns one prediction per
+    sample (binary: 0/1 thresholded at 0.5 with the positive-class probability; multi: the argmax with one
+    probability column per class; regression: raw values, flattened for one output, and ``None``
+    probabilities); ``evaluate_loss`` is a finite float; ``model_to_bytes`` then ``model_from_bytes`` in a
+    fresh process predicts the same; the same seed gives the same history and predictions twice, with
+    ``clear_session`` between runs, and another seed a different model.
+    """
+
+    library: ClassVar[str] = ""
+    fn_build: ClassVar[Callable[..., Any] | Mapping[str, Callable[..., Any]]]
+    fn_train: ClassVar[Callable[..., Any] | Mapping[str, Callable[..., Any]]]
+    hyperparameters: ClassVar[Mapping[str, Any]] = {}
+    epoch_count: ClassVar[int] = 2
+    analysis_types: ClassVar[tuple[str, ...]] = ANALYSIS_TYPES
+
+    # ---------------------------------------------------------------------------------------------------------
+    # What a subclass may override
+    # ---------------------------------------------------------------------------------------------------------
+
+    def make_samples(self, analysis_type: str, split: str) -> dict[str, np.ndarray]:
+        """Raw numpy samples of ``split`` (``"train"`` or ``"evaluate"``) for ``analysis_type``."""
+        return make_samples(analysis_type, split)
+
+    def model_outputs(self, model: Any, samples: dict[str, Any]) -> np.ndarray | None:
+        """The model's outputs on prepared ``samples`` as a numpy array, or ``None`` to skip that check."""
+        return None
+
+    # ---------------------------------------------------------------------------------------------------------
+    # Helpers
+    # ---------------------------------------------------------------------------------------------------------
+
+    @classmethod
+    def _function(cls, name: str, analysis_type: str) -> Callable[..., Any]:
+        value = getattr(cls, name, None)
+        if isinstance(value, Mapping):
+            value = value.get(analysis_type)
+        if not callable(value):
+            raise TypeError(f"{cls.__name__}.{name} must be a function or a dict with a function for "
+                            f"{analysis_type!r}")
+        return value
+
+    def _run_hyperparameters(self) -> dict[str, Any]:
+        return {"epoch_count": self.epoch_count, **self.hyperparameters}
+
+    def _backend(self) -> plugins.Backend:
+        if not self.library:
+            raise TypeError(f"{type(self).__name__} must set library = '<the library its plugin provides>'")
+        return plugins.backend(self.library)
+
+    def train_once(self, analysis_type: str, seed: int = 0,
+                   fn_train: Callable[..., Any] | None = None) -> ContractRun:
+        """Seed, build, train with the default loss and optimizer, and predict the evaluate split."""
+        backend = self._backend()
+        samples = {split: self.make_samples(analysis_type, split) for split in ("train", "evaluate")}
+        prepared = {split: backend.prepare_samples(analysis_type, value) for split, value in samples.items()}
+        hyperparameters = self._run_hyperparameters()
+        backend.seed(seed)
+        features_shape = tuple(samples["train"]["features"].shape[1:])
+        label_shape = tuple(samples["train"]["labels"].shape[1:])
+        model = self._function("fn_build", analysis_type)(features_shape, label_shape, **hyperparameters)
+        loser = backend.default_loss(analysis_type)
+        optimizer = backend.default_optimizer(analysis_type, model)
+        result = backend.train(
+            analysis_type, fn_train or self._function("fn_train", analysis_type), model, loser, optimizer,
+            prepared["train"], prepared["evaluate"], hyperparameters,
+        )
+        predictions, probabilities = backend.default_predict(analysis_type, result.model, prepared["evaluate"])
+        return ContractRun(analysis_type, backend, samples, prepared, hyperparameters, loser, result,
+                           np.asarray(predictions), None if probabilities is None else np.asarray(probabilities))
+
+    # ---------------------------------------------------------------------------------------------------------
+    # Fixtures (class-scoped: one training per analysis type serves many tests)
+    # ---------------------------------------------------------------------------------------------------------
+
+    @pytest.fixture(params=ANALYSIS_TYPES)
+    def contract_analysis_type(self, request) -> str:
+        if request.param not in self.analysis_types:
+            pytest.skip(f"{self.library} does not support {request.param}")
+        return request.param
+
+    @pytest.fixture(scope="class", params=ANALYSIS_TYPES)
+    def contract_run(self, request) -> ContractRun:
+        if request.param not in self.analysis_types:
+            pytest.skip(f"{self.library} does not support {request.param}")
+        run = self.train_once(request.param)
+        yield run
+        run.backend.clear_session()
+
+    @pytest.fixture(scope="class", params=ANALYSIS_TYPES)
+    def contract_seeded_runs(self, request) -> dict[str, ContractRun]:
+        """Runs with seed 7, seed 7 again and seed 8, with ``clear_session`` after each, as a queue does."""
+        if request.param not in self.analysis_types:
+            pytest.skip(f"{self.library} does not support {request.param}")
+        runs = {}
+        for name, seed in (("first", 7), ("again", 7), ("other", 8)):
+            runs[name] = self.train_once(request.param, seed=seed)
+            runs[name].backend.clear_session()
+        return runs
+
+    # ---------------------------------------------------------------------------------------------------------
+    # The library
+    # ---------------------------------------------------------------------------------------------------------
+
+    def test_library_is_provided_by_an_installed_plugin(self):
+        assert self.library in plugins.libraries()
+        assert self._backend().library == self.library
+
+    def test_versions_name_the_library_and_are_strings(self):
+        versions = self._backend().versions()
+        assert self.library in versions
+        assert all(isinstance(value, str) and value for value in versions.values())
+
+    def test_clear_session_can_be_called_before_any_model_exists(self):
+        backend = self._backend()
+        backend.clear_session()
+        backend.clear_session()
+
+    # ---------------------------------------------------------------------------------------------------------
+    # Defaults and samples
+    # ---------------------------------------------------------------------------------------------------------
+
+    def test_default_loss_and_optimizer_exist_for_the_analysis_type(self, contract_analysis_type):
+        backend = self._backend()
+        samples = self.make_samples(contract_analysis_type, "train")
+        model = self._function("fn_build", contract_analysis_type)(
+            tuple(samples["features"].shape[1:]), tuple(samples["labels"].shape[1:]), **self._run_hyperparameters()
+        )
+        assert backend.default_loss(contract_analysis_type) is not None
+        assert backend.default_optimizer(contract_analysis_type, model) is not None
+        backend.clear_session()
+
+    def test_prepared_samples_keep_one_row_per_sample(self, contract_analysis_type):
+        samples = self.make_samples(contract_analysis_type, "train")
+        prepared = self._backend().prepare_samples(contract_analysis_type, samples)
+        assert set(prepared) >= {"features", "labels"}
+        assert len(prepared["features"]) == len(samples["features"])
+        assert len(prepared["labels"]) == len(samples["labels"])
+
+    # ---------------------------------------------------------------------------------------------------------
+    # Training
+    # ---------------------------------------------------------------------------------------------------------
+
+    def test_training_returns_a_train_result_with_one_history_value_per_epoch(self, contract_run):
+        result = contract_run.result
+        assert isinstance(result, TrainResult)
+        assert {"loss", "val_loss"} <= set(result.history), f"history keys: {sorted(result.history)}"
+        for name, values in result.history.items():
+            assert isinstance(values, list), name
+            assert len(values) == self.epoch_count, name
+            assert all(type(value) is float and math.isfinite(value) for value in values), (name, values)
+
+    def test_train_accepts_a_model_and_history_pair_from_fn_train(self, contract_analysis_type):
+        fn_train = self._function("fn_train", contract_analysis_type)
+
+        def fn_train_with_history(model, loser, optimizer, samples_train, samples_evaluate, **hyperparameters):
+            trained = fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hyperparameters)
+            trained = trained[0] if isinstance(trained, tuple) else trained
+            return trained, {"loss": [1.5, 0.5]}
+
+        run = self.train_once(contract_analysis_type, fn_train=fn_train_with_history)
+        run.backend.clear_session()
+        assert run.result.history == {"loss": [1.5, 0.5]}
+        assert len(run.predictions) == len(run.samples["evaluate"]["features"])
+
+    def test_train_rejects_fn_train_returning_none_naming_fn_train(self, contract_analysis_type):
+        fn_train = self._function("fn_train", contract_analysis_type)
+
+        def fn_train_without_return(model, loser, optimizer, samples_train, samples_evaluate, **hyperparameters):
+            fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hyperparameters)
+
+        with pytest.raises(errors.ExperimentError) as raised:
+            self.train_once(contract_analysis_type, fn_train=fn_train_without_return)
+        self._backend().clear_session()
+        assert raised.value.parameter == "fn_train"
+
+    # ---------------------------------------------------------------------------------------------------------
+    # Prediction and loss
+    # ---------------------------------------------------------------------------------------------------------
+
+    def test_default_predict_fits_the_analysis_type(self, contract_run):
+        predictions, probabilities = contract_run.predictions, contract_run.probabilities
+        row_count = len(contract_run.samples["evaluate"]["features"])
+        assert predictions.shape == (row_count,)
+        if contract_run.analysis_type == REGRESSION:
+            assert probabilities is None
+            assert predictions.dtype.kind == "f"
+            assert np.all(np.isfinite(predictions))
+            assert len(np.unique(predictions)) > 2, "regression predictions look thresholded"
+        elif contract_run.analysis_type == BINARY:
+            assert probabilities.shape == (row_count,)
+            assert np.all((probabilities >= 0) & (probabilities <= 1))
+            assert set(np.unique(predictions)) <= {0, 1}
+            clear = np.abs(probabilities - 0.5) > 1e-6  # exactly 0.5 may go either way
+            np.testing.assert_array_equal(predictions[clear], (probabilities[clear] > 0.5).astype(int))
+        else:
+            assert probabilities.shape == (row_count, CLASS_COUNT)
+            assert predictions.dtype.kind in "iu"
+            np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+            ranked = np.sort(probabilities, axis=1)
+            clear = ranked[:, -1] - ranked[:, -2] > 1e-6  # ties may go either way
+            np.testing.assert_array_equal(predictions[clear], probabilities[clear].argmax(axis=1))
+
+    def test_default_predict_derives_from_the_model_outputs(self, contract_run):
+        outputs = self.model_outputs(contract_run.result.model, contract_run.prepared["evaluate"])
+        if outputs is None:
+            pytest.skip(f"{type(self).__name__} does not define model_outputs()")
+        outputs = np.asarray(outputs)
+        if contract_run.analysis_type == REGRESSION:
+            np.testing.assert_allclose(contract_run.predictions, outputs.reshape(len(outputs), -1)[:, 0],
+                                       rtol=_RTOL, atol=_ATOL)
+        elif contract_run.analysis_type == BINARY:
+            positive = outputs[:, -1] if outputs.ndim == 2 else outputs
+            np.testing.assert_allclose(contract_run.probabilities, positive, rtol=_RTOL, atol=_ATOL)
+        else:
+            np.testing.assert_allclose(contract_run.probabilities, outputs, rtol=_RTOL, atol=_ATOL)
+
+    def test_evaluate_loss_is_a_finite_non_negative_float(self, contract_run):
+        loss = contract_run.backend.evaluate_loss(
+            contract_run.analysis_type, contract_run.result.model, contract_run.loser,
+            contract_run.prepared["evaluate"],
+        )
+        assert isinstance(loss, float)
+        assert math.isfinite(loss)
+        assert loss >= 0
+
+    # ---------------------------------------------------------------------------------------------------------
+    # Persistence
+    # ---------------------------------------------------------------------------------------------------------
+
+    def test_model_loaded_from_bytes_in_a_fresh_process_predicts_the_same(self, contract_run):
+        data = contract_run.backend.model_to_bytes(contract_run.result.model)
+        assert isinstance(data, bytes)
+        assert data
+        predictions, probabilities = predict_in_fresh_process(
+            self.library, contract_run.analysis_type, data, self._function("fn_build", contract_run.analysis_type),
+            contract_run.features_shape, contract_run.label_shape, contract_run.hyperparameters,
+            contract_run.samples["evaluate"],
+        )
+        if contract_run.analysis_type == REGRESSION:
+            np.testing.assert_allclose(predictions, contract_run.predictions, rtol=_RTOL, atol=_ATOL)
+            assert probabilities is None
+        else:
+            np.testing.assert_array_equal(predictions, contract_run.predictions)
+            np.testing.assert_allclose(probabilities, contract_run.probabilities, rtol=_RTOL, atol=_ATOL)
+
+    # ---------------------------------------------------------------------------------------------------------
+    # Reproducibility
+    # ---------------------------------------------------------------------------------------------------------
+
+    def test_same_seed_gives_the_same_history_and_predictions_twice(self, contract_seeded_runs):
+        first, again = contract_seeded_runs["first"], contract_seeded_runs["again"]
+        assert first.result.history == again.result.history
+        np.testing.assert_array_equal(first.predictions, again.predictions)
+        if first.probabilities is not None:
+            np.testing.assert_array_equal(first.probabilities, again.probabilities)
+
+    def test_another_seed_gives_another_model(self, contract_seeded_runs):
+        first, other = contract_seeded_runs["first"], contract_seeded_runs["other"]
+        first_values = first.predictions if first.probabilities is None else first.probabilities
+        other_values = other.predictions if other.probabilities is None else other.probabilities
+        assert not np.array_equal(first_values, other_values)
