@@ -1,0 +1,215 @@
+"""assay's hooks for ``library="torch"`` (entry point ``torch`` in the group ``assay.plugins``).
+
+Every backend hook answers only when ``library == "torch"`` and returns ``None`` otherwise. torch is imported
+inside the hooks, never at module level: every process that loads assay's plugins imports this module.
+
+Defaults by analysis type:
+
+================================  ==============================  ===========================================
+analysis type                     default loss (``fn_lose=None``)  what the model must output
+================================  ==============================  ===========================================
+``regression``                    ``nn.L1Loss()``                 one column per label column
+``classification_binary``         ``nn.BCELoss()``                one column, **ending in a sigmoid**
+``classification_multi``          ``nn.CrossEntropyLoss()``       one column per class (logits or softmax)
+================================  ==============================  ===========================================
+
+The binary default expects probabilities: a model that ends in a logit needs ``fn_lose`` returning
+``nn.BCEWithLogitsLoss()`` *and* an ``fn_predict`` that applies ``torch.sigmoid``; the default predict refuses
+outputs outside ``[0, 1]`` instead of thresholding logits at 0.5. The default optimizer is
+``torch.optim.Adamax(model.parameters())`` for every analysis type.
+
+Labels are converted for those losses by :func:`assay_prepare_samples` (see :mod:`assay_torch.samples`):
+class indices for multi-class (one-hot rows are converted, anything else ambiguous is refused), ``(n, 1)`` 0/1
+floats for binary, floats for regression. Models are stored as ``state_dict`` bytes and rebuilt with
+``fn_build`` (:mod:`assay_torch.persistence`).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import random
+from typing import Any
+
+from assay import errors
+from assay.contracts import TrainResult
+from assay.hookspecs import hookimpl
+
+LIBRARY = "torch"
+_DEFAULT_LOSSES = {
+    "regression": "L1Loss",
+    "classification_binary": "BCELoss",
+    "classification_multi": "CrossEntropyLoss",
+}
+
+
+@hookimpl
+def assay_libraries():
+    return [LIBRARY]
+
+
+@hookimpl
+def assay_default_loss(library, analysis_type):
+    """``nn.L1Loss`` / ``nn.BCELoss`` (sigmoid output) / ``nn.CrossEntropyLoss`` (class-index labels).
+
+    Answers ``None`` for analysis types other than the three built-in ones, so a plugin that adds one can
+    give its own default.
+    """
+    if library != LIBRARY or analysis_type not in _DEFAULT_LOSSES:
+        return None
+    from torch import nn
+
+    return getattr(nn, _DEFAULT_LOSSES[analysis_type])()
+
+
+@hookimpl
+def assay_default_optimizer(library, analysis_type, model):
+    """``torch.optim.Adamax`` over the model's parameters, with torch's default learning rate."""
+    if library != LIBRARY:
+        return None
+    import torch
+
+    return torch.optim.Adamax(model.parameters())
+
+
+@hookimpl
+def assay_prepare_samples(library, analysis_type, samples):
+    """Features as float32 tensors, labels encoded for the default loss of the analysis type."""
+    if library != LIBRARY:
+        return None
+    from assay_torch import samples as torch_samples
+
+    return torch_samples.prepare(analysis_type, samples)
+
+
+@hookimpl
+def assay_train(library, analysis_type, fn_train, model, loser, optimizer, samples_train, samples_evaluate,
+                hyperparameters):
+    """Call ``fn_train``; it returns the model (history from its last ``assay_torch.fit``) or ``(model, history)``."""
+    if library != LIBRARY:
+        return None
+    from torch import nn
+
+    from assay_torch import training
+
+    result = fn_train(model, loser, optimizer, samples_train, samples_evaluate, **(hyperparameters or {}))
+    if result is None:
+        raise errors.ExperimentError(
+            "fn_train",
+            "returned None; end it with `return model` or `return model, history` (the history that "
+            "assay_torch.fit returns)",
+        )
+    if isinstance(result, tuple):
+        if len(result) != 2:
+            raise errors.ExperimentError(
+                "fn_train", f"returned a tuple of {len(result)} items; return the model or (model, history)"
+            )
+        trained, history = result
+        if isinstance(trained, nn.Module):
+            training.last_history(trained, pop=True)
+    else:
+        trained = result
+        history = training.last_history(trained, pop=True) if isinstance(trained, nn.Module) else None
+    if not isinstance(trained, nn.Module):
+        raise errors.ExperimentError(
+            "fn_train",
+            f"returned {type(trained).__name__} where the trained torch.nn.Module was expected; return the model "
+            "or (model, history)",
+        )
+    return TrainResult(model=trained, history=_plain_history(history))
+
+
+def _plain_history(history: Any) -> dict[str, list[float]]:
+    """The history as ``{name: [float per epoch]}``; torch tensors and numpy numbers become floats."""
+    if history is None:
+        return {}
+    if not isinstance(history, dict):
+        raise errors.ExperimentError(
+            "fn_train",
+            f"returned (model, {type(history).__name__}); the second item must be the history dict "
+            "({'loss': [...], ...}) that assay_torch.fit returns",
+        )
+    try:
+        return {str(name): [float(value) for value in values] for name, values in history.items()}
+    except (TypeError, ValueError) as exc:
+        raise errors.ExperimentError(
+            "fn_train", f"the history must map names to lists of numbers, one per epoch ({exc})"
+        ) from exc
+
+
+@hookimpl
+def assay_default_predict(library, analysis_type, model, samples):
+    """Binary: threshold the sigmoid output at 0.5; multi: argmax and softmax; regression: raw outputs.
+
+    Answers ``None`` for analysis types other than the three built-in ones.
+    """
+    if library != LIBRARY or analysis_type not in _DEFAULT_LOSSES:
+        return None
+    from assay_torch import predicting
+
+    return predicting.predict(analysis_type, model, samples)
+
+
+@hookimpl
+def assay_evaluate_loss(library, analysis_type, model, loser, samples):
+    """The mean loss over the split's rows, in ``eval()`` mode."""
+    if library != LIBRARY:
+        return None
+    from assay_torch import training
+
+    return training.evaluate(model, loser, samples)["loss"]
+
+
+@hookimpl
+def assay_model_to_bytes(library, model):
+    """``torch.save(model.state_dict())``: weights only, no pickled code."""
+    if library != LIBRARY:
+        return None
+    from assay_torch import persistence
+
+    return persistence.to_bytes(model)
+
+
+@hookimpl
+def assay_model_from_bytes(library, data, fn_build, features_shape, label_shape, hyperparameters):
+    """``fn_build(features_shape, label_shape, **hyperparameters)`` then the weights-only ``state_dict``."""
+    if library != LIBRARY:
+        return None
+    from assay_torch import persistence
+
+    return persistence.from_bytes(data, fn_build, features_shape, label_shape, hyperparameters)
+
+
+@hookimpl
+def assay_seed(library, seed):
+    """Seed torch, numpy and ``random``, and make torch use deterministic algorithms (warning where it has none)."""
+    if library != LIBRARY:
+        return None
+    import numpy as np
+    import torch
+
+    # cuBLAS is only deterministic with a fixed workspace; it must be set before the first CUDA matmul
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return True
+
+
+@hookimpl
+def assay_clear_session(library):
+    """Collect garbage: torch keeps no graph between models, so dropping the last references frees them."""
+    if library != LIBRARY:
+        return None
+    gc.collect()
+    return True
+
+
+@hookimpl
+def assay_library_versions(library):
+    if library != LIBRARY:
+        return None
+    import torch
+
+    return {"torch": torch.__version__}
