@@ -6,7 +6,10 @@ import inspect
 import itertools
 import json
 import random
+import sys
+import sysconfig
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import cloudpickle
@@ -117,6 +120,33 @@ def _combinations(grid: dict[str, list[Any]], search_count: int | None, search_p
     return combos
 
 
+def _installed(module: Any) -> bool:
+    """Whether a module lives in site-packages or the standard library (importable by any worker)."""
+    file = getattr(module, "__file__", None)
+    if file is None:
+        return True
+    roots = {sysconfig.get_paths()[key] for key in ("purelib", "platlib", "stdlib", "platstdlib")}
+    return any(Path(file).resolve().is_relative_to(Path(root).resolve()) for root in roots)
+
+
+def serialise_functions(functions: dict[str, Any]) -> bytes:
+    """cloudpickle the user's functions so another process or machine can run them.
+
+    Functions from scripts, notebooks and test modules are pickled by value (a worker could not import their
+    module); functions from installed packages by reference.
+    """
+    names = {fn.__module__ for fn in functions.values() if fn is not None and hasattr(fn, "__module__")}
+    local = [sys.modules[name] for name in names
+             if name != "__main__" and name in sys.modules and not _installed(sys.modules[name])]
+    for module in local:
+        cloudpickle.register_pickle_by_value(module)
+    try:
+        return cloudpickle.dumps(functions)
+    finally:
+        for module in local:
+            cloudpickle.unregister_pickle_by_value(module)
+
+
 def _source(fn: Callable[..., Any] | None) -> str | None:
     if fn is None:
         return None
@@ -215,7 +245,7 @@ class Experiment:
             _check_function(name, functions[name], list(grid))
         combos = _combinations(grid, search_count, search_percent, seed)
         try:
-            functions_blob = cloudpickle.dumps(functions)
+            functions_blob = serialise_functions(functions)
         except Exception as exc:
             raise errors.ExperimentError(
                 "fn_build", f"the functions cannot be serialised for other processes: {exc}"
