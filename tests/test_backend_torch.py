@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -18,28 +18,25 @@ from torch import nn  # noqa: E402
 
 import assay_torch  # noqa: E402
 from assay import errors, plugins  # noqa: E402
+from assay.testing import BackendContractSuite  # noqa: E402
 from assay_torch import hooks  # noqa: E402
 
 torch.set_num_threads(1)  # two cores are shared by the whole test run
 
 REGRESSION, BINARY, MULTI = "regression", "classification_binary", "classification_multi"
 
-# a module of model builders, written to a file so a fresh process can import the same fn_build
-MODELS_SOURCE = textwrap.dedent(
-    """
-    from torch import nn
 
-    def fn_build(features_shape, label_shape, **hp):
-        layers = [nn.Linear(features_shape[0], hp["neuron_count"]), nn.ReLU(),
-                  nn.Linear(hp["neuron_count"], label_shape[0])]
-        if hp.get("sigmoid"):
-            layers.append(nn.Sigmoid())
-        return nn.Sequential(*layers)
-    """
-)
-_models: dict = {}
-exec(MODELS_SOURCE, _models)
-fn_build = _models["fn_build"]
+def fn_build(features_shape, label_shape, **hp):
+    """Two dense layers; ``sigmoid=True`` ends in a sigmoid (binary), otherwise linear outputs / logits."""
+    layers = [nn.Linear(features_shape[0], hp["neuron_count"]), nn.ReLU(),
+              nn.Linear(hp["neuron_count"], label_shape[0])]
+    if hp.get("sigmoid"):
+        layers.append(nn.Sigmoid())
+    return nn.Sequential(*layers)
+
+
+def fn_build_binary(features_shape, label_shape, **hp):
+    return fn_build(features_shape, label_shape, sigmoid=True, **hp)
 
 
 @pytest.fixture
@@ -296,33 +293,6 @@ def test_fn_train_returning_nothing_or_something_else_is_a_clear_error(torch_bac
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def test_a_saved_model_loads_in_a_fresh_process_and_predicts_identically(torch_backend, tmp_path):
-    features, classes = blobs(3)
-    result, _, _, samples_evaluate = train(torch_backend, MULTI, features, one_hot(classes, 3), epoch_count=3)
-    expected = torch_backend.default_predict(MULTI, result.model, samples_evaluate)[1]
-    (tmp_path / "torch_models.py").write_text(MODELS_SOURCE)
-    (tmp_path / "model.bin").write_bytes(torch_backend.model_to_bytes(result.model))
-    np.save(tmp_path / "features.npy", features[60:])
-    script = textwrap.dedent(
-        f"""
-        import sys
-        import numpy as np
-        sys.path.insert(0, {str(tmp_path)!r})
-        from assay import plugins
-        from torch_models import fn_build
-        backend = plugins.backend("torch")
-        data = open({str(tmp_path / "model.bin")!r}, "rb").read()
-        model = backend.model_from_bytes(data, fn_build, (4,), (3,), {{"neuron_count": 12}})
-        assert not model.training
-        samples = backend.prepare_samples("classification_multi", {{"features": np.load(sys.argv[1]), "labels": None}})
-        np.save(sys.argv[2], backend.default_predict("classification_multi", model, samples)[1])
-        """
-    )
-    subprocess.run([sys.executable, "-c", script, str(tmp_path / "features.npy"), str(tmp_path / "out.npy")],
-                   check=True, capture_output=True)
-    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)
-
-
 def test_stored_weights_load_only_into_the_architecture_they_came_from(torch_backend):
     data = torch_backend.model_to_bytes(fn_build((4,), (3,), neuron_count=12))
     with pytest.raises(errors.PluginError, match="fn_build must build the same architecture"):
@@ -339,3 +309,26 @@ def test_the_same_seed_gives_the_same_history_and_another_seed_does_not(torch_ba
     assert first["loss"] != other["loss"]
     assert torch.are_deterministic_algorithms_enabled()
     assert torch_backend.clear_session() is None  # handled: the Backend layer raises when no plugin answers
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the backend contract every backend passes
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class TestTorchBackendContract(BackendContractSuite):
+    """assay's backend contract suite, for torch: a sigmoid unit (binary), logits (multi), linear (regression)."""
+
+    library = "torch"
+    fn_build: ClassVar = {REGRESSION: fn_build, BINARY: fn_build_binary, MULTI: fn_build}
+    fn_train = fn_train
+    hyperparameters: ClassVar = {"neuron_count": 8, "batch_size": 8}
+
+    def model_outputs(self, model, samples):
+        """Outputs computed with torch alone: the sigmoid's output, softmax of the logits, or the raw values."""
+        model.eval()
+        with torch.no_grad():
+            outputs = model(samples["features"])
+        if samples["labels"].dtype == torch.long:  # class indices: the multi-class model outputs logits
+            outputs = torch.softmax(outputs, dim=1)
+        return outputs.numpy()
