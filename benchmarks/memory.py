@@ -60,7 +60,8 @@ def main() -> None:
                 samples[done] = rss_mb()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     growth = samples[args.runs] - samples[10]
-    print(f"| library | runs | RSS after 1 (MB) | after 10 | after 50 | after {args.runs} | growth 10→{args.runs} (target < 100 MB) "
+    n = args.runs
+    print(f"| library | runs | RSS after 1 (MB) | after 10 | after 50 | after {n} | growth 10→{n} (target < 100 MB) "
           "| peak RSS (MB) |")
     print("|---|---|---|---|---|---|---|---|")
     at_50 = samples.get(50, float("nan"))
