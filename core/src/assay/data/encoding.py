@@ -1,0 +1,309 @@
+"""Encoders: parse the user's specifications, select their columns, fit them without leakage, and apply them.
+
+The pipeline never calls an encoder directly: an :class:`~assay.contracts.EncoderFamily` found through the
+``assay_encoder_families`` hook validates, fits, transforms, names, inverts and serialises it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import pandas as pd
+
+from assay import errors, plugins
+from assay.contracts import EncoderFamily
+
+SPEC_KEYS = {"sklearn_preprocess", "dtypes", "columns"}
+LABEL_KEYS = {"sklearn_preprocess"}
+NAN_PROBE_ROWS = 1000  # rows holding NaNs pushed through an encoder to see whether it imputes them
+
+
+def as_list(value: Any) -> list[Any] | None:
+    """``None`` stays ``None``; a single string (or dtype) becomes a one-item list."""
+    if value is None:
+        return None
+    if isinstance(value, (str, type, np.dtype)) or not isinstance(value, Sequence):
+        return [value]
+    return list(value)
+
+
+@attrs.define
+class EncoderStep:
+    """One encoder specification: which encoder, through which family, on which columns."""
+
+    role: str  # "label" | "feature"
+    position: int
+    parameter: str  # how error messages name it, e.g. "feature_encoders[1]"
+    family: EncoderFamily
+    encoder: Any
+    is_categorical: bool
+    dtypes: list[str] | None = None
+    columns_selected: list[str] | None = None
+    columns: list[str] = attrs.field(factory=list)
+
+
+def parse_spec(spec: Any, parameter: str, role: str, position: int) -> EncoderStep:
+    """Validate one ``dict(sklearn_preprocess=..., dtypes=..., columns=...)``."""
+    allowed = LABEL_KEYS if role == "label" else SPEC_KEYS
+    if not isinstance(spec, dict):
+        raise errors.EncoderError(
+            parameter, f"expected a dict such as dict(sklearn_preprocess=StandardScaler()), got {type(spec).__name__}"
+        )
+    unknown = sorted(set(spec) - allowed)
+    if unknown:
+        raise errors.EncoderError(parameter, f"unknown key(s) {unknown}; allowed keys: {sorted(allowed)}")
+    if "sklearn_preprocess" not in spec:
+        raise errors.EncoderError(parameter, "missing the key 'sklearn_preprocess' (the encoder instance)")
+    encoder = spec["sklearn_preprocess"]
+    family = plugins.encoder_family_for(encoder, parameter)
+    family.validate(encoder, parameter)
+    dtypes = as_list(spec.get("dtypes"))
+    columns = as_list(spec.get("columns"))
+    for key, values in (("dtypes", dtypes), ("columns", columns)):
+        if values is not None and not values:
+            raise errors.EncoderError(f"{parameter}.{key}", "is empty; leave it out to select every remaining column")
+    if columns is not None and not all(isinstance(c, str) for c in columns):
+        raise errors.EncoderError(f"{parameter}.columns", f"must be column names (strings), got {columns!r}")
+    return EncoderStep(role, position, parameter, family, encoder, family.is_categorical(encoder),
+                       [str(d) for d in dtypes] if dtypes else None, columns)
+
+
+def parse_feature_encoders(feature_encoders: Any) -> list[EncoderStep]:
+    if feature_encoders is None:
+        return []
+    if isinstance(feature_encoders, dict):
+        feature_encoders = [feature_encoders]
+    if not isinstance(feature_encoders, (list, tuple)):
+        raise errors.EncoderError("feature_encoders", "expected a list of dicts, e.g. [dict(sklearn_preprocess=...)]")
+    return [parse_spec(spec, f"feature_encoders[{i}]", "feature", i) for i, spec in enumerate(feature_encoders)]
+
+
+def select_columns(steps: list[EncoderStep], features: pd.DataFrame, label_column: str | None) -> list[str]:
+    """Give each step the columns its selectors match among those earlier steps left; return the passthrough."""
+    remaining = list(features.columns)
+    head = features.iloc[:0]
+    for step in steps:
+        chosen: set[str] = set()
+        if step.columns_selected is not None:
+            for column in step.columns_selected:
+                if column == label_column:
+                    raise errors.EncoderError(
+                        f"{step.parameter}.columns",
+                        f"{column!r} is the label column, which is never a feature; encode it with label_encoder",
+                    )
+                if column not in features.columns:
+                    raise errors.EncoderError(f"{step.parameter}.columns", f"{column!r} is not a feature column")
+                if column not in remaining:
+                    raise errors.EncoderError(
+                        f"{step.parameter}.columns", f"{column!r} is already encoded by an earlier feature encoder"
+                    )
+            chosen.update(step.columns_selected)
+        if step.dtypes is not None:
+            try:
+                matched = head[remaining].select_dtypes(include=step.dtypes).columns
+            except (TypeError, ValueError) as exc:
+                raise errors.EncoderError(f"{step.parameter}.dtypes", f"{step.dtypes!r} is not a dtype: {exc}") from exc
+            if len(matched) == 0:
+                left = {c: str(features[c].dtype) for c in remaining}
+                raise errors.EncoderError(
+                    f"{step.parameter}.dtypes",
+                    f"{step.dtypes!r} matches none of the remaining feature columns {left}",
+                )
+            chosen.update(matched)
+        if step.columns_selected is None and step.dtypes is None:
+            chosen.update(remaining)
+        if not chosen:
+            raise errors.EncoderError(step.parameter, "selects no column: earlier encoders took every feature")
+        step.columns = [c for c in remaining if c in chosen]
+        remaining = [c for c in remaining if c not in chosen]
+    not_numeric = [c for c in remaining if not _is_numeric(features[c].dtype)]
+    if not_numeric:
+        raise errors.EncoderError(
+            "feature_encoders",
+            f"columns {not_numeric} are not numeric and no encoder encodes them; add e.g. "
+            f"dict(sklearn_preprocess=OneHotEncoder(), columns={not_numeric!r}), or exclude them with "
+            "feature_cols_excluded",
+        )
+    return remaining
+
+
+def _is_numeric(dtype: Any) -> bool:
+    return pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+
+
+def fit(step: EncoderStep, data: pd.DataFrame, nan_columns: list[str]) -> Any:
+    """Fit a fresh copy of the step's encoder on ``data``; failures become an EncoderError naming the step."""
+    try:
+        return step.family.fit(step.encoder, data)
+    except Exception as exc:  # any error from the user's encoder, reported with the step that raised it
+        hint = f"; columns {nan_columns} hold NaNs and need an imputer (e.g. SimpleImputer())" if nan_columns else ""
+        raise errors.EncoderError(
+            step.parameter, f"{type(step.encoder).__name__} failed to fit on {step.columns}: {exc}{hint}"
+        ) from exc
+
+
+def transform(step: EncoderStep | FittedEncoder, fitted: Any, data: pd.DataFrame) -> np.ndarray:
+    try:
+        return step.family.transform(fitted, data)
+    except Exception as exc:  # an encoder that cannot handle new values (unknown category...) names itself
+        raise errors.EncoderError(
+            step.parameter, f"{type(fitted).__name__} failed to encode {list(data.columns)}: {exc}"
+        ) from exc
+
+
+def output_names(step: EncoderStep, fitted: Any, width: int) -> list[str]:
+    names = [str(name) for name in step.family.output_names(fitted, list(step.columns))]
+    if len(names) != width:  # an encoder that cannot name its outputs gets numbered names
+        names = [f"{type(fitted).__name__}_{step.position}_{i}" for i in range(width)]
+    return names
+
+
+def check_nan_output(step: EncoderStep, fitted: Any, data: pd.DataFrame, nan_columns: list[str]) -> None:
+    """Encode some rows holding NaNs: an encoder that leaves NaNs in its output does not impute them."""
+    if not nan_columns:
+        return
+    probe = data[data[nan_columns].isna().any(axis=1)].head(NAN_PROBE_ROWS)
+    if not np.isfinite(transform(step, fitted, probe)).all():
+        raise errors.DataError(
+            step.parameter,
+            f"columns {nan_columns} hold NaNs that {type(step.encoder).__name__} does not impute; put an imputer "
+            "first, e.g. sklearn.pipeline.make_pipeline(SimpleImputer(), StandardScaler()), or drop those rows",
+        )
+
+
+@attrs.frozen
+class FittedEncoder:
+    """A fitted encoder as stored: its role, family, columns, output names and bytes.
+
+    ``load()`` unpickles it through its family (once, then cached); this trusts the database.
+    """
+
+    role: str
+    position: int
+    family_name: str
+    class_name: str
+    columns: list[str]
+    output_names: list[str]
+    is_categorical: bool
+    blob: bytes = attrs.field(repr=False)
+    fold_index: int | None = None
+    _cache: dict[str, Any] = attrs.field(factory=dict, repr=False, eq=False, alias="_cache")
+
+    @property
+    def family(self) -> EncoderFamily:
+        return plugins.encoder_family_named(self.family_name)
+
+    @property
+    def parameter(self) -> str:
+        return "label_encoder" if self.role == "label" else f"feature_encoders[{self.position}]"
+
+    def load(self) -> Any:
+        """The fitted encoder object."""
+        if "fitted" not in self._cache:
+            self._cache["fitted"] = self.family.loads(self.blob)
+        return self._cache["fitted"]
+
+    def transform(self, data: pd.DataFrame) -> np.ndarray:
+        """Encode the encoder's columns of ``data``: a dense 2-D float64 array."""
+        return transform(self, self.load(), data[self.columns])
+
+
+@attrs.frozen
+class FittedEncoders:
+    """Everything needed to encode raw rows and decode predictions, as one splitset (or fold) fitted it.
+
+    Attributes:
+        label: the label encoder, or ``None`` (no label encoder, or unsupervised).
+        features: feature encoders in the order they apply.
+        passthrough: feature columns no encoder touches, appended as they are after the encoded ones.
+        label_column, label_classes, label_is_categorical: as on :class:`assay.Splitset`.
+    """
+
+    label: FittedEncoder | None
+    features: list[FittedEncoder]
+    passthrough: list[str]
+    label_column: str | None
+    label_classes: list[Any]
+    label_is_categorical: bool
+
+    def __iter__(self):
+        """The label encoder first (if any), then the feature encoders."""
+        return iter(([self.label] if self.label is not None else []) + list(self.features))
+
+    @property
+    def width(self) -> int:
+        return sum(len(e.output_names) for e in self.features) + len(self.passthrough)
+
+    def encode_features(self, df: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
+        """Encode the feature columns of ``df`` (optionally only ``rows``) into a float32 array."""
+        count = len(df) if rows is None else len(rows)
+        out = np.empty((count, self.width), dtype=np.float32)
+        start = 0
+        for encoder in self.features:
+            part = df[encoder.columns] if rows is None else df[encoder.columns].iloc[rows]
+            encoded = encoder.transform(part)
+            out[:, start:start + encoded.shape[1]] = encoded
+            start += encoded.shape[1]
+        if self.passthrough:
+            part = df[self.passthrough] if rows is None else df[self.passthrough].iloc[rows]
+            out[:, start:] = part.to_numpy(dtype=np.float32, na_value=np.nan)
+        return out
+
+    def encode_labels(self, labels: pd.Series) -> np.ndarray:
+        """Encode raw label values: ``(n, *label_shape)``; float32 when encoded, raw integers otherwise."""
+        if self.label is None:
+            values = labels.to_numpy()
+            values = values.astype(np.float32) if values.dtype.kind == "f" else values
+            return values.reshape(len(values), 1)
+        return self.label.transform(labels.to_frame()).astype(np.float32)
+
+    def decode_labels(self, values: Any) -> np.ndarray:
+        """Class indices to original classes, or encoded regression values back to the original scale."""
+        values = np.asarray(values)
+        if self.label_is_categorical:
+            if values.ndim == 2 and values.shape[1] > 1:
+                values = values.argmax(axis=1)  # one-hot rows or probabilities
+            indices = np.rint(values.astype(np.float64)).astype(np.int64).ravel()
+            return np.asarray(self.label_classes, dtype=object)[indices] if _mixed(self.label_classes) else \
+                np.asarray(self.label_classes)[indices]
+        if self.label is None:
+            return values.ravel()
+        return np.asarray(self.label.family.inverse_transform(self.label.load(), values.reshape(len(values), -1)))
+
+
+def _mixed(values: list[Any]) -> bool:
+    return len({type(v) for v in values}) > 1
+
+
+def label_classes(step: EncoderStep | None, fitted: Any, label: pd.Series) -> list[Any]:
+    """Original classes in encoded order: ``classes[i]`` is one-hot column i / encoded value i."""
+    uniques = pd.Series(pd.unique(label.dropna()), name=label.name).sort_values(ignore_index=True)
+    if step is None:
+        values = uniques.tolist()
+        if pd.api.types.is_bool_dtype(label.dtype) or values == list(range(len(values))):
+            return values
+        raise errors.EncoderError(
+            "label_encoder",
+            f"the label's classes {values[:6]!r} are not class indices 0..{len(values) - 1}; pass "
+            "label_encoder=dict(sklearn_preprocess=OrdinalEncoder()) or OneHotEncoder()",
+        )
+    encoded = transform(step, fitted, uniques.to_frame())
+    indices = np.rint(encoded[:, 0]).astype(np.int64) if encoded.shape[1] == 1 else encoded.argmax(axis=1)
+    if sorted(indices.tolist()) != list(range(len(uniques))):
+        raise errors.EncoderError(
+            "label_encoder",
+            f"{type(fitted).__name__} does not give each class its own index or column; use OneHotEncoder() "
+            "(without drop), OrdinalEncoder() or LabelBinarizer()",
+        )
+    classes: list[Any] = [None] * len(uniques)
+    for index, value in zip(indices, uniques.tolist(), strict=True):
+        classes[index] = value
+    return classes
+
+
+def json_safe(value: Any) -> Any:
+    """numpy scalars to Python values, so classes survive JSON columns unchanged."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -1,0 +1,146 @@
+"""Data in: read a DataFrame or a file, check it, and store it once as Parquet bytes (sha256 identity)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assay import errors
+from assay.db.models import DatasetRow
+
+PARAMETER = "df_or_path"
+SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def read_tabular(df_or_path: Any) -> tuple[pd.DataFrame, str | None]:
+    """The data as a DataFrame with a fresh 0..n-1 index, and a name (the file name) when read from a file.
+
+    Raises:
+        assay.errors.DataError: unreadable or unsupported file, empty data, duplicate or non-text column names.
+    """
+    name = None
+    if isinstance(df_or_path, pd.DataFrame):
+        df = df_or_path
+    elif isinstance(df_or_path, (str, Path)):
+        df, name = _read_file(Path(df_or_path)), Path(df_or_path).name
+    else:
+        raise errors.DataError(
+            PARAMETER, f"expected a pandas DataFrame or a path to a .csv/.tsv/.parquet file, got {type(df_or_path)}"
+        )
+    check_frame(df)
+    # Row positions are the dataset's row ids. Under pandas copy-on-write this is a lazy copy, so later edits
+    # of the user's DataFrame cannot change what was stored.
+    return df.reset_index(drop=True), name
+
+
+def _read_file(path: Path) -> pd.DataFrame:
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise errors.DataError(
+            PARAMETER, f"{str(path)!r} has an unsupported suffix {path.suffix!r}; use one of {', '.join(SUFFIXES)}"
+        )
+    if not path.is_file():
+        raise errors.DataError(PARAMETER, f"{str(path)!r} is not a readable file")
+    try:
+        if kind == "parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, sep="\t" if kind == "tsv" else ",")
+    except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise errors.DataError(PARAMETER, f"cannot read {str(path)!r} as {kind}: {exc}") from exc
+
+
+def check_frame(df: pd.DataFrame) -> None:
+    """Reject data the pipeline cannot store faithfully."""
+    if df.shape[0] == 0 or df.shape[1] == 0:
+        raise errors.DataError(PARAMETER, f"the DataFrame is empty ({df.shape[0]} rows, {df.shape[1]} columns)")
+    duplicated = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+    if duplicated:
+        raise errors.DataError(PARAMETER, f"duplicate column names {duplicated}; rename them so each is unique")
+    not_text = [c for c in df.columns if not isinstance(c, str)]
+    if not_text:
+        raise errors.DataError(
+            PARAMETER, f"column names must be strings, got {not_text[:5]!r}; e.g. df.columns = df.columns.astype(str)"
+        )
+
+
+@attrs.frozen
+class Serialized:
+    """A DataFrame as stored: Parquet bytes (an Arrow buffer, not copied again) and their sha256."""
+
+    buffer: pa.Buffer
+    sha256: str
+
+    @property
+    def size(self) -> int:
+        return self.buffer.size
+
+
+def serialize(df: pd.DataFrame) -> Serialized:
+    """Parquet bytes of ``df`` without its index. pandas metadata keeps dtypes (str, category...) intact."""
+    sink = pa.BufferOutputStream()
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pq.write_table(table, sink)
+    del table  # release Arrow's column buffers before the caller keeps the bytes
+    buffer = sink.getvalue()
+    return Serialized(buffer, hashlib.sha256(memoryview(buffer)).hexdigest())
+
+
+def deserialize(blob: bytes) -> pd.DataFrame:
+    """The DataFrame stored by :func:`serialize`."""
+    return pq.read_table(pa.BufferReader(blob)).to_pandas()
+
+
+def dtype_names(df: pd.DataFrame) -> dict[str, str]:
+    """Column -> dtype name, as stored and as checked at inference."""
+    return {str(column): str(dtype) for column, dtype in df.dtypes.items()}
+
+
+def _number(value: Any) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def statistics(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Per column summary statistics (JSON-safe): missing count, and min/max/mean/std or distinct count."""
+    stats: dict[str, dict[str, Any]] = {}
+    for column in df.columns:
+        series = df[column]
+        entry: dict[str, Any] = {"missing": int(series.isna().sum())}
+        if pd.api.types.is_bool_dtype(series.dtype):
+            entry["true"] = int(series.sum())
+        elif pd.api.types.is_numeric_dtype(series.dtype):
+            values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+            if np.isfinite(values).any():
+                entry.update(min=_number(np.nanmin(values)), max=_number(np.nanmax(values)),
+                             mean=_number(np.nanmean(values)), std=_number(np.nanstd(values)))
+        else:
+            entry["distinct"] = int(series.nunique(dropna=True))
+        stats[str(column)] = entry
+    return stats
+
+
+def store(session: Session, df: pd.DataFrame, serialized: Serialized, name: str | None) -> DatasetRow:
+    """The DatasetRow holding ``df``: an existing one with the same sha256, or a new one (within ``session``)."""
+    existing = session.scalars(select(DatasetRow).where(DatasetRow.sha256 == serialized.sha256)).first()
+    if existing is not None:
+        return existing
+    row = DatasetRow(
+        kind="tabular", name=name, sha256=serialized.sha256, file_format="parquet",
+        # the driver copies the bytes into the statement; a memoryview avoids one more copy of a large table
+        blob=memoryview(serialized.buffer),
+        row_count=int(df.shape[0]), column_count=int(df.shape[1]), columns=[str(c) for c in df.columns],
+        dtypes=dtype_names(df), statistics=statistics(df),
+    )
+    session.add(row)
+    session.flush()
+    return row

@@ -1,0 +1,313 @@
+"""The persisted data objects: :class:`Dataset`, :class:`Splitset` and :class:`Fold`.
+
+A Splitset is what the experiment runner and inference use: row indices per split, the fitted encoders and
+``samples_for(split, fold_index)``, the encoded arrays a training function receives. Everything read from the
+database (the dataset, samples, fitted encoders) and every encoded array is cached on the object, because a
+queue asks for the same samples many times.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import undefer
+
+from assay import errors
+from assay.data import ingest
+from assay.data.encoding import FittedEncoder, FittedEncoders
+from assay.db.engine import session_scope
+from assay.db.models import (
+    DatasetRow,
+    EncoderSpecRow,
+    FeatureRow,
+    FittedEncoderRow,
+    FoldRow,
+    LabelRow,
+    SplitsetRow,
+)
+from assay.db.persisted import Persisted
+
+
+class Dataset(Persisted):
+    """Ingested data: Parquet bytes identified by their sha256, with columns, dtypes, shape and statistics."""
+
+    _row_type = DatasetRow
+
+    def __init__(self, row: DatasetRow, frame: pd.DataFrame | None = None):
+        super().__init__(row)
+        self._frame = frame
+
+    @classmethod
+    def make(cls, df_or_path: Any) -> Dataset:
+        """Store a DataFrame or a .csv/.tsv/.parquet file (or find the identical one already stored)."""
+        df, name = ingest.read_tabular(df_or_path)
+        serialized = ingest.serialize(df)
+        with session_scope() as session:
+            row = ingest.store(session, df, serialized, name)
+            session.expire(row, ["blob"])  # do not keep a second reference to the bytes on the row
+        return cls(row, df)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The stored data as a DataFrame (read once, then cached); dtypes are those ingested."""
+        if self._frame is None:
+            self._frame = ingest.deserialize(self._column("blob"))
+        return self._frame
+
+
+class Fold(Persisted):
+    """One cross-validation fold: ``samples["train"]`` and ``samples["validation"]`` (dataset row indices)."""
+
+    _row_type = FoldRow
+
+    def __init__(self, row: FoldRow):
+        super().__init__(row)
+
+    @property
+    def samples(self) -> dict[str, list[int]]:
+        if "samples" not in self._row.__dict__:
+            self._row.samples = self._column("samples")
+        return self._row.samples
+
+
+class Splitset(Persisted):
+    """Row indices per split, stratified on the label, optional folds, and the encoders fitted for them.
+
+    Made by :meth:`assay.Pipeline.Tabular.make`; load a stored one with ``Splitset.get(id)``.
+    """
+
+    _row_type = SplitsetRow
+
+    def __init__(self, row: SplitsetRow):
+        super().__init__(row)
+        self._cache: dict[Any, Any] = {}
+
+    # --- rows of the related tables, read once --------------------------------------------------------------
+
+    def _once(self, key: str, load):
+        if key not in self._cache:
+            self._cache[key] = load()
+        return self._cache[key]
+
+    def _label_row(self) -> LabelRow | None:
+        def load():
+            if self._row.label_id is None:
+                return None
+            with session_scope() as session:
+                return session.get(LabelRow, self._row.label_id)
+
+        return self._once("label_row", load)
+
+    def _feature_row(self) -> FeatureRow:
+        def load():
+            with session_scope() as session:
+                return session.get(FeatureRow, self._row.feature_id)
+
+        return self._once("feature_row", load)
+
+    def _frame(self) -> pd.DataFrame:
+        return self._once("frame", lambda: Dataset.get(self.dataset_id).to_pandas())
+
+    # --- the contract used by the runner and inference ------------------------------------------------------
+
+    @property
+    def samples(self) -> dict[str, list[int]]:
+        """Dataset row indices per split: ``train`` and, when made, ``validation`` and ``test``."""
+        if "samples" not in self._row.__dict__:
+            self._row.samples = self._column("samples")
+        return self._row.samples
+
+    @property
+    def folds(self) -> list[Fold]:
+        """The folds made on the train split (empty without ``fold_count``), by ``fold_index``."""
+
+        def load():
+            with session_scope() as session:
+                rows = session.scalars(
+                    select(FoldRow).options(undefer(FoldRow.samples))
+                    .where(FoldRow.splitset_id == self.id).order_by(FoldRow.fold_index)
+                ).all()
+            return [Fold(row) for row in rows]
+
+        return self._once("folds", load)
+
+    @property
+    def features_shape(self) -> tuple[int, ...]:
+        """Shape of one sample's encoded features."""
+        return tuple(self._row.features_shape)
+
+    @property
+    def label_shape(self) -> tuple[int, ...] | None:
+        """Shape of one sample's encoded label; ``None`` when unsupervised."""
+        return None if self._row.label_shape is None else tuple(self._row.label_shape)
+
+    @property
+    def feature_columns(self) -> list[str]:
+        """The original feature column names, in order."""
+        return list(self._feature_row().columns)
+
+    @property
+    def feature_dtypes(self) -> dict[str, str]:
+        """Feature column -> dtype name, as ingested."""
+        return dict(self._feature_row().dtypes)
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the encoded feature outputs (``column=value`` for one-hot outputs)."""
+        return list(self._row.feature_names)
+
+    @property
+    def label_column(self) -> str | None:
+        label = self._label_row()
+        return None if label is None else label.column
+
+    @property
+    def label_is_categorical(self) -> bool:
+        label = self._label_row()
+        return bool(label is not None and label.is_categorical)
+
+    @property
+    def label_classes(self) -> list[Any]:
+        """Original classes in encoded order (index i = one-hot column i / encoded value i); ``[]`` if continuous."""
+        label = self._label_row()
+        return list(label.classes or []) if label is not None and label.is_categorical else []
+
+    def _fold(self, fold_index: int | None) -> Fold | None:
+        if fold_index is None:
+            return None
+        folds = self.folds
+        if not folds:
+            raise errors.SplitError("fold_index", f"splitset {self.id} has no folds; pass fold_index=None")
+        if not isinstance(fold_index, (int, np.integer)) or not 0 <= fold_index < len(folds):
+            raise errors.SplitError("fold_index", f"must be 0..{len(folds) - 1}, got {fold_index!r}")
+        return folds[fold_index]
+
+    def row_indices(self, split: str, fold_index: int | None = None) -> list[int]:
+        """Dataset rows of ``split`` in the order :meth:`samples_for` returns them.
+
+        With a fold, ``train`` and ``validation`` are the fold's rows; ``test`` stays the splitset's test rows.
+        """
+        fold = self._fold(fold_index)
+        if fold is not None and split in ("train", "validation"):
+            return fold.samples[split]
+        if split not in self.samples:
+            available = sorted(self.samples) + (["validation (per fold)"] if self.folds else [])
+            raise errors.SplitError("split", f"splitset {self.id} has no {split!r} split; available: {available}")
+        return self.samples[split]
+
+    def encoders(self, fold_index: int | None = None) -> FittedEncoders:
+        """The fitted encoders of the splitset (``fold_index=None``) or of one fold, ready to encode raw rows."""
+        fold = self._fold(fold_index)
+        key = ("encoders", fold_index)
+        if key not in self._cache:
+            self._cache[key] = self._build_encoders(fold, fold_index)
+        return self._cache[key]
+
+    def _stored_encoders(self) -> list[tuple[EncoderSpecRow, list[FittedEncoderRow]]]:
+        def load():
+            with session_scope() as session:
+                specs = session.scalars(
+                    select(EncoderSpecRow).where(EncoderSpecRow.splitset_id == self.id)
+                    .order_by(EncoderSpecRow.role, EncoderSpecRow.position)
+                ).all()
+                fitted = session.scalars(
+                    select(FittedEncoderRow).options(undefer(FittedEncoderRow.blob))
+                    .where(FittedEncoderRow.encoderspec_id.in_([spec.id for spec in specs]))
+                ).all()
+            return [(spec, [f for f in fitted if f.encoderspec_id == spec.id]) for spec in specs]
+
+        return self._once("stored_encoders", load)
+
+    def _build_encoders(self, fold: Fold | None, fold_index: int | None) -> FittedEncoders:
+        label, features = None, []
+        for spec, fitted_rows in self._stored_encoders():
+            # a fold's own fit when there is one; categorical encoders are fitted once on all rows
+            by_fold = {row.fold_id: row for row in fitted_rows}
+            row = by_fold.get(fold.id if fold is not None else None) or by_fold[None]
+            encoder = FittedEncoder(
+                role=spec.role, position=spec.position, family_name=spec.family, class_name=spec.class_name,
+                columns=list(spec.columns_matched), output_names=list(row.output_names),
+                is_categorical=spec.is_categorical, blob=row.blob,
+                fold_index=fold_index if row.fold_id is not None else None,
+            )
+            if spec.role == "label":
+                label = encoder
+            else:
+                features.append(encoder)
+        encoded = {column for encoder in features for column in encoder.columns}
+        return FittedEncoders(
+            label=label, features=features,
+            passthrough=[c for c in self.feature_columns if c not in encoded],
+            label_column=self.label_column, label_classes=self.label_classes,
+            label_is_categorical=self.label_is_categorical,
+        )
+
+    def samples_for(self, split: str, fold_index: int | None = None) -> dict[str, np.ndarray | None]:
+        """``{"features": float32 (n, *features_shape), "labels": (n, *label_shape) or None}`` of one split.
+
+        Encoded with the splitset's encoders, or the fold's when ``fold_index`` is given. Arrays are cached;
+        each call returns fresh copies, so a training function may modify them.
+        """
+        key = ("samples", split, fold_index)
+        if key not in self._cache:
+            rows = np.asarray(self.row_indices(split, fold_index), dtype=np.int64)
+            encoders = self.encoders(fold_index)
+            df = self._frame()
+            features = encoders.encode_features(df, rows)
+            labels = None
+            if self.label_column is not None:
+                labels = encoders.encode_labels(df[self.label_column].iloc[rows])
+            self._cache[key] = {"features": features, "labels": labels}
+        cached = self._cache[key]
+        return {name: None if value is None else value.copy() for name, value in cached.items()}
+
+    def raw_labels(self, row_indices: Any) -> np.ndarray:
+        """The original label values of these dataset rows."""
+        if self.label_column is None:
+            raise errors.SplitError("label_column", f"splitset {self.id} is unsupervised: it has no labels")
+        values = self._once("raw_labels", lambda: self._frame()[self.label_column].to_numpy())
+        return values[np.asarray(row_indices, dtype=np.int64)]
+
+    def decode_labels(self, values: Any, fold_index: int | None = None) -> np.ndarray:
+        """Classification: class indices to original classes (``label_classes[i]``). Regression: the inverse
+        of the label encoder (the fold's when it was fitted per fold)."""
+        return self.encoders(fold_index).decode_labels(values)
+
+    def encode_features(self, df: pd.DataFrame, fold_index: int | None = None) -> np.ndarray:
+        """Encode new raw rows (inference) after checking they have the feature columns with fitting dtypes.
+
+        Raises:
+            assay.errors.SchemaMismatchError: a feature column is missing or holds another kind of values.
+        """
+        check_schema(df, self.feature_dtypes)
+        return self.encoders(fold_index).encode_features(df.reset_index(drop=True))
+
+    def clear_cache(self) -> None:
+        """Forget cached data and encoded arrays (they are read or encoded again on the next request)."""
+        self._cache.clear()
+
+
+def _kind(dtype: Any) -> str:
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        return "numeric"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    return "text or category"
+
+
+def check_schema(df: pd.DataFrame, dtypes: dict[str, str]) -> None:
+    """Every expected column present, holding the same kind of values (numeric, text or category, dates)."""
+    if not isinstance(df, pd.DataFrame):
+        raise errors.SchemaMismatchError("df", f"expected a pandas DataFrame, got {type(df).__name__}")
+    missing = [column for column in dtypes if column not in df.columns]
+    if missing:
+        raise errors.SchemaMismatchError("df", f"missing feature column(s) {missing}; expected {list(dtypes)}")
+    wrong = {
+        column: f"{df[column].dtype} (trained on {expected})"
+        for column, expected in dtypes.items()
+        if _kind(df[column].dtype) != _kind(pd.api.types.pandas_dtype(expected) if expected != "str" else "str")
+    }
+    if wrong:
+        raise errors.SchemaMismatchError("df", f"columns hold another kind of values than at training: {wrong}")

@@ -1,0 +1,228 @@
+"""``assay.Pipeline.Tabular.make``: from a DataFrame or file to a persisted, encoded, split :class:`Splitset`.
+
+Everything is checked, split and fitted in memory first; only then one transaction writes the dataset, label,
+features, splitset, folds and encoders. Bad input therefore never leaves rows behind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+import pandas as pd
+
+from assay import errors
+from assay.data import encoding, ingest, splitting
+from assay.data.encoding import EncoderStep
+from assay.data.objects import Dataset, Fold, Splitset
+from assay.db.engine import session_scope
+from assay.db.models import EncoderSpecRow, FeatureRow, FittedEncoderRow, FoldRow, LabelRow, SplitsetRow
+
+
+@attrs.define
+class _Fit:
+    """One step's fitted encoders: the splitset's (``None`` key) and, if fitted per fold, each fold's."""
+
+    step: EncoderStep
+    by_fold: dict[int | None, Any]
+    names: list[str]
+
+
+def _check_columns(df: pd.DataFrame, label_column: Any, excluded: Any) -> tuple[list[str], list[str]]:
+    if label_column is not None and (not isinstance(label_column, str) or label_column not in df.columns):
+        raise errors.DataError("label_column", f"{label_column!r} is not a column; columns: {list(df.columns)}")
+    excluded = encoding.as_list(excluded) or []
+    unknown = [column for column in excluded if column not in df.columns]
+    if unknown:
+        raise errors.DataError("feature_cols_excluded", f"{unknown} are not columns; columns: {list(df.columns)}")
+    features = [c for c in df.columns if c != label_column and c not in excluded]
+    if not features:
+        raise errors.DataError("feature_cols_excluded", "excludes every column: no feature column is left")
+    return features, [c for c in excluded if c != label_column]
+
+
+def _label_is_categorical(label: pd.Series, step: EncoderStep | None) -> bool:
+    if step is not None:
+        return step.is_categorical
+    # without an encoder, floats are a continuous label and anything else (ints, text, bools) are classes
+    return not pd.api.types.is_float_dtype(label.dtype)
+
+
+def _check_label_values(label: pd.Series) -> None:
+    missing = np.flatnonzero(label.isna().to_numpy())
+    if len(missing):
+        raise errors.DataError(
+            "label_column",
+            f"{label.name!r} is missing in {len(missing)} row(s) (e.g. rows {missing[:5].tolist()}); a label cannot "
+            "be imputed: drop those rows or fill them before make()",
+        )
+
+
+def _fit_step(step: EncoderStep, data: pd.DataFrame, train_rows: np.ndarray, fold_trains: list[np.ndarray],
+              nan_columns: list[str]) -> _Fit:
+    """Categorical encoders see all rows; every other one the train rows only, and each fold its train rows."""
+    if step.is_categorical:
+        by_fold: dict[int | None, Any] = {None: encoding.fit(step, data, nan_columns)}
+    else:
+        by_fold = {None: encoding.fit(step, data.iloc[train_rows], nan_columns)}
+        for index, rows in enumerate(fold_trains):
+            by_fold[index] = encoding.fit(step, data.iloc[rows], nan_columns)
+    head = data.iloc[:2]
+    width = encoding.transform(step, by_fold[None], head).shape[1]
+    for index, fitted in by_fold.items():
+        if index is not None and encoding.transform(step, fitted, head).shape[1] != width:
+            raise errors.EncoderError(
+                step.parameter, f"fitted on fold {index} it gives a different number of columns than on train"
+            )
+    return _Fit(step, by_fold, encoding.output_names(step, by_fold[None], width))
+
+
+class Pipeline:
+    """Pipelines that turn raw data into a persisted :class:`~assay.Splitset`. Tabular data: ``Pipeline.Tabular``."""
+
+    class Tabular:
+        """Tabular data: a DataFrame or a .csv/.tsv/.parquet file."""
+
+        @staticmethod
+        def make(
+            df_or_path: Any,
+            label_column: str | None = None,
+            label_encoder: dict[str, Any] | None = None,
+            feature_cols_excluded: str | list[str] | None = None,
+            feature_encoders: list[dict[str, Any]] | None = None,
+            size_test: float | None = None,
+            size_validation: float | None = None,
+            fold_count: int | None = None,
+            bin_count: int | None = None,
+            seed: int = splitting.DEFAULT_SEED,
+        ) -> Splitset:
+            """Ingest, split, fit encoders and persist everything; returns the :class:`~assay.Splitset`.
+
+            Args:
+                df_or_path: a DataFrame, or the path of a ``.csv``, ``.tsv``, ``.parquet``/``.pq`` file.
+                label_column: the column to predict; ``None`` for unsupervised data (no labels, no stratification).
+                label_encoder: ``dict(sklearn_preprocess=OneHotEncoder())`` or another transformer. Categorical
+                    encoders are fitted on all rows, others (scalers for regression) on the train rows only.
+                feature_cols_excluded: column(s) that are not features; the label column never is one.
+                feature_encoders: list of ``dict(sklearn_preprocess=..., dtypes=[...], columns=[...])``, applied
+                    in order, each to the columns that match its dtypes and/or columns (all remaining columns when
+                    neither is given) among those earlier encoders left. Remaining columns pass through as they
+                    are and must be numeric. Non-categorical encoders are fitted on train rows only, and per fold.
+                size_test: fraction of all rows held out for testing.
+                size_validation: fraction of all rows for validation (needs ``size_test``; not with folds).
+                fold_count: number of stratified cross-validation folds made on the train split.
+                bin_count: quantile bins used to stratify a continuous label (default 4).
+                seed: seed of the shuffling, so the same call gives the same splits.
+
+            Raises:
+                assay.errors.ValidationError: (a subclass naming the parameter) for unusable input; nothing is
+                    written then.
+            """
+            if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+                raise errors.SplitError("seed", f"must be an integer, got {seed!r}")
+            splitting.check_sizes(size_test, size_validation, fold_count)
+            df, name = ingest.read_tabular(df_or_path)
+            feature_columns, excluded = _check_columns(df, label_column, feature_cols_excluded)
+            if label_column is None and label_encoder is not None:
+                raise errors.EncoderError("label_encoder", "needs a label_column; leave it None when unsupervised")
+            label_step = None
+            if label_encoder is not None:
+                label_step = encoding.parse_spec(label_encoder, "label_encoder", "label", 0)
+                label_step.columns = [label_column]
+            feature_steps = encoding.parse_feature_encoders(feature_encoders)
+            features = df[feature_columns]
+            passthrough = encoding.select_columns(feature_steps, features, label_column)
+
+            label = None if label_column is None else df[label_column]
+            is_categorical = label is not None and _label_is_categorical(label, label_step)
+            if label is not None:
+                _check_label_values(label)
+            strata = splitting.make_strata(label, is_categorical, bin_count)
+            samples = splitting.split_rows(strata, len(df), size_test, size_validation, int(seed))
+            folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
+
+            nan_columns = [c for c, has_nan in features.isna().any().items() if has_nan]
+            nan_passthrough = [c for c in passthrough if c in nan_columns]
+            if nan_passthrough:
+                raise errors.DataError(
+                    "feature_encoders",
+                    f"columns {nan_passthrough} hold NaNs and no encoder imputes them; add "
+                    f"dict(sklearn_preprocess=SimpleImputer(), columns={nan_passthrough!r}) or drop those rows",
+                )
+            train_rows = np.asarray(samples["train"], dtype=np.int64)
+            fold_trains = [np.asarray(fold["train"], dtype=np.int64) for fold in folds]
+            fits = []
+            for step in feature_steps:
+                data = features[step.columns]
+                step_nan = [c for c in step.columns if c in nan_columns]
+                fits.append(_fit_step(step, data, train_rows, fold_trains, step_nan))
+                encoding.check_nan_output(step, fits[-1].by_fold[None], data, step_nan)
+            label_fit, classes, label_shape = None, [], None
+            if label is not None:
+                if label_step is not None:
+                    label_fit = _fit_step(label_step, label.to_frame(), train_rows, fold_trains, [])
+                fitted_label = label_fit.by_fold[None] if label_fit else None
+                classes = encoding.label_classes(label_step, fitted_label, label) if is_categorical else []
+                label_shape = [len(label_fit.names)] if label_fit else [1]
+            feature_names = [n for fit in fits for n in fit.names] + list(passthrough)
+
+            serialized = ingest.serialize(df)
+            with session_scope() as session:
+                dataset_row = ingest.store(session, df, serialized, name)
+                session.expire(dataset_row, ["blob"])  # the bytes are written; do not keep them alive
+                label_row = None
+                if label is not None:
+                    label_row = LabelRow(
+                        dataset_id=dataset_row.id, column=label_column, dtype=str(label.dtype),
+                        is_categorical=is_categorical, classes=[encoding.json_safe(c) for c in classes],
+                        class_counts=({str(k): int(v) for k, v in label.value_counts(sort=False).items()}
+                                      if is_categorical else None),
+                    )
+                    session.add(label_row)
+                feature_row = FeatureRow(
+                    dataset_id=dataset_row.id, columns=feature_columns, columns_excluded=excluded,
+                    dtypes=ingest.dtype_names(features),
+                )
+                session.add(feature_row)
+                session.flush()
+                splitset_row = SplitsetRow(
+                    dataset_id=dataset_row.id, label_id=label_row.id if label_row else None,
+                    feature_id=feature_row.id, size_test=size_test, size_validation=size_validation,
+                    fold_count=fold_count, bin_count=bin_count, seed=int(seed), samples=samples,
+                    split_sizes={split: len(rows) for split, rows in samples.items()},
+                    features_shape=[len(feature_names)], label_shape=label_shape, feature_names=feature_names,
+                )
+                session.add(splitset_row)
+                session.flush()
+                fold_rows = [FoldRow(splitset_id=splitset_row.id, fold_index=i, samples=f) for i, f in enumerate(folds)]
+                session.add_all(fold_rows)
+                session.flush()
+                fold_ids = {i: row.id for i, row in enumerate(fold_rows)}
+                for fit in ([label_fit] if label_fit else []) + fits:
+                    _store_fit(session, splitset_row.id, fit, fold_ids)
+            splitset = Splitset(splitset_row)
+            # the data and folds are in memory already: the first samples_for() need not read them back
+            splitset._cache["frame"] = df
+            splitset._cache["folds"] = [Fold(row) for row in fold_rows]
+            splitset._cache["label_row"], splitset._cache["feature_row"] = label_row, feature_row
+            splitset._cache["dataset"] = Dataset(dataset_row, df)
+            return splitset
+
+
+def _store_fit(session, splitset_id: int, fit: _Fit, fold_ids: dict[int, int]) -> None:
+    step = fit.step
+    family = step.family
+    spec = EncoderSpecRow(
+        splitset_id=splitset_id, role=step.role, position=step.position, family=family.name,
+        class_name=type(step.encoder).__name__, params=family.describe(step.encoder), dtypes=step.dtypes,
+        columns_selected=step.columns_selected, columns_matched=list(step.columns),
+        is_categorical=step.is_categorical, blob=family.dumps(step.encoder),
+    )
+    session.add(spec)
+    session.flush()
+    for index, fitted in fit.by_fold.items():
+        session.add(FittedEncoderRow(
+            encoderspec_id=spec.id, fold_id=None if index is None else fold_ids[index],
+            output_names=fit.names, blob=family.dumps(fitted),
+        ))

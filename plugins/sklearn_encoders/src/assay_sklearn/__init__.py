@@ -1,0 +1,172 @@
+"""assay-sklearn: scikit-learn transformers as label and feature encoders of the tabular pipeline.
+
+:class:`SklearnEncoderFamily` is what the ``assay_encoder_families`` hook (in :mod:`assay_sklearn.hooks`)
+registers. scikit-learn is imported inside the methods, so loading the plugin stays cheap.
+
+Fitted encoders are stored as pickle bytes, the way scikit-learn persists estimators. Loading them runs
+pickle, so it trusts the database they come from: only point assay at databases you trust.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from typing import Any
+
+import numpy as np
+
+from assay import errors
+from assay.contracts import EncoderFamily
+
+__all__ = ["SklearnEncoderFamily"]
+
+# Encoders that only map categories to codes: fitting them on all rows leaks nothing about the distribution.
+_CATEGORICAL = ("OneHotEncoder", "OrdinalEncoder", "LabelBinarizer", "LabelEncoder", "MultiLabelBinarizer")
+# Encoders whose fit/transform take a 1-D array instead of a 2-D table.
+_ONE_DIMENSIONAL = ("LabelBinarizer", "LabelEncoder", "MultiLabelBinarizer")
+
+
+def _is_sklearn(obj: Any) -> bool:
+    from sklearn.base import BaseEstimator
+
+    cls = obj if isinstance(obj, type) else type(obj)
+    return issubclass(cls, BaseEstimator)
+
+
+def _class_name(obj: Any) -> str:
+    return (obj if isinstance(obj, type) else type(obj)).__name__
+
+
+def _is_preprocessing(encoder: Any, names: tuple[str, ...]) -> bool:
+    # Match scikit-learn's own classes (by module), not a user's class that happens to share a name.
+    cls = type(encoder)
+    return cls.__name__ in names and cls.__module__.startswith("sklearn.preprocessing")
+
+
+def _steps(encoder: Any) -> list[Any]:
+    """The transformers inside a scikit-learn Pipeline, or the encoder itself."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(encoder, Pipeline):
+        return [step for _, step in encoder.steps if step not in (None, "passthrough")]
+    return [encoder]
+
+
+def _force_dense(encoder: Any) -> None:
+    """Switch every sparse-output option off, so transform returns a dense array (in place)."""
+    for step in _steps(encoder):
+        params = step.get_params(deep=False)
+        for key in ("sparse_output", "sparse"):
+            if params.get(key) not in (None, False) and not isinstance(params.get(key), str):
+                step.set_params(**{key: False})
+        if hasattr(step, "set_output"):
+            # a global set_output(transform="pandas") would hand back DataFrames; the pipeline wants arrays
+            step.set_output(transform="default")
+
+
+def _json_safe(value: Any) -> Any:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+    return value
+
+
+class SklearnEncoderFamily(EncoderFamily):
+    """scikit-learn transformers (``sklearn.preprocessing``, ``sklearn.impute``, pipelines, anything with
+    ``fit``/``transform``) as encoders of the tabular pipeline.
+
+    Dense output is forced (``sparse_output=False``); one-hot outputs are named ``column=value``.
+    """
+
+    name = "sklearn"
+
+    def accepts(self, encoder: Any) -> bool:
+        """Any scikit-learn estimator, instance or class, so :meth:`validate` can explain what is wrong."""
+        return _is_sklearn(encoder)
+
+    def validate(self, encoder: Any, parameter: str) -> None:
+        """Reject a class given instead of an instance, and estimators that cannot transform."""
+        if isinstance(encoder, type):
+            raise errors.EncoderError(
+                parameter,
+                f"got the class {encoder.__name__}, not an instance; write {encoder.__name__}() with parentheses",
+            )
+        if not (callable(getattr(encoder, "fit", None)) and callable(getattr(encoder, "transform", None))):
+            raise errors.EncoderError(
+                parameter,
+                f"{type(encoder).__name__} is not a transformer (it has no fit/transform); use a scikit-learn "
+                "transformer such as StandardScaler(), OneHotEncoder() or SimpleImputer()",
+            )
+
+    def is_categorical(self, encoder: Any) -> bool:
+        """One-hot, ordinal and label encoders (also a Pipeline made only of them)."""
+        steps = _steps(encoder)
+        return bool(steps) and all(_is_preprocessing(step, _CATEGORICAL) for step in steps)
+
+    def _is_one_dimensional(self, encoder: Any) -> bool:
+        return _is_preprocessing(encoder, _ONE_DIMENSIONAL)
+
+    def _input(self, encoder: Any, data: Any) -> Any:
+        if self._is_one_dimensional(encoder):
+            return np.asarray(data.iloc[:, 0] if hasattr(data, "iloc") else data).ravel()
+        return data
+
+    def fit(self, encoder: Any, data: Any) -> Any:
+        """Fit a clone of ``encoder`` on ``data``; the user's object stays unfitted."""
+        from sklearn.base import clone
+
+        fresh = clone(encoder)
+        _force_dense(fresh)
+        fresh.fit(self._input(fresh, data))
+        return fresh
+
+    def transform(self, fitted: Any, data: Any) -> Any:
+        """Encode ``data``: a dense 2-D float64 array."""
+        out = fitted.transform(self._input(fitted, data))
+        if hasattr(out, "toarray"):  # sparse output from a transformer without a dense switch
+            out = out.toarray()
+        out = np.asarray(out, dtype=np.float64)
+        return out.reshape(len(out), -1)
+
+    def output_names(self, fitted: Any, columns: list[str]) -> list[str]:
+        """``column=value`` for one-hot style outputs, scikit-learn's feature names otherwise."""
+        if _is_preprocessing(fitted, ("OneHotEncoder",)):
+            names = []
+            for index, (column, categories) in enumerate(zip(columns, fitted.categories_, strict=True)):
+                dropped = fitted.drop_idx_[index] if getattr(fitted, "drop_idx_", None) is not None else None
+                names += [f"{column}={value}" for i, value in enumerate(categories) if i != dropped]
+            return names
+        if _is_preprocessing(fitted, ("LabelBinarizer", "MultiLabelBinarizer")):
+            classes = list(fitted.classes_)
+            if len(classes) == 2 and _class_name(fitted) == "LabelBinarizer":
+                classes = classes[1:]  # one 0/1 column that is 1 for the second class
+            return [f"{columns[0]}={value}" for value in classes]
+        if _is_preprocessing(fitted, ("LabelEncoder",)):
+            return list(columns)
+        try:
+            return [str(name) for name in fitted.get_feature_names_out(list(columns))]
+        except (AttributeError, ValueError, TypeError):
+            return list(columns)  # the pipeline checks the width and names the outputs itself if it differs
+
+    def inverse_transform(self, fitted: Any, encoded: Any) -> Any:
+        """Decode a 2-D array back to original values; returns a 1-D array."""
+        encoded = np.asarray(encoded)
+        if _is_preprocessing(fitted, ("LabelEncoder",)):
+            return fitted.inverse_transform(np.rint(encoded).astype(int).ravel())
+        if encoded.ndim == 1:
+            encoded = encoded.reshape(-1, 1)
+        return np.asarray(fitted.inverse_transform(encoded)).ravel()
+
+    def dumps(self, encoder: Any) -> bytes:
+        """Pickle bytes (scikit-learn's own persistence); :meth:`loads` therefore trusts the database."""
+        return pickle.dumps(encoder, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def loads(self, data: bytes) -> Any:
+        """Unpickle an encoder stored by :meth:`dumps`. Only load from databases you trust."""
+        return pickle.loads(data)  # noqa: S301 - documented: stored encoders come from the user's own database
+
+    def describe(self, encoder: Any) -> dict[str, Any]:
+        """Class, module and constructor parameters (JSON-safe, non-JSON values as their repr)."""
+        params = {key: _json_safe(value) for key, value in encoder.get_params(deep=False).items()}
+        return {"class": type(encoder).__name__, "module": type(encoder).__module__, "params": params}
