@@ -27,11 +27,13 @@ REGRESSION, BINARY, MULTI = "regression", "classification_binary", "classificati
 
 
 def fn_build(features_shape, label_shape, **hp):
-    """Two dense layers; ``sigmoid=True`` ends in a sigmoid (binary), otherwise linear outputs / logits."""
+    """Two dense layers ending in a sigmoid (``sigmoid=True``), a softmax (``softmax=True``) or linear outputs."""
     layers = [nn.Linear(features_shape[0], hp["neuron_count"]), nn.ReLU(),
               nn.Linear(hp["neuron_count"], label_shape[0])]
     if hp.get("sigmoid"):
         layers.append(nn.Sigmoid())
+    if hp.get("softmax"):
+        layers.append(nn.Softmax(dim=1))
     return nn.Sequential(*layers)
 
 
@@ -144,12 +146,14 @@ def test_multi_class_labels_that_are_not_one_hot_are_rejected_naming_the_row(tor
         torch_backend.prepare_samples(MULTI, {"features": np.ones((2, 3)), "labels": np.array([[0.3], [1.0]])})
 
 
-def test_binary_labels_must_be_one_column_of_zeros_and_ones(torch_backend):
+def test_binary_labels_must_be_a_zero_one_column_or_two_one_hot_columns(torch_backend):
     prepared = torch_backend.prepare_samples(BINARY, {"features": np.ones((3, 2)), "labels": np.array([0, 1, 1])})
     assert prepared["labels"].shape == (3, 1)
     assert prepared["labels"].dtype == torch.float32
-    with pytest.raises(errors.ExperimentError, match=r"shape \(3, 2\).*one-hot"):
-        torch_backend.prepare_samples(BINARY, {"features": np.ones((3, 2)), "labels": one_hot(np.array([0, 1, 1]), 2)})
+    with pytest.raises(errors.ExperimentError, match=r"one 0/1 label column .* got labels of shape \(3, 3\)"):
+        torch_backend.prepare_samples(BINARY, {"features": np.ones((3, 2)), "labels": one_hot(np.array([0, 1, 2]), 3)})
+    with pytest.raises(errors.ExperimentError, match=r"needs one-hot rows, but label row 0 is \[1.0, 1.0\]"):
+        torch_backend.prepare_samples(BINARY, {"features": np.ones((1, 2)), "labels": np.array([[1.0, 1.0]])})
     with pytest.raises(errors.ExperimentError, match=r"labels 0 and 1.*\[1, 2\]"):
         torch_backend.prepare_samples(BINARY, {"features": np.ones((3, 2)), "labels": np.array([1, 2, 2])})
 
@@ -208,6 +212,17 @@ def test_binary_classifier_with_a_sigmoid_predicts_zeros_and_ones_and_probabilit
     assert (predictions == classes[60:]).mean() >= 0.9
     np.testing.assert_array_equal(predictions, (probabilities >= 0.5).astype(int))
     assert {"accuracy", "val_accuracy"} <= set(result.history)
+
+
+def test_one_hot_binary_labels_train_a_two_unit_softmax_whose_second_column_is_the_positive_class(torch_backend):
+    features, classes = blobs(2)
+    result, _, _, samples_evaluate = train(torch_backend, BINARY, features, one_hot(classes, 2), softmax=True)
+    predictions, probabilities = torch_backend.default_predict(BINARY, result.model, samples_evaluate)
+    assert probabilities.shape == (30,)
+    assert (predictions == classes[60:]).mean() >= 0.9
+    with torch.no_grad():
+        softmax = result.model(samples_evaluate["features"])
+    np.testing.assert_allclose(probabilities, softmax[:, 1].numpy(), rtol=1e-6)
 
 
 def test_binary_default_predict_refuses_a_model_without_a_sigmoid(torch_backend):

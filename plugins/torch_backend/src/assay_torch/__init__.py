@@ -14,7 +14,8 @@ What the backend expects of a model, by analysis type (see :mod:`assay_torch.hoo
 
 * ``regression``: any output; default loss ``nn.L1Loss``.
 * ``classification_binary``: **the model must end in a sigmoid** (one output column holding the positive-class
-  probability); default loss ``nn.BCELoss``, labels are 0/1 floats of shape ``(n, 1)``.
+  probability); default loss ``nn.BCELoss``, labels are 0/1 floats of shape ``(n, 1)``. With a one-hot label
+  ``(n, 2)`` the model ends in a two-unit ``nn.Softmax(dim=1)`` instead.
 * ``classification_multi``: the model outputs one column per class, as logits (the usual torch way) or already
   softmaxed; default loss ``nn.CrossEntropyLoss``, labels are class indices (one-hot labels are converted).
 

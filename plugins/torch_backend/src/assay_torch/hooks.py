@@ -13,7 +13,9 @@ analysis type                     default loss (``fn_lose=None``)  what the mode
 ``classification_multi``          ``nn.CrossEntropyLoss()``       one column per class (logits or softmax)
 ================================  ==============================  ===========================================
 
-The binary default expects probabilities: a model that ends in a logit needs ``fn_lose`` returning
+A binary model may instead end in a two-unit ``nn.Softmax(dim=1)`` when the label is one-hot ``(n, 2)``
+(``OneHotEncoder``); the probability of column 1 is the positive class's. The binary default expects
+probabilities: a model that ends in a logit needs ``fn_lose`` returning
 ``nn.BCEWithLogitsLoss()`` *and* an ``fn_predict`` that applies ``torch.sigmoid``; the default predict refuses
 outputs outside ``[0, 1]`` instead of thresholding logits at 0.5. The default optimizer is
 ``torch.optim.Adamax(model.parameters())`` for every analysis type.

@@ -3,6 +3,7 @@
 * ``classification_binary``: the model must end in a sigmoid, so its single output column is the
   positive-class probability; predictions are that probability thresholded at 0.5 (``0``/``1`` ints). An
   output outside ``[0, 1]`` means the model ends in a logit: that is refused rather than thresholded wrongly.
+  A model with two softmax units (trained on one-hot labels) gives the probability of column 1.
 * ``classification_multi``: predictions are the argmax of the output; probabilities are the output itself when
   its rows already are probability distributions (a model ending in a softmax), the softmax of it otherwise
   (logits, the usual torch model for ``nn.CrossEntropyLoss``).
@@ -47,6 +48,15 @@ def predict(analysis_type: str, model: nn.Module, samples: dict[str, Any]) -> tu
 
 
 def _binary(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if raw.ndim == 2 and raw.shape[1] == 2:
+        # a two-unit softmax (one-hot labels): column 1 is the positive class
+        if not _is_distribution(raw.astype(np.float64)):
+            raise errors.ExperimentError(
+                "fn_build",
+                "classification_binary with two output columns needs a softmax output (rows of probabilities "
+                "summing to 1); end the model in nn.Softmax(dim=1), or use one sigmoid unit with 0/1 labels",
+            )
+        raw = raw[:, 1]
     if raw.ndim > 2 or (raw.ndim == 2 and raw.shape[1] != 1):
         raise errors.ExperimentError(
             "fn_build",
@@ -71,9 +81,13 @@ def _multi(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             f"classification_multi needs one output column per class, the model outputs shape {raw.shape}",
         )
     scores = raw.astype(np.float64)
-    is_distribution = bool(np.all(scores >= 0) and np.allclose(scores.sum(axis=1), 1.0, atol=_SUM_TOLERANCE))
-    probabilities = scores if is_distribution else _softmax(scores)
+    probabilities = scores if _is_distribution(scores) else _softmax(scores)
     return probabilities.argmax(axis=1).astype(np.int64), probabilities
+
+
+def _is_distribution(scores: np.ndarray) -> bool:
+    """Whether every row is already a probability distribution (the model ends in a softmax)."""
+    return bool(np.all(scores >= 0) and np.allclose(scores.sum(axis=1), 1.0, rtol=0, atol=_SUM_TOLERANCE))
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:

@@ -9,7 +9,8 @@ otherwise:
 * ``classification_multi``: class indices, ``torch.long`` of shape ``(n,)`` (what ``nn.CrossEntropyLoss``
   takes). One-hot rows ``(n, k)`` become their column index; one integer column stays as it is.
 * ``classification_binary``: 0/1 as ``torch.float32`` of shape ``(n, 1)`` (what ``nn.BCELoss`` takes next to a
-  model ending in a sigmoid).
+  model ending in a sigmoid); one-hot ``(n, 2)`` labels stay one-hot floats, for a model ending in a two-unit
+  softmax (``nn.BCELoss`` then compares both columns).
 * ``regression``: ``torch.float32``; a 1-D label becomes ``(n, 1)``, the shape of a one-unit output layer.
 
 Training and evaluation then reshape a label to the model's output when both hold one value per row
@@ -108,12 +109,22 @@ def _first_bad_one_hot_row(labels: np.ndarray) -> int:
 
 
 def _binary(labels: np.ndarray) -> np.ndarray:
+    if labels.ndim == 2 and labels.shape[1] == 2:
+        # one-hot (n, 2), for a model ending in a two-unit softmax: kept as it is, column 1 is the positive class
+        if not (np.isin(labels, (0, 1)).all() and np.all(labels.sum(axis=1) == 1)):
+            bad_row = _first_bad_one_hot_row(labels)
+            raise errors.ExperimentError(
+                "label_encoder",
+                f"classification_binary with two label columns needs one-hot rows, but label row {bad_row} is "
+                f"{labels[bad_row].tolist()}; encode the label with OneHotEncoder() or OrdinalEncoder()",
+            )
+        return labels.astype(np.float32)
     if labels.ndim > 2 or (labels.ndim == 2 and labels.shape[1] != 1):
         raise errors.ExperimentError(
             "label_encoder",
-            f"classification_binary with torch needs one 0/1 label column, got labels of shape {labels.shape} "
-            "(one-hot?); encode the label with OrdinalEncoder() or LabelBinarizer() and end the model in one "
-            "sigmoid unit, or use analysis_type='classification_multi' with a softmax/logit output per class",
+            f"classification_binary with torch needs one 0/1 label column (a sigmoid model) or two one-hot "
+            f"columns (a two-unit softmax model), got labels of shape {labels.shape}; encode the label with "
+            "OrdinalEncoder(), LabelBinarizer() or OneHotEncoder()",
         )
     column = labels.reshape(-1, 1)
     if not np.isin(column, (0, 1)).all():
