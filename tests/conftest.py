@@ -81,3 +81,36 @@ def any_db(any_db_url) -> str:
     """A migrated database set up for the test, on SQLite and on PostgreSQL."""
     assay.setup(any_db_url)
     return any_db_url
+
+
+THIRDPARTY_DISTRIBUTION = "assay-dummy-backend"
+
+
+@pytest.fixture
+def thirdparty_plugin() -> str:
+    """The library name of the third-party test plugin; skips when that package is not installed."""
+    import importlib.metadata
+
+    try:
+        importlib.metadata.distribution(THIRDPARTY_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip(
+            f"the third-party test plugin {THIRDPARTY_DISTRIBUTION!r} is not installed: "
+            "pip install ./tests/thirdparty_plugin (nox -s tests installs it)"
+        )
+    return "numpy_linear"
+
+
+@pytest.fixture
+def broken_plugin_site(tmp_path):
+    """A folder holding an installed distribution ``assay-broken`` whose ``assay.plugins`` entry point ``broken``
+    fails to import; put it on ``sys.path`` (or ``PYTHONPATH``) to make assay discover it."""
+    site = tmp_path / "broken-site"
+    dist_info = site / "assay_broken-1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: assay-broken\nVersion: 1.0\n")
+    (dist_info / "entry_points.txt").write_text("[assay.plugins]\nbroken = assay_broken_plugin\n")
+    (site / "assay_broken_plugin.py").write_text(
+        'raise ImportError("assay_broken_plugin needs the library frobnicate, which is not installed")\n'
+    )
+    return site
