@@ -1,0 +1,214 @@
+"""Metrics as tables: every trained model per split (:func:`metrics_to_pandas`) and one row per hyperparameter
+combination, aggregated over repeats and folds and ranked (:func:`leaderboard`).
+
+Both read only small columns (ids, indices, the metrics JSON) with a fixed number of queries, never the model or
+prediction blobs, so a queue of ten thousand runs is tabled in well under a second.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+
+from assay import errors, plugins
+from assay.db.engine import session_scope
+from assay.db.models import AlgorithmRow, HyperparamcomboRow, HyperparamsetRow, JobRow, PredictionRow, PredictorRow
+
+if TYPE_CHECKING:
+    from assay.experiment.objects import Queue
+
+#: the columns every metrics table starts with; hyperparameters come after ``combo_index``
+ID_COLUMNS = ["queue_id", "job_id", "predictor_id", "run_index", "combo_index"]
+RUN_COLUMNS = ["fold_index", "repeat_index", "split"]
+#: the order splits are listed in; anything else (a plugin's split) comes after them
+SPLIT_ORDER = ["train", "validation", "test"]
+#: statistics the leaderboard gives for every metric
+STATISTICS = ["mean", "std", "min", "max"]
+#: metrics of the built-in analysis types where a smaller value is better (besides names ending in loss/error)
+LOWER_IS_BETTER = {"loss", "log_loss", "mse", "rmse", "mae", "mape", "rmsle", "msle"}
+
+
+def _queue_facts(queue: Queue) -> tuple[str, list[str]]:
+    """The queue's analysis type and the names of its grid's hyperparameters, in grid order."""
+    with session_scope() as session:
+        analysis_type = session.execute(
+            select(AlgorithmRow.analysis_type).where(AlgorithmRow.id == queue.algorithm_id)
+        ).scalar_one()
+        grid = session.execute(
+            select(HyperparamsetRow.grid).where(HyperparamsetRow.id == queue.hyperparamset_id)
+        ).scalar_one()
+    return analysis_type, list(grid or {})
+
+
+def hyperparameter_columns(names: list[str]) -> dict[str, str]:
+    """Hyperparameter name → its column; a name that clashes with a fixed column gets the prefix ``hp_``."""
+    fixed = set(ID_COLUMNS) | set(RUN_COLUMNS)
+    return {name: f"hp_{name}" if name in fixed else name for name in names}
+
+
+def _hashable(value: Any) -> Any:
+    # JSON lists (e.g. layer sizes) cannot be grouped or plotted as categories; show them as text
+    return str(value) if isinstance(value, (list, dict)) else value
+
+
+def metrics_to_pandas(queue: Queue) -> pd.DataFrame:
+    """One row per trained model and evaluated split, with its hyperparameters and a column per metric.
+
+    Columns: ``queue_id, job_id, predictor_id, run_index, combo_index``, one column per hyperparameter (named
+    like it, or ``hp_<name>`` when that clashes with a fixed column), ``fold_index`` (nullable int; missing
+    without folds), ``repeat_index``, ``split``, then one float column per metric (NaN where a split lacks it,
+    e.g. ROC AUC with one class present). Rows are in run order, splits as train, validation, test.
+    Predictions on new data (inference) are not included.
+
+    Three small queries whatever the queue's size: the analysis type and grid, the combinations, and one join
+    of job, predictor and prediction reading only ids, indices and the metrics JSON.
+    """
+    return _metrics(queue)[0]
+
+
+def _metrics(queue: Queue) -> tuple[pd.DataFrame, str, list[str]]:
+    """(:func:`metrics_to_pandas`'s frame, the analysis type, the hyperparameter columns)."""
+    analysis_type, names = _queue_facts(queue)
+    columns = hyperparameter_columns(names)
+    with session_scope() as session:
+        combos = session.execute(
+            select(HyperparamcomboRow.id, HyperparamcomboRow.combo_index, HyperparamcomboRow.hyperparameters)
+            .where(HyperparamcomboRow.hyperparamset_id == queue.hyperparamset_id)
+        ).all()
+        runs = session.execute(
+            select(JobRow.id, PredictorRow.id, JobRow.run_index, JobRow.hyperparamcombo_id, JobRow.fold_index,
+                   JobRow.repeat_index, PredictionRow.split, PredictionRow.metrics)
+            .join(PredictorRow, PredictorRow.job_id == JobRow.id)
+            .join(PredictionRow, PredictionRow.predictor_id == PredictorRow.id)
+            .where(JobRow.queue_id == queue.id, PredictionRow.split != "inference")
+        ).all()
+
+    combo_frame = pd.DataFrame(
+        [{"hyperparamcombo_id": combo_id, "combo_index": index,
+          **{columns[name]: _hashable((values or {}).get(name)) for name in names}}
+         for combo_id, index, values in combos],
+        columns=["hyperparamcombo_id", "combo_index", *columns.values()],
+    )
+    base = pd.DataFrame(
+        [row[:7] for row in runs],
+        columns=["job_id", "predictor_id", "run_index", "hyperparamcombo_id", "fold_index", "repeat_index", "split"],
+    )
+    # Metrics are a JSON dict per row; build the columns straight from the list of dicts (fast in pandas).
+    metric_frame = pd.DataFrame.from_records([row[7] or {} for row in runs], index=base.index).astype(float)
+    metric_names = [name for name in metric_frame.columns if name not in ID_COLUMNS + RUN_COLUMNS]
+
+    frame = base.merge(combo_frame, on="hyperparamcombo_id", how="left", sort=False)
+    frame = pd.concat([frame, metric_frame[metric_names]], axis=1)
+    frame.insert(0, "queue_id", queue.id)
+    frame["fold_index"] = frame["fold_index"].astype("Int64")
+    frame["split_order"] = frame["split"].map({name: i for i, name in enumerate(SPLIT_ORDER)}).fillna(len(SPLIT_ORDER))
+    frame = frame.sort_values(["run_index", "split_order", "split"], kind="stable").reset_index(drop=True)
+    ordered = [*ID_COLUMNS, *columns.values(), *RUN_COLUMNS, *metric_names]
+    return frame[ordered], analysis_type, list(columns.values())
+
+
+def higher_is_better(metric: str, analysis_type: str | None = None) -> bool:
+    """Whether a larger value of ``metric`` is better.
+
+    The analysis type's main metric follows its ``higher_is_better``; otherwise losses, errors and the built-in
+    error metrics (mse, rmse, mae, mape, log_loss) are better smaller and every other metric better larger.
+    """
+    if analysis_type is not None:
+        analysis = plugins.analysis_type(analysis_type)
+        if metric == analysis.main_metric:
+            return analysis.higher_is_better
+    name = metric.lower()
+    return not (name in LOWER_IS_BETTER or name.endswith(("loss", "error")))
+
+
+def evaluation_split(splits: list[str] | set[str]) -> str | None:
+    """The split models are compared on: validation if evaluated, else test, else train."""
+    for name in ("validation", "test", "train"):
+        if name in splits:
+            return name
+    return next(iter(sorted(splits)), None)
+
+
+def _check_choice(parameter: str, value: str, available: list[str], what: str) -> None:
+    if value not in available:
+        raise errors.ValidationError(
+            parameter, f"{value!r} is not {what} of this queue; use one of: {', '.join(map(str, available)) or 'none'}"
+        )
+
+
+def choose_split_and_metric(runs: pd.DataFrame, analysis_type: str, hp_columns: list[str], split: str | None,
+                            metric: str | None) -> tuple[str | None, str, list[str]]:
+    """Check or default ``split`` and ``metric`` against a metrics table.
+
+    Returns:
+        ``(split, metric, metric names present on that split with metric first)``.
+
+    Raises:
+        assay.errors.ValidationError: naming the splits or metrics that exist.
+    """
+    analysis = plugins.analysis_type(analysis_type)
+    splits = list(dict.fromkeys(runs["split"]))
+    if split is None:
+        split = evaluation_split(splits)
+    elif splits:
+        _check_choice("split", split, splits, "an evaluated split")
+    metric_names = [c for c in runs.columns if c not in ID_COLUMNS + hp_columns + RUN_COLUMNS]
+    chosen = runs[runs["split"] == split]
+    present = [name for name in metric_names if chosen[name].notna().any()]
+    if metric is None:
+        metric = analysis.main_metric if (analysis.main_metric in present or not present) else present[0]
+    elif present:
+        _check_choice("metric", metric, present, f"a metric on the {split!r} split")
+    return split, metric, [metric, *[name for name in present if name != metric]]
+
+
+def leaderboard(queue: Queue, split: str | None = None, metric: str | None = None) -> pd.DataFrame:
+    """One row per hyperparameter combination, aggregated over its repeats and folds, best first.
+
+    Args:
+        queue: the queue whose trained models are ranked.
+        split: the split the models are compared on. Default: the evaluation split ("validation" when
+            evaluated, else "test", else "train").
+        metric: the metric that ranks them. Default: the analysis type's main metric (accuracy for
+            classification, r2 for regression), in its own direction (see :func:`higher_is_better`).
+
+    Returns:
+        A DataFrame with ``rank``, ``combo_index``, the hyperparameters, ``run_count`` (models aggregated),
+        ``best_predictor_id`` (the combination's best model on ``metric``), then ``<metric>_mean``,
+        ``_std`` (sample standard deviation, NaN for a single run), ``_min`` and ``_max`` for the ranking
+        metric first and every other metric after it. ``frame.attrs`` holds ``split``, ``metric`` and
+        ``higher_is_better``. Empty (with these columns) while no job has succeeded.
+
+    Raises:
+        assay.errors.ValidationError: ``split`` or ``metric`` does not exist in this queue's results.
+    """
+    runs, analysis_type, hp_columns = _metrics(queue)
+    split, metric, ordered_metrics = choose_split_and_metric(runs, analysis_type, hp_columns, split, metric)
+    better_high = higher_is_better(metric, analysis_type)
+    chosen = runs[runs["split"] == split]
+
+    front = ["rank", "combo_index", *hp_columns, "run_count", "best_predictor_id"]
+    stat_columns = [f"{name}_{stat}" for name in ordered_metrics for stat in STATISTICS]
+    if chosen.empty:
+        board = pd.DataFrame(columns=front + stat_columns)
+    else:
+        grouped = chosen.groupby("combo_index", sort=True)
+        stats = grouped[ordered_metrics].agg(STATISTICS)
+        stats.columns = [f"{name}_{stat}" for name, stat in stats.columns]
+        firsts = grouped[hp_columns].first() if hp_columns else pd.DataFrame(index=stats.index)
+        counts = grouped.size().rename("run_count")
+        # each combination's best model: sort its runs by the metric (missing values last) and take the first
+        best = (chosen.sort_values(metric, ascending=not better_high, na_position="last", kind="stable")
+                .groupby("combo_index", sort=True)["predictor_id"].first().rename("best_predictor_id"))
+        board = pd.concat([firsts, counts, best, stats], axis=1).reset_index()
+        board = board.sort_values(
+            [f"{metric}_mean", f"{metric}_std", "combo_index"],
+            ascending=[not better_high, True, True], na_position="last", kind="stable",
+        ).reset_index(drop=True)
+        board.insert(0, "rank", np.arange(1, len(board) + 1))
+        board = board[front + stat_columns]
+    board.attrs.update(split=split, metric=metric, higher_is_better=better_high, analysis_type=analysis_type)
+    return board
