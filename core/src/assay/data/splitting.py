@@ -129,7 +129,8 @@ def split_rows(strata: Strata, n: int, size_test: float | None, size_validation:
     rng = np.random.default_rng(seed)
     codes = strata.codes if len(strata.codes) else np.zeros(n, dtype=np.int64)
     targets = _targets(n, size_test, size_validation)
-    for parameter, size, split in (("size_test", size_test, "test"), ("size_validation", size_validation, "validation")):
+    sizes = (("size_test", size_test, "test"), ("size_validation", size_validation, "validation"))
+    for parameter, size, split in sizes:
         if size and targets[split] == 0:
             raise errors.SplitError(parameter, f"{size:g} of {n} rows is less than one row; make it larger")
     counts = np.bincount(codes, minlength=strata.count)
