@@ -173,7 +173,7 @@ def format_info(info: dict[str, Any]) -> str:
     width = max((len(row["name"]) for row in info["plugins"]), default=0)
     for row in info["plugins"]:
         origin = f"{row['distribution'] or '?'} {row['version'] or '?'}"
-        state = row["status"] if row["status"] == "loaded" else f"{row['status']}: {row['error']}"
+        state = {"loaded": "loaded", "blocked": row["error"]}.get(row["status"], f"failed: {row['error']}")
         lines.append(f"  {row['name']:<{width}}  {origin:<32} {state}")
     libraries = ", ".join(f"{name} (plugin {plugin})" for name, plugin in info["libraries"].items())
     lines.append(f"libraries         {libraries or 'none: pip install assay-keras, assay-torch'}")
