@@ -14,15 +14,56 @@ import datetime as dt
 import os
 import socket
 import threading
+import time
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from assay.db.engine import get_engine, session_scope
 from assay.db.models import JobRow, QueueRow, utcnow
 
 LEASE_SECONDS = float(os.environ.get("ASSAY_LEASE_SECONDS", "60"))
+
+
+class StorageTimer:
+    """Seconds and calls this process spent in assay's own storage calls, by kind (claim, heartbeat, load, store).
+
+    The benchmarks and ``RunSummary.storage_seconds`` report it: the database overhead of a run is what a user
+    pays on top of training. Thread-safe, because the heartbeat renews leases from its own thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+
+    @contextlib.contextmanager
+    def measure(self, kind: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            with self._lock:
+                self.seconds[kind] += elapsed
+                self.calls[kind] += 1
+
+    def snapshot(self) -> dict[str, float]:
+        """Seconds per kind so far; subtract two snapshots to time a stretch of work."""
+        with self._lock:
+            return dict(self.seconds)
+
+
+#: this process's storage time; workers report it, ``run_queue`` reports the part spent in its call
+STORAGE_TIMER = StorageTimer()
+
+
+def seconds_since(before: dict[str, float]) -> dict[str, float]:
+    """Storage seconds per kind spent since ``before`` (a :meth:`StorageTimer.snapshot`)."""
+    now = STORAGE_TIMER.snapshot()
+    return {kind: seconds - before.get(kind, 0.0) for kind, seconds in now.items() if seconds > before.get(kind, 0.0)}
 
 
 def worker_name() -> str:
@@ -44,9 +85,15 @@ def _claimable(now: dt.datetime):
 def claim_next(queue_id: int, worker: str, lease_seconds: float | None = None) -> int | None:
     """Claim the next runnable job of a queue for ``worker``; returns its id, or ``None`` when none is left.
 
-    A job whose worker died (lease expired) is taken again until it has used the queue's ``max_attempts``;
-    then it is marked failed.
+    A job whose worker died (lease expired, or its local process is gone) is taken again until it has used the
+    queue's ``max_attempts``; then it is marked failed, so a job that kills its worker every time cannot stall
+    the queue.
     """
+    with STORAGE_TIMER.measure("claim"):
+        return _claim_next(queue_id, worker, lease_seconds)
+
+
+def _claim_next(queue_id: int, worker: str, lease_seconds: float | None) -> int | None:
     now = utcnow()
     postgres = get_engine().dialect.name == "postgresql"
     with session_scope() as session:
@@ -63,11 +110,13 @@ def claim_next(queue_id: int, worker: str, lease_seconds: float | None = None) -
             row = session.execute(query).first()
             if row is None:
                 return None
-            if row.status == "running" and row.attempts >= max_attempts:
+            if row.attempts >= max_attempts:
+                # only a worker that died leaves attempts used up on a claimable job (retry_failed resets them)
                 session.execute(
-                    update(JobRow).where(JobRow.id == row.id).values(
-                        status="failed", finished_at=now, lease_expires_at=None,
-                        error=f"the worker running this job died {row.attempts} times (max_attempts={max_attempts})",
+                    update(JobRow).where(JobRow.id == row.id, _claimable(now)).values(
+                        status="failed", finished_at=now, lease_expires_at=None, worker=None,
+                        error=f"WorkerDied: the worker running this job died {row.attempts} times "
+                              f"(max_attempts={max_attempts}); see the workers' output for why",
                     )
                 )
                 continue
@@ -116,7 +165,7 @@ def _pid_alive(pid: int) -> bool:
 
 def renew_lease(job_id: int, worker: str, lease_seconds: float | None = None) -> bool:
     """Extend this worker's lease on a job; ``False`` if the job is no longer ours."""
-    with session_scope() as session:
+    with STORAGE_TIMER.measure("heartbeat"), session_scope() as session:
         result = session.execute(
             update(JobRow)
             .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
@@ -154,3 +203,16 @@ def unclaim(job_id: int, worker: str) -> None:
             .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
             .values(status="queued", worker=None, lease_expires_at=None, attempts=JobRow.attempts - 1)
         )
+
+
+def unfinished_counts(queue_id: int) -> dict[str, int]:
+    """How many jobs of a queue are ``queued`` and ``running`` (one small query; idle workers poll it)."""
+    with session_scope() as session:
+        rows = session.execute(
+            select(JobRow.status, func.count())
+            .where(JobRow.queue_id == queue_id, JobRow.status.in_(("queued", "running")))
+            .group_by(JobRow.status)
+        ).all()
+    counts = {"queued": 0, "running": 0}
+    counts.update(dict(rows))
+    return counts

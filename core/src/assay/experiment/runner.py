@@ -22,12 +22,23 @@ from assay.experiment.objects import Algorithm, Queue
 
 @attrs.frozen
 class RunSummary:
-    """What ``run_jobs`` did: jobs that succeeded and failed in this call, and the queue's state after it."""
+    """What ``run_jobs`` did: jobs that succeeded and failed in this call, and the queue's state after it.
+
+    ``storage_seconds`` is the time spent in assay's own storage calls during the call, by kind (``claim``,
+    ``load``, ``heartbeat``, ``store``), summed over every worker; ``storage_ms_per_run`` divides it by the runs.
+    """
 
     queue_id: int
     succeeded: int
     failed: int
     queue_status: dict[str, Any]
+    storage_seconds: dict[str, float] = attrs.field(factory=dict)
+
+    @property
+    def storage_ms_per_run(self) -> float | None:
+        """Milliseconds of database work per finished run (claim, load, heartbeat and store together)."""
+        runs = self.succeeded + self.failed
+        return 1000 * sum(self.storage_seconds.values()) / runs if runs else None
 
     def __str__(self) -> str:
         s = self.queue_status
@@ -218,7 +229,7 @@ def _parameter_names(fn: Callable[..., Any]) -> tuple[str, ...]:
 
 def _store(job_id: int, worker: str, predictor: dict[str, Any], evaluated: list[_Evaluated]) -> bool:
     """Write the Predictor, its Predictions and the job's success in one transaction, if the job is still ours."""
-    with session_scope() as session:
+    with claiming.STORAGE_TIMER.measure("store"), session_scope() as session:
         owned = session.execute(
             update(JobRow)
             .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
@@ -239,7 +250,7 @@ def _store(job_id: int, worker: str, predictor: dict[str, Any], evaluated: list[
 
 
 def _fail(job_id: int, worker: str, exc: BaseException) -> None:
-    with session_scope() as session:
+    with claiming.STORAGE_TIMER.measure("store"), session_scope() as session:
         session.execute(
             update(JobRow)
             .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
@@ -256,16 +267,23 @@ class JobOutcome:
     error: BaseException | None = None
 
 
-def run_claimed_job(job_id: int, worker: str) -> JobOutcome:
-    """Run a job this worker has claimed; a failing user function fails only this job."""
-    with session_scope() as session:
-        job = session.get(JobRow, job_id)
-        combo = session.get(HyperparamcomboRow, job.hyperparamcombo_id)
-    queue = Queue.get(job.queue_id)
-    algorithm = Algorithm.get(queue.algorithm_id)
+def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None) -> JobOutcome:
+    """Run a job this worker has claimed; a failing user function fails only this job.
+
+    Args:
+        job_id: a job :func:`assay.experiment.claiming.claim_next` gave ``worker``.
+        worker: the claiming worker's name; results are stored only while the job is still its own.
+        lease_seconds: the lease the heartbeat keeps renewing (default ``ASSAY_LEASE_SECONDS``, else 60).
+    """
+    with claiming.STORAGE_TIMER.measure("load"):
+        with session_scope() as session:
+            job = session.get(JobRow, job_id)
+            combo = session.get(HyperparamcomboRow, job.hyperparamcombo_id)
+        queue = Queue.get(job.queue_id)
+        algorithm = Algorithm.get(queue.algorithm_id)
     backend = plugins.backend(algorithm.library)
     try:
-        with claiming.heartbeat(job_id, worker):
+        with claiming.heartbeat(job_id, worker, lease_seconds):
             predictor, evaluated = train_and_evaluate(job, queue, algorithm, dict(combo.hyperparameters),
                                                       combo.combo_index)
     except Exception as exc:
@@ -282,6 +300,7 @@ def run_queue(queue: Queue, progress: bool = True, worker: str | None = None) ->
     from tqdm.auto import tqdm
 
     worker = worker or claiming.worker_name()
+    storage_before = claiming.STORAGE_TIMER.snapshot()
     claiming.release_dead_local_jobs(queue.id)
     before = queue.status()
     succeeded = failed = 0
@@ -303,7 +322,7 @@ def run_queue(queue: Queue, progress: bool = True, worker: str | None = None) ->
                     raise outcome.error  # every other job would fail the same way
     finally:
         bar.close()
-    summary = RunSummary(queue.id, succeeded, failed, queue.status())
+    summary = RunSummary(queue.id, succeeded, failed, queue.status(), claiming.seconds_since(storage_before))
     if progress:
         print(summary)
     return summary
