@@ -9,7 +9,9 @@ Usage::
 file under the user data directory (``ASSAY_HOME`` overrides that folder).
 
 To add a subcommand, write one function taking the parsed arguments and decorate it with :func:`subcommand`;
-a name of several words (``"db upgrade"``) nests it under a group named in :data:`GROUPS`.
+a name of several words (``"db upgrade"``) nests it under a group named in :data:`GROUPS`. A subcommand that
+lives in another module registers itself when that module is imported: list the module in
+:data:`COMMAND_MODULES` (imported only when the parser is built, so ``import assay`` stays cheap).
 
 This module is the only place where :mod:`assay.errors` exceptions become exit codes: a one-line message on
 stderr, no traceback, and the code from :data:`EXIT_CODES`.
@@ -18,6 +20,7 @@ stderr, no traceback, and the code from :data:`EXIT_CODES`.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import platform
 import sys
@@ -48,6 +51,9 @@ EXIT_CODES: tuple[tuple[type[errors.AssayError], int], ...] = (
 
 #: help of each subcommand group (the first word of a several-word subcommand)
 GROUPS: dict[str, str] = {"db": "manage the database"}
+
+#: modules that register subcommands with :func:`subcommand` when imported
+COMMAND_MODULES: list[str] = []
 
 
 @attrs.frozen
@@ -223,6 +229,8 @@ def db_upgrade(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
+    for module in COMMAND_MODULES:
+        importlib.import_module(module)
     epilog = "exit codes: " + ", ".join(
         f"{code} {name}" for name, code in (("ok", EXIT_OK), ("error", EXIT_ERROR), ("usage", EXIT_USAGE),
                                             ("database", EXIT_DATABASE), ("plugin", EXIT_PLUGIN),
