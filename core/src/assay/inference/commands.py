@@ -1,0 +1,71 @@
+"""``assay predict BUNDLE INPUT -o OUTPUT``: predict a file of raw rows with an exported bundle, no database.
+
+Importing this module registers the subcommand with :func:`assay.cli.subcommand`; ``assay.cli`` imports it when
+it builds its parser. Errors are raised as :mod:`assay.errors` exceptions; ``assay.cli.main`` turns them into
+a one-line message and an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from assay import errors
+from assay.cli import EXIT_OK, subcommand
+
+#: output suffix -> how the predictions are written
+WRITERS = {
+    ".csv": lambda frame, path: frame.to_csv(path, index=False),
+    ".tsv": lambda frame, path: frame.to_csv(path, sep="\t", index=False),
+    ".parquet": lambda frame, path: frame.to_parquet(path, index=False),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``assay predict``."""
+    parser.add_argument("bundle", help="a bundle file written by predictor.export(path)")
+    parser.add_argument("input", help="raw rows to predict: a .csv, .tsv or .parquet file with the original columns")
+    parser.add_argument("-o", "--output", default=None,
+                        help="where to write the predictions (.csv, .tsv or .parquet; default: CSV on stdout)")
+    parser.add_argument("--keep-columns", action="store_true",
+                        help="write the input columns before the prediction columns")
+
+
+def write_predictions(frame: pd.DataFrame, output: str | None) -> None:
+    """Write ``frame`` to ``output`` (format by suffix), or as CSV to stdout when ``output`` is None or ``-``."""
+    if output in (None, "-"):
+        frame.to_csv(sys.stdout, index=False)
+        return
+    path = Path(output)
+    writer = WRITERS.get(path.suffix.lower())
+    if writer is None:
+        raise errors.ValidationError("--output", f"{output!r} has suffix {path.suffix!r}; use one of {list(WRITERS)}")
+    if not path.parent.is_dir():
+        raise errors.ValidationError("--output", f"the folder {str(path.parent)!r} does not exist")
+    writer(frame, path)
+
+
+@subcommand("predict", "predict a file of raw rows with an exported bundle (no database needed)",
+            arguments=add_arguments)
+def predict(args: argparse.Namespace) -> int:
+    """Run ``assay predict``; returns the exit code."""
+    from assay.data import ingest
+    from assay.inference.bundle import load_bundle
+
+    bundle = load_bundle(args.bundle)
+    df, _ = ingest.read_tabular(args.input)
+    frame = bundle.predict(df)
+    metrics = frame.attrs.get("metrics") or {}
+    if args.keep_columns:
+        frame = pd.concat([df, frame], axis=1)
+    write_predictions(frame, args.output)
+    summary = f"{len(frame)} predictions by a {bundle.library} {bundle.analysis_type} model"
+    if args.output not in (None, "-"):
+        summary += f" written to {args.output}"
+    if metrics:
+        summary += "; " + ", ".join(f"{name} {value:.4g}" for name, value in sorted(metrics.items()))
+    print(summary, file=sys.stderr)
+    return EXIT_OK
