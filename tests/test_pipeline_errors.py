@@ -140,7 +140,7 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("overrides, error, parameter", CASES.values(), ids=list(CASES))
+@pytest.mark.parametrize(("overrides", "error", "parameter"), CASES.values(), ids=list(CASES))
 def test_bad_input_raises_a_named_error_and_writes_nothing(db, overrides, error, parameter):
     make()  # the database already holds a splitset: failures must not add to it or touch it
     before = row_counts()

@@ -61,7 +61,7 @@ def test_splitset_reloaded_by_id_gives_identical_samples(db):
         for key in ("features", "labels"):
             np.testing.assert_array_equal(loaded.samples_for(split)[key], made.samples_for(split)[key])
     assert loaded.label_classes == made.label_classes
-    assert loaded.feature_dtypes == {column: "float64" for column in made.feature_columns}
+    assert loaded.feature_dtypes == dict.fromkeys(made.feature_columns, "float64")
 
 
 def test_samples_for_returns_copies_so_training_code_cannot_corrupt_later_jobs(db):
@@ -193,7 +193,7 @@ def test_encode_features_encodes_new_rows_and_checks_their_schema(db):
 def test_asking_for_a_split_or_fold_that_does_not_exist_names_the_parameter(db):
     splitset = assay.Pipeline.Tabular.make(datum.to_pandas("iris.tsv"), label_column="species",
                                            label_encoder=dict(sklearn_preprocess=OneHotEncoder()), size_test=0.2)
-    with pytest.raises(errors.SplitError, match="split: .* no 'validation' split"):
+    with pytest.raises(errors.SplitError, match=r"split: .* no 'validation' split"):
         splitset.samples_for("validation")
     with pytest.raises(errors.SplitError, match="fold_index"):
         splitset.samples_for("train", fold_index=0)
