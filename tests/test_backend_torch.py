@@ -41,6 +41,12 @@ def fn_build_binary(features_shape, label_shape, **hp):
     return fn_build(features_shape, label_shape, sigmoid=True, **hp)
 
 
+@pytest.fixture(autouse=True)
+def _one_thread_in_child_processes(monkeypatch):
+    """Fresh processes started by these tests (model loading) use one torch thread too."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
+
 @pytest.fixture
 def torch_backend():
     return plugins.backend("torch")
