@@ -179,8 +179,8 @@ def leaderboard(queue: Queue, split: str | None = None, metric: str | None = Non
         A DataFrame with ``rank``, ``combo_index``, the hyperparameters, ``run_count`` (models aggregated),
         ``best_predictor_id`` (the combination's best model on ``metric``), then ``<metric>_mean``,
         ``_std`` (sample standard deviation, NaN for a single run), ``_min`` and ``_max`` for the ranking
-        metric first and every other metric after it. ``frame.attrs`` holds ``split``, ``metric`` and
-        ``higher_is_better``. Empty (with these columns) while no job has succeeded.
+        metric first and every other metric after it. ``frame.attrs`` holds ``queue_id``, ``split``, ``metric``,
+        ``higher_is_better`` and ``analysis_type``. Empty (with these columns) while no job has succeeded.
 
     Raises:
         assay.errors.ValidationError: ``split`` or ``metric`` does not exist in this queue's results.
@@ -210,5 +210,6 @@ def leaderboard(queue: Queue, split: str | None = None, metric: str | None = Non
         ).reset_index(drop=True)
         board.insert(0, "rank", np.arange(1, len(board) + 1))
         board = board[front + stat_columns]
-    board.attrs.update(split=split, metric=metric, higher_is_better=better_high, analysis_type=analysis_type)
+    board.attrs.update(queue_id=queue.id, split=split, metric=metric, higher_is_better=better_high,
+                       analysis_type=analysis_type)
     return board

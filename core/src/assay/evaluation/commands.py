@@ -1,0 +1,174 @@
+"""The evaluation subcommands of ``assay``: ``report``, ``queues`` and ``leaderboard``.
+
+Each is a function taking the parsed arguments and returning an exit code; :data:`COMMANDS` lists them with
+their help and argument set-up, ready for :func:`assay.cli.subcommand`, and :func:`register` adds them to any
+``argparse`` subparsers object. They raise :mod:`assay.errors` exceptions and leave the exit codes of errors to
+the command line's ``main``.
+
+Usage::
+
+    assay report QUEUE_ID [-o report.html]
+    assay queues
+    assay leaderboard QUEUE_ID [--split SPLIT] [--metric METRIC] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select
+
+EXIT_OK = 0
+URL_HELP = "database URL (default: $ASSAY_DATABASE_URL, else a SQLite file under the user data directory)"
+
+
+def _queue(args: argparse.Namespace) -> Any:
+    """Set up the database named by ``--url`` and load the queue ``args.queue_id``."""
+    import assay
+    from assay.experiment.objects import Queue
+
+    assay.setup(getattr(args, "url", None))
+    return Queue.get(args.queue_id)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    """A frame as a plain-text table: floats to 4 decimals, missing values as '-'."""
+    if frame.empty:
+        return "(none)"
+    return frame.to_string(index=False, na_rep="-", float_format=lambda value: f"{value:.4f}")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# assay report
+# --------------------------------------------------------------------------------------------------------------
+
+
+def report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("queue_id", type=int, metavar="QUEUE_ID", help="the queue to report on")
+    parser.add_argument("-o", "--output", default=None, metavar="PATH",
+                        help="the HTML file to write (default: queue-QUEUE_ID-report.html)")
+
+
+def report(args: argparse.Namespace) -> int:
+    """``assay report QUEUE_ID -o report.html``: write the queue's self-contained HTML report."""
+    queue = _queue(args)
+    path = queue.report(args.output or f"queue-{queue.id}-report.html")
+    print(f"wrote the report of queue {queue.id} to {path}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------------------------
+# assay queues
+# --------------------------------------------------------------------------------------------------------------
+
+
+def queues_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-score", action="store_true", help="skip the best score (faster on huge queues)")
+
+
+def queue_overview(with_score: bool = True) -> pd.DataFrame:
+    """Every queue: library, analysis type, progress counts and the best combination's mean main metric."""
+    from assay.db.engine import session_scope
+    from assay.db.models import AlgorithmRow, JobRow, QueueRow
+    from assay.evaluation import leaderboard
+    from assay.experiment.objects import Queue
+
+    with session_scope() as session:
+        queue_rows = session.execute(
+            select(QueueRow.id, QueueRow.created_at, AlgorithmRow.library, AlgorithmRow.analysis_type)
+            .join(AlgorithmRow, AlgorithmRow.id == QueueRow.algorithm_id).order_by(QueueRow.id)
+        ).all()
+        counts = Counter({
+            (queue_id, status): count for queue_id, status, count in session.execute(
+                select(JobRow.queue_id, JobRow.status, func.count()).group_by(JobRow.queue_id, JobRow.status)
+            )
+        })
+    records = []
+    for row in queue_rows:
+        states = {state: counts[(row.id, state)] for state in ("succeeded", "failed", "running", "queued")}
+        record = {"queue": row.id, "created": row.created_at.strftime("%Y-%m-%d %H:%M") if row.created_at else None,
+                  "library": row.library, "analysis_type": row.analysis_type,
+                  "done": f"{states['succeeded'] + states['failed']}/{sum(states.values())}", **states}
+        if with_score:
+            record["best"] = None
+            if states["succeeded"]:
+                board = leaderboard.leaderboard(Queue.get(row.id))
+                metric = board.attrs["metric"]
+                record["best"] = f"{board.iloc[0][f'{metric}_mean']:.4f} {metric} ({board.attrs['split']})"
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def queues(args: argparse.Namespace) -> int:
+    """``assay queues``: every queue with its progress and best score."""
+    import assay
+
+    url = assay.setup(getattr(args, "url", None))
+    overview = queue_overview(with_score=not getattr(args, "no_score", False))
+    print(_table(overview) if not overview.empty else f"no queues in {url}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------------------------
+# assay leaderboard
+# --------------------------------------------------------------------------------------------------------------
+
+
+def leaderboard_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("queue_id", type=int, metavar="QUEUE_ID", help="the queue to rank")
+    parser.add_argument("--split", default=None, help="compare on this split (default: validation, else test)")
+    parser.add_argument("--metric", default=None, help="rank by this metric (default: the analysis type's main)")
+    parser.add_argument("--limit", type=int, default=None, metavar="N", help="show only the best N combinations")
+
+
+def leaderboard_text(board: pd.DataFrame, limit: int | None = None) -> str:
+    """The leaderboard as text: ids, hyperparameters, the ranking metric's statistics and other metrics' means."""
+    metric = board.attrs["metric"]
+    ranking = [f"{metric}_{stat}" for stat in ("mean", "std", "min", "max")]
+    others = [c for c in board.columns if c.endswith("_mean") and c != f"{metric}_mean"]
+    front = list(board.columns[: board.columns.get_loc("best_predictor_id") + 1])
+    shown = board[front + ranking + others].head(limit) if limit else board[front + ranking + others]
+    title = (f"Queue {board.attrs.get('queue_id', '?')} leaderboard: {len(board)} combinations ranked by {metric} "
+             f"on the {board.attrs['split']} split "
+             f"({'higher' if board.attrs['higher_is_better'] else 'lower'} is better)")
+    return f"{title}\n{_table(shown)}"
+
+
+def leaderboard(args: argparse.Namespace) -> int:
+    """``assay leaderboard QUEUE_ID``: print one row per combination, best first."""
+    queue = _queue(args)
+    board = queue.leaderboard(split=args.split, metric=args.metric)
+    if board.empty:
+        print(f"queue {queue.id} has no trained model yet; run it first")
+    else:
+        print(leaderboard_text(board, limit=args.limit))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------------------------
+# registration
+# --------------------------------------------------------------------------------------------------------------
+
+#: (name, help, run, add_arguments) of each subcommand
+COMMANDS: list[tuple[str, str, Callable[[argparse.Namespace], int], Callable[[argparse.ArgumentParser], None]]] = [
+    ("report", "write a queue's self-contained HTML report", report, report_arguments),
+    ("queues", "list every queue with its progress and best score", queues, queues_arguments),
+    ("leaderboard", "print a queue's leaderboard (one row per combination)", leaderboard, leaderboard_arguments),
+]
+
+
+def register(subparsers: Any) -> None:
+    """Add ``report``, ``queues`` and ``leaderboard`` to an ``argparse`` subparsers object.
+
+    Each parser gets ``--url`` (unless given before the subcommand) and ``run`` as its default: call
+    ``args.run(args)`` for the exit code.
+    """
+    for name, help_text, run, add_arguments in COMMANDS:
+        parser = subparsers.add_parser(name, help=help_text, description=help_text)
+        parser.add_argument("--url", default=argparse.SUPPRESS, help=URL_HELP)
+        add_arguments(parser)
+        parser.set_defaults(run=run)
