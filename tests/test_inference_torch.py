@@ -8,6 +8,7 @@ regression on exoplanets.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -187,3 +188,27 @@ def test_torch_bundles_predict_in_a_fresh_process_without_a_database(predictors,
         written = pd.read_parquet(tmp_path / f"{analysis_type}.out.parquet")
         pd.testing.assert_frame_equal(written, frame, check_exact=False, rtol=1e-6, check_dtype=False)
     assert not (tmp_path / "empty-home").exists()
+
+
+def test_assay_predict_writes_predictions_and_reports_a_schema_mismatch_in_one_line(predictors, tmp_path, capsys):
+    import assay.inference.commands  # noqa: F401  registers `assay predict` until assay.cli imports it itself
+    from assay import cli
+
+    bundle_path = predictors["regression"].export(tmp_path / "planets.assay")
+    raw = planets().head(5)
+    raw.to_csv(tmp_path / "input.csv", index=False)
+    raw.drop(columns="TypeFlag").to_csv(tmp_path / "broken.csv", index=False)
+
+    assert cli.main(["predict", bundle_path, str(tmp_path / "input.csv"), "--keep-columns"]) == cli.EXIT_OK
+    printed = capsys.readouterr()
+    written = pd.read_csv(io.StringIO(printed.out))
+    assert list(written.columns) == [*raw.columns, "prediction"]
+    np.testing.assert_allclose(written["prediction"], predictors["regression"].infer(raw)["prediction"], rtol=1e-6)
+    assert "5 predictions by a torch regression model; explained_variance" in printed.err
+
+    assert cli.main(["predict", bundle_path, str(tmp_path / "broken.csv"), "-o", str(tmp_path / "out.csv")]) == 1
+    printed = capsys.readouterr()
+    assert printed.err.startswith("assay: error: df: the data does not match")
+    assert "missing feature columns ['TypeFlag']" in printed.err
+    assert len(printed.err.strip().splitlines()) == 1
+    assert not (tmp_path / "out.csv").exists()
