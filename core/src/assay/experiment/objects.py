@@ -14,7 +14,7 @@ import cloudpickle
 import numpy as np
 from sqlalchemy import select, update
 
-from assay.db.engine import session_scope
+from assay.db.engine import current_url, session_scope
 from assay.db.models import (
     AlgorithmRow,
     HyperparamcomboRow,
@@ -38,8 +38,8 @@ FUNCTION_NAMES = ("fn_build", "fn_train", "fn_lose", "fn_optimize", "fn_predict"
 
 
 @functools.lru_cache(maxsize=32)
-def _functions(algorithm_id: int) -> dict[str, Any]:
-    # Rows never change once written, so one unpickling per process is enough.
+def _functions(url: str | None, algorithm_id: int) -> dict[str, Any]:
+    # Rows never change once written, so one unpickling per process and database is enough.
     with session_scope() as session:
         blob = session.execute(select(AlgorithmRow.functions).where(AlgorithmRow.id == algorithm_id)).scalar_one()
     return cloudpickle.loads(blob)
@@ -53,7 +53,7 @@ class Algorithm(Persisted):
     @property
     def functions(self) -> dict[str, Any]:
         """``{"fn_build": ..., "fn_train": ..., "fn_lose": ..., "fn_optimize": ..., "fn_predict": ...}``."""
-        return _functions(self.id)
+        return _functions(current_url(), self.id)
 
 
 class Queue(Persisted):

@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import update
 
 from assay import errors, plugins
-from assay.db.engine import session_scope
+from assay.db.engine import current_url, session_scope
 from assay.db.models import HyperparamcomboRow, JobRow, PredictionRow, PredictorRow, utcnow
 from assay.experiment import arrays, claiming
 from assay.experiment.objects import Algorithm, Queue
@@ -60,8 +60,8 @@ def job_seed(queue_seed: int, combo_index: int, fold_index: int | None, repeat_i
 
 
 @functools.lru_cache(maxsize=8)
-def _splitset(splitset_id: int) -> Any:
-    # Splitsets never change once written; keeping one per process keeps its decoded arrays cached.
+def _splitset(url: str | None, splitset_id: int) -> Any:
+    # Splitsets never change once written; keeping one per process and database keeps its arrays cached.
     from assay.data.objects import Splitset
 
     return Splitset.get(splitset_id)
@@ -147,7 +147,7 @@ def train_and_evaluate(job: JobRow, queue: Queue, algorithm: Algorithm, hyperpar
     analysis_type, library = algorithm.analysis_type, algorithm.library
     backend = plugins.backend(library)
     functions = algorithm.functions
-    splitset = _splitset(queue.splitset_id)
+    splitset = _splitset(current_url(), queue.splitset_id)
     fold_index = job.fold_index
     backend.seed(job_seed(queue.seed, combo_index, fold_index, job.repeat_index))
 
