@@ -1,0 +1,16 @@
+"""assay-keras: the Keras backend of assay.
+
+Installed beside ``assay``, it is found through the ``assay.plugins`` entry point ``keras`` (module
+:mod:`assay_keras.hooks`) and makes ``library="keras"`` available to ``assay.Experiment.make``:
+
+* default loss by analysis type: mean absolute error (regression), binary cross-entropy (binary), categorical
+  cross-entropy with one-hot labels (multi-class); default optimizer: Adamax;
+* training through the user's ``fn_train``, with the per-epoch history taken from Keras' ``History``;
+* default predictions: thresholded at 0.5 (binary), argmax (multi-class), raw outputs (regression);
+* models stored in the Keras native ``.keras`` format and loaded with ``safe_mode=True``;
+* seeding with deterministic TensorFlow ops, and ``clear_session`` between jobs.
+
+Importing this package does not import Keras; the hook module imports it only when a hook answers.
+"""
+
+__version__ = "0.1.0"

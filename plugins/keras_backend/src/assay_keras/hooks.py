@@ -1,0 +1,121 @@
+"""The hook implementations of assay-keras (entry point ``keras`` in the group ``assay.plugins``).
+
+Every backend hook answers only for ``library == "keras"`` and returns ``None`` otherwise. Keras is imported
+inside the hooks, never at module level: every process that loads assay's plugins imports this module, and
+most of them never train a Keras model.
+"""
+
+from __future__ import annotations
+
+from assay.hookspecs import hookimpl
+
+LIBRARY = "keras"
+
+
+@hookimpl
+def assay_libraries():
+    return [LIBRARY]
+
+
+@hookimpl
+def assay_default_loss(library, analysis_type):
+    if library != LIBRARY:
+        return None
+    from assay_keras import training
+
+    return training.default_loss(analysis_type)
+
+
+@hookimpl
+def assay_default_optimizer(library, analysis_type, model):
+    if library != LIBRARY:
+        return None
+    from assay_keras import training
+
+    return training.default_optimizer()
+
+
+@hookimpl
+def assay_prepare_samples(library, analysis_type, samples):
+    if library != LIBRARY:
+        return None
+    from assay_keras import samples as keras_samples
+
+    return keras_samples.prepare_samples(analysis_type, samples)
+
+
+@hookimpl
+def assay_train(library, analysis_type, fn_train, model, loser, optimizer, samples_train, samples_evaluate,
+                hyperparameters):
+    if library != LIBRARY:
+        return None
+    from assay_keras import training
+
+    return training.train(analysis_type, fn_train, model, loser, optimizer, samples_train, samples_evaluate,
+                          hyperparameters)
+
+
+@hookimpl
+def assay_default_predict(library, analysis_type, model, samples):
+    if library != LIBRARY:
+        return None
+    from assay_keras import predicting
+
+    return predicting.default_predict(analysis_type, model, samples)
+
+
+@hookimpl
+def assay_evaluate_loss(library, analysis_type, model, loser, samples):
+    if library != LIBRARY:
+        return None
+    from assay_keras import training
+
+    return training.evaluate_loss(analysis_type, model, loser, samples)
+
+
+@hookimpl
+def assay_model_to_bytes(library, model):
+    if library != LIBRARY:
+        return None
+    from assay_keras import persistence
+
+    return persistence.model_to_bytes(model)
+
+
+@hookimpl
+def assay_model_from_bytes(library, data, fn_build, features_shape, label_shape, hyperparameters):
+    # the .keras archive holds the architecture: fn_build and the shapes are not needed to rebuild it
+    if library != LIBRARY:
+        return None
+    from assay_keras import persistence
+
+    return persistence.model_from_bytes(data)
+
+
+@hookimpl
+def assay_seed(library, seed):
+    if library != LIBRARY:
+        return None
+    from assay_keras import runtime
+
+    runtime.seed(seed)
+    return True
+
+
+@hookimpl
+def assay_clear_session(library):
+    if library != LIBRARY:
+        return None
+    from assay_keras import runtime
+
+    runtime.clear_session()
+    return True
+
+
+@hookimpl
+def assay_library_versions(library):
+    if library != LIBRARY:
+        return None
+    from assay_keras import runtime
+
+    return runtime.versions()

@@ -1,0 +1,36 @@
+"""Process-wide Keras state: seeding with deterministic ops, clearing the session, versions."""
+
+from __future__ import annotations
+
+import importlib
+
+import keras
+
+from assay import errors
+
+
+def seed(value: int) -> None:
+    """Seed Python, numpy and the Keras backend, and make TensorFlow ops deterministic.
+
+    Determinism is process-wide and costs some speed, which is the price of "same seed, same metrics".
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
+        raise errors.ExperimentError("seed", f"must be an integer in [0, 2**32), got {value!r}")
+    keras.utils.set_random_seed(value)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+def clear_session() -> None:
+    """Drop Keras' global state (layer name counters, graphs) and collect garbage, so memory stays flat."""
+    keras.backend.clear_session(free_memory=True)
+
+
+def versions() -> dict[str, str]:
+    """``{"keras": ..., <the active Keras backend>: ...}``, e.g. ``{"keras": "3.5.0", "tensorflow": "2.17.0"}``."""
+    name = keras.backend.backend()
+    # the backend module is imported already (Keras runs on it); its __version__ is right whatever the
+    # distribution is called (tensorflow, tensorflow-cpu, ...)
+    return {"keras": keras.__version__, name: str(importlib.import_module(name).__version__)}
