@@ -428,7 +428,8 @@ def plot_performance(queue: Queue, split: str | None = None, metric: str | None 
         axis.scatter(positions + jitter, chosen[metric], s=16, alpha=0.45, color=COLORS[0], edgecolors="none",
                      label="model")
         summary = chosen.groupby(positions)[metric].agg(["mean", "std"])
-        axis.errorbar(summary.index, summary["mean"], yerr=summary["std"].fillna(0.0), color=COLORS[1],
+        axis.errorbar(summary.index.to_numpy(dtype=float), summary["mean"].to_numpy(dtype=float),
+                      yerr=summary["std"].fillna(0.0).to_numpy(dtype=float), color=COLORS[1],
                       marker="o", linewidth=2, capsize=4, label="mean ± std")
         axis.set_xticks(range(len(ticks)), ticks, rotation=30 if max(map(len, ticks), default=0) > 6 else 0)
         axis.set_xlim(-0.5, len(ticks) - 0.5)
