@@ -19,6 +19,7 @@ from assay.contracts import EncoderFamily
 SPEC_KEYS = {"sklearn_preprocess", "dtypes", "columns"}
 LABEL_KEYS = {"sklearn_preprocess"}
 NAN_PROBE_ROWS = 1000  # rows holding NaNs pushed through an encoder to see whether it imputes them
+ENCODE_CHUNK_ROWS = 65_536  # rows encoded at a time: bounds temporary memory
 
 
 def as_list(value: Any) -> list[Any] | None:
@@ -238,18 +239,23 @@ class FittedEncoders:
         return sum(len(e.output_names) for e in self.features) + len(self.passthrough)
 
     def encode_features(self, df: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
-        """Encode the feature columns of ``df`` (optionally only ``rows``) into a float32 array."""
-        count = len(df) if rows is None else len(rows)
-        out = np.empty((count, self.width), dtype=np.float32)
-        start = 0
-        for encoder in self.features:
-            part = df[encoder.columns] if rows is None else df[encoder.columns].iloc[rows]
-            encoded = encoder.transform(part)
-            out[:, start:start + encoded.shape[1]] = encoded
-            start += encoded.shape[1]
-        if self.passthrough:
-            part = df[self.passthrough] if rows is None else df[self.passthrough].iloc[rows]
-            out[:, start:] = part.to_numpy(dtype=np.float32, na_value=np.nan)
+        """Encode the feature columns of ``df`` (optionally only ``rows``) into a float32 array.
+
+        Rows are encoded in chunks written into one preallocated array, so the encoders' float64 temporaries
+        stay small however many rows there are (transformers encode each row on its own).
+        """
+        rows = np.arange(len(df)) if rows is None else np.asarray(rows, dtype=np.int64)
+        out = np.empty((len(rows), self.width), dtype=np.float32)
+        for begin in range(0, len(rows), ENCODE_CHUNK_ROWS):
+            chunk = rows[begin:begin + ENCODE_CHUNK_ROWS]
+            target = out[begin:begin + len(chunk)]
+            start = 0
+            for encoder in self.features:
+                encoded = encoder.transform(df[encoder.columns].iloc[chunk])
+                target[:, start:start + encoded.shape[1]] = encoded
+                start += encoded.shape[1]
+            if self.passthrough:
+                target[:, start:] = df[self.passthrough].iloc[chunk].to_numpy(dtype=np.float32, na_value=np.nan)
         return out
 
     def encode_labels(self, labels: pd.Series) -> np.ndarray:

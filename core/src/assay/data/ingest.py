@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay import errors
@@ -73,26 +76,56 @@ def check_frame(df: pd.DataFrame) -> None:
         )
 
 
+CHUNK_BYTES = 1 << 20
+ROW_GROUP_ROWS = 65_536  # bounds the writer's buffers: memory stays flat however many rows the table has
+
+
 @attrs.frozen
 class Serialized:
-    """A DataFrame as stored: Parquet bytes (an Arrow buffer, not copied again) and their sha256."""
+    """A DataFrame written as Parquet to a temporary file, with the file's sha256 and size.
 
-    buffer: pa.Buffer
+    Use it as a context manager: the file is removed on exit. Keeping the bytes on disk until they are
+    written to the database avoids holding a second copy of a large table in memory.
+    """
+
+    path: Path
     sha256: str
+    size: int
 
-    @property
-    def size(self) -> int:
-        return self.buffer.size
+    def chunks(self) -> Iterator[bytes]:
+        with self.path.open("rb") as handle:
+            while chunk := handle.read(CHUNK_BYTES):
+                yield chunk
+
+    def read_bytes(self) -> bytes:
+        return self.path.read_bytes()
+
+    def __enter__(self) -> Serialized:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.path.unlink(missing_ok=True)
 
 
 def serialize(df: pd.DataFrame) -> Serialized:
     """Parquet bytes of ``df`` without its index. pandas metadata keeps dtypes (str, category...) intact."""
-    sink = pa.BufferOutputStream()
     table = pa.Table.from_pandas(df, preserve_index=False)
-    pq.write_table(table, sink)
-    del table  # release Arrow's column buffers before the caller keeps the bytes
-    buffer = sink.getvalue()
-    return Serialized(buffer, hashlib.sha256(memoryview(buffer)).hexdigest())
+    # dictionary encoding pays off for text and categories; on floats it only costs time (10x the write)
+    dictionary = [field.name for field in table.schema if not pa.types.is_floating(field.type)]
+    handle, name = tempfile.mkstemp(prefix="assay-", suffix=".parquet")
+    os.close(handle)
+    path = Path(name)
+    try:
+        pq.write_table(table, path, use_dictionary=dictionary, row_group_size=ROW_GROUP_ROWS)
+        del table
+        digest = hashlib.sha256()
+        with path.open("rb") as stream:
+            while chunk := stream.read(CHUNK_BYTES):
+                digest.update(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return Serialized(path, digest.hexdigest(), path.stat().st_size)
 
 
 def deserialize(blob: bytes) -> pd.DataFrame:
@@ -134,13 +167,19 @@ def store(session: Session, df: pd.DataFrame, serialized: Serialized, name: str 
     existing = session.scalars(select(DatasetRow).where(DatasetRow.sha256 == serialized.sha256)).first()
     if existing is not None:
         return existing
+    raw = session.connection().connection.driver_connection
+    streamed = hasattr(raw, "blobopen")  # SQLite (Python >= 3.11): write the blob in place, chunk by chunk
     row = DatasetRow(
         kind="tabular", name=name, sha256=serialized.sha256, file_format="parquet",
-        # the driver copies the bytes into the statement; a memoryview avoids one more copy of a large table
-        blob=memoryview(serialized.buffer),
+        blob=func.zeroblob(serialized.size) if streamed else serialized.read_bytes(),
         row_count=int(df.shape[0]), column_count=int(df.shape[1]), columns=[str(c) for c in df.columns],
         dtypes=dtype_names(df), statistics=statistics(df),
     )
     session.add(row)
     session.flush()
+    if streamed:
+        with raw.blobopen(DatasetRow.__tablename__, "blob", row.id) as blob:
+            for chunk in serialized.chunks():
+                blob.write(chunk)
+    session.expire(row, ["blob"])  # never keep the bytes alive on the row
     return row

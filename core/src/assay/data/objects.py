@@ -44,10 +44,8 @@ class Dataset(Persisted):
     def make(cls, df_or_path: Any) -> Dataset:
         """Store a DataFrame or a .csv/.tsv/.parquet file (or find the identical one already stored)."""
         df, name = ingest.read_tabular(df_or_path)
-        serialized = ingest.serialize(df)
-        with session_scope() as session:
+        with ingest.serialize(df) as serialized, session_scope() as session:
             row = ingest.store(session, df, serialized, name)
-            session.expire(row, ["blob"])  # do not keep a second reference to the bytes on the row
         return cls(row, df)
 
     def to_pandas(self) -> pd.DataFrame:

@@ -15,7 +15,7 @@ import pandas as pd
 from assay import errors
 from assay.data import encoding, ingest, splitting
 from assay.data.encoding import EncoderStep
-from assay.data.objects import Dataset, Fold, Splitset
+from assay.data.objects import Fold, Splitset
 from assay.db.engine import session_scope
 from assay.db.models import EncoderSpecRow, FeatureRow, FittedEncoderRow, FoldRow, LabelRow, SplitsetRow
 
@@ -119,95 +119,147 @@ class Pipeline:
                 assay.errors.ValidationError: (a subclass naming the parameter) for unusable input; nothing is
                     written then.
             """
-            if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-                raise errors.SplitError("seed", f"must be an integer, got {seed!r}")
-            splitting.check_sizes(size_test, size_validation, fold_count)
-            df, name = ingest.read_tabular(df_or_path)
-            feature_columns, excluded = _check_columns(df, label_column, feature_cols_excluded)
-            if label_column is None and label_encoder is not None:
-                raise errors.EncoderError("label_encoder", "needs a label_column; leave it None when unsupervised")
-            label_step = None
-            if label_encoder is not None:
-                label_step = encoding.parse_spec(label_encoder, "label_encoder", "label", 0)
-                label_step.columns = [label_column]
-            feature_steps = encoding.parse_feature_encoders(feature_encoders)
-            features = df[feature_columns]
-            passthrough = encoding.select_columns(feature_steps, features, label_column)
+            plan = _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, feature_encoders,
+                         size_test, size_validation, fold_count, bin_count, seed)
+            fits, label_fit = _fit_all(plan)
+            return _write(plan, fits, label_fit)
 
-            label = None if label_column is None else df[label_column]
-            is_categorical = label is not None and _label_is_categorical(label, label_step)
-            if label is not None:
-                _check_label_values(label)
-            strata = splitting.make_strata(label, is_categorical, bin_count)
-            samples = splitting.split_rows(strata, len(df), size_test, size_validation, int(seed))
-            folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
 
-            nan_columns = [c for c, has_nan in features.isna().any().items() if has_nan]
-            nan_passthrough = [c for c in passthrough if c in nan_columns]
-            if nan_passthrough:
-                raise errors.DataError(
-                    "feature_encoders",
-                    f"columns {nan_passthrough} hold NaNs and no encoder imputes them; add "
-                    f"dict(sklearn_preprocess=SimpleImputer(), columns={nan_passthrough!r}) or drop those rows",
-                )
-            train_rows = np.asarray(samples["train"], dtype=np.int64)
-            fold_trains = [np.asarray(fold["train"], dtype=np.int64) for fold in folds]
-            fits = []
-            for step in feature_steps:
-                data = features[step.columns]
-                step_nan = [c for c in step.columns if c in nan_columns]
-                fits.append(_fit_step(step, data, train_rows, fold_trains, step_nan))
-                encoding.check_nan_output(step, fits[-1].by_fold[None], data, step_nan)
-            label_fit, classes, label_shape = None, [], None
-            if label is not None:
-                if label_step is not None:
-                    label_fit = _fit_step(label_step, label.to_frame(), train_rows, fold_trains, [])
-                fitted_label = label_fit.by_fold[None] if label_fit else None
-                classes = encoding.label_classes(label_step, fitted_label, label) if is_categorical else []
-                label_shape = [len(label_fit.names)] if label_fit else [1]
-            feature_names = [n for fit in fits for n in fit.names] + list(passthrough)
+@attrs.frozen
+class _Plan:
+    """Everything validated and decided before fitting: the data, the encoder steps, the splits and folds."""
 
-            serialized = ingest.serialize(df)
-            with session_scope() as session:
-                dataset_row = ingest.store(session, df, serialized, name)
-                session.expire(dataset_row, ["blob"])  # the bytes are written; do not keep them alive
-                label_row = None
-                if label is not None:
-                    label_row = LabelRow(
-                        dataset_id=dataset_row.id, column=label_column, dtype=str(label.dtype),
-                        is_categorical=is_categorical, classes=[encoding.json_safe(c) for c in classes],
-                        class_counts=({str(k): int(v) for k, v in label.value_counts(sort=False).items()}
-                                      if is_categorical else None),
-                    )
-                    session.add(label_row)
-                feature_row = FeatureRow(
-                    dataset_id=dataset_row.id, columns=feature_columns, columns_excluded=excluded,
-                    dtypes=ingest.dtype_names(features),
-                )
-                session.add(feature_row)
-                session.flush()
-                splitset_row = SplitsetRow(
-                    dataset_id=dataset_row.id, label_id=label_row.id if label_row else None,
-                    feature_id=feature_row.id, size_test=size_test, size_validation=size_validation,
-                    fold_count=fold_count, bin_count=bin_count, seed=int(seed), samples=samples,
-                    split_sizes={split: len(rows) for split, rows in samples.items()},
-                    features_shape=[len(feature_names)], label_shape=label_shape, feature_names=feature_names,
-                )
-                session.add(splitset_row)
-                session.flush()
-                fold_rows = [FoldRow(splitset_id=splitset_row.id, fold_index=i, samples=f) for i, f in enumerate(folds)]
-                session.add_all(fold_rows)
-                session.flush()
-                fold_ids = {i: row.id for i, row in enumerate(fold_rows)}
-                for fit in ([label_fit] if label_fit else []) + fits:
-                    _store_fit(session, splitset_row.id, fit, fold_ids)
-            splitset = Splitset(splitset_row)
-            # the data and folds are in memory already: the first samples_for() need not read them back
-            splitset._cache["frame"] = df
-            splitset._cache["folds"] = [Fold(row) for row in fold_rows]
-            splitset._cache["label_row"], splitset._cache["feature_row"] = label_row, feature_row
-            splitset._cache["dataset"] = Dataset(dataset_row, df)
-            return splitset
+    df: pd.DataFrame
+    name: str | None
+    feature_columns: list[str]
+    excluded: list[str]
+    label: pd.Series | None
+    label_step: EncoderStep | None
+    is_categorical: bool
+    feature_steps: list[EncoderStep]
+    passthrough: list[str]
+    nan_columns: list[str]
+    samples: dict[str, np.ndarray]
+    folds: list[dict[str, np.ndarray]]
+    settings: dict[str, Any]
+
+    @property
+    def features(self) -> pd.DataFrame:
+        return self.df[self.feature_columns]
+
+
+def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, feature_encoders, size_test,
+          size_validation, fold_count, bin_count, seed) -> _Plan:
+    """Validate every parameter and make the splits; raises before anything is fitted or written."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise errors.SplitError("seed", f"must be an integer, got {seed!r}")
+    splitting.check_sizes(size_test, size_validation, fold_count)
+    df, name = ingest.read_tabular(df_or_path)
+    feature_columns, excluded = _check_columns(df, label_column, feature_cols_excluded)
+    if label_column is None and label_encoder is not None:
+        raise errors.EncoderError("label_encoder", "needs a label_column; leave it None when unsupervised")
+    label_step = None
+    if label_encoder is not None:
+        label_step = encoding.parse_spec(label_encoder, "label_encoder", "label", 0)
+        label_step.columns = [label_column]
+    feature_steps = encoding.parse_feature_encoders(feature_encoders)
+    features = df[feature_columns]
+    passthrough = encoding.select_columns(feature_steps, features, label_column)
+
+    label = None if label_column is None else df[label_column]
+    is_categorical = label is not None and _label_is_categorical(label, label_step)
+    if label is not None:
+        _check_label_values(label)
+    strata = splitting.make_strata(label, is_categorical, bin_count)
+    samples = splitting.split_rows(strata, len(df), size_test, size_validation, int(seed))
+    folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
+
+    nan_columns = [c for c, has_nan in features.isna().any().items() if has_nan]
+    nan_passthrough = [c for c in passthrough if c in nan_columns]
+    if nan_passthrough:
+        raise errors.DataError(
+            "feature_encoders",
+            f"columns {nan_passthrough} hold NaNs and no encoder imputes them; add "
+            f"dict(sklearn_preprocess=SimpleImputer(), columns={nan_passthrough!r}) or drop those rows",
+        )
+    settings = dict(size_test=size_test, size_validation=size_validation, fold_count=fold_count,
+                    bin_count=bin_count, seed=int(seed))
+    return _Plan(df, name, feature_columns, excluded, label, label_step, is_categorical, feature_steps,
+                 passthrough, nan_columns, samples, folds, settings)
+
+
+def _fit_all(plan: _Plan) -> tuple[list[_Fit], _Fit | None]:
+    """Fit every feature encoder and the label encoder (without leakage) and check they leave no NaNs."""
+    train_rows = plan.samples["train"]
+    fold_trains = [fold["train"] for fold in plan.folds]
+    features = plan.features
+    fits = []
+    for step in plan.feature_steps:
+        data = features[step.columns]
+        step_nan = [c for c in step.columns if c in plan.nan_columns]
+        fits.append(_fit_step(step, data, train_rows, fold_trains, step_nan))
+        encoding.check_nan_output(step, fits[-1].by_fold[None], data, step_nan)
+    label_fit = None
+    if plan.label_step is not None:
+        label_fit = _fit_step(plan.label_step, plan.label.to_frame(), train_rows, fold_trains, [])
+    return fits, label_fit
+
+
+def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
+    """Store dataset, label, features, splitset, folds and encoders in one transaction."""
+    label = plan.label
+    classes, label_shape = [], None
+    if label is not None:
+        fitted_label = label_fit.by_fold[None] if label_fit else None
+        classes = encoding.label_classes(plan.label_step, fitted_label, label) if plan.is_categorical else []
+        label_shape = [len(label_fit.names)] if label_fit else [1]
+    feature_names = [n for fit in fits for n in fit.names] + list(plan.passthrough)
+
+    with ingest.serialize(plan.df) as serialized, session_scope() as session:
+        dataset_row = ingest.store(session, plan.df, serialized, plan.name)
+        label_row = None
+        if label is not None:
+            label_row = LabelRow(
+                dataset_id=dataset_row.id, column=label.name, dtype=str(label.dtype),
+                is_categorical=plan.is_categorical, classes=[encoding.json_safe(c) for c in classes],
+                class_counts=({str(k): int(v) for k, v in label.value_counts(sort=False).items()}
+                              if plan.is_categorical else None),
+            )
+            session.add(label_row)
+        feature_row = FeatureRow(
+            dataset_id=dataset_row.id, columns=plan.feature_columns, columns_excluded=plan.excluded,
+            dtypes=ingest.dtype_names(plan.features),
+        )
+        session.add(feature_row)
+        session.flush()
+        splitset_row = SplitsetRow(
+            dataset_id=dataset_row.id, label_id=label_row.id if label_row else None, feature_id=feature_row.id,
+            samples=_as_lists(plan.samples), split_sizes={split: len(rows) for split, rows in plan.samples.items()},
+            features_shape=[len(feature_names)], label_shape=label_shape, feature_names=feature_names,
+            **plan.settings,
+        )
+        session.add(splitset_row)
+        session.flush()
+        fold_rows = []
+        for index, fold in enumerate(plan.folds):
+            fold_rows.append(FoldRow(splitset_id=splitset_row.id, fold_index=index, samples=_as_lists(fold)))
+            session.add(fold_rows[-1])
+            session.flush()
+            # millions of row indices as Python ints are large: drop them; Fold reads them on demand
+            session.expire(fold_rows[-1], ["samples"])
+        fold_ids = {i: row.id for i, row in enumerate(fold_rows)}
+        for fit in ([label_fit] if label_fit else []) + fits:
+            _store_fit(session, splitset_row.id, fit, fold_ids)
+    splitset = Splitset(splitset_row)
+    # the data and related rows are in memory already: the first samples_for() need not read them back
+    splitset._cache["frame"] = plan.df
+    splitset._cache["folds"] = [Fold(row) for row in fold_rows]
+    splitset._cache["label_row"], splitset._cache["feature_row"] = label_row, feature_row
+    return splitset
+
+
+def _as_lists(samples: dict[str, np.ndarray]) -> dict[str, list[int]]:
+    return {split: rows.tolist() for split, rows in samples.items()}
 
 
 def _store_fit(session, splitset_id: int, fit: _Fit, fold_ids: dict[int, int]) -> None:

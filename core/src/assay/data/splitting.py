@@ -124,8 +124,8 @@ def _apportion(counts: np.ndarray, targets: dict[str, int], rng: np.random.Gener
 
 
 def split_rows(strata: Strata, n: int, size_test: float | None, size_validation: float | None,
-               seed: int) -> dict[str, list[int]]:
-    """Disjoint row indices per split covering every row; only the splits that exist."""
+               seed: int) -> dict[str, np.ndarray]:
+    """Disjoint, sorted row indices per split covering every row; only the splits that exist."""
     rng = np.random.default_rng(seed)
     codes = strata.codes if len(strata.codes) else np.zeros(n, dtype=np.int64)
     targets = _targets(n, size_test, size_validation)
@@ -149,8 +149,7 @@ def split_rows(strata: Strata, n: int, size_test: float | None, size_validation:
         edges = np.cumsum(table[stratum])
         for split, chunk in zip(SPLITS, np.split(rows, edges[:-1]), strict=True):
             parts[split].append(chunk)
-    samples = {split: np.sort(np.concatenate(parts[split])).tolist() for split in SPLITS if targets[split] > 0}
-    return samples
+    return {split: np.sort(np.concatenate(parts[split])) for split in SPLITS if targets[split] > 0}
 
 
 def _check_every_class(table: np.ndarray, strata: Strata, targets: dict[str, int]) -> None:
@@ -168,7 +167,7 @@ def _check_every_class(table: np.ndarray, strata: Strata, targets: dict[str, int
             )
 
 
-def fold_rows(strata: Strata, train_rows: list[int], fold_count: int, seed: int) -> list[dict[str, list[int]]]:
+def fold_rows(strata: Strata, train_rows: np.ndarray, fold_count: int, seed: int) -> list[dict[str, np.ndarray]]:
     """``fold_count`` stratified folds of ``train_rows``: each row is in exactly one fold's validation."""
     rows = np.asarray(train_rows, dtype=np.int64)
     codes = strata.codes[rows] if len(strata.codes) else np.zeros(len(rows), dtype=np.int64)
@@ -193,5 +192,5 @@ def fold_rows(strata: Strata, train_rows: list[int], fold_count: int, seed: int)
     folds = []
     for index in range(fold_count):
         held_out = assignment == index
-        folds.append({"train": np.sort(rows[~held_out]).tolist(), "validation": np.sort(rows[held_out]).tolist()})
+        folds.append({"train": np.sort(rows[~held_out]), "validation": np.sort(rows[held_out])})
     return folds
