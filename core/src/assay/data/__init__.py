@@ -1,0 +1,1 @@
+"""Data in: ingestion, encoders, stratified splits and folds, and the persisted Splitset."""
