@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -171,7 +172,7 @@ def test_a_hyperparameter_missing_from_the_grid_is_reported_by_name_at_the_first
 def test_bad_experiment_definitions_raise_a_clear_error_before_anything_is_stored(splitset, change, parameter,
                                                                                   message):
     before = row_counts()
-    with pytest.raises(errors.AssayError, match=message) as caught:
+    with pytest.raises(errors.AssayError, match=re.escape(message)) as caught:
         make_queue(splitset, **change)
     assert parameter in str(caught.value)
     assert row_counts() == before
@@ -296,7 +297,9 @@ def test_an_interrupted_queue_resumes_without_repeating_finished_runs(splitset, 
             .where(~PredictionRow.predictor_id.in_(select(PredictorRow.id)))
         ).scalar_one()
         assert orphans == 0
-        attempts = dict(session.execute(select(JobRow.run_index, JobRow.attempts).where(JobRow.queue_id == queue.id)))
+        attempts = dict(session.execute(
+            select(JobRow.run_index, JobRow.attempts).where(JobRow.queue_id == queue.id)
+        ).all())
     assert attempts[2] == 2
 
 
