@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import numbers
 
 import keras
 
@@ -14,9 +15,9 @@ def seed(value: int) -> None:
 
     Determinism is process-wide and costs some speed, which is the price of "same seed, same metrics".
     """
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value < 2**32:
         raise errors.ExperimentError("seed", f"must be an integer in [0, 2**32), got {value!r}")
-    keras.utils.set_random_seed(value)
+    keras.utils.set_random_seed(int(value))
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
