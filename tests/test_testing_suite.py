@@ -158,4 +158,5 @@ def test_a_backend_that_keeps_the_contract_passes_every_test_of_the_suite(pytest
 def test_a_backend_that_breaks_one_rule_fails_the_test_for_that_rule(pytester, defect, failing):
     result = _run_suite(pytester, defect=defect)
     result.assert_outcomes(passed=3 + 3 * 9 - len(failing), failed=len(failing), skipped=3)
-    result.stdout.fnmatch_lines([f"FAILED *{name}*" for name in sorted(set(failing))])
+    for name in set(failing):
+        result.stdout.fnmatch_lines([f"FAILED *{name}*"])
