@@ -15,7 +15,15 @@ from sqlalchemy import update
 
 from assay import errors, plugins
 from assay.db.engine import current_url, session_scope
-from assay.db.models import HyperparamcomboRow, JobRow, PredictionRow, PredictorRow, utcnow
+from assay.db.models import (
+    AlgorithmRow,
+    HyperparamcomboRow,
+    JobRow,
+    PredictionRow,
+    PredictorRow,
+    QueueRow,
+    utcnow,
+)
 from assay.experiment import arrays, claiming
 from assay.experiment.objects import Algorithm, Queue
 
@@ -275,12 +283,12 @@ def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None
         worker: the claiming worker's name; results are stored only while the job is still its own.
         lease_seconds: the lease the heartbeat keeps renewing (default ``ASSAY_LEASE_SECONDS``, else 60).
     """
-    with claiming.STORAGE_TIMER.measure("load"):
-        with session_scope() as session:
-            job = session.get(JobRow, job_id)
-            combo = session.get(HyperparamcomboRow, job.hyperparamcombo_id)
-        queue = Queue.get(job.queue_id)
-        algorithm = Algorithm.get(queue.algorithm_id)
+    # one short transaction for everything the job needs: under several workers each one waits its turn
+    with claiming.STORAGE_TIMER.measure("load"), session_scope() as session:
+        job = session.get(JobRow, job_id)
+        combo = session.get(HyperparamcomboRow, job.hyperparamcombo_id)
+        queue = Queue(session.get(QueueRow, job.queue_id))
+        algorithm = Algorithm(session.get(AlgorithmRow, queue.algorithm_id))
     backend = plugins.backend(algorithm.library)
     try:
         with claiming.heartbeat(job_id, worker, lease_seconds):
