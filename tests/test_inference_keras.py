@@ -95,7 +95,8 @@ def trained(tmp_path_factory):
             library="keras", analysis_type=analysis_type, fn_build=fn_build, fn_train=fn_train,
             hyperparameters={"kind": [case["kind"]]}, splitset_id=splitset.id, seed=3,
         )
-        queue.run_jobs(progress=False)
+        summary = queue.run_jobs(progress=False)
+        assert summary.failed == 0, queue.status()["errors"]
         predictor_ids[analysis_type] = queue.predictors[-1].id
     db_engine.dispose()
     return url, predictor_ids

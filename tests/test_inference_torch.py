@@ -102,7 +102,8 @@ def trained(tmp_path_factory):
             library="torch", analysis_type=analysis_type, fn_build=fn_build, fn_train=fn_train,
             hyperparameters={"kind": [case["kind"]]}, splitset_id=splitset.id, seed=5, **case["functions"],
         )
-        queue.run_jobs(progress=False)
+        summary = queue.run_jobs(progress=False)
+        assert summary.failed == 0, queue.status()["errors"]
         [predictor] = [p for p in queue.predictors if p.fold_index == case["fold_index"]]
         predictor_ids[analysis_type] = predictor.id
     db_engine.dispose()
