@@ -75,16 +75,26 @@ class BackendContractSuite:
       for classification) computed directly with the library; when defined, the suite checks that
       ``default_predict`` derives its predictions from them (default: not defined, that test is skipped).
 
-    What the suite checks, per analysis type: the library is provided and ``versions()`` names it; the default
-    loss and optimizer exist; ``prepare_samples`` keeps one row per sample; ``train`` returns a
-    :class:`~assay.contracts.TrainResult` whose history is ``{name: [float per epoch]}`` with ``loss`` and
-    ``val_loss``; ``train`` accepts ``(model, history)`` from ``fn_train`` and rejects ``None`` with an
-    :class:`~assay.errors.ExperimentError` naming ``fn_train``; ``default_predict`` returns one prediction per
-    sample (binary: 0/1 thresholded at 0.5 with the positive-class probability; multi: the argmax with one
-    probability column per class; regression: raw values, flattened for one output, and ``None``
-    probabilities); ``evaluate_loss`` is a finite float; ``model_to_bytes`` then ``model_from_bytes`` in a
-    fresh process predicts the same; the same seed gives the same history and predictions twice, with
-    ``clear_session`` between runs, and another seed a different model.
+    What the suite checks, per analysis type:
+
+    * the library is listed by an installed plugin; ``versions()`` is a dict of non-empty strings with the
+      library's own name among its keys; ``clear_session()`` works before any model exists;
+    * ``default_loss`` and ``default_optimizer`` answer; ``prepare_samples`` keeps one row per sample;
+    * ``train`` returns a :class:`~assay.contracts.TrainResult` whose history is ``{name: [plain float per
+      epoch]}`` with ``loss`` and ``val_loss``; it accepts ``(model, history)`` from ``fn_train`` (even an
+      untrained model) and rejects ``None`` with an :class:`~assay.errors.ExperimentError` whose ``parameter``
+      is ``"fn_train"``;
+    * ``default_predict`` returns numpy predictions of shape ``(n,)``: binary 0/1 with ``p > 0.5`` as class 1
+      and probabilities ``(n,)`` in [0, 1]; multi integer argmax with probabilities ``(n, classes)`` summing to
+      1; regression raw floats (one output column flattened) with ``None`` probabilities;
+    * ``evaluate_loss`` is a finite, non-negative float;
+    * ``model_to_bytes`` gives bytes that ``model_from_bytes`` loads in a fresh process (so the plugin must be
+      installed through its entry point) with equal predictions (float32 tolerance for probabilities);
+    * the same seed gives the same history and predictions twice, with ``clear_session`` after each run as a
+      queue does, and another seed gives another model.
+
+    Helpers for a subclass's own tests: :meth:`train_once` (seed, build, train with the defaults, predict) and
+    the fixtures ``contract_analysis_type``, ``contract_run`` and ``contract_seeded_runs``.
     """
 
     library: ClassVar[str] = ""
