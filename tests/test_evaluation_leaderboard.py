@@ -1,0 +1,199 @@
+"""The metrics table and leaderboard over runs stored through the runner's own storage path, on SQLite and
+PostgreSQL: exact aggregates, a constant number of queries, empty and partly failed queues.
+
+Nothing is trained here: each job is claimed and its results stored with ``runner._store`` (what ``run_jobs``
+does after training), with metric values chosen by the test so the aggregates can be checked exactly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sqlalchemy import event, update
+
+import assay
+from assay import datum, errors
+from assay.db import engine as db_engine
+from assay.db.models import JobRow, PredictionRow
+from assay.evaluation import leaderboard as tables
+from assay.experiment import arrays, runner
+
+WORKER = "test-worker"
+
+
+def fn_build(features_shape, label_shape, **hp):  # never called: nothing is trained
+    raise AssertionError("not trained in these tests")
+
+
+def fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
+    raise AssertionError("not trained in these tests")
+
+
+def make_queue(hyperparameters, repeat_count=1, size_validation=0.12):
+    splitset = assay.Pipeline.Tabular.make(
+        df_or_path=datum.to_pandas("iris.tsv"), label_column="species",
+        label_encoder=dict(sklearn_preprocess=OneHotEncoder()), feature_cols_excluded="species",
+        feature_encoders=[dict(sklearn_preprocess=StandardScaler(), dtypes=["float64"])],
+        size_test=0.22, size_validation=size_validation,
+    )
+    return assay.Experiment.make(library="torch", analysis_type="classification_multi", fn_build=fn_build,
+                                 fn_train=fn_train, repeat_count=repeat_count, hyperparameters=hyperparameters,
+                                 splitset_id=splitset.id, seed=0)
+
+
+def store(queue, metrics_for, splits=("train", "validation", "test")):
+    """Store every job's results; ``metrics_for(job, split)`` gives the metrics of one split."""
+    splitset = queue.splitset
+    rng = np.random.default_rng(0)
+    with db_engine.session_scope() as session:
+        session.execute(update(JobRow).where(JobRow.queue_id == queue.id).values(status="running", worker=WORKER))
+    for job in queue.jobs:
+        evaluated = []
+        for split in splits:
+            rows = np.asarray(splitset.row_indices(split))
+            probabilities = rng.dirichlet(np.ones(3), size=len(rows))
+            classes = np.asarray(splitset.label_classes)
+            blob = arrays.dumps(row_indices=rows, predictions=classes[probabilities.argmax(1)],
+                                probabilities=probabilities, labels=splitset.raw_labels(rows), classes=classes)
+            evaluated.append(runner._Evaluated(split, blob, metrics_for(job, split), len(rows)))
+        predictor = {"model_format": "torch", "model_blob": b"",
+                     "history": {"loss": [1.0, 0.8], "val_loss": [1.1, 0.9]}, "features_shape": [4],
+                     "label_shape": [3], "versions": {}, "seconds_train": 0.1, "seconds_total": 0.1}
+        assert runner._store(job.id, WORKER, predictor, evaluated)
+
+
+def accuracy_of(job, split):
+    """A distinct, known accuracy per run: combination, repeat and split all change it."""
+    return 0.5 + 0.1 * job.hyperparameters["neuron_count"] / 10 + 0.01 * job.repeat_index + (split == "test") * 0.2
+
+
+def test_leaderboard_gives_exact_statistics_per_combination_on_either_database(any_db):
+    queue = make_queue({"neuron_count": [10, 30, 20]}, repeat_count=3)
+    store(queue, lambda job, split: {"accuracy": accuracy_of(job, split), "loss": 1 - accuracy_of(job, split)})
+    board = queue.leaderboard()
+    assert board.attrs["split"] == "validation"
+    assert board["neuron_count"].tolist() == [30, 20, 10]
+    assert board["rank"].tolist() == [1, 2, 3]
+    assert board["run_count"].tolist() == [3, 3, 3]
+    top = [0.5 + 0.3 + 0.01 * repeat for repeat in range(3)]
+    assert board.loc[0, "accuracy_mean"] == pytest.approx(np.mean(top))
+    assert board.loc[0, "accuracy_std"] == pytest.approx(np.std(top, ddof=1))
+    assert board.loc[0, "accuracy_min"] == pytest.approx(0.8)
+    assert board.loc[0, "accuracy_max"] == pytest.approx(0.82)
+    best = assay.Predictor.get(int(board.loc[0, "best_predictor_id"]))
+    assert (best.hyperparameters, best.repeat_index) == ({"neuron_count": 30}, 2)
+    by_loss = queue.leaderboard(split="test", metric="loss")
+    assert by_loss["loss_mean"].tolist() == sorted(by_loss["loss_mean"])
+    assert by_loss["neuron_count"].tolist() == [30, 20, 10]
+
+
+def count_statements(engine):
+    counter = {"statements": 0}
+
+    def count(*_):
+        counter["statements"] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    return counter, lambda: event.remove(engine, "before_cursor_execute", count)
+
+
+def test_metrics_table_costs_the_same_queries_for_4_runs_as_for_40(db):
+    counts = []
+    for repeat_count in (1, 10):
+        queue = make_queue({"neuron_count": [1, 2, 3, 4]}, repeat_count=repeat_count)
+        store(queue, lambda job, split: {"accuracy": 0.5, "f1": 0.4})
+        counter, stop = count_statements(db_engine.get_engine())
+        table = queue.metrics_to_pandas()
+        queue.leaderboard()
+        stop()
+        assert len(table) == 4 * repeat_count * 3
+        counts.append(counter["statements"])
+    assert counts[0] == counts[1]
+
+
+def test_models_are_compared_on_test_when_there_is_no_validation_split(db):
+    queue = make_queue({"neuron_count": [10, 20]}, size_validation=None)
+    store(queue, lambda job, split: {"accuracy": accuracy_of(job, split)}, splits=("train", "test"))
+    board = queue.leaderboard()
+    assert board.attrs["split"] == "test"
+    assert board.loc[0, "accuracy_mean"] == pytest.approx(0.5 + 0.2 + 0.2)
+    with pytest.raises(errors.ValidationError, match="train, test"):
+        queue.leaderboard(split="validation")
+
+
+def test_hyperparameter_columns_keep_lists_as_text_and_rename_clashing_names(db):
+    queue = make_queue({"split": [1], "layers": [[4, 4], [8]]})
+    store(queue, lambda job, split: {"accuracy": 0.5 + len(job.hyperparameters["layers"]) / 10})
+    table = queue.metrics_to_pandas()
+    assert "hp_split" in table.columns
+    assert set(table["split"]) == {"train", "validation", "test"}
+    assert set(table["layers"]) == {"[4, 4]", "[8]"}
+    board = queue.leaderboard()
+    assert board["layers"].tolist() == ["[4, 4]", "[8]"]
+
+
+def test_predictions_on_new_data_and_failed_jobs_stay_out_of_the_tables(db):
+    queue = make_queue({"neuron_count": [1, 2]})
+    first, second = queue.jobs
+    with db_engine.session_scope() as session:
+        session.execute(update(JobRow).where(JobRow.id == second.id).values(status="running", worker=WORKER))
+    runner._fail(second.id, WORKER, RuntimeError("out of memory"))
+    with db_engine.session_scope() as session:
+        session.execute(update(JobRow).where(JobRow.id == first.id).values(status="running", worker=WORKER))
+    blob = arrays.dumps(row_indices=np.arange(3), predictions=np.array(["setosa"] * 3))
+    assert runner._store(first.id, WORKER, {"model_format": "torch", "model_blob": b"", "history": {},
+                                            "features_shape": [4], "label_shape": [3], "versions": {},
+                                            "seconds_train": 0.0, "seconds_total": 0.0},
+                         [runner._Evaluated("test", blob, {"accuracy": 0.9}, 3)])
+    predictor = queue.predictors[0]
+    with db_engine.session_scope() as session:
+        session.add(PredictionRow(predictor_id=predictor.id, split="inference", arrays=blob, metrics={}, row_count=3))
+    table = queue.metrics_to_pandas()
+    assert table["split"].tolist() == ["test"]
+    assert table["job_id"].tolist() == [first.id]
+    assert queue.leaderboard()["run_count"].tolist() == [1]
+
+
+def test_a_queue_without_results_has_empty_tables_and_says_so_when_plotted(db, tmp_path):
+    queue = make_queue({"neuron_count": [1, 2]})
+    table = queue.metrics_to_pandas()
+    assert table.empty
+    assert list(table.columns[:6]) == ["queue_id", "job_id", "predictor_id", "run_index", "combo_index",
+                                       "neuron_count"]
+    board = queue.leaderboard()
+    assert board.empty
+    assert "accuracy_mean" in board.columns
+    with pytest.raises(errors.ValidationError, match=r"no trained model yet; run queue\.run_jobs\(\)"):
+        queue.plot_performance()
+    page = Path(queue.report(tmp_path / "empty.html")).read_text(encoding="utf-8")
+    assert "No trained model yet" in page
+    assert "in progress: 2 queued, 0 running" in page
+
+
+def test_report_lists_failed_runs_with_their_error(db, tmp_path):
+    queue = make_queue({"neuron_count": [1, 2]}, size_validation=None)
+    first, second = queue.jobs
+    with db_engine.session_scope() as session:
+        session.execute(update(JobRow).where(JobRow.id == second.id).values(status="running", worker=WORKER))
+    runner._fail(second.id, WORKER, RuntimeError("CUDA out of memory"))
+    with db_engine.session_scope() as session:
+        session.execute(update(JobRow).where(JobRow.id == first.id).values(status="queued"))
+    page = Path(queue.report(tmp_path / "failed.html")).read_text(encoding="utf-8")
+    assert "Failed runs" in page
+    assert "RuntimeError: CUDA out of memory" in page
+    assert "{&#x27;neuron_count&#x27;: 2}" in page
+
+
+@pytest.mark.parametrize(("metric", "higher"), [("accuracy", True), ("roc_auc", True), ("r2", True), ("loss", False),
+                                                ("log_loss", False), ("mae", False), ("rmse", False),
+                                                ("max_abs_error", False)])
+def test_metric_direction_follows_its_name(metric, higher):
+    assert tables.higher_is_better(metric) is higher
+
+
+def test_main_metric_direction_comes_from_the_analysis_type():
+    assert tables.higher_is_better("r2", "regression") is True
+    assert tables.higher_is_better("accuracy", "classification_binary") is True
