@@ -145,10 +145,9 @@ def collect_info(url: str | None) -> dict[str, Any]:
     """Everything ``assay info`` shows, as JSON-safe data."""
     from assay import plugins
 
-    blocked = plugins._blocked_names()
     plugin_rows = []
     for plugin in sorted(plugins.plugin_infos(), key=lambda info: info.name):
-        state = "loaded" if plugin.loaded else ("blocked" if plugin.name in blocked else "failed")
+        state = "loaded" if plugin.loaded else ("blocked" if plugin.blocked else "failed")
         plugin_rows.append(
             {"name": plugin.name, "distribution": plugin.distribution, "version": plugin.version, "status": state,
              "error": plugin.error}

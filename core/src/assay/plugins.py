@@ -49,6 +49,7 @@ class PluginInfo:
     version: str | None
     loaded: bool
     error: str | None = None
+    blocked: bool = False
 
 
 def _truthy(value: str | None) -> bool:
@@ -79,7 +80,8 @@ def build_plugin_manager(strict: bool | None = None, blocked: set[str] | None = 
         dist_name = dist.name if dist is not None else None
         dist_version = dist.version if dist is not None else None
         if entry_point.name in blocked:
-            infos.append(PluginInfo(entry_point.name, dist_name, dist_version, False, f"blocked by {BLOCK_ENV}"))
+            infos.append(PluginInfo(entry_point.name, dist_name, dist_version, False, f"blocked by {BLOCK_ENV}",
+                                    blocked=True))
             continue
         if pm.has_plugin(entry_point.name):
             continue  # the same distribution seen twice on sys.path

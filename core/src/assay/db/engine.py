@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from assay import errors
@@ -81,6 +81,11 @@ def create_assay_engine(url: str) -> Engine:
         return engine
     try:
         return create_engine(parsed, pool_pre_ping=True)
+    except NoSuchModuleError as exc:
+        raise errors.ConfigurationError(
+            f"url={url!r} names a database driver SQLAlchemy does not know: {exc}; use e.g. "
+            "'postgresql+psycopg://user@host/db'"
+        ) from exc
     except ModuleNotFoundError as exc:
         raise errors.ConfigurationError(
             f"url={url!r} needs the database driver {exc.name!r}; for PostgreSQL: pip install 'assay[postgres]'"
@@ -111,7 +116,14 @@ def setup(url: str | None = None) -> str:
             migrate.upgrade(_engine)
             return _engine.url.render_as_string(hide_password=True)
         engine = create_assay_engine(resolved)
-        migrate.upgrade(engine)
+        try:
+            migrate.upgrade(engine)
+        except OperationalError as exc:
+            engine.dispose()
+            raise errors.DatabaseError(
+                f"cannot use the database at {engine.url.render_as_string(hide_password=True)}: "
+                f"{str(exc.orig).strip() or exc}; check that the server runs and the URL is right"
+            ) from exc
         if _engine is not None:
             _engine.dispose()
         _engine = engine
