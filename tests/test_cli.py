@@ -135,7 +135,7 @@ def test_an_unreachable_database_server_exits_with_a_database_error(tmp_path):
     pytest.importorskip("psycopg")
     url = "postgresql+psycopg://postgres@127.0.0.1:1/nothing"  # nothing listens on port 1
     completed = run_assay("db", "upgrade", "--url", url, home=tmp_path)
-    assert_one_line_error(completed, 3, "database: OperationalError")
+    assert_one_line_error(completed, 3, "cannot use the database at", "127.0.0.1:1")
     assert "127.0.0.1" in completed.stderr
 
 
