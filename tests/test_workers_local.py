@@ -234,3 +234,18 @@ def test_the_worker_command_runs_a_queue_from_another_process_and_reports_a_wron
     assert_each_job_has_exactly_one_complete_result(queue)
     assert missing.returncode == 1
     assert "Queue id=999 does not exist" in missing.stderr
+
+
+def test_assay_worker_runs_a_queue_through_the_assay_command_line(splitset, db, capsys):
+    from assay import cli
+    from assay.experiment import commands  # registers `assay worker`
+
+    queue = make_queue(splitset)
+
+    code = cli.main(["--url", db, "worker", "--queue", str(queue.id), "--no-wait"])
+    bad = cli.main(["worker", "--url", db, "--queue", "0"])
+
+    assert code == cli.EXIT_OK
+    assert queue.status()["succeeded"] == 4
+    assert bad == commands.EXIT_STOPPED == cli.EXIT_ERROR
+    assert "--queue: must be a queue id (>= 1), got 0" in capsys.readouterr().err

@@ -9,21 +9,27 @@ A worker claims one job at a time and exits when the queue has nothing left (``-
 cannot claim a job). Ctrl-C or SIGTERM gives its running job back to the queue before it exits; a worker that is
 killed outright loses nothing either: its job is taken again when its lease expires.
 
-:func:`register` adds the command to an ``argparse`` sub-parser set; :func:`run_worker` runs it and returns the
-exit code. ``python -m assay.experiment.workers`` (what ``queue.run_jobs(workers=N)`` starts) runs the same
-command through :func:`worker_main`.
+Importing this module registers ``worker`` with :func:`assay.cli.subcommand` (list it in
+``assay.cli.COMMAND_MODULES``); :func:`register` adds the same command to any other ``argparse`` sub-parser set.
+:func:`run_worker` runs it and returns the exit code; errors are raised as :mod:`assay.errors` exceptions for
+``assay.cli.main`` to turn into one line and an exit code. ``python -m assay.experiment.workers`` (what
+``queue.run_jobs(workers=N)`` starts) runs the same command through :func:`worker_main`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from assay import errors
+from assay.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, exit_code_for, subcommand
 
 WORKER_HELP = "run jobs of a queue in this process until none is left (start several, on any machine)"
 WORKER_DESCRIPTION = (
@@ -33,8 +39,8 @@ WORKER_DESCRIPTION = (
 )
 URL_HELP = "database URL (default: $ASSAY_DATABASE_URL, else a SQLite file under the user data directory)"
 
-EXIT_OK = 0
-EXIT_STOPPED = 1  # a job showed that every job would fail the same way (e.g. a missing hyperparameter)
+#: a job showed that every job would fail the same way (e.g. a missing hyperparameter)
+EXIT_STOPPED = EXIT_ERROR
 
 
 def worker_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +77,22 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise errors.ValidationError("--lease-seconds", f"must be > 0, got {args.lease_seconds}")
 
 
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into one KeyboardInterrupt while the block runs; the old handlers come back after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals; a worker in a thread is stopped by its caller
+        return
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in previous:
+        signal.signal(signum, _stop_once)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def _stop_once(signum: int, _frame: Any) -> None:
     # The first Ctrl-C or SIGTERM interrupts the job; later ones are ignored so that giving the job back to the
     # queue is not interrupted in turn. SIGKILL still works and loses nothing (the lease brings the job back).
@@ -79,6 +101,7 @@ def _stop_once(signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt(f"stopped by signal {signum}")
 
 
+@subcommand("worker", WORKER_HELP, arguments=worker_arguments)
 def run_worker(args: argparse.Namespace) -> int:
     """Run ``assay worker``; returns the exit code. Raises :mod:`assay.errors` exceptions for the CLI to report."""
     _check_arguments(args)
@@ -91,9 +114,8 @@ def run_worker(args: argparse.Namespace) -> int:
 
     setup(getattr(args, "url", None))
     queue = Queue.get(args.queue)
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _stop_once)
-    report = workers.work(queue.id, lease_seconds=args.lease_seconds, wait=not args.no_wait)
+    with _stop_on_signals():
+        report = workers.work(queue.id, lease_seconds=args.lease_seconds, wait=not args.no_wait)
     if args.report:
         Path(args.report).write_text(json.dumps(report.to_dict()))
     if not args.quiet:
@@ -107,8 +129,6 @@ def run_worker(args: argparse.Namespace) -> int:
 
 def worker_main(argv: list[str] | None = None) -> int:
     """``python -m assay.experiment.workers``: the worker command on its own, with the CLI's exit codes."""
-    from assay.cli import exit_code_for
-
     parser = argparse.ArgumentParser(prog="assay worker", description=WORKER_DESCRIPTION)
     parser.add_argument("--url", default=None, help=URL_HELP)
     worker_arguments(parser)
@@ -120,4 +140,4 @@ def worker_main(argv: list[str] | None = None) -> int:
         return exit_code_for(exc)
     except KeyboardInterrupt:
         print("assay worker: interrupted; its job went back to the queue", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
