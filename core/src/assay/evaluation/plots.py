@@ -120,7 +120,7 @@ def plot_confusion_matrix(prediction: Prediction) -> Figure:
     labels, predictions = labels.astype(str), predictions.astype(str)
     names = _class_names(prediction, labels, predictions)
     matrix = confusion_matrix(labels, predictions, labels=names)
-    size = max(4.2, 0.7 * len(names) + 2.6)
+    size = max(3.6, 0.6 * len(names) + 1.6)  # room for every class's row and column
     figure = Figure(figsize=(size + 1.0, size), layout="constrained")
     axis = figure.add_subplot()
     image = axis.imshow(matrix, cmap="Blues", vmin=0)
@@ -134,7 +134,7 @@ def plot_confusion_matrix(prediction: Prediction) -> Figure:
     axis.set_xlabel("Predicted label")
     axis.set_ylabel("True label")
     accuracy = float(np.mean(labels == predictions)) if len(labels) else float("nan")
-    axis.set_title(f"Confusion matrix, {prediction.split} split (accuracy {accuracy:.3f})")
+    axis.set_title(f"Confusion matrix, {prediction.split} split\naccuracy {accuracy:.3f}")
     return figure
 
 
@@ -143,7 +143,7 @@ def plot_roc_curve(prediction: Prediction) -> Figure:
     from sklearn.metrics import auc, roc_curve
 
     classes, labels, probabilities = _class_probabilities(prediction)
-    figure, (axis,) = _figure(1, panel_size=(5.4, 4.6))
+    figure, (axis,) = _figure(1)
     for position, index in enumerate(_curve_classes(classes)):
         truth = labels == classes[index]
         if truth.all() or not truth.any():
@@ -168,7 +168,7 @@ def plot_precision_recall(prediction: Prediction) -> Figure:
     from sklearn.metrics import average_precision_score, precision_recall_curve
 
     classes, labels, probabilities = _class_probabilities(prediction)
-    figure, (axis,) = _figure(1, panel_size=(5.4, 4.6))
+    figure, (axis,) = _figure(1)
     for position, index in enumerate(_curve_classes(classes)):
         truth = labels == classes[index]
         if not truth.any():
@@ -219,7 +219,7 @@ def plot_residuals(prediction: Prediction) -> Figure:
 def plot_predicted_vs_actual(prediction: Prediction) -> Figure:
     """Each row's prediction against its true value; a perfect model lies on the diagonal."""
     actual, predicted = _regression_values(prediction)
-    figure, (axis,) = _figure(1, panel_size=(5.2, 4.8))
+    figure, (axis,) = _figure(1)
     axis.scatter(actual, predicted, s=18, alpha=0.7, color=COLORS[0], edgecolors="none", label="row")
     low = float(np.nanmin([actual.min(), predicted.min()])) if len(actual) else 0.0
     high = float(np.nanmax([actual.max(), predicted.max()])) if len(actual) else 1.0
@@ -326,7 +326,8 @@ def plot_learning_curve(predictor: Predictor, metrics: list[str] | None = None) 
                           label="train" if role == "train" else evaluation)
         axis.set_xlabel("Epoch")
         axis.set_ylabel(_title(base))
-        axis.set_title(_title(base).capitalize())
+        # "MAE", "AUC" read as acronyms; longer names as words ("Loss", "Accuracy")
+        axis.set_title(_title(base).upper() if len(base) <= 3 else _title(base).capitalize())
         axis.legend(fontsize=9)
     figure.suptitle(f"Learning curve of predictor {predictor.id}")
     return figure

@@ -38,7 +38,9 @@ BEST_MODEL_COUNT = 3
 #: leaderboard rows shown; the rest are counted
 LEADERBOARD_ROWS = 25
 FAILED_JOBS_SHOWN = 10
-DPI = 96
+#: resolution the PNGs are rendered at, and the scale they are shown at on the page
+DPI = 110
+PIXELS_PER_INCH = 75
 
 #: shown where a value is missing (an en dash)
 MISSING = "\u2013"
@@ -108,12 +110,17 @@ def number(value: Any) -> str:
 
 
 def figure_html(figure: Figure, caption: str = "") -> str:
-    """A figure as an embedded PNG (base64), with an accessible description."""
+    """A figure as an embedded PNG (base64), with an accessible description.
+
+    Every figure is shown at :data:`PIXELS_PER_INCH` of its size in inches, so text has one size across the
+    page whatever the figure's shape; it is rendered at :data:`DPI` to stay sharp on dense screens.
+    """
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, facecolor="white")  # constrained layout already fits it
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     alt = escape(caption or (figure.texts[0].get_text() if figure.texts else "plot"))
-    return f'<figure><img src="data:image/png;base64,{data}" alt="{alt}"></figure>'
+    width = round(figure.get_figwidth() * PIXELS_PER_INCH)
+    return f'<figure><img src="data:image/png;base64,{data}" alt="{alt}" style="width: {width}px"></figure>'
 
 
 def _safe_figure(what: str, draw: Any, *args: Any, **kwargs: Any) -> str:
