@@ -43,6 +43,7 @@ from assay import datum  # noqa: E402
 from assay.db import engine as db_engine  # noqa: E402
 from assay.db.engine import session_scope  # noqa: E402
 from assay.db.models import JobRow  # noqa: E402
+from assay.experiment import workers as parallel  # noqa: E402
 
 
 def fn_build(features_shape, label_shape, **hp):
@@ -99,7 +100,9 @@ def measure(kind: str, workers: int, args: argparse.Namespace, folder: Path) -> 
         assay.setup(database.url)
         queue = make_queue(args.runs, args.epochs)
         started = time.perf_counter()
-        summary = queue.run_jobs(workers=workers, progress=False)
+        # one thread per worker: the best for small models (see run_parallel's `threads`), so that the 1-worker
+        # baseline is not slowed by threads fighting over the cores
+        summary = parallel.run_parallel(queue, workers=workers, threads=1, progress=False)
         wall = time.perf_counter() - started
         with session_scope() as session:
             first, last = session.execute(

@@ -21,7 +21,7 @@ import assay
 from assay import datum, errors
 from assay.db.engine import session_scope
 from assay.db.models import JobRow, PredictionRow, PredictorRow
-from assay.experiment import claiming
+from assay.experiment import claiming, workers
 
 
 def fn_build(features_shape, label_shape, **hp):
@@ -216,6 +216,8 @@ def test_bad_workers_or_executor_are_refused_before_any_job_starts(splitset):
         queue.run_jobs(executor="localhost:8786")
     with pytest.raises(errors.ValidationError, match="not both"):
         queue.run_jobs(workers=2, executor=object())
+    with pytest.raises(errors.ValidationError, match="threads"):
+        workers.run_parallel(queue, workers=2, threads=0)
     assert queue.status()["queued"] == 4
 
 

@@ -204,7 +204,7 @@ def _describe(exc: errors.ValidationError) -> dict[str, str]:
 
 
 def run_parallel(queue: Queue, workers: int | None = None, executor: Any = None, progress: bool = True,
-                 lease_seconds: float | None = None) -> RunSummary:
+                 lease_seconds: float | None = None, threads: int | None = None) -> RunSummary:
     """Run a queue's unfinished jobs in ``workers`` local processes or on a Dask ``executor``.
 
     Args:
@@ -214,6 +214,9 @@ def run_parallel(queue: Queue, workers: int | None = None, executor: Any = None,
             the database at the URL this process uses (a SQLite file only works on this machine).
         progress: draw one progress bar here, fed by the database.
         lease_seconds: the lease of each claimed job (default ``ASSAY_LEASE_SECONDS``, else 60 s).
+        threads: BLAS/OpenMP/TensorFlow/torch threads of each worker. Default: the cores divided among the local
+            workers (at least one), or each Dask worker's own thread count. Small models train fastest with 1:
+            their threads cost more than they give, above all on a busy machine.
 
     Returns:
         The same :class:`~assay.experiment.runner.RunSummary` as an in-process run, with the storage time of
@@ -234,10 +237,13 @@ def run_parallel(queue: Queue, workers: int | None = None, executor: Any = None,
             "executor", f"must be a dask.distributed.Client, got {type(executor).__name__}; for local processes "
                         "use workers=N"
         )
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+        raise errors.ValidationError("threads", f"must be an int >= 1 (threads per worker), got {threads!r}")
     url = shared_database_url()
     if executor is not None:
-        return run_on_dask(queue, executor, url=url, progress=progress, lease_seconds=lease_seconds)
-    return run_local(queue, workers, url=url, progress=progress, lease_seconds=lease_seconds)
+        return run_on_dask(queue, executor, url=url, progress=progress, lease_seconds=lease_seconds,
+                           threads=threads)
+    return run_local(queue, workers, url=url, progress=progress, lease_seconds=lease_seconds, threads=threads)
 
 
 def shared_database_url() -> str:
@@ -333,10 +339,10 @@ def worker_environment(url: str, threads: int) -> dict[str, str]:
 
 
 def run_local(queue: Queue, worker_count: int, *, url: str, progress: bool = True,
-              lease_seconds: float | None = None) -> RunSummary:
+              lease_seconds: float | None = None, threads: int | None = None) -> RunSummary:
     """Run a queue in ``worker_count`` fresh local worker processes with one progress bar here."""
     claiming.release_dead_local_jobs(queue.id)
-    threads = threads_per_worker(worker_count)
+    threads = threads or threads_per_worker(worker_count)
     env = worker_environment(url, threads)
     watch = _Watch(queue, progress)
     with tempfile.TemporaryDirectory(prefix="assay-workers-") as folder:
@@ -405,7 +411,7 @@ def dask_worker_task(queue_id: int, url: str, lease_seconds: float | None, threa
 
 
 def run_on_dask(queue: Queue, client: Any, *, url: str, progress: bool = True,
-                lease_seconds: float | None = None) -> RunSummary:
+                lease_seconds: float | None = None, threads: int | None = None) -> RunSummary:
     """Run one claim loop per worker of a ``dask.distributed.Client``; the database stays the source of truth."""
     from distributed import Event
 
@@ -420,10 +426,10 @@ def run_on_dask(queue: Queue, client: Any, *, url: str, progress: bool = True,
     watch = _Watch(queue, progress)
     futures = []
     try:
-        for index, (address, threads) in enumerate(sorted(nthreads.items())):
+        for index, (address, worker_threads) in enumerate(sorted(nthreads.items())):
             # one loop per Dask worker; allowed elsewhere only if that worker disappears before it starts
             futures.append(client.submit(
-                dask_worker_task, queue.id, url, lease_seconds, max(1, threads), stop_name,
+                dask_worker_task, queue.id, url, lease_seconds, threads or max(1, worker_threads), stop_name,
                 key=f"assay-worker-{queue.id}-{token}-{index}", workers=[address], allow_other_workers=True,
                 pure=False,
             ))
