@@ -7,7 +7,6 @@ One real queue per module: 90 synthetic rows (two numbers and a colour), a tiny 
 
 from __future__ import annotations
 
-import argparse
 import re
 
 import numpy as np
@@ -17,8 +16,7 @@ from sklearn import metrics as skm
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import assay
-from assay import errors
-from assay.evaluation import commands
+from assay import cli, errors
 
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
@@ -161,11 +159,7 @@ def test_report_is_one_html_file_with_the_leaderboard_and_embedded_plots(queue, 
 
 
 def run_command(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="assay")
-    parser.add_argument("--url", default=None)
-    commands.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.run(args)
+    return cli.main(argv)
 
 
 def test_leaderboard_command_prints_the_ranking_table(queue, queue_url, capsys):

@@ -53,7 +53,11 @@ EXIT_CODES: tuple[tuple[type[errors.AssayError], int], ...] = (
 GROUPS: dict[str, str] = {"db": "manage the database"}
 
 #: modules that register subcommands with :func:`subcommand` when imported
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "assay.evaluation.commands",
+    "assay.experiment.commands",
+    "assay.inference.commands",
+]
 
 
 @attrs.frozen

@@ -1,9 +1,8 @@
 """The evaluation subcommands of ``assay``: ``report``, ``queues`` and ``leaderboard``.
 
-Each is a function taking the parsed arguments and returning an exit code; :data:`COMMANDS` lists them with
-their help and argument set-up, ready for :func:`assay.cli.subcommand`, and :func:`register` adds them to any
-``argparse`` subparsers object. They raise :mod:`assay.errors` exceptions and leave the exit codes of errors to
-the command line's ``main``.
+Importing this module registers them with :func:`assay.cli.subcommand` (``assay.cli`` imports it when it builds
+its parser). Each takes the parsed arguments and returns an exit code; errors are raised as :mod:`assay.errors`
+exceptions and ``assay.cli.main`` turns them into a one-line message and an exit code.
 
 Usage::
 
@@ -16,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
 
-EXIT_OK = 0
-URL_HELP = "database URL (default: $ASSAY_DATABASE_URL, else a SQLite file under the user data directory)"
+from assay.cli import EXIT_OK, subcommand
 
 
 def _queue(args: argparse.Namespace) -> Any:
@@ -53,6 +50,7 @@ def report_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the HTML file to write (default: queue-QUEUE_ID-report.html)")
 
 
+@subcommand("report", "write a queue's self-contained HTML report", arguments=report_arguments)
 def report(args: argparse.Namespace) -> int:
     """``assay report QUEUE_ID -o report.html``: write the queue's self-contained HTML report."""
     queue = _queue(args)
@@ -103,6 +101,7 @@ def queue_overview(with_score: bool = True) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
+@subcommand("queues", "list every queue with its progress and best score", arguments=queues_arguments)
 def queues(args: argparse.Namespace) -> int:
     """``assay queues``: every queue with its progress and best score."""
     import assay
@@ -138,6 +137,8 @@ def leaderboard_text(board: pd.DataFrame, limit: int | None = None) -> str:
     return f"{title}\n{_table(shown)}"
 
 
+@subcommand("leaderboard", "print a queue's leaderboard (one row per combination)",
+            arguments=leaderboard_arguments)
 def leaderboard(args: argparse.Namespace) -> int:
     """``assay leaderboard QUEUE_ID``: print one row per combination, best first."""
     queue = _queue(args)
@@ -147,28 +148,3 @@ def leaderboard(args: argparse.Namespace) -> int:
     else:
         print(leaderboard_text(board, limit=args.limit))
     return EXIT_OK
-
-
-# --------------------------------------------------------------------------------------------------------------
-# registration
-# --------------------------------------------------------------------------------------------------------------
-
-#: (name, help, run, add_arguments) of each subcommand
-COMMANDS: list[tuple[str, str, Callable[[argparse.Namespace], int], Callable[[argparse.ArgumentParser], None]]] = [
-    ("report", "write a queue's self-contained HTML report", report, report_arguments),
-    ("queues", "list every queue with its progress and best score", queues, queues_arguments),
-    ("leaderboard", "print a queue's leaderboard (one row per combination)", leaderboard, leaderboard_arguments),
-]
-
-
-def register(subparsers: Any) -> None:
-    """Add ``report``, ``queues`` and ``leaderboard`` to an ``argparse`` subparsers object.
-
-    Each parser gets ``--url`` (unless given before the subcommand) and ``run`` as its default: call
-    ``args.run(args)`` for the exit code.
-    """
-    for name, help_text, run, add_arguments in COMMANDS:
-        parser = subparsers.add_parser(name, help=help_text, description=help_text)
-        parser.add_argument("--url", default=argparse.SUPPRESS, help=URL_HELP)
-        add_arguments(parser)
-        parser.set_defaults(run=run)
