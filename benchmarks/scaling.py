@@ -125,8 +125,8 @@ def measure(kind: str, workers: int, args: argparse.Namespace, folder: Path) -> 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=32, help="runs in the queue (default 32)")
-    parser.add_argument("--epochs", type=int, default=40, help="epochs of each run: its CPU cost (default 40)")
+    parser.add_argument("--runs", type=int, default=48, help="runs in the queue (default 48)")
+    parser.add_argument("--epochs", type=int, default=60, help="epochs of each run: its CPU cost (default 60)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default 1 2)")
     parser.add_argument("--postgres-url", default=os.environ.get("ASSAY_TEST_POSTGRES_URL"),
                         help="admin URL of a PostgreSQL server (default: $ASSAY_TEST_POSTGRES_URL; none: skip)")
