@@ -139,7 +139,7 @@ def test_third_party_backend_trains_predicts_saves_and_loads_through_the_typed_l
     assert isinstance(stored, bytes)
     loaded = backend.model_from_bytes(stored, fn_build, (4,), (3,), {"epoch_count": 40})
     np.testing.assert_array_equal(backend.default_predict(analysis, loaded, evaluate)[1], probabilities)
-    assert backend.versions() == {"numpy": np.__version__, "assay-dummy-backend": "0.1.0"}
+    assert backend.versions() == {"numpy_linear": "0.1.0", "numpy": np.__version__}
 
 
 def test_third_party_backend_rejects_labels_that_do_not_fit_the_analysis_type(thirdparty_plugin):

@@ -84,7 +84,7 @@ def assay_default_predict(library, analysis_type, model, samples):
         scores = np.clip(outputs, 1e-7, None)
         probabilities = scores / scores.sum(axis=1, keepdims=True)
         return probabilities.argmax(axis=1), probabilities
-    return outputs, None
+    return (outputs[:, 0] if outputs.shape[1] == 1 else outputs), None
 
 
 @hookimpl
@@ -136,7 +136,7 @@ def assay_library_versions(library):
         return None
     import numpy as np
 
-    return {"numpy": np.__version__, "assay-dummy-backend": importlib.metadata.version("assay-dummy-backend")}
+    return {LIBRARY: importlib.metadata.version("assay-dummy-backend"), "numpy": np.__version__}
 
 
 @hookimpl
