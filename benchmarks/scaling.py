@@ -132,8 +132,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="admin URL of a PostgreSQL server (default: $ASSAY_TEST_POSTGRES_URL; none: skip)")
     args = parser.parse_args(argv)
     kinds = ["sqlite"] + (["postgresql"] if args.postgres_url else [])
+    # the speed-up is only meaningful on otherwise idle cores: print the load the machine had before and after
     print(f"{args.runs} torch runs of {args.epochs} epochs each; {os.cpu_count()} cores; "
-          f"workers {args.workers}; databases {kinds}", flush=True)
+          f"workers {args.workers}; databases {kinds}; load average before {os.getloadavg()[0]:.2f}", flush=True)
     results = []
     with tempfile.TemporaryDirectory(prefix="assay-scaling-") as folder:
         for kind in kinds:
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{kind:<10} workers={workers}  {result['wall_s']:6.1f} s  "
                       f"{result['runs_per_min']:6.1f} runs/min (steady {result['steady_runs_per_min']:6.1f})  "
                       f"db overhead {result['storage_ms_per_run']:.2f} ms/run ({by_kind})", flush=True)
-    print()
+    print(f"\nload average after {os.getloadavg()[0]:.2f} (other processes on these cores lower the speed-up)")
     for kind in kinds:
         rows = {r["workers"]: r for r in results if r["database"] == kind}
         base = rows.get(1)
