@@ -254,7 +254,11 @@ def shared_database_url() -> str:
             "url: an in-memory SQLite database cannot be shared with worker processes; call "
             "assay.setup('sqlite:///path/assay.sqlite3') or use PostgreSQL"
         )
-    return engine.url.render_as_string(hide_password=False)
+    url = engine.url
+    if engine.dialect.name == "sqlite":
+        # a relative path would point elsewhere from a worker started in another folder (Dask workers may be)
+        url = url.set(database=str(Path(url.database).expanduser().resolve()))
+    return url.render_as_string(hide_password=False)
 
 
 class _Watch:
