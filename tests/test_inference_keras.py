@@ -186,7 +186,7 @@ def test_a_schema_mismatch_names_the_columns_and_nothing_is_stored(predictors):
         predictor.infer(raw.assign(colour="blue"))
     with pytest.raises(errors.SchemaMismatchError, match=r"'sepal_length' holds text .* trained on float64"):
         predictor.infer(raw.assign(sepal_length=["1.2", "x", "3", "4", "5"]))
-    with pytest.raises(errors.DataError, match="not among the splitset's classes"):
+    with pytest.raises(errors.DataError, match="not among the model's classes"):
         predictor.infer(raw.assign(species="tulip"))
 
     with session_scope() as session:

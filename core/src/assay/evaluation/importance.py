@@ -124,7 +124,7 @@ def _scorer(predictor: Predictor, algorithm: Any, analysis: Any, splitset: Any, 
     values after decoding, and the metrics hooks compute the analysis type's main metric. When no plugin
     computes that metric, the backend's loss scores instead (lower is better).
     """
-    from assay.experiment.runner import _class_indices
+    from assay.experiment import predicting
 
     backend = plugins.backend(algorithm.library)
     functions = algorithm.functions
@@ -136,7 +136,7 @@ def _scorer(predictor: Predictor, algorithm: Any, analysis: Any, splitset: Any, 
     labels_encoded = splitset.samples_for(split, fold_index=fold_index)["labels"]
     classes = list(splitset.label_classes) if analysis.is_classification else []
     raw_labels = splitset.raw_labels(rows)
-    y_true = _class_indices(raw_labels, classes) if analysis.is_classification else raw_labels.astype(float)
+    y_true = predicting.true_coding(raw_labels, classes)
 
     def samples_of(df: pd.DataFrame) -> dict[str, Any]:
         features = splitset.encode_features(df, fold_index=fold_index).reshape((len(df), *features_shape))
@@ -144,17 +144,11 @@ def _scorer(predictor: Predictor, algorithm: Any, analysis: Any, splitset: Any, 
 
     def main_metric(df: pd.DataFrame) -> float | None:
         samples = samples_of(df)
-        if functions["fn_predict"] is not None:
-            predictions, probabilities = functions["fn_predict"](model, samples)
-        else:
-            predictions, probabilities = backend.default_predict(analysis_type, model, samples)
-        predictions = np.asarray(predictions)
-        probabilities = None if probabilities is None else np.asarray(probabilities, dtype=float)
-        if analysis.is_classification:
-            y_pred = predictions.astype(int).ravel()
-        else:
-            flat = predictions.reshape(len(df), -1).squeeze(-1) if predictions.ndim > 1 else predictions
-            y_pred = np.asarray(splitset.decode_labels(flat, fold_index=fold_index), dtype=float).ravel()
+        predictions, probabilities = predicting.predict(backend, analysis_type, functions["fn_predict"], model,
+                                                        samples)
+        decoded = None if classes else splitset.decode_labels(predicting.one_column(predictions, len(df)),
+                                                              fold_index=fold_index)
+        y_pred = predicting.predicted_coding(predictions, decoded, classes)
         return plugins.metrics(analysis_type, y_true, y_pred, probabilities, classes).get(analysis.main_metric)
 
     if main_metric(raw) is not None:

@@ -10,7 +10,6 @@ from typing import Any
 
 import attrs
 import numpy as np
-import pandas as pd
 from sqlalchemy import update
 
 from assay import errors, plugins
@@ -24,7 +23,7 @@ from assay.db.models import (
     QueueRow,
     utcnow,
 )
-from assay.experiment import arrays, claiming
+from assay.experiment import arrays, claiming, predicting
 from assay.experiment.objects import Algorithm, Queue
 
 
@@ -100,36 +99,18 @@ class _Evaluated:
     row_count: int
 
 
-def _class_indices(values: np.ndarray, classes: list[Any]) -> np.ndarray:
-    indices = pd.Index(classes).get_indexer(pd.Index(values))
-    if (indices < 0).any():
-        unknown = sorted({str(v) for v in np.asarray(values)[indices < 0]})[:5]
-        raise errors.DataError("label_column", f"labels {unknown} are not among the splitset's classes")
-    return indices
-
-
 def evaluate_split(*, backend: plugins.Backend, analysis_type: str, fn_predict: Callable[..., Any] | None,
                    model: Any, loser: Any, splitset: Any, split: str, fold_index: int | None) -> _Evaluated:
     """Predict one split, decode the predictions to original label values and compute its metrics."""
     raw = splitset.samples_for(split, fold_index=fold_index)
     samples = backend.prepare_samples(analysis_type, raw)
-    if fn_predict is not None:
-        predictions, probabilities = fn_predict(model, samples)
-    else:
-        predictions, probabilities = backend.default_predict(analysis_type, model, samples)
-    predictions = np.asarray(predictions)
-    probabilities = None if probabilities is None else np.asarray(probabilities, dtype=float)
+    predictions, probabilities = predicting.predict(backend, analysis_type, fn_predict, model, samples)
     rows = np.asarray(splitset.row_indices(split, fold_index=fold_index))
-    classification = plugins.analysis_type(analysis_type).is_classification
-    classes = list(splitset.label_classes) if classification else []
-    decoded = splitset.decode_labels(predictions.reshape(len(rows), -1).squeeze(-1) if predictions.ndim > 1
-                                     else predictions, fold_index=fold_index)
+    classes = list(splitset.label_classes) if plugins.analysis_type(analysis_type).is_classification else []
+    decoded = splitset.decode_labels(predicting.one_column(predictions, len(rows)), fold_index=fold_index)
     labels = splitset.raw_labels(rows)
-    if classification:
-        y_true, y_pred = _class_indices(labels, classes), np.asarray(predictions).astype(int).ravel()
-    else:
-        y_true, y_pred = np.asarray(labels, dtype=float), np.asarray(decoded, dtype=float).ravel()
-    metrics = plugins.metrics(analysis_type, y_true, y_pred, probabilities, classes)
+    metrics = plugins.metrics(analysis_type, predicting.true_coding(labels, classes),
+                              predicting.predicted_coding(predictions, decoded, classes), probabilities, classes)
     loss = backend.evaluate_loss(analysis_type, model, loser, samples)
     if np.isfinite(loss):
         metrics["loss"] = loss

@@ -26,8 +26,7 @@ from assay.data import ingest
 from assay.data.encoding import FittedEncoders
 from assay.db.engine import session_scope
 from assay.db.models import DatasetRow, PredictionRow
-from assay.experiment import arrays
-from assay.experiment.runner import _class_indices
+from assay.experiment import arrays, predicting
 from assay.inference.schema import InputSchema, check
 
 #: prefix of the probability columns of the returned DataFrame: ``probability_<class>``
@@ -92,7 +91,7 @@ class Inference:
         classes = self.classes
         y_true = None
         if has_labels:  # checked before predicting, so a wrong label column fails fast
-            y_true = _class_indices(labels, classes) if classes else _numeric_labels(labels, label_column)
+            y_true = predicting.true_coding(labels, classes, label_column)
 
         encoded = self.encoders.encode_features(features.reset_index(drop=True))
         encoded = encoded.reshape(len(encoded), *self.features_shape)
@@ -100,13 +99,9 @@ class Inference:
                "labels": self.encoders.encode_labels(df[label_column].reset_index(drop=True)) if has_labels else None}
         backend = plugins.backend(self.library)
         samples = backend.prepare_samples(self.analysis_type, raw)
-        if self.fn_predict is not None:
-            predictions, probabilities = self.fn_predict(self.model, samples)
-        else:
-            predictions, probabilities = backend.default_predict(self.analysis_type, self.model, samples)
-        predictions = np.asarray(predictions)
-        probabilities = None if probabilities is None else np.asarray(probabilities, dtype=float)
-        decoded = self.encoders.decode_labels(_one_column(predictions, len(encoded)))
+        predictions, probabilities = predicting.predict(backend, self.analysis_type, self.fn_predict, self.model,
+                                                        samples)
+        decoded = self.encoders.decode_labels(predicting.one_column(predictions, len(encoded)))
 
         frame = pd.DataFrame({"prediction": decoded}, index=df.index)
         if classes and probabilities is not None:
@@ -116,28 +111,10 @@ class Inference:
         metrics: dict[str, float] = {}
         if has_labels:
             # the same coding as the runner: class indices for classification, decoded values for regression
-            y_pred = predictions.astype(int).ravel() if classes else np.asarray(decoded, dtype=float).ravel()
+            y_pred = predicting.predicted_coding(predictions, decoded, classes)
             metrics = plugins.metrics(self.analysis_type, y_true, y_pred, probabilities, classes)
         frame.attrs["metrics"] = dict(metrics)
         return Outcome(frame, decoded, probabilities, labels, metrics, samples)
-
-
-def _numeric_labels(labels: np.ndarray, label_column: str) -> np.ndarray:
-    try:
-        return np.asarray(labels, dtype=float)
-    except (TypeError, ValueError):
-        raise errors.DataError(
-            label_column, f"the label column {label_column!r} must hold numbers for a regression model"
-        ) from None
-
-
-def _one_column(predictions: np.ndarray, row_count: int) -> np.ndarray:
-    """``(n, 1)`` outputs as ``(n,)``, as the runner decodes them; wider outputs stay 2-D."""
-    if predictions.ndim > 1:
-        predictions = predictions.reshape(row_count, -1)
-        if predictions.shape[1] == 1:
-            return predictions[:, 0]
-    return predictions
 
 
 def _probability_names(classes: list[Any]) -> list[str]:
