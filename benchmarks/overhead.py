@@ -63,8 +63,9 @@ def torch_functions():
     def fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
         import assay_torch
 
-        return assay_torch.fit(model, loser, optimizer, samples_train, samples_evaluate,
-                               epochs=hp["epoch_count"], batch_size=hp["batch_size"])
+        history = assay_torch.fit(model, loser, optimizer, samples_train, samples_evaluate,
+                                  epochs=hp["epoch_count"], batch_size=hp["batch_size"])
+        return model, history
 
     return fn_build, fn_train
 
