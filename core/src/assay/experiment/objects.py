@@ -108,13 +108,17 @@ class Queue(Persisted):
 
     # -- running ---------------------------------------------------------------------------------------------
 
-    def run_jobs(self, workers: int | None = None, executor: Any = None, progress: bool = True) -> RunSummary:
+    def run_jobs(self, workers: int | None = None, executor: Any = None, progress: bool = True,
+                 threads: int | None = None, lease_seconds: float | None = None) -> RunSummary:
         """Run every job not finished yet; interrupted and called again, it resumes where it stopped.
 
         Args:
             workers: run in this many local worker processes (default: in this process).
             executor: a ``dask.distributed.Client`` to run workers on a Dask cluster.
             progress: show a progress bar over all runs.
+            threads: BLAS/OpenMP/TensorFlow/torch threads per worker process (with ``workers`` or ``executor``).
+            lease_seconds: how long a worker's claim on a job lasts without a heartbeat before another worker
+                may take the job again (with ``workers`` or ``executor``; default ``ASSAY_LEASE_SECONDS`` or 60).
 
         Returns:
             The counts of succeeded and failed jobs (also printed).
@@ -122,7 +126,8 @@ class Queue(Persisted):
         if workers is not None or executor is not None:
             from assay.experiment import workers as parallel
 
-            return parallel.run_parallel(self, workers=workers, executor=executor, progress=progress)
+            return parallel.run_parallel(self, workers=workers, executor=executor, progress=progress,
+                                         threads=threads, lease_seconds=lease_seconds)
         from assay.experiment.runner import run_queue
 
         return run_queue(self, progress=progress)
