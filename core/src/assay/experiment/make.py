@@ -52,11 +52,9 @@ def _check_function(name: str, fn: Any, hyperparameter_names: list[str]) -> None
     except (TypeError, ValueError):
         return  # builtins without a signature: trust them
     args: list[Any] = [None] * len(positional)
-    kwargs = dict.fromkeys(hyperparameter_names)
+    kwargs = {} if name == "fn_predict" else dict.fromkeys(hyperparameter_names)
     if name == "fn_optimize" and "model" in signature.parameters:
         kwargs["model"] = None  # torch optimizers need the model's parameters
-    if name in ("fn_predict",):
-        kwargs = {}
     try:
         signature.bind(*args, **kwargs)
     except TypeError as exc:
