@@ -17,11 +17,9 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import psutil
-from overhead import keras_functions, torch_functions
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from overhead import iris_splitset, keras_functions, torch_functions
 
 import assay
-from assay import datum
 from assay.experiment import claiming, runner
 
 
@@ -37,12 +35,7 @@ def main() -> None:
     fn_build, fn_train = keras_functions() if args.library == "keras" else torch_functions()
     with tempfile.TemporaryDirectory() as folder:
         assay.setup(f"sqlite:///{folder}/bench.sqlite3")
-        splitset = assay.Pipeline.Tabular.make(
-            df_or_path=datum.to_pandas("iris.tsv"), label_column="species",
-            label_encoder=dict(sklearn_preprocess=OneHotEncoder()), feature_cols_excluded="species",
-            feature_encoders=[dict(sklearn_preprocess=StandardScaler(), dtypes=["float64"])],
-            size_test=0.22, size_validation=0.12,
-        )
+        splitset = iris_splitset()
         queue = assay.Experiment.make(
             library=args.library, analysis_type="classification_multi", fn_build=fn_build, fn_train=fn_train,
             hyperparameters={"neuron_count": [12], "batch_size": [32], "epoch_count": [5],

@@ -100,6 +100,16 @@ def baseline(library, splitset, fn_build, fn_train, seed, folder) -> float:
     return time.perf_counter() - started
 
 
+def iris_splitset():
+    """The seed example's splitset: iris, one-hot label, scaled features, test and validation splits."""
+    return assay.Pipeline.Tabular.make(
+        df_or_path=datum.to_pandas("iris.tsv"), label_column="species",
+        label_encoder=dict(sklearn_preprocess=OneHotEncoder()), feature_cols_excluded="species",
+        feature_encoders=[dict(sklearn_preprocess=StandardScaler(), dtypes=["float64"])],
+        size_test=0.22, size_validation=0.12,
+    )
+
+
 def warm_up(library, splitset, fn_build, fn_train) -> None:
     backend = plugins.backend(library)
     samples = backend.prepare_samples("classification_multi", splitset.samples_for("train"))
@@ -117,12 +127,7 @@ def main() -> None:
     fn_build, fn_train = keras_functions() if args.library == "keras" else torch_functions()
     with tempfile.TemporaryDirectory() as folder:
         assay.setup(f"sqlite:///{folder}/bench.sqlite3")
-        splitset = assay.Pipeline.Tabular.make(
-            df_or_path=datum.to_pandas("iris.tsv"), label_column="species",
-            label_encoder=dict(sklearn_preprocess=OneHotEncoder()), feature_cols_excluded="species",
-            feature_encoders=[dict(sklearn_preprocess=StandardScaler(), dtypes=["float64"])],
-            size_test=0.22, size_validation=0.12,
-        )
+        splitset = iris_splitset()
         seed = 42
         warm_up(args.library, splitset, fn_build, fn_train)  # imports and first-graph costs are paid by neither
         plain = baseline(args.library, splitset, fn_build, fn_train, seed, folder)
