@@ -127,7 +127,7 @@ class WorkerReport:
 def _idle_poll_seconds(lease_seconds: float | None) -> float:
     # Waiting for other workers' jobs: poll often enough to notice a dead one well within its lease.
     lease = claiming.LEASE_SECONDS if lease_seconds is None else lease_seconds
-    return max(0.05, min(1.0, lease / 4))
+    return max(0.05, min(0.2, lease / 4))
 
 
 def work(
