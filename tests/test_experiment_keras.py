@@ -149,6 +149,30 @@ def test_a_hyperparameter_missing_from_the_grid_is_reported_by_name_at_the_first
     assert (status["failed"], status["queued"]) == (1, 1)
 
 
+def test_a_hyperparameter_missing_from_the_grid_in_fn_train_is_named_too(splitset):
+    def fn_train_wants_epochs(model, loser, optimizer, samples_train, samples_evaluate, **hp):
+        epochs = hp["epochs"]
+        return fn_train(model, loser, optimizer, samples_train, samples_evaluate, epoch_count=epochs)
+
+    queue = make_queue(splitset, fn_train=fn_train_wants_epochs, hyperparameters={"neuron_count": [4]})
+    with pytest.raises(errors.ExperimentError, match=r"fn_train uses hyperparameter 'epochs'"):
+        queue.run_jobs(progress=False)
+
+
+def test_a_key_error_inside_a_library_is_not_mistaken_for_a_missing_hyperparameter(splitset):
+    def lookup(mapping, key):
+        return mapping[key]
+
+    def fn_build_uses_a_helper(features_shape, label_shape, **hp):
+        lookup({}, "layers")
+        return fn_build(features_shape, label_shape, **hp)
+
+    queue = make_queue(splitset, fn_build=fn_build_uses_a_helper, hyperparameters={"neuron_count": [4]})
+    summary = queue.run_jobs(progress=False)  # an ordinary failure: the job fails, nothing is raised
+    assert summary.failed == 1
+    assert queue.jobs[0].error == "KeyError: 'layers'"
+
+
 @pytest.mark.parametrize(
     ("change", "parameter", "message"),
     [

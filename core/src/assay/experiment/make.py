@@ -213,7 +213,7 @@ class Experiment:
         Raises:
             assay.errors.AssayError: a clear error naming the parameter; nothing is stored then.
         """
-        backend = plugins.backend(library)  # raises naming what to install
+        plugins.backend(library)  # fails early, naming the package to install
         plugins.analysis_type(analysis_type)
         if splitset_id is None:
             raise errors.ExperimentError("splitset_id", "pass the id of a splitset from assay.Pipeline.Tabular.make")
@@ -248,7 +248,6 @@ class Experiment:
             raise errors.ExperimentError(
                 "fn_build", f"the functions cannot be serialised for other processes: {exc}"
             ) from exc
-        del backend  # resolved only to fail early when the library is missing
 
         with session_scope() as session:
             folds = session.execute(

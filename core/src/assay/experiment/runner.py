@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import time
 import traceback
 from collections.abc import Callable
@@ -74,20 +75,36 @@ def _splitset(url: str | None, splitset_id: int) -> Any:
     return Splitset.get(splitset_id)
 
 
+def _missing_hyperparameter(name: str, fn: Callable[..., Any], exc: KeyError,
+                            hyperparameters: dict[str, Any]) -> MissingHyperparameterError | None:
+    """The error naming a hyperparameter ``fn`` looked up but the grid lacks, if that is what ``exc`` is.
+
+    Only a KeyError raised in ``fn``'s own body counts (``hp["units"]``); one from deeper inside a library is
+    the library's and propagates unchanged.
+    """
+    key = exc.args[0] if exc.args else None
+    frames = traceback.extract_tb(exc.__traceback__)
+    code = getattr(fn, "__code__", None)
+    if not isinstance(key, str) or key in hyperparameters or code is None or not frames:
+        return None
+    if (frames[-1].filename, frames[-1].name) != (code.co_filename, code.co_name):
+        return None
+    known = ", ".join(sorted(hyperparameters)) or "none"
+    return MissingHyperparameterError(
+        "hyperparameters",
+        f"{name} uses hyperparameter {key!r}, which is not in the grid (grid keys: {known}); "
+        f"add it to hyperparameters or stop using it in {name}",
+    )
+
+
 def _call_user(name: str, fn: Callable[..., Any], hyperparameters: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
     """Call a user function; a KeyError on a hyperparameter name becomes an error that names it."""
     try:
         return fn(*args, **kwargs, **hyperparameters)
     except KeyError as exc:
-        key = exc.args[0] if exc.args else None
-        frames = traceback.extract_tb(exc.__traceback__)
-        if isinstance(key, str) and key not in hyperparameters and len(frames) <= 2:
-            known = ", ".join(sorted(hyperparameters)) or "none"
-            raise MissingHyperparameterError(
-                "hyperparameters",
-                f"{name} uses hyperparameter {key!r}, which is not in the grid (grid keys: {known}); "
-                f"add it to hyperparameters or stop using it in {name}",
-            ) from exc
+        missing = _missing_hyperparameter(name, fn, exc, hyperparameters)
+        if missing is not None:
+            raise missing from exc
         raise
 
 
@@ -160,7 +177,7 @@ def train_and_evaluate(job: JobRow, queue: Queue, algorithm: Algorithm, hyperpar
     fn_optimize = functions["fn_optimize"]
     if fn_optimize is None:
         optimizer = backend.default_optimizer(analysis_type, model)
-    elif "model" in _parameter_names(fn_optimize):
+    elif "model" in inspect.signature(fn_optimize).parameters:
         optimizer = _call_user("fn_optimize", fn_optimize, hyperparameters, model=model)
     else:
         optimizer = _call_user("fn_optimize", fn_optimize, hyperparameters)
@@ -170,13 +187,9 @@ def train_and_evaluate(job: JobRow, queue: Queue, algorithm: Algorithm, hyperpar
         result = backend.train(analysis_type, functions["fn_train"], model, loser, optimizer, samples_train,
                                samples_evaluate, hyperparameters)
     except KeyError as exc:  # the backend calls fn_train; name a missing hyperparameter the same way
-        key = exc.args[0] if exc.args else None
-        if isinstance(key, str) and key not in hyperparameters:
-            raise MissingHyperparameterError(
-                "hyperparameters",
-                f"fn_train uses hyperparameter {key!r}, which is not in the grid (grid keys: "
-                f"{', '.join(sorted(hyperparameters)) or 'none'}); add it to hyperparameters",
-            ) from exc
+        missing = _missing_hyperparameter("fn_train", functions["fn_train"], exc, hyperparameters)
+        if missing is not None:
+            raise missing from exc
         raise
     seconds_train = time.perf_counter() - train_started
     model = result.model
@@ -197,23 +210,6 @@ def train_and_evaluate(job: JobRow, queue: Queue, algorithm: Algorithm, hyperpar
         "seconds_total": time.perf_counter() - started,
     }
     return predictor, evaluated
-
-
-@functools.lru_cache(maxsize=64)
-def _parameter_names_cached(fn: Callable[..., Any]) -> tuple[str, ...]:
-    import inspect
-
-    try:
-        return tuple(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):
-        return ()
-
-
-def _parameter_names(fn: Callable[..., Any]) -> tuple[str, ...]:
-    try:
-        return _parameter_names_cached(fn)
-    except TypeError:  # unhashable callable
-        return ()
 
 
 def _store(job_id: int, worker: str, predictor: dict[str, Any], evaluated: list[_Evaluated]) -> bool:
