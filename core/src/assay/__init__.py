@@ -16,16 +16,16 @@ __version__ = "0.1.0"
 # public name -> module that defines it; imported on first access
 _LAZY = {
     "datum": "assay.datum",
-    "Pipeline": "assay.data.pipeline",
-    "Dataset": "assay.data.objects",
-    "Splitset": "assay.data.objects",
-    "Fold": "assay.data.objects",
-    "Experiment": "assay.experiment.make",
-    "Algorithm": "assay.experiment.objects",
-    "Queue": "assay.experiment.objects",
-    "Job": "assay.experiment.objects",
-    "Predictor": "assay.experiment.objects",
-    "Prediction": "assay.experiment.objects",
+    "Pipeline": "assay.objects.pipeline",
+    "Dataset": "assay.objects.data",
+    "Splitset": "assay.objects.data",
+    "Fold": "assay.objects.data",
+    "Experiment": "assay.objects.make",
+    "Algorithm": "assay.objects.experiment",
+    "Queue": "assay.objects.experiment",
+    "Job": "assay.objects.experiment",
+    "Predictor": "assay.objects.experiment",
+    "Prediction": "assay.objects.experiment",
     "load_bundle": "assay.inference.bundle",
 }
 

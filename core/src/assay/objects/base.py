@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import select
-
-from assay import errors
-from assay.db.engine import current_url, session_scope
 from assay.db.models import Base
+from assay.db.queries import data as queries
 
 T = TypeVar("T", bound="Persisted")
 
@@ -33,18 +30,12 @@ class Persisted:
     @classmethod
     def get(cls: type[T], id: int) -> T:
         """Load the object with this id (also from another process)."""
-        with session_scope() as session:
-            row = session.get(cls._row_type, id)
-            if row is None:
-                raise errors.NotFoundError(f"{cls.__name__} id={id} does not exist in {current_url()}")
-        return cls(row)
+        return cls(queries.row(cls._row_type, id, cls.__name__))
 
     @classmethod
     def all(cls: type[T]) -> list[T]:
         """Every stored object of this class, oldest first."""
-        with session_scope() as session:
-            rows = session.scalars(select(cls._row_type).order_by(cls._row_type.id)).all()  # type: ignore[attr-defined]
-        return [cls(row) for row in rows]
+        return [cls(row) for row in queries.rows(cls._row_type)]
 
     def refresh(self: T) -> T:
         """Reload this object's columns from the database."""
@@ -53,9 +44,7 @@ class Persisted:
 
     def _column(self, name: str) -> Any:
         """Read one (deferred) column of this row, e.g. a blob."""
-        column = getattr(self._row_type, name)
-        with session_scope() as session:
-            return session.execute(select(column).where(self._row_type.id == self.id)).scalar_one()  # type: ignore[attr-defined]
+        return queries.column_value(self._row_type, self.id, name)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

@@ -1,48 +1,34 @@
 """The persisted objects of an experiment: Algorithm, Queue, Job, Predictor, Prediction.
 
-They wrap detached rows (see :class:`~assay.db.persisted.Persisted`): columns are plain attributes, related
+They wrap detached rows (see :class:`~assay.objects.base.Persisted`): columns are plain attributes, related
 objects come from explicit queries, so everything stays usable after its session closed and in other processes.
 """
 
 from __future__ import annotations
 
 import functools
-from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-import cloudpickle
 import numpy as np
-from sqlalchemy import select, update
 
-from assay.db.engine import current_url, session_scope
-from assay.db.models import (
-    AlgorithmRow,
-    HyperparamcomboRow,
-    HyperparamsetRow,
-    JobRow,
-    PredictionRow,
-    PredictorRow,
-    QueueRow,
-)
-from assay.db.persisted import Persisted
+from assay.db.models import AlgorithmRow, JobRow, PredictionRow, PredictorRow, QueueRow
+from assay.db.queries import experiments as queries
+from assay.evaluation import leaderboard
 from assay.experiment import arrays
+from assay.experiment.functions import load_functions
+from assay.experiment.trained import Trained
+from assay.experiment.workers import run_in_process, run_parallel
+from assay.objects.base import Persisted
+from assay.objects.data import Splitset
+
+# plots, reports, feature importance and inference load matplotlib or a model library: each method imports its
+# module on first use, so ``assay.Queue`` stays cheap to import (worker processes import it too)
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from assay.data.objects import Splitset
-    from assay.experiment.runner import RunSummary
-
-FUNCTION_NAMES = ("fn_build", "fn_train", "fn_lose", "fn_optimize", "fn_predict")
-
-
-@functools.lru_cache(maxsize=32)
-def _functions(url: str | None, algorithm_id: int) -> dict[str, Any]:
-    # Rows never change once written, so one unpickling per process and database is enough.
-    with session_scope() as session:
-        blob = session.execute(select(AlgorithmRow.functions).where(AlgorithmRow.id == algorithm_id)).scalar_one()
-    return cloudpickle.loads(blob)
+    from assay.experiment.outcomes import RunSummary
 
 
 class Algorithm(Persisted):
@@ -53,7 +39,7 @@ class Algorithm(Persisted):
     @property
     def functions(self) -> dict[str, Any]:
         """``{"fn_build": ..., "fn_train": ..., "fn_lose": ..., "fn_optimize": ..., "fn_predict": ...}``."""
-        return _functions(current_url(), self.id)
+        return load_functions(self.id)
 
 
 class Queue(Persisted):
@@ -69,8 +55,6 @@ class Queue(Persisted):
 
     @property
     def splitset(self) -> Splitset:
-        from assay.data.objects import Splitset
-
         return Splitset.get(self.splitset_id)
 
     @property
@@ -84,27 +68,17 @@ class Queue(Persisted):
     @property
     def hyperparameters(self) -> dict[str, list[Any]]:
         """The grid this queue was made from."""
-        with session_scope() as session:
-            return session.get(HyperparamsetRow, self.hyperparamset_id).grid
+        return queries.grid(self.hyperparamset_id)
 
     @property
     def jobs(self) -> list[Job]:
         """Every job, in run order (combination, fold, repeat)."""
-        with session_scope() as session:
-            rows = session.scalars(select(JobRow).where(JobRow.queue_id == self.id).order_by(JobRow.run_index)).all()
-        return [Job(row) for row in rows]
+        return [Job(row) for row in queries.job_rows(self.id)]
 
     @property
     def predictors(self) -> list[Predictor]:
         """The trained models of succeeded jobs, in run order."""
-        with session_scope() as session:
-            rows = session.scalars(
-                select(PredictorRow)
-                .join(JobRow, JobRow.id == PredictorRow.job_id)
-                .where(JobRow.queue_id == self.id)
-                .order_by(JobRow.run_index)
-            ).all()
-        return [Predictor(row) for row in rows]
+        return [Predictor(row) for row in queries.predictor_rows(self.id)]
 
     # -- running ---------------------------------------------------------------------------------------------
 
@@ -124,63 +98,39 @@ class Queue(Persisted):
             The counts of succeeded and failed jobs (also printed).
         """
         if workers is not None or executor is not None:
-            from assay.experiment import workers as parallel
-
-            return parallel.run_parallel(self, workers=workers, executor=executor, progress=progress,
-                                         threads=threads, lease_seconds=lease_seconds)
-        from assay.experiment.runner import run_queue
-
-        return run_queue(self, progress=progress)
+            return run_parallel(self.id, workers=workers, executor=executor, progress=progress, threads=threads,
+                                lease_seconds=lease_seconds)
+        return run_in_process(self.id, progress=progress)
 
     def status(self) -> dict[str, Any]:
         """Counts of queued / running / succeeded / failed jobs, and the failed jobs' errors."""
-        with session_scope() as session:
-            rows = session.execute(
-                select(JobRow.id, JobRow.status, JobRow.error).where(JobRow.queue_id == self.id)
-            ).all()
-        counts = Counter(row.status for row in rows)
-        return {
-            **{state: counts.get(state, 0) for state in ("queued", "running", "succeeded", "failed")},
-            "total": len(rows),
-            "errors": {row.id: row.error for row in rows if row.status == "failed"},
-        }
+        return queries.queue_status(self.id)
 
     def retry_failed(self) -> int:
         """Queue the failed jobs again; returns how many."""
-        with session_scope() as session:
-            result = session.execute(
-                update(JobRow)
-                .where(JobRow.queue_id == self.id, JobRow.status == "failed")
-                .values(status="queued", attempts=0, error=None, traceback=None, worker=None,
-                        lease_expires_at=None, started_at=None, finished_at=None)
-            )
-            return result.rowcount
+        return queries.requeue_failed_jobs(self.id)
 
     # -- evaluation ------------------------------------------------------------------------------------------
 
     def metrics_to_pandas(self) -> pd.DataFrame:
         """One row per trained model and split: hyperparameters, fold, repeat and a column per metric."""
-        from assay.evaluation import leaderboard
-
-        return leaderboard.metrics_to_pandas(self)
+        return leaderboard.metrics_to_pandas(self.id)
 
     def leaderboard(self, split: str | None = None, metric: str | None = None) -> pd.DataFrame:
         """One row per hyperparameter combination, mean and std over repeats and folds, best first."""
-        from assay.evaluation import leaderboard
-
-        return leaderboard.leaderboard(self, split=split, metric=metric)
+        return leaderboard.leaderboard(self.id, split=split, metric=metric)
 
     def plot_performance(self, split: str | None = None, metric: str | None = None) -> Figure:
         """Every model compared: loss against the main score, and each hyperparameter's effect."""
         from assay.evaluation import plots
 
-        return plots.plot_performance(self, split=split, metric=metric)
+        return plots.plot_performance(self.id, split=split, metric=metric)
 
     def report(self, path: str) -> str:
         """Write one self-contained HTML report of this queue; returns its path."""
         from assay.evaluation import report
 
-        return report.write_report(self, path)
+        return report.write_report(self.id, path)
 
 
 class Job(Persisted):
@@ -190,8 +140,7 @@ class Job(Persisted):
 
     @property
     def hyperparameters(self) -> dict[str, Any]:
-        with session_scope() as session:
-            return session.get(HyperparamcomboRow, self.hyperparamcombo_id).hyperparameters
+        return queries.combo_hyperparameters(self.hyperparamcombo_id)
 
     @property
     def queue(self) -> Queue:
@@ -200,8 +149,7 @@ class Job(Persisted):
     @property
     def predictor(self) -> Predictor | None:
         """The trained model, once the job succeeded."""
-        with session_scope() as session:
-            row = session.scalars(select(PredictorRow).where(PredictorRow.job_id == self.id)).one_or_none()
+        row = queries.predictor_row_of_job(self.id)
         return None if row is None else Predictor(row)
 
 
@@ -233,13 +181,7 @@ class Predictor(Persisted):
     @functools.cached_property
     def predictions(self) -> dict[str, Prediction]:
         """Split name → its Prediction (the splits evaluated after training; inferences are not included)."""
-        with session_scope() as session:
-            rows = session.scalars(
-                select(PredictionRow)
-                .where(PredictionRow.predictor_id == self.id, PredictionRow.split != "inference")
-                .order_by(PredictionRow.id)
-            ).all()
-        return {row.split: Prediction(row) for row in rows}
+        return {row.split: Prediction(row) for row in queries.prediction_rows(self.id)}
 
     @property
     def metrics(self) -> dict[str, dict[str, float]]:
@@ -249,28 +191,11 @@ class Predictor(Persisted):
     @property
     def inferences(self) -> list[Prediction]:
         """Predictions made by :meth:`infer` on new data, oldest first."""
-        with session_scope() as session:
-            rows = session.scalars(
-                select(PredictionRow)
-                .where(PredictionRow.predictor_id == self.id, PredictionRow.split == "inference")
-                .order_by(PredictionRow.id)
-            ).all()
-        return [Prediction(row) for row in rows]
+        return [Prediction(row) for row in queries.prediction_rows(self.id, inference=True)]
 
     def get_model(self) -> Any:
         """The trained model, loaded back from its stored bytes with the library's own safe loader."""
-        from assay import plugins
-
-        job = self.job
-        queue = Queue.get(job.queue_id)
-        algorithm = queue.algorithm
-        return plugins.backend(algorithm.library).model_from_bytes(
-            self._column("model_blob"),
-            fn_build=algorithm.functions["fn_build"],
-            features_shape=tuple(self.features_shape),
-            label_shape=tuple(self.label_shape) if self.label_shape is not None else None,
-            hyperparameters=job.hyperparameters,
-        )
+        return Trained.load(self.id).model()
 
     # -- evaluation and inference ----------------------------------------------------------------------------
 
@@ -278,7 +203,7 @@ class Predictor(Persisted):
         """Per-epoch training history: each metric for train and evaluation data."""
         from assay.evaluation import plots
 
-        return plots.plot_learning_curve(self, metrics=metrics)
+        return plots.plot_learning_curve(self.id, self.history, list(self.predictions), metrics=metrics)
 
     def feature_importance(
         self, split: str = "test", permutation_count: int = 5, refresh: bool = False
@@ -286,26 +211,28 @@ class Predictor(Persisted):
         """Permutation importance per original feature column (computed once, then stored)."""
         from assay.evaluation import importance
 
-        return importance.feature_importance(self, split=split, permutation_count=permutation_count,
-                                            refresh=refresh)
+        table = importance.feature_importance(self.id, split=split, permutation_count=permutation_count,
+                                              refresh=refresh)
+        self._row.feature_importance = queries.feature_importance(self.id)  # keep this object in step
+        return table
 
     def plot_feature_importance(self, split: str = "test", permutation_count: int = 5, top_n: int = 20) -> Figure:
         """Bar chart of :meth:`feature_importance`."""
         from assay.evaluation import plots
 
-        return plots.plot_feature_importance(self, split=split, permutation_count=permutation_count, top_n=top_n)
+        return plots.plot_feature_importance(self.id, split=split, permutation_count=permutation_count, top_n=top_n)
 
     def infer(self, df_or_path: Any) -> pd.DataFrame:
         """Predict new raw rows through this model's fitted encoders; the result is stored as a Prediction."""
         from assay.inference import infer
 
-        return infer.infer(self, df_or_path)
+        return infer.infer(self.id, df_or_path)
 
     def export(self, path: str) -> str:
         """Write one file holding everything needed to predict without the database; returns its path."""
         from assay.inference import bundle
 
-        return bundle.export(self, path)
+        return bundle.export(self.id, path)
 
 
 class Prediction(Persisted):
