@@ -6,6 +6,7 @@ engine and inference use directly by id; the public object adds nothing they nee
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -16,13 +17,25 @@ from assay.data.encoding import FittedEncoders
 from assay.data.splitsets import SplitsetData
 from assay.db.engine import session_scope
 from assay.db.models import DatasetRow, FoldRow, SplitsetRow
-from assay.objects.base import Persisted
+from assay.objects.base import Persisted, column
 
 
 class Dataset(Persisted):
     """Ingested data: Parquet bytes identified by their sha256, with columns, dtypes, shape and statistics."""
 
     _row_type = DatasetRow
+
+    kind = column[str]("what the data is (``tabular``)")
+    name = column["str | None"]("the file it was read from, when it came from a file")
+    sha256 = column[str]("hash of the stored bytes: the same content twice is one Dataset")
+    file_format = column[str]("format of :attr:`blob` (``parquet``)")
+    blob = column[bytes]("the stored bytes (read on request; :meth:`to_pandas` decodes them)")
+    row_count = column[int]("number of rows")
+    column_count = column[int]("number of columns")
+    columns = column["list[str]"]("column names, in order")
+    dtypes = column["dict[str, str]"]("column -> dtype name, as ingested")
+    statistics = column["dict[str, Any]"]("per-column statistics (counts, missing values, min/max or distinct)")
+    created_at = column[dt.datetime]("when it was stored (UTC)")
 
     def __init__(self, row: DatasetRow, frame: pd.DataFrame | None = None):
         super().__init__(row)
@@ -48,6 +61,9 @@ class Fold(Persisted):
 
     _row_type = FoldRow
 
+    splitset_id = column[int]("the :class:`Splitset` it belongs to")
+    fold_index = column[int]("its index among the splitset's folds")
+
     def __init__(self, row: FoldRow):
         super().__init__(row)
 
@@ -65,6 +81,17 @@ class Splitset(Persisted):
     """
 
     _row_type = SplitsetRow
+
+    dataset_id = column[int]("the :class:`Dataset` it splits")
+    label_id = column["int | None"]("the stored label column (``None`` when unsupervised)")
+    feature_id = column[int]("the stored feature columns")
+    size_test = column["float | None"]("the test split's share of the rows")
+    size_validation = column["float | None"]("the validation split's share of the rows")
+    fold_count = column["int | None"]("number of cross-validation folds made on the train split")
+    bin_count = column["int | None"]("bins a continuous label was stratified on")
+    seed = column[int]("seed of the splits")
+    split_sizes = column["dict[str, int]"]("rows per split")
+    created_at = column[dt.datetime]("when it was made (UTC)")
 
     def __init__(self, row: SplitsetRow, data: SplitsetData | None = None):
         super().__init__(row)

@@ -6,6 +6,7 @@ objects come from explicit queries, so everything stays usable after its session
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ from assay.experiment import arrays
 from assay.experiment.functions import load_functions
 from assay.experiment.trained import Trained
 from assay.experiment.workers import run_in_process, run_parallel
-from assay.objects.base import Persisted
+from assay.objects.base import Persisted, column
 from assay.objects.data import Splitset
 
 # plots, reports, feature importance and inference load matplotlib or a model library: each method imports its
@@ -36,6 +37,11 @@ class Algorithm(Persisted):
 
     _row_type = AlgorithmRow
 
+    library = column[str]("the ML library of the functions (``keras``, ``torch``, or one a plugin provides)")
+    analysis_type = column[str]("``regression``, ``classification_binary``, ``classification_multi`` or a plugin's")
+    sources = column["dict[str, str | None]"]("each function's source code, for display (``None`` if unknown)")
+    created_at = column[dt.datetime]("when it was stored (UTC)")
+
     @property
     def functions(self) -> dict[str, Any]:
         """``{"fn_build": ..., "fn_train": ..., "fn_lose": ..., "fn_optimize": ..., "fn_predict": ...}``."""
@@ -46,6 +52,16 @@ class Queue(Persisted):
     """An experiment: every hyperparameter combination, on every fold, repeated; run with :meth:`run_jobs`."""
 
     _row_type = QueueRow
+
+    algorithm_id = column[int]("the :class:`Algorithm` it trains")
+    splitset_id = column[int]("the :class:`~assay.Splitset` it trains on")
+    hyperparamset_id = column[int]("the stored hyperparameter grid (see :attr:`hyperparameters`)")
+    repeat_count = column[int]("how many times each combination is trained")
+    hide_test = column[bool]("whether the test split is kept out of training and evaluation")
+    seed = column[int]("seeds the search and every job")
+    max_attempts = column[int]("how often a job whose worker died is tried before it is marked failed")
+    job_count = column[int]("how many jobs it has (combinations x folds x repeats)")
+    created_at = column[dt.datetime]("when it was made (UTC)")
 
     # -- related objects -------------------------------------------------------------------------------------
 
@@ -138,6 +154,21 @@ class Job(Persisted):
 
     _row_type = JobRow
 
+    queue_id = column[int]("its :class:`Queue`")
+    run_index = column[int]("its place in the queue's run order")
+    hyperparamcombo_id = column[int]("its stored hyperparameter combination (see :attr:`hyperparameters`)")
+    fold_id = column["int | None"]("its fold's id, ``None`` without folds")
+    fold_index = column["int | None"]("its fold's index, ``None`` without folds")
+    repeat_index = column[int]("which repeat of its combination it is")
+    status = column[str]("``queued``, ``running``, ``succeeded`` or ``failed``")
+    attempts = column[int]("how many times a worker claimed it")
+    worker = column["str | None"]("the worker running it (``host:pid:random``)")
+    lease_expires_at = column["dt.datetime | None"]("when its worker's claim expires without a heartbeat")
+    error = column["str | None"]("why it failed (one line)")
+    traceback = column["str | None"]("the failing user function's traceback")
+    started_at = column["dt.datetime | None"]("when its last attempt started (UTC)")
+    finished_at = column["dt.datetime | None"]("when it finished (UTC)")
+
     @property
     def hyperparameters(self) -> dict[str, Any]:
         return queries.combo_hyperparameters(self.hyperparamcombo_id)
@@ -157,6 +188,17 @@ class Predictor(Persisted):
     """A trained model with its history, the shapes it expects and its predictions per split."""
 
     _row_type = PredictorRow
+
+    job_id = column[int]("the :class:`Job` that trained it")
+    model_format = column[str]("the format of :attr:`model_blob` (the library's own)")
+    model_blob = column[bytes]("the trained model in its library's own safe format (read on request)")
+    history = column["dict[str, list[float]]"]("per-epoch training history (``loss``, ``val_loss``, ...)")
+    features_shape = column["list[int]"]("shape of one sample's encoded features")
+    label_shape = column["list[int] | None"]("shape of one sample's encoded label")
+    versions = column["dict[str, str]"]("library versions it was trained with")
+    seconds_train = column[float]("seconds spent in training")
+    seconds_total = column[float]("seconds for the whole job (training, prediction, metrics)")
+    created_at = column[dt.datetime]("when it was stored (UTC)")
 
     @functools.cached_property
     def job(self) -> Job:
@@ -211,10 +253,8 @@ class Predictor(Persisted):
         """Permutation importance per original feature column (computed once, then stored)."""
         from assay.evaluation import importance
 
-        table = importance.feature_importance(self.id, split=split, permutation_count=permutation_count,
-                                              refresh=refresh)
-        self._row.feature_importance = queries.feature_importance(self.id)  # keep this object in step
-        return table
+        return importance.feature_importance(self.id, split=split, permutation_count=permutation_count,
+                                             refresh=refresh)
 
     def plot_feature_importance(self, split: str = "test", permutation_count: int = 5, top_n: int = 20) -> Figure:
         """Bar chart of :meth:`feature_importance`."""
@@ -239,6 +279,15 @@ class Prediction(Persisted):
     """A predictor's predictions on one split (or new data): decoded labels, probabilities and metrics."""
 
     _row_type = PredictionRow
+
+    predictor_id = column[int]("the :class:`Predictor` that made it")
+    split = column[str]("``train``, ``validation``, ``test``, or ``inference`` for new data")
+    dataset_id = column["int | None"]("the stored new data (inference only)")
+    row_count = column[int]("how many rows it covers")
+    metrics = column["dict[str, float]"]("metric name -> value on these rows")
+    plot_data = column["dict[str, Any] | None"]("data kept for plots, when a plugin stores some")
+    arrays = column[bytes]("the stored arrays (npz bytes; read through :attr:`predictions` and friends)")
+    created_at = column[dt.datetime]("when it was stored (UTC)")
 
     @functools.cached_property
     def _arrays(self) -> dict[str, np.ndarray]:
