@@ -29,6 +29,8 @@ class PredictionData(Protocol):
     id: Any
     #: the split it was made on (``"train"``, ``"validation"``, ``"test"``, or ``"inference"`` for new data)
     split: str
+    #: metric name -> value on these rows
+    metrics: dict[str, float]
 
     @property
     def predictions(self) -> Any:

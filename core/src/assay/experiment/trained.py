@@ -78,7 +78,7 @@ class Trained:
     def prediction(self, split: str) -> StoredPrediction | None:
         """This model's prediction on ``split`` as plots read it; ``None`` when it was not predicted on it."""
         row = self._predictions.get(split)
-        return None if row is None else StoredPrediction(row.id, row.split)
+        return None if row is None else StoredPrediction(row.id, row.split, dict(row.metrics or {}))
 
 
 @attrs.define
@@ -87,6 +87,7 @@ class StoredPrediction:
 
     id: int
     split: str
+    metrics: dict[str, float] = attrs.field(factory=dict)
     _arrays: dict[str, Any] | None = attrs.field(default=None, alias="arrays")
 
     def _array(self, name: str) -> Any:
