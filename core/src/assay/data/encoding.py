@@ -15,6 +15,8 @@ import pandas as pd
 
 from assay import errors, plugins
 from assay.contracts import EncoderFamily
+from assay.data import interpolation
+from assay.data.interpolation import Interpolater
 
 SPEC_KEYS = {"sklearn_preprocess", "dtypes", "columns"}
 LABEL_KEYS = {"sklearn_preprocess"}
@@ -252,6 +254,8 @@ class FittedEncoders:
         features: feature encoders in the order they apply.
         passthrough: feature columns no encoder touches, appended as they are after the encoded ones.
         label_column, label_classes, label_is_categorical: as on :class:`assay.Splitset`.
+        interpolaters: feature and label interpolation steps, applied to the rows being encoded (among
+            themselves only, see :mod:`assay.data.interpolation`) before the encoders.
     """
 
     label: FittedEncoder | None
@@ -260,6 +264,20 @@ class FittedEncoders:
     label_column: str | None
     label_classes: list[Any]
     label_is_categorical: bool
+    interpolaters: list[Interpolater] = attrs.field(factory=list)
+
+    @property
+    def feature_interpolaters(self) -> list[Interpolater]:
+        return [step for step in self.interpolaters if step.role == "feature"]
+
+    @property
+    def label_interpolaters(self) -> list[Interpolater]:
+        return [step for step in self.interpolaters if step.role == "label"]
+
+    def interpolate_labels(self, labels: pd.Series) -> pd.Series:
+        """Label values with their gaps interpolated among these rows (unchanged without a label interpolater)."""
+        steps = self.label_interpolaters
+        return interpolation.apply(steps, labels.to_frame())[labels.name] if steps else labels
 
     def __iter__(self):
         """The label encoder first (if any), then the feature encoders."""
@@ -276,6 +294,10 @@ class FittedEncoders:
         stay small however many rows there are (transformers encode each row on its own).
         """
         rows = np.arange(len(df)) if rows is None else np.asarray(rows, dtype=np.int64)
+        if self.feature_interpolaters:  # these rows' gaps are filled from these rows only
+            columns = list(dict.fromkeys([c for e in self.features for c in e.columns] + list(self.passthrough)))
+            df = interpolation.apply(self.feature_interpolaters, df[columns].iloc[rows]).reset_index(drop=True)
+            rows = np.arange(len(df))
         out = np.empty((len(rows), self.width), dtype=np.float32)
         for begin in range(0, len(rows), ENCODE_CHUNK_ROWS):
             chunk = rows[begin:begin + ENCODE_CHUNK_ROWS]
@@ -291,6 +313,7 @@ class FittedEncoders:
 
     def encode_labels(self, labels: pd.Series) -> np.ndarray:
         """Encode raw label values: ``(n, *label_shape)``; float32 when encoded, raw integers otherwise."""
+        labels = self.interpolate_labels(labels)
         if self.label is None:
             values = labels.to_numpy()
             values = values.astype(np.float32) if values.dtype.kind == "f" else values

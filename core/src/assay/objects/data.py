@@ -14,6 +14,7 @@ import pandas as pd
 
 from assay.data import ingest
 from assay.data.encoding import FittedEncoders
+from assay.data.interpolation import Interpolater
 from assay.data.splitsets import SplitsetData
 from assay.db.engine import session_scope
 from assay.db.models import DatasetRow, FoldRow, SplitsetRow
@@ -146,6 +147,11 @@ class Splitset(Persisted):
     def label_classes(self) -> list[Any]:
         """Original classes in encoded order (index i = one-hot column i / encoded value i); ``[]`` if continuous."""
         return self._data.label_classes
+
+    @property
+    def interpolaters(self) -> list[Interpolater]:
+        """The feature and label interpolation steps, applied to each split's rows on their own."""
+        return self._data.interpolaters
 
     def row_indices(self, split: str, fold_index: int | None = None) -> list[int]:
         """Dataset rows of ``split`` in the order :meth:`samples_for` returns them.
