@@ -303,7 +303,7 @@ def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
             _store_fit(session, splitset_row.id, fit, fold_ids)
     data = SplitsetData(splitset_row)
     # the data and related rows are in memory already: the first samples_for() need not read them back
-    data.prime(plan.df, fold_rows, label_row, feature_row)
+    data.prime(plan.df, label_row, feature_row)
     return Splitset(splitset_row, data)
 
 
