@@ -16,8 +16,8 @@ from assay.data import ingest
 from assay.data.encoding import FittedEncoders
 from assay.data.interpolation import Interpolater
 from assay.data.splitsets import SplitsetData
-from assay.db.engine import session_scope
 from assay.db.models import DatasetRow, FoldRow, SplitsetRow
+from assay.db.queries import data as data_queries
 from assay.objects.base import Persisted, column
 
 
@@ -46,8 +46,8 @@ class Dataset(Persisted):
     def make(cls, df_or_path: Any) -> Dataset:
         """Store a DataFrame or a .csv/.tsv/.parquet file (or find the identical one already stored)."""
         df, name = ingest.read_tabular(df_or_path)
-        with ingest.serialize(df) as serialized, session_scope() as session:
-            row = ingest.store(session, df, serialized, name)
+        with ingest.serialize(df) as serialized:
+            row = data_queries.store_new_dataset(serialized, ingest.dataset_fields(df, name))
         return cls(row, df)
 
     def to_pandas(self) -> pd.DataFrame:

@@ -9,19 +9,9 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
-
 from assay import errors, plugins
-from assay.db.engine import session_scope
-from assay.db.models import (
-    AlgorithmRow,
-    EncoderSpecRow,
-    FoldRow,
-    HyperparamcomboRow,
-    HyperparamsetRow,
-    JobRow,
-    QueueRow,
-)
+from assay.db.queries import data as data_queries
+from assay.db.queries import experiments as experiment_queries
 from assay.experiment.functions import FUNCTION_NAMES, serialise_functions, source_of
 from assay.objects.data import Splitset
 from assay.objects.experiment import Queue
@@ -122,12 +112,7 @@ def _check_labels(splitset: Any, analysis_type: str) -> None:
             "splitset_id", f"splitset {splitset.id} has no label (unsupervised); supervised analysis types need "
             "a splitset made with label_column=..."
         )
-    with session_scope() as session:
-        categorical = session.scalars(
-            select(EncoderSpecRow.is_categorical).where(
-                EncoderSpecRow.splitset_id == splitset.id, EncoderSpecRow.role == "label"
-            )
-        ).first()
+    categorical = data_queries.label_encoder_is_categorical(splitset.id)
     labels = splitset.raw_labels(sorted(i for rows in splitset.samples.values() for i in rows))
     plugins.analysis_type(analysis_type).check_labels(labels, categorical_encoder=bool(categorical))
 
@@ -209,41 +194,12 @@ class Experiment:
                 "fn_build", f"the functions cannot be serialised for other processes: {exc}"
             ) from exc
 
-        with session_scope() as session:
-            folds = session.execute(
-                select(FoldRow.id, FoldRow.fold_index).where(FoldRow.splitset_id == splitset.id)
-                .order_by(FoldRow.fold_index)
-            ).all() or [(None, None)]
-            algorithm = AlgorithmRow(
-                library=library, analysis_type=analysis_type, functions=functions_blob,
-                sources={name: source_of(fn) for name, fn in functions.items()},
-            )
-            hyperparamset = HyperparamsetRow(
-                grid=grid, search_count=search_count, search_percent=search_percent, combination_count=len(combos)
-            )
-            session.add_all([algorithm, hyperparamset])
-            session.flush()
-            combo_rows = [
-                HyperparamcomboRow(hyperparamset_id=hyperparamset.id, combo_index=i, hyperparameters=combo)
-                for i, combo in enumerate(combos)
-            ]
-            session.add_all(combo_rows)
-            queue = QueueRow(
-                algorithm_id=algorithm.id, splitset_id=splitset.id, hyperparamset_id=hyperparamset.id,
-                repeat_count=repeat_count, hide_test=hide_test, seed=seed, max_attempts=max_attempts,
-                job_count=len(combos) * len(folds) * repeat_count,
-            )
-            session.add(queue)
-            session.flush()
-            run_index = 0
-            jobs = []
-            for combo in combo_rows:
-                for fold_id, fold_index in folds:
-                    for repeat_index in range(repeat_count):
-                        jobs.append(JobRow(
-                            queue_id=queue.id, run_index=run_index, hyperparamcombo_id=combo.id, fold_id=fold_id,
-                            fold_index=fold_index, repeat_index=repeat_index, status="queued", attempts=0,
-                        ))
-                        run_index += 1
-            session.add_all(jobs)
+        queue = experiment_queries.store_queue(
+            algorithm=dict(library=library, analysis_type=analysis_type, functions=functions_blob,
+                           sources={name: source_of(fn) for name, fn in functions.items()}),
+            hyperparamset=dict(grid=grid, search_count=search_count, search_percent=search_percent),
+            combinations=combos, folds=data_queries.fold_ids(splitset.id) or [(None, None)],
+            queue=dict(splitset_id=splitset.id, repeat_count=repeat_count, hide_test=hide_test, seed=seed,
+                       max_attempts=max_attempts),
+        )
         return Queue(queue)
