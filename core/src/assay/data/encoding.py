@@ -22,6 +22,9 @@ SPEC_KEYS = {"sklearn_preprocess", "dtypes", "columns"}
 LABEL_KEYS = {"sklearn_preprocess"}
 NAN_PROBE_ROWS = 1000  # rows holding NaNs pushed through an encoder to see whether it imputes them
 ENCODE_CHUNK_ROWS = 65_536  # rows encoded at a time: bounds temporary memory
+# ... and at most this many bytes of float64 temporaries per chunk, so a wide (text vectorizer) output is densified
+# a few hundred rows at a time instead of all at once
+ENCODE_CHUNK_BYTES = 64 << 20
 
 
 def as_list(value: Any) -> list[Any] | None:
@@ -131,6 +134,17 @@ def select_columns(steps: list[EncoderStep], features: pd.DataFrame, label_colum
             "feature_cols_excluded",
         )
     return remaining
+
+
+def check_data(steps: list[EncoderStep], features: pd.DataFrame) -> None:
+    """Each encoder family checks the columns selected for its encoder (text encoders want one text column)."""
+    for step in steps:
+        step.family.check_data(step.encoder, features[step.columns], step.parameter)
+
+
+def chunk_rows(width: int) -> int:
+    """Rows encoded at a time for an output ``width`` wide."""
+    return max(1, min(ENCODE_CHUNK_ROWS, ENCODE_CHUNK_BYTES // (8 * max(width, 1))))
 
 
 def _is_numeric(dtype: Any) -> bool:
@@ -291,7 +305,8 @@ class FittedEncoders:
         """Encode the feature columns of ``df`` (optionally only ``rows``) into a float32 array.
 
         Rows are encoded in chunks written into one preallocated array, so the encoders' float64 temporaries
-        stay small however many rows there are (transformers encode each row on its own).
+        stay small however many rows there are (transformers encode each row on its own): a text vectorizer's
+        sparse output is densified one chunk of rows at a time, never for the whole dataset at once.
         """
         rows = np.arange(len(df)) if rows is None else np.asarray(rows, dtype=np.int64)
         if self.feature_interpolaters:  # these rows' gaps are filled from these rows only
@@ -299,8 +314,9 @@ class FittedEncoders:
             df = interpolation.apply(self.feature_interpolaters, df[columns].iloc[rows]).reset_index(drop=True)
             rows = np.arange(len(df))
         out = np.empty((len(rows), self.width), dtype=np.float32)
-        for begin in range(0, len(rows), ENCODE_CHUNK_ROWS):
-            chunk = rows[begin:begin + ENCODE_CHUNK_ROWS]
+        step = chunk_rows(self.width)
+        for begin in range(0, len(rows), step):
+            chunk = rows[begin:begin + step]
             target = out[begin:begin + len(chunk)]
             start = 0
             for encoder in self.features:
