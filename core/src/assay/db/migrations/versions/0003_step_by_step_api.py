@@ -1,15 +1,15 @@
 """step-by-step (AIQC low-level) API: foldsets, encodersets, coders (encoder specifications owned by a label or
 an encoderset), ``include=False`` selectors, permutation count per queue, hyperparamsets made for an algorithm
 
-Revision ID: 0002_step_by_step_api
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_step_by_step_api"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
