@@ -92,6 +92,7 @@ class Splitset(Persisted):
     bin_count = column["int | None"]("bins a continuous label was stratified on")
     seed = column[int]("seed of the splits")
     split_sizes = column["dict[str, int]"]("rows per split")
+    is_encoded = column[bool]("False while a splitset made step by step waits for its encoders to be fitted")
     window = column["dict[str, Any] | None"]("forecasting windows (size_window, size_shift, ...), when made with them")
     created_at = column[dt.datetime]("when it was made (UTC)")
 
