@@ -52,7 +52,7 @@ from assay import __version__, errors, plugins
 from assay.data import ingest
 from assay.data.encoding import FittedEncoder, FittedEncoders, json_safe
 from assay.data.interpolation import Interpolater
-from assay.inference.infer import Inference, input_schema
+from assay.inference.infer import Inference, input_schema, window_settings
 from assay.inference.schema import InputSchema
 
 FORMAT = "assay-bundle"
@@ -142,6 +142,7 @@ def export(predictor: Any, path: str | os.PathLike[str]) -> str:
         },
         "encoders": {"label": label_entry, "features": feature_entries, "passthrough": list(encoders.passthrough),
                      "interpolaters": [step.to_json() for step in encoders.interpolaters]},
+        "window": window_settings(splitset),
         "functions_file": FUNCTIONS,
         "functions": sorted(needed),
         "versions": {**dict(predictor.versions or {}), **_package_versions()},
@@ -304,7 +305,7 @@ class Bundle:
         return Inference(
             library=self.library, analysis_type=self.analysis_type, model=model, encoders=encoders,
             schema=self.schema, features_shape=tuple(self.manifest["features_shape"]),
-            fn_predict=functions.get("fn_predict"),
+            fn_predict=functions.get("fn_predict"), window=self.manifest.get("window"),
         )
 
     def _warn_on_version_change(self, installed: dict[str, str]) -> None:

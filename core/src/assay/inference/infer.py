@@ -67,6 +67,8 @@ class Inference:
     schema: InputSchema
     features_shape: tuple[int, ...]
     fn_predict: Callable[..., Any] | None = attrs.field(default=None, repr=False)
+    #: the splitset's ``feature_window`` settings when the model forecasts windows (see assay.inference.forecast)
+    window: dict[str, Any] | None = None
 
     @property
     def is_classification(self) -> bool:
@@ -85,6 +87,10 @@ class Inference:
             assay.errors.DataError: label values the model does not know.
         """
         features = check(df, self.schema, parameter)
+        if self.window is not None:
+            from assay.inference import forecast
+
+            return forecast.predict_window(self, features)
         label_column = self.schema.label_column
         has_labels = label_column is not None and label_column in df.columns
         labels = df[label_column].to_numpy() if has_labels else None
@@ -164,7 +170,14 @@ def inference_for(predictor: Any) -> Inference:
         library=algorithm.library, analysis_type=algorithm.analysis_type, model=predictor.get_model(),
         encoders=splitset.encoders(job.fold_index), schema=input_schema(splitset),
         features_shape=tuple(predictor.features_shape), fn_predict=algorithm.functions["fn_predict"],
+        window=window_settings(splitset),
     )
+
+
+def window_settings(splitset: Any) -> dict[str, Any] | None:
+    """The splitset's window settings without its (long) list of window starts."""
+    window = splitset.window
+    return None if window is None else {k: v for k, v in window.to_json().items() if k != "starts"}
 
 
 def _loss(predictor: Any, inference: Inference, samples: dict[str, Any]) -> float | None:
@@ -217,6 +230,7 @@ def infer(predictor: Any, df_or_path: Any) -> pd.DataFrame:
         session.add(row)
         session.flush()
         prediction_id = row.id
-    frame = outcome.frame.set_axis(index)
+    # a forecast has its own rows (the next window), not the input's
+    frame = outcome.frame if inference.window is not None else outcome.frame.set_axis(index)
     frame.attrs.update(prediction_id=prediction_id, metrics=metrics)
     return frame
