@@ -332,7 +332,8 @@ class Bundle:
 
         Returns:
             A DataFrame with the input's index: ``prediction`` (original label values) and, for classification,
-            ``probability_<class>`` per class. When the data holds the label column, ``frame.attrs["metrics"]``
+            ``probability_<class>`` per class; for a forecasting model, the next window (see
+            :mod:`assay.inference.forecast`). When the data holds the label column, ``frame.attrs["metrics"]``
             has the analysis type's metrics (without the loss, which needs the training's loss function).
 
         Raises:
@@ -341,7 +342,7 @@ class Bundle:
         frame, _ = ingest.read_tabular(df)
         outcome = self._inference.predict(frame, parameter="df")
         result = outcome.frame
-        if isinstance(df, pd.DataFrame):
+        if isinstance(df, pd.DataFrame) and self._inference.window is None:  # a forecast has rows of its own
             result = result.set_axis(df.index)
             result.attrs.update(outcome.frame.attrs)
         return result
