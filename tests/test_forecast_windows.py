@@ -115,6 +115,13 @@ def test_forecast_metrics_cover_every_value_and_each_horizon_step(forecaster):
     assert "r2" in metrics
 
 
+def test_permutation_importance_is_refused_for_windows_with_the_reason(forecaster):
+    _, _, predictor = forecaster
+    with pytest.raises(errors.ValidationError, match="time order") as caught:
+        predictor.feature_importance("test", permutation_count=1)
+    assert caught.value.parameter == "predictor"
+
+
 def test_plot_forecast_draws_one_panel_per_column(forecaster):
     _, _, predictor = forecaster
     figure = predictor.predictions["test"].plot_forecast(window=0, columns=["temperature", "wind"])
