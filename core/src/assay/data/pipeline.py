@@ -13,20 +13,11 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import encoding, ingest, splitting
+from assay.data import array_pipeline, encoding, fits, ingest, splitting
 from assay.data.encoding import EncoderStep
 from assay.data.objects import Fold, Splitset
 from assay.db.engine import session_scope
-from assay.db.models import EncoderSpecRow, FeatureRow, FittedEncoderRow, FoldRow, LabelRow, SplitsetRow
-
-
-@attrs.define
-class _Fit:
-    """One step's fitted encoders: the splitset's (``None`` key) and, if fitted per fold, each fold's."""
-
-    step: EncoderStep
-    by_fold: dict[int | None, Any]
-    names: list[str]
+from assay.db.models import FeatureRow, FoldRow, LabelRow, SplitsetRow
 
 
 def _check_columns(df: pd.DataFrame, label_column: Any, excluded: Any) -> tuple[list[str], list[str]]:
@@ -42,44 +33,9 @@ def _check_columns(df: pd.DataFrame, label_column: Any, excluded: Any) -> tuple[
     return features, [c for c in excluded if c != label_column]
 
 
-def _label_is_categorical(label: pd.Series, step: EncoderStep | None) -> bool:
-    if step is not None:
-        return step.is_categorical
-    # without an encoder, floats are a continuous label and anything else (ints, text, bools) are classes
-    return not pd.api.types.is_float_dtype(label.dtype)
-
-
-def _check_label_values(label: pd.Series) -> None:
-    missing = np.flatnonzero(label.isna().to_numpy())
-    if len(missing):
-        raise errors.DataError(
-            "label_column",
-            f"{label.name!r} is missing in {len(missing)} row(s) (e.g. rows {missing[:5].tolist()}); a label cannot "
-            "be imputed: drop those rows or fill them before make()",
-        )
-
-
-def _fit_step(step: EncoderStep, data: pd.DataFrame, train_rows: np.ndarray, fold_trains: list[np.ndarray],
-              nan_columns: list[str]) -> _Fit:
-    """Categorical encoders see all rows; every other one the train rows only, and each fold its train rows."""
-    if step.is_categorical:
-        by_fold: dict[int | None, Any] = {None: encoding.fit(step, data, nan_columns)}
-    else:
-        by_fold = {None: encoding.fit(step, data.iloc[train_rows], nan_columns)}
-        for index, rows in enumerate(fold_trains):
-            by_fold[index] = encoding.fit(step, data.iloc[rows], nan_columns)
-    head = data.iloc[:2]
-    width = encoding.transform(step, by_fold[None], head).shape[1]
-    for index, fitted in by_fold.items():
-        if index is not None and encoding.transform(step, fitted, head).shape[1] != width:
-            raise errors.EncoderError(
-                step.parameter, f"fitted on fold {index} it gives a different number of columns than on train"
-            )
-    return _Fit(step, by_fold, encoding.output_names(step, by_fold[None], width))
-
-
 class Pipeline:
-    """Pipelines that turn raw data into a persisted :class:`~assay.Splitset`. Tabular data: ``Pipeline.Tabular``."""
+    """Pipelines that turn raw data into a persisted :class:`~assay.Splitset`: ``Pipeline.Tabular``,
+    ``Pipeline.Sequence`` (3-D samples) and ``Pipeline.Image`` (4-D samples)."""
 
     class Tabular:
         """Tabular data: a DataFrame or a .csv/.tsv/.parquet file."""
@@ -125,6 +81,111 @@ class Pipeline:
             return _write(plan, fits, label_fit)
 
 
+    class Sequence:
+        """Sequence data: samples x timesteps x features, as a numpy array or a ``.npy`` file."""
+
+        @staticmethod
+        def make(
+            feature_ndarray3D_or_npyPath: Any,
+            feature_dtype: Any = None,
+            feature_cols_excluded: int | str | list[int | str] | None = None,
+            feature_encoders: list[dict[str, Any]] | None = None,
+            feature_reshape_indices: tuple[Any, ...] | None = None,
+            label_df_or_path: Any = None,
+            label_dtype: Any = None,
+            label_column: str | None = None,
+            label_encoder: dict[str, Any] | None = None,
+            size_test: float | None = None,
+            size_validation: float | None = None,
+            fold_count: int | None = None,
+            bin_count: int | None = None,
+            seed: int = splitting.DEFAULT_SEED,
+        ) -> Splitset:
+            """Store the samples, split them, fit encoders and persist everything; returns the Splitset.
+
+            ``splitset.samples_for(split)["features"]`` is float32 samples x timesteps x features, as Keras
+            ``LSTM``/``Conv1D`` and ``torch.nn.LSTM(batch_first=True)`` take them; ``fn_build`` receives
+            ``features_shape = (timesteps, features)``.
+
+            Args:
+                feature_ndarray3D_or_npyPath: a 3-D numpy array (samples x timesteps x features) or the path of a
+                    ``.npy`` file holding one (memory-mapped while stored). Never modified.
+                feature_dtype: cast the samples to this numeric dtype before storing (e.g. ``"float32"``).
+                feature_cols_excluded: feature indices (or names ``"feature_3"``) left out.
+                feature_encoders: list of ``dict(sklearn_preprocess=...)`` applied in order. A transformer sees one
+                    column per feature over every timestep (``(samples*timesteps, features)``); non-categorical
+                    ones are fitted on train (and each fold's train) samples only, batch by batch when they have
+                    ``partial_fit``. Samples holding NaNs need an imputer among them.
+                feature_reshape_indices: reshape the encoded samples, AIQC's spelling: each item an axis index of
+                    the encoded array (0 = samples, first), a size as a string (``"1"``), or a tuple of axis
+                    indices whose sizes multiply. E.g. ``(0, 1, 2, "1")`` adds a trailing channel axis.
+                label_df_or_path: a DataFrame or .csv/.tsv/.parquet file, one row per sample in sample order;
+                    ``None`` for unsupervised data.
+                label_dtype: cast the label column to this dtype first.
+                label_column: the label column (may be omitted when the table has one column).
+                label_encoder, size_test, size_validation, fold_count, bin_count, seed: as for
+                    :meth:`Pipeline.Tabular.make`; splits are stratified on the label the same way.
+
+            Raises:
+                assay.errors.ValidationError: (a subclass naming the parameter) for unusable input: a 2-D or
+                    ragged array, NaNs no encoder imputes, a label table whose row count differs from the sample
+                    count, encoders that do not fit the shape... Nothing is written then.
+            """
+            return array_pipeline.make_sequence(
+                feature_ndarray3D_or_npyPath, feature_dtype, feature_cols_excluded, feature_encoders,
+                feature_reshape_indices, label_df_or_path, label_dtype, label_column, label_encoder, size_test,
+                size_validation, fold_count, bin_count, seed)
+
+    class Image:
+        """Image data: a folder of image files (sorted by name) or a list of local image files, read with Pillow."""
+
+        @staticmethod
+        def make(
+            feature_folder_or_urls: Any,
+            feature_dtype: Any = None,
+            feature_encoders: list[dict[str, Any]] | None = None,
+            feature_reshape_indices: tuple[Any, ...] | None = None,
+            label_df_or_path: Any = None,
+            label_column: str | None = None,
+            label_encoder: dict[str, Any] | None = None,
+            size_test: float | None = None,
+            size_validation: float | None = None,
+            fold_count: int | None = None,
+            bin_count: int | None = None,
+            seed: int = splitting.DEFAULT_SEED,
+        ) -> Splitset:
+            """Read the images, store them, split them, fit encoders and persist everything; returns the Splitset.
+
+            Images are samples x channels x height x width (grayscale: 1 channel, RGB: 3), channels first. That
+            is what ``samples_for`` returns and what PyTorch's ``nn.Conv2d`` takes; the Keras backend moves the
+            channels last (and gives ``fn_build`` ``features_shape = (height, width, channels)``), so neither
+            user transposes by hand. ``feature_reshape_indices`` opts out: its shape reaches every library as is.
+
+            Args:
+                feature_folder_or_urls: a folder of image files (read sorted by file name; hidden files skipped)
+                    or a list of local image file paths (in that order). URLs are refused: nothing is downloaded.
+                    All images need one size and one mode; resize or convert them first otherwise.
+                feature_dtype: cast the pixels to this numeric dtype before storing (default: uint8 as read).
+                feature_encoders: list of ``dict(sklearn_preprocess=..., axis="channel" | "pixel")``: per channel
+                    a transformer sees ``(samples*height*width, channels)``, per pixel ``(samples,
+                    channels*height*width)``. Fitted on train (and each fold's train) samples only.
+                feature_reshape_indices: reshape the encoded samples (see :meth:`Pipeline.Sequence.make`), e.g.
+                    ``(0, 2, 3)`` drops the channel axis of grayscale images.
+                label_df_or_path: a DataFrame or .csv/.tsv/.parquet file, one row per image in sample order;
+                    ``None`` for unsupervised data.
+                label_column, label_encoder, size_test, size_validation, fold_count, bin_count, seed: as for
+                    :meth:`Pipeline.Tabular.make`.
+
+            Raises:
+                assay.errors.ValidationError: (a subclass naming the parameter) for an empty folder, a non-image
+                    file, images of mixed size or mode, a URL, a label table of the wrong length, encoders that
+                    do not fit the shape... Nothing is written then.
+            """
+            return array_pipeline.make_image(
+                feature_folder_or_urls, feature_dtype, feature_encoders, feature_reshape_indices, label_df_or_path,
+                label_column, label_encoder, size_test, size_validation, fold_count, bin_count, seed)
+
+
 @attrs.frozen
 class _Plan:
     """Everything validated and decided before fitting: the data, the encoder steps, the splits and folds."""
@@ -167,9 +228,9 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
     passthrough = encoding.select_columns(feature_steps, features, label_column)
 
     label = None if label_column is None else df[label_column]
-    is_categorical = label is not None and _label_is_categorical(label, label_step)
+    is_categorical = label is not None and fits.label_is_categorical(label, label_step)
     if label is not None:
-        _check_label_values(label)
+        fits.check_label_values(label)
     strata = splitting.make_strata(label, is_categorical, bin_count)
     samples = splitting.split_rows(strata, len(df), size_test, size_validation, int(seed))
     folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
@@ -188,7 +249,7 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
                  passthrough, nan_columns, samples, folds, settings)
 
 
-def _fit_all(plan: _Plan) -> tuple[list[_Fit], _Fit | None]:
+def _fit_all(plan: _Plan) -> tuple[list[fits.Fit], fits.Fit | None]:
     """Fit every feature encoder and the label encoder (without leakage) and check they leave no NaNs."""
     train_rows = plan.samples["train"]
     fold_trains = [fold["train"] for fold in plan.folds]
@@ -197,15 +258,15 @@ def _fit_all(plan: _Plan) -> tuple[list[_Fit], _Fit | None]:
     for step in plan.feature_steps:
         data = features[step.columns]
         step_nan = [c for c in step.columns if c in plan.nan_columns]
-        fits.append(_fit_step(step, data, train_rows, fold_trains, step_nan))
+        fits.append(fits.fit_step(step, data, train_rows, fold_trains, step_nan))
         encoding.check_nan_output(step, fits[-1].by_fold[None], data, step_nan)
     label_fit = None
     if plan.label_step is not None:
-        label_fit = _fit_step(plan.label_step, plan.label.to_frame(), train_rows, fold_trains, [])
+        label_fit = fits.fit_step(plan.label_step, plan.label.to_frame(), train_rows, fold_trains, [])
     return fits, label_fit
 
 
-def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
+def _write(plan: _Plan, fits: list[fits.Fit], label_fit: fits.Fit | None) -> Splitset:
     """Store dataset, label, features, splitset, folds and encoders in one transaction."""
     label = plan.label
     classes, label_shape = [], None
@@ -234,7 +295,7 @@ def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
         session.flush()
         splitset_row = SplitsetRow(
             dataset_id=dataset_row.id, label_id=label_row.id if label_row else None, feature_id=feature_row.id,
-            samples=_as_lists(plan.samples), split_sizes={split: len(rows) for split, rows in plan.samples.items()},
+            samples=fits.as_lists(plan.samples), split_sizes={split: len(rows) for split, rows in plan.samples.items()},
             features_shape=[len(feature_names)], label_shape=label_shape, feature_names=feature_names,
             **plan.settings,
         )
@@ -242,39 +303,17 @@ def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
         session.flush()
         fold_rows = []
         for index, fold in enumerate(plan.folds):
-            fold_rows.append(FoldRow(splitset_id=splitset_row.id, fold_index=index, samples=_as_lists(fold)))
+            fold_rows.append(FoldRow(splitset_id=splitset_row.id, fold_index=index, samples=fits.as_lists(fold)))
             session.add(fold_rows[-1])
             session.flush()
             # millions of row indices as Python ints are large: drop them; Fold reads them on demand
             session.expire(fold_rows[-1], ["samples"])
         fold_ids = {i: row.id for i, row in enumerate(fold_rows)}
         for fit in ([label_fit] if label_fit else []) + fits:
-            _store_fit(session, splitset_row.id, fit, fold_ids)
+            fits.store_fit(session, splitset_row.id, fit, fold_ids)
     splitset = Splitset(splitset_row)
     # the data and related rows are in memory already: the first samples_for() need not read them back
     splitset._cache["frame"] = plan.df
     splitset._cache["folds"] = [Fold(row) for row in fold_rows]
     splitset._cache["label_row"], splitset._cache["feature_row"] = label_row, feature_row
     return splitset
-
-
-def _as_lists(samples: dict[str, np.ndarray]) -> dict[str, list[int]]:
-    return {split: rows.tolist() for split, rows in samples.items()}
-
-
-def _store_fit(session, splitset_id: int, fit: _Fit, fold_ids: dict[int, int]) -> None:
-    step = fit.step
-    family = step.family
-    spec = EncoderSpecRow(
-        splitset_id=splitset_id, role=step.role, position=step.position, family=family.name,
-        class_name=type(step.encoder).__name__, params=family.describe(step.encoder), dtypes=step.dtypes,
-        columns_selected=step.columns_selected, columns_matched=list(step.columns),
-        is_categorical=step.is_categorical, blob=family.dumps(step.encoder),
-    )
-    session.add(spec)
-    session.flush()
-    for index, fitted in fit.by_fold.items():
-        session.add(FittedEncoderRow(
-            encoderspec_id=spec.id, fold_id=None if index is None else fold_ids[index],
-            output_names=fit.names, blob=family.dumps(fitted),
-        ))
