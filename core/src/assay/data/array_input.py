@@ -171,3 +171,28 @@ class ArrayEncoders:
             batch = array_encoding.apply(self.features, fitted, batch)
             out[start:start + len(batch)] = array_encoding.reshape(batch, self.reshape_indices)
         return out
+
+
+# --- the channel convention ----------------------------------------------------------------------------------
+
+
+def library_shape(shape: tuple[int, ...], layout: str, channels_last: bool) -> tuple[int, ...]:
+    """``features_shape`` as a library receives it: channels moved last for channels-last libraries (images)."""
+    shape = tuple(shape)
+    if layout == "channels_first" and channels_last:
+        return shape[1:] + shape[:1]
+    return shape
+
+
+def library_features(features: Any, layout: str, channels_last: bool) -> Any:
+    """Samples as a library receives them (``(n, C, H, W)`` -> ``(n, H, W, C)`` for channels-last libraries)."""
+    if layout == "channels_first" and channels_last and features is not None:
+        return np.ascontiguousarray(np.moveaxis(features, 1, -1))
+    return features
+
+
+def library_samples(samples: dict[str, Any], layout: str, channels_last: bool) -> dict[str, Any]:
+    """``samples`` with the features in the library's layout (labels untouched)."""
+    if layout != "channels_first" or not channels_last:
+        return samples
+    return {**samples, "features": library_features(samples["features"], layout, channels_last)}
