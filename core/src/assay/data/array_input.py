@@ -91,6 +91,8 @@ class ArrayEncoders:
         reshape_indices: the user's ``feature_reshape_indices`` (JSON form), or ``None``.
         features_shape: one encoded sample's shape (what ``samples_for`` gives).
         labels: the label side (label encoder, classes), shared with tabular data.
+        dtype: the stored dtype; new samples are cast to it before encoding.
+        columns: every feature (sequences) or channel (images) name, in axis order, excluded ones included.
     """
 
     kind: str
@@ -100,6 +102,8 @@ class ArrayEncoders:
     reshape_indices: list[Any] | None
     features_shape: tuple[int, ...]
     labels: FittedEncoders
+    dtype: str = "float64"
+    columns: list[str] = attrs.field(factory=list)
 
     # --- the label side, as on FittedEncoders ---
     @property
@@ -162,7 +166,7 @@ class ArrayEncoders:
         With ``parameter`` the samples' shape is checked first (new data); without, they come from the store.
         """
         if parameter is not None:
-            samples = self.check_samples(samples, parameter)
+            samples = self.check_samples(samples, parameter).astype(self.dtype, copy=False)
         out = np.empty((len(samples), *self.features_shape), dtype=np.float32)
         step = max(1, ENCODE_BATCH_VALUES // max(1, int(np.prod(self.sample_shape))))
         fitted = [encoder.load() for encoder in self.features]
@@ -171,6 +175,19 @@ class ArrayEncoders:
             batch = array_encoding.apply(self.features, fitted, batch)
             out[start:start + len(batch)] = array_encoding.reshape(batch, self.reshape_indices)
         return out
+
+
+def read_samples(kind: str, data: Any, parameter: str) -> tuple[np.ndarray, str | None]:
+    """New raw samples for a model trained on ``kind`` data: a 3-D array or ``.npy`` file (sequences), or a
+    folder or list of image files (images). Their shape is checked by :meth:`ArrayEncoders.check_samples`."""
+    from assay.data import images, sequence
+
+    if kind == "sequence":
+        return sequence.read_sequence(data, None, parameter)
+    if isinstance(data, np.ndarray):
+        return data, None
+    array, _, name = images.read_images(data, None, parameter)
+    return array, name
 
 
 # --- the channel convention ----------------------------------------------------------------------------------

@@ -202,14 +202,7 @@ def write(plan: _Plan, fitted: _Fitted) -> Splitset:
         label_shape = [len(label_fit.names)] if label_fit else [1]
     serialized = ingest.serialize(labels.df) if labels is not None else contextlib.nullcontext()
     with serialized, session_scope() as session:
-        dataset_row = db_arrays.dataset_with_sha256(session, sha256)
-        if dataset_row is None:
-            dataset_row = db_arrays.add_array_dataset(session, dict(
-                kind=plan.kind, name=plan.name, sha256=sha256, file_format=arraystore.FILE_FORMAT,
-                row_count=int(array.shape[0]), column_count=len(plan.names), columns=list(plan.names),
-                dtypes={name: str(array.dtype) for name in plan.names}, statistics=fitted.statistics,
-                shape=[int(s) for s in array.shape],
-            ), arraystore.compressed_chunks(array), arraystore.CODEC)
+        dataset_row = store_array(session, plan.kind, array, plan.name, plan.names, sha256, fitted.statistics)
         label_row = None
         if labels is not None:
             label_dataset = ingest.store(session, labels.df, serialized, labels.name)
@@ -254,6 +247,22 @@ def write(plan: _Plan, fitted: _Fitted) -> Splitset:
     if labels is not None:
         splitset._cache["label_frame"] = labels.df
     return splitset
+
+
+def store_array(session, kind: str, array: np.ndarray, name: str | None, names: list[str],
+                sha256: str | None = None, statistics: dict[str, Any] | None = None) -> Any:
+    """The DatasetRow holding ``array``: an existing one with the same content, or a new one (within ``session``)."""
+    sha256 = sha256 or arraystore.fingerprint(array)
+    row = db_arrays.dataset_with_sha256(session, sha256)
+    if row is not None:
+        return row
+    if statistics is None:
+        statistics = arraystore.statistics(array, names, 2 if kind == "sequence" else 1)
+    return db_arrays.add_array_dataset(session, dict(
+        kind=kind, name=name, sha256=sha256, file_format=arraystore.FILE_FORMAT, row_count=int(array.shape[0]),
+        column_count=len(names), columns=list(names), dtypes={n: str(array.dtype) for n in names},
+        statistics=statistics, shape=[int(s) for s in array.shape],
+    ), arraystore.compressed_chunks(array), arraystore.CODEC)
 
 
 def _store_step(session, splitset_id: int, feature_id: int, step: ArrayStep, columns: list[str],

@@ -25,7 +25,8 @@ def check_dtype(feature_dtype: Any) -> np.dtype | None:
     return dtype
 
 
-def read_sequence(feature_ndarray3D_or_npyPath: Any, feature_dtype: Any = None) -> tuple[np.ndarray, str | None]:
+def read_sequence(feature_ndarray3D_or_npyPath: Any, feature_dtype: Any = None,
+                  parameter: str = PARAMETER) -> tuple[np.ndarray, str | None]:
     """The samples as a numeric 3-D array, and a name (the file name) when read from a ``.npy`` file.
 
     A ``.npy`` file is memory-mapped, so a large file is read chunk by chunk while it is stored. The caller's
@@ -37,51 +38,51 @@ def read_sequence(feature_ndarray3D_or_npyPath: Any, feature_dtype: Any = None) 
     dtype = check_dtype(feature_dtype)
     value, name = feature_ndarray3D_or_npyPath, None
     if isinstance(value, (str, Path)):
-        value, name = _load(Path(value)), Path(value).name
+        value, name = _load(Path(value), parameter), Path(value).name
     elif not isinstance(value, np.ndarray):
         if not isinstance(value, (list, tuple)):
             raise errors.DataError(
-                PARAMETER, f"expected a 3-D numpy array or the path of a .npy file, got {type(value).__name__}"
+                parameter, f"expected a 3-D numpy array or the path of a .npy file, got {type(value).__name__}"
             )
         try:
             value = np.asarray(value)
         except ValueError as exc:  # numpy refuses nested lists of unequal lengths
             raise errors.DataError(
-                PARAMETER, f"is ragged (samples of different lengths): {exc}; pad or cut every sample to the same "
+                parameter, f"is ragged (samples of different lengths): {exc}; pad or cut every sample to the same "
                 "number of timesteps first"
             ) from exc
     if value.dtype == object:
         raise errors.DataError(
-            PARAMETER, "holds Python objects (a ragged array of samples of different lengths?); give a numeric array "
+            parameter, "holds Python objects (a ragged array of samples of different lengths?); give a numeric array "
             "with every sample padded or cut to the same number of timesteps"
         )
     if value.ndim != 3:
         hint = "; add a feature axis with array[:, :, np.newaxis]" if value.ndim == 2 else ""
         raise errors.DataError(
-            PARAMETER, f"must be 3-D (samples x timesteps x features), got {value.ndim}-D shape {value.shape}{hint}"
+            parameter, f"must be 3-D (samples x timesteps x features), got {value.ndim}-D shape {value.shape}{hint}"
         )
     if value.dtype.kind not in "biuf":
-        raise errors.DataError(PARAMETER, f"must hold numbers, got dtype {value.dtype}")
+        raise errors.DataError(parameter, f"must hold numbers, got dtype {value.dtype}")
     if 0 in value.shape:
-        raise errors.DataError(PARAMETER, f"is empty: shape {value.shape}")
+        raise errors.DataError(parameter, f"is empty: shape {value.shape}")
     if dtype is not None and dtype != value.dtype:
         value = value.astype(dtype)
     return value, name
 
 
-def _load(path: Path) -> np.ndarray:
+def _load(path: Path, parameter: str) -> np.ndarray:
     if path.suffix.lower() != ".npy":
-        raise errors.DataError(PARAMETER, f"{str(path)!r} is not a .npy file; save the array with numpy.save")
+        raise errors.DataError(parameter, f"{str(path)!r} is not a .npy file; save the array with numpy.save")
     if not path.is_file():
-        raise errors.DataError(PARAMETER, f"{str(path)!r} is not a readable file")
+        raise errors.DataError(parameter, f"{str(path)!r} is not a readable file")
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:  # object arrays need pickle, which is refused
         raise errors.DataError(
-            PARAMETER, f"{str(path)!r} holds Python objects (a ragged array?), which are not loaded: {exc}"
+            parameter, f"{str(path)!r} holds Python objects (a ragged array?), which are not loaded: {exc}"
         ) from exc
     except OSError as exc:
-        raise errors.DataError(PARAMETER, f"cannot read {str(path)!r} as .npy: {exc}") from exc
+        raise errors.DataError(parameter, f"cannot read {str(path)!r} as .npy: {exc}") from exc
 
 
 def feature_names(count: int) -> list[str]:
