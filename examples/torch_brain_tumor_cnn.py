@@ -1,8 +1,8 @@
-"""Images with PyTorch: 80 grayscale brain MRI slices (1 x 120 x 160), tumor or not, a small CNN on 2 folds.
+"""Images with PyTorch: 80 grayscale brain MRI slices (1 x 160 x 120), tumor or not, a small CNN on 2 folds.
 
 ``Pipeline.Image.make`` reads the folder with Pillow into samples x channels x height x width: channels first,
-as ``nn.Conv2d`` takes them, so ``fn_build`` gets ``features_shape = (1, 120, 160)``. (The same splitset used
-with Keras hands Conv2D channels-last samples of shape (120, 160, 1); nobody transposes by hand.)
+as ``nn.Conv2d`` takes them, so ``fn_build`` gets ``features_shape = (1, 160, 120)``. (The same splitset used
+with Keras hands Conv2D channels-last samples of shape (160, 120, 1); nobody transposes by hand.)
 
 Runs on the embedded SQLite default (a file under the user data directory; ASSAY_DATABASE_URL overrides it).
 """
