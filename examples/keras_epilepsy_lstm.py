@@ -7,12 +7,13 @@ feature over every timestep and is fitted on the train samples only.
 Runs on the embedded SQLite default (a file under the user data directory; ASSAY_DATABASE_URL overrides it).
 """
 
+from keras import Input, Sequential
+from keras.callbacks import History
+from keras.layers import LSTM, Dense
+from sklearn.preprocessing import StandardScaler
+
 import assay
 from assay import datum
-from sklearn.preprocessing import StandardScaler
-from keras import Sequential, Input
-from keras.layers import LSTM, Dense
-from keras.callbacks import History
 
 assay.setup()
 features = datum.to_numpy('epilepsy.parquet')            # (1000, 178, 1) float64

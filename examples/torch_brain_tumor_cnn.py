@@ -7,11 +7,12 @@ with Keras hands Conv2D channels-last samples of shape (160, 120, 1); nobody tra
 Runs on the embedded SQLite default (a file under the user data directory; ASSAY_DATABASE_URL overrides it).
 """
 
+from sklearn.preprocessing import MinMaxScaler
+from torch import nn
+
 import assay
 import assay_torch
 from assay import datum
-from sklearn.preprocessing import MinMaxScaler
-from torch import nn
 
 assay.setup()
 folder = datum.get_image_folder('brain_tumor.csv')   # 80 .jpg files, read sorted by name

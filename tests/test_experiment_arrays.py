@@ -86,10 +86,12 @@ def test_torch_lstm_trains_on_sequence_folds_and_repeats_and_infers_new_arrays(d
     assert len(board) == 1  # one combination, aggregated over 2 folds x 2 repeats
 
     importance = predictor.feature_importance(split="test", permutation_count=2)
-    assert list(importance["feature"]).count("feature_0") == 1 and len(importance) == 2
+    assert list(importance["feature"]).count("feature_0") == 1
+    assert len(importance) == 2
 
     frame = predictor.infer(array[:6], label_df_or_path=label.iloc[:6])
-    assert set(frame["prediction"]) <= {0, 1} and len(frame) == 6
+    assert set(frame["prediction"]) <= {0, 1}
+    assert len(frame) == 6
     assert "accuracy" in frame.attrs["metrics"]
     # the rows of the test split give exactly the predictions stored for the test split
     test_rows = predictor.predictions["test"].row_indices
@@ -101,7 +103,7 @@ def test_torch_lstm_trains_on_sequence_folds_and_repeats_and_infers_new_arrays(d
         bundle.predict(array[:6, :, :1])
     with pytest.raises(errors.SchemaMismatchError, match=r"^df_or_path: one sample has shape \(5, 2\)"):
         predictor.infer(array[:6, :5])
-    with pytest.raises(errors.DataError, match="^label_df_or_path: has 5 rows for 6 samples"):
+    with pytest.raises(errors.DataError, match=r"^label_df_or_path: has 5 rows for 6 samples"):
         predictor.infer(array[:6], label_df_or_path=label.iloc[:5])
 
 
@@ -123,8 +125,10 @@ def test_torch_conv2d_gets_channels_first_images_in_two_local_workers(db, tmp_pa
     by_folder = predictor.infer(tmp_path / "images")
     np.testing.assert_allclose(by_files["probability_1"], by_folder["probability_1"].iloc[:4], rtol=1e-6)
     report = queue.report(str(tmp_path / "report.html"))
-    html = open(report).read()
-    assert "Leaderboard" in html and html.count("data:image/png;base64") >= 2
+    with open(report) as handle:
+        html = handle.read()
+    assert "Leaderboard" in html
+    assert html.count("data:image/png;base64") >= 2
     write_images(tmp_path / "small", count=2, size=(3, 3))
     with pytest.raises(errors.SchemaMismatchError, match=r"shape \(3, 3, 3\).*\(3, 5, 6\)"):
         predictor.infer(tmp_path / "small")

@@ -58,7 +58,8 @@ def test_sequence_samples_come_back_3d_float32_in_row_order_with_encoded_labels(
         "sequence", "timesteps_features", (7, 3), (2,))
     test = splitset.samples_for("test")
     rows = splitset.row_indices("test")
-    assert test["features"].dtype == np.float32 and test["features"].shape == (12, 7, 3)
+    assert test["features"].dtype == np.float32
+    assert test["features"].shape == (12, 7, 3)
     np.testing.assert_allclose(test["features"], array[rows], rtol=1e-6)  # no encoder: values as given
     assert splitset.label_classes == ["calm", "storm"]
     text = labels(text=True)["kind"].to_numpy()
@@ -144,7 +145,8 @@ def test_the_callers_array_is_never_modified_and_a_npy_path_works_as_well(db, tm
 
 def test_unsupervised_sequences_have_no_labels(db):
     splitset = assay.Pipeline.Sequence.make(sequences(), size_test=0.25)
-    assert splitset.label_shape is None and splitset.label_column is None
+    assert splitset.label_shape is None
+    assert splitset.label_column is None
     assert splitset.samples_for("train")["labels"] is None
     assert splitset.samples_for("test")["features"].shape == (15, 7, 3)
 

@@ -119,9 +119,12 @@ def image_cases(tmp_path):
         "empty folder": (dict(feature_folder_or_urls=empty), errors.DataError, "feature_folder_or_urls"),
         "missing folder": (dict(feature_folder_or_urls=tmp_path / "nowhere"), errors.DataError,
                            "feature_folder_or_urls"),
-        "non-image file": (dict(feature_folder_or_urls=not_image, label_df_or_path=None), errors.DataError, "feature_folder_or_urls"),
-        "mixed sizes": (dict(feature_folder_or_urls=mixed_size, label_df_or_path=None), errors.DataError, "feature_folder_or_urls"),
-        "mixed modes": (dict(feature_folder_or_urls=mixed_mode, label_df_or_path=None), errors.DataError, "feature_folder_or_urls"),
+        "non-image file": (dict(feature_folder_or_urls=not_image, label_df_or_path=None), errors.DataError,
+                           "feature_folder_or_urls"),
+        "mixed sizes": (dict(feature_folder_or_urls=mixed_size, label_df_or_path=None), errors.DataError,
+                           "feature_folder_or_urls"),
+        "mixed modes": (dict(feature_folder_or_urls=mixed_mode, label_df_or_path=None), errors.DataError,
+                           "feature_folder_or_urls"),
         "RGBA mode": (dict(feature_folder_or_urls=rgba), errors.DataError, "feature_folder_or_urls"),
         "a URL": (dict(feature_folder_or_urls="https://example.com/images/"), errors.DataError,
                   "feature_folder_or_urls"),
@@ -172,7 +175,7 @@ def test_a_label_table_is_checked_before_any_image_is_decoded(db, tmp_path):
 
 def test_a_label_file_that_cannot_be_read_names_label_df_or_path(db, tmp_path):
     (tmp_path / "labels.xlsx").write_bytes(b"")
-    with pytest.raises(errors.DataError, match="^label_df_or_path: "):
+    with pytest.raises(errors.DataError, match=r"^label_df_or_path: "):
         make_sequence(label_df_or_path=tmp_path / "labels.xlsx")
-    with pytest.raises(errors.DataError, match="^label_column: the label table has columns"):
+    with pytest.raises(errors.DataError, match=r"^label_column: the label table has columns"):
         make_sequence(label_df_or_path=pd.DataFrame({"a": range(60), "b": range(60)}), label_column=None)

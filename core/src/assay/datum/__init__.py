@@ -34,7 +34,7 @@ _CATALOG: dict[str, tuple[str, str, str | None, int, str]] = {
     "epilepsy.parquet": ("sequence", "classification_binary", "seizure", 1000, "EEG windows of 178 readings"),
     "delhi_climate.parquet": ("tabular time series", "forecasting", None, 1575, "Daily climate of Delhi"),
     "brain_tumor.csv": ("image", "classification_binary", "status", 80,
-                        "Brain MRI slices (grayscale jpg, 120 wide x 160 high in brain_tumor/images): healthy 0 or tumor 1"),
+                        "Brain MRI slices (grayscale jpg, 120 wide x 160 high): healthy 0 or tumor 1"),
 }
 # datasets kept in a folder of their own: name -> path under files/
 _SUBPATHS = {"brain_tumor.csv": "brain_tumor/brain_tumor.csv"}
