@@ -205,3 +205,17 @@ def test_the_built_in_datasets_feed_the_pipelines(db):
     assert splitset.label_classes == [0, 1]
     files = datum.get_image_files("brain_tumor.csv")
     assert [f.name for f in files][:2] == ["healthy_0.jpg", "healthy_1.jpg"]
+
+
+def test_a_database_of_the_previous_revision_upgrades_and_keeps_its_tabular_splitsets_next_to_new_arrays(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    frozen = Path(__file__).parent / "data" / "assay_0001.sqlite3"
+    copy = tmp_path / frozen.name
+    shutil.copyfile(frozen, copy)
+    assay.setup(f"sqlite:///{copy}")
+    old = assay.Splitset.all()[0]
+    assert (old.kind, old.layout, old.sample_shape) == ("tabular", "tabular", None)
+    made = assay.Pipeline.Sequence.make(sequences(), label_df_or_path=labels(), size_test=0.2)
+    assert assay.Splitset.get(made.id).samples_for("test")["features"].shape == (12, 7, 3)

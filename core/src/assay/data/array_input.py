@@ -126,6 +126,11 @@ class ArrayEncoders:
     def passthrough(self) -> list[str]:
         return []
 
+    @property
+    def interpolaters(self) -> list[Any]:
+        """Sequences and images have no interpolation steps (fill gaps with an imputing encoder instead)."""
+        return []
+
     def __iter__(self):
         """The label encoder first (if any), then the feature encoder steps."""
         return iter(([self.label] if self.label is not None else []) + list(self.features))

@@ -239,7 +239,7 @@ def write(plan: _Plan, fitted: _Fitted) -> Splitset:
         if fitted.label_fit is not None:
             fits.store_fit(session, splitset_row.id, fitted.label_fit, fold_ids)
         for position, step in enumerate(plan.steps):
-            _store_step(session, splitset_row.id, feature_row.id, step, kept_names,
+            _store_step(session, splitset_row.id, step, kept_names,
                         {index: models[position] for index, models in fitted.by_fold.items()}, fold_ids)
     splitset = Splitset(splitset_row)
     splitset._cache["folds"] = [Fold(row) for row in fold_rows]
@@ -265,14 +265,14 @@ def store_array(session, kind: str, array: np.ndarray, name: str | None, names: 
     ), arraystore.compressed_chunks(array), arraystore.CODEC)
 
 
-def _store_step(session, splitset_id: int, feature_id: int, step: ArrayStep, columns: list[str],
+def _store_step(session, splitset_id: int, step: ArrayStep, columns: list[str],
                 by_fold: dict[int | None, Any], fold_ids: dict[int, int]) -> None:
     family = step.family
     spec = EncoderSpecRow(
         splitset_id=splitset_id, role="feature", position=step.position, family=family.name,
         class_name=type(step.encoder).__name__, params=family.describe(step.encoder), dtypes=None,
         columns_selected=None, columns_matched=list(columns), is_categorical=step.is_categorical,
-        blob=family.dumps(step.encoder), feature_id=feature_id, axis=step.axis,
+        blob=family.dumps(step.encoder), axis=step.axis,
     )
     session.add(spec)
     session.flush()

@@ -145,6 +145,10 @@ class SplitsetRow(Base):
     label_shape: Mapped[list[int] | None] = mapped_column(JSONType)
     feature_names: Mapped[list[str]] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # feature and label interpolation steps (assay.data.interpolation), applied again whenever rows are encoded
+    interpolaters: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    # forecasting windows (assay.data.windows): size_window, size_shift, record_shifted, split order
+    window: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class FoldRow(Base):
@@ -176,8 +180,6 @@ class EncoderSpecRow(Base):
     columns_matched: Mapped[list[str]] = mapped_column(JSONType, default=list)
     is_categorical: Mapped[bool] = mapped_column(Boolean)
     blob: Mapped[bytes] = mapped_column(Blob, deferred=True)
-    # the feature input a feature encoder belongs to (None: the splitset's only feature, as before)
-    feature_id: Mapped[int | None] = _fk("feature.id", nullable=True)
     # arrays only: what one row of the encoder's 2-D input is ("feature": a timestep's features; "channel": a
     # pixel's channels; "pixel": a whole image's pixels)
     axis: Mapped[str | None] = mapped_column(String(16))

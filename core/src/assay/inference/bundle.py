@@ -52,6 +52,7 @@ from assay import __version__, errors, plugins
 from assay.data import ingest
 from assay.data.array_input import ArrayEncoders, FittedArrayEncoder, read_samples
 from assay.data.encoding import FittedEncoder, FittedEncoders, json_safe
+from assay.data.interpolation import Interpolater
 from assay.inference.infer import Inference, input_schema
 from assay.inference.schema import InputSchema
 
@@ -149,7 +150,8 @@ def export(predictor: Any, path: str | os.PathLike[str]) -> str:
             "classes": [json_safe(value) for value in encoders.label_classes],
             "is_categorical": encoders.label_is_categorical,
         },
-        "encoders": {"label": label_entry, "features": feature_entries, "passthrough": list(encoders.passthrough)},
+        "encoders": {"label": label_entry, "features": feature_entries, "passthrough": list(encoders.passthrough),
+                     "interpolaters": [step.to_json() for step in encoders.interpolaters]},
         "arrays": _arrays_entry(splitset, encoders) if isinstance(encoders, ArrayEncoders) else None,
         "functions_file": FUNCTIONS,
         "functions": sorted(needed),
@@ -292,6 +294,8 @@ class Bundle:
             passthrough=list(section["passthrough"]),
             label_column=label["column"], label_classes=list(label["classes"]),
             label_is_categorical=bool(label["is_categorical"]),
+            # bundles written before interpolation existed have no such entry
+            interpolaters=[Interpolater.from_json(step) for step in section.get("interpolaters", [])],
         )
         if not arrays:
             return labels

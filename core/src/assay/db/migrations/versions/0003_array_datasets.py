@@ -1,7 +1,10 @@
 """sequence and image datasets: chunked array storage, array feature inputs
 
-Revision ID: 0002
-Revises: 0001
+Only in-place changes (add column, create table): a batch "move and copy" of a table that others reference
+would drop it, and on SQLite with foreign keys on that DROP cascades into the referencing rows.
+
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-29 20:10:00
 """
 
@@ -9,15 +12,14 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0002'
-down_revision = '0001'
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('dataset', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('shape', sa.JSON(), nullable=True))
+    op.add_column('dataset', sa.Column('shape', sa.JSON(), nullable=True))
 
     op.create_table('datasetchunk',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -36,26 +38,16 @@ def upgrade() -> None:
     with op.batch_alter_table('datasetchunk', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_datasetchunk_dataset_id'), ['dataset_id'], unique=False)
 
-    with op.batch_alter_table('feature', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('kind', sa.String(length=32), server_default='tabular', nullable=False))
-        batch_op.add_column(sa.Column('sample_shape', sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column('reshape_indices', sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column('layout', sa.String(length=32), nullable=True))
+    op.add_column('feature', sa.Column('kind', sa.String(length=32), server_default='tabular', nullable=False))
+    op.add_column('feature', sa.Column('sample_shape', sa.JSON(), nullable=True))
+    op.add_column('feature', sa.Column('reshape_indices', sa.JSON(), nullable=True))
+    op.add_column('feature', sa.Column('layout', sa.String(length=32), nullable=True))
 
-    with op.batch_alter_table('encoderspec', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('feature_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('axis', sa.String(length=16), nullable=True))
-        batch_op.create_index(batch_op.f('ix_encoderspec_feature_id'), ['feature_id'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_encoderspec_feature_id_feature'), 'feature', ['feature_id'],
-                                    ['id'], ondelete='CASCADE')
+    op.add_column('encoderspec', sa.Column('axis', sa.String(length=16), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('encoderspec', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_encoderspec_feature_id_feature'), type_='foreignkey')
-        batch_op.drop_index(batch_op.f('ix_encoderspec_feature_id'))
-        batch_op.drop_column('axis')
-        batch_op.drop_column('feature_id')
+    op.drop_column('encoderspec', 'axis')
 
     with op.batch_alter_table('feature', schema=None) as batch_op:
         batch_op.drop_column('layout')
