@@ -445,7 +445,7 @@ def _store_fit(session, splitset_id: int, fit: _Fit, fold_ids: dict[int, int]) -
     spec = EncoderSpecRow(
         splitset_id=splitset_id, role=step.role, position=step.position, family=family.name,
         class_name=type(step.encoder).__name__, params=family.describe(step.encoder), dtypes=step.dtypes,
-        columns_selected=step.columns_selected, columns_matched=list(step.columns),
+        columns_selected=step.columns_selected, columns_matched=list(step.columns), include=step.include,
         is_categorical=step.is_categorical, blob=family.dumps(step.encoder),
     )
     session.add(spec)

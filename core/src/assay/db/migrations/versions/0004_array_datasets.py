@@ -3,8 +3,8 @@
 Only in-place changes (add column, create table): a batch "move and copy" of a table that others reference
 would drop it, and on SQLite with foreign keys on that DROP cascades into the referencing rows.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-29 20:10:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
