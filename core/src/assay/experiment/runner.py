@@ -13,12 +13,8 @@ import attrs
 import numpy as np
 from sqlalchemy import update
 
-<<<<<<< HEAD
-from assay import errors, plugins
-from assay.data.array_input import library_samples, library_shape
-=======
 from assay import contracts, errors, plugins
->>>>>>> main
+from assay.data.array_input import library_samples, library_shape
 from assay.db.engine import current_url, session_scope
 from assay.db.models import (
     AlgorithmRow,
