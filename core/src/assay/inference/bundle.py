@@ -53,7 +53,7 @@ from assay.data import ingest
 from assay.data.array_input import ArrayEncoders, FittedArrayEncoder, read_samples
 from assay.data.encoding import FittedEncoder, FittedEncoders, json_safe
 from assay.data.interpolation import Interpolater
-from assay.inference.infer import Inference, input_schema
+from assay.inference.infer import Inference, input_schema, window_settings
 from assay.inference.schema import InputSchema
 
 FORMAT = "assay-bundle"
@@ -153,6 +153,7 @@ def export(predictor: Any, path: str | os.PathLike[str]) -> str:
         "encoders": {"label": label_entry, "features": feature_entries, "passthrough": list(encoders.passthrough),
                      "interpolaters": [step.to_json() for step in encoders.interpolaters]},
         "arrays": _arrays_entry(splitset, encoders) if isinstance(encoders, ArrayEncoders) else None,
+        "window": window_settings(splitset),
         "functions_file": FUNCTIONS,
         "functions": sorted(needed),
         "versions": {**dict(predictor.versions or {}), **_package_versions()},
@@ -329,7 +330,7 @@ class Bundle:
         return Inference(
             library=self.library, analysis_type=self.analysis_type, model=model, encoders=encoders,
             schema=self.schema, features_shape=tuple(self.manifest["features_shape"]),
-            fn_predict=functions.get("fn_predict"),
+            fn_predict=functions.get("fn_predict"), window=self.manifest.get("window"),
             layout=(self.manifest.get("arrays") or {}).get("layout", "tabular"),
         )
 
@@ -361,7 +362,8 @@ class Bundle:
 
         Returns:
             A DataFrame with the input's index: ``prediction`` (original label values) and, for classification,
-            ``probability_<class>`` per class. When the data holds the label column, ``frame.attrs["metrics"]``
+            ``probability_<class>`` per class; for a forecasting model, the next window (see
+            :mod:`assay.inference.forecast`). When the data holds the label column, ``frame.attrs["metrics"]``
             has the analysis type's metrics (without the loss, which needs the training's loss function).
 
         Raises:
@@ -381,7 +383,7 @@ class Bundle:
         frame, _ = ingest.read_tabular(df)
         outcome = self._inference.predict(frame, parameter="df")
         result = outcome.frame
-        if isinstance(df, pd.DataFrame):
+        if isinstance(df, pd.DataFrame) and self._inference.window is None:  # a forecast has rows of its own
             result = result.set_axis(df.index)
             result.attrs.update(outcome.frame.attrs)
         return result

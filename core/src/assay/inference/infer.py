@@ -69,6 +69,8 @@ class Inference:
     schema: InputSchema
     features_shape: tuple[int, ...]
     fn_predict: Callable[..., Any] | None = attrs.field(default=None, repr=False)
+    #: the splitset's ``feature_window`` settings when the model forecasts windows (see assay.inference.forecast)
+    window: dict[str, Any] | None = None
     #: the splitset's axis layout (see ``Splitset.layout``); images are moved channels last for Keras
     layout: str = "tabular"
 
@@ -94,6 +96,10 @@ class Inference:
             assay.errors.DataError: label values the model does not know.
         """
         features = check(df, self.schema, parameter)
+        if self.window is not None:
+            from assay.inference import forecast
+
+            return forecast.predict_window(self, features)
         label_column = self.schema.label_column
         has_labels = label_column is not None and label_column in df.columns
         labels = df[label_column].reset_index(drop=True) if has_labels else None
@@ -199,8 +205,14 @@ def inference_for(predictor: Any) -> Inference:
         library=algorithm.library, analysis_type=algorithm.analysis_type, model=predictor.get_model(),
         encoders=splitset.encoders(job.fold_index), schema=input_schema(splitset),
         features_shape=tuple(predictor.features_shape), fn_predict=algorithm.functions["fn_predict"],
-        layout=splitset.layout,
+        window=window_settings(splitset), layout=splitset.layout,
     )
+
+
+def window_settings(splitset: Any) -> dict[str, Any] | None:
+    """The splitset's window settings without its (long) list of window starts."""
+    window = splitset.window
+    return None if window is None else {k: v for k, v in window.to_json().items() if k != "starts"}
 
 
 def _loss(predictor: Any, inference: Inference, samples: dict[str, Any]) -> float | None:
@@ -258,7 +270,8 @@ def infer(predictor: Any, df_or_path: Any, label_df_or_path: Any = None) -> pd.D
     with serialized, session_scope() as session:
         dataset = ingest.store(session, df, serialized, name)
         prediction_id = _store_prediction(session, predictor, dataset.id, len(df), blob, metrics)
-    frame = outcome.frame.set_axis(index)
+    # a forecast has its own rows (the next window), not the input's
+    frame = outcome.frame if inference.window is not None else outcome.frame.set_axis(index)
     frame.attrs.update(prediction_id=prediction_id, metrics=metrics)
     return frame
 
