@@ -208,6 +208,10 @@ class Backend:
 def backend(library: str) -> Backend:
     """The backend for ``library``; raises :class:`~assay.errors.LibraryNotFoundError` naming what to install."""
     available = libraries()
+    if not isinstance(library, str):
+        raise errors.LibraryNotFoundError(
+            f"library={library!r}: give one library name (a string), one of: {', '.join(sorted(available))}"
+        )
     if library not in available:
         installed = ", ".join(sorted(available)) or "none"
         raise errors.LibraryNotFoundError(
@@ -229,7 +233,7 @@ def analysis_types() -> dict[str, AnalysisType]:
 def analysis_type(name: str) -> AnalysisType:
     """The analysis type called ``name``; raises naming the known ones."""
     known = analysis_types()
-    if name not in known:
+    if not isinstance(name, str) or name not in known:
         raise errors.AnalysisTypeNotFoundError(
             f"analysis_type={name!r} is unknown; use one of: {', '.join(sorted(known))}"
         )

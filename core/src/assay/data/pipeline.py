@@ -17,6 +17,7 @@ from assay.data import encoding, ingest, splitting
 from assay.data.encoding import EncoderStep
 from assay.data.objects import Fold, Splitset
 from assay.db.engine import session_scope
+from assay.db.jsontype import storable
 from assay.db.models import EncoderSpecRow, FeatureRow, FittedEncoderRow, FoldRow, LabelRow, SplitsetRow
 
 
@@ -267,7 +268,7 @@ def _store_fit(session, splitset_id: int, fit: _Fit, fold_ids: dict[int, int]) -
     family = step.family
     spec = EncoderSpecRow(
         splitset_id=splitset_id, role=step.role, position=step.position, family=family.name,
-        class_name=type(step.encoder).__name__, params=family.describe(step.encoder), dtypes=step.dtypes,
+        class_name=type(step.encoder).__name__, params=storable(family.describe(step.encoder)), dtypes=step.dtypes,
         columns_selected=step.columns_selected, columns_matched=list(step.columns),
         is_categorical=step.is_categorical, blob=family.dumps(step.encoder),
     )
