@@ -61,9 +61,12 @@ def test_tricky_values_survive_a_round_trip_through_the_database(any_db):
         raw = session.execute(text("SELECT grid FROM hyperparamset WHERE id = :id"), {"id": row_id}).scalar_one()
     expected = dict(TRICKY, numpy_float=0.5, numpy_int=7, numpy_bool=True, array=[0, 1, 2])
     assert same(stored, expected)
-    assert stored["dtype"] == np.dtype("float32") and stored["class"] is np.float64
-    assert type(stored["numpy_int"]) is int and type(stored["tuple"]) is tuple
-    assert "NaN" not in str(raw) and "Infinity" not in str(raw)  # plain JSON: PostgreSQL accepts it
+    assert stored["dtype"] == np.dtype("float32")
+    assert stored["class"] is np.float64
+    assert type(stored["numpy_int"]) is int
+    assert type(stored["tuple"]) is tuple
+    assert "NaN" not in str(raw)
+    assert "Infinity" not in str(raw)
 
 
 @pytest.mark.parametrize("encoder", [
@@ -78,7 +81,7 @@ def test_every_categorical_label_encoder_is_stored_with_its_parameters(any_db, e
     with session_scope() as session:
         params = session.scalars(select(EncoderSpecRow.params).where(EncoderSpecRow.splitset_id == splitset.id)
                                  ).one()
-    expected = {key: value for key, value in encoder.get_params(deep=False).items()}
+    expected = dict(encoder.get_params(deep=False).items())
     assert same(params["params"], {key: storable(value) for key, value in expected.items()})
     assert splitset.label_classes == ["a", "b", "c"]
 

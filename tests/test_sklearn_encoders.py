@@ -120,4 +120,5 @@ def test_describe_keeps_storable_parameters_and_gives_the_repr_of_other_objects(
     assert described["params"]["handle_unknown"] == "ignore"
     assert described["params"]["dtype"] is np.float32  # a class: assay's JSON columns store it as it is
     steps = family.describe(make_pipeline(SimpleImputer(), StandardScaler()))["params"]["steps"]
-    assert steps[0][0] == "simpleimputer" and steps[0][1] == "SimpleImputer()"  # an estimator: its repr
+    assert steps[0][0] == "simpleimputer"
+    assert steps[0][1] == "SimpleImputer()"
