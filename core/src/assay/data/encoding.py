@@ -135,10 +135,22 @@ def _is_numeric(dtype: Any) -> bool:
     return pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
 
 
+def private_copy(data: Any) -> Any:
+    """A deep copy of ``data`` that an encoder may write into.
+
+    Encoders built with ``copy=False`` (StandardScaler, PowerTransformer, Normalizer...) transform their input
+    in place, and pandas hands them memory shared with the caller's DataFrame and the stored dataset. Every
+    encoder call therefore gets its own copy, whatever the encoder's settings or family.
+    """
+    if isinstance(data, (pd.DataFrame, pd.Series)):
+        return data.copy(deep=True)
+    return np.array(data, copy=True)
+
+
 def fit(step: EncoderStep, data: pd.DataFrame, nan_columns: list[str]) -> Any:
     """Fit a fresh copy of the step's encoder on ``data``; failures become an EncoderError naming the step."""
     try:
-        return step.family.fit(step.encoder, data)
+        return step.family.fit(step.encoder, private_copy(data))
     except Exception as exc:  # any error from the user's encoder, reported with the step that raised it
         hint = f"; columns {nan_columns} hold NaNs and need an imputer (e.g. SimpleImputer())" if nan_columns else ""
         raise errors.EncoderError(
@@ -147,12 +159,31 @@ def fit(step: EncoderStep, data: pd.DataFrame, nan_columns: list[str]) -> Any:
 
 
 def transform(step: EncoderStep | FittedEncoder, fitted: Any, data: pd.DataFrame) -> np.ndarray:
+    """Encode ``data`` (a private copy of it) and check the result has one 2-D row per input row."""
     try:
-        return step.family.transform(fitted, data)
+        out = step.family.transform(fitted, private_copy(data))
     except Exception as exc:  # an encoder that cannot handle new values (unknown category...) names itself
         raise errors.EncoderError(
             step.parameter, f"{type(fitted).__name__} failed to encode {list(data.columns)}: {exc}"
         ) from exc
+    check_output(step.parameter, fitted, out, len(data))
+    return out
+
+
+def check_output(parameter: str, fitted: Any, out: Any, rows: int) -> None:
+    """An encoder must give one output row per input row.
+
+    A text vectorizer handed a whole table, for one, learns the column *names* and returns a single row that
+    numpy would broadcast to every sample: the model would then train on a constant without any error.
+    """
+    shape = getattr(out, "shape", None)
+    if shape is None or len(shape) != 2 or shape[0] != rows:
+        raise errors.EncoderError(
+            parameter,
+            f"{type(fitted).__name__} returned shape {shape} for {rows} input rows; an encoder must return a 2-D "
+            f"array with one row per input row ({rows}, n_outputs). A text vectorizer (CountVectorizer, "
+            "TfidfVectorizer) must encode exactly one text column: select it with columns=['the_column']",
+        )
 
 
 def output_names(step: EncoderStep, fitted: Any, width: int) -> list[str]:
@@ -277,7 +308,9 @@ class FittedEncoders:
                 np.asarray(self.label_classes)[indices]
         if self.label is None:
             return values.ravel()
-        return np.asarray(self.label.family.inverse_transform(self.label.load(), values.reshape(len(values), -1)))
+        # a copy: an encoder made with copy=False would decode the caller's predictions in place
+        decoded = self.label.family.inverse_transform(self.label.load(), private_copy(values.reshape(len(values), -1)))
+        return np.asarray(decoded)
 
 
 def _mixed(values: list[Any]) -> bool:
