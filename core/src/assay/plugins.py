@@ -192,8 +192,17 @@ class Backend:
 
     def model_from_bytes(self, data: bytes, fn_build: Callable[..., Any], features_shape: tuple[int, ...],
                          label_shape: tuple[int, ...], hyperparameters: dict[str, Any]) -> Any:
-        return self._call("assay_model_from_bytes", data=data, fn_build=fn_build, features_shape=features_shape,
-                          label_shape=label_shape, hyperparameters=hyperparameters)
+        """The loaded model; a plugin's raw exception (bad bytes it did not check) becomes a ModelLoadError."""
+        try:
+            return self._call("assay_model_from_bytes", data=data, fn_build=fn_build, features_shape=features_shape,
+                              label_shape=label_shape, hyperparameters=hyperparameters)
+        except errors.AssayError:
+            raise
+        except Exception as exc:
+            raise errors.ModelLoadError(
+                f"the {self.library!r} plugin cannot load the stored model ({type(exc).__name__}: {exc}); it is "
+                "damaged or was saved by another library"
+            ) from exc
 
     def seed(self, seed: int) -> None:
         self._call("assay_seed", seed=seed)

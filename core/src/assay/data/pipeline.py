@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import encoding, ingest, splitting
+from assay.data import encoding, finite, ingest, splitting
 from assay.data.encoding import EncoderStep
 from assay.data.objects import Fold, Splitset
 from assay.db.engine import session_scope
@@ -51,12 +51,13 @@ def _label_is_categorical(label: pd.Series, step: EncoderStep | None) -> bool:
 
 
 def _check_label_values(label: pd.Series) -> None:
-    missing = np.flatnonzero(label.isna().to_numpy())
-    if len(missing):
+    missing = finite.missing_positions(label.to_frame())
+    if missing:
+        rows = next(iter(missing.values()))
         raise errors.DataError(
             "label_column",
-            f"{label.name!r} is missing in {len(missing)} row(s) (e.g. rows {missing[:5].tolist()}); a label cannot "
-            "be imputed: drop those rows or fill them before make()",
+            f"{label.name!r} is missing or infinite in {len(rows)} row(s) ({finite.describe(missing, label.index)}); "
+            "a label cannot be imputed: drop those rows or fill them before make()",
         )
 
 
@@ -165,6 +166,7 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
         label_step.columns = [label_column]
     feature_steps = encoding.parse_feature_encoders(feature_encoders)
     features = df[feature_columns]
+    finite.refuse_infinity(features, feature_columns, "df_or_path")
     passthrough = encoding.select_columns(feature_steps, features, label_column)
 
     label = None if label_column is None else df[label_column]
@@ -178,9 +180,10 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
     nan_columns = [c for c, has_nan in features.isna().any().items() if has_nan]
     nan_passthrough = [c for c in passthrough if c in nan_columns]
     if nan_passthrough:
+        where = finite.describe(finite.missing_positions(features, nan_passthrough), features.index)
         raise errors.DataError(
             "feature_encoders",
-            f"columns {nan_passthrough} hold NaNs and no encoder imputes them; add "
+            f"columns {nan_passthrough} hold NaNs and no encoder imputes them: {where}; add "
             f"dict(sklearn_preprocess=SimpleImputer(), columns={nan_passthrough!r}) or drop those rows",
         )
     settings = dict(size_test=size_test, size_validation=size_validation, fold_count=fold_count,

@@ -22,7 +22,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from assay import errors, plugins
-from assay.data import ingest
+from assay.data import finite, ingest
 from assay.data.encoding import FittedEncoders
 from assay.db.engine import session_scope
 from assay.db.models import DatasetRow, PredictionRow
@@ -77,12 +77,15 @@ class Inference:
         """Original class values in encoded order (empty for regression)."""
         return list(self.encoders.label_classes) if self.is_classification else []
 
-    def predict(self, df: pd.DataFrame, parameter: str = "df_or_path") -> Outcome:
+    def predict(self, df: pd.DataFrame, parameter: str = "df_or_path", index: pd.Index | None = None) -> Outcome:
         """Check ``df`` against the schema, encode, predict, decode; metrics when it holds the label column.
+
+        ``index``: the row labels the user passed (``df`` may have been renumbered when read), shown in errors.
 
         Raises:
             assay.errors.SchemaMismatchError: missing, unexpected or incompatible columns (nothing predicted).
-            assay.errors.DataError: label values the model does not know.
+            assay.errors.DataError: label values the model does not know; ±inf in a feature, or NaN where the
+                model's encoders do not impute it (naming the columns and row positions).
         """
         features = check(df, self.schema, parameter)
         label_column = self.schema.label_column
@@ -93,7 +96,9 @@ class Inference:
         if has_labels:  # checked before predicting, so a wrong label column fails fast
             y_true = predicting.true_coding(labels, classes, label_column)
 
+        finite.refuse_infinity(features, list(features.columns), parameter, index)
         encoded = self.encoders.encode_features(features.reset_index(drop=True))
+        finite.refuse_unencodable_rows(features, encoded, _sources(self.encoders), parameter, index)
         encoded = encoded.reshape(len(encoded), *self.features_shape)
         raw = {"features": encoded,
                "labels": self.encoders.encode_labels(df[label_column].reset_index(drop=True)) if has_labels else None}
@@ -115,6 +120,12 @@ class Inference:
             metrics = plugins.metrics(self.analysis_type, y_true, y_pred, probabilities, classes)
         frame.attrs["metrics"] = dict(metrics)
         return Outcome(frame, decoded, probabilities, labels, metrics, samples)
+
+
+def _sources(encoders: FittedEncoders) -> list[list[str]]:
+    """The raw columns behind each encoded feature column, in ``encode_features`` order."""
+    sources = [list(encoder.columns) for encoder in encoders.features for _ in encoder.output_names]
+    return sources + [[column] for column in encoders.passthrough]
 
 
 def _probability_names(classes: list[Any]) -> list[str]:
@@ -195,12 +206,13 @@ def infer(predictor: Any, df_or_path: Any) -> pd.DataFrame:
     Raises:
         assay.errors.SchemaMismatchError: columns missing, unexpected or of incompatible dtypes; nothing is
             predicted or stored.
-        assay.errors.DataError: unreadable data, or label values the model was not trained on.
+        assay.errors.DataError: unreadable data, label values the model was not trained on, ±inf in a feature,
+            or NaN where the model's encoders do not impute it; nothing is stored then.
     """
     df, name = ingest.read_tabular(df_or_path)
     index = df_or_path.index if isinstance(df_or_path, pd.DataFrame) else df.index
     inference = inference_for(predictor)
-    outcome = inference.predict(df)
+    outcome = inference.predict(df, index=index)
     metrics = dict(outcome.metrics)
     if outcome.labels is not None:
         loss = _loss(predictor, inference, outcome.samples)
