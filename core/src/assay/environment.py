@@ -11,7 +11,8 @@ in a module that imports nothing heavy, e.g. in ``pyproject.toml``::
 
 ``import assay`` sets every declared variable the user has not set, so a value the user chose always wins.
 Plugins blocked with ``ASSAY_BLOCK_PLUGINS`` (by entry-point name) declare nothing; a declaration that fails to
-load is logged and skipped, never raised: it must not break ``import assay``.
+load is skipped (logged at debug level: :mod:`assay.plugins` reports a broken plugin when it loads it), never
+raised: it must not break ``import assay``.
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ def apply_plugin_defaults() -> dict[str, str]:
         try:
             defaults = entry_point.load()
         except Exception as exc:  # a broken plugin must not break `import assay`; plugins.py reports it later
-            logger.warning("plugin %r: cannot read its environment defaults: %s", entry_point.name, exc)
+            logger.debug("plugin %r: cannot read its environment defaults: %s", entry_point.name, exc)
             continue
         if not isinstance(defaults, Mapping):
-            logger.warning("plugin %r: %s is not a mapping of environment variables", entry_point.name,
+            logger.debug("plugin %r: %s is not a mapping of environment variables", entry_point.name,
                            entry_point.value)
             continue
         for name, value in defaults.items():
