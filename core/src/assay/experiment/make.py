@@ -75,8 +75,9 @@ def _check_grid(hyperparameters: Any) -> dict[str, list[Any]]:
         )
     grid: dict[str, list[Any]] = {}
     for key, values in hyperparameters.items():
-        if not isinstance(key, str) or not key.isidentifier():
-            raise errors.ExperimentError("hyperparameters", f"key {key!r} must be a string usable as a keyword")
+        # any string reaches **hp, identifier or not (AIQC grids use keys such as "2nd_dense_neurons")
+        if not isinstance(key, str) or not key:
+            raise errors.ExperimentError("hyperparameters", f"key {key!r} must be a non-empty string")
         if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, range)):
             raise errors.ExperimentError(
                 "hyperparameters", f"{key!r} must map to a list of values, e.g. {{{key!r}: [{values!r}]}}"
@@ -189,11 +190,13 @@ class Experiment:
         hide_test: bool = False,
         seed: int | None = None,
         max_attempts: int = 3,
+        permute_count: int = 0,
     ) -> Queue:
         """Check the definition and store a Queue with one Job per combination x fold x repeat.
 
         Args:
-            library: the ML library of the functions (``"keras"``, ``"torch"``, or one a plugin provides).
+            library: the ML library of the functions (``"keras"``, ``"torch"`` (or ``"pytorch"``), or one a
+                plugin provides).
             analysis_type: ``"regression"``, ``"classification_binary"`` or ``"classification_multi"``.
             fn_build: ``fn_build(features_shape, label_shape, **hp)`` returns an untrained model.
             fn_train: ``fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp)`` returns the
@@ -208,6 +211,10 @@ class Experiment:
             hide_test: keep the test split out of training and evaluation.
             seed: seeds splits of the search and every job (a random one is drawn and stored if ``None``).
             max_attempts: how often a job whose worker died is tried before it is marked failed.
+            permute_count: permutations per feature column of the permutation feature importance that
+                ``queue.run_jobs()`` computes on the train split of every trained model (AIQC's
+                ``permute_count``); 0 (the default) computes none until ``predictor.feature_importance()``
+                is asked for.
 
         Raises:
             assay.errors.AssayError: a clear error naming the parameter; nothing is stored then.
@@ -216,6 +223,7 @@ class Experiment:
                                                                         "'classification_multi'")):
             if not isinstance(value, str):
                 raise errors.ExperimentError(name, f"must be one name (a string) such as {example}, got {value!r}")
+        library = plugins.canonical_library(library)
         plugins.backend(library)  # fails early, naming the package to install
         plugins.analysis_type(analysis_type)
         if splitset_id is None:
@@ -233,6 +241,10 @@ class Experiment:
             raise errors.ExperimentError("hide_test", f"must be True or False, got {hide_test!r}")
         if not isinstance(max_attempts, int) or max_attempts < 1:
             raise errors.ExperimentError("max_attempts", f"must be an int >= 1, got {max_attempts!r}")
+        if not isinstance(permute_count, int) or isinstance(permute_count, bool) or permute_count < 0:
+            raise errors.ExperimentError(
+                "permute_count", f"must be an int >= 0 (0 computes no feature importance), got {permute_count!r}"
+            )
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
         elif not isinstance(seed, int) or isinstance(seed, bool):
@@ -274,7 +286,7 @@ class Experiment:
             queue = QueueRow(
                 algorithm_id=algorithm.id, splitset_id=splitset.id, hyperparamset_id=hyperparamset.id,
                 repeat_count=repeat_count, hide_test=hide_test, seed=seed, max_attempts=max_attempts,
-                job_count=len(combos) * len(folds) * repeat_count,
+                job_count=len(combos) * len(folds) * repeat_count, permute_count=permute_count,
             )
             session.add(queue)
             session.flush()

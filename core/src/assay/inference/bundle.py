@@ -47,11 +47,21 @@ import attrs
 import cloudpickle
 import pandas as pd
 
-from assay import __version__, errors, plugins
+from assay import __version__, contracts, errors, plugins
 from assay.data import ingest
 from assay.data.encoding import FittedEncoder, FittedEncoders, json_safe
+from assay.data.interpolation import Interpolater
 from assay.inference.infer import Inference, input_schema
-from assay.inference.manifest import FORMAT, FORMAT_VERSION, EncoderEntry, Encoders, Label, Manifest, Schema
+from assay.inference.manifest import (
+    FORMAT,
+    FORMAT_VERSION,
+    EncoderEntry,
+    Encoders,
+    InterpolaterEntry,
+    Label,
+    Manifest,
+    Schema,
+)
 from assay.inference.schema import InputSchema
 
 MANIFEST = "manifest.json"
@@ -129,7 +139,8 @@ def export(predictor: Any, path: str | os.PathLike[str]) -> str:
         hyperparameters=dict(job.hyperparameters), schema=Schema(**schema.to_dict()),
         label=Label(column=encoders.label_column, classes=[json_safe(value) for value in encoders.label_classes],
                     is_categorical=encoders.label_is_categorical),
-        encoders=Encoders(label=label_entry, features=feature_entries, passthrough=list(encoders.passthrough)),
+        encoders=Encoders(label=label_entry, features=feature_entries, passthrough=list(encoders.passthrough),
+                          interpolaters=[InterpolaterEntry(**step.to_json()) for step in encoders.interpolaters]),
         functions_file=FUNCTIONS, functions=sorted(needed),
         versions={**dict(predictor.versions or {}), **_package_versions()},
         source={"predictor_id": predictor.id, "job_id": job.id, "queue_id": queue.id, "splitset_id": splitset.id,
@@ -250,6 +261,7 @@ class Bundle:
             passthrough=list(section.passthrough),
             label_column=label.column, label_classes=list(label.classes),
             label_is_categorical=label.is_categorical,
+            interpolaters=[Interpolater.from_json(attrs.asdict(step)) for step in section.interpolaters],
         )
 
     @functools.cached_property
@@ -272,7 +284,7 @@ class Bundle:
             model = backend.model_from_bytes(
                 self._members[manifest.model_file], fn_build=functions.get("fn_build"),
                 features_shape=tuple(manifest.features_shape),
-                label_shape=None if label_shape is None else tuple(label_shape),
+                label_shape=contracts.build_label_shape(label_shape, self.analysis_type, len(self.classes)),
                 hyperparameters=self.hyperparameters,
             )
         except errors.ModelLoadError as exc:

@@ -115,12 +115,26 @@ class EncoderEntry:
 
 
 @attrs.frozen
+class InterpolaterEntry:
+    """An interpolation step (see :class:`assay.data.interpolation.Interpolater`), applied before the encoders."""
+
+    role: str
+    position: int
+    kwargs: dict[str, Any]
+    columns: list[str]
+    dtypes: list[str] | None = None
+    columns_selected: list[str] | None = None
+
+
+@attrs.frozen
 class Encoders:
-    """The label encoder (or ``None``), the feature encoders in order, and the columns passed through."""
+    """The label encoder (or ``None``), the feature encoders in order, the columns passed through, and the
+    interpolation steps (absent in bundles written before interpolation existed)."""
 
     label: EncoderEntry | None
     features: list[EncoderEntry]
     passthrough: list[str]
+    interpolaters: list[InterpolaterEntry] = attrs.field(factory=list)
 
 
 @attrs.frozen
