@@ -72,7 +72,8 @@ def encode(value: Any) -> Any:
     if isinstance(value, type):
         return {_CLASS: f"{value.__module__}.{value.__qualname__}"}
     if isinstance(value, (str, int, float)):  # subclasses (IntEnum, a float subclass...) as their plain value
-        return encode(float(value) if isinstance(value, float) else (str(value) if isinstance(value, str)
+        # str.__str__: a (str, Enum) member's own text, not "Class.MEMBER"
+        return encode(float(value) if isinstance(value, float) else (str.__str__(value) if isinstance(value, str)
                                                                       else int(value)))
     if isinstance(value, (list, tuple, dict)):  # subclasses (a namedtuple, an OrderedDict) as the plain type
         return encode(_plain_container(value))
