@@ -82,7 +82,7 @@ def test_the_assay_command_prints_one_line_and_exits_3(tmp_path, case):
         assert_one_line_error(completed, 3, "cannot use the database at", str(path), fragment)
 
 
-def test_experiment_library_given_as_a_list_is_an_error_naming_the_parameter(db):
+def test_experiment_library_given_as_a_list_is_an_error_naming_the_parameter(any_db):
     splitset = iris_splitset()
     for parameter, overrides in (("library", dict(library=["torch"])),
                                  ("analysis_type", dict(analysis_type=["classification_multi"]))):
