@@ -36,6 +36,8 @@ _FLOAT, _TUPLE, _ITEMS, _DTYPE, _CLASS, _DICT = "$float", "$tuple", "$items", "$
 TAGS = frozenset({_FLOAT, _TUPLE, _ITEMS, _DTYPE, _CLASS, _DICT})
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 _PLAIN = (str, int, bool, type(None))
+_PLAIN_TYPES = frozenset(_PLAIN)
+_DECODED_TYPES = frozenset({*_PLAIN, float})  # what a list holds when nothing in it needs decoding
 
 
 def _float(value: float) -> Any:
@@ -52,8 +54,8 @@ def encode(value: Any) -> Any:
     if kind is float:
         return _float(value)
     if kind is list:
-        # fast path: row indices and column names are long lists of plain values
-        if all(type(item) in _PLAIN for item in value):
+        # fast path: row indices and column names are long lists of plain values (map/set run in C)
+        if set(map(type, value)) <= _PLAIN_TYPES:
             return value
         return [encode(item) for item in value]
     if kind is dict:
@@ -130,7 +132,7 @@ def decode(value: Any) -> Any:
     """The inverse of :func:`encode`."""
     kind = type(value)
     if kind is list:
-        if all(type(item) in _PLAIN or type(item) is float for item in value):
+        if set(map(type, value)) <= _DECODED_TYPES:
             return value
         return [decode(item) for item in value]
     if kind is dict:
