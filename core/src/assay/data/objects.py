@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
 from assay import errors
-from assay.data import ingest
+from assay.data import ingest, windows
 from assay.data.encoding import FittedEncoder, FittedEncoders
 from assay.data.interpolation import Interpolater
 from assay.db.engine import session_scope
@@ -174,6 +174,12 @@ class Splitset(Persisted):
         return list(label.classes or []) if label is not None and label.is_categorical else []
 
     @property
+    def window(self) -> windows.Window | None:
+        """The forecasting windows (``feature_window``), or ``None``. With windows, samples are window indices."""
+        data = self._row.window
+        return None if data is None else self._once("window", lambda: windows.Window.from_json(data))
+
+    @property
     def interpolaters(self) -> list[Interpolater]:
         """The feature and label interpolation steps, applied to each split's rows on their own."""
         return [Interpolater.from_json(step) for step in (self._row.interpolaters or [])]
@@ -259,6 +265,12 @@ class Splitset(Persisted):
             rows = np.asarray(self.row_indices(split, fold_index), dtype=np.int64)
             encoders = self.encoders(fold_index)
             df = self._frame()
+            window = self.window
+            if window is not None:  # samples are windows: (n, size_window, width), labels the shifted windows
+                features, labels = windows.encode(encoders, df, window, rows)
+                self._cache[key] = {"features": features, "labels": labels}
+                cached = self._cache[key]
+                return {name: None if value is None else value.copy() for name, value in cached.items()}
             features = encoders.encode_features(df, rows)
             labels = None
             if self.label_column is not None:
@@ -269,7 +281,11 @@ class Splitset(Persisted):
 
     def raw_labels(self, row_indices: Any) -> np.ndarray:
         """The original label values of these dataset rows (gaps interpolated among them, with a label
-        interpolater)."""
+        interpolater). With forecasting windows: the original values each window forecasts, ``(n, size_window,
+        columns)``."""
+        window = self.window
+        if window is not None and window.record_shifted:
+            return windows.raw_targets(self.encoders(), self._frame(), window, row_indices)
         if self.label_column is None:
             raise errors.SplitError("label_column", f"splitset {self.id} is unsupervised: it has no labels")
         rows = np.asarray(row_indices, dtype=np.int64)
@@ -282,7 +298,11 @@ class Splitset(Persisted):
 
     def decode_labels(self, values: Any, fold_index: int | None = None) -> np.ndarray:
         """Classification: class indices to original classes (``label_classes[i]``). Regression: the inverse
-        of the label encoder (the fold's when it was fitted per fold)."""
+        of the label encoder (the fold's when it was fitted per fold). Forecasts: the inverse of the feature
+        encoders, ``(n, size_window, columns)``."""
+        window = self.window
+        if window is not None:
+            return windows.decode(self.encoders(fold_index), values, window.size_window)
         return self.encoders(fold_index).decode_labels(values)
 
     def encode_features(self, df: pd.DataFrame, fold_index: int | None = None) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import encoding, finite, ingest, interpolation, splitting
+from assay.data import encoding, finite, ingest, interpolation, splitting, windows
 from assay.data.encoding import EncoderStep
 from assay.data.interpolation import Interpolater
 from assay.data.objects import Fold, Splitset
@@ -95,14 +95,18 @@ class _Parts:
 
 
 def _parts(frame: pd.DataFrame, steps: list[Interpolater], samples: dict[str, np.ndarray],
-           folds: list[dict[str, np.ndarray]]) -> _Parts:
-    def part(rows: np.ndarray, where: str) -> pd.DataFrame:
-        data = interpolation.apply(steps, frame.iloc[rows])
+           folds: list[dict[str, np.ndarray]], window: windows.Window | None = None) -> _Parts:
+    def rows_of(indices: np.ndarray) -> np.ndarray:  # with windows, samples are windows: the rows they touch
+        return indices if window is None else window.rows(indices)
+
+    def part(indices: np.ndarray, where: str) -> pd.DataFrame:
+        data = interpolation.apply(steps, frame.iloc[rows_of(indices)])
         interpolation.check_filled([step for step in steps if step.role == "label"], data, where)
         return data
 
     if not steps:
-        return _Parts(frame, frame.iloc[samples["train"]], [frame.iloc[fold["train"]] for fold in folds])
+        return _Parts(frame, frame.iloc[rows_of(samples["train"])],
+                      [frame.iloc[rows_of(fold["train"])] for fold in folds])
     by_split = {split: part(rows, f"{split} split") for split, rows in samples.items()}
     fold_trains = [part(fold["train"], f"train part of fold {i}") for i, fold in enumerate(folds)]
     for index, fold in enumerate(folds):
@@ -130,6 +134,7 @@ class Pipeline:
             seed: int = splitting.DEFAULT_SEED,
             feature_interpolaters: list[dict[str, Any]] | None = None,
             label_interpolater: dict[str, Any] | None = None,
+            feature_window: dict[str, Any] | None = None,
         ) -> Splitset:
             """Ingest, split, fit encoders and persist everything; returns the :class:`~assay.Splitset`.
 
@@ -155,6 +160,13 @@ class Pipeline:
                     fitted on the interpolated train rows, and inference interpolates the new rows the same way.
                 label_interpolater: ``dict(interpolate_kwargs=...)`` for a float label column with gaps, applied
                     split by split like the feature interpolaters.
+                feature_window: ``dict(size_window=..., size_shift=..., record_shifted=True, time_ordered=True)``
+                    for forecasting: the rows (in order) of a time series become windows of ``size_window``
+                    rows, the samples of the splitset, with features of shape ``(size_window, width)``; each
+                    window's label is the window ``size_shift`` rows later (no ``label_column``). Splits are in
+                    time order by default (test last, validation before it, a gap at each boundary so no
+                    training window overlaps a window it is evaluated on); ``time_ordered=False`` shuffles
+                    windows instead. See :mod:`assay.data.windows`.
 
             Raises:
                 assay.errors.ValidationError: (a subclass naming the parameter) for unusable input; nothing is
@@ -162,7 +174,7 @@ class Pipeline:
             """
             plan = _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, feature_encoders,
                          size_test, size_validation, fold_count, bin_count, seed, feature_interpolaters,
-                         label_interpolater)
+                         label_interpolater, feature_window)
             fits, label_fit = _fit_all(plan)
             return _write(plan, fits, label_fit)
 
@@ -186,6 +198,7 @@ class _Plan:
     settings: dict[str, Any]
     interpolaters: list[Interpolater]
     parts: _Parts
+    window: windows.Window | None = None
 
     @property
     def features(self) -> pd.DataFrame:
@@ -193,13 +206,17 @@ class _Plan:
 
 
 def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, feature_encoders, size_test,
-          size_validation, fold_count, bin_count, seed, feature_interpolaters=None, label_interpolater=None) -> _Plan:
+          size_validation, fold_count, bin_count, seed, feature_interpolaters=None, label_interpolater=None,
+          feature_window=None) -> _Plan:
     """Validate every parameter and make the splits; raises before anything is fitted or written."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise errors.SplitError("seed", f"must be an integer, got {seed!r}")
     splitting.check_sizes(size_test, size_validation, fold_count)
     df, name = ingest.read_tabular(df_or_path)
+    window = windows.parse(feature_window, len(df), label_column)
     feature_columns, excluded = _check_columns(df, label_column, feature_cols_excluded)
+    if window is not None:
+        _check_forecastable(df[feature_columns])
     if label_column is None and label_encoder is not None:
         raise errors.EncoderError("label_encoder", "needs a label_column; leave it None when unsupervised")
     label_step = None
@@ -227,11 +244,15 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
         # strata only decide which split a row joins: a gap in the label is binned by its whole-series neighbours
         strata_label = label.interpolate(method="linear", limit_direction="both")
     strata = splitting.make_strata(strata_label, is_categorical, bin_count)
-    samples = splitting.split_rows(strata, len(df), size_test, size_validation, int(seed))
-    folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
+    if window is not None and window.time_ordered:
+        samples, folds = windows.split_time_ordered(window, size_test, size_validation, fold_count), []
+    else:  # rows, or shuffled windows (one stratum: windows have no class)
+        count = len(df) if window is None else window.count
+        samples = splitting.split_rows(strata, count, size_test, size_validation, int(seed))
+        folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
 
     parts = _parts(df[feature_columns + ([label_column] if label is not None else [])], interpolaters, samples,
-                   folds)
+                   folds, window)
     nan_columns = [c for c, has_nan in parts.all[feature_columns].isna().any().items() if has_nan]
     nan_passthrough = [c for c in passthrough if c in nan_columns]
     if nan_passthrough:
@@ -244,7 +265,20 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
     settings = dict(size_test=size_test, size_validation=size_validation, fold_count=fold_count,
                     bin_count=bin_count, seed=int(seed))
     return _Plan(df, name, feature_columns, excluded, label, label_step, is_categorical, feature_steps,
-                 passthrough, nan_columns, samples, folds, settings, interpolaters, parts)
+                 passthrough, nan_columns, samples, folds, settings, interpolaters, parts, window)
+
+
+def _check_forecastable(features: pd.DataFrame) -> None:
+    """Windows forecast their own features: every feature column must be numeric."""
+    not_numeric = {c: str(features[c].dtype) for c in features.columns
+                   if not pd.api.types.is_numeric_dtype(features[c].dtype) or pd.api.types.is_bool_dtype(
+                       features[c].dtype)}
+    if not_numeric:
+        raise errors.DataError(
+            "feature_cols_excluded",
+            f"with feature_window the features are forecast, so they must be numeric, but {not_numeric} are not; "
+            f"exclude them with feature_cols_excluded={list(not_numeric)!r}",
+        )
 
 
 def _fit_all(plan: _Plan) -> tuple[list[_Fit], _Fit | None]:
@@ -280,6 +314,18 @@ def _check_dense_size(fits: list[_Fit], passthrough: int, rows: int) -> None:
         )
 
 
+def _check_window_encoders(fits: list[_Fit]) -> None:
+    """Forecasts are decoded back to the original scale: each feature encoder must map k columns to k."""
+    for fit in fits:
+        if len(fit.names) != len(fit.step.columns):
+            raise errors.EncoderError(
+                fit.step.parameter,
+                f"{type(fit.step.encoder).__name__} turns {len(fit.step.columns)} column(s) into {len(fit.names)}; "
+                "with feature_window the encoded features are also the label and are decoded back, so use "
+                "column-wise encoders such as StandardScaler() or MinMaxScaler()",
+            )
+
+
 def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
     """Store dataset, label, features, splitset, folds and encoders in one transaction."""
     label = plan.label
@@ -289,6 +335,11 @@ def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
         classes = encoding.label_classes(plan.label_step, fitted_label, label) if plan.is_categorical else []
         label_shape = [len(label_fit.names)] if label_fit else [1]
     feature_names = [n for fit in fits for n in fit.names] + list(plan.passthrough)
+    features_shape = [len(feature_names)]
+    if plan.window is not None:
+        _check_window_encoders(fits)
+        features_shape = [plan.window.size_window, len(feature_names)]
+        label_shape = list(features_shape) if plan.window.record_shifted else None
 
     with ingest.serialize(plan.df) as serialized, session_scope() as session:
         dataset_row = ingest.store(session, plan.df, serialized, plan.name)
@@ -310,8 +361,9 @@ def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
         splitset_row = SplitsetRow(
             dataset_id=dataset_row.id, label_id=label_row.id if label_row else None, feature_id=feature_row.id,
             samples=_as_lists(plan.samples), split_sizes={split: len(rows) for split, rows in plan.samples.items()},
-            features_shape=[len(feature_names)], label_shape=label_shape, feature_names=feature_names,
-            interpolaters=[step.to_json() for step in plan.interpolaters] or None, **plan.settings,
+            features_shape=features_shape, label_shape=label_shape, feature_names=feature_names,
+            interpolaters=[step.to_json() for step in plan.interpolaters] or None,
+            window=None if plan.window is None else plan.window.to_json(), **plan.settings,
         )
         session.add(splitset_row)
         session.flush()

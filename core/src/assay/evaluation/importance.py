@@ -97,6 +97,11 @@ def _compute(predictor: Predictor, split: str, permutation_count: int) -> dict[s
     algorithm = queue.algorithm
     analysis = plugins.analysis_type(algorithm.analysis_type)
     splitset = Splitset.get(queue.splitset_id)
+    if splitset.window is not None:
+        raise errors.ValidationError(
+            "predictor", f"predictor {predictor.id} forecasts windows; permutation importance shuffles the rows of "
+            "a split, which would scramble the time order the windows are made of, so it is not computed for them",
+        )
     rows = np.asarray(predictor.predictions[split].row_indices, dtype=np.int64)
     raw = Dataset.get(splitset.dataset_id).to_pandas().iloc[rows].reset_index(drop=True)
     score, metric, better_high = _scorer(predictor, algorithm, analysis, splitset, split, rows, raw)

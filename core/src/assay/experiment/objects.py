@@ -382,3 +382,9 @@ class Prediction(Persisted):
     def plot_predicted_vs_actual(self) -> Figure:
         return self.plot("predicted_vs_actual")
 
+    def plot_forecast(self, window: int = -1, columns: list[str] | None = None) -> Figure:
+        """Forecast against actual values over the steps of one window (models trained on ``feature_window``)."""
+        from assay.evaluation.forecast_plots import plot_forecast
+
+        return plot_forecast(self, window, columns)
+

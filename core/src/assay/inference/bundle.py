@@ -51,7 +51,7 @@ from assay import __version__, contracts, errors, plugins
 from assay.data import ingest
 from assay.data.encoding import FittedEncoder, FittedEncoders, json_safe
 from assay.data.interpolation import Interpolater
-from assay.inference.infer import Inference, input_schema
+from assay.inference.infer import Inference, input_schema, window_settings
 from assay.inference.manifest import (
     FORMAT,
     FORMAT_VERSION,
@@ -141,6 +141,7 @@ def export(predictor: Any, path: str | os.PathLike[str]) -> str:
                     is_categorical=encoders.label_is_categorical),
         encoders=Encoders(label=label_entry, features=feature_entries, passthrough=list(encoders.passthrough),
                           interpolaters=[InterpolaterEntry(**step.to_json()) for step in encoders.interpolaters]),
+        window=window_settings(splitset),
         functions_file=FUNCTIONS, functions=sorted(needed),
         versions={**dict(predictor.versions or {}), **_package_versions()},
         source={"predictor_id": predictor.id, "job_id": job.id, "queue_id": queue.id, "splitset_id": splitset.id,
@@ -303,7 +304,7 @@ class Bundle:
         return Inference(
             library=self.library, analysis_type=self.analysis_type, model=model, encoders=encoders,
             schema=self.schema, features_shape=tuple(manifest.features_shape),
-            fn_predict=functions.get("fn_predict"),
+            fn_predict=functions.get("fn_predict"), window=manifest.window,
         )
 
     def _warn_on_version_change(self, installed: dict[str, str]) -> None:
@@ -330,7 +331,8 @@ class Bundle:
 
         Returns:
             A DataFrame with the input's index: ``prediction`` (original label values) and, for classification,
-            ``probability_<class>`` per class. When the data holds the label column, ``frame.attrs["metrics"]``
+            ``probability_<class>`` per class; for a forecasting model, the next window (see
+            :mod:`assay.inference.forecast`). When the data holds the label column, ``frame.attrs["metrics"]``
             has the analysis type's metrics (without the loss, which needs the training's loss function).
 
         Raises:
@@ -340,7 +342,7 @@ class Bundle:
         outcome = self._inference.predict(frame, parameter="df",
                                           index=df.index if isinstance(df, pd.DataFrame) else None)
         result = outcome.frame
-        if isinstance(df, pd.DataFrame):
+        if isinstance(df, pd.DataFrame) and self._inference.window is None:  # a forecast has rows of its own
             result = result.set_axis(df.index)
             result.attrs.update(outcome.frame.attrs)
         return result

@@ -67,6 +67,8 @@ class Inference:
     schema: InputSchema
     features_shape: tuple[int, ...]
     fn_predict: Callable[..., Any] | None = attrs.field(default=None, repr=False)
+    #: the splitset's ``feature_window`` settings when the model forecasts windows (see assay.inference.forecast)
+    window: dict[str, Any] | None = None
 
     @property
     def is_classification(self) -> bool:
@@ -88,6 +90,11 @@ class Inference:
                 model's encoders do not impute it (naming the columns and row positions).
         """
         features = check(df, self.schema, parameter)
+        finite.refuse_infinity(features, list(features.columns), parameter, index)
+        if self.window is not None:
+            from assay.inference import forecast
+
+            return forecast.predict_window(self, features)
         label_column = self.schema.label_column
         has_labels = label_column is not None and label_column in df.columns
         labels = df[label_column].to_numpy() if has_labels else None
@@ -96,9 +103,8 @@ class Inference:
         if has_labels:  # checked before predicting, so a wrong label column fails fast
             y_true = predicting.true_coding(labels, classes, label_column)
 
-        finite.refuse_infinity(features, list(features.columns), parameter, index)
         encoded = self.encoders.encode_features(features.reset_index(drop=True))
-        finite.refuse_unencodable_rows(features, encoded, _sources(self.encoders), parameter, index)
+        finite.refuse_unencodable_rows(features, encoded, encoded_sources(self.encoders), parameter, index)
         encoded = encoded.reshape(len(encoded), *self.features_shape)
         raw = {"features": encoded,
                "labels": self.encoders.encode_labels(df[label_column].reset_index(drop=True)) if has_labels else None}
@@ -122,7 +128,7 @@ class Inference:
         return Outcome(frame, decoded, probabilities, labels, metrics, samples)
 
 
-def _sources(encoders: FittedEncoders) -> list[list[str]]:
+def encoded_sources(encoders: FittedEncoders) -> list[list[str]]:
     """The raw columns behind each encoded feature column, in ``encode_features`` order."""
     sources = [list(encoder.columns) for encoder in encoders.features for _ in encoder.output_names]
     return sources + [[column] for column in encoders.passthrough]
@@ -175,7 +181,14 @@ def inference_for(predictor: Any) -> Inference:
         library=algorithm.library, analysis_type=algorithm.analysis_type, model=predictor.get_model(),
         encoders=splitset.encoders(job.fold_index), schema=input_schema(splitset),
         features_shape=tuple(predictor.features_shape), fn_predict=algorithm.functions["fn_predict"],
+        window=window_settings(splitset),
     )
+
+
+def window_settings(splitset: Any) -> dict[str, Any] | None:
+    """The splitset's window settings without its (long) list of window starts."""
+    window = splitset.window
+    return None if window is None else {k: v for k, v in window.to_json().items() if k != "starts"}
 
 
 def _loss(predictor: Any, inference: Inference, samples: dict[str, Any]) -> float | None:
@@ -229,6 +242,7 @@ def infer(predictor: Any, df_or_path: Any) -> pd.DataFrame:
         session.add(row)
         session.flush()
         prediction_id = row.id
-    frame = outcome.frame.set_axis(index)
+    # a forecast has its own rows (the next window), not the input's
+    frame = outcome.frame if inference.window is not None else outcome.frame.set_axis(index)
     frame.attrs.update(prediction_id=prediction_id, metrics=metrics)
     return frame

@@ -182,6 +182,8 @@ class Manifest:
     versions: dict[str, str]
     source: dict[str, Any]
     trusts: dict[str, str]
+    #: the splitset's ``feature_window`` settings when the model forecasts windows (absent in older bundles)
+    window: dict[str, Any] | None = None
 
     def members(self) -> list[str]:
         """The archive members this manifest refers to: model, functions and every encoder."""
