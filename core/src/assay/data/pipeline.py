@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import encoding, finite, ingest, interpolation, splitting, windows
+from assay.data import array_pipeline, encoding, finite, ingest, interpolation, splitting, windows
 from assay.data.encoding import EncoderStep
 from assay.data.interpolation import Interpolater
 from assay.data.objects import Fold, Splitset
@@ -115,7 +115,8 @@ def _parts(frame: pd.DataFrame, steps: list[Interpolater], samples: dict[str, np
 
 
 class Pipeline:
-    """Pipelines that turn raw data into a persisted :class:`~assay.Splitset`. Tabular data: ``Pipeline.Tabular``."""
+    """Pipelines that turn raw data into a persisted :class:`~assay.Splitset`: ``Pipeline.Tabular``,
+    ``Pipeline.Sequence`` (3-D samples) and ``Pipeline.Image`` (4-D samples)."""
 
     class Tabular:
         """Tabular data: a DataFrame or a .csv/.tsv/.parquet file."""
@@ -177,6 +178,111 @@ class Pipeline:
                          label_interpolater, feature_window)
             fits, label_fit = _fit_all(plan)
             return _write(plan, fits, label_fit)
+
+
+    class Sequence:
+        """Sequence data: samples x timesteps x features, as a numpy array or a ``.npy`` file."""
+
+        @staticmethod
+        def make(
+            feature_ndarray3D_or_npyPath: Any,
+            feature_dtype: Any = None,
+            feature_cols_excluded: int | str | list[int | str] | None = None,
+            feature_encoders: list[dict[str, Any]] | None = None,
+            feature_reshape_indices: tuple[Any, ...] | None = None,
+            label_df_or_path: Any = None,
+            label_dtype: Any = None,
+            label_column: str | None = None,
+            label_encoder: dict[str, Any] | None = None,
+            size_test: float | None = None,
+            size_validation: float | None = None,
+            fold_count: int | None = None,
+            bin_count: int | None = None,
+            seed: int = splitting.DEFAULT_SEED,
+        ) -> Splitset:
+            """Store the samples, split them, fit encoders and persist everything; returns the Splitset.
+
+            ``splitset.samples_for(split)["features"]`` is float32 samples x timesteps x features, as Keras
+            ``LSTM``/``Conv1D`` and ``torch.nn.LSTM(batch_first=True)`` take them; ``fn_build`` receives
+            ``features_shape = (timesteps, features)``.
+
+            Args:
+                feature_ndarray3D_or_npyPath: a 3-D numpy array (samples x timesteps x features) or the path of a
+                    ``.npy`` file holding one (memory-mapped while stored). Never modified.
+                feature_dtype: cast the samples to this numeric dtype before storing (e.g. ``"float32"``).
+                feature_cols_excluded: feature indices (or names ``"feature_3"``) left out.
+                feature_encoders: list of ``dict(sklearn_preprocess=...)`` applied in order. A transformer sees one
+                    column per feature over every timestep (``(samples*timesteps, features)``); non-categorical
+                    ones are fitted on train (and each fold's train) samples only, batch by batch when they have
+                    ``partial_fit``. Samples holding NaNs need an imputer among them.
+                feature_reshape_indices: reshape the encoded samples, AIQC's spelling: each item an axis index of
+                    the encoded array (0 = samples, first), a size as a string (``"1"``), or a tuple of axis
+                    indices whose sizes multiply. E.g. ``(0, 1, 2, "1")`` adds a trailing channel axis.
+                label_df_or_path: a DataFrame or .csv/.tsv/.parquet file, one row per sample in sample order;
+                    ``None`` for unsupervised data.
+                label_dtype: cast the label column to this dtype first.
+                label_column: the label column (may be omitted when the table has one column).
+                label_encoder, size_test, size_validation, fold_count, bin_count, seed: as for
+                    :meth:`Pipeline.Tabular.make`; splits are stratified on the label the same way.
+
+            Raises:
+                assay.errors.ValidationError: (a subclass naming the parameter) for unusable input: a 2-D or
+                    ragged array, NaNs no encoder imputes, a label table whose row count differs from the sample
+                    count, encoders that do not fit the shape... Nothing is written then.
+            """
+            return array_pipeline.make_sequence(
+                feature_ndarray3D_or_npyPath, feature_dtype, feature_cols_excluded, feature_encoders,
+                feature_reshape_indices, label_df_or_path, label_dtype, label_column, label_encoder, size_test,
+                size_validation, fold_count, bin_count, seed)
+
+    class Image:
+        """Image data: a folder of image files (sorted by name) or a list of local image files, read with Pillow."""
+
+        @staticmethod
+        def make(
+            feature_folder_or_urls: Any,
+            feature_dtype: Any = None,
+            feature_encoders: list[dict[str, Any]] | None = None,
+            feature_reshape_indices: tuple[Any, ...] | None = None,
+            label_df_or_path: Any = None,
+            label_column: str | None = None,
+            label_encoder: dict[str, Any] | None = None,
+            size_test: float | None = None,
+            size_validation: float | None = None,
+            fold_count: int | None = None,
+            bin_count: int | None = None,
+            seed: int = splitting.DEFAULT_SEED,
+        ) -> Splitset:
+            """Read the images, store them, split them, fit encoders and persist everything; returns the Splitset.
+
+            Images are samples x channels x height x width (grayscale: 1 channel, RGB: 3), channels first. That
+            is what ``samples_for`` returns and what PyTorch's ``nn.Conv2d`` takes; the Keras backend moves the
+            channels last (and gives ``fn_build`` ``features_shape = (height, width, channels)``), so neither
+            user transposes by hand. ``feature_reshape_indices`` opts out: its shape reaches every library as is.
+
+            Args:
+                feature_folder_or_urls: a folder of image files (read sorted by file name; hidden files skipped)
+                    or a list of local image file paths (in that order). URLs are refused: nothing is downloaded.
+                    All images need one size and one mode; resize or convert them first otherwise.
+                feature_dtype: cast the pixels to this numeric dtype before storing (default: uint8 as read).
+                feature_encoders: list of ``dict(sklearn_preprocess=..., axis="channel" | "pixel")``: per channel
+                    a transformer sees ``(samples*height*width, channels)``, per pixel ``(samples,
+                    channels*height*width)``. Fitted on train (and each fold's train) samples only.
+                feature_reshape_indices: reshape the encoded samples (see :meth:`Pipeline.Sequence.make`), e.g.
+                    ``(0, 2, 3)`` drops the channel axis of grayscale images.
+                label_df_or_path: a DataFrame or .csv/.tsv/.parquet file, one row per image in sample order;
+                    ``None`` for unsupervised data.
+                label_column, label_encoder, size_test, size_validation, fold_count, bin_count, seed: as for
+                    :meth:`Pipeline.Tabular.make`.
+
+            Raises:
+                assay.errors.ValidationError: (a subclass naming the parameter) for an empty folder, a non-image
+                    file, images of mixed size or mode, a URL, a label table of the wrong length, encoders that
+                    do not fit the shape... Nothing is written then.
+            """
+            return array_pipeline.make_image(
+                feature_folder_or_urls, feature_dtype, feature_encoders, feature_reshape_indices, label_df_or_path,
+                label_column, label_encoder, size_test, size_validation, fold_count, bin_count, seed)
 
 
 @attrs.frozen

@@ -49,12 +49,14 @@ import pandas as pd
 
 from assay import __version__, contracts, errors, plugins
 from assay.data import ingest
+from assay.data.array_input import ArrayEncoders, FittedArrayEncoder, read_samples
 from assay.data.encoding import FittedEncoder, FittedEncoders, json_safe
 from assay.data.interpolation import Interpolater
 from assay.inference.infer import Inference, input_schema, window_settings
 from assay.inference.manifest import (
     FORMAT,
     FORMAT_VERSION,
+    Arrays,
     EncoderEntry,
     Encoders,
     InterpolaterEntry,
@@ -91,8 +93,16 @@ def _package_versions() -> dict[str, str]:
     return versions
 
 
-def _encoder_entry(encoder: FittedEncoder, member: str) -> EncoderEntry:
-    return EncoderEntry(**{name: getattr(encoder, name) for name in _ENCODER_FIELDS}, file=member)
+def _encoder_entry(encoder: FittedEncoder | FittedArrayEncoder, member: str) -> EncoderEntry:
+    axis = encoder.axis if isinstance(encoder, FittedArrayEncoder) else None
+    return EncoderEntry(**{name: getattr(encoder, name) for name in _ENCODER_FIELDS}, file=member, axis=axis)
+
+
+def _arrays_entry(splitset: Any, encoders: ArrayEncoders) -> Arrays:
+    """How raw sequence or image samples become model input: shapes, kept features, reshaping, layout."""
+    return Arrays(kind=encoders.kind, sample_shape=list(encoders.sample_shape), kept=list(encoders.kept),
+                  columns=list(encoders.columns), reshape_indices=encoders.reshape_indices,
+                  features_shape=list(encoders.features_shape), dtype=encoders.dtype, layout=splitset.layout)
 
 
 def export(predictor: Any, path: str | os.PathLike[str]) -> str:
@@ -142,6 +152,7 @@ def export(predictor: Any, path: str | os.PathLike[str]) -> str:
         encoders=Encoders(label=label_entry, features=feature_entries, passthrough=list(encoders.passthrough),
                           interpolaters=[InterpolaterEntry(**step.to_json()) for step in encoders.interpolaters]),
         window=window_settings(splitset),
+        arrays=_arrays_entry(splitset, encoders) if isinstance(encoders, ArrayEncoders) else None,
         functions_file=FUNCTIONS, functions=sorted(needed),
         versions={**dict(predictor.versions or {}), **_package_versions()},
         source={"predictor_id": predictor.id, "job_id": job.id, "queue_id": queue.id, "splitset_id": splitset.id,
@@ -256,13 +267,27 @@ class Bundle:
                                  blob=self._members[entry.file])
 
         section, label = self.manifest.encoders, self.manifest.label
-        return FittedEncoders(
+        arrays = self.manifest.arrays
+        labels = FittedEncoders(
             label=fitted(section.label) if section.label else None,
-            features=[fitted(entry) for entry in section.features],
+            features=[] if arrays else [fitted(entry) for entry in section.features],
             passthrough=list(section.passthrough),
             label_column=label.column, label_classes=list(label.classes),
             label_is_categorical=label.is_categorical,
             interpolaters=[Interpolater.from_json(attrs.asdict(step)) for step in section.interpolaters],
+        )
+        if not arrays:
+            return labels
+        steps = [FittedArrayEncoder(
+            position=entry.position, family_name=entry.family_name, class_name=entry.class_name,
+            axis=entry.axis, is_categorical=entry.is_categorical, blob=self._members[entry.file],
+            fold_index=entry.fold_index, columns=list(entry.columns),
+        ) for entry in section.features]
+        return ArrayEncoders(
+            kind=arrays.kind, sample_shape=tuple(arrays.sample_shape), kept=list(arrays.kept),
+            features=steps, reshape_indices=arrays.reshape_indices,
+            features_shape=tuple(arrays.features_shape), labels=labels, dtype=arrays.dtype,
+            columns=list(arrays.columns),
         )
 
     @functools.cached_property
@@ -305,6 +330,7 @@ class Bundle:
             library=self.library, analysis_type=self.analysis_type, model=model, encoders=encoders,
             schema=self.schema, features_shape=tuple(manifest.features_shape),
             fn_predict=functions.get("fn_predict"), window=manifest.window,
+            layout=manifest.arrays.layout if manifest.arrays else "tabular",
         )
 
     def _warn_on_version_change(self, installed: dict[str, str]) -> None:
@@ -326,8 +352,12 @@ class Bundle:
         """The trained model, loaded with the library's own safe loader."""
         return self._inference.model
 
-    def predict(self, df: Any) -> pd.DataFrame:
+    def predict(self, df: Any, label_df_or_path: Any = None) -> pd.DataFrame:
         """Predict raw rows: a DataFrame or a ``.csv``/``.tsv``/``.parquet`` file with the original columns.
+
+        A model trained on sequences takes a 3-D array or ``.npy`` file, one trained on images a folder or a list
+        of image files, shaped like the training samples; ``label_df_or_path`` (a table holding the label column,
+        one row per sample) then adds metrics.
 
         Returns:
             A DataFrame with the input's index: ``prediction`` (original label values) and, for classification,
@@ -336,8 +366,19 @@ class Bundle:
             has the analysis type's metrics (without the loss, which needs the training's loss function).
 
         Raises:
-            assay.errors.SchemaMismatchError: missing, unexpected or incompatible columns.
+            assay.errors.SchemaMismatchError: missing, unexpected or incompatible columns, or samples of another
+                shape than the model was trained on.
         """
+        arrays = self.manifest.arrays
+        if arrays:
+            samples, _ = read_samples(arrays.kind, df, "df")
+            labels = None
+            if label_df_or_path is not None:
+                label_df, _ = ingest.read_tabular(label_df_or_path)
+                if self.label_column not in label_df.columns:
+                    raise errors.DataError("label_df_or_path", f"needs the label column {self.label_column!r}")
+                labels = label_df[self.label_column]
+            return self._inference.predict_samples(samples, labels, parameter="df").frame
         frame, _ = ingest.read_tabular(df)
         outcome = self._inference.predict(frame, parameter="df",
                                           index=df.index if isinstance(df, pd.DataFrame) else None)

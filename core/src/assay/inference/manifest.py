@@ -112,6 +112,8 @@ class EncoderEntry:
     is_categorical: bool
     fold_index: int | None
     file: str
+    #: the axis a sequence or image encoder works along (``None`` for tabular encoders)
+    axis: str | None = None
 
 
 @attrs.frozen
@@ -135,6 +137,20 @@ class Encoders:
     features: list[EncoderEntry]
     passthrough: list[str]
     interpolaters: list[InterpolaterEntry] = attrs.field(factory=list)
+
+
+@attrs.frozen
+class Arrays:
+    """How raw sequence or image samples become model input (see :class:`assay.data.array_input.ArrayEncoders`)."""
+
+    kind: str
+    sample_shape: list[int]
+    kept: list[int]
+    columns: list[str]
+    reshape_indices: list[Any] | None
+    features_shape: list[int]
+    dtype: str
+    layout: str
 
 
 @attrs.frozen
@@ -184,6 +200,8 @@ class Manifest:
     trusts: dict[str, str]
     #: the splitset's ``feature_window`` settings when the model forecasts windows (absent in older bundles)
     window: dict[str, Any] | None = None
+    #: sequence and image models: how raw samples become model input (``None`` for tabular models)
+    arrays: Arrays | None = None
 
     def members(self) -> list[str]:
         """The archive members this manifest refers to: model, functions and every encoder."""
