@@ -159,6 +159,7 @@ class Pipeline:
             fold_count: int | None = None,
             bin_count: int | None = None,
             seed: int = splitting.DEFAULT_SEED,
+            feature_window: dict[str, Any] | None = None,
         ) -> Splitset:
             """Store the samples, split them, fit encoders and persist everything; returns the Splitset.
 
@@ -184,6 +185,11 @@ class Pipeline:
                 label_column: the label column (may be omitted when the table has one column).
                 label_encoder, size_test, size_validation, fold_count, bin_count, seed: as for
                     :meth:`Pipeline.Tabular.make`; splits are stratified on the label the same way.
+                feature_window: ``dict(size_window=..., size_shift=..., record_shifted=True, time_ordered=True)``:
+                    each sample is one time series; windows of ``size_window`` timesteps run along it (the same in
+                    every series) and become the samples, labelled with the window ``size_shift`` timesteps later
+                    (no labels given). Time-ordered splits take the last windows of every series for test, as for
+                    :meth:`Pipeline.Tabular.make`; encoders must keep the features' number (scalers).
 
             Raises:
                 assay.errors.ValidationError: (a subclass naming the parameter) for unusable input: a 2-D or
@@ -193,7 +199,7 @@ class Pipeline:
             return array_pipeline.make_sequence(
                 feature_ndarray3D_or_npyPath, feature_dtype, feature_cols_excluded, feature_encoders,
                 feature_reshape_indices, label_df_or_path, label_dtype, label_column, label_encoder, size_test,
-                size_validation, fold_count, bin_count, seed)
+                size_validation, fold_count, bin_count, seed, feature_window)
 
     class Image:
         """Image data: a folder of image files (sorted by name) or a list of local image files, read with Pillow."""
