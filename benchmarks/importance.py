@@ -53,7 +53,8 @@ def one_pass_seconds(predictor, repeats: int = 3) -> float:
     algorithm = predictor.queue.algorithm
     analysis = plugins.analysis_type(algorithm.analysis_type)
     base = splitset.encode_features(raw)
-    score, _, _ = importance._scorer(predictor, algorithm, analysis, splitset, rows, base)
+    labels = splitset.samples_for("test")["labels"]
+    score, _, _ = importance._scorer(predictor, algorithm, analysis, splitset, rows, labels, base)
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
@@ -69,7 +70,8 @@ def main() -> None:
     args = parser.parse_args()
 
     assay.setup(f"sqlite:///{tempfile.mkdtemp()}/importance.sqlite3")
-    df = datum.to_pandas("epilepsy.parquet").head(args.rows)
+    df = datum.to_pandas("epilepsy.parquet")
+    df = df.sample(n=min(args.rows, len(df)), random_state=0).reset_index(drop=True)
     splitset = assay.Pipeline.Tabular.make(
         df, label_column="seizure", label_encoder=dict(sklearn_preprocess=OrdinalEncoder()),
         feature_encoders=[dict(sklearn_preprocess=StandardScaler(), dtypes="number")], size_test=0.25,

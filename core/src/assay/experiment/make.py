@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import itertools
-import json
 import random
 import sys
 import sysconfig
@@ -16,6 +15,7 @@ import cloudpickle
 from sqlalchemy import select
 
 from assay import errors, plugins
+from assay.db import jsontype
 from assay.db.engine import session_scope
 from assay.db.models import (
     AlgorithmRow,
@@ -84,13 +84,12 @@ def _check_grid(hyperparameters: Any) -> dict[str, list[Any]]:
             )
         if len(values) == 0:
             raise errors.ExperimentError("hyperparameters", f"{key!r} has an empty list; give at least one value")
-        try:
-            json.dumps(list(values))
-        except TypeError:
+        if not jsontype.is_storable(list(values)):
             raise errors.ExperimentError(
-                "hyperparameters", f"{key!r} holds values that cannot be stored (only JSON values: numbers, "
-                "strings, booleans, None, lists); pass a name and build the object inside your function"
-            ) from None
+                "hyperparameters", f"{key!r} holds values that cannot be stored (only numbers, strings, booleans, "
+                "None, lists, tuples, dicts, numpy scalars, dtypes and classes); pass a name and build the object "
+                "inside your function"
+            )
         grid[key] = list(values)
     return grid
 
@@ -156,10 +155,10 @@ def _source(fn: Callable[..., Any] | None) -> str | None:
 
 
 def _check_labels(splitset: Any, analysis_type: str) -> None:
-    if splitset.label_column is None:
+    if splitset.label_shape is None:  # forecasting windows have labels (the shifted windows) but no label column
         raise errors.ExperimentError(
             "splitset_id", f"splitset {splitset.id} has no label (unsupervised); supervised analysis types need "
-            "a splitset made with label_column=..."
+            "a splitset made with label_column=..., or with feature_window=dict(..., record_shifted=True)"
         )
     with session_scope() as session:
         categorical = session.scalars(
@@ -220,6 +219,10 @@ class Experiment:
         Raises:
             assay.errors.AssayError: a clear error naming the parameter; nothing is stored then.
         """
+        for name, value, example in (("library", library, "'keras'"), ("analysis_type", analysis_type,
+                                                                        "'classification_multi'")):
+            if not isinstance(value, str):
+                raise errors.ExperimentError(name, f"must be one name (a string) such as {example}, got {value!r}")
         library = plugins.canonical_library(library)
         plugins.backend(library)  # fails early, naming the package to install
         plugins.analysis_type(analysis_type)
