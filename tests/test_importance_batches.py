@@ -40,7 +40,7 @@ def predictor(db):
     queue = assay.Experiment.make(library="torch", analysis_type="regression", fn_build=fn_build,
                                   fn_train=fn_train, splitset_id=splitset.id, seed=8)
     assert queue.run_jobs(progress=False).failed == 0, queue.status()["errors"]
-    return [p for p in queue.predictors if p.fold_index == 1][0]
+    return next(p for p in queue.predictors if p.fold_index == 1)
 
 
 def test_a_permuted_copy_encodes_like_the_whole_shuffled_frame(predictor):
