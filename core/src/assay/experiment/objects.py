@@ -195,6 +195,30 @@ class Queue(Persisted):
 
         return plots.plot_performance(self, split=split, metric=metric)
 
+    def search_history(self) -> pd.DataFrame:
+        """One row per combination in the order the search made them: its state, objective value, best so far."""
+        from assay.evaluation import search_plots
+
+        return search_plots.search_history(self)
+
+    def plot_search_history(self) -> Figure:
+        """The optimisation history: each combination's objective value and the best so far, against runs."""
+        from assay.evaluation import search_plots
+
+        return search_plots.plot_search_history(self)
+
+    def hyperparameter_importance(self) -> pd.Series:
+        """fANOVA importance of each hyperparameter for the objective (Optuna's evaluator on stored results)."""
+        from assay.evaluation import search_plots
+
+        return search_plots.hyperparameter_importance(self)
+
+    def plot_hyperparameter_importance(self) -> Figure:
+        """Bar chart of :meth:`hyperparameter_importance`."""
+        from assay.evaluation import search_plots
+
+        return search_plots.plot_hyperparameter_importance(self)
+
     def report(self, path: str) -> str:
         """Write one self-contained HTML report of this queue; returns its path."""
         from assay.evaluation import report

@@ -41,7 +41,7 @@ def check_pruner(pruner: Any) -> bytes | None:
             )
         pruner = {
             # a few runs before judging, and never in the first epoch: early epochs are noisy
-            "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+            "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
             "hyperband": lambda: optuna.pruners.HyperbandPruner(min_resource=1),
             "successive_halving": lambda: optuna.pruners.SuccessiveHalvingPruner(min_resource=1),
         }[pruner]()
