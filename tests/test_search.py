@@ -170,18 +170,22 @@ def test_bad_search_settings_are_refused_before_anything_is_written(splitset, op
 def test_lists_keep_their_grid_and_random_subset_behaviour(splitset):
     grid = make_search(splitset, hyperparameters={"epoch_count": [2, 4], "learning_rate": [0.1, 0.2],
                                                   "init": ["small"]}, search=None, search_count=None)
-    assert len(combinations(grid)) == 4 and grid.search["search"] == "grid"
+    assert len(combinations(grid)) == 4
+    assert grid.search["search"] == "grid"
     subset = make_search(splitset, hyperparameters={"epoch_count": [2, 4], "learning_rate": [0.1, 0.2],
                                                     "init": ["small"]}, search=None, search_count=3)
-    assert len(combinations(subset)) == 3 and subset.search["search"] == "random"
+    assert len(combinations(subset)) == 3
+    assert subset.search["search"] == "random"
 
 
 def test_random_search_samples_ranges_up_front_within_their_bounds(splitset):
     queue = make_search(splitset, search="random", search_count=12)
     combos = combinations(queue)
-    assert len(combos) == 12 and queue.status()["queued"] == 12
+    assert len(combos) == 12
+    assert queue.status()["queued"] == 12
     assert all(1e-3 <= c["learning_rate"] <= 0.3 and c["epoch_count"] in range(2, 13, 2) for c in combos)
-    assert isinstance(combos[0]["epoch_count"], int) and isinstance(combos[0]["learning_rate"], float)
+    assert isinstance(combos[0]["epoch_count"], int)
+    assert isinstance(combos[0]["learning_rate"], float)
     assert queue.hyperparameters["learning_rate"] == assay.space.Float(1e-3, 0.3, log=True)
 
 
@@ -192,13 +196,15 @@ def test_random_search_samples_ranges_up_front_within_their_bounds(splitset):
 
 def test_tpe_creates_combinations_as_results_arrive_up_to_search_count(splitset):
     queue = make_search(splitset, search_count=14)
-    assert queue.status()["planned"] == 14 and queue.status()["total"] == 14
+    assert queue.status()["planned"] == 14
+    assert queue.status()["total"] == 14
     assert combinations(queue) == []  # nothing is chosen before a worker asks
 
     summary = queue.run_jobs(progress=False)
 
     assert summary.succeeded == 14
-    assert queue.status()["succeeded"] == 14 and queue.status()["planned"] == 0
+    assert queue.status()["succeeded"] == 14
+    assert queue.status()["planned"] == 0
     assert_no_duplicate(queue, 14)
     history = queue.search_history()
     assert list(history["state"]) == ["complete"] * 14
@@ -252,7 +258,7 @@ def test_folds_and_repeats_give_each_combination_all_its_jobs_and_the_value_is_t
 
 def test_a_misspelt_objective_stops_the_search_naming_the_metrics_there_are(splitset):
     queue = make_search(splitset, objective="accuracy", search_count=5)
-    with pytest.raises(errors.ExperimentError, match="'accuracy' is not a metric of split 'validation'.*r2"):
+    with pytest.raises(errors.ExperimentError, match=r"'accuracy' is not a metric of split 'validation'.*r2"):
         queue.run_jobs(progress=False)
 
 
@@ -357,8 +363,10 @@ def assert_the_bad_run_is_pruned_stored_and_never_best(queue, epochs):
     assert 3 <= len(predictor.history["val_loss"]) < epochs  # stopped early, its history kept
     assert set(predictor.predictions) == {"train", "validation", "test"}
     board = queue.leaderboard()
-    assert board.iloc[0]["rank"] == 1 and not board.iloc[0]["pruned"]
-    assert board.iloc[-1]["pruned"] and board["rank"].isna().iloc[-1]
+    assert board.iloc[0]["rank"] == 1
+    assert not board.iloc[0]["pruned"]
+    assert board.iloc[-1]["pruned"]
+    assert board["rank"].isna().iloc[-1]
     assert list(queue.search_history()["state"]) == ["complete", "complete", "pruned"]
 
 
@@ -413,8 +421,10 @@ def test_the_history_and_importance_plots_and_the_report_show_the_search(splitse
     lr_axis = next(axis for axis in effects.axes if axis.get_xlabel() == "learning_rate")
     assert len(lr_axis.get_xticklabels()) == 8  # a sampled range is shown in bins, not one tick per value
     page = Path(queue.report(str(tmp_path / "report.html"))).read_text()
-    assert "<h2>Search</h2>" in page and "could not be drawn" not in page
-    assert "search <b>tpe</b>" in page and "learning_rate: float 0.001..0.3, log" in page
+    assert "<h2>Search</h2>" in page
+    assert "could not be drawn" not in page
+    assert "search <b>tpe</b>" in page
+    assert "learning_rate: float 0.001..0.3, log" in page
 
 
 def test_a_queue_from_a_database_made_before_search_reads_back_as_a_grid(tmp_path):
@@ -423,8 +433,10 @@ def test_a_queue_from_a_database_made_before_search_reads_back_as_a_grid(tmp_pat
     shutil.copyfile(frozen, copy)
     assay.setup(f"sqlite:///{copy}")
     queue = assay.Queue.get(1)
-    assert queue.search["search"] == "grid" and queue.search["pruner"] is None
-    assert queue.status()["pruned"] == 0 and queue.status()["planned"] == 0
+    assert queue.search["search"] == "grid"
+    assert queue.search["pruner"] is None
+    assert queue.status()["pruned"] == 0
+    assert queue.status()["planned"] == 0
     assert len(queue.search_history()) >= 1
 
 

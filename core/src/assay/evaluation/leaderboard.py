@@ -192,11 +192,10 @@ def leaderboard(queue: Queue, split: str | None = None, metric: str | None = Non
 
     Returns:
         A DataFrame with ``rank``, ``combo_index``, the hyperparameters, ``run_count`` (models aggregated),
-        ``pruned`` (a run of the combination was stopped early by the queue's pruner: such rows come last,
-        without a rank, and are never the best), ``best_predictor_id`` (the combination's best model on
-        ``metric``), then ``<metric>_mean``,
+        ``best_predictor_id`` (the combination's best model on ``metric``), then ``<metric>_mean``,
         ``_std`` (sample standard deviation, NaN for a single run), ``_min`` and ``_max`` for the ranking
-        metric first and every other metric after it. ``frame.attrs`` holds ``queue_id``, ``split``, ``metric``,
+        metric first and every other metric after it, and last ``pruned``: a run of the combination was stopped
+        early by the queue's pruner; such rows come after all others, without a rank, and are never the best. ``frame.attrs`` holds ``queue_id``, ``split``, ``metric``,
         ``higher_is_better`` and ``analysis_type``. Empty (with these columns) while no job has succeeded.
 
     Raises:
@@ -207,8 +206,8 @@ def leaderboard(queue: Queue, split: str | None = None, metric: str | None = Non
     better_high = higher_is_better(metric, analysis_type)
     chosen = runs[runs["split"] == split]
 
-    front = ["rank", "combo_index", *hp_columns, "run_count", "pruned", "best_predictor_id"]
-    stat_columns = [f"{name}_{stat}" for name in ordered_metrics for stat in STATISTICS]
+    front = ["rank", "combo_index", *hp_columns, "run_count", "best_predictor_id"]
+    stat_columns = [f"{name}_{stat}" for name in ordered_metrics for stat in STATISTICS] + ["pruned"]
     if chosen.empty:
         board = pd.DataFrame(columns=front + stat_columns)
     else:
