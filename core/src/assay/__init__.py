@@ -27,6 +27,7 @@ _LAZY = {
     "Predictor": "assay.experiment.objects",
     "Prediction": "assay.experiment.objects",
     "load_bundle": "assay.inference.bundle",
+    "TrainingCallback": "assay.callbacks",
 }
 
 __all__ = ["__version__", "errors", "setup", *_LAZY]

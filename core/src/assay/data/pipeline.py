@@ -207,6 +207,7 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
     feature_steps = encoding.parse_feature_encoders(feature_encoders)
     features = df[feature_columns]
     passthrough = encoding.select_columns(feature_steps, features, label_column)
+    encoding.check_data(feature_steps, features)
 
     label = None if label_column is None else df[label_column]
     interpolaters = interpolation.parse_feature_interpolaters(feature_interpolaters, features)
@@ -249,10 +250,30 @@ def _fit_all(plan: _Plan) -> tuple[list[_Fit], _Fit | None]:
         step_nan = [c for c in step.columns if c in plan.nan_columns]
         fits.append(_fit_step(step, plan.parts, step.columns, step_nan))
         encoding.check_nan_output(step, fits[-1].by_fold[None], plan.parts.all[step.columns], step_nan)
+    _check_dense_size(fits, len(plan.passthrough), len(plan.df))
     label_fit = None
     if plan.label_step is not None:
         label_fit = _fit_step(plan.label_step, plan.parts, [plan.label.name], [])
     return fits, label_fit
+
+
+#: an encoder this wide (a text vocabulary, hashed features) whose features of every row together take more than
+#: MAX_FEATURE_BYTES as float32 is refused: the training arrays are dense, so its width must be bounded
+WIDE_ENCODER_COLUMNS = 10_000
+MAX_FEATURE_BYTES = 1 << 30
+
+
+def _check_dense_size(fits: list[_Fit], passthrough: int, rows: int) -> None:
+    """Refuse an encoder whose unbounded width (a text vocabulary, most often) would not fit dense in memory."""
+    width = sum(len(fit.names) for fit in fits) + passthrough
+    widest = max(fits, key=lambda fit: len(fit.names), default=None)
+    if widest is not None and len(widest.names) > WIDE_ENCODER_COLUMNS and rows * width * 4 > MAX_FEATURE_BYTES:
+        raise errors.EncoderError(
+            widest.step.parameter,
+            f"{type(widest.step.encoder).__name__} gives {len(widest.names):,} columns: {rows:,} rows would take "
+            f"{rows * width * 4 / 2**30:.1f} GiB as float32 features; bound its vocabulary, e.g. "
+            "TfidfVectorizer(max_features=5000), HashingVectorizer(n_features=2**12)",
+        )
 
 
 def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
@@ -318,7 +339,7 @@ def _store_fit(session, splitset_id: int, fit: _Fit, fold_ids: dict[int, int]) -
     spec = EncoderSpecRow(
         splitset_id=splitset_id, role=step.role, position=step.position, family=family.name,
         class_name=type(step.encoder).__name__, params=family.describe(step.encoder), dtypes=step.dtypes,
-        columns_selected=step.columns_selected, columns_matched=list(step.columns),
+        columns_selected=step.columns_selected, columns_matched=list(step.columns), include=step.include,
         is_categorical=step.is_categorical, blob=family.dumps(step.encoder),
     )
     session.add(spec)

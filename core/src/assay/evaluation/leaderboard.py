@@ -195,8 +195,9 @@ def leaderboard(queue: Queue, split: str | None = None, metric: str | None = Non
         ``best_predictor_id`` (the combination's best model on ``metric``), then ``<metric>_mean``,
         ``_std`` (sample standard deviation, NaN for a single run), ``_min`` and ``_max`` for the ranking
         metric first and every other metric after it, and last ``pruned``: a run of the combination was stopped
-        early by the queue's pruner; such rows come after all others, without a rank, and are never the best. ``frame.attrs`` holds ``queue_id``, ``split``, ``metric``,
-        ``higher_is_better`` and ``analysis_type``. Empty (with these columns) while no job has succeeded.
+        early by the queue's pruner; such rows come after all others, without a rank, and are never the best.
+        ``frame.attrs`` holds ``queue_id``, ``split``, ``metric``, ``higher_is_better`` and ``analysis_type``.
+        Empty (with these columns) while no job has succeeded.
 
     Raises:
         assay.errors.ValidationError: ``split`` or ``metric`` does not exist in this queue's results.

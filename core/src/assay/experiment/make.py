@@ -148,6 +148,7 @@ class Experiment:
         hide_test: bool = False,
         seed: int | None = None,
         max_attempts: int = 3,
+        permute_count: int = 0,
         search: str | None = None,
         objective: Any = None,
         pruner: Any = None,
@@ -159,7 +160,8 @@ class Experiment:
         stored result, until ``search_count`` exist.
 
         Args:
-            library: the ML library of the functions (``"keras"``, ``"torch"``, or one a plugin provides).
+            library: the ML library of the functions (``"keras"``, ``"torch"`` (or ``"pytorch"``), or one a
+                plugin provides).
             analysis_type: ``"regression"``, ``"classification_binary"`` or ``"classification_multi"``.
             fn_build: ``fn_build(features_shape, label_shape, **hp)`` returns an untrained model.
             fn_train: ``fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp)`` returns the
@@ -188,10 +190,15 @@ class Experiment:
             hide_test: keep the test split out of training and evaluation.
             seed: seeds splits of the search and every job (a random one is drawn and stored if ``None``).
             max_attempts: how often a job whose worker died is tried before it is marked failed.
+            permute_count: permutations per feature column of the permutation feature importance that
+                ``queue.run_jobs()`` computes on the train split of every trained model (AIQC's
+                ``permute_count``); 0 (the default) computes none until ``predictor.feature_importance()``
+                is asked for.
 
         Raises:
             assay.errors.AssayError: a clear error naming the parameter; nothing is stored then.
         """
+        library = plugins.canonical_library(library)
         plugins.backend(library)  # fails early, naming the package to install
         plugins.analysis_type(analysis_type)
         if splitset_id is None:
@@ -209,6 +216,10 @@ class Experiment:
             raise errors.ExperimentError("hide_test", f"must be True or False, got {hide_test!r}")
         if not isinstance(max_attempts, int) or max_attempts < 1:
             raise errors.ExperimentError("max_attempts", f"must be an int >= 1, got {max_attempts!r}")
+        if not isinstance(permute_count, int) or isinstance(permute_count, bool) or permute_count < 0:
+            raise errors.ExperimentError(
+                "permute_count", f"must be an int >= 0 (0 computes no feature importance), got {permute_count!r}"
+            )
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
         elif not isinstance(seed, int) or isinstance(seed, bool):
@@ -258,7 +269,7 @@ class Experiment:
             queue = QueueRow(
                 algorithm_id=algorithm.id, splitset_id=splitset.id, hyperparamset_id=hyperparamset.id,
                 repeat_count=repeat_count, hide_test=hide_test, seed=seed, max_attempts=max_attempts,
-                job_count=combination_count * len(folds) * repeat_count,
+                job_count=combination_count * len(folds) * repeat_count, permute_count=permute_count,
             )
             session.add(queue)
             session.flush()

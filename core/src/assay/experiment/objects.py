@@ -138,11 +138,24 @@ class Queue(Persisted):
         if workers is not None or executor is not None:
             from assay.experiment import workers as parallel
 
-            return parallel.run_parallel(self, workers=workers, executor=executor, progress=progress,
-                                         threads=threads, lease_seconds=lease_seconds)
-        from assay.experiment.runner import run_queue
+            summary = parallel.run_parallel(self, workers=workers, executor=executor, progress=progress,
+                                            threads=threads, lease_seconds=lease_seconds)
+        else:
+            from assay.experiment.runner import run_queue
 
-        return run_queue(self, progress=progress)
+            summary = run_queue(self, progress=progress)
+        self._permute()
+        return summary
+
+    def _permute(self) -> None:
+        """With ``permute_count``, the train-split feature importance of every model that lacks it (AIQC's
+        importance after training). Already stored results are kept, so a resumed run computes only new ones."""
+        permute_count = getattr(self, "permute_count", 0) or 0
+        if permute_count < 1 or self.splitset.label_column is None:
+            return
+        for predictor in self.predictors:
+            if "train" in predictor.predictions:
+                predictor.feature_importance(split="train", permutation_count=permute_count)
 
     def status(self) -> dict[str, Any]:
         """Counts of queued / running / succeeded / failed / pruned jobs, and the failed jobs' errors.
@@ -302,7 +315,7 @@ class Predictor(Persisted):
 
     def get_model(self) -> Any:
         """The trained model, loaded back from its stored bytes with the library's own safe loader."""
-        from assay import plugins
+        from assay import contracts, plugins
 
         job = self.job
         queue = Queue.get(job.queue_id)
@@ -311,7 +324,8 @@ class Predictor(Persisted):
             self._column("model_blob"),
             fn_build=algorithm.functions["fn_build"],
             features_shape=tuple(self.features_shape),
-            label_shape=tuple(self.label_shape) if self.label_shape is not None else None,
+            label_shape=contracts.build_label_shape(self.label_shape, algorithm.analysis_type,
+                                                    len(queue.splitset.label_classes)),
             hyperparameters=job.hyperparameters,
         )
 

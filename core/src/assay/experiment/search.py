@@ -52,8 +52,9 @@ def check_space(hyperparameters: Any) -> dict[str, Any]:
         )
     checked: dict[str, Any] = {}
     for key, values in hyperparameters.items():
-        if not isinstance(key, str) or not key.isidentifier():
-            raise errors.ExperimentError("hyperparameters", f"key {key!r} must be a string usable as a keyword")
+        # any string reaches **hp, identifier or not (AIQC grids use keys such as "2nd_dense_neurons")
+        if not isinstance(key, str) or not key:
+            raise errors.ExperimentError("hyperparameters", f"key {key!r} must be a non-empty string")
         if space.is_range(values):
             checked[key] = values
             continue
