@@ -282,6 +282,16 @@ def test_two_workers_share_one_adaptive_search_without_a_duplicate_combination(a
     assert len({name.split(":")[1] for name in names}) == 2  # both workers ran jobs
 
 
+def test_a_dask_cluster_grows_an_adaptive_search_without_a_duplicate_combination(splitset):
+    distributed = pytest.importorskip("distributed")
+    queue = make_search(splitset, search_count=6, hyperparameters={**SPACE, "sleep": [0.1]})
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as cluster, distributed.Client(cluster) as client:
+        summary = queue.run_jobs(executor=client, progress=False)
+    assert summary.succeeded == 6
+    assert_no_duplicate(queue, 6)
+
+
 def test_a_search_killed_with_sigkill_resumes_without_a_duplicate_combination(splitset, db):
     queue = make_search(splitset, fn_train=fn_train_slow, search_count=8)
     command = workers.worker_command(queue.id, threads=1, lease_seconds=30)
