@@ -102,10 +102,10 @@ def _source(fn: Callable[..., Any] | None) -> str | None:
 
 
 def _check_labels(splitset: Any, analysis_type: str) -> None:
-    if splitset.label_column is None:
+    if splitset.label_shape is None:  # forecasting windows have labels (the shifted windows) but no label column
         raise errors.ExperimentError(
             "splitset_id", f"splitset {splitset.id} has no label (unsupervised); supervised analysis types need "
-            "a splitset made with label_column=..."
+            "a splitset made with label_column=..., or with feature_window=dict(..., record_shifted=True)"
         )
     with session_scope() as session:
         categorical = session.scalars(
