@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import array_encoding, arraystore, encoding, fits, images, ingest, sequence, splitting
+from assay.data import array_encoding, arraystore, encoding, fits, images, ingest, sequence, splitting, windows
 from assay.data.array_encoding import ArrayStep
 from assay.data.objects import Fold, Splitset
 from assay.db import arrays as db_arrays
@@ -99,13 +99,24 @@ class _Plan:
     samples: dict[str, np.ndarray]
     folds: list[dict[str, np.ndarray]]
     settings: dict[str, Any]
+    window: windows.Window | None = None  # forecasting windows along each series' timesteps: samples are windows
 
     @property
     def axis(self) -> int:
         return 2 if self.kind == "sequence" else 1
 
+    @property
+    def sample_count(self) -> int:
+        return len(self.array) if self.window is None else len(self.array) * self.window.count
+
     def read(self, rows: np.ndarray) -> np.ndarray:
-        """Raw samples of ``rows`` with only the kept features or channels (a copy: never the caller's array)."""
+        """Raw samples of ``rows`` with only the kept features or channels (a copy: never the caller's array);
+        with windows, ``rows`` are window ids and the samples are those windows."""
+        if self.window is not None:
+            return windows.gather_series(self.window, self._read_series, rows)
+        return self._read_series(rows)
+
+    def _read_series(self, rows: np.ndarray) -> np.ndarray:
         samples = np.asarray(self.array[np.asarray(rows, dtype=np.int64)])
         if len(self.kept) != self.array.shape[self.axis]:
             samples = np.take(samples, self.kept, axis=self.axis)
@@ -115,21 +126,30 @@ class _Plan:
     def kept_shape(self) -> tuple[int, ...]:
         shape = list(self.array.shape[1:])
         shape[self.axis - 1] = len(self.kept)
+        if self.window is not None:
+            shape[0] = self.window.size_window
         return tuple(shape)
 
 
 def plan(kind: str, array: np.ndarray, name: str | None, names: list[str], kept: list[int], feature_encoders: Any,
          feature_reshape_indices: Any, labels: _Labels | None, size_test: Any, size_validation: Any,
-         fold_count: Any, bin_count: Any, seed: Any) -> _Plan:
+         fold_count: Any, bin_count: Any, seed: Any, window: windows.Window | None = None) -> _Plan:
     steps = array_encoding.parse_array_encoders(feature_encoders, kind)
     reshape_indices = array_encoding.check_reshape_indices(feature_reshape_indices)
+    if window is not None and reshape_indices is not None:
+        raise errors.DataError("feature_reshape_indices", "with feature_window the forecast has the windows' shape "
+                               "(size_window, features); leave feature_reshape_indices out")
     label = labels.series if labels is not None else None
     strata = splitting.make_strata(label, labels is not None and labels.is_categorical, bin_count)
-    samples = splitting.split_rows(strata, len(array), size_test, size_validation, int(seed))
-    folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
+    if window is not None and window.time_ordered:
+        samples, folds = windows.series_split(window, len(array), size_test, size_validation, fold_count), []
+    else:
+        count = len(array) if window is None else len(array) * window.count
+        samples = splitting.split_rows(strata, count, size_test, size_validation, int(seed))
+        folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
     settings = dict(size_test=size_test, size_validation=size_validation, fold_count=fold_count,
                     bin_count=bin_count, seed=int(seed))
-    return _Plan(kind, array, name, names, kept, steps, reshape_indices, labels, samples, folds, settings)
+    return _Plan(kind, array, name, names, kept, steps, reshape_indices, labels, samples, folds, settings, window)
 
 
 @attrs.frozen
@@ -142,7 +162,7 @@ class _Fitted:
 
 def fit(plan: _Plan) -> _Fitted:
     """Fit the feature encoders (splitset and folds) and the label encoder; check shapes and NaNs."""
-    all_rows = np.arange(len(plan.array))
+    all_rows = np.arange(plan.sample_count)
     by_fold = {None: array_encoding.fit_steps(plan.steps, plan.read, plan.samples["train"], all_rows,
                                               plan.kept_shape)}
     if any(not step.is_categorical for step in plan.steps):
@@ -162,8 +182,9 @@ def fit(plan: _Plan) -> _Fitted:
     label_fit = None
     if plan.labels is not None and plan.labels.step is not None:
         fold_trains = [fold["train"] for fold in plan.folds]
-        label_fit = fits.fit_step(plan.labels.step, plan.labels.series.to_frame(), plan.samples["train"], fold_trains,
-                              [])
+        frame = plan.labels.series.to_frame()
+        label_fit = fits.fit_step(plan.labels.step, frame, frame.iloc[plan.samples["train"]],
+                                  [frame.iloc[rows] for rows in fold_trains], [])
     return _Fitted(by_fold, tuple(int(s) for s in shapes[None]), statistics, label_fit)
 
 
@@ -178,7 +199,10 @@ def _check_nans(plan: _Plan, fitted: list[Any], statistics: dict[str, dict[str, 
         rows += (start + np.flatnonzero(np.isnan(part).reshape(len(part), -1).any(axis=1))).tolist()
         if len(rows) >= NAN_PROBE_SAMPLES:
             break
-    probe = array_encoding.apply(plan.steps, fitted, plan.read(np.asarray(rows[:NAN_PROBE_SAMPLES])))
+    rows = np.asarray(rows[:NAN_PROBE_SAMPLES], dtype=np.int64)
+    if plan.window is not None:  # the windows of those series
+        rows = (rows[:, None] * plan.window.count + np.arange(plan.window.count)[None, :]).ravel()
+    probe = array_encoding.apply(plan.steps, fitted, plan.read(rows))
     if not np.isfinite(probe).all():
         what = "features" if plan.kind == "sequence" else "channels"
         raise errors.DataError(
@@ -186,6 +210,21 @@ def _check_nans(plan: _Plan, fitted: list[Any], statistics: dict[str, dict[str, 
             f"{what} {with_nan[:10]} hold NaNs (e.g. sample {rows[0]}) that no encoder imputes; put an imputer first, "
             "e.g. feature_encoders=[dict(sklearn_preprocess=SimpleImputer()), ...], or fill them before make()",
         )
+
+
+def windows_check_invertible(plan: _Plan, fitted: _Fitted) -> None:
+    """Forecast windows are decoded back to the original scale: every step must work on a timestep's features and
+    keep their number (scalers, not one-hot or PCA)."""
+    width = len(plan.kept)
+    if tuple(fitted.features_shape) != (plan.window.size_window, width):
+        raise errors.EncoderError(
+            "feature_encoders", f"with feature_window the encoded windows must keep their shape "
+            f"({plan.window.size_window}, {width}), but they become {fitted.features_shape}; use column-wise encoders "
+            "such as StandardScaler()")
+    for step in plan.steps:
+        if step.axis != "feature":
+            raise errors.EncoderError(step.parameter, "with feature_window every encoder must work on a timestep's "
+                                      "features (the default), so forecasts can be decoded")
 
 
 def write(plan: _Plan, fitted: _Fitted) -> Splitset:
@@ -200,6 +239,9 @@ def write(plan: _Plan, fitted: _Fitted) -> Splitset:
         classes = (encoding.label_classes(labels.step, label_fit.by_fold[None] if label_fit else None, labels.series)
                    if labels.is_categorical else [])
         label_shape = [len(label_fit.names)] if label_fit else [1]
+    if plan.window is not None:
+        windows_check_invertible(plan, fitted)
+        label_shape = list(fitted.features_shape) if plan.window.record_shifted else None
     serialized = ingest.serialize(labels.df) if labels is not None else contextlib.nullcontext()
     with serialized, session_scope() as session:
         dataset_row = store_array(session, plan.kind, array, plan.name, plan.names, sha256, fitted.statistics)
@@ -225,6 +267,7 @@ def write(plan: _Plan, fitted: _Fitted) -> Splitset:
             dataset_id=dataset_row.id, label_id=label_row.id if label_row else None, feature_id=feature_row.id,
             samples=fits.as_lists(plan.samples), split_sizes={s: len(r) for s, r in plan.samples.items()},
             features_shape=list(fitted.features_shape), label_shape=label_shape, feature_names=kept_names,
+            window=None if plan.window is None else plan.window.to_json(),
             **plan.settings,
         )
         session.add(splitset_row)
@@ -293,15 +336,23 @@ def _check_common(seed: Any, size_test: Any, size_validation: Any, fold_count: A
 def make_sequence(feature_ndarray3D_or_npyPath: Any, feature_dtype: Any, feature_cols_excluded: Any,
                   feature_encoders: Any, feature_reshape_indices: Any, label_df_or_path: Any, label_dtype: Any,
                   label_column: Any, label_encoder: Any, size_test: Any, size_validation: Any, fold_count: Any,
-                  bin_count: Any, seed: Any) -> Splitset:
+                  bin_count: Any, seed: Any, feature_window: Any = None) -> Splitset:
     _check_common(seed, size_test, size_validation, fold_count)
     array, name = sequence.read_sequence(feature_ndarray3D_or_npyPath, feature_dtype)
+    window = None
+    if feature_window is not None:
+        if label_df_or_path is not None or label_column is not None:
+            raise errors.DataError(
+                "label_df_or_path" if label_df_or_path is not None else "label_column",
+                "with feature_window each window's label is the window size_shift timesteps later (the features "
+                "forecast themselves); leave the labels out")
+        window = windows.parse(feature_window, array.shape[1], None)
     names = sequence.feature_names(array.shape[2])
     excluded = sequence.excluded_indices(feature_cols_excluded, names)
     kept = [i for i in range(len(names)) if i not in excluded]
     labels = read_labels(label_df_or_path, label_column, label_dtype, label_encoder, len(array))
     the_plan = plan("sequence", array, name, names, kept, feature_encoders, feature_reshape_indices, labels,
-                    size_test, size_validation, fold_count, bin_count, seed)
+                    size_test, size_validation, fold_count, bin_count, seed, window)
     return write(the_plan, fit(the_plan))
 
 

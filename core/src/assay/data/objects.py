@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
 from assay import errors
-from assay.data import ingest, windows
+from assay.data import ingest, sequence_windows, windows
 from assay.data.array_input import ArrayEncoders, FittedArrayEncoder, StoredArray
 from assay.data.encoding import FittedEncoder, FittedEncoders
 from assay.data.interpolation import Interpolater
@@ -328,6 +328,11 @@ class Splitset(Persisted):
         if key not in self._cache:
             rows = np.asarray(self.row_indices(split, fold_index), dtype=np.int64)
             encoders = self.encoders(fold_index)
+            if self.kind != "tabular" and self.window is not None:  # windows along each series' timesteps
+                features, labels = sequence_windows.encode(encoders, self._stored_array(), self.window, rows)
+                self._cache[key] = {"features": features, "labels": labels}
+                cached = self._cache[key]
+                return {name: None if value is None else value.copy() for name, value in cached.items()}
             if self.kind != "tabular":  # read only this split's samples, chunk by chunk
                 features = encoders.encode_features(self._stored_array().rows(rows))
             else:
@@ -352,6 +357,8 @@ class Splitset(Persisted):
         columns)``."""
         window = self.window
         if window is not None and window.record_shifted:
+            if self.kind != "tabular":
+                return sequence_windows.raw_targets(self.encoders(), self._stored_array(), window, row_indices)
             return windows.raw_targets(self.encoders(), self._frame(), window, row_indices)
         if self.label_column is None:
             raise errors.SplitError("label_column", f"splitset {self.id} is unsupervised: it has no labels")
@@ -369,7 +376,8 @@ class Splitset(Persisted):
         encoders, ``(n, size_window, columns)``."""
         window = self.window
         if window is not None:
-            return windows.decode(self.encoders(fold_index), values, window.size_window)
+            decode = sequence_windows.decode if self.kind != "tabular" else windows.decode
+            return decode(self.encoders(fold_index), values, window.size_window)
         return self.encoders(fold_index).decode_labels(values)
 
     def encode_features(self, df: pd.DataFrame | np.ndarray, fold_index: int | None = None) -> np.ndarray:

@@ -15,19 +15,11 @@ import pandas as pd
 from assay import errors
 from assay.data import array_pipeline, encoding, ingest, interpolation, splitting, windows
 from assay.data.encoding import EncoderStep
+from assay.data.fits import Fit, as_lists, check_label_values, fit_step, label_is_categorical, store_fit
 from assay.data.interpolation import Interpolater
 from assay.data.objects import Fold, Splitset
 from assay.db.engine import session_scope
-from assay.db.models import EncoderSpecRow, FeatureRow, FittedEncoderRow, FoldRow, LabelRow, SplitsetRow
-
-
-@attrs.define
-class _Fit:
-    """One step's fitted encoders: the splitset's (``None`` key) and, if fitted per fold, each fold's."""
-
-    step: EncoderStep
-    by_fold: dict[int | None, Any]
-    names: list[str]
+from assay.db.models import FeatureRow, FoldRow, LabelRow, SplitsetRow
 
 
 def _check_columns(df: pd.DataFrame, label_column: Any, excluded: Any) -> tuple[list[str], list[str]]:
@@ -43,40 +35,10 @@ def _check_columns(df: pd.DataFrame, label_column: Any, excluded: Any) -> tuple[
     return features, [c for c in excluded if c != label_column]
 
 
-def _label_is_categorical(label: pd.Series, step: EncoderStep | None) -> bool:
-    if step is not None:
-        return step.is_categorical
-    # without an encoder, floats are a continuous label and anything else (ints, text, bools) are classes
-    return not pd.api.types.is_float_dtype(label.dtype)
-
-
-def _check_label_values(label: pd.Series) -> None:
-    missing = np.flatnonzero(label.isna().to_numpy())
-    if len(missing):
-        raise errors.DataError(
-            "label_column",
-            f"{label.name!r} is missing in {len(missing)} row(s) (e.g. rows {missing[:5].tolist()}); a label cannot "
-            "be imputed: drop those rows or fill them before make()",
-        )
-
-
-def _fit_step(step: EncoderStep, parts: _Parts, columns: list[str], nan_columns: list[str]) -> _Fit:
-    """Categorical encoders see all rows; every other one the train rows only, and each fold its train rows."""
-    data = parts.all[columns]
-    if step.is_categorical:
-        by_fold: dict[int | None, Any] = {None: encoding.fit(step, data, nan_columns)}
-    else:
-        by_fold = {None: encoding.fit(step, parts.train[columns], nan_columns)}
-        for index, fold_train in enumerate(parts.fold_trains):
-            by_fold[index] = encoding.fit(step, fold_train[columns], nan_columns)
-    head = data.iloc[:2]
-    width = encoding.transform(step, by_fold[None], head).shape[1]
-    for index, fitted in by_fold.items():
-        if index is not None and encoding.transform(step, fitted, head).shape[1] != width:
-            raise errors.EncoderError(
-                step.parameter, f"fitted on fold {index} it gives a different number of columns than on train"
-            )
-    return _Fit(step, by_fold, encoding.output_names(step, by_fold[None], width))
+def _fit_step(step: EncoderStep, parts: _Parts, columns: list[str], nan_columns: list[str]) -> Fit:
+    """Fit one step without leakage on the (interpolated) rows of ``parts``."""
+    return fit_step(step, parts.all[columns], parts.train[columns], [part[columns] for part in parts.fold_trains],
+                    nan_columns)
 
 
 @attrs.frozen
@@ -197,6 +159,7 @@ class Pipeline:
             fold_count: int | None = None,
             bin_count: int | None = None,
             seed: int = splitting.DEFAULT_SEED,
+            feature_window: dict[str, Any] | None = None,
         ) -> Splitset:
             """Store the samples, split them, fit encoders and persist everything; returns the Splitset.
 
@@ -222,6 +185,11 @@ class Pipeline:
                 label_column: the label column (may be omitted when the table has one column).
                 label_encoder, size_test, size_validation, fold_count, bin_count, seed: as for
                     :meth:`Pipeline.Tabular.make`; splits are stratified on the label the same way.
+                feature_window: ``dict(size_window=..., size_shift=..., record_shifted=True, time_ordered=True)``:
+                    each sample is one time series; windows of ``size_window`` timesteps run along it (the same in
+                    every series) and become the samples, labelled with the window ``size_shift`` timesteps later
+                    (no labels given). Time-ordered splits take the last windows of every series for test, as for
+                    :meth:`Pipeline.Tabular.make`; encoders must keep the features' number (scalers).
 
             Raises:
                 assay.errors.ValidationError: (a subclass naming the parameter) for unusable input: a 2-D or
@@ -231,7 +199,7 @@ class Pipeline:
             return array_pipeline.make_sequence(
                 feature_ndarray3D_or_npyPath, feature_dtype, feature_cols_excluded, feature_encoders,
                 feature_reshape_indices, label_df_or_path, label_dtype, label_column, label_encoder, size_test,
-                size_validation, fold_count, bin_count, seed)
+                size_validation, fold_count, bin_count, seed, feature_window)
 
     class Image:
         """Image data: a folder of image files (sorted by name) or a list of local image files, read with Pillow."""
@@ -337,9 +305,9 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
     label_step_interpolater = interpolation.parse_label_interpolater(label_interpolater, label)
     if label_step_interpolater is not None:
         interpolaters.append(label_step_interpolater)
-    is_categorical = label is not None and _label_is_categorical(label, label_step)
+    is_categorical = label is not None and label_is_categorical(label, label_step)
     if label is not None and label_step_interpolater is None:
-        _check_label_values(label)
+        check_label_values(label)
     strata_label = label
     if label_step_interpolater is not None:
         if label.isna().all():
@@ -383,7 +351,7 @@ def _check_forecastable(features: pd.DataFrame) -> None:
         )
 
 
-def _fit_all(plan: _Plan) -> tuple[list[_Fit], _Fit | None]:
+def _fit_all(plan: _Plan) -> tuple[list[Fit], Fit | None]:
     """Fit every feature encoder and the label encoder (without leakage) and check they leave no NaNs."""
     fits = []
     for step in plan.feature_steps:
@@ -403,7 +371,7 @@ WIDE_ENCODER_COLUMNS = 10_000
 MAX_FEATURE_BYTES = 1 << 30
 
 
-def _check_dense_size(fits: list[_Fit], passthrough: int, rows: int) -> None:
+def _check_dense_size(fits: list[Fit], passthrough: int, rows: int) -> None:
     """Refuse an encoder whose unbounded width (a text vocabulary, most often) would not fit dense in memory."""
     width = sum(len(fit.names) for fit in fits) + passthrough
     widest = max(fits, key=lambda fit: len(fit.names), default=None)
@@ -416,7 +384,7 @@ def _check_dense_size(fits: list[_Fit], passthrough: int, rows: int) -> None:
         )
 
 
-def _check_window_encoders(fits: list[_Fit]) -> None:
+def _check_window_encoders(fits: list[Fit]) -> None:
     """Forecasts are decoded back to the original scale: each feature encoder must map k columns to k."""
     for fit in fits:
         if len(fit.names) != len(fit.step.columns):
@@ -428,7 +396,7 @@ def _check_window_encoders(fits: list[_Fit]) -> None:
             )
 
 
-def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
+def _write(plan: _Plan, fits: list[Fit], label_fit: Fit | None) -> Splitset:
     """Store dataset, label, features, splitset, folds and encoders in one transaction."""
     label = plan.label
     classes, label_shape = [], None
@@ -462,7 +430,7 @@ def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
         session.flush()
         splitset_row = SplitsetRow(
             dataset_id=dataset_row.id, label_id=label_row.id if label_row else None, feature_id=feature_row.id,
-            samples=_as_lists(plan.samples), split_sizes={split: len(rows) for split, rows in plan.samples.items()},
+            samples=as_lists(plan.samples), split_sizes={split: len(rows) for split, rows in plan.samples.items()},
             features_shape=features_shape, label_shape=label_shape, feature_names=feature_names,
             interpolaters=[step.to_json() for step in plan.interpolaters] or None,
             window=None if plan.window is None else plan.window.to_json(), **plan.settings,
@@ -471,39 +439,17 @@ def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
         session.flush()
         fold_rows = []
         for index, fold in enumerate(plan.folds):
-            fold_rows.append(FoldRow(splitset_id=splitset_row.id, fold_index=index, samples=_as_lists(fold)))
+            fold_rows.append(FoldRow(splitset_id=splitset_row.id, fold_index=index, samples=as_lists(fold)))
             session.add(fold_rows[-1])
             session.flush()
             # millions of row indices as Python ints are large: drop them; Fold reads them on demand
             session.expire(fold_rows[-1], ["samples"])
         fold_ids = {i: row.id for i, row in enumerate(fold_rows)}
         for fit in ([label_fit] if label_fit else []) + fits:
-            _store_fit(session, splitset_row.id, fit, fold_ids)
+            store_fit(session, splitset_row.id, fit, fold_ids)
     splitset = Splitset(splitset_row)
     # the data and related rows are in memory already: the first samples_for() need not read them back
     splitset._cache["frame"] = plan.df
     splitset._cache["folds"] = [Fold(row) for row in fold_rows]
     splitset._cache["label_row"], splitset._cache["feature_row"] = label_row, feature_row
     return splitset
-
-
-def _as_lists(samples: dict[str, np.ndarray]) -> dict[str, list[int]]:
-    return {split: rows.tolist() for split, rows in samples.items()}
-
-
-def _store_fit(session, splitset_id: int, fit: _Fit, fold_ids: dict[int, int]) -> None:
-    step = fit.step
-    family = step.family
-    spec = EncoderSpecRow(
-        splitset_id=splitset_id, role=step.role, position=step.position, family=family.name,
-        class_name=type(step.encoder).__name__, params=family.describe(step.encoder), dtypes=step.dtypes,
-        columns_selected=step.columns_selected, columns_matched=list(step.columns), include=step.include,
-        is_categorical=step.is_categorical, blob=family.dumps(step.encoder),
-    )
-    session.add(spec)
-    session.flush()
-    for index, fitted in fit.by_fold.items():
-        session.add(FittedEncoderRow(
-            encoderspec_id=spec.id, fold_id=None if index is None else fold_ids[index],
-            output_names=fit.names, blob=family.dumps(fitted),
-        ))

@@ -222,3 +222,30 @@ def decode(encoders: Any, values: Any, size_window: int) -> np.ndarray:
         start = stop
     out[:, start:] = flat[:, start:]
     return out.reshape(values.shape)
+
+
+# --- windows in each series of a sequence dataset (samples x timesteps x features) -------------------------------
+# Each sample of a sequence dataset is one series; windows run along its timesteps, the same starts in every series.
+# Window id k is window k % count of series k // count.
+
+
+def series_split(window: Window, series_count: int, size_test: float | None, size_validation: float | None,
+                 fold_count: int | None) -> dict[str, np.ndarray]:
+    """Time-ordered splits of every series at once: in each series its last windows are test, and so on."""
+    per_series = split_time_ordered(window, size_test, size_validation, fold_count)
+    offsets = np.arange(series_count, dtype=np.int64)[:, None] * window.count
+    return {split: np.sort((offsets + indices[None, :]).ravel()) for split, indices in per_series.items()}
+
+
+def gather_series(window: Window, read: Any, ids: Any, shifted: bool = False) -> np.ndarray:
+    """Raw windows ``(n, size_window, features)`` of these window ids; ``read(series)`` gives raw series
+    ``(len(series), timesteps, features)``. ``shifted``: the label windows instead."""
+    ids = np.asarray(ids, dtype=np.int64)
+    series, within = ids // window.count, ids % window.count
+    unique = np.unique(series)
+    raw = np.asarray(read(unique))
+    position = np.searchsorted(unique, series)
+    steps = window.starts[within][:, None] + np.arange(window.size_window)[None, :]
+    if shifted:
+        steps = steps + window.size_shift
+    return raw[position[:, None], steps]

@@ -61,3 +61,43 @@ def _check_shape(predictions: Any, features_shape: tuple[int, ...]) -> None:
             f"{np.shape(predictions)}; end the model with one output per timestep and column (e.g. "
             "Dense(columns) on a sequence, or Dense(size_window * columns) + Reshape)",
         )
+
+
+def predict_series_window(inference: Inference, series: Any) -> Outcome:
+    """Forecast the window that follows the latest ``size_window`` timesteps of one series of a sequence model.
+
+    ``series`` is ``(timesteps, features)`` or ``(1, timesteps, features)`` with every stored feature, oldest first.
+    The frame's index continues the series' timesteps, as :func:`predict_window` does for rows.
+    """
+    from assay.data import sequence_windows
+    from assay.inference.infer import Outcome
+
+    window = windows.Window.from_json({**inference.window, "starts": []})
+    size, encoders = window.size_window, inference.encoders
+    array = np.asarray(series)
+    if array.ndim == 2:
+        array = array[np.newaxis]
+    if array.ndim != 3 or len(array) != 1 or array.dtype.kind not in "biuf":
+        raise errors.SchemaMismatchError(
+            "df_or_path", f"give one numeric series, (timesteps, features) or (1, timesteps, features); got shape "
+            f"{array.shape} of {array.dtype}")
+    if array.shape[2] != len(encoders.columns):
+        raise errors.SchemaMismatchError(
+            "df_or_path", f"the series has {array.shape[2]} features, the model was trained on {len(encoders.columns)}")
+    if array.shape[1] < size:
+        raise errors.DataError(
+            "df_or_path", f"has {array.shape[1]} timestep(s); the model forecasts from the latest {size} (its "
+            "size_window), so give at least that many, oldest first")
+    recent = array[:, array.shape[1] - size:].astype(encoders.dtype)
+    encoded = encoders.encode_features(recent)
+    backend = plugins.backend(inference.library)
+    samples = backend.prepare_samples(inference.analysis_type, {"features": encoded, "labels": None})
+    predictions, _ = predicting.predict(backend, inference.analysis_type, inference.fn_predict, inference.model,
+                                        samples)
+    _check_shape(predictions, inference.features_shape)
+    decoded = sequence_windows.decode(encoders, predictions, size)
+    start = array.shape[1] - size + window.size_shift
+    frame = pd.DataFrame(decoded[0], columns=[encoders.columns[i] for i in encoders.kept],
+                         index=pd.RangeIndex(start, start + size, name="timestep"))
+    frame.attrs.update(future_rows=window.size_shift, metrics={})
+    return Outcome(frame, decoded, None, None, {}, samples)

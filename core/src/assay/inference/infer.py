@@ -297,6 +297,17 @@ def _store_prediction(session: Any, predictor: Any, dataset_id: int, row_count: 
 def _infer_samples(predictor: Any, inference: Inference, data: Any, label_df_or_path: Any) -> pd.DataFrame:
     """``infer`` for sequence and image models: the new samples are stored as an array dataset."""
     encoders = inference.encoders
+    if inference.window is not None:  # a forecast of the window after the latest timesteps of one series
+        from assay.inference import forecast
+
+        outcome = forecast.predict_series_window(inference, data)
+        series = np.asarray(data).reshape(1, *np.shape(data)[-2:])
+        with session_scope() as session:
+            dataset = store_array(session, encoders.kind, series, None, list(encoders.columns))
+            prediction_id = _store_prediction(session, predictor, dataset.id, 1, arrays.dumps(
+                predictions=outcome.predictions), {})
+        outcome.frame.attrs.update(prediction_id=prediction_id)
+        return outcome.frame
     samples, name = read_samples(encoders.kind, data, "df_or_path")
     samples = encoders.check_samples(samples, "df_or_path")
     labels = None
