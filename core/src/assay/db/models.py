@@ -13,7 +13,6 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -30,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from assay.db.jsontype import JSONValue
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -38,7 +39,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-JSONType = JSON
+#: every JSON column: stores NaN, inf, tuples and numpy values in a form SQLite and PostgreSQL both accept
+JSONType = JSONValue
 Blob = LargeBinary
 
 

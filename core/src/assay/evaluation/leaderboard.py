@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Text, cast, select
 
 from assay import errors, plugins
+from assay.db import jsontype
 from assay.db.engine import session_scope
 from assay.db.models import AlgorithmRow, HyperparamcomboRow, HyperparamsetRow, JobRow, PredictionRow, PredictorRow
 
@@ -110,7 +111,10 @@ def _metrics(queue: Queue) -> tuple[pd.DataFrame, str, list[str]]:
                                          else "int64") for name in names_fetched[:7]})
     base["split"] = base["split"].astype("str")
     # One JSON document for all rows parses several times faster than a json.loads per row.
-    metrics = json.loads("[" + ",".join(text or "{}" for text in fetched.get("metrics", ())) + "]")
+    document = "[" + ",".join(text or "{}" for text in fetched.get("metrics", ())) + "]"
+    metrics = json.loads(document)
+    if '"$' in document:  # a tagged value (a non-finite metric a plugin stored): decode as the column type would
+        metrics = jsontype.decode(metrics)
     metric_frame = pd.DataFrame.from_records(metrics, index=base.index).astype(float)
     metric_names = [name for name in metric_frame.columns if name not in ID_COLUMNS + RUN_COLUMNS]
 

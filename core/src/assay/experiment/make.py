@@ -198,6 +198,10 @@ class Experiment:
         Raises:
             assay.errors.AssayError: a clear error naming the parameter; nothing is stored then.
         """
+        for name, value, example in (("library", library, "'keras'"), ("analysis_type", analysis_type,
+                                                                        "'classification_multi'")):
+            if not isinstance(value, str):
+                raise errors.ExperimentError(name, f"must be one name (a string) such as {example}, got {value!r}")
         library = plugins.canonical_library(library)
         plugins.backend(library)  # fails early, naming the package to install
         plugins.analysis_type(analysis_type)

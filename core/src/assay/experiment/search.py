@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from assay import errors, plugins, space
+from assay.db import jsontype
 from assay.db.search_queries import CombinationTrial
 
 STRATEGIES = ("grid", "random", "tpe", "gp", "cmaes")
@@ -40,8 +41,6 @@ ENUMERABLE = 200_000
 
 def check_space(hyperparameters: Any) -> dict[str, Any]:
     """The user's hyperparameters checked: name → list of JSON values, or an ``assay.space`` range."""
-    import json
-
     if hyperparameters is None or hyperparameters == {}:
         return {}
     if not isinstance(hyperparameters, dict):
@@ -65,13 +64,12 @@ def check_space(hyperparameters: Any) -> dict[str, Any]:
             )
         if len(values) == 0:
             raise errors.ExperimentError("hyperparameters", f"{key!r} has an empty list; give at least one value")
-        try:
-            json.dumps(list(values))
-        except TypeError:
+        if not jsontype.is_storable(list(values)):
             raise errors.ExperimentError(
-                "hyperparameters", f"{key!r} holds values that cannot be stored (only JSON values: numbers, "
-                "strings, booleans, None, lists); pass a name and build the object inside your function"
-            ) from None
+                "hyperparameters", f"{key!r} holds values that cannot be stored (only numbers, strings, booleans, "
+                "None, lists, tuples, dicts, numpy scalars, dtypes and classes); pass a name and build the object "
+                "inside your function"
+            )
         checked[key] = list(values)
     return checked
 
@@ -146,7 +144,8 @@ def from_params(checked: dict[str, Any], params: dict[str, Any]) -> dict[str, An
 def _key(hyperparameters: dict[str, Any]) -> str:
     import json
 
-    return json.dumps(hyperparameters, sort_keys=True)
+    # the stored (JSON) form, so numpy scalars, dtypes and classes compare like the values read back
+    return json.dumps(jsontype.encode(hyperparameters), sort_keys=True, default=str)
 
 
 # --------------------------------------------------------------------------------------------------------------

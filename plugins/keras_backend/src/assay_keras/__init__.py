@@ -15,7 +15,16 @@ Installed beside ``assay``, it is found through the ``assay.plugins`` entry poin
 Importing this package does not import Keras; the hook module imports it only when a hook answers.
 """
 
+import os
+
+from assay_keras.environment import DEFAULTS
+
 __version__ = "0.1.0"
+
+# `import assay` normally set these already (entry-point group assay.environment); this covers loading the plugin
+# without that declaration installed. A value the user set wins either way.
+for _name, _value in DEFAULTS.items():
+    os.environ.setdefault(_name, _value)
 
 
 def __getattr__(name: str):
