@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import encoding
+from assay.data import encoding, finite
 from assay.data.encoding import EncoderStep
+from assay.db.jsontype import storable
 from assay.db.models import EncoderSpecRow, FittedEncoderRow
 
 
@@ -31,12 +32,13 @@ def label_is_categorical(label: pd.Series, step: EncoderStep | None) -> bool:
 
 
 def check_label_values(label: pd.Series) -> None:
-    missing = np.flatnonzero(label.isna().to_numpy())
-    if len(missing):
+    missing = finite.missing_positions(label.to_frame())
+    if missing:
+        rows = next(iter(missing.values()))
         raise errors.DataError(
             "label_column",
-            f"{label.name!r} is missing in {len(missing)} row(s) (e.g. rows {missing[:5].tolist()}); a label cannot "
-            "be imputed: drop those rows or fill them before make()",
+            f"{label.name!r} is missing or infinite in {len(rows)} row(s) ({finite.describe(missing, label.index)}); "
+            "a label cannot be imputed: drop those rows or fill them before make()",
         )
 
 
@@ -69,7 +71,7 @@ def store_fit(session, splitset_id: int, fit: Fit, fold_ids: dict[int, int]) -> 
     family = step.family
     spec = EncoderSpecRow(
         splitset_id=splitset_id, role=step.role, position=step.position, family=family.name,
-        class_name=type(step.encoder).__name__, params=family.describe(step.encoder), dtypes=step.dtypes,
+        class_name=type(step.encoder).__name__, params=storable(family.describe(step.encoder)), dtypes=step.dtypes,
         columns_selected=step.columns_selected, columns_matched=list(step.columns), include=step.include,
         is_categorical=step.is_categorical, blob=family.dumps(step.encoder),
     )

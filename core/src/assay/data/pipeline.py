@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import array_pipeline, encoding, ingest, interpolation, splitting, windows
+from assay.data import array_pipeline, encoding, finite, ingest, interpolation, splitting, windows
 from assay.data.encoding import EncoderStep
 from assay.data.fits import Fit, as_lists, check_label_values, fit_step, label_is_categorical, store_fit
 from assay.data.interpolation import Interpolater
@@ -297,6 +297,7 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
         label_step.columns = [label_column]
     feature_steps = encoding.parse_feature_encoders(feature_encoders)
     features = df[feature_columns]
+    finite.refuse_infinity(features, feature_columns, "df_or_path")
     passthrough = encoding.select_columns(feature_steps, features, label_column)
     encoding.check_data(feature_steps, features)
 
@@ -327,9 +328,10 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
     nan_columns = [c for c, has_nan in parts.all[feature_columns].isna().any().items() if has_nan]
     nan_passthrough = [c for c in passthrough if c in nan_columns]
     if nan_passthrough:
+        where = finite.describe(finite.missing_positions(parts.all[feature_columns], nan_passthrough), features.index)
         raise errors.DataError(
             "feature_encoders",
-            f"columns {nan_passthrough} hold NaNs and no encoder imputes them; add "
+            f"columns {nan_passthrough} hold NaNs and no encoder imputes them: {where}; add "
             f"dict(sklearn_preprocess=SimpleImputer(), columns={nan_passthrough!r}) or drop those rows",
         )
     settings = dict(size_test=size_test, size_validation=size_validation, fold_count=fold_count,
