@@ -13,7 +13,7 @@ import attrs
 import numpy as np
 from sqlalchemy import update
 
-from assay import contracts, errors, plugins
+from assay import contracts, epochs, errors, plugins
 from assay.data.array_input import library_samples, library_shape
 from assay.db.engine import current_url, session_scope
 from assay.db.models import (
@@ -25,13 +25,13 @@ from assay.db.models import (
     QueueRow,
     utcnow,
 )
-from assay.experiment import arrays, claiming, predicting
+from assay.experiment import arrays, claiming, predicting, pruning
 from assay.experiment.objects import Algorithm, Queue
 
 
 @attrs.frozen
 class RunSummary:
-    """What ``run_jobs`` did: jobs that succeeded and failed in this call, and the queue's state after it.
+    """What ``run_jobs`` did: jobs that succeeded, failed and were pruned in this call, and the queue's state after.
 
     ``storage_seconds`` is the time spent in assay's own storage calls during the call, by kind (``claim``,
     ``load``, ``heartbeat``, ``store``), summed over every worker; ``storage_ms_per_run`` divides it by the runs.
@@ -42,17 +42,19 @@ class RunSummary:
     failed: int
     queue_status: dict[str, Any]
     storage_seconds: dict[str, float] = attrs.field(factory=dict)
+    pruned: int = 0
 
     @property
     def storage_ms_per_run(self) -> float | None:
-        """Milliseconds of database work per finished run (claim, load, heartbeat and store together)."""
-        runs = self.succeeded + self.failed
+        """Milliseconds of database work per finished run (claim, load, heartbeat, store and search together)."""
+        runs = self.succeeded + self.failed + self.pruned
         return 1000 * sum(self.storage_seconds.values()) / runs if runs else None
 
     def __str__(self) -> str:
         s = self.queue_status
-        text = (f"Queue {self.queue_id}: {self.succeeded} succeeded, {self.failed} failed in this run; "
-                f"{s['succeeded']}/{s['total']} done")
+        pruned = f", {self.pruned} pruned" if self.pruned else ""
+        text = (f"Queue {self.queue_id}: {self.succeeded} succeeded, {self.failed} failed{pruned} in this run; "
+                f"{s['succeeded'] + s.get('pruned', 0)}/{s['total']} done")
         if s["failed"]:
             text += f", {s['failed']} failed (queue.status()['errors'] has the errors; queue.retry_failed() requeues)"
         return text
@@ -217,13 +219,15 @@ def train_and_evaluate(job: JobRow, queue: Queue, algorithm: Algorithm, hyperpar
     return predictor, evaluated
 
 
-def _store(job_id: int, worker: str, predictor: dict[str, Any], evaluated: list[_Evaluated]) -> bool:
-    """Write the Predictor, its Predictions and the job's success in one transaction, if the job is still ours."""
+def _store(job_id: int, worker: str, predictor: dict[str, Any], evaluated: list[_Evaluated],
+           status: str = "succeeded") -> bool:
+    """Write the Predictor, its Predictions and the job's end (``succeeded`` or ``pruned``) in one transaction,
+    if the job is still ours."""
     with claiming.STORAGE_TIMER.measure("store"), session_scope() as session:
         owned = session.execute(
             update(JobRow)
             .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
-            .values(status="succeeded", finished_at=utcnow(), lease_expires_at=None)
+            .values(status=status, finished_at=utcnow(), lease_expires_at=None)
         )
         if owned.rowcount != 1:
             session.rollback()
@@ -253,7 +257,7 @@ def _fail(job_id: int, worker: str, exc: BaseException) -> None:
 @attrs.frozen
 class JobOutcome:
     job_id: int
-    status: str  # succeeded | failed | lost (the lease was taken over)
+    status: str  # succeeded | pruned | failed | lost (the lease was taken over)
     error: BaseException | None = None
 
 
@@ -272,8 +276,10 @@ def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None
         queue = Queue(session.get(QueueRow, job.queue_id))
         algorithm = Algorithm(session.get(AlgorithmRow, queue.algorithm_id))
     backend = plugins.backend(algorithm.library)
+    # the queue's pruner (if any) hears every epoch the backend reports and may stop training early
+    pruner = pruning.job_pruner(queue.id, job_id, job.fold_index)
     try:
-        with claiming.heartbeat(job_id, worker, lease_seconds):
+        with claiming.heartbeat(job_id, worker, lease_seconds), epochs.reporting(pruner):
             predictor, evaluated = train_and_evaluate(job, queue, algorithm, dict(combo.hyperparameters),
                                                       combo.combo_index)
     except Exception as exc:
@@ -281,8 +287,9 @@ def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None
         return JobOutcome(job_id, "failed", exc)
     finally:
         backend.clear_session()
-    stored = _store(job_id, worker, predictor, evaluated)
-    return JobOutcome(job_id, "succeeded" if stored else "lost")
+    status = "pruned" if pruner is not None and pruner.pruned_at is not None else "succeeded"
+    stored = _store(job_id, worker, predictor, evaluated, status)
+    return JobOutcome(job_id, status if stored else "lost")
 
 
 def run_queue(queue: Queue, progress: bool = True, worker: str | None = None) -> RunSummary:
@@ -293,8 +300,9 @@ def run_queue(queue: Queue, progress: bool = True, worker: str | None = None) ->
     storage_before = claiming.STORAGE_TIMER.snapshot()
     claiming.release_dead_local_jobs(queue.id)
     before = queue.status()
-    succeeded = failed = 0
-    bar = tqdm(total=before["total"], initial=before["succeeded"] + before["failed"], disable=not progress,
+    succeeded = failed = pruned = 0
+    bar = tqdm(total=before["total"], initial=before["succeeded"] + before["failed"] + before["pruned"],
+               disable=not progress,
                desc=f"Queue {queue.id}", unit="run")
     try:
         while (job_id := claiming.claim_next(queue.id, worker)) is not None:
@@ -306,13 +314,16 @@ def run_queue(queue: Queue, progress: bool = True, worker: str | None = None) ->
             bar.update(1)
             if outcome.status == "succeeded":
                 succeeded += 1
+            elif outcome.status == "pruned":
+                pruned += 1
             elif outcome.status == "failed":
                 failed += 1
                 if isinstance(outcome.error, MissingHyperparameterError):
                     raise outcome.error  # every other job would fail the same way
     finally:
         bar.close()
-    summary = RunSummary(queue.id, succeeded, failed, queue.status(), claiming.seconds_since(storage_before))
+    summary = RunSummary(queue.id, succeeded, failed, queue.status(), claiming.seconds_since(storage_before),
+                         pruned)
     if progress:
         print(summary)
     return summary
