@@ -28,7 +28,9 @@ from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 
 import assay
 from assay import datum, plugins
+from assay.data.splitsets import SplitsetData
 from assay.evaluation import importance, permutation
+from assay.experiment.trained import Trained
 
 
 def fn_build(features_shape, label_shape, **hp):
@@ -47,13 +49,13 @@ def fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
 
 def one_pass_seconds(predictor, repeats: int = 3) -> float:
     """Encode, predict and score the unshuffled test split through the importance path; best of ``repeats``."""
-    splitset = predictor.queue.splitset
-    rows = np.asarray(predictor.predictions["test"].row_indices, dtype=np.int64)
-    raw = assay.Dataset.get(splitset.dataset_id).to_pandas().iloc[rows].reset_index(drop=True)
-    algorithm = predictor.queue.algorithm
-    analysis = plugins.analysis_type(algorithm.analysis_type)
+    trained = Trained.load(predictor.id)
+    splitset = SplitsetData.load(trained.queue.splitset_id)
+    rows = np.asarray(trained.prediction_arrays("test")["row_indices"], dtype=np.int64)
+    raw = splitset.frame().iloc[rows].reset_index(drop=True)
+    analysis = plugins.analysis_type(trained.algorithm.analysis_type)
     base = splitset.encode_features(raw)
-    score, _, _ = importance._scorer(predictor, algorithm, analysis, splitset, rows, base)
+    score, _, _ = importance._scorer(trained, analysis, splitset, rows, base)
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
@@ -85,7 +87,7 @@ def main() -> None:
     timings = {}
     for name, batch_rows in (("one copy per call", 1), ("batched", permutation.BATCH_ROWS)):
         started = time.perf_counter()
-        importance._compute(predictor, "test", args.permutations, batch_rows=batch_rows)
+        importance._compute(Trained.load(predictor.id), "test", args.permutations, batch_rows=batch_rows)
         timings[name] = (time.perf_counter() - started) / args.permutations
 
     print(f"\nepilepsy: {columns} feature columns, {test_rows} test rows, small LSTM (keras), "

@@ -10,6 +10,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 import assay
 from assay import datum, errors
 from assay.evaluation import importance, permutation
+from assay.experiment.trained import Trained
 
 pytest.importorskip("assay_torch")
 
@@ -40,7 +41,7 @@ def predictor(db):
     queue = assay.Experiment.make(library="torch", analysis_type="regression", fn_build=fn_build,
                                   fn_train=fn_train, splitset_id=splitset.id, seed=8)
     assert queue.run_jobs(progress=False).failed == 0, queue.status()["errors"]
-    return [p for p in queue.predictors if p.fold_index == 1][0]
+    return next(p for p in queue.predictors if p.fold_index == 1)
 
 
 def test_a_permuted_copy_encodes_like_the_whole_shuffled_frame(predictor):
@@ -57,8 +58,9 @@ def test_a_permuted_copy_encodes_like_the_whole_shuffled_frame(predictor):
 
 
 def test_batched_importance_equals_one_prediction_call_per_copy(predictor):
-    one_by_one = importance._compute(predictor, "test", 2, batch_rows=1)
-    batched = importance._compute(predictor, "test", 2)
+    trained = Trained.load(predictor.id)
+    one_by_one = importance._compute(trained, "test", 2, batch_rows=1)
+    batched = importance._compute(trained, "test", 2)
 
     assert batched == one_by_one
     assert len(batched["drops"]) == 13

@@ -17,29 +17,28 @@ a few prediction calls per permutation round, not one per column.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from assay import errors, plugins
-from assay.db.engine import session_scope
-from assay.db.models import PredictorRow
+from assay.data.splitsets import SplitsetData
+from assay.db.queries import experiments as queries
 from assay.evaluation import permutation
-
-if TYPE_CHECKING:
-    from assay.experiment.objects import Predictor
+from assay.experiment import predicting
+from assay.experiment.trained import Trained
 
 COLUMNS = ["feature", "importance_mean", "importance_std", "importance_min", "importance_max"]
 
 
-def _check(predictor: Predictor, split: str, permutation_count: int) -> None:
+def _check(trained: Trained, split: str, permutation_count: int) -> None:
     if not isinstance(permutation_count, int) or isinstance(permutation_count, bool) or permutation_count < 1:
         raise errors.ValidationError("permutation_count", f"must be a positive int, got {permutation_count!r}")
-    splits = list(predictor.predictions)
+    splits = trained.evaluated_splits()
     if split not in splits:
         raise errors.ValidationError(
-            "split", f"predictor {predictor.id} has no predictions on {split!r}; use one of: {', '.join(splits)}"
+            "split", f"predictor {trained.id} has no predictions on {split!r}; use one of: {', '.join(splits)}"
         )
 
 
@@ -59,12 +58,12 @@ def _frame(result: dict[str, Any], split: str, permutation_count: int) -> pd.Dat
     return table
 
 
-def feature_importance(predictor: Predictor, split: str = "test", permutation_count: int = 5,
+def feature_importance(predictor_id: int, split: str = "test", permutation_count: int = 5,
                        refresh: bool = False, sample_rows: int | None = None) -> pd.DataFrame:
     """Permutation importance of each original feature column on one split.
 
     Args:
-        predictor: the trained model.
+        predictor_id: the trained model.
         split: a split the model was evaluated on (``"train"``, ``"validation"``, ``"test"``).
         permutation_count: how many times each column is shuffled; more gives steadier numbers.
         refresh: compute again even when a stored result exists.
@@ -81,43 +80,35 @@ def feature_importance(predictor: Predictor, split: str = "test", permutation_co
         assay.errors.ValidationError: unknown ``split``, or a ``permutation_count`` or ``sample_rows`` that is not
             a positive int.
     """
-    _check(predictor, split, permutation_count)
+    trained = Trained.load(predictor_id)
+    _check(trained, split, permutation_count)
     if sample_rows is not None and (not isinstance(sample_rows, int) or isinstance(sample_rows, bool)
                                     or sample_rows < 2):
         raise errors.ValidationError("sample_rows", f"must be an int >= 2 or None (every row), got {sample_rows!r}")
-    stored = dict(predictor._column("feature_importance") or {})  # fresh: another process may have stored one
+    stored = queries.feature_importance(predictor_id)  # fresh: another process may have stored one
     # a sampled result is kept apart from the one on every row
     key = str(permutation_count) if sample_rows is None else f"{permutation_count}:rows={sample_rows}"
     if not refresh and key in stored.get(split, {}):
         return _frame(stored[split][key], split, permutation_count)
 
-    result = _compute(predictor, split, permutation_count, sample_rows)
-    with session_scope() as session:
-        row = session.get(PredictorRow, predictor.id)
-        merged = dict(row.feature_importance or {})
-        merged[split] = {**merged.get(split, {}), key: result}
-        row.feature_importance = merged  # a new dict, so the JSON column is seen as changed
-    predictor._row.feature_importance = merged  # keep the in-memory object in step
+    result = _compute(trained, split, permutation_count, sample_rows)
+    queries.store_feature_importance(predictor_id, split, key, result)
     return _frame(result, split, permutation_count)
 
 
-def _compute(predictor: Predictor, split: str, permutation_count: int, sample_rows: int | None = None,
+def _compute(trained: Trained, split: str, permutation_count: int, sample_rows: int | None = None,
              batch_rows: int = permutation.BATCH_ROWS) -> dict[str, Any]:
-    from assay.data.objects import Dataset, Splitset
-
-    queue = predictor.queue
-    algorithm = queue.algorithm
-    analysis = plugins.analysis_type(algorithm.analysis_type)
-    splitset = Splitset.get(queue.splitset_id)
-    rows = np.asarray(predictor.predictions[split].row_indices, dtype=np.int64)
-    rng = np.random.default_rng([int(queue.seed), int(predictor.id), permutation_count])
+    analysis = plugins.analysis_type(trained.algorithm.analysis_type)
+    splitset = SplitsetData.load(trained.queue.splitset_id)
+    rows = np.asarray(trained.prediction_arrays(split)["row_indices"], dtype=np.int64)
+    rng = np.random.default_rng([int(trained.queue.seed), int(trained.id), permutation_count])
     if sample_rows is not None and sample_rows < len(rows):
         rows = np.sort(rng.choice(rows, size=sample_rows, replace=False))
-    raw = Dataset.get(splitset.dataset_id).to_pandas().iloc[rows].reset_index(drop=True)
-    fold_index = predictor.fold_index
+    raw = splitset.frame().iloc[rows].reset_index(drop=True)
+    fold_index = trained.job.fold_index
     permuted = permutation.PermutedEncoder(splitset.encoders(fold_index), raw,
                                            lambda df: splitset.encode_features(df, fold_index=fold_index))
-    score, metric, better_high = _scorer(predictor, algorithm, analysis, splitset, rows, permuted.base)
+    score, metric, better_high = _scorer(trained, analysis, splitset, rows, permuted.base)
 
     [baseline] = score([permuted.base])
     tasks = [permutation.Task(column, rng.permutation(len(rows)))
@@ -130,9 +121,9 @@ def _compute(predictor: Predictor, split: str, permutation_count: int, sample_ro
     return {"metric": metric, "higher_is_better": better_high, "baseline": float(baseline), "drops": drops}
 
 
-def _scorer(predictor: Predictor, algorithm: Any, analysis: Any, splitset: Any, rows: np.ndarray, base: np.ndarray,
+def _scorer(trained: Trained, analysis: Any, splitset: SplitsetData, rows: np.ndarray, base: np.ndarray,
             ) -> tuple[Callable[[list[np.ndarray]], list[float]], str, bool]:
-    """A function scoring copies of the encoded rows of ``split``, the metric's name and whether higher is better.
+    """A function scoring copies of the encoded rows, the metric's name and whether higher is better.
 
     The copies are stacked and predicted in one call, the way ``runner.evaluate_split`` predicts after
     training: the backend prepares the samples, ``fn_predict`` (or the backend's default) predicts, classes
@@ -140,15 +131,13 @@ def _scorer(predictor: Predictor, algorithm: Any, analysis: Any, splitset: Any, 
     type's main metric on each copy. When no plugin computes that metric, the backend's loss scores each copy
     instead (lower is better).
     """
-    from assay.experiment import predicting
-
-    backend = plugins.backend(algorithm.library)
-    functions = algorithm.functions
-    hyperparameters = predictor.hyperparameters
-    fold_index = predictor.fold_index
-    model = predictor.get_model()
+    backend = plugins.backend(trained.algorithm.library)
+    functions = trained.functions
+    hyperparameters = trained.hyperparameters
+    fold_index = trained.job.fold_index
+    model = trained.model()
     analysis_type = analysis.name
-    features_shape = tuple(predictor.features_shape)
+    features_shape = trained.features_shape
     raw_labels = splitset.raw_labels(rows)
     labels = splitset.encoders(fold_index).encode_labels(pd.Series(raw_labels, name=splitset.label_column))
     classes = list(splitset.label_classes) if analysis.is_classification else []
@@ -157,8 +146,8 @@ def _scorer(predictor: Predictor, algorithm: Any, analysis: Any, splitset: Any, 
 
     def samples_of(copies: list[np.ndarray]) -> dict[str, Any]:
         features = np.concatenate(copies).reshape((len(copies) * n, *features_shape))
-        stacked = np.concatenate([labels] * len(copies))
-        return backend.prepare_samples(analysis_type, {"features": features, "labels": stacked})
+        return backend.prepare_samples(analysis_type, {"features": features,
+                                                       "labels": np.concatenate([labels] * len(copies))})
 
     def main_metrics(copies: list[np.ndarray]) -> list[float | None]:
         predictions, probabilities = predicting.predict(backend, analysis_type, functions["fn_predict"], model,

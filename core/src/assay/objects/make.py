@@ -6,27 +6,15 @@ import inspect
 import itertools
 import json
 import random
-import sys
-import sysconfig
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import cloudpickle
-from sqlalchemy import select
-
 from assay import errors, plugins
-from assay.db.engine import session_scope
-from assay.db.models import (
-    AlgorithmRow,
-    EncoderSpecRow,
-    FoldRow,
-    HyperparamcomboRow,
-    HyperparamsetRow,
-    JobRow,
-    QueueRow,
-)
-from assay.experiment.objects import FUNCTION_NAMES, Queue
+from assay.db.queries import data as data_queries
+from assay.db.queries import experiments as experiment_queries
+from assay.experiment.functions import FUNCTION_NAMES, serialise_functions, source_of
+from assay.objects.data import Splitset
+from assay.objects.experiment import Queue
 
 # how each user function is called; the names are for error messages
 SIGNATURES = {
@@ -119,54 +107,13 @@ def _combinations(grid: dict[str, list[Any]], search_count: int | None, search_p
     return combos
 
 
-def _installed(module: Any) -> bool:
-    """Whether a module lives in site-packages or the standard library (importable by any worker)."""
-    file = getattr(module, "__file__", None)
-    if file is None:
-        return True
-    roots = {sysconfig.get_paths()[key] for key in ("purelib", "platlib", "stdlib", "platstdlib")}
-    return any(Path(file).resolve().is_relative_to(Path(root).resolve()) for root in roots)
-
-
-def serialise_functions(functions: dict[str, Any]) -> bytes:
-    """cloudpickle the user's functions so another process or machine can run them.
-
-    Functions from scripts, notebooks and test modules are pickled by value (a worker could not import their
-    module); functions from installed packages by reference.
-    """
-    names = {fn.__module__ for fn in functions.values() if fn is not None and hasattr(fn, "__module__")}
-    local = [sys.modules[name] for name in names
-             if name != "__main__" and name in sys.modules and not _installed(sys.modules[name])]
-    for module in local:
-        cloudpickle.register_pickle_by_value(module)
-    try:
-        return cloudpickle.dumps(functions)
-    finally:
-        for module in local:
-            cloudpickle.unregister_pickle_by_value(module)
-
-
-def _source(fn: Callable[..., Any] | None) -> str | None:
-    if fn is None:
-        return None
-    try:
-        return inspect.getsource(fn)
-    except (OSError, TypeError):
-        return None
-
-
 def _check_labels(splitset: Any, analysis_type: str) -> None:
     if splitset.label_column is None:
         raise errors.ExperimentError(
             "splitset_id", f"splitset {splitset.id} has no label (unsupervised); supervised analysis types need "
             "a splitset made with label_column=..."
         )
-    with session_scope() as session:
-        categorical = session.scalars(
-            select(EncoderSpecRow.is_categorical).where(
-                EncoderSpecRow.splitset_id == splitset.id, EncoderSpecRow.role == "label"
-            )
-        ).first()
+    categorical = data_queries.label_encoder_is_categorical(splitset.id)
     labels = splitset.raw_labels(sorted(i for rows in splitset.samples.values() for i in rows))
     plugins.analysis_type(analysis_type).check_labels(labels, categorical_encoder=bool(categorical))
 
@@ -225,8 +172,6 @@ class Experiment:
         plugins.analysis_type(analysis_type)
         if splitset_id is None:
             raise errors.ExperimentError("splitset_id", "pass the id of a splitset from assay.Pipeline.Tabular.make")
-        from assay.data.objects import Splitset
-
         try:
             splitset = Splitset.get(splitset_id)
         except errors.NotFoundError as exc:
@@ -261,41 +206,12 @@ class Experiment:
                 "fn_build", f"the functions cannot be serialised for other processes: {exc}"
             ) from exc
 
-        with session_scope() as session:
-            folds = session.execute(
-                select(FoldRow.id, FoldRow.fold_index).where(FoldRow.splitset_id == splitset.id)
-                .order_by(FoldRow.fold_index)
-            ).all() or [(None, None)]
-            algorithm = AlgorithmRow(
-                library=library, analysis_type=analysis_type, functions=functions_blob,
-                sources={name: _source(fn) for name, fn in functions.items()},
-            )
-            hyperparamset = HyperparamsetRow(
-                grid=grid, search_count=search_count, search_percent=search_percent, combination_count=len(combos)
-            )
-            session.add_all([algorithm, hyperparamset])
-            session.flush()
-            combo_rows = [
-                HyperparamcomboRow(hyperparamset_id=hyperparamset.id, combo_index=i, hyperparameters=combo)
-                for i, combo in enumerate(combos)
-            ]
-            session.add_all(combo_rows)
-            queue = QueueRow(
-                algorithm_id=algorithm.id, splitset_id=splitset.id, hyperparamset_id=hyperparamset.id,
-                repeat_count=repeat_count, hide_test=hide_test, seed=seed, max_attempts=max_attempts,
-                job_count=len(combos) * len(folds) * repeat_count, permute_count=permute_count,
-            )
-            session.add(queue)
-            session.flush()
-            run_index = 0
-            jobs = []
-            for combo in combo_rows:
-                for fold_id, fold_index in folds:
-                    for repeat_index in range(repeat_count):
-                        jobs.append(JobRow(
-                            queue_id=queue.id, run_index=run_index, hyperparamcombo_id=combo.id, fold_id=fold_id,
-                            fold_index=fold_index, repeat_index=repeat_index, status="queued", attempts=0,
-                        ))
-                        run_index += 1
-            session.add_all(jobs)
+        queue = experiment_queries.store_queue(
+            algorithm=dict(library=library, analysis_type=analysis_type, functions=functions_blob,
+                           sources={name: source_of(fn) for name, fn in functions.items()}),
+            hyperparamset=dict(grid=grid, search_count=search_count, search_percent=search_percent),
+            combinations=combos, folds=data_queries.fold_ids(splitset.id) or [(None, None)],
+            queue=dict(splitset_id=splitset.id, repeat_count=repeat_count, hide_test=hide_test, seed=seed,
+                       max_attempts=max_attempts, permute_count=permute_count),
+        )
         return Queue(queue)
