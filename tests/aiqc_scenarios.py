@@ -23,7 +23,6 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-import assay
 from assay import Algorithm, Dataset, Splitset, datum
 
 
@@ -266,5 +265,3 @@ SCENARIOS = {
     "pytorch_multiclass": make_test_queue_pytorch_multiclass,
     "pytorch_regression": make_test_queue_pytorch_regression,
 }
-
-__all__ = ["SCENARIOS", "assay"]

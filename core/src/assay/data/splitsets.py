@@ -163,6 +163,11 @@ class SplitsetData:
 
     def encoders(self, fold_index: int | None = None) -> FittedEncoders:
         """The fitted encoders of the splitset (``fold_index=None``) or of one fold, ready to encode raw rows."""
+        if not getattr(self._row, "is_encoded", True):
+            raise errors.SplitError(
+                "splitset_id", f"splitset {self.id} is not encoded yet: call splitset.encode() (making a queue "
+                               "with it does) once its labelcoder and featurecoders are made"
+            )
         fold = self._fold(fold_index)
         key = ("encoders", fold_index)
         if key not in self._cache:
