@@ -34,7 +34,7 @@ def test_aiqc_tabular_scenarios_run_as_translated(db, name, fold_count):
 
     summary = queue.run_jobs(progress=False)
 
-    combos = len(queue.hyperparameters[next(iter(TINY[name]))]) if name.startswith("pytorch_") else 1
+    combos = int(np.prod([len(values) for values in TINY[name].values()]))
     assert queue.job_count == combos * (fold_count or 1)
     assert summary.failed == 0, queue.status()["errors"]
     splitset = queue.splitset

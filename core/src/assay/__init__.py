@@ -13,11 +13,13 @@ from assay.db.engine import setup
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name loads on first access (below)
     from assay import datum
+    from assay.callbacks import TrainingCallback
     from assay.inference.bundle import load_bundle
     from assay.objects.data import Dataset, Fold, Splitset
-    from assay.objects.experiment import Algorithm, Job, Prediction, Predictor, Queue
+    from assay.objects.experiment import Algorithm, Hyperparamset, Job, Prediction, Predictor, Queue
     from assay.objects.make import Experiment
     from assay.objects.pipeline import Pipeline
+    from assay.objects.steps import Coder, Encoderset, Feature, Foldset, Label
 
 __version__ = "0.1.0"
 
@@ -47,6 +49,8 @@ _LAZY = {
 __all__ = [  # noqa: RUF022  (grouped as in the docs, not sorted)
     "__version__", "errors", "setup", "datum", "Pipeline", "Dataset", "Splitset", "Fold", "Experiment", "Algorithm",
     "Queue", "Job", "Predictor", "Prediction", "load_bundle",
+    # the step-by-step API (AIQC's low-level objects) and AIQC's callbacks
+    "Label", "Feature", "Encoderset", "Coder", "Foldset", "Hyperparamset", "TrainingCallback",
 ]
 
 
