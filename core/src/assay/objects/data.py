@@ -128,9 +128,9 @@ class Splitset(Persisted):
     bin_count = column["int | None"]("bins a continuous label was stratified on")
     seed = column[int]("seed of the splits")
     split_sizes = column["dict[str, int]"]("rows per split")
+    is_encoded = column[bool]("False while a splitset made step by step waits for its encoders to be fitted")
     window = column["dict[str, Any] | None"]("forecasting windows (size_window, size_shift, ...), when made with them")
     created_at = column[dt.datetime]("when it was made (UTC)")
-    is_encoded = column[bool]("whether its encoders are fitted (a splitset from :meth:`make` is, at its first queue)")
 
     @classmethod
     def make(cls, feature_ids: Any, label_id: int | None = None, size_test: float | None = None,

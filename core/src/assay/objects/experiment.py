@@ -216,7 +216,7 @@ class Queue(Persisted):
     def _permute(self) -> None:
         """With ``permute_count``, the train-split feature importance of every model that lacks it (AIQC's
         importance after training). Already stored results are kept, so a resumed run computes only new ones."""
-        permute_count = getattr(self, "permute_count", 0) or 0
+        permute_count = self.permute_count or 0
         if permute_count < 1 or self.splitset.label_column is None:
             return
         for predictor in self.predictors:

@@ -66,6 +66,16 @@ def feature_row(feature_id: int) -> FeatureRow | None:
         return session.get(FeatureRow, feature_id)
 
 
+def label_classes(splitset_id: int) -> list[Any]:
+    """A splitset's original classes in encoded order; ``[]`` for a continuous label or none."""
+    with session_scope() as session:
+        row = session.execute(
+            select(LabelRow.is_categorical, LabelRow.classes)
+            .join(SplitsetRow, SplitsetRow.label_id == LabelRow.id).where(SplitsetRow.id == splitset_id)
+        ).first()
+    return list(row.classes or []) if row is not None and row.is_categorical else []
+
+
 def fold_rows(splitset_id: int) -> list[FoldRow]:
     """The folds of a splitset by ``fold_index``, their samples loaded."""
     with session_scope() as session:
