@@ -183,3 +183,20 @@ def test_keras_multiclass_scenario_matches_its_high_level_twin(db):
     assert low.splitset.feature_names == high.feature_names
     assert low.splitset.label_classes == high.label_classes
     np.testing.assert_array_equal(low.splitset.samples_for("test")["features"], high.samples_for("test")["features"])
+
+
+def test_an_upgraded_database_gets_a_foldset_for_each_splitset_with_folds(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    copy = tmp_path / "assay_0001.sqlite3"
+    shutil.copyfile(Path(__file__).parent / "data" / "assay_0001.sqlite3", copy)
+    assay.setup(f"sqlite:///{copy}")
+
+    for splitset in Splitset.all():
+        assert splitset.is_encoded
+        if splitset.fold_count:
+            assert splitset.foldset.fold_count == splitset.fold_count == len(splitset.folds)
+        else:
+            assert splitset.foldset is None
+    assert all(queue.permute_count == 0 for queue in assay.Queue.all())
