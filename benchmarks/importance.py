@@ -71,7 +71,8 @@ def main() -> None:
     args = parser.parse_args()
 
     assay.setup(f"sqlite:///{tempfile.mkdtemp()}/importance.sqlite3")
-    df = datum.to_pandas("epilepsy.parquet").head(args.rows)
+    df = datum.to_pandas("epilepsy.parquet")
+    df = df.sample(n=min(args.rows, len(df)), random_state=0).reset_index(drop=True)
     splitset = assay.Pipeline.Tabular.make(
         df, label_column="seizure", label_encoder=dict(sklearn_preprocess=OrdinalEncoder()),
         feature_encoders=[dict(sklearn_preprocess=StandardScaler(), dtypes="number")], size_test=0.25,
