@@ -55,7 +55,8 @@ def one_pass_seconds(predictor, repeats: int = 3) -> float:
     raw = splitset.frame().iloc[rows].reset_index(drop=True)
     analysis = plugins.analysis_type(trained.algorithm.analysis_type)
     base = splitset.encode_features(raw)
-    score, _, _ = importance._scorer(trained, analysis, splitset, rows, base)
+    labels = splitset.samples_for("test")["labels"]
+    score, _, _ = importance._scorer(trained, analysis, splitset, rows, labels, base)
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()

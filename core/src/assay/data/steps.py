@@ -1,9 +1,9 @@
 """The step-by-step data API (AIQC's low-level API): checks and writes of labels, features, splitsets, foldsets,
-encodersets and coders, one at a time, and the encoding of a splitset made that way.
+encodersets and coders, one at a time (``assay.objects.pipeline.encode`` then fits a splitset made that way).
 
 Each function checks its input before it writes anything. Splits and folds are made by :mod:`assay.data.splitting`
-and encoders fitted by :mod:`assay.data.fitting` with the same calls ``Pipeline.Tabular.make`` makes, so the same
-choices give the same splitset whichever API made it.
+with the same calls ``Pipeline.Tabular.make`` makes, so the same choices give the same splitset whichever API made
+it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import encoding, fitting, ingest, splitting
+from assay.data import encoding, fits, ingest, splitting
 from assay.data.encoding import EncoderStep
 from assay.db.models import CoderRow, DatasetRow, FeatureRow, FoldsetRow, LabelRow, SplitsetRow
 from assay.db.queries import data as data_queries
@@ -60,8 +60,8 @@ def make_label(dataset: DatasetRow, df: pd.DataFrame, columns: Any) -> LabelRow:
     if column not in df.columns:
         raise errors.DataError("columns", f"{column!r} is not a column; columns: {list(df.columns)}")
     label = df[column]
-    fitting.check_label_values(label)
-    is_categorical = fitting.label_is_categorical(label, None)
+    fits.check_label_values(label)
+    is_categorical = fits.label_is_categorical(label, None)
     return queries.store_label(dataset.id, dict(column=column, dtype=str(label.dtype), is_categorical=is_categorical,
                                                 classes=None, class_counts=None))
 
@@ -109,7 +109,7 @@ def make_splitset(feature_ids: Any, label_id: int | None, size_test: float | Non
     return queries.store_open_splitset(dict(
         dataset_id=feature.dataset_id, label_id=label_id, feature_id=feature.id, size_test=size_test,
         size_validation=size_validation, fold_count=None, bin_count=bin_count, seed=int(seed),
-        samples=fitting.as_lists(samples), split_sizes={split: len(rows) for split, rows in samples.items()},
+        samples=fits.as_lists(samples), split_sizes={split: len(rows) for split, rows in samples.items()},
     ))
 
 
@@ -125,7 +125,7 @@ def make_foldset(splitset: SplitsetRow, fold_count: int, bin_count: int | None) 
     strata = _strata(df, label, bins)
     train = np.asarray(data_queries.column_value(SplitsetRow, splitset.id, "samples")["train"], dtype=np.int64)
     folds = splitting.fold_rows(strata, train, fold_count, int(splitset.seed))
-    return queries.store_foldset(splitset.id, fold_count, bins, [fitting.as_lists(fold) for fold in folds])
+    return queries.store_foldset(splitset.id, fold_count, bins, [fits.as_lists(fold) for fold in folds])
 
 
 def _strata(df: pd.DataFrame, label: LabelRow | None, bin_count: int | None) -> splitting.Strata:
@@ -182,49 +182,6 @@ def coder_step(row: CoderRow) -> EncoderStep:
         return encoding.parse_spec(dict(sklearn_preprocess=encoder), "label_encoder", "label", 0)
     spec = dict(sklearn_preprocess=encoder, dtypes=row.dtypes, columns=row.columns_selected, include=row.include)
     return encoding.parse_spec(spec, f"feature_encoders[{row.position}]", "feature", row.position)
-
-
-def encode(splitset_id: int) -> SplitsetRow:
-    """Fit a step-by-step splitset's encoders (the label's labelcoder, the feature's encoderset) with the code
-    ``Pipeline.Tabular.make`` fits with, and store them; returns the encoded splitset row."""
-    splitset = _row(SplitsetRow, splitset_id, "splitset_id")
-    if splitset.is_encoded:
-        return splitset
-    feature = _row(FeatureRow, splitset.feature_id, "feature_id")
-    label_row = None if splitset.label_id is None else _row(LabelRow, splitset.label_id, "label_id")
-    encodersets = queries.encodersets(feature.id)
-    if len(encodersets) > 1:
-        raise errors.EncoderError("encoderset", f"feature {feature.id} has {len(encodersets)} encodersets; "
-                                                "a feature is encoded by one")
-    feature_steps = [coder_step(row) for row in queries.coders(encoderset_id=encodersets[0].id)] \
-        if encodersets else []
-    label_coders = [] if label_row is None else queries.coders(label_id=label_row.id)
-    label_step = coder_step(label_coders[0]) if label_coders else None
-
-    df = frame(splitset.dataset_id)
-    label = None if label_row is None else df[label_row.column]
-    if label_step is not None:
-        label_step.columns = [label_row.column]
-    samples = {split: np.asarray(rows, dtype=np.int64)
-               for split, rows in data_queries.column_value(SplitsetRow, splitset.id, "samples").items()}
-    folds = [{split: np.asarray(rows, dtype=np.int64) for split, rows in fold.samples.items()}
-             for fold in data_queries.fold_rows(splitset.id)]
-    features = df[feature.columns]
-    passthrough = encoding.select_columns(feature_steps, features, None if label is None else label.name)
-    encoding.check_data(feature_steps, features)
-    parts = fitting.make_parts(df[feature.columns + ([label.name] if label is not None else [])], [], samples, folds)
-    nan_columns = fitting.nan_columns_of(parts, feature.columns, passthrough)
-    settings = dict(size_test=splitset.size_test, size_validation=splitset.size_validation,
-                    fold_count=splitset.fold_count, bin_count=splitset.bin_count, seed=splitset.seed)
-    is_categorical = label is not None and fitting.label_is_categorical(label, label_step)
-    plan = fitting.Plan(df, None, list(feature.columns), list(feature.columns_excluded), label, label_step,
-                        is_categorical, feature_steps, passthrough, nan_columns, samples, folds, settings, [], parts)
-    fits, label_fit = fitting.fit_all(plan)
-    label_columns, shapes = fitting.outputs(plan, fits, label_fit)
-    encoders = [fitting.encoder_rows(fit) for fit in ([label_fit] if label_fit else []) + fits]
-    label_updates = None if label_columns is None else {
-        key: label_columns[key] for key in ("is_categorical", "classes", "class_counts")}
-    return queries.store_encoding(splitset.id, shapes, splitset.label_id, label_updates, encoders)
 
 
 def _check_open(splitset: SplitsetRow, what: str) -> None:

@@ -1,8 +1,10 @@
 """Permutation feature importance per original feature column, computed on request and stored with the model.
 
 For each column the user gave (before encoding: a one-hot encoded category counts as one column), the column's
-values are shuffled across the rows of a split, the rows are encoded with the model's own fitted encoders and
-predicted again exactly as the runner predicts after training, and the score drop is recorded. A large drop
+values are shuffled across the rows of a split (for sequences each feature's whole series, for images each
+channel's whole plane, is dealt to another sample: importance per feature and per channel), the rows are
+encoded with the model's own fitted encoders and predicted again exactly as the runner predicts after training,
+and the score drop is recorded. A large drop
 means the model relies on that column; around zero means it does not.
 
 The score is the analysis type's main metric (accuracy, r2, ...), or the loss when the metrics lack it.
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from assay import errors, plugins
+from assay.data.array_input import library_features
 from assay.data.splitsets import SplitsetData
 from assay.db.queries import experiments as queries
 from assay.evaluation import permutation
@@ -77,8 +80,7 @@ def feature_importance(predictor_id: int, split: str = "test", permutation_count
         score), ``higher_is_better``, ``split`` and ``permutation_count``.
 
     Raises:
-        assay.errors.ValidationError: unknown ``split``, or a ``permutation_count`` or ``sample_rows`` that is not
-            a positive int.
+        assay.errors.ValidationError: unknown ``split`` or a ``permutation_count`` that is not a positive int.
     """
     trained = Trained.load(predictor_id)
     _check(trained, split, permutation_count)
@@ -100,36 +102,72 @@ def _compute(trained: Trained, split: str, permutation_count: int, sample_rows: 
              batch_rows: int = permutation.BATCH_ROWS) -> dict[str, Any]:
     analysis = plugins.analysis_type(trained.algorithm.analysis_type)
     splitset = SplitsetData.load(trained.queue.splitset_id)
+    if splitset.window is not None:
+        raise errors.ValidationError(
+            "predictor", f"predictor {trained.id} forecasts windows; permutation importance shuffles the rows of "
+            "a split, which would scramble the time order the windows are made of, so it is not computed for them",
+        )
     rows = np.asarray(trained.prediction_arrays(split)["row_indices"], dtype=np.int64)
     rng = np.random.default_rng([int(trained.queue.seed), int(trained.id), permutation_count])
+    positions = np.arange(len(rows))
     if sample_rows is not None and sample_rows < len(rows):
-        rows = np.sort(rng.choice(rows, size=sample_rows, replace=False))
-    raw = splitset.frame().iloc[rows].reset_index(drop=True)
+        positions = np.sort(rng.choice(len(rows), size=sample_rows, replace=False))
+    rows = rows[positions]
     fold_index = trained.job.fold_index
-    permuted = permutation.PermutedEncoder(splitset.encoders(fold_index), raw,
-                                           lambda df: splitset.encode_features(df, fold_index=fold_index))
-    score, metric, better_high = _scorer(trained, analysis, splitset, rows, permuted.base)
 
-    [baseline] = score([permuted.base])
+    def encode_all(data: Any) -> np.ndarray:
+        return splitset.encode_features(data, fold_index=fold_index)
+
+    if splitset.kind == "tabular":
+        raw = splitset.frame().iloc[rows].reset_index(drop=True)
+        permuted = permutation.PermutedEncoder(splitset.encoders(fold_index), raw, encode_all)
+        base, encode = permuted.base, permuted.encode
+    else:  # raw samples as stored: every feature (sequences) or channel (images), before encoding
+        raw = splitset._stored_array().rows(rows)
+        base = encode_all(raw)
+
+        def encode(task: permutation.Task) -> np.ndarray:
+            return encode_all(_shuffled(splitset, raw, task.column, task.order))
+
+    labels = splitset.samples_for(split, fold_index=fold_index)["labels"][positions]
+    score, metric, better_high = _scorer(trained, analysis, splitset, rows, labels, base)
+
+    [baseline] = score([base])
     tasks = [permutation.Task(column, rng.permutation(len(rows)))
              for column in splitset.feature_columns for _ in range(permutation_count)]
     drops: dict[str, list[float]] = {column: [] for column in splitset.feature_columns}
     for batch in permutation.batches(tasks, len(rows), batch_rows):
-        for task, value in zip(batch, score([permuted.encode(task) for task in batch]), strict=True):
+        for task, value in zip(batch, score([encode(task) for task in batch]), strict=True):
             change = baseline - value
             drops[task.column].append(float(change if better_high else -change))
     return {"metric": metric, "higher_is_better": better_high, "baseline": float(baseline), "drops": drops}
 
 
-def _scorer(trained: Trained, analysis: Any, splitset: SplitsetData, rows: np.ndarray, base: np.ndarray,
-            ) -> tuple[Callable[[list[np.ndarray]], list[float]], str, bool]:
+def _shuffled(splitset: Any, raw: Any, column: str, order: np.ndarray) -> Any:
+    """``raw`` with one feature's values dealt to other rows: a table column, a sequence feature's whole series
+    or an image channel's whole plane (so permuting breaks the link between that input and the label)."""
+    if splitset.kind == "tabular":
+        shuffled = raw.copy()
+        shuffled[column] = raw[column].to_numpy()[order]
+        return shuffled
+    index = splitset._stored_array().columns.index(column)
+    shuffled = raw.copy()
+    if splitset.kind == "sequence":
+        shuffled[:, :, index] = raw[order, :, index]
+    else:
+        shuffled[:, index] = raw[order, index]
+    return shuffled
+
+
+def _scorer(trained: Trained, analysis: Any, splitset: SplitsetData, rows: np.ndarray,
+            labels: np.ndarray, base: np.ndarray) -> tuple[Callable[[list[np.ndarray]], list[float]], str, bool]:
     """A function scoring copies of the encoded rows, the metric's name and whether higher is better.
 
     The copies are stacked and predicted in one call, the way ``runner.evaluate_split`` predicts after
-    training: the backend prepares the samples, ``fn_predict`` (or the backend's default) predicts, classes
-    are compared as indices and regression values after decoding, and the metrics hooks compute the analysis
-    type's main metric on each copy. When no plugin computes that metric, the backend's loss scores each copy
-    instead (lower is better).
+    training: the backend prepares the samples, ``fn_predict`` (or the backend's default) predicts, classes are
+    compared as indices and regression values after decoding, and the metrics hooks compute the analysis type's
+    main metric on each copy. When no plugin computes that metric, the backend's loss scores each copy instead
+    (lower is better).
     """
     backend = plugins.backend(trained.algorithm.library)
     functions = trained.functions
@@ -138,14 +176,16 @@ def _scorer(trained: Trained, analysis: Any, splitset: SplitsetData, rows: np.nd
     model = trained.model()
     analysis_type = analysis.name
     features_shape = trained.features_shape
-    raw_labels = splitset.raw_labels(rows)
-    labels = splitset.encoders(fold_index).encode_labels(pd.Series(raw_labels, name=splitset.label_column))
     classes = list(splitset.label_classes) if analysis.is_classification else []
-    y_true = predicting.true_coding(raw_labels, classes)
+    y_true = predicting.true_coding(splitset.raw_labels(rows), classes)
     n = len(rows)
 
     def samples_of(copies: list[np.ndarray]) -> dict[str, Any]:
-        features = np.concatenate(copies).reshape((len(copies) * n, *features_shape))
+        features = np.concatenate(copies)
+        if splitset.kind == "tabular":
+            features = features.reshape((len(copies) * n, *features_shape))
+        else:  # images go channels last to channels-last libraries, as in training
+            features = library_features(features, splitset.layout, backend.channels_last())
         return backend.prepare_samples(analysis_type, {"features": features,
                                                        "labels": np.concatenate([labels] * len(copies))})
 

@@ -13,8 +13,6 @@ import random
 from typing import Any
 
 from assay import errors, plugins
-from assay.data import steps
-from assay.data.splitsets import SplitsetData
 from assay.db.queries import data as data_queries
 from assay.experiment.functions import serialise_functions, source_of
 
@@ -118,10 +116,10 @@ def combinations(grid: dict[str, list[Any]], search_count: int | None, search_pe
 
 def check_labels(splitset: Any, analysis_type: str) -> None:
     """The splitset's labels fit the analysis type (a :class:`~assay.data.splitsets.SplitsetData` or Splitset)."""
-    if splitset.label_column is None:
+    if splitset.label_shape is None:  # forecasting windows have labels (the shifted windows) but no label column
         raise errors.ExperimentError(
             "splitset_id", f"splitset {splitset.id} has no label (unsupervised); supervised analysis types need "
-            "a splitset made with label_column=..."
+            "a splitset made with label_column=..., or with feature_window=dict(..., record_shifted=True)"
         )
     categorical = data_queries.label_encoder_is_categorical(splitset.id)
     labels = splitset.raw_labels(sorted(i for rows in splitset.samples.values() for i in rows))
@@ -171,18 +169,3 @@ def queue_fields(splitset_id: int, repeat_count: Any, hide_test: Any, seed: int,
         )
     return dict(splitset_id=splitset_id, repeat_count=repeat_count, hide_test=hide_test, seed=seed,
                 max_attempts=max_attempts, permute_count=permute_count)
-
-
-def queue_splitset(splitset_id: Any, analysis_type: str) -> SplitsetData:
-    """The splitset a queue will train on, encoded (a step-by-step splitset is encoded now), its labels checked."""
-    if splitset_id is None:
-        raise errors.ExperimentError("splitset_id", "pass the id of a splitset from assay.Pipeline.Tabular.make")
-    try:
-        splitset = SplitsetData.load(splitset_id)
-    except errors.NotFoundError as exc:
-        raise errors.ExperimentError("splitset_id", str(exc)) from None
-    if not splitset._row.is_encoded:
-        steps.encode(splitset.id)
-        splitset = SplitsetData.load(splitset_id)
-    check_labels(splitset, analysis_type)
-    return splitset

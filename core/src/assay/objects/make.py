@@ -9,6 +9,7 @@ from assay import plugins
 from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as experiment_queries
 from assay.experiment import definition
+from assay.objects import pipeline
 from assay.objects.experiment import Queue
 
 
@@ -68,7 +69,7 @@ class Experiment:
         # the same checks, in the same order, as Algorithm.make, make_hyperparamset and make_queue
         plugins.backend(plugins.canonical_library(library))  # fails early, naming the package to install
         plugins.analysis_type(analysis_type)
-        splitset = definition.queue_splitset(splitset_id, analysis_type)
+        splitset = pipeline.queue_splitset(splitset_id, analysis_type)
         queue = definition.queue_fields(splitset.id, repeat_count, hide_test, definition.check_seed(seed),
                                         max_attempts, permute_count)
         grid = definition.check_grid(hyperparameters)
