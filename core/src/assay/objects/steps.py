@@ -51,6 +51,10 @@ class Feature(Persisted):
     columns = column["list[str]"]("the feature columns, in order")
     columns_excluded = column["list[str]"]("the dataset's other columns")
     dtypes = column["dict[str, str]"]("feature column -> dtype name")
+    kind = column[str]("``tabular``, ``sequence`` or ``image`` (the step-by-step API makes tabular ones)")
+    sample_shape = column["list[int] | None"]("one sample's shape, for sequences and images")
+    reshape_indices = column["Any"]("how sample columns were reshaped, for sequences and images")
+    layout = column["str | None"]("the array layout of sequences and images")
 
     def make_encoderset(self) -> Encoderset:
         """An empty, ordered set of feature encoders for this feature (one per feature)."""
