@@ -54,6 +54,7 @@ GROUPS: dict[str, str] = {"db": "manage the database"}
 
 #: modules that register subcommands with :func:`subcommand` when imported
 COMMAND_MODULES: list[str] = [
+    "assay.dashboard.commands",
     "assay.evaluation.commands",
     "assay.experiment.commands",
     "assay.inference.commands",
