@@ -79,8 +79,14 @@ def _environment() -> Environment:
     environment = Environment(loader=PackageLoader("assay.dashboard", "templates"),
                               autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     environment.filters["number"] = pages.number
-    environment.filters["words"] = lambda text: str(text).replace("_", " ")
+    environment.filters["words"] = _words
     return environment
+
+
+def _words(text: Any) -> str:
+    """A name as words: ``balanced_accuracy`` → ``Balanced accuracy``."""
+    words = str(text).replace("_", " ")
+    return words[:1].upper() + words[1:]
 
 
 def _int(value: str | None, default: int) -> int:
