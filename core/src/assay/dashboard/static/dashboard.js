@@ -28,8 +28,9 @@
       let order;
       if (numeric) { order = parseFloat(x) - parseFloat(y); }
       else {
-        const nx = parseFloat(x), ny = parseFloat(y);
-        order = (!isNaN(nx) && !isNaN(ny) && String(nx) === x && String(ny) === y) ? nx - ny : x.localeCompare(y);
+        // hyperparameter values: numbers compare as numbers, anything else as text
+        const nx = Number(x), ny = Number(y);
+        order = (isFinite(nx) && isFinite(ny)) ? nx - ny : x.localeCompare(y, undefined, { numeric: true });
       }
       return ascending ? order : -order;
     });
@@ -162,8 +163,16 @@
       const url = new URL(image.src, window.location.href);
       url.searchParams.set("v", progress.signature);
       image.src = url.pathname + url.search;
-    } else if (progress.counts.succeeded && document.querySelector("[data-empty-performance]")) {
-      window.location.reload();  // the first model finished: the page gains its plots
+    } else if (progress.counts.succeeded) {
+      const empty = document.querySelector("[data-empty-performance]");
+      if (empty) {  // the first model finished: the plot takes the placeholder's place
+        const added = document.createElement("img");
+        added.id = "performance";
+        added.alt = "Performance of every model of this queue";
+        added.src = empty.dataset.emptyPerformance + "?v=" + encodeURIComponent(progress.signature);
+        empty.replaceChildren(added);
+        empty.removeAttribute("data-empty-performance");
+      }
     }
   }
 
