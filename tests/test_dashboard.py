@@ -16,9 +16,10 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 
-import assay  # noqa: E402
-from assay.db import dashboard as queries  # noqa: E402
 from dashboard_helpers import XSS_CLASSES, XSS_COLUMN, XSS_HP_VALUE  # noqa: E402
+
+import assay  # noqa: E402
+from assay.db.queries import dashboard as queries  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -62,7 +63,8 @@ def test_every_page_answers_with_html_and_a_strict_content_security_policy(clien
         assert response.status_code == 200, (path, response.text[:500])
         assert response.headers["content-type"].startswith("text/html")
         policy = response.headers["content-security-policy"]
-        assert "script-src 'self'" in policy and "default-src 'self'" in policy
+        assert "script-src 'self'" in policy
+        assert "default-src 'self'" in policy
         assert "server-timing" in response.headers
         # nothing from another site: every src and href is local
         assert not re.search(r'(src|href)="(https?:)?//', response.text), path
@@ -72,7 +74,8 @@ def test_the_queue_list_shows_progress_and_the_best_score(client, dashboard_data
     page = client.get("/").text
     assert f'href="/queues/{dashboard_database["failing"]}"' in page
     row = page.split(f'data-queue="{dashboard_database["failing"]}"')[1].split("</tr>")[0]
-    assert re.search(r'data-count="succeeded">1<', row) and re.search(r'data-count="failed">1<', row)
+    assert re.search(r'data-count="succeeded">1<', row)
+    assert re.search(r'data-count="failed">1<', row)
 
 
 def test_the_queue_page_ranks_combinations_like_the_python_leaderboard(client, dashboard_database):
@@ -138,12 +141,16 @@ def test_the_predictor_page_shows_metrics_plots_and_predictions(client, dashboar
 def test_images_are_the_python_api_figures_as_svg_and_png(client, dashboard_database):
     predictor_id, queue_id = dashboard_database["best_predictor"], dashboard_database["finished"]
     svg = client.get(f"/predictors/{predictor_id}/learning_curve.svg")
-    assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml"
-    assert b"<svg" in svg.content[:400] and b"Learning curve of predictor" in svg.content
+    assert svg.status_code == 200
+    assert svg.headers["content-type"] == "image/svg+xml"
+    assert b"<svg" in svg.content[:400]
+    assert b"Learning curve of predictor" in svg.content
     png = client.get(f"/queues/{queue_id}/performance.png")
-    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    assert png.status_code == 200
+    assert png.content.startswith(b"\x89PNG")
     matrix = client.get(f"/predictors/{predictor_id}/plots/test/confusion_matrix.svg")
-    assert matrix.status_code == 200 and b"Confusion matrix" in matrix.content
+    assert matrix.status_code == 200
+    assert b"Confusion matrix" in matrix.content
 
 
 def test_requests_never_name_files_or_unknown_plots(client, dashboard_database):
@@ -164,7 +171,8 @@ def test_missing_objects_and_bad_compare_requests_get_a_clear_page(client, dashb
     assert client.get("/predictors/999").status_code == 404
     assert client.get("/splitsets/999").status_code == 404
     one = client.get(f"/compare?ids={dashboard_database['best_predictor']}")
-    assert one.status_code == 400 and "choose 2 to 4 different predictors" in one.text
+    assert one.status_code == 400
+    assert "choose 2 to 4 different predictors" in one.text
     assert client.get("/compare?ids=1,x").status_code == 400
     assert client.get(f"/compare?ids=1,{dashboard_database['best_predictor']},999").status_code == 404
 
@@ -215,9 +223,11 @@ def test_with_the_retry_flag_failed_jobs_are_queued_again_only_with_the_page_tok
     assert refused.status_code == 403
     assert queries.job_counts_by_queue([queue_id])[queue_id]["failed"] == 1
     done = retry_client.post(f"/queues/{queue_id}/retry", data={"token": token}, follow_redirects=False)
-    assert done.status_code == 303 and done.headers["location"] == f"/queues/{queue_id}"
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/queues/{queue_id}"
     counts = queries.job_counts_by_queue([queue_id])[queue_id]
-    assert counts["failed"] == 0 and counts["queued"] == 1
+    assert counts["failed"] == 0
+    assert counts["queued"] == 1
 
 
 def test_other_host_names_are_refused(dashboard_database):
@@ -234,7 +244,9 @@ def test_progress_json_counts_every_state(client, dashboard_database):
     data = client.get(f"/api/progress?ids={dashboard_database['failing']}").json()
     progress = data[str(dashboard_database["failing"])]
     assert progress["counts"] == {"succeeded": 1, "failed": 1, "running": 0, "queued": 0}
-    assert progress["total"] == 2 and progress["finished"] == 2 and progress["active"] is False
+    assert progress["total"] == 2
+    assert progress["finished"] == 2
+    assert progress["active"] is False
     assert progress["signature"]
 
 
@@ -243,7 +255,8 @@ def test_the_splitset_page_shows_split_fold_sizes_and_class_balance(client, dash
     splitset = assay.Splitset.get(dashboard_database["xss_splitset"])
     page = client.get(f"/splitsets/{splitset.id}").text
     splits = page.split('id="splits"')[1].split("</table>")[0]
-    assert f">{len(splitset.samples['train'])}<" in splits and f">{len(splitset.samples['test'])}<" in splits
+    assert f">{len(splitset.samples['train'])}<" in splits
+    assert f">{len(splitset.samples['test'])}<" in splits
     folds = page.split('id="folds"')[1].split("</table>")[0]
     assert folds.count("<tr>") == 1 + len(splitset.folds)
     balance = page.split('id="balance"')[1].split("</table>")[0]
@@ -256,9 +269,12 @@ def test_db_queries_return_the_queue_facts(dashboard_database):
     summaries = {summary["id"]: summary for summary in queries.queue_summaries()}
     finished = summaries[dashboard_database["finished"]]
     assert finished["counts"] == {"succeeded": 8, "failed": 0, "running": 0, "queued": 0}
-    assert finished["library"] == "torch" and finished["label_column"] == "species"
+    assert finished["library"] == "torch"
+    assert finished["label_column"] == "species"
     failed = queries.failed_jobs(dashboard_database["failing"])
-    assert len(failed) == 1 and failed[0]["hyperparameters"]["fail"] is True and failed[0]["traceback"]
+    assert len(failed) == 1
+    assert failed[0]["hyperparameters"]["fail"] is True
+    assert failed[0]["traceback"]
     assert queries.existing_predictor_ids([999, dashboard_database["best_predictor"]]) == [
         dashboard_database["best_predictor"]]
     assert [row["status"] for row in queries.job_timeline(dashboard_database["failing"])].count("failed") == 1

@@ -22,12 +22,12 @@ pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 webdriver = pytest.importorskip("selenium.webdriver")
 
+from dashboard_helpers import XSS_CLASSES, XSS_COLUMN, iris_splitset, make_queue  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 import assay  # noqa: E402
-from dashboard_helpers import XSS_CLASSES, XSS_COLUMN, iris_splitset, make_queue  # noqa: E402
 
 TESTS = Path(__file__).parent
 SCREENSHOTS = Path(os.environ.get("ASSAY_SCREENSHOTS") or TESTS / "screenshots")
@@ -192,7 +192,8 @@ def test_the_compare_page_shows_the_predictors_ticked_in_the_leaderboard(browser
     button.click()
     WebDriverWait(browser, 60).until(lambda d: "/compare" in d.current_url)
     assert wait_for_images(browser) == []
-    shown = [cell.get_attribute("data-predictor") for cell in browser.find_elements(By.CSS_SELECTOR, "#compare th[data-predictor]")]
+    shown = [cell.get_attribute("data-predictor")
+             for cell in browser.find_elements(By.CSS_SELECTOR, "#compare th[data-predictor]")]
     assert shown == chosen
     assert severe_console_messages(browser) == []
 
@@ -234,7 +235,8 @@ def test_progress_rises_while_a_worker_runs_without_a_reload(browser, tmp_path):
         finally:
             if worker.poll() is None:
                 worker.kill()
-        assert max(seen) == 4 and len(seen) >= 2, seen
+        assert max(seen) == 4, seen
+        assert len(seen) >= 2, seen
         assert browser.execute_script("return window.__same_page") == "yes"  # never reloaded
         # the leaderboard arrived with the results, also without a reload
         WebDriverWait(browser, 30).until(lambda d: len(leaderboard_predictors(d)) == 4)

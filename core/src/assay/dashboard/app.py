@@ -31,8 +31,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assay import __version__, errors, plugins
 from assay.dashboard import figures, pages
-from assay.db import dashboard as queries
 from assay.db.engine import current_url
+from assay.db.queries import dashboard as queries
+from assay.db.queries import experiments as experiment_queries
+from assay.evaluation import plots
 
 #: media types of the assets shipped in ``static/``
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -145,12 +147,10 @@ class Dashboard:
         return self.render("queue_live.html", **self.pages.queue_live(summary, split, metric))
 
     def queue_performance(self, request: Request) -> Response:
-        from assay.experiment.objects import Queue
-
         summary = self.pages.queue_summary(request.path_params["queue_id"])
         split, metric = request.query_params.get("split") or None, request.query_params.get("metric") or None
         key = ("performance", summary["id"], split, metric, pages.signature(summary))
-        return self.image(key, lambda: Queue.get(summary["id"]).plot_performance(split=split, metric=metric),
+        return self.image(key, lambda: plots.plot_performance(summary["id"], split=split, metric=metric),
                           request.path_params["format"])
 
     async def retry(self, request: Request) -> Response:
@@ -159,10 +159,8 @@ class Dashboard:
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         if not secrets.compare_digest(form.get("token", [""])[0], self.token):
             return self.problem(403, "the form's token does not match this dashboard; reload the page and retry")
-        from assay.experiment.objects import Queue
-
         summary = await run_in_threadpool(self.pages.queue_summary, request.path_params["queue_id"])
-        await run_in_threadpool(Queue.get(summary["id"]).retry_failed)
+        await run_in_threadpool(experiment_queries.requeue_failed_jobs, summary["id"])
         return RedirectResponse(f"/queues/{summary['id']}", status_code=303)
 
     def predictor(self, request: Request) -> Response:
@@ -171,26 +169,25 @@ class Dashboard:
         return self.render("predictor.html", **self.pages.predictor(request.path_params["predictor_id"], split, page))
 
     def learning_curve(self, request: Request) -> Response:
-        from assay.experiment.objects import Predictor
-
         summary = self.pages.predictor_summary(request.path_params["predictor_id"])
-        return self.image(("learning_curve", summary["id"]), lambda: Predictor.get(summary["id"]).plot_learning_curve(),
+        splits = list(queries.metrics_by_split(summary["id"]))
+        return self.image(("learning_curve", summary["id"]),
+                          lambda: plots.plot_learning_curve(summary["id"], summary["history"], splits),
                           request.path_params["format"])
 
     def prediction_plot(self, request: Request) -> Response:
-        from assay.experiment.objects import Prediction
+        from assay.experiment.trained import Trained
 
         summary = self.pages.predictor_summary(request.path_params["predictor_id"])
         split, name = request.path_params["split"], request.path_params["name"]
         prediction_id = queries.prediction_ids_by_split(summary["id"]).get(split)
         if prediction_id is None or name not in plugins.plots(summary["analysis_type"]):
             return PlainTextResponse(f"no plot {name!r} of split {split!r} for predictor {summary['id']}", 404)
-        return self.image(("prediction", prediction_id, name), lambda: Prediction.get(prediction_id).plot(name),
+        return self.image(("prediction", prediction_id, name),
+                          lambda: plots.plot_prediction(Trained.load(summary["id"]).prediction(split), name),
                           request.path_params["format"])
 
     def importance_plot(self, request: Request) -> Response:
-        from assay.experiment.objects import Predictor
-
         summary = self.pages.predictor_summary(request.path_params["predictor_id"])
         split, count = request.path_params["split"], request.path_params["count"]
         # only what is stored: computing importance would write to the database, and the dashboard only reads
@@ -198,8 +195,7 @@ class Dashboard:
             return PlainTextResponse(f"no stored feature importance of split {split!r} with {count} permutations",
                                      404)
         return self.image(("importance", summary["id"], split, count),
-                          lambda: Predictor.get(summary["id"]).plot_feature_importance(split=split,
-                                                                                        permutation_count=count),
+                          lambda: plots.plot_feature_importance(summary["id"], split=split, permutation_count=count),
                           request.path_params["format"])
 
     def predictions_csv(self, request: Request) -> Response:
@@ -212,13 +208,13 @@ class Dashboard:
                         headers={"content-disposition": f'attachment; filename="{_safe_name(name)}"'})
 
     def bundle(self, request: Request) -> Response:
-        from assay.experiment.objects import Predictor
+        from assay.inference import bundle
 
         summary = self.pages.predictor_summary(request.path_params["predictor_id"])
         name = f"predictor-{summary['id']}.assay"
         with tempfile.TemporaryDirectory(prefix="assay-dashboard-") as folder:
             try:
-                path = Predictor.get(summary["id"]).export(str(Path(folder) / name))
+                path = bundle.export(summary["id"], str(Path(folder) / name))
             except errors.AssayError as exc:
                 return self.problem(409, f"predictor {summary['id']} cannot be bundled: {exc}")
             data = Path(path).read_bytes()

@@ -1,6 +1,6 @@
 """What each dashboard page shows, gathered as plain dicts for its template; no web framework here.
 
-Facts come from :mod:`assay.db.dashboard` (small columns, a fixed number of queries), tables and figures from
+Facts come from :mod:`assay.db.queries.dashboard` (small columns, a fixed number of queries), tables and figures from
 :mod:`assay.evaluation` (the same leaderboard and plots as the Python API). Leaderboards and class balances
 are cached: a leaderboard under the queue's progress signature (recomputed only after a job finished), a
 splitset's balance for good (splitsets never change).
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from assay import errors, plugins
-from assay.db import dashboard as queries
+from assay.db.queries import dashboard as queries
 from assay.evaluation import leaderboard as tables
 
 #: rows of a predictions table per page
@@ -130,10 +130,8 @@ class Pages:
                 "predictor_id": int(board.iloc[0]["best_predictor_id"])}
 
     def _board(self, summary: dict[str, Any], split: str | None, metric: str | None) -> pd.DataFrame:
-        from assay.experiment.objects import Queue
-
         key = (summary["id"], split, metric, signature(summary))
-        return self._boards.get(key, lambda: tables.leaderboard(Queue.get(summary["id"]), split=split, metric=metric))
+        return self._boards.get(key, lambda: tables.leaderboard(summary["id"], split=split, metric=metric))
 
     def queue_summary(self, queue_id: int) -> dict[str, Any]:
         summary = queries.queue_summary(queue_id)
@@ -287,11 +285,11 @@ def class_balance(splitset_id: int, summary: dict[str, Any], folds: list[dict[st
 
     Reads the stored dataset once; ``None`` for a splitset without a label.
     """
-    from assay.data.objects import Splitset
+    from assay.data.splitsets import SplitsetData
 
     if summary["label_column"] is None:
         return None
-    splitset = Splitset.get(splitset_id)
+    splitset = SplitsetData.load(splitset_id)
     groups = [(name, splitset.samples[name]) for name, _ in _ordered_splits(summary["split_sizes"] or {})]
     for fold in queries.fold_samples(splitset_id) if folds else []:
         groups += [(f"fold {fold['fold_index']} {part}", rows) for part, rows in (fold["samples"] or {}).items()]
@@ -351,8 +349,8 @@ def leaderboard_table(board: pd.DataFrame) -> dict[str, Any]:
 
 
 def metrics_table(metrics: dict[str, dict[str, float]], analysis_type: str) -> dict[str, Any]:
-    """Metric rows × split columns, the analysis type's main metric first."""
-    splits = [name for name, _ in _ordered_splits({name: 0 for name in metrics})]
+    """Metric rows by split columns, the analysis type's main metric first."""
+    splits = [name for name, _ in _ordered_splits(dict.fromkeys(metrics, 0))]
     names = list(dict.fromkeys(name for per in metrics.values() for name in per))
     main = plugins.analysis_types().get(analysis_type)
     if main is not None and main.main_metric in names:
@@ -364,26 +362,27 @@ def metrics_table(metrics: dict[str, dict[str, float]], analysis_type: str) -> d
 
 def predictions_frame(predictor_id: int, split: str) -> pd.DataFrame:
     """A split's predictions as a table: dataset row, true label, prediction, whether right, class probabilities."""
-    from assay.experiment.objects import Prediction
+    from assay.experiment.trained import Trained
 
-    prediction_id = queries.prediction_ids_by_split(predictor_id).get(split)
-    if prediction_id is None:
+    trained = Trained.load(predictor_id)
+    if split not in trained.evaluated_splits():
         raise NotFound(f"predictor {predictor_id} has no predictions on split {split!r}")
-    prediction = Prediction.get(prediction_id)
-    predicted = np.asarray(prediction.predictions)
+    stored = trained.prediction_arrays(split)
+    predicted = np.asarray(stored["predictions"])
     columns: dict[str, Any] = {}
-    if prediction.row_indices is not None:
-        columns["row"] = np.asarray(prediction.row_indices)
-    labels = prediction.labels
-    classes = prediction.classes
+    if stored.get("row_indices") is not None:
+        columns["row"] = np.asarray(stored["row_indices"])
+    labels = stored.get("labels")
+    classes = [] if stored.get("classes") is None else stored["classes"].tolist()
     flat = predicted.reshape(len(predicted), -1)
     if labels is not None:
         truth = np.asarray(labels).reshape(len(labels), -1)
         columns.update({"label" if truth.shape[1] == 1 else f"label {i}": truth[:, i] for i in range(truth.shape[1])})
-    columns.update({"prediction" if flat.shape[1] == 1 else f"prediction {i}": flat[:, i] for i in range(flat.shape[1])})
+    columns.update({"prediction" if flat.shape[1] == 1 else f"prediction {i}": flat[:, i]
+                    for i in range(flat.shape[1])})
     if labels is not None and classes and flat.shape[1] == 1:
         columns["correct"] = truth[:, 0].astype(str) == flat[:, 0].astype(str)
-    probabilities = prediction.probabilities
+    probabilities = stored.get("probabilities")
     if probabilities is not None:
         probabilities = np.asarray(probabilities)
         if probabilities.ndim == 1 and len(classes) == 2:

@@ -24,6 +24,8 @@ __all__ = ["SklearnEncoderFamily"]
 _CATEGORICAL = ("OneHotEncoder", "OrdinalEncoder", "LabelBinarizer", "LabelEncoder", "MultiLabelBinarizer")
 # Encoders whose fit/transform take a 1-D array instead of a 2-D table.
 _ONE_DIMENSIONAL = ("LabelBinarizer", "LabelEncoder", "MultiLabelBinarizer")
+# Text vectorizers take a 1-D sequence of documents; given a table they would iterate its column names.
+_TEXT = ("CountVectorizer", "TfidfVectorizer", "HashingVectorizer")
 
 
 def _is_sklearn(obj: Any) -> bool:
@@ -37,10 +39,16 @@ def _class_name(obj: Any) -> str:
     return (obj if isinstance(obj, type) else type(obj)).__name__
 
 
-def _is_preprocessing(encoder: Any, names: tuple[str, ...]) -> bool:
+def _is_preprocessing(encoder: Any, names: tuple[str, ...], module: str = "sklearn.preprocessing") -> bool:
     # Match scikit-learn's own classes (by module), not a user's class that happens to share a name.
     cls = type(encoder)
-    return cls.__name__ in names and cls.__module__.startswith("sklearn.preprocessing")
+    return cls.__name__ in names and cls.__module__.startswith(module)
+
+
+def _is_text(encoder: Any) -> bool:
+    """A text vectorizer, alone or as the first step of a Pipeline."""
+    first = _steps(encoder)[:1]
+    return bool(first) and _is_preprocessing(first[0], _TEXT, "sklearn.feature_extraction.text")
 
 
 def _steps(encoder: Any) -> list[Any]:
@@ -105,12 +113,22 @@ class SklearnEncoderFamily(EncoderFamily):
         return bool(steps) and all(_is_preprocessing(step, _CATEGORICAL) for step in steps)
 
     def _is_one_dimensional(self, encoder: Any) -> bool:
-        return _is_preprocessing(encoder, _ONE_DIMENSIONAL)
+        return _is_preprocessing(encoder, _ONE_DIMENSIONAL) or _is_text(encoder)
 
     def _input(self, encoder: Any, data: Any) -> Any:
-        if self._is_one_dimensional(encoder):
-            return np.asarray(data.iloc[:, 0] if hasattr(data, "iloc") else data).ravel()
-        return data
+        if not self._is_one_dimensional(encoder):
+            return data
+        if hasattr(data, "iloc"):
+            if data.shape[1] != 1:
+                raise ValueError(
+                    f"{type(encoder).__name__} encodes one column at a time, got {data.shape[1]} columns "
+                    f"{list(data.columns)}; give it one column with columns=['name'] (one encoder per column)"
+                )
+            data = data.iloc[:, 0]
+        values = np.asarray(data)
+        if _is_text(encoder):
+            return values.ravel().astype(object)  # documents: one string per row
+        return values.ravel()
 
     def fit(self, encoder: Any, data: Any) -> Any:
         """Fit a clone of ``encoder`` on ``data``; the user's object stays unfitted."""

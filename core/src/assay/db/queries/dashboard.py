@@ -244,7 +244,7 @@ def splitset_summary(splitset_id: int) -> dict[str, Any] | None:
 
 
 def fold_samples(splitset_id: int) -> list[dict[str, Any]]:
-    """The folds of a splitset by fold index: ``{"fold_index": i, "samples": {"train": [...], "validation": [...]}}``."""
+    """The folds of a splitset by fold index: ``{"fold_index": i, "samples": {"train": [...], ...}}``."""
     with session_scope() as session:
         rows = session.execute(
             select(FoldRow.fold_index, FoldRow.samples).where(FoldRow.splitset_id == splitset_id)
