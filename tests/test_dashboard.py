@@ -278,3 +278,31 @@ def test_db_queries_return_the_queue_facts(dashboard_database):
     assert queries.existing_predictor_ids([999, dashboard_database["best_predictor"]]) == [
         dashboard_database["best_predictor"]]
     assert [row["status"] for row in queries.job_timeline(dashboard_database["failing"])].count("failed") == 1
+
+
+def test_the_server_sorts_filters_and_pages_the_whole_leaderboard(client, dashboard_database):
+    from assay.dashboard import board as boards
+
+    queue_id = dashboard_database["finished"]
+    assay.setup(dashboard_database["url"])
+    board = assay.Queue.get(queue_id).leaderboard()
+
+    def linked(query: str) -> list[int]:
+        page = client.get(f"/queues/{queue_id}/live{query}").text
+        return [int(found) for found in re.findall(r'<a href="/predictors/(\d+)">#', page)]
+
+    ascending = board.sort_values("accuracy_mean", kind="stable")["best_predictor_id"].astype(int).tolist()
+    assert linked("?sort=accuracy_mean&order=asc") == ascending
+    assert linked("?sort=accuracy_mean&order=desc")[0] == int(board.iloc[0]["best_predictor_id"])
+    twelve = board[board["neuron_count"] == 12]["best_predictor_id"].astype(int).tolist()
+    assert sorted(linked("?filter=neuron_count%3D12")) == sorted(twelve)
+    assert linked("?filter=no-such-value") == []
+    assert linked("?sort=nonsense&order=sideways&page=x") == board["best_predictor_id"].astype(int).tolist()
+
+    many = pd.concat([board] * 30, ignore_index=True)
+    many.attrs.update(board.attrs)
+    table = boards.leaderboard_table(many, boards.BoardView(page=3))
+    assert table["page"] == 3
+    assert table["page_count"] == -(-len(many) // boards.PAGE_ROWS)
+    assert len(table["rows"]) == min(boards.PAGE_ROWS, len(many) - 2 * boards.PAGE_ROWS)
+    assert table["previous"] == "?page=2"

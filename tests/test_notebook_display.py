@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+from dashboard_helpers import XSS_CLASSES, XSS_COLUMN, XSS_HP_VALUE
 
 import assay
-from dashboard_helpers import XSS_CLASSES, XSS_COLUMN, XSS_HP_VALUE
 
 NOTEBOOK = Path(__file__).parent.parent / "examples" / "notebook.ipynb"
 

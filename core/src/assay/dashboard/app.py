@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assay import __version__, errors, plugins
 from assay.dashboard import figures, pages
+from assay.dashboard.board import BoardView
 from assay.db.engine import current_url
 from assay.db.queries import dashboard as queries
 from assay.db.queries import experiments as experiment_queries
@@ -138,13 +139,13 @@ class Dashboard:
         return self.render("queues.html", **self.pages.queues())
 
     def queue(self, request: Request) -> Response:
-        split, metric = request.query_params.get("split") or None, request.query_params.get("metric") or None
-        return self.render("queue.html", **self.pages.queue(request.path_params["queue_id"], split, metric))
+        view = BoardView.from_query(request.query_params)
+        return self.render("queue.html", **self.pages.queue(request.path_params["queue_id"], view))
 
     def queue_live(self, request: Request) -> Response:
-        split, metric = request.query_params.get("split") or None, request.query_params.get("metric") or None
+        view = BoardView.from_query(request.query_params)
         summary = self.pages.queue_summary(request.path_params["queue_id"])
-        return self.render("queue_live.html", **self.pages.queue_live(summary, split, metric))
+        return self.render("queue_live.html", **self.pages.queue_live(summary, view))
 
     def queue_performance(self, request: Request) -> Response:
         summary = self.pages.queue_summary(request.path_params["queue_id"])

@@ -18,13 +18,12 @@ import numpy as np
 import pandas as pd
 
 from assay import errors, plugins
+from assay.dashboard.board import BoardView, leaderboard_table
 from assay.db.queries import dashboard as queries
 from assay.evaluation import leaderboard as tables
 
 #: rows of a predictions table per page
 PREDICTION_ROWS = 50
-#: leaderboard rows rendered; past that the page says how many more there are
-LEADERBOARD_ROWS = 2000
 FAILED_JOBS_SHOWN = 20
 #: class-probability columns shown in a predictions table
 PROBABILITY_COLUMNS = 10
@@ -49,17 +48,6 @@ def number(value: Any) -> str:
         if value != 0 and (abs(value) >= 10000 or abs(value) < 0.001):
             return f"{value:.4g}"
         return f"{value:.4f}"
-    return str(value)
-
-
-def sort_value(value: Any) -> str:
-    """The ``data-v`` a table cell sorts by: numbers as numbers, missing values empty (sorted last)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return str(int(value))
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return repr(float(value))
     return str(value)
 
 
@@ -139,34 +127,34 @@ class Pages:
             raise NotFound(f"there is no queue {queue_id}")
         return summary
 
-    def queue(self, queue_id: int, split: str | None = None, metric: str | None = None) -> dict[str, Any]:
+    def queue(self, queue_id: int, view: BoardView | None = None) -> dict[str, Any]:
         summary = self.queue_summary(queue_id)
         context: dict[str, Any] = {"queue": summary, "signature": signature(summary), **progress(summary["counts"]),
                                    "hyperparameter_names": list(summary["grid"] or {}),
                                    "sources": {name: source for name, source in (summary["sources"] or {}).items()
                                                if source}}
-        context.update(self.queue_live(summary, split, metric))
+        context.update(self.queue_live(summary, view or BoardView()))
         return context
 
-    def queue_live(self, summary: dict[str, Any], split: str | None, metric: str | None) -> dict[str, Any]:
+    def queue_live(self, summary: dict[str, Any], view: BoardView) -> dict[str, Any]:
         """The parts of the queue page that change while it runs: leaderboard, running and failed jobs."""
         board_error = None
         board = None
         if summary["counts"].get("succeeded"):
             try:
-                board = self._board(summary, split, metric)
+                board = self._board(summary, view.split, view.metric)
             except errors.ValidationError as exc:  # a split or metric typed into the address bar
                 board_error = str(exc)
-        table = leaderboard_table(board) if board is not None else None
+        table = leaderboard_table(board, view) if board is not None else None
         choices = {"splits": [], "metrics": []}
-        best_id = table["rows"][0][table["best_column"]][0] if table is not None and table["rows"] else None
+        best_id = table["best_overall"] if table is not None else None
         if best_id is not None:
             # a model of the queue has been evaluated on every split the queue evaluates, with every metric
             per_split = queries.metrics_by_split(best_id)
             choices = {"splits": [name for name, _ in _ordered_splits(dict.fromkeys(per_split, 0))],
                        "metrics": list(per_split.get(table["split"], {}))}
         return {"queue": summary, "signature": signature(summary), **progress(summary["counts"]),
-                "leaderboard": table, "choices": choices,
+                "leaderboard": table, "choices": choices, "view": view,
                 "board_error": board_error,
                 "running_jobs": queries.running_jobs(summary["id"]),
                 "failed_jobs": queries.failed_jobs(summary["id"], FAILED_JOBS_SHOWN)}
@@ -313,39 +301,6 @@ def class_balance(splitset_id: int, summary: dict[str, Any], folds: list[dict[st
         rows.append({"name": name, "count": int(values.notna().sum()),
                      **{stat: number(getattr(values, stat)()) for stat in ("mean", "std", "min", "median", "max")}})
     return {"categorical": False, "rows": rows}
-
-
-def leaderboard_table(board: pd.DataFrame) -> dict[str, Any]:
-    """A leaderboard as header cells and rows of ``(text, sort value)`` cells, ranking metric first."""
-    metric, split = board.attrs["metric"], board.attrs["split"]
-    hp_columns = [column for column in board.columns
-                  if column not in ("rank", "combo_index", "run_count", "best_predictor_id")
-                  and not column.endswith(tuple(f"_{stat}" for stat in tables.STATISTICS))]
-    metric_names = list(dict.fromkeys(column.rsplit("_", 1)[0] for column in board.columns
-                                      if column.endswith("_mean")))
-    header = ([{"name": "rank", "kind": "number"}, {"name": "combo", "kind": "number"}]
-              + [{"name": column, "kind": "hyperparameter"} for column in hp_columns]
-              + [{"name": "runs", "kind": "number"}, {"name": "best model", "kind": "link"}]
-              + [{"name": name, "kind": "metric", "ranking": name == metric,
-                  "better": "higher" if tables.higher_is_better(name, board.attrs["analysis_type"]) else "lower"}
-                 for name in metric_names])
-    rows = []
-    for record in board.head(LEADERBOARD_ROWS).to_dict("records"):
-        cells = [(number(record["rank"]), sort_value(record["rank"])),
-                 (number(record["combo_index"]), sort_value(record["combo_index"]))]
-        cells += [(number(record[column]), sort_value(record[column])) for column in hp_columns]
-        cells += [(number(record["run_count"]), sort_value(record["run_count"]))]
-        best = record["best_predictor_id"]
-        cells += [(None if best is None or (isinstance(best, float) and math.isnan(best)) else int(best),
-                   sort_value(best))]
-        for name in metric_names:
-            mean, std = record[f"{name}_mean"], record[f"{name}_std"]
-            cells.append((number(mean), sort_value(mean), None if std is None or math.isnan(std) else number(std)))
-        rows.append(cells)
-    return {"header": header, "rows": rows, "metric": metric, "split": split, "total": len(board),
-            "best_column": 2 + len(hp_columns) + 1,
-            "hidden": max(0, len(board) - LEADERBOARD_ROWS), "hyperparameter_count": len(hp_columns),
-            "higher_is_better": board.attrs["higher_is_better"]}
 
 
 def metrics_table(metrics: dict[str, dict[str, float]], analysis_type: str) -> dict[str, Any]:

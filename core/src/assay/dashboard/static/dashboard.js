@@ -5,122 +5,88 @@
 (function () {
   const POLL_ACTIVE_MS = 1500;
   const POLL_IDLE_MS = 8000;
+  const REFRESH_MIN_MS = 4000;
+  let lastRefresh = 0;
   const STATES = ["succeeded", "failed", "running", "queued"];
 
-  // ---- sorting ---------------------------------------------------------------------------------------------
+  // ---- the leaderboard: sorted, filtered and paged by the server, swapped in without a reload ----------------
 
-  function cellValue(row, index) {
-    const cell = row.children[index];
-    return cell ? (cell.dataset.v !== undefined ? cell.dataset.v : cell.textContent.trim()) : "";
+  const picked = new Set();  // predictors ticked for comparison, kept across pages and live refreshes
+  let filterTimer = null;
+
+  async function loadLive(search) {
+    const live = document.getElementById("live");
+    if (!live) { return; }
+    const response = await fetch(live.dataset.liveUrl + search, { headers: { Accept: "text/html" } });
+    if (!response.ok) { return; }
+    const focused = document.activeElement && document.activeElement.id;
+    const caret = focused === "board-filter" ? document.activeElement.selectionStart : null;
+    live.innerHTML = await response.text();
+    if (search !== window.location.search) {
+      window.history.replaceState(null, "", window.location.pathname + search);
+    }
+    setUpBoard(live);
+    if (focused === "board-filter") {  // typing goes on where it was
+      const input = document.getElementById("board-filter");
+      if (input) { input.focus(); input.setSelectionRange(caret, caret); }
+    }
   }
-
-  function sortTable(table, header) {
-    const index = Array.prototype.indexOf.call(header.parentNode.children, header);
-    const numeric = header.dataset.sort === "number";
-    const ascending = header.getAttribute("aria-sort") !== "ascending";
-    table.querySelectorAll("th[aria-sort]").forEach((th) => th.removeAttribute("aria-sort"));
-    header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-    const body = table.tBodies[0];
-    const rows = Array.from(body.rows);
-    rows.sort((a, b) => {
-      const x = cellValue(a, index), y = cellValue(b, index);
-      if (x === "" || y === "") { return (x === "") - (y === ""); }  // missing values last either way
-      let order;
-      if (numeric) { order = parseFloat(x) - parseFloat(y); }
-      else {
-        // hyperparameter values: numbers compare as numbers, anything else as text
-        const nx = Number(x), ny = Number(y);
-        order = (isFinite(nx) && isFinite(ny)) ? nx - ny : x.localeCompare(y, undefined, { numeric: true });
-      }
-      return ascending ? order : -order;
-    });
-    rows.forEach((row) => body.appendChild(row));
-    table.dataset.sortIndex = index;
-    table.dataset.sortAscending = ascending ? "1" : "0";
-  }
-
-  function setUpSorting(root, previous) {
-    root.querySelectorAll("table.sortable").forEach((table) => {
-      table.querySelectorAll("th[data-sort]").forEach((th) => {
-        th.addEventListener("click", () => sortTable(table, th));
-        th.addEventListener("keydown", (event) => {
-          if (event.key === "Enter" || event.key === " ") { event.preventDefault(); sortTable(table, th); }
-        });
-      });
-      if (previous && previous.index !== undefined) {  // keep the user's sort across live refreshes
-        const th = table.tHead.rows[0].children[previous.index];
-        if (th) {
-          th.setAttribute("aria-sort", previous.ascending ? "descending" : "ascending");
-          sortTable(table, th);
-        }
-      }
-    });
-  }
-
-  // ---- filtering -------------------------------------------------------------------------------------------
-
-  function applyFilter(root) {
-    const input = root.querySelector("#board-filter");
-    const table = root.querySelector("#leaderboard");
-    if (!input || !table) { return; }
-    const tokens = input.value.toLowerCase().split(/\s+/).filter(Boolean);
-    let shown = 0;
-    Array.from(table.tBodies[0].rows).forEach((row) => {
-      const names = Array.from(row.querySelectorAll("td.hpcell")).map(
-        (cell) => (cell.dataset.name + "=" + cell.textContent.trim()).toLowerCase());
-      const text = row.textContent.toLowerCase();
-      const match = tokens.every((token) => token.includes("=")
-        ? names.some((pair) => pair === token || pair.startsWith(token))
-        : text.includes(token));
-      row.hidden = !match;
-      if (match) { shown += 1; }
-    });
-    const note = root.querySelector("#board-shown");
-    if (note) { note.textContent = tokens.length ? shown + " shown by the filter." : ""; }
-  }
-
-  // ---- compare picker --------------------------------------------------------------------------------------
 
   function updateCompare(root) {
     const form = root.querySelector("#compare-form");
     if (!form) { return; }
-    const ticked = form.querySelectorAll("input[name=id]:checked").length;
     const button = form.querySelector("#compare-button");
     const count = form.querySelector("#compare-count");
-    button.disabled = ticked < 2 || ticked > 4;
-    count.textContent = ticked === 0 ? "choose 2–4" : ticked + " chosen" + (ticked > 4 ? " (at most 4)" : "");
+    button.disabled = picked.size < 2 || picked.size > 4;
+    count.textContent = picked.size === 0 ? "choose 2–4"
+      : picked.size + " chosen" + (picked.size > 4 ? " (at most 4)" : "");
   }
 
-  function setUpBoard(root, state) {
-    setUpSorting(root, state && state.sort);
+  function setUpBoard(root) {
+    root.querySelectorAll("a[data-live]").forEach((link) => {
+      link.addEventListener("click", (event) => {
+        if (event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) { return; }
+        event.preventDefault();
+        loadLive(new URL(link.href, window.location.href).search);
+      });
+    });
     const input = root.querySelector("#board-filter");
     if (input) {
-      if (state && state.filter) { input.value = state.filter; }
-      input.addEventListener("input", () => applyFilter(root));
-      applyFilter(root);
-    }
-    const form = root.querySelector("#compare-form");
-    if (form) {
-      if (state && state.picked) {
-        form.querySelectorAll("input[name=id]").forEach((box) => { box.checked = state.picked.includes(box.value); });
-      }
-      form.addEventListener("change", () => updateCompare(root));
-      updateCompare(root);
+      input.addEventListener("input", () => {
+        window.clearTimeout(filterTimer);
+        filterTimer = window.setTimeout(() => {
+          const params = new URLSearchParams(window.location.search);
+          if (input.value) { params.set("filter", input.value); } else { params.delete("filter"); }
+          params.delete("page");
+          const query = params.toString();
+          loadLive(query ? "?" + query : "");
+        }, 250);
+      });
+      input.form.addEventListener("submit", (event) => event.preventDefault());
     }
     root.querySelectorAll("select[data-autosubmit]").forEach((select) => {
-      select.addEventListener("change", () => select.form.submit());
+      select.addEventListener("change", () => {
+        const params = new URLSearchParams(new FormData(select.form));
+        params.delete("page");
+        window.location.search = "?" + params.toString();  // the plot follows the split and metric too
+      });
     });
-  }
-
-  function boardState(root) {
-    const table = root.querySelector("#leaderboard");
-    const input = root.querySelector("#board-filter");
-    return {
-      sort: table && table.dataset.sortIndex !== undefined
-        ? { index: Number(table.dataset.sortIndex), ascending: table.dataset.sortAscending === "1" } : null,
-      filter: input ? input.value : "",
-      picked: Array.from(root.querySelectorAll("#compare-form input[name=id]:checked")).map((box) => box.value),
-    };
+    root.querySelectorAll("input[name=id][form=compare-form]").forEach((box) => {
+      box.checked = picked.has(box.value);
+      box.addEventListener("change", () => {
+        if (box.checked) { picked.add(box.value); } else { picked.delete(box.value); }
+        updateCompare(root);
+      });
+    });
+    const form = root.querySelector("#compare-form");
+    if (form) {
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        const ids = Array.from(picked).map((id) => "id=" + encodeURIComponent(id)).join("&");
+        window.location.href = form.action + "?" + ids;
+      });
+      updateCompare(root);
+    }
   }
 
   // ---- live progress ---------------------------------------------------------------------------------------
@@ -144,20 +110,12 @@
   }
 
   async function refreshQueuePage(progress) {
-    const live = document.getElementById("live");
     const badge = document.querySelector("[data-badge]");
     if (badge) {
       badge.textContent = progress.active ? "running" : (progress.counts.failed ? "finished with failures" : "finished");
       badge.className = "badge " + (progress.active ? "badge-running" : (progress.counts.failed ? "badge-failed" : "badge-done"));
     }
-    if (live) {
-      const state = boardState(live);
-      const response = await fetch(live.dataset.liveUrl + window.location.search, { headers: { Accept: "text/html" } });
-      if (response.ok) {
-        live.innerHTML = await response.text();
-        setUpBoard(live, state);
-      }
-    }
+    await loadLive(window.location.search);
     const image = document.getElementById("performance");
     if (image) {
       const url = new URL(image.src, window.location.href);
@@ -192,8 +150,11 @@
             if (queueId) {
               if (id !== queueId) { continue; }
               updateProgress(document, progress);
-              if (progress.signature !== document.body.dataset.signature) {
+              // a big queue's leaderboard costs the server a moment: redraw it at most every few seconds
+              const due = !progress.active || Date.now() - lastRefresh >= REFRESH_MIN_MS;
+              if (progress.signature !== document.body.dataset.signature && due) {
                 document.body.dataset.signature = progress.signature;
+                lastRefresh = Date.now();
                 await refreshQueuePage(progress);
               }
             } else {
@@ -213,7 +174,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => {
-    setUpBoard(document, null);
+    const live = document.getElementById("live");
+    if (live) { setUpBoard(live); }
     startPolling();
   });
 })();

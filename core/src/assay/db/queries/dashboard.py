@@ -275,13 +275,3 @@ def label_of_dataset(dataset_id: int) -> dict[str, Any] | None:
         ).one_or_none()
     return None if row is None else row._asdict()
 
-
-def evaluated_splits(queue_id: int) -> list[str]:
-    """The splits a queue's trained models were evaluated on (never "inference"), in no particular order."""
-    with session_scope() as session:
-        return list(session.scalars(
-            select(PredictionRow.split).distinct()
-            .join(PredictorRow, PredictorRow.id == PredictionRow.predictor_id)
-            .join(JobRow, JobRow.id == PredictorRow.job_id)
-            .where(JobRow.queue_id == queue_id, PredictionRow.split != "inference")
-        ).all())
