@@ -306,3 +306,30 @@ def test_the_server_sorts_filters_and_pages_the_whole_leaderboard(client, dashbo
     assert table["page_count"] == -(-len(many) // boards.PAGE_ROWS)
     assert len(table["rows"]) == min(boards.PAGE_ROWS, len(many) - 2 * boards.PAGE_ROWS)
     assert table["previous"] == "?page=2"
+
+
+def test_assay_dashboard_serves_on_127_0_0_1_until_stopped(dashboard_database):
+    import subprocess
+    import sys
+    import urllib.request
+
+    command = [sys.executable, "-c", "import sys; from assay.cli import main; sys.exit(main())", "dashboard",
+               "--url", dashboard_database["url"], "--port", "0"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        address = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert address, line + process.stderr.read()
+        assert "read-only" in line
+        with urllib.request.urlopen(address.group(0) + "api/progress", timeout=30) as response:
+            assert str(dashboard_database["finished"]) in response.read().decode()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_a_wrong_port_is_refused_before_serving(dashboard_database, capsys):
+    from assay.cli import main
+
+    assert main(["dashboard", "--url", dashboard_database["url"], "--port", "70000"]) == 1
+    assert "port" in capsys.readouterr().err

@@ -101,10 +101,8 @@ def sorted_board(board: pd.DataFrame, column: str | None, order: str) -> pd.Data
         return board
     values = board[column]
     numeric = pd.to_numeric(values, errors="coerce")
-    if numeric.notna().sum() == values.notna().sum():
-        key = numeric
-    else:  # text values (e.g. an activation name), compared as shown
-        key = values.map(_text)
+    # numbers compare as numbers; text values (e.g. an activation name) as shown
+    key = numeric if numeric.notna().sum() == values.notna().sum() else values.map(_text)
     missing = values.isna()
     order_frame = pd.DataFrame({"missing": missing.to_numpy(), "key": key.to_numpy(),
                                 "position": np.arange(len(board))}, index=board.index)
