@@ -136,16 +136,16 @@ def bench(url: str, label: str, runs: int, repeat: int) -> dict[str, object]:
 
 def queue_page_times(url: str, queue_id: int, repeat: int) -> dict[str, object]:
     """Server milliseconds of the dashboard's queue page: the first request and the best of ``repeat`` more."""
-    try:
-        import warnings
+    import warnings
 
-        from starlette.testclient import TestClient
-
-        from assay import dashboard
-    except ImportError:
-        return {"queue page first ms": "n/a", "queue page best ms": "n/a"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the test client's note about httpx versions
+        try:
+            from starlette.testclient import TestClient
+
+            from assay import dashboard
+        except ImportError:
+            return {"queue page first ms": "n/a", "queue page best ms": "n/a"}
         client = TestClient(dashboard.create_app(url), base_url="http://127.0.0.1")
 
     def served_ms() -> float:
