@@ -136,6 +136,10 @@ def test_the_predictor_page_shows_metrics_plots_and_predictions(client, dashboar
     assert 'feature_importance(split="test")' in test_page
     rows = test_page.split('id="predictions"')[1].split("<tbody>")[1].split("</tbody>")[0].count("<tr")
     assert rows == min(len(predictor.predictions["test"].predictions), 50)
+    # the combination's other repeat is one click away
+    siblings = page.split('id="siblings"')[1].split("</table>")[0]
+    assert siblings.count("<tr") == 1 + 2
+    assert "(this one)" in siblings
 
 
 def test_images_are_the_python_api_figures_as_svg_and_png(client, dashboard_database):

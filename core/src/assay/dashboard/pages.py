@@ -188,7 +188,25 @@ class Pages:
             "plot_names": plot_names,
             "importance_counts": sorted(int(count) for count in stored),
             "predictions": self.predictions(predictor_id, split, page) if split is not None else None,
+            "siblings": self.siblings(summary, split),
         }
+
+    def siblings(self, summary: dict[str, Any], split: str | None) -> dict[str, Any] | None:
+        """The combination's other trained models (repeats, folds) with their scores on ``split``."""
+        if split is None:
+            return None
+        runs = queries.runs_of_combination(summary["queue_id"], summary["combo_index"], split)
+        if len(runs) < 2:
+            return None
+        main = plugins.analysis_types().get(summary["analysis_type"])
+        names = list(dict.fromkeys(name for run in runs for name in run["metrics"]))
+        if main is not None and main.main_metric in names:
+            names.remove(main.main_metric)
+            names.insert(0, main.main_metric)
+        names = names[:4]
+        return {"split": split, "metrics": names, "runs": [
+            {**run, "values": [number(run["metrics"].get(name)) for name in names],
+             "current": run["predictor_id"] == summary["id"]} for run in runs]}
 
     def predictions(self, predictor_id: int, split: str, page: int) -> dict[str, Any]:
         """One page of a split's predictions: dataset row, true label, prediction, class probabilities."""

@@ -275,3 +275,22 @@ def label_of_dataset(dataset_id: int) -> dict[str, Any] | None:
         ).one_or_none()
     return None if row is None else row._asdict()
 
+
+
+def runs_of_combination(queue_id: int, combo_index: int, split: str) -> list[dict[str, Any]]:
+    """Every trained model of one hyperparameter combination of a queue (its repeats and folds), by run index:
+    predictor_id, run_index, fold_index, repeat_index and its ``metrics`` on ``split`` (empty when not
+    evaluated there)."""
+    with session_scope() as session:
+        rows = session.execute(
+            select(PredictorRow.id, JobRow.run_index, JobRow.fold_index, JobRow.repeat_index, PredictionRow.metrics)
+            .select_from(JobRow)
+            .join(HyperparamcomboRow, HyperparamcomboRow.id == JobRow.hyperparamcombo_id)
+            .join(PredictorRow, PredictorRow.job_id == JobRow.id)
+            .outerjoin(PredictionRow, (PredictionRow.predictor_id == PredictorRow.id) & (PredictionRow.split == split))
+            .where(JobRow.queue_id == queue_id, HyperparamcomboRow.combo_index == combo_index)
+            .order_by(JobRow.run_index)
+        ).all()
+    return [{"predictor_id": predictor_id, "run_index": run_index, "fold_index": fold_index,
+             "repeat_index": repeat_index, "metrics": dict(metrics or {})}
+            for predictor_id, run_index, fold_index, repeat_index, metrics in rows]
