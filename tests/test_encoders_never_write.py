@@ -183,15 +183,15 @@ def test_a_text_vectorizer_encodes_each_row_of_its_one_column(db, vectorizer):
     labels = splitset.samples_for("train")["labels"].ravel()
 
     names = splitset.feature_names
-    assert {"good", "bad", "really"} <= set(names)
+    assert {"review:good", "review:bad", "review:really"} <= set(names)  # column:word
     assert names[-1] == "stars"  # passthrough after the encoded outputs
     # the words differ by row: no single broadcast row, and "good" marks exactly the liked reviews
-    assert (features[:, names.index("good")] > 0).tolist() == (labels == 1).tolist()
+    assert (features[:, names.index("review:good")] > 0).tolist() == (labels == 1).tolist()
 
 
 def test_a_text_vectorizer_given_several_columns_is_refused_with_the_fix(db):
     df = text_frame().assign(title=lambda frame: frame["review"].str.upper())
-    with pytest.raises(errors.EncoderError, match=r"feature_encoders\[0\].*one column.*columns=\['name'\]"):
+    with pytest.raises(errors.EncoderError, match=r"feature_encoders\[0\].*one text column.*columns=\['review'\]"):
         assay.Pipeline.Tabular.make(
             df, label_column="liked", feature_encoders=[dict(sklearn_preprocess=CountVectorizer(), dtypes="str")],
             size_test=0.25,

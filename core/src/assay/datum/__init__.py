@@ -5,6 +5,7 @@ They come from the AIQC project (BSD 3-Clause); ``files/README.md`` holds the li
 >>> from assay import datum
 >>> datum.list_datums()[["name", "analysis_type", "label", "rows"]]   # doctest: +SKIP
 >>> df = datum.to_pandas("iris.tsv")
+>>> df = datum.to_pandas("spam")          # the suffix may be left out
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ _CATALOG: dict[str, tuple[str, str, str | None, int, str]] = {
     "sonar.csv": ("tabular", "classification_binary", "object", 208, "Sonar returns (60 bands): rock R or mine M"),
     "heart_failure.parquet": ("tabular", "classification_binary", "died", 299, "Heart failure clinical records"),
     "exoplanets.parquet": ("tabular", "regression", "SurfaceTempK", 433, "Exoplanet surface temperatures"),
+    "houses.csv": ("tabular", "regression", "price", 506, "House prices by neighbourhood (12 numeric columns)"),
     "spam.csv": ("text", "classification_binary", "label", 1000, "SMS messages (column TextData): ham or spam"),
     "epilepsy.parquet": ("sequence", "classification_binary", "seizure", 1000, "EEG windows of 178 readings"),
     "delhi_climate.parquet": ("tabular time series", "forecasting", None, 1575, "Daily climate of Delhi"),
@@ -42,7 +44,9 @@ def list_datums() -> pd.DataFrame:
 
 
 def get_path(name: str) -> Path:
-    """The file of the built-in dataset ``name`` (e.g. ``"iris.tsv"``)."""
+    """The file of the built-in dataset ``name`` (e.g. ``"iris.tsv"``, or without the suffix: ``"spam"``)."""
+    stems = {Path(file).stem: file for file in _CATALOG}
+    name = stems.get(name, name) if isinstance(name, str) else name
     if name not in _CATALOG:
         raise errors.ValidationError(
             "name", f"{name!r} is not a built-in dataset; use one of: {', '.join(_CATALOG)} (see list_datums())"
