@@ -16,6 +16,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from assay.dashboard.formatting import number
 from assay.evaluation import leaderboard as tables
 
 #: rows per page of the leaderboard
@@ -65,8 +66,6 @@ def metric_names(board: pd.DataFrame) -> list[str]:
 
 
 def _text(value: Any) -> str:
-    from assay.dashboard.pages import number
-
     return number(value)
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from assay import errors, plugins
 from assay.dashboard.board import BoardView, leaderboard_table
+from assay.dashboard.formatting import MISSING, number
 from assay.db.queries import dashboard as queries
 from assay.evaluation import leaderboard as tables
 
@@ -28,27 +29,10 @@ FAILED_JOBS_SHOWN = 20
 #: class-probability columns shown in a predictions table
 PROBABILITY_COLUMNS = 10
 COMPARE_MIN, COMPARE_MAX = 2, 4
-MISSING = "\u2013"
 
 
 class NotFound(errors.AssayError):
     """A page asked for a queue, predictor or splitset that does not exist."""
-
-
-def number(value: Any) -> str:
-    """A value for people: ints as they are, floats with 4 decimals (4 significant digits when large or tiny)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return MISSING
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        if value != 0 and (abs(value) >= 10000 or abs(value) < 0.001):
-            return f"{value:.4g}"
-        return f"{value:.4f}"
-    return str(value)
 
 
 class _Lru:
