@@ -126,7 +126,7 @@ class Dashboard:
             return PlainTextResponse("images are .svg or .png", status_code=404)
         try:
             data = self.figures.get(key, draw, image_format)
-        except pages.NotFound as exc:
+        except errors.NotFoundError as exc:
             return PlainTextResponse(str(exc), status_code=404)
         except errors.AssayError as exc:  # e.g. a plot that needs probabilities the model did not give
             return PlainTextResponse(str(exc), status_code=422)
@@ -273,7 +273,7 @@ def create_app(allow_retry: bool = False, allowed_hosts: list[str] | None = None
                     return await handler(request)
                 # database reads and matplotlib block: run them on the thread pool, not the event loop
                 return await run_in_threadpool(handler, request)
-            except pages.NotFound as exc:
+            except errors.NotFoundError as exc:
                 return dashboard.problem(404, str(exc))
             except errors.ValidationError as exc:
                 return dashboard.problem(400, str(exc))

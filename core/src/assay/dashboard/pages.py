@@ -31,10 +31,6 @@ PROBABILITY_COLUMNS = 10
 COMPARE_MIN, COMPARE_MAX = 2, 4
 
 
-class NotFound(errors.AssayError):
-    """A page asked for a queue, predictor or splitset that does not exist."""
-
-
 class _Lru:
     """A small thread-safe LRU of computed values."""
 
@@ -108,7 +104,7 @@ class Pages:
     def queue_summary(self, queue_id: int) -> dict[str, Any]:
         summary = queries.queue_summary(queue_id)
         if summary is None:
-            raise NotFound(f"there is no queue {queue_id}")
+            raise errors.NotFoundError(f"there is no queue {queue_id}")
         return summary
 
     def queue(self, queue_id: int, view: BoardView | None = None) -> dict[str, Any]:
@@ -148,7 +144,7 @@ class Pages:
     def predictor_summary(self, predictor_id: int) -> dict[str, Any]:
         summary = queries.predictor_summary(predictor_id)
         if summary is None:
-            raise NotFound(f"there is no predictor {predictor_id}")
+            raise errors.NotFoundError(f"there is no predictor {predictor_id}")
         return summary
 
     def predictor(self, predictor_id: int, split: str | None = None, page: int = 1) -> dict[str, Any]:
@@ -158,7 +154,7 @@ class Pages:
         if split is None:
             split = tables.evaluation_split(splits)
         elif split not in splits:
-            raise NotFound(f"predictor {predictor_id} has no predictions on split {split!r}; "
+            raise errors.NotFoundError(f"predictor {predictor_id} has no predictions on split {split!r}; "
                            f"it has: {', '.join(splits) or 'none'}")
         analysis_type = summary["analysis_type"]
         plot_names = sorted(plugins.plots(analysis_type)) if split is not None else []
@@ -209,7 +205,7 @@ class Pages:
                                          f"compare, e.g. /compare?ids=1,2; got {predictor_ids}")
         missing = sorted(set(predictor_ids) - set(queries.existing_predictor_ids(predictor_ids)))
         if missing:
-            raise NotFound(f"there is no predictor {', '.join(map(str, missing))}")
+            raise errors.NotFoundError(f"there is no predictor {', '.join(map(str, missing))}")
         summaries = [queries.predictor_summary(predictor_id) for predictor_id in predictor_ids]
         metrics = [queries.metrics_by_split(predictor_id) for predictor_id in predictor_ids]
         names = list(dict.fromkeys(name for summary in summaries for name in (summary["hyperparameters"] or {})))
@@ -245,7 +241,7 @@ class Pages:
     def splitset(self, splitset_id: int) -> dict[str, Any]:
         summary = queries.splitset_summary(splitset_id)
         if summary is None:
-            raise NotFound(f"there is no splitset {splitset_id}")
+            raise errors.NotFoundError(f"there is no splitset {splitset_id}")
         folds = [{"fold_index": fold["fold_index"],
                   "sizes": {split: len(rows) for split, rows in (fold["samples"] or {}).items()}}
                  for fold in queries.fold_samples(splitset_id)]
@@ -323,7 +319,7 @@ def predictions_frame(predictor_id: int, split: str) -> pd.DataFrame:
 
     trained = Trained.load(predictor_id)
     if split not in trained.evaluated_splits():
-        raise NotFound(f"predictor {predictor_id} has no predictions on split {split!r}")
+        raise errors.NotFoundError(f"predictor {predictor_id} has no predictions on split {split!r}")
     stored = trained.prediction_arrays(split)
     predicted = np.asarray(stored["predictions"])
     columns: dict[str, Any] = {}
