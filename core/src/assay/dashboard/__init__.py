@@ -77,7 +77,12 @@ def serve(url: str | None = None, host: str = "127.0.0.1", port: int = 8080, all
 
     hosts = LOCAL_HOSTS if host in LOCAL_HOSTS else [*LOCAL_HOSTS, host]
     app = create_app(url, allow_retry=allow_retry, allowed_hosts=hosts)
+    import threading
+
     import uvicorn
+
+    # the newest queues' leaderboards are computed while the server starts, so their pages open at once
+    threading.Thread(target=app.state.dashboard.pages.warm, name="assay-dashboard-warm", daemon=True).start()
 
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="off")
     server = uvicorn.Server(config)
