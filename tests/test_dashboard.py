@@ -111,6 +111,13 @@ def test_user_strings_are_escaped_everywhere(client, dashboard_database):
         page = client.get(path).text
         for raw in [XSS_COLUMN, *XSS_CLASSES, XSS_HP_VALUE]:
             assert raw not in page, (path, raw)
+    # the plots are SVG documents a browser could open directly: their text is escaped XML too
+    xss_predictor = assay_predictor_of(ids["url"], ids["xss"])
+    for name in ("confusion_matrix", "roc_curve"):
+        svg = client.get(f"/predictors/{xss_predictor}/plots/test/{name}.svg").text
+        assert "<script" not in svg
+        assert "<img" not in svg
+        assert "&lt;script&gt;" in svg
     splitset_page = client.get(f"/splitsets/{ids['xss_splitset']}").text
     assert "&lt;script&gt;window.__xss_column = 1&lt;/script&gt;" in splitset_page
     assert "&lt;img src=x onerror=&#34;window.__xss_img = 1&#34;&gt;" in splitset_page
