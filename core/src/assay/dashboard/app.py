@@ -86,10 +86,15 @@ def _environment() -> Environment:
     return environment
 
 
+#: words of metric names written as acronyms
+ACRONYMS = {"roc", "auc", "pr", "ap", "f1", "mse", "rmse", "mae", "mape", "msle", "rmsle", "r2"}
+
+
 def _words(text: Any) -> str:
-    """A name as words: ``balanced_accuracy`` → ``Balanced accuracy``."""
-    words = str(text).replace("_", " ")
-    return words[:1].upper() + words[1:]
+    """A name as words: ``balanced_accuracy`` → ``Balanced accuracy``, ``roc_auc`` → ``ROC AUC``."""
+    words = [word.upper() if word.lower() in ACRONYMS else word for word in str(text).split("_")]
+    joined = " ".join(words)
+    return joined[:1].upper() + joined[1:]
 
 
 def _int(value: str | None, default: int) -> int:
