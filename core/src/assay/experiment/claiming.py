@@ -54,7 +54,7 @@ class StorageTimer:
             return dict(self.seconds)
 
 
-#: this process's storage time; workers report it, ``run_queue`` reports the part spent in its call
+#: this process's storage time; workers report it, ``run_jobs`` reports the part spent in its call
 STORAGE_TIMER = StorageTimer()
 
 
