@@ -96,7 +96,19 @@ class EncoderFamily(abc.ABC):
 
     @abc.abstractmethod
     def fit(self, encoder: Any, data: Any) -> Any:
-        """Fit a fresh copy of ``encoder`` on ``data`` (a DataFrame of the columns it encodes)."""
+        """Fit a fresh copy of ``encoder`` on ``data`` (a DataFrame of the columns it encodes, or a 2-D numpy
+        array for sequence and image data)."""
+
+    def fit_batches(self, encoder: Any, batches: Any) -> Any:
+        """Fit a fresh copy of ``encoder`` on 2-D numpy arrays arriving one batch at a time (sequence and
+        image data, whose rows are timesteps or pixels and would not fit in memory as one table).
+
+        The default joins the batches and calls :meth:`fit`; a family whose encoders learn incrementally
+        (scikit-learn's ``partial_fit``) overrides it so memory stays at one batch.
+        """
+        import numpy as np
+
+        return self.fit(encoder, np.concatenate(list(batches)))
 
     @abc.abstractmethod
     def transform(self, fitted: Any, data: Any) -> Any:

@@ -122,20 +122,44 @@ def classification_metrics(y_true, y_pred, probabilities, classes, binary: bool)
 
 
 def regression_metrics(y_true, y_pred) -> dict[str, float]:
+    """r2, mse, rmse, mae, mape, explained variance over every value. Forecast windows ``(n, size_window,
+    columns)`` also get ``mae_step_<k>``, ``rmse_step_<k>`` and ``r2_step_<k>`` for each step k = 1..size_window
+    of the window (the horizon: later steps lie further in the future)."""
     from sklearn import metrics as m
 
-    y_true = np.asarray(y_true, dtype=float).ravel()
-    y_pred = np.asarray(y_pred, dtype=float).ravel()
+    y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    windows = y_true.ndim == 3 and y_pred.shape == y_true.shape
+    per_step = forecast_step_metrics(y_true, y_pred) if windows else {}
+    # R² of forecast windows: per column, then averaged (columns of different scales would inflate a pooled R²)
+    r2 = _safe(m.r2_score, y_true.reshape(-1, y_true.shape[-1]), y_pred.reshape(-1, y_true.shape[-1])) \
+        if windows else None
+    y_true, y_pred = y_true.ravel(), y_pred.ravel()
     mse = _safe(m.mean_squared_error, y_true, y_pred)
     values = {
-        "r2": _safe(m.r2_score, y_true, y_pred),
+        "r2": r2 if windows else _safe(m.r2_score, y_true, y_pred),
         "mse": mse,
         "rmse": None if mse is None else float(np.sqrt(mse)),
         "mae": _safe(m.mean_absolute_error, y_true, y_pred),
         "mape": _safe(m.mean_absolute_percentage_error, y_true, y_pred),
         "explained_variance": _safe(m.explained_variance_score, y_true, y_pred),
     }
+    values.update(per_step)
     return {name: value for name, value in values.items() if value is not None}
+
+
+def forecast_step_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float | None]:
+    """MAE, RMSE and R² (averaged over columns) of each step of forecast windows ``(n, size_window, columns)``,
+    steps numbered from 1."""
+    from sklearn import metrics as m
+
+    values: dict[str, float | None] = {}
+    for step in range(y_true.shape[1]):
+        true, pred = y_true[:, step].ravel(), y_pred[:, step].ravel()
+        mse = _safe(m.mean_squared_error, true, pred)
+        values[f"mae_step_{step + 1}"] = _safe(m.mean_absolute_error, true, pred)
+        values[f"rmse_step_{step + 1}"] = None if mse is None else float(np.sqrt(mse))
+        values[f"r2_step_{step + 1}"] = _safe(m.r2_score, y_true[:, step], y_pred[:, step])
+    return values
 
 
 @hookimpl(trylast=True)

@@ -202,6 +202,10 @@ class Backend:
     def seed(self, seed: int) -> None:
         self._call("assay_seed", seed=seed)
 
+    def channels_last(self) -> bool:
+        """Whether the library wants images channels last (no answer: channels first, as assay stores them)."""
+        return bool(self.pm.hook.assay_channels_last(library=self.library))
+
     def clear_session(self) -> None:
         self._call("assay_clear_session")
 

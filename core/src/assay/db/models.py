@@ -70,7 +70,26 @@ class DatasetRow(Base):
     columns: Mapped[list[str]] = mapped_column(JSONType)
     dtypes: Mapped[dict[str, str]] = mapped_column(JSONType)
     statistics: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # the whole array's shape for sequence (samples, timesteps, features) and image (samples, channels, height,
+    # width) datasets, whose bytes live in DatasetChunkRow; None for tabular data
+    shape: Mapped[list[int] | None] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DatasetChunkRow(Base):
+    """Compressed samples ``row_start .. row_start + row_count - 1`` of a sequence or image dataset."""
+
+    __tablename__ = "datasetchunk"
+    __table_args__ = (UniqueConstraint("dataset_id", "chunk_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = _fk("dataset.id")
+    chunk_index: Mapped[int] = mapped_column(Integer)
+    row_start: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(Integer)
+    codec: Mapped[str] = mapped_column(String(16))
+    raw_size: Mapped[int] = mapped_column(BigInteger)
+    blob: Mapped[bytes] = mapped_column(Blob, deferred=True)
 
 
 class LabelRow(Base):
@@ -97,6 +116,14 @@ class FeatureRow(Base):
     columns: Mapped[list[str]] = mapped_column(JSONType)
     columns_excluded: Mapped[list[str]] = mapped_column(JSONType, default=list)
     dtypes: Mapped[dict[str, str]] = mapped_column(JSONType)
+    # "tabular", "sequence" or "image"; for arrays ``columns`` are the feature (sequence) or channel (image) names
+    kind: Mapped[str] = mapped_column(String(32), default="tabular", server_default="tabular")
+    # arrays only: one sample's shape as stored, the shape samples_for gives after encoding and reshaping, the
+    # user's feature_reshape_indices, and the axis layout of that shape ("timesteps_features", "channels_first"
+    # or "reshaped") that backends convert to what their layers expect
+    sample_shape: Mapped[list[int] | None] = mapped_column(JSONType)
+    reshape_indices: Mapped[list[Any] | None] = mapped_column(JSONType)
+    layout: Mapped[str | None] = mapped_column(String(32))
 
 
 class SplitsetRow(Base):
@@ -198,6 +225,9 @@ class EncoderSpecRow(Base):
     columns_matched: Mapped[list[str]] = mapped_column(JSONType, default=list)
     is_categorical: Mapped[bool] = mapped_column(Boolean)
     blob: Mapped[bytes] = mapped_column(Blob, deferred=True)
+    # arrays only: what one row of the encoder's 2-D input is ("feature": a timestep's features; "channel": a
+    # pixel's channels; "pixel": a whole image's pixels)
+    axis: Mapped[str | None] = mapped_column(String(16))
 
 
 class FittedEncoderRow(Base):

@@ -1,8 +1,10 @@
 """Permutation feature importance per original feature column, computed on request and stored with the model.
 
 For each column the user gave (before encoding: a one-hot encoded category counts as one column), the column's
-values are shuffled across the rows of a split, the rows are encoded with the model's own fitted encoders and
-predicted again exactly as the runner predicts after training, and the score drop is recorded. A large drop
+values are shuffled across the rows of a split (for sequences each feature's whole series, for images each
+channel's whole plane, is dealt to another sample: importance per feature and per channel), the rows are
+encoded with the model's own fitted encoders and predicted again exactly as the runner predicts after training,
+and the score drop is recorded. A large drop
 means the model relies on that column; around zero means it does not.
 
 The score is the analysis type's main metric (accuracy, r2, ...), or the loss when the metrics lack it.
@@ -20,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from assay import errors, plugins
+from assay.data.array_input import library_features
 from assay.data.splitsets import SplitsetData
 from assay.db.queries import experiments as queries
 from assay.experiment import predicting
@@ -88,22 +91,43 @@ def feature_importance(predictor_id: int, split: str = "test", permutation_count
 def _compute(trained: Trained, split: str, permutation_count: int) -> dict[str, Any]:
     analysis = plugins.analysis_type(trained.algorithm.analysis_type)
     splitset = SplitsetData.load(trained.queue.splitset_id)
+    if splitset.window is not None:
+        raise errors.ValidationError(
+            "predictor", f"predictor {trained.id} forecasts windows; permutation importance shuffles the rows of "
+            "a split, which would scramble the time order the windows are made of, so it is not computed for them",
+        )
     rows = np.asarray(trained.prediction_arrays(split)["row_indices"], dtype=np.int64)
-    raw = splitset.frame().iloc[rows].reset_index(drop=True)
+    if splitset.kind == "tabular":
+        raw = splitset.frame().iloc[rows].reset_index(drop=True)
+    else:  # raw samples as stored: every feature (sequences) or channel (images), before encoding
+        raw = splitset._stored_array().rows(rows)
     score, metric, better_high = _scorer(trained, analysis, splitset, split, rows, raw)
 
     baseline = score(raw)
     rng = np.random.default_rng([int(trained.queue.seed), int(trained.id), permutation_count])
     drops: dict[str, list[float]] = {}
     for column in splitset.feature_columns:
-        values = raw[column].to_numpy()
         drops[column] = []
         for _ in range(permutation_count):
-            shuffled = raw.copy()
-            shuffled[column] = values[rng.permutation(len(values))]
-            change = baseline - score(shuffled)
+            change = baseline - score(_shuffled(splitset, raw, column, rng.permutation(len(raw))))
             drops[column].append(float(change if better_high else -change))
     return {"metric": metric, "higher_is_better": better_high, "baseline": float(baseline), "drops": drops}
+
+
+def _shuffled(splitset: Any, raw: Any, column: str, order: np.ndarray) -> Any:
+    """``raw`` with one feature's values dealt to other rows: a table column, a sequence feature's whole series
+    or an image channel's whole plane (so permuting breaks the link between that input and the label)."""
+    if splitset.kind == "tabular":
+        shuffled = raw.copy()
+        shuffled[column] = raw[column].to_numpy()[order]
+        return shuffled
+    index = splitset._stored_array().columns.index(column)
+    shuffled = raw.copy()
+    if splitset.kind == "sequence":
+        shuffled[:, :, index] = raw[order, :, index]
+    else:
+        shuffled[:, index] = raw[order, index]
+    return shuffled
 
 
 def _scorer(trained: Trained, analysis: Any, splitset: SplitsetData, split: str, rows: np.ndarray,
@@ -128,7 +152,11 @@ def _scorer(trained: Trained, analysis: Any, splitset: SplitsetData, split: str,
     y_true = predicting.true_coding(raw_labels, classes)
 
     def samples_of(df: pd.DataFrame) -> dict[str, Any]:
-        features = splitset.encode_features(df, fold_index=fold_index).reshape((len(df), *features_shape))
+        features = splitset.encode_features(df, fold_index=fold_index)
+        if splitset.kind == "tabular":
+            features = features.reshape((len(df), *features_shape))
+        else:  # images go channels last to channels-last libraries, as in training
+            features = library_features(features, splitset.layout, backend.channels_last())
         return backend.prepare_samples(analysis_type, {"features": features, "labels": labels_encoded})
 
     def main_metric(df: pd.DataFrame) -> float | None:

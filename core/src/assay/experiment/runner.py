@@ -13,6 +13,7 @@ import attrs
 import numpy as np
 
 from assay import contracts, errors, plugins
+from assay.data.array_input import library_samples, library_shape
 from assay.data.splitsets import SplitsetData
 from assay.db.engine import current_url
 from assay.db.models import AlgorithmRow, JobRow, QueueRow
@@ -79,7 +80,7 @@ def evaluate_split(*, backend: plugins.Backend, analysis_type: str, fn_predict: 
                    model: Any, loser: Any, splitset: Any, split: str, fold_index: int | None) -> _Evaluated:
     """Predict one split, decode the predictions to original label values and compute its metrics."""
     raw = splitset.samples_for(split, fold_index=fold_index)
-    samples = backend.prepare_samples(analysis_type, raw)
+    samples = backend.prepare_samples(analysis_type, library_samples(raw, splitset.layout, backend.channels_last()))
     predictions, probabilities = predicting.predict(backend, analysis_type, fn_predict, model, samples)
     rows = np.asarray(splitset.row_indices(split, fold_index=fold_index))
     classes = list(splitset.label_classes) if plugins.analysis_type(analysis_type).is_classification else []
@@ -117,13 +118,16 @@ def train_and_evaluate(job: JobRow, queue: QueueRow, algorithm: AlgorithmRow, hy
     backend.seed(job_seed(queue.seed, combo_index, fold_index, job.repeat_index))
 
     evaluate_split_name, splits = _evaluation_splits(splitset, fold_index, queue.hide_test)
-    samples_train = backend.prepare_samples(analysis_type, splitset.samples_for("train", fold_index=fold_index))
+    # images are stored channels first; a channels-last library (Keras) gets them, and their shape, channels last
+    layout, channels_last = splitset.layout, backend.channels_last()
+    samples_train = backend.prepare_samples(
+        analysis_type, library_samples(splitset.samples_for("train", fold_index=fold_index), layout, channels_last)
+    )
     samples_evaluate = None
     if evaluate_split_name is not None:
-        samples_evaluate = backend.prepare_samples(
-            analysis_type, splitset.samples_for(evaluate_split_name, fold_index=fold_index)
-        )
-    features_shape = tuple(splitset.features_shape)
+        samples_evaluate = backend.prepare_samples(analysis_type, library_samples(
+            splitset.samples_for(evaluate_split_name, fold_index=fold_index), layout, channels_last))
+    features_shape = library_shape(tuple(splitset.features_shape), layout, channels_last)
     label_shape = tuple(splitset.label_shape) if splitset.label_shape is not None else None
 
     build_shape = contracts.build_label_shape(label_shape, analysis_type, len(splitset.label_classes))

@@ -50,13 +50,14 @@ import pandas as pd
 
 from assay import __version__, contracts, errors, plugins
 from assay.data import ingest
+from assay.data.array_input import ArrayEncoders, FittedArrayEncoder, read_samples
 from assay.data.encoding import FittedEncoder, FittedEncoders, json_safe
 from assay.data.interpolation import Interpolater
 from assay.data.splitsets import SplitsetData
 from assay.db.queries import experiments as queries
 from assay.experiment.functions import serialise_functions
 from assay.experiment.trained import Trained
-from assay.inference.infer import Inference, input_schema
+from assay.inference.infer import Inference, input_schema, window_settings
 from assay.inference.schema import InputSchema
 
 FORMAT = "assay-bundle"
@@ -87,9 +88,18 @@ def _package_versions() -> dict[str, str]:
     return versions
 
 
-def _encoder_entry(encoder: FittedEncoder, member: str) -> dict[str, Any]:
+def _encoder_entry(encoder: FittedEncoder | FittedArrayEncoder, member: str) -> dict[str, Any]:
     entry = {name: getattr(encoder, name) for name in _ENCODER_FIELDS}
+    if isinstance(encoder, FittedArrayEncoder):
+        entry["axis"] = encoder.axis
     return {**entry, "file": member}
+
+
+def _arrays_entry(splitset: Any, encoders: ArrayEncoders) -> dict[str, Any]:
+    """How raw sequence or image samples become model input: shapes, kept features, reshaping, layout."""
+    return {"kind": encoders.kind, "sample_shape": list(encoders.sample_shape), "kept": list(encoders.kept),
+            "columns": list(encoders.columns), "reshape_indices": encoders.reshape_indices,
+            "features_shape": list(encoders.features_shape), "dtype": encoders.dtype, "layout": splitset.layout}
 
 
 def export(predictor_id: int, path: str | os.PathLike[str]) -> str:
@@ -143,6 +153,8 @@ def export(predictor_id: int, path: str | os.PathLike[str]) -> str:
         },
         "encoders": {"label": label_entry, "features": feature_entries, "passthrough": list(encoders.passthrough),
                      "interpolaters": [step.to_json() for step in encoders.interpolaters]},
+        "arrays": _arrays_entry(splitset, encoders) if isinstance(encoders, ArrayEncoders) else None,
+        "window": window_settings(splitset),
         "functions_file": FUNCTIONS,
         "functions": sorted(needed),
         "versions": {**dict(predictor.versions or {}), **_package_versions()},
@@ -277,14 +289,28 @@ class Bundle:
             return FittedEncoder(**{name: entry[name] for name in _ENCODER_FIELDS}, blob=self._members[entry["file"]])
 
         section, label = self.manifest["encoders"], self.manifest["label"]
-        return FittedEncoders(
+        arrays = self.manifest.get("arrays")
+        labels = FittedEncoders(
             label=fitted(section["label"]) if section["label"] else None,
-            features=[fitted(entry) for entry in section["features"]],
+            features=[] if arrays else [fitted(entry) for entry in section["features"]],
             passthrough=list(section["passthrough"]),
             label_column=label["column"], label_classes=list(label["classes"]),
             label_is_categorical=bool(label["is_categorical"]),
             # bundles written before interpolation existed have no such entry
             interpolaters=[Interpolater.from_json(step) for step in section.get("interpolaters", [])],
+        )
+        if not arrays:
+            return labels
+        steps = [FittedArrayEncoder(
+            position=entry["position"], family_name=entry["family_name"], class_name=entry["class_name"],
+            axis=entry["axis"], is_categorical=entry["is_categorical"], blob=self._members[entry["file"]],
+            fold_index=entry["fold_index"], columns=list(entry["columns"]),
+        ) for entry in section["features"]]
+        return ArrayEncoders(
+            kind=arrays["kind"], sample_shape=tuple(arrays["sample_shape"]), kept=list(arrays["kept"]),
+            features=steps, reshape_indices=arrays["reshape_indices"],
+            features_shape=tuple(arrays["features_shape"]), labels=labels, dtype=arrays["dtype"],
+            columns=list(arrays["columns"]),
         )
 
     @functools.cached_property
@@ -305,7 +331,8 @@ class Bundle:
         return Inference(
             library=self.library, analysis_type=self.analysis_type, model=model, encoders=encoders,
             schema=self.schema, features_shape=tuple(self.manifest["features_shape"]),
-            fn_predict=functions.get("fn_predict"),
+            fn_predict=functions.get("fn_predict"), window=self.manifest.get("window"),
+            layout=(self.manifest.get("arrays") or {}).get("layout", "tabular"),
         )
 
     def _warn_on_version_change(self, installed: dict[str, str]) -> None:
@@ -327,21 +354,37 @@ class Bundle:
         """The trained model, loaded with the library's own safe loader."""
         return self._inference.model
 
-    def predict(self, df: Any) -> pd.DataFrame:
+    def predict(self, df: Any, label_df_or_path: Any = None) -> pd.DataFrame:
         """Predict raw rows: a DataFrame or a ``.csv``/``.tsv``/``.parquet`` file with the original columns.
+
+        A model trained on sequences takes a 3-D array or ``.npy`` file, one trained on images a folder or a list
+        of image files, shaped like the training samples; ``label_df_or_path`` (a table holding the label column,
+        one row per sample) then adds metrics.
 
         Returns:
             A DataFrame with the input's index: ``prediction`` (original label values) and, for classification,
-            ``probability_<class>`` per class. When the data holds the label column, ``frame.attrs["metrics"]``
+            ``probability_<class>`` per class; for a forecasting model, the next window (see
+            :mod:`assay.inference.forecast`). When the data holds the label column, ``frame.attrs["metrics"]``
             has the analysis type's metrics (without the loss, which needs the training's loss function).
 
         Raises:
-            assay.errors.SchemaMismatchError: missing, unexpected or incompatible columns.
+            assay.errors.SchemaMismatchError: missing, unexpected or incompatible columns, or samples of another
+                shape than the model was trained on.
         """
+        arrays = self.manifest.get("arrays")
+        if arrays:
+            samples, _ = read_samples(arrays["kind"], df, "df")
+            labels = None
+            if label_df_or_path is not None:
+                label_df, _ = ingest.read_tabular(label_df_or_path)
+                if self.label_column not in label_df.columns:
+                    raise errors.DataError("label_df_or_path", f"needs the label column {self.label_column!r}")
+                labels = label_df[self.label_column]
+            return self._inference.predict_samples(samples, labels, parameter="df").frame
         frame, _ = ingest.read_tabular(df)
         outcome = self._inference.predict(frame, parameter="df")
         result = outcome.frame
-        if isinstance(df, pd.DataFrame):
+        if isinstance(df, pd.DataFrame) and self._inference.window is None:  # a forecast has rows of its own
             result = result.set_axis(df.index)
             result.attrs.update(outcome.frame.attrs)
         return result

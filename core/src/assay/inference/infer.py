@@ -22,39 +22,21 @@ import pandas as pd
 
 from assay import errors, plugins
 from assay.data import ingest
+from assay.data.array_input import ArrayEncoders, library_features, read_samples
+from assay.data.array_pipeline import store_array
 from assay.data.encoding import FittedEncoders
 from assay.data.splitsets import SplitsetData
+from assay.db.engine import session_scope
+from assay.db.models import PredictionRow
 from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as experiment_queries
 from assay.experiment import arrays, predicting
 from assay.experiment.trained import Trained
+from assay.inference.outcome import Outcome
 from assay.inference.schema import InputSchema, check
 
 #: prefix of the probability columns of the returned DataFrame: ``probability_<class>``
 PROBABILITY_PREFIX = "probability_"
-
-
-@attrs.frozen
-class Outcome:
-    """The result of predicting raw rows.
-
-    Attributes:
-        frame: ``prediction`` and, for classification, one ``probability_<class>`` column per class; the
-            index of the input DataFrame.
-        predictions: decoded to original label values.
-        probabilities: as the model gave them (positive-class probability for binary, one column per class for
-            multi-class, ``None`` for regression).
-        labels: the true label values when the data held the label column, else ``None``.
-        metrics: metric -> value when the data held the label column, else ``{}``.
-        samples: the prepared samples the model predicted (for the loss metric).
-    """
-
-    frame: pd.DataFrame
-    predictions: np.ndarray
-    probabilities: np.ndarray | None
-    labels: np.ndarray | None
-    metrics: dict[str, float]
-    samples: dict[str, Any] = attrs.field(repr=False)
 
 
 @attrs.frozen
@@ -64,10 +46,19 @@ class Inference:
     library: str
     analysis_type: str
     model: Any = attrs.field(repr=False)
-    encoders: FittedEncoders = attrs.field(repr=False)
+    encoders: FittedEncoders | ArrayEncoders = attrs.field(repr=False)
     schema: InputSchema
     features_shape: tuple[int, ...]
     fn_predict: Callable[..., Any] | None = attrs.field(default=None, repr=False)
+    #: the splitset's ``feature_window`` settings when the model forecasts windows (see assay.inference.forecast)
+    window: dict[str, Any] | None = None
+    #: the splitset's axis layout (see ``Splitset.layout``); images are moved channels last for Keras
+    layout: str = "tabular"
+
+    @property
+    def is_array(self) -> bool:
+        """Whether the model takes sequence or image samples (``encoders`` is an ``ArrayEncoders``)."""
+        return isinstance(self.encoders, ArrayEncoders)
 
     @property
     def is_classification(self) -> bool:
@@ -86,36 +77,66 @@ class Inference:
             assay.errors.DataError: label values the model does not know.
         """
         features = check(df, self.schema, parameter)
+        if self.window is not None:
+            from assay.inference import forecast
+
+            return forecast.predict_window(self, features)
         label_column = self.schema.label_column
         has_labels = label_column is not None and label_column in df.columns
-        labels = df[label_column].to_numpy() if has_labels else None
-        classes = self.classes
-        y_true = None
-        if has_labels:  # checked before predicting, so a wrong label column fails fast
-            y_true = predicting.true_coding(labels, classes, label_column)
-
+        labels = df[label_column].reset_index(drop=True) if has_labels else None
+        y_true = self._true_coding(labels)  # checked before predicting, so a wrong label column fails fast
         encoded = self.encoders.encode_features(features.reset_index(drop=True))
         encoded = encoded.reshape(len(encoded), *self.features_shape)
-        raw = {"features": encoded,
-               "labels": self.encoders.encode_labels(df[label_column].reset_index(drop=True)) if has_labels else None}
+        return self._predict_encoded(encoded, labels, y_true, df.index)
+
+    def predict_samples(self, samples: Any, labels: pd.Series | None = None,
+                        parameter: str = "df_or_path") -> Outcome:
+        """Predict raw sequence or image samples (shaped like the training samples); metrics when ``labels``
+        (one per sample, original values) are given.
+
+        Raises:
+            assay.errors.SchemaMismatchError: samples of another shape than the model was trained on.
+            assay.errors.DataError: labels of another count than the samples, or values the model does not know.
+        """
+        encoded = self.encoders.encode_features(samples, parameter=parameter)
+        if labels is not None:
+            labels = pd.Series(labels).reset_index(drop=True)
+            if len(labels) != len(encoded):
+                raise errors.DataError("label_df_or_path", f"has {len(labels)} rows for {len(encoded)} samples; give "
+                                       "one label per sample, in sample order")
+        y_true = self._true_coding(labels)
+        channels_last = plugins.backend(self.library).channels_last()
+        encoded = library_features(encoded, self.layout, channels_last)
+        return self._predict_encoded(encoded, labels, y_true, pd.RangeIndex(len(encoded)))
+
+    def _true_coding(self, labels: pd.Series | None) -> np.ndarray | None:
+        if labels is None:
+            return None
+        return predicting.true_coding(labels.to_numpy(), self.classes, self.schema.label_column or "label_column")
+
+    def _predict_encoded(self, encoded: np.ndarray, labels: pd.Series | None, y_true: np.ndarray | None,
+                         index: pd.Index) -> Outcome:
+        classes = self.classes
+        raw = {"features": encoded, "labels": self.encoders.encode_labels(labels) if labels is not None else None}
         backend = plugins.backend(self.library)
         samples = backend.prepare_samples(self.analysis_type, raw)
         predictions, probabilities = predicting.predict(backend, self.analysis_type, self.fn_predict, self.model,
                                                         samples)
         decoded = self.encoders.decode_labels(predicting.one_column(predictions, len(encoded)))
 
-        frame = pd.DataFrame({"prediction": decoded}, index=df.index)
+        frame = pd.DataFrame({"prediction": decoded}, index=index)
         if classes and probabilities is not None:
             for name, column in zip(_probability_names(classes), _per_class(probabilities, classes), strict=True):
                 frame[name] = column
 
         metrics: dict[str, float] = {}
-        if has_labels:
+        if labels is not None:
             # the same coding as the runner: class indices for classification, decoded values for regression
             y_pred = predicting.predicted_coding(predictions, decoded, classes)
             metrics = plugins.metrics(self.analysis_type, y_true, y_pred, probabilities, classes)
         frame.attrs["metrics"] = dict(metrics)
-        return Outcome(frame, decoded, probabilities, labels, metrics, samples)
+        return Outcome(frame, decoded, probabilities, None if labels is None else labels.to_numpy(), metrics,
+                       samples)
 
 
 def _probability_names(classes: list[Any]) -> list[str]:
@@ -159,7 +180,14 @@ def inference_for(trained: Trained) -> Inference:
         library=trained.algorithm.library, analysis_type=trained.algorithm.analysis_type, model=trained.model(),
         encoders=splitset.encoders(trained.job.fold_index), schema=input_schema(splitset),
         features_shape=trained.features_shape, fn_predict=trained.functions["fn_predict"],
+        window=window_settings(splitset), layout=splitset.layout,
     )
+
+
+def window_settings(splitset: Any) -> dict[str, Any] | None:
+    """The splitset's window settings without its (long) list of window starts."""
+    window = splitset.window
+    return None if window is None else {k: v for k, v in window.to_json().items() if k != "starts"}
 
 
 def _loss(predictor: Trained, inference: Inference, samples: dict[str, Any]) -> float | None:
@@ -172,14 +200,18 @@ def _loss(predictor: Trained, inference: Inference, samples: dict[str, Any]) -> 
     return loss if np.isfinite(loss) else None
 
 
-def infer(predictor_id: int, df_or_path: Any) -> pd.DataFrame:
+def infer(predictor_id: int, df_or_path: Any, label_df_or_path: Any = None) -> pd.DataFrame:
     """Predict new raw rows with ``predictor`` and store the result as a Prediction (``split="inference"``).
 
     Args:
         predictor_id: the id of an :class:`assay.Predictor`.
         df_or_path: a DataFrame or a ``.csv``/``.tsv``/``.parquet`` file holding the original feature columns
             (see :mod:`assay.inference.schema` for the columns and dtypes accepted). When it also holds the
-            label column, the metrics of the analysis type (and the loss) are computed and stored.
+            label column, the metrics of the analysis type (and the loss) are computed and stored. For a model
+            trained on sequences: a 3-D array or ``.npy`` file; on images: a folder or a list of image files;
+            either shaped like the training samples (every feature, before exclusion).
+        label_df_or_path: sequences and images only: the labels of the new samples (a DataFrame or file
+            holding the label column, one row per sample), to compute metrics.
 
     Returns:
         A DataFrame with the input's index: ``prediction`` (original label values) and, for classification,
@@ -187,14 +219,19 @@ def infer(predictor_id: int, df_or_path: Any) -> pd.DataFrame:
         (also ``predictor.inferences[-1]``), ``frame.attrs["metrics"]`` its metrics.
 
     Raises:
-        assay.errors.SchemaMismatchError: columns missing, unexpected or of incompatible dtypes; nothing is
-            predicted or stored.
+        assay.errors.SchemaMismatchError: columns missing, unexpected or of incompatible dtypes, or samples of
+            another shape; nothing is predicted or stored.
         assay.errors.DataError: unreadable data, or label values the model was not trained on.
     """
-    df, name = ingest.read_tabular(df_or_path)
-    index = df_or_path.index if isinstance(df_or_path, pd.DataFrame) else df.index
     predictor = Trained.load(predictor_id)
     inference = inference_for(predictor)
+    if inference.is_array:
+        return _infer_samples(predictor, inference, df_or_path, label_df_or_path)
+    if label_df_or_path is not None:
+        raise errors.ValidationError("label_df_or_path", "is for sequence and image models; tabular rows carry "
+                                     "their label column themselves")
+    df, name = ingest.read_tabular(df_or_path)
+    index = df_or_path.index if isinstance(df_or_path, pd.DataFrame) else df.index
     outcome = inference.predict(df)
     metrics = dict(outcome.metrics)
     if outcome.labels is not None:
@@ -207,6 +244,62 @@ def infer(predictor_id: int, df_or_path: Any) -> pd.DataFrame:
     with ingest.serialize(df) as serialized:  # before the transaction: keep the write lock short
         prediction_id = experiment_queries.store_inference(predictor.id, serialized,
                                                            ingest.dataset_fields(df, name), blob, metrics, len(df))
-    frame = outcome.frame.set_axis(index)
+    # a forecast has its own rows (the next window), not the input's
+    frame = outcome.frame if inference.window is not None else outcome.frame.set_axis(index)
+    frame.attrs.update(prediction_id=prediction_id, metrics=metrics)
+    return frame
+
+
+def _metrics_with_loss(predictor: Trained, inference: Inference, outcome: Outcome) -> dict[str, float]:
+    metrics = dict(outcome.metrics)
+    if outcome.labels is not None:
+        loss = _loss(predictor, inference, outcome.samples)
+        if loss is not None:
+            metrics["loss"] = loss
+    return metrics
+
+
+def _store_prediction(session: Any, predictor: Any, dataset_id: int, row_count: int, blob: bytes,
+                      metrics: dict[str, float]) -> int:
+    row = PredictionRow(predictor_id=predictor.id, split="inference", dataset_id=dataset_id, row_count=row_count,
+                        arrays=blob, metrics=metrics)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def _infer_samples(predictor: Trained, inference: Inference, data: Any, label_df_or_path: Any) -> pd.DataFrame:
+    """``infer`` for sequence and image models: the new samples are stored as an array dataset."""
+    encoders = inference.encoders
+    if inference.window is not None:  # a forecast of the window after the latest timesteps of one series
+        from assay.inference import forecast
+
+        outcome = forecast.predict_series_window(inference, data)
+        series = np.asarray(data).reshape(1, *np.shape(data)[-2:])
+        with session_scope() as session:
+            dataset = store_array(session, encoders.kind, series, None, list(encoders.columns))
+            prediction_id = _store_prediction(session, predictor, dataset.id, 1, arrays.dumps(
+                predictions=outcome.predictions), {})
+        outcome.frame.attrs.update(prediction_id=prediction_id)
+        return outcome.frame
+    samples, name = read_samples(encoders.kind, data, "df_or_path")
+    samples = encoders.check_samples(samples, "df_or_path")
+    labels = None
+    if label_df_or_path is not None:
+        label_df, _ = ingest.read_tabular(label_df_or_path)
+        column = inference.schema.label_column
+        if column is None or column not in label_df.columns:
+            raise errors.DataError("label_df_or_path", f"needs the label column {column!r}; it has "
+                                   f"{list(label_df.columns)}")
+        labels = label_df[column]
+    outcome = inference.predict_samples(samples, labels)
+    metrics = _metrics_with_loss(predictor, inference, outcome)
+    classes = inference.classes
+    blob = arrays.dumps(predictions=outcome.predictions, probabilities=outcome.probabilities, labels=outcome.labels,
+                        classes=np.asarray(classes) if classes else None)
+    with session_scope() as session:
+        dataset = store_array(session, encoders.kind, samples, name, list(encoders.columns))
+        prediction_id = _store_prediction(session, predictor, dataset.id, len(samples), blob, metrics)
+    frame = outcome.frame
     frame.attrs.update(prediction_id=prediction_id, metrics=metrics)
     return frame

@@ -16,6 +16,7 @@ from assay.data import ingest
 from assay.data.encoding import FittedEncoders
 from assay.data.interpolation import Interpolater
 from assay.data.splitsets import SplitsetData
+from assay.data.windows import Window
 from assay.db.models import DatasetRow, FoldRow, SplitsetRow
 from assay.db.queries import data as data_queries
 from assay.objects.base import Persisted, column
@@ -33,7 +34,8 @@ class Dataset(Persisted):
     blob = column[bytes]("the stored bytes (read on request; :meth:`to_pandas` decodes them)")
     row_count = column[int]("number of rows")
     column_count = column[int]("number of columns")
-    columns = column["list[str]"]("column names, in order")
+    columns = column["list[str]"]("column names, in order (for arrays: the feature or channel names)")
+    shape = column["list[int] | None"]("the whole array's shape for sequence and image data; None for tables")
     dtypes = column["dict[str, str]"]("column -> dtype name, as ingested")
     statistics = column["dict[str, Any]"]("per-column statistics (counts, missing values, min/max or distinct)")
     created_at = column[dt.datetime]("when it was stored (UTC)")
@@ -99,7 +101,6 @@ class Splitset(Persisted):
     seed = column[int]("seed of the splits")
     split_sizes = column["dict[str, int]"]("rows per split")
     is_encoded = column[bool]("False while a splitset made step by step waits for its encoders to be fitted")
-    window = column["dict[str, Any] | None"]("forecasting windows (size_window, size_shift, ...), when made with them")
     created_at = column[dt.datetime]("when it was made (UTC)")
 
     def __init__(self, row: SplitsetRow, data: SplitsetData | None = None):
@@ -161,6 +162,28 @@ class Splitset(Persisted):
     def label_classes(self) -> list[Any]:
         """Original classes in encoded order (index i = one-hot column i / encoded value i); ``[]`` if continuous."""
         return self._data.label_classes
+
+    @property
+    def kind(self) -> str:
+        """The kind of the feature data: ``"tabular"``, ``"sequence"`` or ``"image"``."""
+        return self._data.kind
+
+    @property
+    def layout(self) -> str:
+        """Axis order of ``features_shape``: ``"tabular"``, ``"timesteps_features"`` (sequences),
+        ``"channels_first"`` (images; channels-last backends such as Keras get channels moved last) or
+        ``"reshaped"`` (``feature_reshape_indices`` chose the shape; every library receives it as it is)."""
+        return self._data.layout
+
+    @property
+    def sample_shape(self) -> tuple[int, ...] | None:
+        """One raw sample's shape as stored (sequences and images; ``None`` for tabular data)."""
+        return self._data.sample_shape
+
+    @property
+    def window(self) -> Window | None:
+        """The forecasting windows (``feature_window``), or ``None``. With windows, samples are window indices."""
+        return self._data.window
 
     @property
     def interpolaters(self) -> list[Interpolater]:

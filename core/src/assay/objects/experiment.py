@@ -288,11 +288,16 @@ class Predictor(Persisted):
 
         return plots.plot_feature_importance(self.id, split=split, permutation_count=permutation_count, top_n=top_n)
 
-    def infer(self, df_or_path: Any) -> pd.DataFrame:
-        """Predict new raw rows through this model's fitted encoders; the result is stored as a Prediction."""
+    def infer(self, df_or_path: Any, label_df_or_path: Any = None) -> pd.DataFrame:
+        """Predict new raw rows through this model's fitted encoders; the result is stored as a Prediction.
+
+        For a model trained on sequences ``df_or_path`` is a 3-D array or ``.npy`` file, on images a folder or a
+        list of image files, shaped like the training samples; ``label_df_or_path`` then optionally gives their
+        labels for metrics. See :func:`assay.inference.infer.infer`.
+        """
         from assay.inference import infer
 
-        return infer.infer(self.id, df_or_path)
+        return infer.infer(self.id, df_or_path, label_df_or_path)
 
     def export(self, path: str) -> str:
         """Write one file holding everything needed to predict without the database; returns its path."""
@@ -369,4 +374,15 @@ class Prediction(Persisted):
 
     def plot_predicted_vs_actual(self) -> Figure:
         return self.plot("predicted_vs_actual")
+
+    def plot_forecast(self, window: int = -1, columns: list[str] | None = None) -> Figure:
+        """Forecast against actual values over the steps of one window (models trained on ``feature_window``)."""
+        from assay.data import windows
+        from assay.evaluation.forecast_plots import plot_forecast
+
+        predictor = self.predictor
+        splitset = predictor.queue.splitset
+        names = windows.forecast_columns(splitset.encoders(predictor.fold_index))
+        shift = None if splitset.window is None else splitset.window.size_shift
+        return plot_forecast(self, names, shift, window, columns)
 

@@ -108,10 +108,10 @@ def _combinations(grid: dict[str, list[Any]], search_count: int | None, search_p
 
 
 def _check_labels(splitset: Any, analysis_type: str) -> None:
-    if splitset.label_column is None:
+    if splitset.label_shape is None:  # forecasting windows have labels (the shifted windows) but no label column
         raise errors.ExperimentError(
             "splitset_id", f"splitset {splitset.id} has no label (unsupervised); supervised analysis types need "
-            "a splitset made with label_column=..."
+            "a splitset made with label_column=..., or with feature_window=dict(..., record_shifted=True)"
         )
     categorical = data_queries.label_encoder_is_categorical(splitset.id)
     labels = splitset.raw_labels(sorted(i for rows in splitset.samples.values() for i in rows))

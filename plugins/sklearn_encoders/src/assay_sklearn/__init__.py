@@ -170,6 +170,19 @@ class SklearnEncoderFamily(EncoderFamily):
         fresh.fit(self._input(fresh, data))
         return fresh
 
+    def fit_batches(self, encoder: Any, batches: Any) -> Any:
+        """Fit a clone batch by batch with ``partial_fit`` when the encoder has it (StandardScaler, MinMaxScaler,
+        MaxAbsScaler...); other encoders are fitted once on all batches joined."""
+        from sklearn.base import clone
+
+        fresh = clone(encoder)
+        if not callable(getattr(fresh, "partial_fit", None)) or self._is_one_dimensional(fresh):
+            return super().fit_batches(encoder, batches)
+        _force_dense(fresh)
+        for batch in batches:
+            fresh.partial_fit(batch)
+        return fresh
+
     def transform(self, fitted: Any, data: Any) -> Any:
         """Encode ``data``: a dense 2-D float64 array."""
         out = fitted.transform(self._input(fitted, data))
