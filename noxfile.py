@@ -23,7 +23,8 @@ PACKAGES = ["core", "plugins/keras_backend", "plugins/torch_backend", "plugins/s
 THIRDPARTY_PLUGIN = "tests/thirdparty_plugin"
 # torch is pinned and installed first, so the torch plugin's own requirement (torch>=2.2) is already met
 TORCH = "torch==2.13.0"
-TEST_REQUIREMENTS = ["tensorflow-cpu", "psycopg[binary]", "distributed", "pytest", "pytest-xdist",
+TEST_REQUIREMENTS = ["tensorflow-cpu", "psycopg[binary]", "distributed", "cmaes", "pytest", "pytest-xdist",
+                     "hypothesis",
                      # the dashboard's tests: its HTTP test client, a real browser's driver, a real Jupyter kernel
                      "httpx", "selenium", "nbclient", "nbformat", "ipykernel"]
 #: extras of the core the tests use: the web dashboard (Starlette, uvicorn, Jinja2)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from assay import errors
 from assay.db.engine import setup
+from assay.environment import apply_plugin_defaults
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name loads on first access (below)
     from assay import datum
@@ -21,6 +22,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name load
     from assay.objects.pipeline import Pipeline
 
 __version__ = "0.1.0"
+
+# before the user imports an ML library, which may read its settings from the environment only then
+apply_plugin_defaults()
 
 # public name -> module that defines it; imported on first access
 _LAZY = {

@@ -193,6 +193,10 @@ def assay_model_from_bytes(library, data, fn_build, features_shape, label_shape,
 
     Returns:
         The loaded model, or ``None`` when not answering for ``library``.
+
+    Raises:
+        assay.errors.ModelLoadError: ``data`` cannot be loaded (damaged, or another library's format). Any other
+            exception a plugin lets escape is wrapped into one by :meth:`assay.plugins.Backend.model_from_bytes`.
     """
 
 

@@ -196,8 +196,17 @@ class Backend:
 
     def model_from_bytes(self, data: bytes, fn_build: Callable[..., Any], features_shape: tuple[int, ...],
                          label_shape: tuple[int, ...], hyperparameters: dict[str, Any]) -> Any:
-        return self._call("assay_model_from_bytes", data=data, fn_build=fn_build, features_shape=features_shape,
-                          label_shape=label_shape, hyperparameters=hyperparameters)
+        """The loaded model; a plugin's raw exception (bad bytes it did not check) becomes a ModelLoadError."""
+        try:
+            return self._call("assay_model_from_bytes", data=data, fn_build=fn_build, features_shape=features_shape,
+                              label_shape=label_shape, hyperparameters=hyperparameters)
+        except errors.AssayError:
+            raise
+        except Exception as exc:
+            raise errors.ModelLoadError(
+                f"the {self.library!r} plugin cannot load the stored model ({type(exc).__name__}: {exc}); it is "
+                "damaged or was saved by another library"
+            ) from exc
 
     def seed(self, seed: int) -> None:
         self._call("assay_seed", seed=seed)
@@ -228,6 +237,10 @@ def canonical_library(library: Any) -> Any:
 def backend(library: str) -> Backend:
     """The backend for ``library``; raises :class:`~assay.errors.LibraryNotFoundError` naming what to install."""
     available = libraries()
+    if not isinstance(library, str):
+        raise errors.LibraryNotFoundError(
+            f"library={library!r}: give one library name (a string), one of: {', '.join(sorted(available))}"
+        )
     if library not in available:
         installed = ", ".join(sorted(available)) or "none"
         raise errors.LibraryNotFoundError(
@@ -249,7 +262,7 @@ def analysis_types() -> dict[str, AnalysisType]:
 def analysis_type(name: str) -> AnalysisType:
     """The analysis type called ``name``; raises naming the known ones."""
     known = analysis_types()
-    if name not in known:
+    if not isinstance(name, str) or name not in known:
         raise errors.AnalysisTypeNotFoundError(
             f"analysis_type={name!r} is unknown; use one of: {', '.join(sorted(known))}"
         )

@@ -182,8 +182,9 @@ def fit(plan: _Plan) -> _Fitted:
     label_fit = None
     if plan.labels is not None and plan.labels.step is not None:
         fold_trains = [fold["train"] for fold in plan.folds]
-        label_fit = fits.fit_step(plan.labels.step, plan.labels.series.to_frame(), plan.samples["train"], fold_trains,
-                              [])
+        frame = plan.labels.series.to_frame()
+        label_fit = fits.fit_step(plan.labels.step, frame, frame.iloc[plan.samples["train"]],
+                                  [frame.iloc[rows] for rows in fold_trains], [])
     return _Fitted(by_fold, tuple(int(s) for s in shapes[None]), statistics, label_fit)
 
 

@@ -104,27 +104,43 @@ def gather(rows: np.ndarray, shape: tuple[int, ...], dtype: str, chunk_starts: n
 # --- summary statistics, computed chunk by chunk ------------------------------------------------------------
 
 
+STATISTICS_VALUES = 1 << 20  # values summarised at a time: float64 temporaries stay near 8 MB
+
+
 def statistics(array: np.ndarray, names: list[str], axis: int) -> dict[str, dict[str, Any]]:
     """Per feature (sequences, ``axis=2``) or per channel (images, ``axis=1``): missing, min, max, mean, std.
 
-    Computed over chunks of samples so no temporary as large as the array is made.
+    Computed over small batches of samples, reducing each feature or channel in place (no transposed copy), so
+    no temporary larger than a few megabytes is made however large the array is.
     """
-    count = np.zeros(len(names))
-    total = np.zeros(len(names))
-    squares = np.zeros(len(names))
-    missing = np.zeros(len(names), dtype=np.int64)
-    low = np.full(len(names), np.inf)
-    high = np.full(len(names), -np.inf)
-    for start, stop in row_ranges(len(array), rows_per_chunk(array)):
-        part = np.moveaxis(array[start:stop], axis, -1).reshape(-1, len(names)).astype(np.float64)
-        finite = np.isfinite(part)
-        missing += np.isnan(part).sum(axis=0)
-        values = np.where(finite, part, 0.0)
-        count += finite.sum(axis=0)
-        total += values.sum(axis=0)
-        squares += (values * values).sum(axis=0)
-        low = np.minimum(low, np.where(finite, part, np.inf).min(axis=0, initial=np.inf))
-        high = np.maximum(high, np.where(finite, part, -np.inf).max(axis=0, initial=-np.inf))
+    width = len(names)
+    count = np.zeros(width)
+    total = np.zeros(width)
+    squares = np.zeros(width)
+    missing = np.zeros(width, dtype=np.int64)
+    low = np.full(width, np.inf)
+    high = np.full(width, -np.inf)
+    step = max(1, STATISTICS_VALUES // max(1, int(np.prod(array.shape[1:]))))
+    for start, stop in row_ranges(len(array), step):
+        part = np.asarray(array[start:stop], dtype=np.float64)
+        # (values, width) for sequences; (samples, width, pixels) for images: reduce all but the width axis
+        part = part.reshape(-1, width) if axis == 2 else part.reshape(len(part), width, -1)
+        over = (0,) if axis == 2 else (0, 2)
+        sums = part.sum(axis=over)
+        if np.isnan(sums).any():  # a NaN makes its column's sum NaN: only then pay for masking
+            nan = np.isnan(part)
+            missing += nan.sum(axis=over)
+            count += (~nan).sum(axis=over)
+            low = np.minimum(low, np.where(nan, np.inf, part).min(axis=over))
+            high = np.maximum(high, np.where(nan, -np.inf, part).max(axis=over))
+            part = np.where(nan, 0.0, part)
+            sums = part.sum(axis=over)
+        else:
+            count += part.size // width
+            low = np.minimum(low, part.min(axis=over))
+            high = np.maximum(high, part.max(axis=over))
+        total += sums
+        squares += np.einsum("ij,ij->j", part, part) if axis == 2 else np.einsum("ijk,ijk->j", part, part)
     stats: dict[str, dict[str, Any]] = {}
     for i, name in enumerate(names):
         entry: dict[str, Any] = {"missing": int(missing[i])}

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import encoding
+from assay.data import encoding, finite
 from assay.data.encoding import EncoderStep
+from assay.db.jsontype import storable
 from assay.db.models import EncoderSpecRow, FittedEncoderRow
 
 
@@ -31,24 +32,26 @@ def label_is_categorical(label: pd.Series, step: EncoderStep | None) -> bool:
 
 
 def check_label_values(label: pd.Series) -> None:
-    missing = np.flatnonzero(label.isna().to_numpy())
-    if len(missing):
+    missing = finite.missing_positions(label.to_frame())
+    if missing:
+        rows = next(iter(missing.values()))
         raise errors.DataError(
             "label_column",
-            f"{label.name!r} is missing in {len(missing)} row(s) (e.g. rows {missing[:5].tolist()}); a label cannot "
-            "be imputed: drop those rows or fill them before make()",
+            f"{label.name!r} is missing or infinite in {len(rows)} row(s) ({finite.describe(missing, label.index)}); "
+            "a label cannot be imputed: drop those rows or fill them before make()",
         )
 
 
-def fit_step(step: EncoderStep, data: pd.DataFrame, train_rows: np.ndarray, fold_trains: list[np.ndarray],
-              nan_columns: list[str]) -> Fit:
-    """Categorical encoders see all rows; every other one the train rows only, and each fold its train rows."""
+def fit_step(step: EncoderStep, data: pd.DataFrame, train: pd.DataFrame, fold_trains: list[pd.DataFrame],
+             nan_columns: list[str]) -> Fit:
+    """Categorical encoders see all rows (``data``); every other one the train rows only (``train``), and each
+    fold its own train rows (``fold_trains``)."""
     if step.is_categorical:
         by_fold: dict[int | None, Any] = {None: encoding.fit(step, data, nan_columns)}
     else:
-        by_fold = {None: encoding.fit(step, data.iloc[train_rows], nan_columns)}
-        for index, rows in enumerate(fold_trains):
-            by_fold[index] = encoding.fit(step, data.iloc[rows], nan_columns)
+        by_fold = {None: encoding.fit(step, train, nan_columns)}
+        for index, fold_train in enumerate(fold_trains):
+            by_fold[index] = encoding.fit(step, fold_train, nan_columns)
     head = data.iloc[:2]
     width = encoding.transform(step, by_fold[None], head).shape[1]
     for index, fitted in by_fold.items():
@@ -68,8 +71,8 @@ def store_fit(session, splitset_id: int, fit: Fit, fold_ids: dict[int, int]) -> 
     family = step.family
     spec = EncoderSpecRow(
         splitset_id=splitset_id, role=step.role, position=step.position, family=family.name,
-        class_name=type(step.encoder).__name__, params=family.describe(step.encoder), dtypes=step.dtypes,
-        columns_selected=step.columns_selected, columns_matched=list(step.columns),
+        class_name=type(step.encoder).__name__, params=storable(family.describe(step.encoder)), dtypes=step.dtypes,
+        columns_selected=step.columns_selected, columns_matched=list(step.columns), include=step.include,
         is_categorical=step.is_categorical, blob=family.dumps(step.encoder),
     )
     session.add(spec)

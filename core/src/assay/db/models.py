@@ -13,7 +13,6 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -30,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from assay.db.jsontype import JSONValue
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -38,7 +39,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-JSONType = JSON
+#: every JSON column: stores NaN, inf, tuples and numpy values in a form SQLite and PostgreSQL both accept
+JSONType = JSONValue
 Blob = LargeBinary
 
 
@@ -257,15 +259,23 @@ class AlgorithmRow(Base):
 
 
 class HyperparamsetRow(Base):
-    """A hyperparameter grid and how it was searched."""
+    """A hyperparameter space (lists, and ranges stored as ``assay.space`` JSON) and how it is searched.
+
+    ``search`` is ``grid`` or ``random`` (every combination made up front) or an adaptive strategy (``tpe``,
+    ``gp``, ``cmaes``) whose combinations are added as results arrive, up to ``search_count``. ``objective`` is
+    ``{"metric", "split", "direction"}``; ``pruner`` the pickled Optuna pruner that stops bad runs early.
+    """
 
     __tablename__ = "hyperparamset"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    grid: Mapped[dict[str, list[Any]]] = mapped_column(JSONType)
+    grid: Mapped[dict[str, Any]] = mapped_column(JSONType)
     search_count: Mapped[int | None] = mapped_column(Integer)
     search_percent: Mapped[float | None] = mapped_column(Float)
     combination_count: Mapped[int] = mapped_column(Integer)
+    search: Mapped[str] = mapped_column(String(32), default="grid", server_default="grid")
+    objective: Mapped[dict[str, str] | None] = mapped_column(JSONType)
+    pruner: Mapped[bytes | None] = mapped_column(Blob, deferred=True)
     # the algorithm whose make_hyperparamset made it (checked by make_queue); a plain column, so SQLite can add
     # it without rebuilding a table that others reference
     algorithm_id: Mapped[int | None] = mapped_column(Integer)
@@ -281,6 +291,10 @@ class HyperparamcomboRow(Base):
     hyperparamset_id: Mapped[int] = _fk("hyperparamset.id")
     combo_index: Mapped[int] = mapped_column(Integer)
     hyperparameters: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # the sampler's own state for this trial (Optuna system attrs, e.g. CMA-ES's optimizer), so an adaptive
+    # search rebuilt from the database continues exactly where it was
+    sampler_attrs: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class QueueRow(Base):
@@ -317,7 +331,7 @@ class JobRow(Base):
     fold_id: Mapped[int | None] = _fk("fold.id", nullable=True)
     fold_index: Mapped[int | None] = mapped_column(Integer)
     repeat_index: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|succeeded|failed
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|succeeded|failed|pruned
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker: Mapped[str | None] = mapped_column(String(255))
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -22,13 +22,13 @@ import attrs
 import jinja2
 import pandas as pd
 
-from assay import __version__, errors, plugins
+from assay import __version__, errors, plugins, space
 from assay.db.models import AlgorithmRow, QueueRow
 from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as experiment_queries
 from assay.db.queries import results as queries
 from assay.evaluation import leaderboard as tables
-from assay.evaluation import plots
+from assay.evaluation import plots, search_plots
 from assay.experiment.trained import Trained
 
 if TYPE_CHECKING:
@@ -116,6 +116,7 @@ def render(queue_id: int, best_count: int = BEST_MODEL_COUNT) -> str:
         "comparison": None if board.empty else figure_data(
             "the comparison", plots.plot_performance, queue.id, split=board.attrs["split"],
             metric=board.attrs["metric"]),
+        "search": _search(queue, board),
         "models": _best_models(queue, board, best_count),
         "models_split": board.attrs.get("split"),
         "failures": _failures(queue, status),
@@ -169,11 +170,11 @@ def figure_data(what: str, draw: Any, *args: Any, **kwargs: Any) -> dict[str, An
 
 
 def _status_word(status: dict[str, Any]) -> tuple[str, str]:
-    pending = status["queued"] + status["running"]
-    if status["total"] and status["succeeded"] == status["total"]:
+    pending = status["queued"] + status["running"] + status.get("planned", 0)
+    if status["total"] and status["succeeded"] + status.get("pruned", 0) == status["total"]:
         return "complete", "status-complete"
     if pending:
-        return f"in progress: {status['queued']} queued, {status['running']} running", ""
+        return f"in progress: {status['queued'] + status.get('planned', 0)} queued, {status['running']} running", ""
     return f"finished, {status['failed']} failed", "status-failed"
 
 
@@ -199,7 +200,7 @@ def _splitset_text(queue: _Queue) -> str:
 def _cards(queue: _Queue, board: pd.DataFrame, status: dict[str, Any]) -> list[dict[str, str]]:
     word, css = _status_word(status)
     grid = queue.hyperparameters
-    grid_text = "; ".join(f"{name}: {', '.join(map(str, values))}" for name, values in grid.items()) or "none"
+    grid_text = "; ".join(f"{name}: {space.describe(values)}" for name, values in grid.items()) or "none"
     split, metric = board.attrs.get("split"), board.attrs.get("metric")
     best = MISSING if board.empty else f"{number(board.iloc[0][f'{metric}_mean'])} {metric} ({split})"
     cards = [
@@ -209,6 +210,7 @@ def _cards(queue: _Queue, board: pd.DataFrame, status: dict[str, Any]) -> list[d
         ("Status", word, css),
         ("Runs trained", f"{status['succeeded']} / {status['total']}", ""),
         ("Failed runs", str(status["failed"]), "status-failed" if status["failed"] else ""),
+        ("Pruned runs", str(status.get("pruned", 0)), ""),
         ("Best score", best, ""),
         ("Combinations x repeats", f"{len(board) if not board.empty else MISSING} x {queue.repeat_count}", ""),
         ("Hyperparameters", grid_text, ""),
@@ -234,7 +236,7 @@ def _leaderboard(board: pd.DataFrame) -> dict[str, Any] | None:
     for row in board.head(LEADERBOARD_ROWS).to_dict("records"):
         std = row[f"{metric}_std"]
         rows.append({
-            "rank": int(row["rank"]), "combo_index": int(row["combo_index"]),
+            "rank": "pruned" if pd.isna(row["rank"]) else int(row["rank"]), "combo_index": int(row["combo_index"]),
             "hyperparameters": [str(row[c]) for c in hp_columns], "run_count": int(row["run_count"]),
             "best_predictor_id": int(row["best_predictor_id"]),
             "ranking": number(row[f"{metric}_mean"]) + ("" if pd.isna(std) else f" ± {number(std)}"),
@@ -313,3 +315,15 @@ def _failures(queue: _Queue, status: dict[str, Any]) -> dict[str, Any] | None:
         "jobs": [{"id": row.id, "run_index": row.run_index, "hyperparameters": str(row.hyperparameters),
                   "error": (row.error or "").splitlines()[0] if row.error else ""} for row in rows],
     }
+
+
+def _search(queue: _Queue, board: pd.DataFrame) -> dict[str, Any]:
+    """How the combinations were chosen and, once results exist, the search history and hyperparameter importance."""
+    settings = experiment_queries.search_settings(queue.hyperparamset_id)
+    figures = []
+    if not board.empty:
+        figures.append(figure_data("the optimisation history", search_plots.plot_search_history, queue.id))
+        if len(board) >= 2:
+            figures.append(figure_data("the hyperparameter importance", search_plots.plot_hyperparameter_importance,
+                                       queue.id))
+    return {**settings, "finished": not board.empty, "figures": figures}

@@ -14,54 +14,16 @@ import datetime as dt
 import os
 import socket
 import threading
-import time
 import uuid
-from collections import defaultdict
 from collections.abc import Iterator
 
 from assay.db.models import utcnow
 from assay.db.queries import claims as queries
+from assay.experiment.timing import STORAGE_TIMER, StorageTimer, seconds_since
+
+__all__ = ["STORAGE_TIMER", "StorageTimer", "seconds_since"]  # re-exported: the timer lives in timing.py
 
 LEASE_SECONDS = float(os.environ.get("ASSAY_LEASE_SECONDS", "60"))
-
-
-class StorageTimer:
-    """Seconds and calls this process spent in assay's own storage calls, by kind (claim, heartbeat, load, store).
-
-    The benchmarks and ``RunSummary.storage_seconds`` report it: the database overhead of a run is what a user
-    pays on top of training. Thread-safe, because the heartbeat renews leases from its own thread.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.seconds: dict[str, float] = defaultdict(float)
-        self.calls: dict[str, int] = defaultdict(int)
-
-    @contextlib.contextmanager
-    def measure(self, kind: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            elapsed = time.perf_counter() - started
-            with self._lock:
-                self.seconds[kind] += elapsed
-                self.calls[kind] += 1
-
-    def snapshot(self) -> dict[str, float]:
-        """Seconds per kind so far; subtract two snapshots to time a stretch of work."""
-        with self._lock:
-            return dict(self.seconds)
-
-
-#: this process's storage time; workers report it, ``run_jobs`` reports the part spent in its call
-STORAGE_TIMER = StorageTimer()
-
-
-def seconds_since(before: dict[str, float]) -> dict[str, float]:
-    """Storage seconds per kind spent since ``before`` (a :meth:`StorageTimer.snapshot`)."""
-    now = STORAGE_TIMER.snapshot()
-    return {kind: seconds - before.get(kind, 0.0) for kind, seconds in now.items() if seconds > before.get(kind, 0.0)}
 
 
 def worker_name() -> str:
@@ -78,10 +40,16 @@ def claim_next(queue_id: int, worker: str, lease_seconds: float | None = None) -
 
     A job whose worker died (lease expired, or its local process is gone) is taken again until it has used the
     queue's ``max_attempts``; then it is marked failed, so a job that kills its worker every time cannot stall
-    the queue.
+    the queue. An adaptive queue with nothing left to claim first grows by one combination
+    (:func:`assay.experiment.adaptive.extend`), until its search is complete.
     """
-    with STORAGE_TIMER.measure("claim"):
-        return _claim_next(queue_id, worker, lease_seconds)
+    from assay.experiment import adaptive
+
+    while True:
+        with STORAGE_TIMER.measure("claim"):
+            job_id = _claim_next(queue_id, worker, lease_seconds)
+        if job_id is not None or not adaptive.extend(queue_id):
+            return job_id
 
 
 def _claim_next(queue_id: int, worker: str, lease_seconds: float | None) -> int | None:
@@ -145,5 +113,8 @@ def unclaim(job_id: int, worker: str) -> None:
 
 
 def unfinished_counts(queue_id: int) -> dict[str, int]:
-    """How many jobs of a queue are ``queued`` and ``running`` (one small query; idle workers poll it)."""
+    """How many jobs of a queue are ``queued`` and ``running`` (one small query; idle workers poll it).
+
+    ``queued`` includes the jobs an adaptive search has yet to create.
+    """
     return queries.unfinished_counts(queue_id)

@@ -12,13 +12,13 @@ from typing import Any
 import attrs
 import numpy as np
 
-from assay import contracts, errors, plugins
+from assay import contracts, epochs, errors, plugins
 from assay.data.array_input import library_samples, library_shape
 from assay.data.splitsets import SplitsetData
 from assay.db.engine import current_url
 from assay.db.models import AlgorithmRow, JobRow, QueueRow
 from assay.db.queries import experiments as queries
-from assay.experiment import arrays, claiming, predicting
+from assay.experiment import arrays, claiming, predicting, pruning
 from assay.experiment.functions import load_functions
 from assay.experiment.outcomes import MissingHyperparameterError
 
@@ -176,12 +176,14 @@ def train_and_evaluate(job: JobRow, queue: QueueRow, algorithm: AlgorithmRow, hy
     return predictor, evaluated
 
 
-def _store(job_id: int, worker: str, predictor: dict[str, Any], evaluated: list[_Evaluated]) -> bool:
-    """Write the Predictor, its Predictions and the job's success in one transaction, if the job is still ours."""
+def _store(job_id: int, worker: str, predictor: dict[str, Any], evaluated: list[_Evaluated],
+           status: str = "succeeded") -> bool:
+    """Write the Predictor, its Predictions and the job's end (``succeeded`` or ``pruned``) in one transaction,
+    if the job is still ours."""
     with claiming.STORAGE_TIMER.measure("store"):
         return queries.store_trained(job_id, worker, predictor, [
             {"split": e.split, "arrays": e.arrays, "metrics": e.metrics, "row_count": e.row_count} for e in evaluated
-        ])
+        ], status=status)
 
 
 def _fail(job_id: int, worker: str, exc: BaseException) -> None:
@@ -192,7 +194,7 @@ def _fail(job_id: int, worker: str, exc: BaseException) -> None:
 @attrs.frozen
 class JobOutcome:
     job_id: int
-    status: str  # succeeded | failed | lost (the lease was taken over)
+    status: str  # succeeded | pruned | failed | lost (the lease was taken over)
     error: BaseException | None = None
 
 
@@ -208,8 +210,10 @@ def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None
     with claiming.STORAGE_TIMER.measure("load"):
         job, combo, queue, algorithm = queries.job_context(job_id)
     backend = plugins.backend(algorithm.library)
+    # the queue's pruner (if any) hears every epoch the backend reports and may stop training early
+    pruner = pruning.job_pruner(queue.id, job_id, job.fold_index)
     try:
-        with claiming.heartbeat(job_id, worker, lease_seconds):
+        with claiming.heartbeat(job_id, worker, lease_seconds), epochs.reporting(pruner):
             predictor, evaluated = train_and_evaluate(job, queue, algorithm, dict(combo.hyperparameters),
                                                       combo.combo_index)
     except Exception as exc:
@@ -217,5 +221,6 @@ def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None
         return JobOutcome(job_id, "failed", exc)
     finally:
         backend.clear_session()
-    stored = _store(job_id, worker, predictor, evaluated)
-    return JobOutcome(job_id, "succeeded" if stored else "lost")
+    status = "pruned" if pruner is not None and pruner.pruned_at is not None else "succeeded"
+    stored = _store(job_id, worker, predictor, evaluated, status)
+    return JobOutcome(job_id, status if stored else "lost")

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from assay import errors, plugins
-from assay.data import windows
+from assay.data import finite, windows
 from assay.experiment import predicting
-from assay.inference.outcome import Outcome
+from assay.inference.outcome import Outcome, encoded_sources
 
 if TYPE_CHECKING:
     from assay.inference.infer import Inference
@@ -40,7 +40,11 @@ def predict_window(inference: Inference, features: pd.DataFrame) -> Outcome:
         )
     recent = features.iloc[len(features) - size:].reset_index(drop=True)
     encoders = inference.encoders
-    encoded = encoders.encode_features(recent).reshape(1, *inference.features_shape)
+    encoded = encoders.encode_features(recent)
+    # a NaN the encoders do not impute would forecast NaN: refused, naming rows by their position in the data
+    finite.refuse_unencodable_rows(recent, encoded, encoded_sources(encoders), "df_or_path",
+                                   index=pd.RangeIndex(len(features) - size, len(features)))
+    encoded = encoded.reshape(1, *inference.features_shape)
     backend = plugins.backend(inference.library)
     samples = backend.prepare_samples(inference.analysis_type, {"features": encoded, "labels": None})
     predictions, _ = predicting.predict(backend, inference.analysis_type, inference.fn_predict, inference.model,

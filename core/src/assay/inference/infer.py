@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from assay import errors, plugins
-from assay.data import ingest
+from assay.data import finite, ingest
 from assay.data.array_input import ArrayEncoders, library_features, read_samples
 from assay.data.array_pipeline import store_array
 from assay.data.encoding import FittedEncoders
@@ -32,7 +32,7 @@ from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as experiment_queries
 from assay.experiment import arrays, predicting
 from assay.experiment.trained import Trained
-from assay.inference.outcome import Outcome
+from assay.inference.outcome import Outcome, encoded_sources
 from assay.inference.schema import InputSchema, check
 
 #: prefix of the probability columns of the returned DataFrame: ``probability_<class>``
@@ -69,14 +69,18 @@ class Inference:
         """Original class values in encoded order (empty for regression)."""
         return list(self.encoders.label_classes) if self.is_classification else []
 
-    def predict(self, df: pd.DataFrame, parameter: str = "df_or_path") -> Outcome:
+    def predict(self, df: pd.DataFrame, parameter: str = "df_or_path", index: pd.Index | None = None) -> Outcome:
         """Check ``df`` against the schema, encode, predict, decode; metrics when it holds the label column.
+
+        ``index``: the row labels the user passed (``df`` may have been renumbered when read), shown in errors.
 
         Raises:
             assay.errors.SchemaMismatchError: missing, unexpected or incompatible columns (nothing predicted).
-            assay.errors.DataError: label values the model does not know.
+            assay.errors.DataError: label values the model does not know; ±inf in a feature, or NaN where the
+                model's encoders do not impute it (naming the columns and row positions).
         """
         features = check(df, self.schema, parameter)
+        finite.refuse_infinity(features, list(features.columns), parameter, index)
         if self.window is not None:
             from assay.inference import forecast
 
@@ -86,6 +90,7 @@ class Inference:
         labels = df[label_column].reset_index(drop=True) if has_labels else None
         y_true = self._true_coding(labels)  # checked before predicting, so a wrong label column fails fast
         encoded = self.encoders.encode_features(features.reset_index(drop=True))
+        finite.refuse_unencodable_rows(features, encoded, encoded_sources(self.encoders), parameter, index)
         encoded = encoded.reshape(len(encoded), *self.features_shape)
         return self._predict_encoded(encoded, labels, y_true, df.index)
 
@@ -96,9 +101,16 @@ class Inference:
 
         Raises:
             assay.errors.SchemaMismatchError: samples of another shape than the model was trained on.
-            assay.errors.DataError: labels of another count than the samples, or values the model does not know.
+            assay.errors.DataError: labels of another count than the samples, or values the model does not know;
+                samples holding NaN or ±inf (by position).
         """
         encoded = self.encoders.encode_features(samples, parameter=parameter)
+        bad = np.flatnonzero(~np.isfinite(encoded.reshape(len(encoded), -1)).all(axis=1))
+        if len(bad):  # a NaN sample would get a meaningless prediction (NaN probabilities, class 0)
+            shown = ", ".join(map(str, bad[:finite.SHOWN].tolist())) + (
+                f" and {len(bad) - finite.SHOWN} more" if len(bad) > finite.SHOWN else "")
+            raise errors.DataError(parameter, f"samples {shown} hold NaN or ±inf after encoding; nothing was "
+                                   "predicted: fill or drop those samples")
         if labels is not None:
             labels = pd.Series(labels).reset_index(drop=True)
             if len(labels) != len(encoded):
@@ -221,7 +233,8 @@ def infer(predictor_id: int, df_or_path: Any, label_df_or_path: Any = None) -> p
     Raises:
         assay.errors.SchemaMismatchError: columns missing, unexpected or of incompatible dtypes, or samples of
             another shape; nothing is predicted or stored.
-        assay.errors.DataError: unreadable data, or label values the model was not trained on.
+        assay.errors.DataError: unreadable data, label values the model was not trained on, ±inf in a feature,
+            or NaN where the model's encoders do not impute it; nothing is stored then.
     """
     predictor = Trained.load(predictor_id)
     inference = inference_for(predictor)
@@ -232,7 +245,7 @@ def infer(predictor_id: int, df_or_path: Any, label_df_or_path: Any = None) -> p
                                      "their label column themselves")
     df, name = ingest.read_tabular(df_or_path)
     index = df_or_path.index if isinstance(df_or_path, pd.DataFrame) else df.index
-    outcome = inference.predict(df)
+    outcome = inference.predict(df, index=index)
     metrics = dict(outcome.metrics)
     if outcome.labels is not None:
         loss = _loss(predictor, inference, outcome.samples)

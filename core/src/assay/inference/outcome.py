@@ -1,5 +1,7 @@
-"""What predicting raw rows gives: :class:`Outcome` (shared by :mod:`~assay.inference.infer` and
-:mod:`~assay.inference.forecast`, so neither imports the other back)."""
+"""What predicting raw rows gives: :class:`Outcome`, and :func:`encoded_sources`.
+
+Shared by :mod:`~assay.inference.infer` and :mod:`~assay.inference.forecast`, so neither imports the other back.
+"""
 
 from __future__ import annotations
 
@@ -31,3 +33,9 @@ class Outcome:
     labels: np.ndarray | None
     metrics: dict[str, float]
     samples: dict[str, Any] = attrs.field(repr=False)
+
+
+def encoded_sources(encoders: Any) -> list[list[str]]:
+    """The raw columns behind each encoded feature column, in ``encode_features`` order."""
+    sources = [list(encoder.columns) for encoder in encoders.features for _ in encoder.output_names]
+    return sources + [[column] for column in encoders.passthrough]

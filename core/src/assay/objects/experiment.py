@@ -10,9 +10,11 @@ import datetime as dt
 import functools
 from typing import TYPE_CHECKING, Any
 
+import cloudpickle
 import numpy as np
 
-from assay.db.models import AlgorithmRow, JobRow, PredictionRow, PredictorRow, QueueRow
+from assay.db.models import AlgorithmRow, HyperparamsetRow, JobRow, PredictionRow, PredictorRow, QueueRow
+from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as queries
 from assay.evaluation import leaderboard
 from assay.experiment import arrays
@@ -83,9 +85,19 @@ class Queue(Persisted):
         return self.algorithm.analysis_type
 
     @property
-    def hyperparameters(self) -> dict[str, list[Any]]:
-        """The grid this queue was made from."""
-        return queries.grid(self.hyperparamset_id)
+    def hyperparameters(self) -> dict[str, Any]:
+        """The space this queue was made from: name → list of values, or an ``assay.space`` range."""
+        from assay import space
+
+        return {name: space.from_json(values) for name, values in (queries.grid(self.hyperparamset_id) or {}).items()}
+
+    @property
+    def search(self) -> dict[str, Any]:
+        """How the combinations are chosen: ``{"search", "search_count", "objective", "pruner"}``."""
+        row = data_queries.row(HyperparamsetRow, self.hyperparamset_id, "Hyperparamset")
+        pruner = row.pruner
+        return {"search": row.search, "search_count": row.search_count, "objective": row.objective,
+                "pruner": None if pruner is None else type(cloudpickle.loads(pruner)).__name__}
 
     @property
     def jobs(self) -> list[Job]:
@@ -133,7 +145,11 @@ class Queue(Persisted):
                 predictor.feature_importance(split="train", permutation_count=permute_count)
 
     def status(self) -> dict[str, Any]:
-        """Counts of queued / running / succeeded / failed jobs, and the failed jobs' errors."""
+        """Counts of queued / running / succeeded / failed / pruned jobs, and the failed jobs' errors.
+
+        ``planned`` counts the jobs an adaptive search has yet to create (its combinations are added as results
+        arrive); ``total`` includes them.
+        """
         return queries.queue_status(self.id)
 
     def _repr_html_(self) -> str:
@@ -161,6 +177,30 @@ class Queue(Persisted):
         from assay.evaluation import plots
 
         return plots.plot_performance(self.id, split=split, metric=metric)
+
+    def search_history(self) -> pd.DataFrame:
+        """One row per combination in the order the search made them: its state, objective value, best so far."""
+        from assay.evaluation import search_plots
+
+        return search_plots.search_history(self.id)
+
+    def plot_search_history(self) -> Figure:
+        """The optimisation history: each combination's objective value and the best so far, against runs."""
+        from assay.evaluation import search_plots
+
+        return search_plots.plot_search_history(self.id)
+
+    def hyperparameter_importance(self) -> pd.Series:
+        """fANOVA importance of each hyperparameter for the objective (Optuna's evaluator on stored results)."""
+        from assay.evaluation import search_plots
+
+        return search_plots.hyperparameter_importance(self.id)
+
+    def plot_hyperparameter_importance(self) -> Figure:
+        """Bar chart of :meth:`hyperparameter_importance`."""
+        from assay.evaluation import search_plots
+
+        return search_plots.plot_hyperparameter_importance(self.id)
 
     def report(self, path: str) -> str:
         """Write one self-contained HTML report of this queue; returns its path."""
@@ -274,13 +314,14 @@ class Predictor(Persisted):
         return plots.plot_learning_curve(self.id, self.history, list(self.predictions), metrics=metrics)
 
     def feature_importance(
-        self, split: str = "test", permutation_count: int = 5, refresh: bool = False
+        self, split: str = "test", permutation_count: int = 5, refresh: bool = False, sample_rows: int | None = None
     ) -> pd.DataFrame:
-        """Permutation importance per original feature column (computed once, then stored)."""
+        """Permutation importance per original feature column (computed once, then stored); ``sample_rows``
+        bounds the cost on large splits (see :func:`assay.evaluation.importance.feature_importance`)."""
         from assay.evaluation import importance
 
         return importance.feature_importance(self.id, split=split, permutation_count=permutation_count,
-                                             refresh=refresh)
+                                             refresh=refresh, sample_rows=sample_rows)
 
     def plot_feature_importance(self, split: str = "test", permutation_count: int = 5, top_n: int = 20) -> Figure:
         """Bar chart of :meth:`feature_importance`."""

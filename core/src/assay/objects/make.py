@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import inspect
-import itertools
-import json
 import random
 from collections.abc import Callable
 from typing import Any
 
 from assay import errors, plugins
+from assay.db.engine import session_scope
+from assay.db.models import AlgorithmRow, HyperparamcomboRow, HyperparamsetRow, JobRow, QueueRow
 from assay.db.queries import data as data_queries
-from assay.db.queries import experiments as experiment_queries
+from assay.experiment import pruning
+from assay.experiment import search as searching
 from assay.experiment.functions import FUNCTION_NAMES, serialise_functions, source_of
 from assay.objects.data import Splitset
 from assay.objects.experiment import Queue
@@ -53,60 +54,6 @@ def _check_function(name: str, fn: Any, hyperparameter_names: list[str]) -> None
         ) from None
 
 
-def _check_grid(hyperparameters: Any) -> dict[str, list[Any]]:
-    if hyperparameters is None or hyperparameters == {}:
-        return {}
-    if not isinstance(hyperparameters, dict):
-        raise errors.ExperimentError(
-            "hyperparameters",
-            f"must be a dict of lists such as {{'epochs': [10, 20]}}, got {type(hyperparameters).__name__}",
-        )
-    grid: dict[str, list[Any]] = {}
-    for key, values in hyperparameters.items():
-        # any string reaches **hp, identifier or not (AIQC grids use keys such as "2nd_dense_neurons")
-        if not isinstance(key, str) or not key:
-            raise errors.ExperimentError("hyperparameters", f"key {key!r} must be a non-empty string")
-        if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, range)):
-            raise errors.ExperimentError(
-                "hyperparameters", f"{key!r} must map to a list of values, e.g. {{{key!r}: [{values!r}]}}"
-            )
-        if len(values) == 0:
-            raise errors.ExperimentError("hyperparameters", f"{key!r} has an empty list; give at least one value")
-        try:
-            json.dumps(list(values))
-        except TypeError:
-            raise errors.ExperimentError(
-                "hyperparameters", f"{key!r} holds values that cannot be stored (only JSON values: numbers, "
-                "strings, booleans, None, lists); pass a name and build the object inside your function"
-            ) from None
-        grid[key] = list(values)
-    return grid
-
-
-def _combinations(grid: dict[str, list[Any]], search_count: int | None, search_percent: float | None,
-                  seed: int) -> list[dict[str, Any]]:
-    keys = list(grid)
-    combos = [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())] or [{}]
-    if search_count is not None and search_percent is not None:
-        raise errors.ExperimentError("search_count", "give search_count or search_percent, not both")
-    if search_count is not None:
-        if not isinstance(search_count, int) or isinstance(search_count, bool) or search_count < 1:
-            raise errors.ExperimentError("search_count", f"must be a positive int, got {search_count!r}")
-        if search_count > len(combos):
-            raise errors.ExperimentError(
-                "search_count", f"{search_count} exceeds the {len(combos)} combinations of the grid"
-            )
-        chosen = sorted(random.Random(seed).sample(range(len(combos)), search_count))
-        return [combos[i] for i in chosen]
-    if search_percent is not None:
-        if not isinstance(search_percent, (int, float)) or not 0 < search_percent <= 1:
-            raise errors.ExperimentError("search_percent", f"must be in (0, 1], got {search_percent!r}")
-        count = max(1, round(len(combos) * search_percent))
-        chosen = sorted(random.Random(seed).sample(range(len(combos)), count))
-        return [combos[i] for i in chosen]
-    return combos
-
-
 def _check_labels(splitset: Any, analysis_type: str) -> None:
     if splitset.label_shape is None:  # forecasting windows have labels (the shifted windows) but no label column
         raise errors.ExperimentError(
@@ -116,6 +63,17 @@ def _check_labels(splitset: Any, analysis_type: str) -> None:
     categorical = data_queries.label_encoder_is_categorical(splitset.id)
     labels = splitset.raw_labels(sorted(i for rows in splitset.samples.values() for i in rows))
     plugins.analysis_type(analysis_type).check_labels(labels, categorical_encoder=bool(categorical))
+
+
+def _evaluated_splits(splitset: Any, hide_test: bool) -> list[str]:
+    """The splits every job of the queue predicts and scores (the objective must be one of them)."""
+    available = set(splitset.samples)
+    splits = ["train"]
+    if splitset.fold_count or "validation" in available:
+        splits.append("validation")
+    if "test" in available and not hide_test:
+        splits.append("test")
+    return splits
 
 
 class Experiment:
@@ -131,7 +89,7 @@ class Experiment:
         fn_optimize: Callable[..., Any] | None = None,
         fn_predict: Callable[..., Any] | None = None,
         repeat_count: int = 1,
-        hyperparameters: dict[str, list[Any]] | None = None,
+        hyperparameters: dict[str, Any] | None = None,
         search_count: int | None = None,
         search_percent: float | None = None,
         splitset_id: int | None = None,
@@ -139,8 +97,15 @@ class Experiment:
         seed: int | None = None,
         max_attempts: int = 3,
         permute_count: int = 0,
+        search: str | None = None,
+        objective: Any = None,
+        pruner: Any = None,
     ) -> Queue:
         """Check the definition and store a Queue with one Job per combination x fold x repeat.
+
+        A grid (or a random sample of the space) stores every job now; an adaptive search (``tpe``, ``gp``,
+        ``cmaes``) stores its combinations as results arrive, each chosen by an Optuna sampler that sees every
+        stored result, until ``search_count`` exist.
 
         Args:
             library: the ML library of the functions (``"keras"``, ``"torch"`` (or ``"pytorch"``), or one a
@@ -153,8 +118,22 @@ class Experiment:
             fn_optimize: ``fn_optimize(**hp)`` (or ``fn_optimize(model, **hp)``) returns the optimizer.
             fn_predict: ``fn_predict(model, samples)`` returns ``(predictions, probabilities)``.
             repeat_count: how many times each combination is trained.
-            hyperparameters: a dict of lists; every combination is run. ``None`` or ``{}``: one run.
-            search_count / search_percent: run only a random (seeded) subset of the combinations.
+            hyperparameters: name → a list of values, or a range (``assay.space.Int(low, high, step=1,
+                log=False)``, ``assay.space.Float(low, high, log=False)``). ``None`` or ``{}``: one run.
+            search_count / search_percent: how many combinations to run (``search_percent``: a share of a
+                finite space). With lists only and no ``search``, a random (seeded) subset of the grid.
+            search: ``"grid"`` (every combination of the lists; ranges are refused), ``"random"`` (a seeded
+                random sample, made up front), or an adaptive Optuna sampler: ``"tpe"``, ``"gp"`` (needs torch
+                and scipy), ``"cmaes"`` (needs cmaes). Default: ``"grid"`` for lists (``"random"`` with
+                ``search_count``), ``"tpe"`` once a range is given.
+            objective: what the search optimises and the pruner judges: a metric name (``"accuracy"``),
+                ``(metric, split)`` or ``{"metric", "split", "direction"}``. Default: the analysis type's main
+                metric on the validation split (test, then train, without one) in its own direction. A
+                combination's value is the mean over its folds and repeats.
+            pruner: stop runs early that are worse than the others at the same epoch: ``"median"``,
+                ``"hyperband"``, ``"successive_halving"`` or an ``optuna.pruners`` pruner. The backends report
+                each epoch by themselves (``assay_torch.fit``; Keras' ``model.fit`` gets a callback). A pruned
+                run is stored (status ``pruned``, with its history and predictions) and never ranked best.
             splitset_id: the splitset from ``Pipeline.Tabular.make``.
             hide_test: keep the test split out of training and evaluation.
             seed: seeds splits of the search and every job (a random one is drawn and stored if ``None``).
@@ -167,6 +146,10 @@ class Experiment:
         Raises:
             assay.errors.AssayError: a clear error naming the parameter; nothing is stored then.
         """
+        for name, value, example in (("library", library, "'keras'"), ("analysis_type", analysis_type,
+                                                                        "'classification_multi'")):
+            if not isinstance(value, str):
+                raise errors.ExperimentError(name, f"must be one name (a string) such as {example}, got {value!r}")
         library = plugins.canonical_library(library)
         plugins.backend(library)  # fails early, naming the package to install
         plugins.analysis_type(analysis_type)
@@ -191,14 +174,20 @@ class Experiment:
             seed = random.SystemRandom().randrange(2**31)
         elif not isinstance(seed, int) or isinstance(seed, bool):
             raise errors.ExperimentError("seed", f"must be an int, got {seed!r}")
-        grid = _check_grid(hyperparameters)
+        grid = searching.check_space(hyperparameters)
+        strategy = searching.check_strategy(search, grid, search_count, search_percent)
+        splits = _evaluated_splits(splitset, hide_test)
+        objective_spec = searching.check_objective(objective, analysis_type, splits)
+        pruner_blob = pruning.check_pruner(pruner)
         functions = {
             "fn_build": fn_build, "fn_train": fn_train, "fn_lose": fn_lose, "fn_optimize": fn_optimize,
             "fn_predict": fn_predict,
         }
         for name in FUNCTION_NAMES:
             _check_function(name, functions[name], list(grid))
-        combos = _combinations(grid, search_count, search_percent, seed)
+        combos = searching.initial_combinations(strategy, grid, search_count, search_percent, seed)
+        adaptive = strategy in searching.ADAPTIVE
+        combination_count = searching.adaptive_count(grid, search_count, search_percent) if adaptive else len(combos)
         try:
             functions_blob = serialise_functions(functions)
         except Exception as exc:
@@ -206,12 +195,40 @@ class Experiment:
                 "fn_build", f"the functions cannot be serialised for other processes: {exc}"
             ) from exc
 
-        queue = experiment_queries.store_queue(
-            algorithm=dict(library=library, analysis_type=analysis_type, functions=functions_blob,
-                           sources={name: source_of(fn) for name, fn in functions.items()}),
-            hyperparamset=dict(grid=grid, search_count=search_count, search_percent=search_percent),
-            combinations=combos, folds=data_queries.fold_ids(splitset.id) or [(None, None)],
-            queue=dict(splitset_id=splitset.id, repeat_count=repeat_count, hide_test=hide_test, seed=seed,
-                       max_attempts=max_attempts, permute_count=permute_count),
-        )
+        with session_scope() as session:
+            folds = data_queries.fold_ids(splitset.id) or [(None, None)]
+            algorithm = AlgorithmRow(
+                library=library, analysis_type=analysis_type, functions=functions_blob,
+                sources={name: source_of(fn) for name, fn in functions.items()},
+            )
+            hyperparamset = HyperparamsetRow(
+                grid=searching.stored_space(grid), search_count=combination_count if adaptive else search_count,
+                search_percent=search_percent, combination_count=combination_count, search=strategy,
+                objective=objective_spec, pruner=pruner_blob,
+            )
+            session.add_all([algorithm, hyperparamset])
+            session.flush()
+            combo_rows = [
+                HyperparamcomboRow(hyperparamset_id=hyperparamset.id, combo_index=i, hyperparameters=combo)
+                for i, combo in enumerate(combos)
+            ]
+            session.add_all(combo_rows)
+            queue = QueueRow(
+                algorithm_id=algorithm.id, splitset_id=splitset.id, hyperparamset_id=hyperparamset.id,
+                repeat_count=repeat_count, hide_test=hide_test, seed=seed, max_attempts=max_attempts,
+                job_count=combination_count * len(folds) * repeat_count, permute_count=permute_count,
+            )
+            session.add(queue)
+            session.flush()
+            run_index = 0
+            jobs = []
+            for combo in combo_rows:
+                for fold_id, fold_index in folds:
+                    for repeat_index in range(repeat_count):
+                        jobs.append(JobRow(
+                            queue_id=queue.id, run_index=run_index, hyperparamcombo_id=combo.id, fold_id=fold_id,
+                            fold_index=fold_index, repeat_index=repeat_index, status="queued", attempts=0,
+                        ))
+                        run_index += 1
+            session.add_all(jobs)
         return Queue(queue)

@@ -13,21 +13,14 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import array_pipeline, encoding, ingest, interpolation, splitting, windows
+from assay.data import array_pipeline, encoding, finite, ingest, interpolation, splitting, windows
 from assay.data.encoding import EncoderStep
+from assay.data.fits import Fit, as_lists, check_label_values, fit_step, label_is_categorical, store_fit
 from assay.data.interpolation import Interpolater
 from assay.data.splitsets import SplitsetData
-from assay.db.queries import data as data_queries
+from assay.db.engine import session_scope
+from assay.db.models import FeatureRow, FoldRow, LabelRow, SplitsetRow
 from assay.objects.data import Splitset
-
-
-@attrs.define
-class _Fit:
-    """One step's fitted encoders: the splitset's (``None`` key) and, if fitted per fold, each fold's."""
-
-    step: EncoderStep
-    by_fold: dict[int | None, Any]
-    names: list[str]
 
 
 def _check_columns(df: pd.DataFrame, label_column: Any, excluded: Any) -> tuple[list[str], list[str]]:
@@ -43,40 +36,10 @@ def _check_columns(df: pd.DataFrame, label_column: Any, excluded: Any) -> tuple[
     return features, [c for c in excluded if c != label_column]
 
 
-def _label_is_categorical(label: pd.Series, step: EncoderStep | None) -> bool:
-    if step is not None:
-        return step.is_categorical
-    # without an encoder, floats are a continuous label and anything else (ints, text, bools) are classes
-    return not pd.api.types.is_float_dtype(label.dtype)
-
-
-def _check_label_values(label: pd.Series) -> None:
-    missing = np.flatnonzero(label.isna().to_numpy())
-    if len(missing):
-        raise errors.DataError(
-            "label_column",
-            f"{label.name!r} is missing in {len(missing)} row(s) (e.g. rows {missing[:5].tolist()}); a label cannot "
-            "be imputed: drop those rows or fill them before make()",
-        )
-
-
-def _fit_step(step: EncoderStep, parts: _Parts, columns: list[str], nan_columns: list[str]) -> _Fit:
-    """Categorical encoders see all rows; every other one the train rows only, and each fold its train rows."""
-    data = parts.all[columns]
-    if step.is_categorical:
-        by_fold: dict[int | None, Any] = {None: encoding.fit(step, data, nan_columns)}
-    else:
-        by_fold = {None: encoding.fit(step, parts.train[columns], nan_columns)}
-        for index, fold_train in enumerate(parts.fold_trains):
-            by_fold[index] = encoding.fit(step, fold_train[columns], nan_columns)
-    head = data.iloc[:2]
-    width = encoding.transform(step, by_fold[None], head).shape[1]
-    for index, fitted in by_fold.items():
-        if index is not None and encoding.transform(step, fitted, head).shape[1] != width:
-            raise errors.EncoderError(
-                step.parameter, f"fitted on fold {index} it gives a different number of columns than on train"
-            )
-    return _Fit(step, by_fold, encoding.output_names(step, by_fold[None], width))
+def _fit_step(step: EncoderStep, parts: _Parts, columns: list[str], nan_columns: list[str]) -> Fit:
+    """Fit one step without leakage on the (interpolated) rows of ``parts``."""
+    return fit_step(step, parts.all[columns], parts.train[columns], [part[columns] for part in parts.fold_trains],
+                    nan_columns)
 
 
 @attrs.frozen
@@ -335,6 +298,7 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
         label_step.columns = [label_column]
     feature_steps = encoding.parse_feature_encoders(feature_encoders)
     features = df[feature_columns]
+    finite.refuse_infinity(features, feature_columns, "df_or_path")
     passthrough = encoding.select_columns(feature_steps, features, label_column)
     encoding.check_data(feature_steps, features)
 
@@ -343,9 +307,9 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
     label_step_interpolater = interpolation.parse_label_interpolater(label_interpolater, label)
     if label_step_interpolater is not None:
         interpolaters.append(label_step_interpolater)
-    is_categorical = label is not None and _label_is_categorical(label, label_step)
+    is_categorical = label is not None and label_is_categorical(label, label_step)
     if label is not None and label_step_interpolater is None:
-        _check_label_values(label)
+        check_label_values(label)
     strata_label = label
     if label_step_interpolater is not None:
         if label.isna().all():
@@ -365,9 +329,10 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
     nan_columns = [c for c, has_nan in parts.all[feature_columns].isna().any().items() if has_nan]
     nan_passthrough = [c for c in passthrough if c in nan_columns]
     if nan_passthrough:
+        where = finite.describe(finite.missing_positions(parts.all[feature_columns], nan_passthrough), features.index)
         raise errors.DataError(
             "feature_encoders",
-            f"columns {nan_passthrough} hold NaNs and no encoder imputes them; add "
+            f"columns {nan_passthrough} hold NaNs and no encoder imputes them: {where}; add "
             f"dict(sklearn_preprocess=SimpleImputer(), columns={nan_passthrough!r}) or drop those rows",
         )
     settings = dict(size_test=size_test, size_validation=size_validation, fold_count=fold_count,
@@ -389,7 +354,7 @@ def _check_forecastable(features: pd.DataFrame) -> None:
         )
 
 
-def _fit_all(plan: _Plan) -> tuple[list[_Fit], _Fit | None]:
+def _fit_all(plan: _Plan) -> tuple[list[Fit], Fit | None]:
     """Fit every feature encoder and the label encoder (without leakage) and check they leave no NaNs."""
     fits = []
     for step in plan.feature_steps:
@@ -409,7 +374,7 @@ WIDE_ENCODER_COLUMNS = 10_000
 MAX_FEATURE_BYTES = 1 << 30
 
 
-def _check_dense_size(fits: list[_Fit], passthrough: int, rows: int) -> None:
+def _check_dense_size(fits: list[Fit], passthrough: int, rows: int) -> None:
     """Refuse an encoder whose unbounded width (a text vocabulary, most often) would not fit dense in memory."""
     width = sum(len(fit.names) for fit in fits) + passthrough
     widest = max(fits, key=lambda fit: len(fit.names), default=None)
@@ -422,7 +387,7 @@ def _check_dense_size(fits: list[_Fit], passthrough: int, rows: int) -> None:
         )
 
 
-def _check_window_encoders(fits: list[_Fit]) -> None:
+def _check_window_encoders(fits: list[Fit]) -> None:
     """Forecasts are decoded back to the original scale: each feature encoder must map k columns to k."""
     for fit in fits:
         if len(fit.names) != len(fit.step.columns):
@@ -439,7 +404,7 @@ def _public(data: SplitsetData) -> Splitset:
     return Splitset(data.row, data)
 
 
-def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
+def _write(plan: _Plan, fits: list[Fit], label_fit: Fit | None) -> Splitset:
     """Store dataset, label, features, splitset, folds and encoders in one transaction."""
     label = plan.label
     classes, label_shape = [], None
@@ -454,46 +419,43 @@ def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
         features_shape = [plan.window.size_window, len(feature_names)]
         label_shape = list(features_shape) if plan.window.record_shifted else None
 
-    label_columns = None
-    if label is not None:
-        label_columns = dict(
-            column=label.name, dtype=str(label.dtype), is_categorical=plan.is_categorical,
-            classes=[encoding.json_safe(c) for c in classes],
-            class_counts=({str(k): int(v) for k, v in label.value_counts(sort=False).items()}
-                          if plan.is_categorical else None),
+    with ingest.serialize(plan.df) as serialized, session_scope() as session:
+        dataset_row = ingest.store(session, plan.df, serialized, plan.name)
+        label_row = None
+        if label is not None:
+            label_row = LabelRow(
+                dataset_id=dataset_row.id, column=label.name, dtype=str(label.dtype),
+                is_categorical=plan.is_categorical, classes=[encoding.json_safe(c) for c in classes],
+                class_counts=({str(k): int(v) for k, v in label.value_counts(sort=False).items()}
+                              if plan.is_categorical else None),
+            )
+            session.add(label_row)
+        feature_row = FeatureRow(
+            dataset_id=dataset_row.id, columns=plan.feature_columns, columns_excluded=plan.excluded,
+            dtypes=ingest.dtype_names(plan.features),
         )
-    with ingest.serialize(plan.df) as serialized:
-        splitset_row, label_row, feature_row = data_queries.store_splitset(
-            serialized, ingest.dataset_fields(plan.df, plan.name), label=label_columns,
-            features=dict(columns=plan.feature_columns, columns_excluded=plan.excluded,
-                          dtypes=ingest.dtype_names(plan.features)),
-            splitset=dict(
-                samples=_as_lists(plan.samples), split_sizes={split: len(rows) for split, rows in plan.samples.items()},
-                features_shape=features_shape, label_shape=label_shape, feature_names=feature_names,
-                interpolaters=[step.to_json() for step in plan.interpolaters] or None,
-                window=None if plan.window is None else plan.window.to_json(), **plan.settings,
-            ),
-            folds=[_as_lists(fold) for fold in plan.folds],
-            encoders=[_encoder_rows(fit) for fit in ([label_fit] if label_fit else []) + fits],
+        session.add(feature_row)
+        session.flush()
+        splitset_row = SplitsetRow(
+            dataset_id=dataset_row.id, label_id=label_row.id if label_row else None, feature_id=feature_row.id,
+            samples=as_lists(plan.samples), split_sizes={split: len(rows) for split, rows in plan.samples.items()},
+            features_shape=features_shape, label_shape=label_shape, feature_names=feature_names,
+            interpolaters=[step.to_json() for step in plan.interpolaters] or None,
+            window=None if plan.window is None else plan.window.to_json(), **plan.settings,
         )
+        session.add(splitset_row)
+        session.flush()
+        fold_rows = []
+        for index, fold in enumerate(plan.folds):
+            fold_rows.append(FoldRow(splitset_id=splitset_row.id, fold_index=index, samples=as_lists(fold)))
+            session.add(fold_rows[-1])
+            session.flush()
+            # millions of row indices as Python ints are large: drop them; Fold reads them on demand
+            session.expire(fold_rows[-1], ["samples"])
+        fold_ids = {i: row.id for i, row in enumerate(fold_rows)}
+        for fit in ([label_fit] if label_fit else []) + fits:
+            store_fit(session, splitset_row.id, fit, fold_ids)
     data = SplitsetData(splitset_row)
     # the data and related rows are in memory already: the first samples_for() need not read them back
     data.prime(plan.df, label_row, feature_row)
     return Splitset(splitset_row, data)
-
-
-def _as_lists(samples: dict[str, np.ndarray]) -> dict[str, list[int]]:
-    return {split: rows.tolist() for split, rows in samples.items()}
-
-
-def _encoder_rows(fit: _Fit) -> tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]:
-    """One encoder as :func:`assay.db.queries.data.store_splitset` stores it: its specification and its fits."""
-    step = fit.step
-    family = step.family
-    spec = dict(
-        role=step.role, position=step.position, family=family.name, class_name=type(step.encoder).__name__,
-        params=family.describe(step.encoder), dtypes=step.dtypes, columns_selected=step.columns_selected,
-        columns_matched=list(step.columns), include=step.include, is_categorical=step.is_categorical,
-        blob=family.dumps(step.encoder),
-    )
-    return spec, {index: (family.dumps(fitted), fit.names) for index, fitted in fit.by_fold.items()}

@@ -9,7 +9,6 @@ pickle, so it trusts the database they come from: only point assay at databases 
 
 from __future__ import annotations
 
-import json
 import pickle
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from assay import errors
 from assay.contracts import EncoderFamily
+from assay.db.jsontype import storable
 
 __all__ = ["SklearnEncoderFamily"]
 
@@ -101,14 +101,6 @@ def _force_dense(encoder: Any) -> None:
         if hasattr(step, "set_output"):
             # a global set_output(transform="pandas") would hand back DataFrames; the pipeline wants arrays
             step.set_output(transform="default")
-
-
-def _json_safe(value: Any) -> Any:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-    return value
 
 
 class SklearnEncoderFamily(EncoderFamily):
@@ -241,6 +233,7 @@ class SklearnEncoderFamily(EncoderFamily):
         return pickle.loads(data)
 
     def describe(self, encoder: Any) -> dict[str, Any]:
-        """Class, module and constructor parameters (JSON-safe, non-JSON values as their repr)."""
-        params = {key: _json_safe(value) for key, value in encoder.get_params(deep=False).items()}
+        """Class, module and constructor parameters, as assay's JSON columns store them: NaN, numpy scalars,
+        dtypes and classes as they are, other objects (a Pipeline's steps) as their repr."""
+        params = {key: storable(value) for key, value in encoder.get_params(deep=False).items()}
         return {"class": type(encoder).__name__, "module": type(encoder).__module__, "params": params}

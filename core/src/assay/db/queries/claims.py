@@ -104,13 +104,17 @@ def give_back(job_id: int, worker: str) -> None:
 
 
 def unfinished_counts(queue_id: int) -> dict[str, int]:
-    """How many jobs of a queue are ``queued`` and ``running`` (one small query; idle workers poll it)."""
+    """How many jobs of a queue are ``queued`` and ``running`` (one small query; idle workers poll it).
+
+    ``queued`` includes the jobs an adaptive search has yet to create (the queue's ``job_count`` is the plan).
+    """
     with session_scope() as session:
         rows = session.execute(
-            select(JobRow.status, func.count())
-            .where(JobRow.queue_id == queue_id, JobRow.status.in_(("queued", "running")))
-            .group_by(JobRow.status)
+            select(JobRow.status, func.count()).where(JobRow.queue_id == queue_id).group_by(JobRow.status)
         ).all()
+        planned = session.execute(select(QueueRow.job_count).where(QueueRow.id == queue_id)).scalar_one()
     counts = {"queued": 0, "running": 0}
-    counts.update(dict(rows))
+    by_status = dict(rows)
+    counts.update({status: by_status.get(status, 0) for status in counts})
+    counts["queued"] += max(0, planned - sum(by_status.values()))
     return counts

@@ -22,7 +22,7 @@ from assay.db.models import (
 )
 from assay.db.queries.data import store_dataset
 
-JOB_STATES = ("queued", "running", "succeeded", "failed")
+JOB_STATES = ("queued", "running", "succeeded", "failed", "pruned")
 
 
 def grid(hyperparamset_id: int) -> dict[str, list[Any]]:
@@ -72,15 +72,19 @@ def prediction_rows(predictor_id: int, inference: bool = False) -> list[Predicti
 
 
 def queue_status(queue_id: int) -> dict[str, Any]:
-    """Counts of queued / running / succeeded / failed jobs, their total and the failed jobs' errors."""
+    """Counts of queued / running / succeeded / failed / pruned jobs, the jobs an adaptive search has yet to
+    create (``planned``), their ``total`` and the failed jobs' errors."""
     with session_scope() as session:
         rows = session.execute(
             select(JobRow.id, JobRow.status, JobRow.error).where(JobRow.queue_id == queue_id)
         ).all()
+        job_count = session.execute(select(QueueRow.job_count).where(QueueRow.id == queue_id)).scalar_one()
     counts = Counter(row.status for row in rows)
+    planned = max(0, job_count - len(rows))
     return {
         **{state: counts.get(state, 0) for state in JOB_STATES},
-        "total": len(rows),
+        "planned": planned,
+        "total": len(rows) + planned,
         "errors": {row.id: row.error for row in rows if row.status == "failed"},
     }
 
@@ -108,14 +112,16 @@ def job_context(job_id: int) -> tuple[JobRow, HyperparamcomboRow, QueueRow, Algo
     return job, combo, queue, algorithm
 
 
-def store_trained(job_id: int, worker: str, predictor: dict[str, Any], predictions: list[dict[str, Any]]) -> bool:
-    """Write a Predictor, its Predictions and the job's success in one transaction, if the job is still
-    ``worker``'s; returns whether it was (``False``: another worker took the job over, nothing is written)."""
+def store_trained(job_id: int, worker: str, predictor: dict[str, Any], predictions: list[dict[str, Any]],
+                  status: str = "succeeded") -> bool:
+    """Write a Predictor, its Predictions and the job's end (``succeeded``, or ``pruned`` by an adaptive search)
+    in one transaction, if the job is still ``worker``'s; returns whether it was (``False``: another worker took
+    the job over, nothing is written)."""
     with session_scope() as session:
         owned = session.execute(
             update(JobRow)
             .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
-            .values(status="succeeded", finished_at=utcnow(), lease_expires_at=None)
+            .values(status=status, finished_at=utcnow(), lease_expires_at=None)
         )
         if owned.rowcount != 1:
             session.rollback()
@@ -235,3 +241,15 @@ def store_inference(predictor_id: int, dataset: Any, dataset_fields: dict[str, A
         session.add(row)
         session.flush()
         return row.id
+
+
+def search_settings(hyperparamset_id: int) -> dict[str, Any]:
+    """How a queue's combinations are chosen: ``{"search", "search_count", "objective", "pruner"}`` (the pruner by
+    its class name)."""
+    import cloudpickle
+
+    with session_scope() as session:
+        row = session.get(HyperparamsetRow, hyperparamset_id)
+        pruner = row.pruner
+        return {"search": row.search, "search_count": row.search_count, "objective": row.objective,
+                "pruner": None if pruner is None else type(cloudpickle.loads(pruner)).__name__}

@@ -25,7 +25,7 @@ def run_in_process(queue_id: int, progress: bool = True, worker: str | None = No
     if report.error is not None:
         raise report.error
     summary = RunSummary(queue_id, report.succeeded, report.failed, queries.queue_status(queue_id),
-                         claiming.seconds_since(storage_before))
+                         claiming.seconds_since(storage_before), report.pruned)
     if progress:
         print(summary)
     return summary

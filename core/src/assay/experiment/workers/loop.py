@@ -38,6 +38,7 @@ class WorkerReport:
     succeeded: int = 0
     failed: int = 0
     lost: int = 0
+    pruned: int = 0
     stopped_by: dict[str, str] | None = None  # {"error": class name, "parameter": ..., "message": ...}
     storage_seconds: dict[str, float] = attrs.field(factory=dict)
     #: the exception behind ``stopped_by``, in the process that ran the loop (it does not travel in reports)
@@ -105,6 +106,8 @@ def work(
                 report.succeeded += 1
             elif outcome.status == "lost":
                 report.lost += 1
+            elif outcome.status == "pruned":
+                report.pruned += 1
             else:
                 report.failed += 1
                 if isinstance(outcome.error, MissingHyperparameterError):

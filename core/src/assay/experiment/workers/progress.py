@@ -21,8 +21,8 @@ def progress_bar(queue_id: int, status: dict[str, Any], progress: bool) -> Any:
     """A tqdm bar over all of a queue's runs, starting at those already finished."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=status["total"], initial=status["succeeded"] + status["failed"], disable=not progress,
-                desc=f"Queue {queue_id}", unit="run")
+    return tqdm(total=status["total"], initial=status["succeeded"] + status["failed"] + status.get("pruned", 0),
+                disable=not progress, desc=f"Queue {queue_id}", unit="run")
 
 
 class Watch:
@@ -50,7 +50,8 @@ def summarise(queue_id: int, watch: Watch, reports: list[WorkerReport], progress
         for kind, seconds in report.storage_seconds.items():
             storage[kind] = storage.get(kind, 0.0) + seconds
     summary = RunSummary(queue_id, after["succeeded"] - watch.before["succeeded"],
-                         after["failed"] - watch.before["failed"], after, storage)
+                         after["failed"] - watch.before["failed"], after, storage,
+                         after["pruned"] - watch.before["pruned"])
     stopped = next((r.stopped_by for r in reports if r.stopped_by), None)
     if stopped is not None and stopped["error"] == MissingHyperparameterError.__name__:
         raise MissingHyperparameterError(stopped["parameter"], stopped["message"])
