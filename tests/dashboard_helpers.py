@@ -65,17 +65,18 @@ def xss_splitset():
     )
 
 
-def make_queue(splitset, hyperparameters, repeat_count=1):
+def make_queue(splitset, hyperparameters, repeat_count=1, **options):
     import assay
 
     return assay.Experiment.make(library="torch", analysis_type="classification_multi", fn_build=fn_build,
                                  fn_train=fn_train, repeat_count=repeat_count, hyperparameters=hyperparameters,
-                                 splitset_id=splitset.id, seed=0)
+                                 splitset_id=splitset.id, seed=0, **options)
 
 
 def build_database(url: str) -> dict[str, int]:
     """Fill the database at ``url``: a finished iris queue (4 combinations x 2 repeats, feature importance stored
-    for its best model), a queue with failed jobs, and the markup dataset's queue. Returns their ids."""
+    for its best model), a queue with failed jobs, an adaptive (TPE) search of 5 combinations, and the markup
+    dataset's queue. Returns their ids."""
     import assay
 
     assay.setup(url)
@@ -88,9 +89,11 @@ def build_database(url: str) -> dict[str, int]:
     best.feature_importance(split="validation", permutation_count=3)
     failing = make_queue(iris, {"neuron_count": [4], "epoch_count": [2], "fail": [False, True]})
     failing.run_jobs(progress=False)
+    adaptive = make_queue(iris, {"neuron_count": [3, 6, 12], "epoch_count": [2, 4]}, search="tpe", search_count=5)
+    adaptive.run_jobs(progress=False)
     xss = xss_splitset()
     xss_queue = make_queue(xss, {"neuron_count": [4], "epoch_count": [3]})
     xss_queue.run_jobs(progress=False)
     return {"finished": finished.id, "failing": failing.id, "xss": xss_queue.id, "iris_splitset": iris.id,
-            "xss_splitset": xss.id, "best_predictor": best.id,
+            "xss_splitset": xss.id, "best_predictor": best.id, "adaptive": adaptive.id,
             "predictors": [p.id for p in finished.predictors]}

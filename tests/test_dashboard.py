@@ -344,3 +344,16 @@ def test_a_wrong_port_is_refused_before_serving(dashboard_database, capsys):
 
     assert main(["dashboard", "--url", dashboard_database["url"], "--port", "70000"]) == 1
     assert "port" in capsys.readouterr().err
+
+
+def test_an_adaptive_search_shows_its_history_and_hyperparameter_importance(client, dashboard_database):
+    queue_id = dashboard_database["adaptive"]
+    page = client.get(f"/queues/{queue_id}").text
+    assert 'id="search"' in page
+    assert "tpe" in page.split('id="search"')[1].split("</h2>")[0]
+    for name in ("search_history", "hyperparameter_importance"):
+        assert f"/queues/{queue_id}/search/{name}.png" in page
+        image = client.get(f"/queues/{queue_id}/search/{name}.png")
+        assert image.status_code == 200
+        assert image.content.startswith(b"\x89PNG")
+    assert 'id="search"' not in client.get(f"/queues/{dashboard_database['finished']}").text  # a grid has none

@@ -121,6 +121,7 @@ def open_page(driver, address: str, path: str) -> None:
 def test_every_page_loads_with_its_images_and_no_console_errors(browser, site, dashboard_database):
     ids = dashboard_database
     pages = {"queues": "/", "queue": f"/queues/{ids['finished']}", "queue-failed": f"/queues/{ids['failing']}",
+             "queue-adaptive-search": f"/queues/{ids['adaptive']}",
              "predictor": f"/predictors/{ids['best_predictor']}",
              "compare": f"/compare?ids={ids['predictors'][0]},{ids['predictors'][3]},{ids['best_predictor']}",
              "splitset": f"/splitsets/{ids['iris_splitset']}", "splitset-markup": f"/splitsets/{ids['xss_splitset']}"}

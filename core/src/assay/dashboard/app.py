@@ -159,6 +159,19 @@ class Dashboard:
         return self.image(key, lambda: plots.plot_performance(summary["id"], split=split, metric=metric),
                           request.path_params["format"])
 
+    def search_plot(self, request: Request) -> Response:
+        """The optimisation history or the hyperparameter importance of an adaptive search."""
+        from assay.evaluation import search_plots
+
+        summary = self.pages.queue_summary(request.path_params["queue_id"])
+        draw = {"search_history": search_plots.plot_search_history,
+                "hyperparameter_importance": search_plots.plot_hyperparameter_importance}.get(
+            request.path_params["name"])
+        if draw is None:
+            return PlainTextResponse("no such search plot", status_code=404)
+        key = (request.path_params["name"], summary["id"], pages.signature(summary))
+        return self.image(key, lambda: draw(summary["id"]), request.path_params["format"])
+
     async def retry(self, request: Request) -> Response:
         if not self.allow_retry:
             return self.problem(403, "this dashboard is read-only; start it with --allow-retry to retry failed jobs")
@@ -290,6 +303,7 @@ def create_app(allow_retry: bool = False, allowed_hosts: list[str] | None = None
         Route("/queues/{queue_id:int}", handled(dashboard.queue)),
         Route("/queues/{queue_id:int}/live", handled(dashboard.queue_live)),
         Route("/queues/{queue_id:int}/performance.{format}", handled(dashboard.queue_performance)),
+        Route("/queues/{queue_id:int}/search/{name}.{format}", handled(dashboard.search_plot)),
         Route("/queues/{queue_id:int}/retry", handled(dashboard.retry), methods=["POST"]),
         Route("/predictors/{predictor_id:int}", handled(dashboard.predictor)),
         Route("/predictors/{predictor_id:int}/learning_curve.{format}", handled(dashboard.learning_curve)),

@@ -25,7 +25,8 @@ TOP_ROWS = 5
 COLUMNS_SHOWN = 12
 CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
                 "#17becf"]
-STATE_COLORS = {"succeeded": "#1a7f37", "failed": "#c62828", "running": "#e08a00", "queued": "#c9d1db"}
+STATE_COLORS = {"succeeded": "#1a7f37", "pruned": "#8e6bbf", "failed": "#c62828", "running": "#e08a00",
+                "queued": "#c9d1db"}
 
 _BOX = "font-family: -apple-system, 'Segoe UI', Roboto, Arial, sans-serif; font-size: 13px; line-height: 1.45;"
 _TABLE = "border-collapse: collapse; margin: 4px 0 8px;"

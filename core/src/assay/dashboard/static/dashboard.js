@@ -7,7 +7,7 @@
   const POLL_IDLE_MS = 8000;
   const REFRESH_MIN_MS = 4000;
   let lastRefresh = 0;
-  const STATES = ["succeeded", "failed", "running", "queued"];
+  const STATES = ["succeeded", "pruned", "failed", "running", "queued"];
 
   // ---- the leaderboard: sorted, filtered and paged by the server, swapped in without a reload ----------------
 
@@ -116,6 +116,11 @@
       badge.className = "badge " + (progress.active ? "badge-running" : (progress.counts.failed ? "badge-failed" : "badge-done"));
     }
     await loadLive(window.location.search);
+    document.querySelectorAll("#search img[data-refresh]").forEach((search) => {
+      const url = new URL(search.src, window.location.href);
+      url.searchParams.set("v", progress.signature);
+      search.src = url.pathname + url.search;
+    });
     const image = document.getElementById("performance");
     if (image) {
       const url = new URL(image.src, window.location.href);

@@ -87,7 +87,8 @@ def queue_summaries() -> list[dict[str, Any]]:
 
 def queue_summary(queue_id: int) -> dict[str, Any] | None:
     """One queue as in :func:`queue_summaries` plus seed, hide_test, max_attempts, the search settings
-    (``search_count``, ``search_percent``, ``combination_count``) and the algorithm's function ``sources``;
+    (``search``: grid, random or an adaptive strategy; ``search_count``, ``search_percent``,
+    ``combination_count``, ``objective``) and the algorithm's function ``sources``;
     ``None`` when no queue has that id."""
     with session_scope() as session:
         row = session.execute(
@@ -95,7 +96,8 @@ def queue_summary(queue_id: int) -> dict[str, Any] | None:
                    QueueRow.hide_test, QueueRow.max_attempts, QueueRow.splitset_id, QueueRow.algorithm_id,
                    QueueRow.hyperparamset_id, AlgorithmRow.library, AlgorithmRow.analysis_type,
                    AlgorithmRow.sources, HyperparamsetRow.grid, HyperparamsetRow.search_count,
-                   HyperparamsetRow.search_percent, HyperparamsetRow.combination_count,
+                   HyperparamsetRow.search_percent, HyperparamsetRow.combination_count, HyperparamsetRow.search,
+                   HyperparamsetRow.objective,
                    DatasetRow.id.label("dataset_id"), DatasetRow.name.label("dataset_name"),
                    LabelRow.column.label("label_column"))
             .join(AlgorithmRow, AlgorithmRow.id == QueueRow.algorithm_id)
