@@ -5,12 +5,11 @@ Registered like any plugin with ``trylast=True``, so third-party plugins overrid
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
-from assay import errors
+from assay import errors, metric_values
 from assay.contracts import AnalysisType
 from assay.hookspecs import hookimpl
 
@@ -80,60 +79,19 @@ def assay_analysis_types():
     return ANALYSIS_TYPES
 
 
-def _safe(fn, *args, **kwargs) -> float | None:
-    """A metric that is undefined here (e.g. ROC AUC with one class present) is left out, not stored as NaN."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            value = float(fn(*args, **kwargs))
-    except ValueError:
-        return None
-    return value if np.isfinite(value) else None
-
-
 def classification_metrics(y_true, y_pred, probabilities, classes, binary: bool) -> dict[str, float]:
-    from sklearn import metrics as m
+    """scikit-learn's accuracy, balanced accuracy, precision, recall, F1, ROC AUC and log loss of one split.
 
-    y_true = np.asarray(y_true).astype(int).ravel()
-    y_pred = np.asarray(y_pred).astype(int).ravel()
-    labels = list(range(len(classes))) if classes else None
-    average = "binary" if binary else "weighted"
-    values: dict[str, float | None] = {
-        "accuracy": _safe(m.accuracy_score, y_true, y_pred),
-        "balanced_accuracy": _safe(m.balanced_accuracy_score, y_true, y_pred),
-        "precision": _safe(m.precision_score, y_true, y_pred, average=average, zero_division=0),
-        "recall": _safe(m.recall_score, y_true, y_pred, average=average, zero_division=0),
-        "f1": _safe(m.f1_score, y_true, y_pred, average=average, zero_division=0),
-    }
-    if probabilities is not None:
-        proba = np.asarray(probabilities, dtype=float)
-        if binary:
-            proba = proba.reshape(len(y_true), -1)[:, -1]
-            values["roc_auc"] = _safe(m.roc_auc_score, y_true, proba)
-            values["log_loss"] = _safe(m.log_loss, y_true, np.clip(proba, 1e-7, 1 - 1e-7), labels=[0, 1])
-        else:
-            proba = np.clip(proba, 1e-7, 1.0)
-            proba = proba / proba.sum(axis=1, keepdims=True)
-            values["roc_auc"] = _safe(m.roc_auc_score, y_true, proba, multi_class="ovr", labels=labels)
-            values["log_loss"] = _safe(m.log_loss, y_true, proba, labels=labels)
-    return {name: value for name, value in values.items() if value is not None}
+    Computed from one confusion matrix and one ranking (:mod:`assay.metric_values`): the same values as the
+    scikit-learn functions, at a fraction of their cost per split. Probabilities are clipped to ``[1e-7, 1]``
+    (multi-class: and renormalised) first, so a model that outputs an exact 0 gets a finite log loss.
+    """
+    return metric_values.classification(y_true, y_pred, probabilities, classes, binary)
 
 
 def regression_metrics(y_true, y_pred) -> dict[str, float]:
-    from sklearn import metrics as m
-
-    y_true = np.asarray(y_true, dtype=float).ravel()
-    y_pred = np.asarray(y_pred, dtype=float).ravel()
-    mse = _safe(m.mean_squared_error, y_true, y_pred)
-    values = {
-        "r2": _safe(m.r2_score, y_true, y_pred),
-        "mse": mse,
-        "rmse": None if mse is None else float(np.sqrt(mse)),
-        "mae": _safe(m.mean_absolute_error, y_true, y_pred),
-        "mape": _safe(m.mean_absolute_percentage_error, y_true, y_pred),
-        "explained_variance": _safe(m.explained_variance_score, y_true, y_pred),
-    }
-    return {name: value for name, value in values.items() if value is not None}
+    """scikit-learn's R², MSE, RMSE, MAE, MAPE and explained variance of one split (:mod:`assay.metric_values`)."""
+    return metric_values.regression(y_true, y_pred)
 
 
 @hookimpl(trylast=True)

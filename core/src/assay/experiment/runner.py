@@ -24,7 +24,7 @@ from assay.db.models import (
     QueueRow,
     utcnow,
 )
-from assay.experiment import arrays, claiming, predicting
+from assay.experiment import arrays, claiming, predicting, reclaim
 from assay.experiment.objects import Algorithm, Queue
 
 
@@ -276,6 +276,7 @@ def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None
         return JobOutcome(job_id, "failed", exc)
     finally:
         backend.clear_session()
+        reclaim.after_job()  # a full collection only when memory grew: after every job it costs more than a run
     stored = _store(job_id, worker, predictor, evaluated)
     return JobOutcome(job_id, "succeeded" if stored else "lost")
 
