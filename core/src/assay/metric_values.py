@@ -91,8 +91,11 @@ def _rank_auc(y_positive: np.ndarray, scores: np.ndarray) -> np.ndarray:
     for column in range(columns):
         values = ranked[:, column]
         # the first position of every run of equal scores, and each run's mean rank
-        starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
-        ends = np.r_[starts[1:], rows]
+        changes = np.empty(rows, dtype=bool)
+        changes[0] = True
+        np.not_equal(values[1:], values[:-1], out=changes[1:])
+        starts = np.flatnonzero(changes)
+        ends = np.append(starts[1:], rows)
         mean_rank = (positions[starts] + positions[ends - 1]) / 2
         ranks[order[:, column], column] = np.repeat(mean_rank, ends - starts)
     positives = y_positive.sum(axis=0).astype(np.float64)
