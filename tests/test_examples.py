@@ -18,6 +18,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
         ("keras_iris.py", "assay_keras", "Queue 1: 16 succeeded, 0 failed"),
         ("torch_iris.py", "assay_torch", "Queue 1: 16 succeeded, 0 failed"),
         ("torch_sonar_folds.py", "assay_torch", "Queue 1: 6 succeeded, 0 failed"),
+        ("torch_spam_tfidf.py", "assay_torch", "Queue 1: 2 succeeded, 0 failed"),
     ],
 )
 def test_example_runs_every_job_on_the_default_sqlite_database(script, plugin, expected, tmp_path):

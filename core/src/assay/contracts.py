@@ -86,6 +86,14 @@ class EncoderFamily(abc.ABC):
     def loads(self, data: bytes) -> Any:
         """Load an encoder serialised by :meth:`dumps`."""
 
+    def check_data(self, encoder: Any, data: Any, parameter: str) -> None:
+        """Raise :class:`assay.errors.EncoderError` naming ``parameter`` when ``encoder`` cannot encode ``data``
+        (a DataFrame of the columns selected for it), e.g. a text vectorizer given numbers or several columns.
+
+        Called before anything is fitted or written. The default accepts everything.
+        """
+        return None
+
     def describe(self, encoder: Any) -> dict[str, Any]:
         """A JSON-safe description for display: class name and parameters."""
         return {"class": type(encoder).__name__}

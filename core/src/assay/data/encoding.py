@@ -15,11 +15,16 @@ import pandas as pd
 
 from assay import errors, plugins
 from assay.contracts import EncoderFamily
+from assay.data import interpolation
+from assay.data.interpolation import Interpolater
 
 SPEC_KEYS = {"sklearn_preprocess", "dtypes", "columns"}
 LABEL_KEYS = {"sklearn_preprocess"}
 NAN_PROBE_ROWS = 1000  # rows holding NaNs pushed through an encoder to see whether it imputes them
 ENCODE_CHUNK_ROWS = 65_536  # rows encoded at a time: bounds temporary memory
+# ... and at most this many bytes of float64 temporaries per chunk, so a wide (text vectorizer) output is densified
+# a few hundred rows at a time instead of all at once
+ENCODE_CHUNK_BYTES = 64 << 20
 
 
 def as_list(value: Any) -> list[Any] | None:
@@ -131,14 +136,37 @@ def select_columns(steps: list[EncoderStep], features: pd.DataFrame, label_colum
     return remaining
 
 
+def check_data(steps: list[EncoderStep], features: pd.DataFrame) -> None:
+    """Each encoder family checks the columns selected for its encoder (text encoders want one text column)."""
+    for step in steps:
+        step.family.check_data(step.encoder, features[step.columns], step.parameter)
+
+
+def chunk_rows(width: int) -> int:
+    """Rows encoded at a time for an output ``width`` wide."""
+    return max(1, min(ENCODE_CHUNK_ROWS, ENCODE_CHUNK_BYTES // (8 * max(width, 1))))
+
+
 def _is_numeric(dtype: Any) -> bool:
     return pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+
+
+def private_copy(data: Any) -> Any:
+    """A deep copy of ``data`` that an encoder may write into.
+
+    Encoders built with ``copy=False`` (StandardScaler, PowerTransformer, Normalizer...) transform their input
+    in place, and pandas hands them memory shared with the caller's DataFrame and the stored dataset. Every
+    encoder call therefore gets its own copy, whatever the encoder's settings or family.
+    """
+    if isinstance(data, (pd.DataFrame, pd.Series)):
+        return data.copy(deep=True)
+    return np.array(data, copy=True)
 
 
 def fit(step: EncoderStep, data: pd.DataFrame, nan_columns: list[str]) -> Any:
     """Fit a fresh copy of the step's encoder on ``data``; failures become an EncoderError naming the step."""
     try:
-        return step.family.fit(step.encoder, data)
+        return step.family.fit(step.encoder, private_copy(data))
     except Exception as exc:  # any error from the user's encoder, reported with the step that raised it
         hint = f"; columns {nan_columns} hold NaNs and need an imputer (e.g. SimpleImputer())" if nan_columns else ""
         raise errors.EncoderError(
@@ -147,12 +175,31 @@ def fit(step: EncoderStep, data: pd.DataFrame, nan_columns: list[str]) -> Any:
 
 
 def transform(step: EncoderStep | FittedEncoder, fitted: Any, data: pd.DataFrame) -> np.ndarray:
+    """Encode ``data`` (a private copy of it) and check the result has one 2-D row per input row."""
     try:
-        return step.family.transform(fitted, data)
+        out = step.family.transform(fitted, private_copy(data))
     except Exception as exc:  # an encoder that cannot handle new values (unknown category...) names itself
         raise errors.EncoderError(
             step.parameter, f"{type(fitted).__name__} failed to encode {list(data.columns)}: {exc}"
         ) from exc
+    check_output(step.parameter, fitted, out, len(data))
+    return out
+
+
+def check_output(parameter: str, fitted: Any, out: Any, rows: int) -> None:
+    """An encoder must give one output row per input row.
+
+    A text vectorizer handed a whole table, for one, learns the column *names* and returns a single row that
+    numpy would broadcast to every sample: the model would then train on a constant without any error.
+    """
+    shape = getattr(out, "shape", None)
+    if shape is None or len(shape) != 2 or shape[0] != rows:
+        raise errors.EncoderError(
+            parameter,
+            f"{type(fitted).__name__} returned shape {shape} for {rows} input rows; an encoder must return a 2-D "
+            f"array with one row per input row ({rows}, n_outputs). A text vectorizer (CountVectorizer, "
+            "TfidfVectorizer) must encode exactly one text column: select it with columns=['the_column']",
+        )
 
 
 def output_names(step: EncoderStep, fitted: Any, width: int) -> list[str]:
@@ -221,6 +268,8 @@ class FittedEncoders:
         features: feature encoders in the order they apply.
         passthrough: feature columns no encoder touches, appended as they are after the encoded ones.
         label_column, label_classes, label_is_categorical: as on :class:`assay.Splitset`.
+        interpolaters: feature and label interpolation steps, applied to the rows being encoded (among
+            themselves only, see :mod:`assay.data.interpolation`) before the encoders.
     """
 
     label: FittedEncoder | None
@@ -229,6 +278,20 @@ class FittedEncoders:
     label_column: str | None
     label_classes: list[Any]
     label_is_categorical: bool
+    interpolaters: list[Interpolater] = attrs.field(factory=list)
+
+    @property
+    def feature_interpolaters(self) -> list[Interpolater]:
+        return [step for step in self.interpolaters if step.role == "feature"]
+
+    @property
+    def label_interpolaters(self) -> list[Interpolater]:
+        return [step for step in self.interpolaters if step.role == "label"]
+
+    def interpolate_labels(self, labels: pd.Series) -> pd.Series:
+        """Label values with their gaps interpolated among these rows (unchanged without a label interpolater)."""
+        steps = self.label_interpolaters
+        return interpolation.apply(steps, labels.to_frame())[labels.name] if steps else labels
 
     def __iter__(self):
         """The label encoder first (if any), then the feature encoders."""
@@ -242,12 +305,18 @@ class FittedEncoders:
         """Encode the feature columns of ``df`` (optionally only ``rows``) into a float32 array.
 
         Rows are encoded in chunks written into one preallocated array, so the encoders' float64 temporaries
-        stay small however many rows there are (transformers encode each row on its own).
+        stay small however many rows there are (transformers encode each row on its own): a text vectorizer's
+        sparse output is densified one chunk of rows at a time, never for the whole dataset at once.
         """
         rows = np.arange(len(df)) if rows is None else np.asarray(rows, dtype=np.int64)
+        if self.feature_interpolaters:  # these rows' gaps are filled from these rows only
+            columns = list(dict.fromkeys([c for e in self.features for c in e.columns] + list(self.passthrough)))
+            df = interpolation.apply(self.feature_interpolaters, df[columns].iloc[rows]).reset_index(drop=True)
+            rows = np.arange(len(df))
         out = np.empty((len(rows), self.width), dtype=np.float32)
-        for begin in range(0, len(rows), ENCODE_CHUNK_ROWS):
-            chunk = rows[begin:begin + ENCODE_CHUNK_ROWS]
+        step = chunk_rows(self.width)
+        for begin in range(0, len(rows), step):
+            chunk = rows[begin:begin + step]
             target = out[begin:begin + len(chunk)]
             start = 0
             for encoder in self.features:
@@ -260,6 +329,7 @@ class FittedEncoders:
 
     def encode_labels(self, labels: pd.Series) -> np.ndarray:
         """Encode raw label values: ``(n, *label_shape)``; float32 when encoded, raw integers otherwise."""
+        labels = self.interpolate_labels(labels)
         if self.label is None:
             values = labels.to_numpy()
             values = values.astype(np.float32) if values.dtype.kind == "f" else values
@@ -277,7 +347,9 @@ class FittedEncoders:
                 np.asarray(self.label_classes)[indices]
         if self.label is None:
             return values.ravel()
-        return np.asarray(self.label.family.inverse_transform(self.label.load(), values.reshape(len(values), -1)))
+        # a copy: an encoder made with copy=False would decode the caller's predictions in place
+        decoded = self.label.family.inverse_transform(self.label.load(), private_copy(values.reshape(len(values), -1)))
+        return np.asarray(decoded)
 
 
 def _mixed(values: list[Any]) -> bool:

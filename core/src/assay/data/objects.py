@@ -18,6 +18,7 @@ from sqlalchemy.orm import undefer
 from assay import errors
 from assay.data import ingest
 from assay.data.encoding import FittedEncoder, FittedEncoders
+from assay.data.interpolation import Interpolater
 from assay.db.engine import session_scope
 from assay.db.models import (
     DatasetRow,
@@ -172,6 +173,11 @@ class Splitset(Persisted):
         label = self._label_row()
         return list(label.classes or []) if label is not None and label.is_categorical else []
 
+    @property
+    def interpolaters(self) -> list[Interpolater]:
+        """The feature and label interpolation steps, applied to each split's rows on their own."""
+        return [Interpolater.from_json(step) for step in (self._row.interpolaters or [])]
+
     def _fold(self, fold_index: int | None) -> Fold | None:
         if fold_index is None:
             return None
@@ -239,7 +245,7 @@ class Splitset(Persisted):
             label=label, features=features,
             passthrough=[c for c in self.feature_columns if c not in encoded],
             label_column=self.label_column, label_classes=self.label_classes,
-            label_is_categorical=self.label_is_categorical,
+            label_is_categorical=self.label_is_categorical, interpolaters=self.interpolaters,
         )
 
     def samples_for(self, split: str, fold_index: int | None = None) -> dict[str, np.ndarray | None]:
@@ -262,11 +268,17 @@ class Splitset(Persisted):
         return {name: None if value is None else value.copy() for name, value in cached.items()}
 
     def raw_labels(self, row_indices: Any) -> np.ndarray:
-        """The original label values of these dataset rows."""
+        """The original label values of these dataset rows (gaps interpolated among them, with a label
+        interpolater)."""
         if self.label_column is None:
             raise errors.SplitError("label_column", f"splitset {self.id} is unsupervised: it has no labels")
+        rows = np.asarray(row_indices, dtype=np.int64)
+        if any(step.role == "label" for step in self.interpolaters):
+            # gaps are filled among these rows only, as when the split was encoded for training
+            labels = self._frame()[self.label_column].iloc[rows]
+            return self.encoders().interpolate_labels(labels).to_numpy()
         values = self._once("raw_labels", lambda: self._frame()[self.label_column].to_numpy())
-        return values[np.asarray(row_indices, dtype=np.int64)]
+        return values[rows]
 
     def decode_labels(self, values: Any, fold_index: int | None = None) -> np.ndarray:
         """Classification: class indices to original classes (``label_classes[i]``). Regression: the inverse

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import encoding, ingest, splitting
+from assay.data import encoding, ingest, interpolation, splitting
 from assay.data.encoding import EncoderStep
+from assay.data.interpolation import Interpolater
 from assay.data.objects import Fold, Splitset
 from assay.db.engine import session_scope
 from assay.db.models import EncoderSpecRow, FeatureRow, FittedEncoderRow, FoldRow, LabelRow, SplitsetRow
@@ -59,15 +60,15 @@ def _check_label_values(label: pd.Series) -> None:
         )
 
 
-def _fit_step(step: EncoderStep, data: pd.DataFrame, train_rows: np.ndarray, fold_trains: list[np.ndarray],
-              nan_columns: list[str]) -> _Fit:
+def _fit_step(step: EncoderStep, parts: _Parts, columns: list[str], nan_columns: list[str]) -> _Fit:
     """Categorical encoders see all rows; every other one the train rows only, and each fold its train rows."""
+    data = parts.all[columns]
     if step.is_categorical:
         by_fold: dict[int | None, Any] = {None: encoding.fit(step, data, nan_columns)}
     else:
-        by_fold = {None: encoding.fit(step, data.iloc[train_rows], nan_columns)}
-        for index, rows in enumerate(fold_trains):
-            by_fold[index] = encoding.fit(step, data.iloc[rows], nan_columns)
+        by_fold = {None: encoding.fit(step, parts.train[columns], nan_columns)}
+        for index, fold_train in enumerate(parts.fold_trains):
+            by_fold[index] = encoding.fit(step, fold_train[columns], nan_columns)
     head = data.iloc[:2]
     width = encoding.transform(step, by_fold[None], head).shape[1]
     for index, fitted in by_fold.items():
@@ -76,6 +77,35 @@ def _fit_step(step: EncoderStep, data: pd.DataFrame, train_rows: np.ndarray, fol
                 step.parameter, f"fitted on fold {index} it gives a different number of columns than on train"
             )
     return _Fit(step, by_fold, encoding.output_names(step, by_fold[None], width))
+
+
+@attrs.frozen
+class _Parts:
+    """The rows encoders are fitted on: all rows, the train rows and each fold's train rows.
+
+    With interpolaters, each split (and each fold's train part) is interpolated among its own rows, so what an
+    encoder sees of a split never holds values borrowed from another split; ``all`` is the splits put together.
+    """
+
+    all: pd.DataFrame
+    train: pd.DataFrame
+    fold_trains: list[pd.DataFrame]
+
+
+def _parts(frame: pd.DataFrame, steps: list[Interpolater], samples: dict[str, np.ndarray],
+           folds: list[dict[str, np.ndarray]]) -> _Parts:
+    def part(rows: np.ndarray, where: str) -> pd.DataFrame:
+        data = interpolation.apply(steps, frame.iloc[rows])
+        interpolation.check_filled([step for step in steps if step.role == "label"], data, where)
+        return data
+
+    if not steps:
+        return _Parts(frame, frame.iloc[samples["train"]], [frame.iloc[fold["train"]] for fold in folds])
+    by_split = {split: part(rows, f"{split} split") for split, rows in samples.items()}
+    fold_trains = [part(fold["train"], f"train part of fold {i}") for i, fold in enumerate(folds)]
+    for index, fold in enumerate(folds):
+        part(fold["validation"], f"validation part of fold {index}")  # a label gap left there fails now
+    return _Parts(pd.concat(list(by_split.values())).sort_index(), by_split["train"], fold_trains)
 
 
 class Pipeline:
@@ -96,6 +126,8 @@ class Pipeline:
             fold_count: int | None = None,
             bin_count: int | None = None,
             seed: int = splitting.DEFAULT_SEED,
+            feature_interpolaters: list[dict[str, Any]] | None = None,
+            label_interpolater: dict[str, Any] | None = None,
         ) -> Splitset:
             """Ingest, split, fit encoders and persist everything; returns the :class:`~assay.Splitset`.
 
@@ -114,13 +146,21 @@ class Pipeline:
                 fold_count: number of stratified cross-validation folds made on the train split.
                 bin_count: quantile bins used to stratify a continuous label (default 4).
                 seed: seed of the shuffling, so the same call gives the same splits.
+                feature_interpolaters: list of ``dict(interpolate_kwargs=dict(method="linear", ...), dtypes=[...],
+                    columns=[...])``: float feature columns whose gaps ``pandas.DataFrame.interpolate`` fills
+                    (default arguments ``method="linear", limit_direction="both"``). Each split is interpolated
+                    among its own rows, in dataset order, so no split borrows values from another; encoders are
+                    fitted on the interpolated train rows, and inference interpolates the new rows the same way.
+                label_interpolater: ``dict(interpolate_kwargs=...)`` for a float label column with gaps, applied
+                    split by split like the feature interpolaters.
 
             Raises:
                 assay.errors.ValidationError: (a subclass naming the parameter) for unusable input; nothing is
                     written then.
             """
             plan = _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, feature_encoders,
-                         size_test, size_validation, fold_count, bin_count, seed)
+                         size_test, size_validation, fold_count, bin_count, seed, feature_interpolaters,
+                         label_interpolater)
             fits, label_fit = _fit_all(plan)
             return _write(plan, fits, label_fit)
 
@@ -142,6 +182,8 @@ class _Plan:
     samples: dict[str, np.ndarray]
     folds: list[dict[str, np.ndarray]]
     settings: dict[str, Any]
+    interpolaters: list[Interpolater]
+    parts: _Parts
 
     @property
     def features(self) -> pd.DataFrame:
@@ -149,7 +191,7 @@ class _Plan:
 
 
 def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, feature_encoders, size_test,
-          size_validation, fold_count, bin_count, seed) -> _Plan:
+          size_validation, fold_count, bin_count, seed, feature_interpolaters=None, label_interpolater=None) -> _Plan:
     """Validate every parameter and make the splits; raises before anything is fitted or written."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise errors.SplitError("seed", f"must be an integer, got {seed!r}")
@@ -165,16 +207,29 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
     feature_steps = encoding.parse_feature_encoders(feature_encoders)
     features = df[feature_columns]
     passthrough = encoding.select_columns(feature_steps, features, label_column)
+    encoding.check_data(feature_steps, features)
 
     label = None if label_column is None else df[label_column]
+    interpolaters = interpolation.parse_feature_interpolaters(feature_interpolaters, features)
+    label_step_interpolater = interpolation.parse_label_interpolater(label_interpolater, label)
+    if label_step_interpolater is not None:
+        interpolaters.append(label_step_interpolater)
     is_categorical = label is not None and _label_is_categorical(label, label_step)
-    if label is not None:
+    if label is not None and label_step_interpolater is None:
         _check_label_values(label)
-    strata = splitting.make_strata(label, is_categorical, bin_count)
+    strata_label = label
+    if label_step_interpolater is not None:
+        if label.isna().all():
+            raise errors.DataError("label_column", f"{label.name!r} holds no value at all; nothing to interpolate")
+        # strata only decide which split a row joins: a gap in the label is binned by its whole-series neighbours
+        strata_label = label.interpolate(method="linear", limit_direction="both")
+    strata = splitting.make_strata(strata_label, is_categorical, bin_count)
     samples = splitting.split_rows(strata, len(df), size_test, size_validation, int(seed))
     folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
 
-    nan_columns = [c for c, has_nan in features.isna().any().items() if has_nan]
+    parts = _parts(df[feature_columns + ([label_column] if label is not None else [])], interpolaters, samples,
+                   folds)
+    nan_columns = [c for c, has_nan in parts.all[feature_columns].isna().any().items() if has_nan]
     nan_passthrough = [c for c in passthrough if c in nan_columns]
     if nan_passthrough:
         raise errors.DataError(
@@ -185,24 +240,40 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
     settings = dict(size_test=size_test, size_validation=size_validation, fold_count=fold_count,
                     bin_count=bin_count, seed=int(seed))
     return _Plan(df, name, feature_columns, excluded, label, label_step, is_categorical, feature_steps,
-                 passthrough, nan_columns, samples, folds, settings)
+                 passthrough, nan_columns, samples, folds, settings, interpolaters, parts)
 
 
 def _fit_all(plan: _Plan) -> tuple[list[_Fit], _Fit | None]:
     """Fit every feature encoder and the label encoder (without leakage) and check they leave no NaNs."""
-    train_rows = plan.samples["train"]
-    fold_trains = [fold["train"] for fold in plan.folds]
-    features = plan.features
     fits = []
     for step in plan.feature_steps:
-        data = features[step.columns]
         step_nan = [c for c in step.columns if c in plan.nan_columns]
-        fits.append(_fit_step(step, data, train_rows, fold_trains, step_nan))
-        encoding.check_nan_output(step, fits[-1].by_fold[None], data, step_nan)
+        fits.append(_fit_step(step, plan.parts, step.columns, step_nan))
+        encoding.check_nan_output(step, fits[-1].by_fold[None], plan.parts.all[step.columns], step_nan)
+    _check_dense_size(fits, len(plan.passthrough), len(plan.df))
     label_fit = None
     if plan.label_step is not None:
-        label_fit = _fit_step(plan.label_step, plan.label.to_frame(), train_rows, fold_trains, [])
+        label_fit = _fit_step(plan.label_step, plan.parts, [plan.label.name], [])
     return fits, label_fit
+
+
+#: an encoder this wide (a text vocabulary, hashed features) whose features of every row together take more than
+#: MAX_FEATURE_BYTES as float32 is refused: the training arrays are dense, so its width must be bounded
+WIDE_ENCODER_COLUMNS = 10_000
+MAX_FEATURE_BYTES = 1 << 30
+
+
+def _check_dense_size(fits: list[_Fit], passthrough: int, rows: int) -> None:
+    """Refuse an encoder whose unbounded width (a text vocabulary, most often) would not fit dense in memory."""
+    width = sum(len(fit.names) for fit in fits) + passthrough
+    widest = max(fits, key=lambda fit: len(fit.names), default=None)
+    if widest is not None and len(widest.names) > WIDE_ENCODER_COLUMNS and rows * width * 4 > MAX_FEATURE_BYTES:
+        raise errors.EncoderError(
+            widest.step.parameter,
+            f"{type(widest.step.encoder).__name__} gives {len(widest.names):,} columns: {rows:,} rows would take "
+            f"{rows * width * 4 / 2**30:.1f} GiB as float32 features; bound its vocabulary, e.g. "
+            "TfidfVectorizer(max_features=5000), HashingVectorizer(n_features=2**12)",
+        )
 
 
 def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
@@ -236,7 +307,7 @@ def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
             dataset_id=dataset_row.id, label_id=label_row.id if label_row else None, feature_id=feature_row.id,
             samples=_as_lists(plan.samples), split_sizes={split: len(rows) for split, rows in plan.samples.items()},
             features_shape=[len(feature_names)], label_shape=label_shape, feature_names=feature_names,
-            **plan.settings,
+            interpolaters=[step.to_json() for step in plan.interpolaters] or None, **plan.settings,
         )
         session.add(splitset_row)
         session.flush()

@@ -5,6 +5,7 @@ They come from the AIQC project (BSD 3-Clause); ``files/README.md`` holds the li
 >>> from assay import datum
 >>> datum.list_datums()[["name", "analysis_type", "label", "rows"]]   # doctest: +SKIP
 >>> df = datum.to_pandas("iris.tsv")
+>>> df = datum.to_pandas("spam")          # the suffix may be left out
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ def list_datums() -> pd.DataFrame:
 
 
 def get_path(name: str) -> Path:
-    """The file of the built-in dataset ``name`` (e.g. ``"iris.tsv"``)."""
+    """The file of the built-in dataset ``name`` (e.g. ``"iris.tsv"``, or without the suffix: ``"spam"``)."""
+    stems = {Path(file).stem: file for file in _CATALOG}
+    name = stems.get(name, name) if isinstance(name, str) else name
     if name not in _CATALOG:
         raise errors.ValidationError(
             "name", f"{name!r} is not a built-in dataset; use one of: {', '.join(_CATALOG)} (see list_datums())"

@@ -118,6 +118,10 @@ class SplitsetRow(Base):
     label_shape: Mapped[list[int] | None] = mapped_column(JSONType)
     feature_names: Mapped[list[str]] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # feature and label interpolation steps (assay.data.interpolation), applied again whenever rows are encoded
+    interpolaters: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    # forecasting windows (assay.data.windows): size_window, size_shift, record_shifted, split order
+    window: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class FoldRow(Base):

@@ -51,6 +51,7 @@ import pandas as pd
 from assay import __version__, errors, plugins
 from assay.data import ingest
 from assay.data.encoding import FittedEncoder, FittedEncoders, json_safe
+from assay.data.interpolation import Interpolater
 from assay.inference.infer import Inference, input_schema
 from assay.inference.schema import InputSchema
 
@@ -139,7 +140,8 @@ def export(predictor: Any, path: str | os.PathLike[str]) -> str:
             "classes": [json_safe(value) for value in encoders.label_classes],
             "is_categorical": encoders.label_is_categorical,
         },
-        "encoders": {"label": label_entry, "features": feature_entries, "passthrough": list(encoders.passthrough)},
+        "encoders": {"label": label_entry, "features": feature_entries, "passthrough": list(encoders.passthrough),
+                     "interpolaters": [step.to_json() for step in encoders.interpolaters]},
         "functions_file": FUNCTIONS,
         "functions": sorted(needed),
         "versions": {**dict(predictor.versions or {}), **_package_versions()},
@@ -280,6 +282,8 @@ class Bundle:
             passthrough=list(section["passthrough"]),
             label_column=label["column"], label_classes=list(label["classes"]),
             label_is_categorical=bool(label["is_categorical"]),
+            # bundles written before interpolation existed have no such entry
+            interpolaters=[Interpolater.from_json(step) for step in section.get("interpolaters", [])],
         )
 
     @functools.cached_property

@@ -24,6 +24,8 @@ __all__ = ["SklearnEncoderFamily"]
 _CATEGORICAL = ("OneHotEncoder", "OrdinalEncoder", "LabelBinarizer", "LabelEncoder", "MultiLabelBinarizer")
 # Encoders whose fit/transform take a 1-D array instead of a 2-D table.
 _ONE_DIMENSIONAL = ("LabelBinarizer", "LabelEncoder", "MultiLabelBinarizer")
+# Text vectorizers take a 1-D sequence of documents; given a table they would iterate its column names.
+_TEXT = ("CountVectorizer", "TfidfVectorizer", "HashingVectorizer")
 
 
 def _is_sklearn(obj: Any) -> bool:
@@ -37,10 +39,47 @@ def _class_name(obj: Any) -> str:
     return (obj if isinstance(obj, type) else type(obj)).__name__
 
 
-def _is_preprocessing(encoder: Any, names: tuple[str, ...]) -> bool:
+def _is_preprocessing(encoder: Any, names: tuple[str, ...], module: str = "sklearn.preprocessing") -> bool:
     # Match scikit-learn's own classes (by module), not a user's class that happens to share a name.
     cls = type(encoder)
-    return cls.__name__ in names and cls.__module__.startswith("sklearn.preprocessing")
+    return cls.__name__ in names and cls.__module__.startswith(module)
+
+
+def _is_text(encoder: Any) -> bool:
+    """A text vectorizer (scikit-learn's or assay's TokenSequencer), alone or as the first step of a Pipeline."""
+    first = _steps(encoder)[:1]
+    return bool(first) and (_is_preprocessing(first[0], _TEXT, "sklearn.feature_extraction.text")
+                            or _is_preprocessing(first[0], ("TokenSequencer",), "assay_sklearn.text"))
+
+
+def _check_text(encoder: Any, data: Any, parameter: str) -> None:
+    """A text encoder gets exactly one column, and that column holds strings only."""
+    import pandas as pd
+
+    name = _class_name(_steps(encoder)[0])
+    columns = list(data.columns)
+    if len(columns) != 1:
+        raise errors.EncoderError(
+            f"{parameter}.columns",
+            f"{name} encodes one text column, but {columns} are selected; select it alone with "
+            f"columns=['{columns[0] if columns else 'text'}'] (one text encoder per text column)",
+        )
+    column = data[columns[0]]
+    if pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
+        raise errors.EncoderError(
+            f"{parameter}.columns",
+            f"{name} encodes text, but {columns[0]!r} holds {column.dtype} numbers; use a numeric encoder such as "
+            "StandardScaler() for it, or select the text column",
+        )
+    not_text = column[~column.map(lambda value: isinstance(value, str))]
+    if len(not_text):
+        examples = ", ".join(repr(value) for value in not_text.head(3).tolist())
+        raise errors.EncoderError(
+            f"{parameter}.columns",
+            f"{name} encodes text, but {columns[0]!r} holds {len(not_text)} value(s) that are not strings "
+            f"(e.g. {examples} in rows {not_text.index[:3].tolist()}); fill missing text with "
+            f"df[{columns[0]!r}].fillna('') and convert the others with .astype(str)",
+        )
 
 
 def _steps(encoder: Any) -> list[Any]:
@@ -105,12 +144,22 @@ class SklearnEncoderFamily(EncoderFamily):
         return bool(steps) and all(_is_preprocessing(step, _CATEGORICAL) for step in steps)
 
     def _is_one_dimensional(self, encoder: Any) -> bool:
-        return _is_preprocessing(encoder, _ONE_DIMENSIONAL)
+        return _is_preprocessing(encoder, _ONE_DIMENSIONAL) or _is_text(encoder)
 
     def _input(self, encoder: Any, data: Any) -> Any:
-        if self._is_one_dimensional(encoder):
-            return np.asarray(data.iloc[:, 0] if hasattr(data, "iloc") else data).ravel()
-        return data
+        if not self._is_one_dimensional(encoder):
+            return data
+        if hasattr(data, "iloc"):
+            if data.shape[1] != 1:
+                raise ValueError(
+                    f"{type(encoder).__name__} encodes one column at a time, got {data.shape[1]} columns "
+                    f"{list(data.columns)}; give it one column with columns=['name'] (one encoder per column)"
+                )
+            data = data.iloc[:, 0]
+        values = np.asarray(data)
+        if _is_text(encoder):
+            return values.ravel().astype(object)  # documents: one string per row
+        return values.ravel()
 
     def fit(self, encoder: Any, data: Any) -> Any:
         """Fit a clone of ``encoder`` on ``data``; the user's object stays unfitted."""
@@ -129,8 +178,19 @@ class SklearnEncoderFamily(EncoderFamily):
         out = np.asarray(out, dtype=np.float64)
         return out.reshape(len(out), -1)
 
+    def check_data(self, encoder: Any, data: Any, parameter: str) -> None:
+        """Text encoders: exactly one column, of strings (not numbers, not missing values)."""
+        if _is_text(encoder):
+            _check_text(encoder, data, parameter)
+
     def output_names(self, fitted: Any, columns: list[str]) -> list[str]:
-        """``column=value`` for one-hot style outputs, scikit-learn's feature names otherwise."""
+        """``column=value`` for one-hot style outputs, ``column:word`` for text vectorizers (``column:token_i``
+        for token ids), scikit-learn's feature names otherwise."""
+        if _is_text(fitted) and len(columns) == 1:
+            try:
+                return [f"{columns[0]}:{name}" for name in fitted.get_feature_names_out()]
+            except (AttributeError, ValueError, TypeError):  # HashingVectorizer: no names; the pipeline numbers them
+                return []
         if _is_preprocessing(fitted, ("OneHotEncoder",)):
             names = []
             for index, (column, categories) in enumerate(zip(columns, fitted.categories_, strict=True)):

@@ -1,0 +1,107 @@
+"""Databases made by earlier assay releases upgrade through ``assay.setup()`` and read back whole.
+
+``tests/data/assay_<revision>.sqlite3`` is a database frozen at each released schema revision, with data in every
+table (``tests/data/make_frozen_database.py`` made it). Each test works on a copy, so the frozen file never changes.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import undefer
+
+import assay
+from assay import datum
+from assay.db import engine as db_engine
+from assay.db import migrate
+from assay.db.models import Base
+
+FROZEN = sorted((Path(__file__).parent / "data").glob("assay_*.sqlite3"))
+
+
+def test_a_frozen_database_exists_for_the_first_released_revision():
+    assert any(path.name == "assay_0001.sqlite3" for path in FROZEN)
+
+
+@pytest.fixture(params=FROZEN, ids=[path.stem for path in FROZEN])
+def upgraded(request, tmp_path) -> str:
+    copy = tmp_path / request.param.name
+    shutil.copyfile(request.param, copy)
+    url = f"sqlite:///{copy}"
+    assay.setup(url)
+    return url
+
+
+def test_setup_upgrades_a_frozen_database_to_the_newest_revision(upgraded):
+    assert migrate.current_revision(db_engine.get_engine()) == migrate.head_revision()
+
+
+def test_every_row_of_every_table_reads_back_after_the_upgrade(upgraded):
+    with db_engine.session_scope() as session:
+        for mapper in Base.registry.mappers:
+            row_type = mapper.class_
+            deferred = [undefer(getattr(row_type, prop.key)) for prop in mapper.column_attrs]
+            rows = session.scalars(select(row_type).options(*deferred)).all()
+            for row in rows:
+                for prop in mapper.column_attrs:
+                    getattr(row, prop.key)
+    with db_engine.session_scope() as session:
+        counts = {mapper.class_.__tablename__: len(session.scalars(select(mapper.class_)).all())
+                  for mapper in Base.registry.mappers}
+    # the frozen data covers the whole object model of revision 0001
+    for table in ["dataset", "label", "feature", "splitset", "fold", "encoderspec", "fittedencoder", "algorithm",
+                  "hyperparamset", "hyperparamcombo", "queue", "job", "predictor", "prediction"]:
+        assert counts[table] > 0, table
+
+
+def test_the_stored_splitset_and_queue_read_back_through_the_public_objects(upgraded):
+    splitset = assay.Splitset.all()[0]
+    assert splitset.label_column == "species"
+    assert len(splitset.folds) == 2
+    train = splitset.samples_for("train", fold_index=0)
+    assert train["features"].shape[1] == 4
+    assert train["labels"].shape[1] == 3
+    assert np.isfinite(train["features"]).all()
+
+    queue = assay.Queue.all()[0]
+    status = queue.status()
+    assert status["succeeded"] == 2
+    assert status["failed"] == 2
+    assert "fails on purpose" in " ".join(str(error) for error in status["errors"].values())
+    predictors = queue.predictors
+    assert len(predictors) == 2
+    for predictor in predictors:
+        assert set(predictor.metrics) == {"train", "validation", "test"}
+        assert 0.0 <= predictor.metrics["test"]["accuracy"] <= 1.0
+        assert len(predictor.history["loss"]) == 3
+    leaderboard = queue.leaderboard()
+    assert len(leaderboard) >= 1
+
+
+def test_a_model_stored_before_the_upgrade_still_predicts_and_its_stored_results_stay(upgraded):
+    predictor = assay.Queue.all()[0].predictors[0]
+    stored_importance = predictor.feature_importance()
+    assert sorted(stored_importance["feature"]) == ["petal_length", "petal_width", "sepal_length", "sepal_width"]
+    assert len(predictor.inferences) == 1
+    df = datum.to_pandas("iris.tsv")
+    result = predictor.infer(df.drop(columns="species").tail(7))
+    assert len(result) == 7
+    assert set(result["prediction"]) <= set(df["species"])
+    assert np.allclose(result.filter(like="probability_").sum(axis=1), 1.0, atol=1e-5)
+    assert len(predictor.inferences) == 2
+
+
+def test_new_work_runs_on_an_upgraded_database(upgraded):
+    queue = assay.Queue.all()[0]
+    algorithm = queue.algorithm
+    new_queue = assay.Experiment.make(
+        library="torch", analysis_type="classification_multi",
+        fn_build=algorithm.functions["fn_build"], fn_train=algorithm.functions["fn_train"],
+        repeat_count=1, hyperparameters={"neuron_count": [5]}, splitset_id=queue.splitset_id, hide_test=False,
+    )
+    new_queue.run_jobs(progress=False)
+    assert new_queue.status()["succeeded"] == 2  # one combination on each of the two folds
