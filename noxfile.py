@@ -23,7 +23,8 @@ PACKAGES = ["core", "plugins/keras_backend", "plugins/torch_backend", "plugins/s
 THIRDPARTY_PLUGIN = "tests/thirdparty_plugin"
 # torch is pinned and installed first, so the torch plugin's own requirement (torch>=2.2) is already met
 TORCH = "torch==2.13.0"
-TEST_REQUIREMENTS = ["tensorflow-cpu", "psycopg[binary]", "distributed", "pytest", "pytest-xdist"]
+TEST_REQUIREMENTS = ["tensorflow-cpu", "psycopg[binary]", "distributed", "cmaes", "pytest", "pytest-xdist",
+                     "hypothesis"]
 # two pytest workers share two cores: one BLAS/OpenMP/TensorFlow thread each, or they oversubscribe
 SINGLE_THREADED = dict.fromkeys(
     ["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",

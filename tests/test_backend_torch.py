@@ -316,7 +316,7 @@ def test_fn_train_returning_nothing_or_something_else_is_a_clear_error(torch_bac
 
 def test_stored_weights_load_only_into_the_architecture_they_came_from(torch_backend):
     data = torch_backend.model_to_bytes(fn_build((4,), (3,), neuron_count=12))
-    with pytest.raises(errors.PluginError, match="fn_build must build the same architecture"):
+    with pytest.raises(errors.ModelLoadError, match="fn_build must build the same architecture"):
         torch_backend.model_from_bytes(data, fn_build, (4,), (3,), {"neuron_count": 9})
 
 

@@ -150,8 +150,9 @@ def test_report_is_one_html_file_with_the_leaderboard_and_embedded_plots(queue, 
     best = queue.leaderboard()["r2_mean"][0]
     assert f"{best:.4f}" in page
     images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    # comparison, and for the one best model: learning curve + residuals + predicted-vs-actual on 2 splits
-    assert len(images) == 1 + 1 + 2 * 2
+    # comparison, search history (one combination: no importance), and for the one best model: learning curve
+    # + residuals + predicted-vs-actual on 2 splits
+    assert len(images) == 1 + 1 + 1 + 2 * 2
     assert not re.search(r'(src|href)="(https?:)?//', page)  # nothing to fetch: the file stands alone
     assert "could not be drawn" not in page
     with pytest.raises(errors.ValidationError, match="path"):
@@ -187,4 +188,4 @@ def test_report_command_writes_the_file_it_names(queue, queue_url, tmp_path, cap
     target = tmp_path / "out.html"
     assert run_command(["report", str(queue.id), "-o", str(target), "--url", queue_url[0]]) == 0
     assert str(target) in capsys.readouterr().out
-    assert target.read_text(encoding="utf-8").count("data:image/png;base64,") == 6
+    assert target.read_text(encoding="utf-8").count("data:image/png;base64,") == 7

@@ -220,9 +220,9 @@ def test_a_bundle_describes_its_model_and_keeps_the_weights_in_the_keras_format(
     assert bundle.schema.ignored_columns == ["plant_id"]
     assert bundle.hyperparameters == {"kind": "multi"}
     assert {"keras", "tensorflow", "assay", "python", "scikit-learn"} <= set(bundle.versions)
-    assert bundle.manifest["source"]["predictor_id"] == predictor.id
+    assert bundle.manifest.source["predictor_id"] == predictor.id
     with zipfile.ZipFile(path) as archive:
-        assert "model.keras" not in bundle.manifest["trusts"]  # weights are never unpickled
+        assert "model.keras" not in bundle.manifest.trusts  # weights are never unpickled
         archive.extract("model.keras", tmp_path)
     import keras
 

@@ -39,7 +39,7 @@ def scaler_spec():
             dict(sklearn_preprocess=StandardScaler(), columns=["a", "b"])]
 
 
-def test_scaler_is_fitted_on_train_rows_only_and_per_fold_on_the_fold_train_rows(db):
+def test_scaler_is_fitted_on_train_rows_only_and_per_fold_on_the_fold_train_rows(any_db):
     df = mixed_frame()
     splitset = assay.Pipeline.Tabular.make(
         df, label_column="label", label_encoder=dict(sklearn_preprocess=OneHotEncoder()),
@@ -66,7 +66,7 @@ def test_scaler_is_fitted_on_train_rows_only_and_per_fold_on_the_fold_train_rows
     assert per_class == {"OneHotEncoder": 2, "StandardScaler": 4}
 
 
-def test_categorical_encoder_is_fitted_on_all_rows(db):
+def test_categorical_encoder_is_fitted_on_all_rows(any_db):
     df = mixed_frame()
     df.loc[0, "city"] = "quito"  # a category seen in a single row, wherever that row lands
     splitset = assay.Pipeline.Tabular.make(
@@ -77,7 +77,7 @@ def test_categorical_encoder_is_fitted_on_all_rows(db):
     assert sorted(splitset.encoders().features[0].load().categories_[0]) == ["lima", "oslo", "quito", "rome"]
 
 
-def test_regression_label_scaler_is_fitted_on_train_and_per_fold(db):
+def test_regression_label_scaler_is_fitted_on_train_and_per_fold(any_db):
     df = datum.to_pandas("exoplanets.parquet")
     splitset = assay.Pipeline.Tabular.make(
         df, label_column="SurfaceTempK", label_encoder=dict(sklearn_preprocess=StandardScaler()),
@@ -93,7 +93,7 @@ def test_regression_label_scaler_is_fitted_on_train_and_per_fold(db):
         np.testing.assert_allclose(decoded, label.iloc[fold.samples["validation"]], rtol=1e-5)
 
 
-def test_unfitted_specifications_are_stored_beside_the_fitted_encoders(db):
+def test_unfitted_specifications_are_stored_beside_the_fitted_encoders(any_db):
     splitset = assay.Pipeline.Tabular.make(
         mixed_frame(), label_column="label", label_encoder=dict(sklearn_preprocess=OneHotEncoder()),
         feature_encoders=scaler_spec(), size_test=0.25,
@@ -112,7 +112,7 @@ def test_unfitted_specifications_are_stored_beside_the_fitted_encoders(db):
     assert specs[1].params["params"]["with_mean"] is True
 
 
-def test_encoders_apply_in_order_to_the_columns_earlier_ones_left(db):
+def test_encoders_apply_in_order_to_the_columns_earlier_ones_left(any_db):
     df = mixed_frame()
     splitset = assay.Pipeline.Tabular.make(
         df, label_column="label", label_encoder=dict(sklearn_preprocess=OneHotEncoder()),
@@ -127,7 +127,7 @@ def test_encoders_apply_in_order_to_the_columns_earlier_ones_left(db):
     assert splitset.feature_names == ["price", "city=lima", "city=oslo", "city=rome", "a", "b"]
 
 
-def test_imputer_pipeline_fills_nans_so_samples_are_finite(db):
+def test_imputer_pipeline_fills_nans_so_samples_are_finite(any_db):
     df = mixed_frame()
     df.loc[[2, 50, 90], "a"] = np.nan
     splitset = assay.Pipeline.Tabular.make(
@@ -156,12 +156,12 @@ NEW_PROCESS = textwrap.dedent("""
 """)
 
 
-def test_fitted_encoders_reloaded_in_a_new_process_give_identical_output(db):
+def test_fitted_encoders_reloaded_in_a_new_process_give_identical_output(any_db):
     splitset = assay.Pipeline.Tabular.make(
         mixed_frame(), label_column="label", label_encoder=dict(sklearn_preprocess=OneHotEncoder()),
         feature_encoders=scaler_spec(), size_test=0.25, fold_count=2,
     )
-    result = subprocess.run([sys.executable, "-c", NEW_PROCESS, db, str(splitset.id)],
+    result = subprocess.run([sys.executable, "-c", NEW_PROCESS, any_db, str(splitset.id)],
                             capture_output=True, text=True, check=True, timeout=120)
     other = json.loads(result.stdout)
     for fold_index in (None, 0, 1):

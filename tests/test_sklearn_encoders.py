@@ -114,8 +114,11 @@ def test_dumped_encoders_load_back_with_identical_output(family, frame):
     np.testing.assert_array_equal(family.transform(loaded, frame[["size"]]), family.transform(fitted, frame[["size"]]))
 
 
-def test_describe_gives_json_safe_parameters(family):
+def test_describe_keeps_storable_parameters_and_gives_the_repr_of_other_objects(family):
     described = family.describe(OneHotEncoder(dtype=np.float32, handle_unknown="ignore"))
     assert described["class"] == "OneHotEncoder"
     assert described["params"]["handle_unknown"] == "ignore"
-    assert "float32" in described["params"]["dtype"]  # not JSON: kept as its repr
+    assert described["params"]["dtype"] is np.float32  # a class: assay's JSON columns store it as it is
+    steps = family.describe(make_pipeline(SimpleImputer(), StandardScaler()))["params"]["steps"]
+    assert steps[0][0] == "simpleimputer"
+    assert steps[0][1] == "SimpleImputer()"

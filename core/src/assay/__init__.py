@@ -10,8 +10,12 @@ from typing import Any
 
 from assay import errors
 from assay.db.engine import setup
+from assay.environment import apply_plugin_defaults
 
 __version__ = "0.1.0"
+
+# before the user imports an ML library, which may read its settings from the environment only then
+apply_plugin_defaults()
 
 # public name -> module that defines it; imported on first access
 _LAZY = {
@@ -27,6 +31,7 @@ _LAZY = {
     "Predictor": "assay.experiment.objects",
     "Prediction": "assay.experiment.objects",
     "load_bundle": "assay.inference.bundle",
+    "TrainingCallback": "assay.callbacks",
 }
 
 __all__ = ["__version__", "errors", "setup", *_LAZY]

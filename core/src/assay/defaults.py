@@ -5,6 +5,7 @@ Registered like any plugin with ``trylast=True``, so third-party plugins overrid
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -89,9 +90,50 @@ def classification_metrics(y_true, y_pred, probabilities, classes, binary: bool)
     return metric_values.classification(y_true, y_pred, probabilities, classes, binary)
 
 
+def _safe(fn, *args, **kwargs) -> float | None:
+    """A metric that is undefined here is left out, not stored as NaN."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = float(fn(*args, **kwargs))
+    except ValueError:
+        return None
+    return value if np.isfinite(value) else None
+
+
 def regression_metrics(y_true, y_pred) -> dict[str, float]:
-    """scikit-learn's R², MSE, RMSE, MAE, MAPE and explained variance of one split (:mod:`assay.metric_values`)."""
-    return metric_values.regression(y_true, y_pred)
+    """r2, mse, rmse, mae, mape, explained variance over every value (scikit-learn's definitions, computed from
+    one residual vector by :mod:`assay.metric_values`). Forecast windows ``(n, size_window, columns)`` also get
+    ``mae_step_<k>``, ``rmse_step_<k>`` and ``r2_step_<k>`` for each step k = 1..size_window of the window (the
+    horizon: later steps lie further in the future)."""
+    y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    windows = y_true.ndim == 3 and y_pred.shape == y_true.shape
+    values: dict[str, float] = metric_values.regression(y_true.ravel(), y_pred.ravel())
+    if windows:
+        from sklearn import metrics as m
+
+        # R² of forecast windows: per column, then averaged (columns of different scales would inflate a pooled R²)
+        values.pop("r2", None)
+        r2 = _safe(m.r2_score, y_true.reshape(-1, y_true.shape[-1]), y_pred.reshape(-1, y_true.shape[-1]))
+        if r2 is not None:
+            values["r2"] = r2
+        values.update({name: value for name, value in forecast_step_metrics(y_true, y_pred).items()
+                       if value is not None})
+    return values
+
+
+def forecast_step_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float | None]:
+    """MAE, RMSE and R² (averaged over columns) of each step of forecast windows ``(n, size_window, columns)``,
+    steps numbered from 1."""
+    from sklearn import metrics as m
+
+    values: dict[str, float | None] = {}
+    for step in range(y_true.shape[1]):
+        flat = metric_values.regression(y_true[:, step].ravel(), y_pred[:, step].ravel())
+        values[f"mae_step_{step + 1}"] = flat.get("mae")
+        values[f"rmse_step_{step + 1}"] = flat.get("rmse")
+        values[f"r2_step_{step + 1}"] = _safe(m.r2_score, y_true[:, step], y_pred[:, step])
+    return values
 
 
 @hookimpl(trylast=True)

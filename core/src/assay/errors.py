@@ -30,6 +30,11 @@ class PluginLoadError(PluginError):
     """A plugin's entry point could not be imported (raised in strict mode only)."""
 
 
+class ModelLoadError(PluginError):
+    """A library's plugin cannot load a stored or bundled model: corrupt bytes, another library's format, or an
+    architecture that no longer fits the weights."""
+
+
 class LibraryNotFoundError(PluginError):
     """No installed plugin provides the requested machine-learning library."""
 
@@ -64,6 +69,10 @@ class ExperimentError(ValidationError):
 
 class SchemaMismatchError(ValidationError):
     """New data for inference does not match the columns or dtypes a model was trained on."""
+
+
+class BundleError(ValidationError):
+    """A bundle file cannot be used: not a bundle, a damaged or incomplete manifest, or a newer format."""
 
 
 class NotFoundError(AssayError, LookupError):

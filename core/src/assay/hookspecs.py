@@ -193,6 +193,29 @@ def assay_model_from_bytes(library, data, fn_build, features_shape, label_shape,
 
     Returns:
         The loaded model, or ``None`` when not answering for ``library``.
+
+    Raises:
+        assay.errors.ModelLoadError: ``data`` cannot be loaded (damaged, or another library's format). Any other
+            exception a plugin lets escape is wrapped into one by :meth:`assay.plugins.Backend.model_from_bytes`.
+    """
+
+
+@hookspec(firstresult=True)
+def assay_channels_last(library):
+    """Say whether the library's image layers expect channels last.
+
+    assay stores and hands out images channels first (samples x channels x height x width, PyTorch's layout).
+    Called before a job builds its model and whenever image samples are prepared (training, evaluation,
+    inference, importance): a library answering ``True`` receives images with the channel axis moved last, and
+    ``fn_build`` receives ``features_shape = (height, width, channels)``. Sequences and samples reshaped with
+    ``feature_reshape_indices`` are never moved.
+
+    Args:
+        library (str): the algorithm's library; answer ``None`` unless it is yours.
+
+    Returns:
+        ``True`` for channels last (Keras' default), ``False`` for channels first; ``None`` when not answering
+        for ``library`` (no plugin answering counts as channels first).
     """
 
 

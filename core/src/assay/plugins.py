@@ -192,11 +192,24 @@ class Backend:
 
     def model_from_bytes(self, data: bytes, fn_build: Callable[..., Any], features_shape: tuple[int, ...],
                          label_shape: tuple[int, ...], hyperparameters: dict[str, Any]) -> Any:
-        return self._call("assay_model_from_bytes", data=data, fn_build=fn_build, features_shape=features_shape,
-                          label_shape=label_shape, hyperparameters=hyperparameters)
+        """The loaded model; a plugin's raw exception (bad bytes it did not check) becomes a ModelLoadError."""
+        try:
+            return self._call("assay_model_from_bytes", data=data, fn_build=fn_build, features_shape=features_shape,
+                              label_shape=label_shape, hyperparameters=hyperparameters)
+        except errors.AssayError:
+            raise
+        except Exception as exc:
+            raise errors.ModelLoadError(
+                f"the {self.library!r} plugin cannot load the stored model ({type(exc).__name__}: {exc}); it is "
+                "damaged or was saved by another library"
+            ) from exc
 
     def seed(self, seed: int) -> None:
         self._call("assay_seed", seed=seed)
+
+    def channels_last(self) -> bool:
+        """Whether the library wants images channels last (no answer: channels first, as assay stores them)."""
+        return bool(self.pm.hook.assay_channels_last(library=self.library))
 
     def clear_session(self) -> None:
         self._call("assay_clear_session")
@@ -205,9 +218,25 @@ class Backend:
         return dict(self._call("assay_library_versions"))
 
 
+# other names users write for a library (AIQC wrote library="pytorch"); stored under the canonical name
+LIBRARY_ALIASES = {"pytorch": "torch"}
+
+
+def canonical_library(library: Any) -> Any:
+    """``library`` under the name its plugin registers (``"pytorch"`` -> ``"torch"``), unless a plugin
+    registers the alias itself."""
+    if isinstance(library, str) and library in LIBRARY_ALIASES and library not in libraries():
+        return LIBRARY_ALIASES[library]
+    return library
+
+
 def backend(library: str) -> Backend:
     """The backend for ``library``; raises :class:`~assay.errors.LibraryNotFoundError` naming what to install."""
     available = libraries()
+    if not isinstance(library, str):
+        raise errors.LibraryNotFoundError(
+            f"library={library!r}: give one library name (a string), one of: {', '.join(sorted(available))}"
+        )
     if library not in available:
         installed = ", ".join(sorted(available)) or "none"
         raise errors.LibraryNotFoundError(
@@ -229,7 +258,7 @@ def analysis_types() -> dict[str, AnalysisType]:
 def analysis_type(name: str) -> AnalysisType:
     """The analysis type called ``name``; raises naming the known ones."""
     known = analysis_types()
-    if name not in known:
+    if not isinstance(name, str) or name not in known:
         raise errors.AnalysisTypeNotFoundError(
             f"analysis_type={name!r} is unknown; use one of: {', '.join(sorted(known))}"
         )

@@ -74,6 +74,34 @@ def check_frame(df: pd.DataFrame) -> None:
         raise errors.DataError(
             PARAMETER, f"column names must be strings, got {not_text[:5]!r}; e.g. df.columns = df.columns.astype(str)"
         )
+    unstorable = {column: problem for column in df.columns if (problem := _unstorable(df[column])) is not None}
+    if unstorable:
+        described = "; ".join(f"{column!r} {problem}" for column, problem in list(unstorable.items())[:5])
+        first = next(iter(unstorable))
+        raise errors.DataError(
+            PARAMETER, f"cannot store {described}: give each column one type, e.g. df[{first!r}] = "
+            f"df[{first!r}].astype(str), or drop the column"
+        )
+
+
+# object columns pandas sees as one of these convert to Parquet; others are tried (lists, dicts, mixtures)
+_STORABLE_KINDS = {"string", "empty", "bytes", "floating", "integer", "mixed-integer-float", "boolean", "decimal",
+                   "date", "datetime", "datetime64"}
+
+
+def _unstorable(series: pd.Series) -> str | None:
+    """Why an object column cannot be stored as Parquet (e.g. ints mixed with text), or ``None``."""
+    if series.dtype != object:
+        return None
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    if kind in _STORABLE_KINDS:
+        return None
+    try:
+        pa.array(series, from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        types = sorted({type(value).__name__ for value in series.dropna().head(10_000)})
+        return f"holds values of mixed types ({', '.join(types)})"
+    return None
 
 
 CHUNK_BYTES = 1 << 20
@@ -109,7 +137,10 @@ class Serialized:
 
 def serialize(df: pd.DataFrame) -> Serialized:
     """Parquet bytes of ``df`` without its index. pandas metadata keeps dtypes (str, category...) intact."""
-    table = pa.Table.from_pandas(df, preserve_index=False)
+    try:
+        table = pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError) as exc:  # check_frame refuses what it knows; the rest here
+        raise errors.DataError(PARAMETER, f"cannot store the data as Parquet: {exc}") from exc
     # dictionary encoding pays off for text and categories; on floats it only costs time (10x the write)
     dictionary = [field.name for field in table.schema if not pa.types.is_floating(field.type)]
     handle, name = tempfile.mkstemp(prefix="assay-", suffix=".parquet")

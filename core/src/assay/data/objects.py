@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
 from assay import errors
-from assay.data import ingest
+from assay.data import ingest, sequence_windows, windows
+from assay.data.array_input import ArrayEncoders, FittedArrayEncoder, StoredArray
 from assay.data.encoding import FittedEncoder, FittedEncoders
 from assay.data.interpolation import Interpolater
 from assay.db.engine import session_scope
@@ -109,6 +110,38 @@ class Splitset(Persisted):
     def _frame(self) -> pd.DataFrame:
         return self._once("frame", lambda: Dataset.get(self.dataset_id).to_pandas())
 
+    def _label_frame(self) -> pd.DataFrame:
+        """The table holding the label: the dataset itself (tabular) or the label file (sequences, images)."""
+        if self.kind == "tabular":
+            return self._frame()
+        return self._once("label_frame", lambda: Dataset.get(self._label_row().dataset_id).to_pandas())
+
+    def _stored_array(self) -> StoredArray:
+        def load():
+            with session_scope() as session:
+                row = session.get(DatasetRow, self.dataset_id)
+            return StoredArray.load(row.id, row.shape, row.dtypes, row.columns)
+
+        return self._once("stored_array", load)
+
+    @property
+    def kind(self) -> str:
+        """The kind of the feature data: ``"tabular"``, ``"sequence"`` or ``"image"``."""
+        return self._feature_row().kind or "tabular"
+
+    @property
+    def layout(self) -> str:
+        """Axis order of ``features_shape``: ``"tabular"``, ``"timesteps_features"`` (sequences),
+        ``"channels_first"`` (images; channels-last backends such as Keras get channels moved last) or
+        ``"reshaped"`` (``feature_reshape_indices`` chose the shape; every library receives it as it is)."""
+        return self._feature_row().layout or "tabular"
+
+    @property
+    def sample_shape(self) -> tuple[int, ...] | None:
+        """One raw sample's shape as stored (sequences and images; ``None`` for tabular data)."""
+        shape = self._feature_row().sample_shape
+        return None if shape is None else tuple(shape)
+
     # --- the contract used by the runner and inference ------------------------------------------------------
 
     @property
@@ -174,6 +207,12 @@ class Splitset(Persisted):
         return list(label.classes or []) if label is not None and label.is_categorical else []
 
     @property
+    def window(self) -> windows.Window | None:
+        """The forecasting windows (``feature_window``), or ``None``. With windows, samples are window indices."""
+        data = self._row.window
+        return None if data is None else self._once("window", lambda: windows.Window.from_json(data))
+
+    @property
     def interpolaters(self) -> list[Interpolater]:
         """The feature and label interpolation steps, applied to each split's rows on their own."""
         return [Interpolater.from_json(step) for step in (self._row.interpolaters or [])]
@@ -224,7 +263,9 @@ class Splitset(Persisted):
 
         return self._once("stored_encoders", load)
 
-    def _build_encoders(self, fold: Fold | None, fold_index: int | None) -> FittedEncoders:
+    def _build_encoders(self, fold: Fold | None, fold_index: int | None) -> FittedEncoders | ArrayEncoders:
+        if self.kind != "tabular":
+            return self._build_array_encoders(fold, fold_index)
         label, features = None, []
         for spec, fitted_rows in self._stored_encoders():
             # a fold's own fit when there is one; categorical encoders are fitted once on all rows
@@ -248,6 +289,35 @@ class Splitset(Persisted):
             label_is_categorical=self.label_is_categorical, interpolaters=self.interpolaters,
         )
 
+    def _build_array_encoders(self, fold: Fold | None, fold_index: int | None) -> ArrayEncoders:
+        label, steps = None, []
+        for spec, fitted_rows in self._stored_encoders():
+            by_fold = {row.fold_id: row for row in fitted_rows}
+            row = by_fold.get(fold.id if fold is not None else None) or by_fold[None]
+            own_fold = fold_index if row.fold_id is not None else None
+            if spec.role == "label":
+                label = FittedEncoder(
+                    role=spec.role, position=spec.position, family_name=spec.family, class_name=spec.class_name,
+                    columns=list(spec.columns_matched), output_names=list(row.output_names),
+                    is_categorical=spec.is_categorical, blob=row.blob, fold_index=own_fold,
+                )
+            else:
+                steps.append(FittedArrayEncoder(
+                    position=spec.position, family_name=spec.family, class_name=spec.class_name, axis=spec.axis,
+                    is_categorical=spec.is_categorical, blob=row.blob, fold_index=own_fold,
+                    columns=list(spec.columns_matched),
+                ))
+        feature = self._feature_row()
+        all_names = self._stored_array().columns
+        return ArrayEncoders(
+            kind=self.kind, sample_shape=tuple(feature.sample_shape),
+            kept=[all_names.index(name) for name in feature.columns], features=steps,
+            reshape_indices=feature.reshape_indices, features_shape=self.features_shape,
+            dtype=self._stored_array().dtype, columns=list(all_names),
+            labels=FittedEncoders(label=label, features=[], passthrough=[], label_column=self.label_column,
+                                  label_classes=self.label_classes, label_is_categorical=self.label_is_categorical),
+        )
+
     def samples_for(self, split: str, fold_index: int | None = None) -> dict[str, np.ndarray | None]:
         """``{"features": float32 (n, *features_shape), "labels": (n, *label_shape) or None}`` of one split.
 
@@ -258,39 +328,69 @@ class Splitset(Persisted):
         if key not in self._cache:
             rows = np.asarray(self.row_indices(split, fold_index), dtype=np.int64)
             encoders = self.encoders(fold_index)
-            df = self._frame()
-            features = encoders.encode_features(df, rows)
+            if self.kind != "tabular" and self.window is not None:  # windows along each series' timesteps
+                features, labels = sequence_windows.encode(encoders, self._stored_array(), self.window, rows)
+                self._cache[key] = {"features": features, "labels": labels}
+                cached = self._cache[key]
+                return {name: None if value is None else value.copy() for name, value in cached.items()}
+            if self.kind != "tabular":  # read only this split's samples, chunk by chunk
+                features = encoders.encode_features(self._stored_array().rows(rows))
+            else:
+                df = self._frame()
+                window = self.window
+                if window is not None:  # samples are windows: (n, size_window, width), labels the shifted windows
+                    features, labels = windows.encode(encoders, df, window, rows)
+                    self._cache[key] = {"features": features, "labels": labels}
+                    cached = self._cache[key]
+                    return {name: None if value is None else value.copy() for name, value in cached.items()}
+                features = encoders.encode_features(df, rows)
             labels = None
             if self.label_column is not None:
-                labels = encoders.encode_labels(df[self.label_column].iloc[rows])
+                labels = encoders.encode_labels(self._label_frame()[self.label_column].iloc[rows])
             self._cache[key] = {"features": features, "labels": labels}
         cached = self._cache[key]
         return {name: None if value is None else value.copy() for name, value in cached.items()}
 
     def raw_labels(self, row_indices: Any) -> np.ndarray:
         """The original label values of these dataset rows (gaps interpolated among them, with a label
-        interpolater)."""
+        interpolater). With forecasting windows: the original values each window forecasts, ``(n, size_window,
+        columns)``."""
+        window = self.window
+        if window is not None and window.record_shifted:
+            if self.kind != "tabular":
+                return sequence_windows.raw_targets(self.encoders(), self._stored_array(), window, row_indices)
+            return windows.raw_targets(self.encoders(), self._frame(), window, row_indices)
         if self.label_column is None:
             raise errors.SplitError("label_column", f"splitset {self.id} is unsupervised: it has no labels")
         rows = np.asarray(row_indices, dtype=np.int64)
         if any(step.role == "label" for step in self.interpolaters):
             # gaps are filled among these rows only, as when the split was encoded for training
-            labels = self._frame()[self.label_column].iloc[rows]
+            labels = self._label_frame()[self.label_column].iloc[rows]
             return self.encoders().interpolate_labels(labels).to_numpy()
-        values = self._once("raw_labels", lambda: self._frame()[self.label_column].to_numpy())
+        values = self._once("raw_labels", lambda: self._label_frame()[self.label_column].to_numpy())
         return values[rows]
 
     def decode_labels(self, values: Any, fold_index: int | None = None) -> np.ndarray:
         """Classification: class indices to original classes (``label_classes[i]``). Regression: the inverse
-        of the label encoder (the fold's when it was fitted per fold)."""
+        of the label encoder (the fold's when it was fitted per fold). Forecasts: the inverse of the feature
+        encoders, ``(n, size_window, columns)``."""
+        window = self.window
+        if window is not None:
+            decode = sequence_windows.decode if self.kind != "tabular" else windows.decode
+            return decode(self.encoders(fold_index), values, window.size_window)
         return self.encoders(fold_index).decode_labels(values)
 
-    def encode_features(self, df: pd.DataFrame, fold_index: int | None = None) -> np.ndarray:
+    def encode_features(self, df: pd.DataFrame | np.ndarray, fold_index: int | None = None) -> np.ndarray:
         """Encode new raw rows (inference) after checking they have the feature columns with fitting dtypes.
 
+        For sequences and images ``df`` is an array of raw samples shaped like the stored ones.
+
         Raises:
-            assay.errors.SchemaMismatchError: a feature column is missing or holds another kind of values.
+            assay.errors.SchemaMismatchError: a feature column is missing or holds another kind of values, or
+                samples of another shape.
         """
+        if self.kind != "tabular":
+            return self.encoders(fold_index).encode_features(df, parameter="samples")
         check_schema(df, self.feature_dtypes)
         return self.encoders(fold_index).encode_features(df.reset_index(drop=True))
 

@@ -13,21 +13,13 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import encoding, ingest, interpolation, splitting
+from assay.data import array_pipeline, encoding, finite, ingest, interpolation, splitting, windows
 from assay.data.encoding import EncoderStep
+from assay.data.fits import Fit, as_lists, check_label_values, fit_step, label_is_categorical, store_fit
 from assay.data.interpolation import Interpolater
 from assay.data.objects import Fold, Splitset
 from assay.db.engine import session_scope
-from assay.db.models import EncoderSpecRow, FeatureRow, FittedEncoderRow, FoldRow, LabelRow, SplitsetRow
-
-
-@attrs.define
-class _Fit:
-    """One step's fitted encoders: the splitset's (``None`` key) and, if fitted per fold, each fold's."""
-
-    step: EncoderStep
-    by_fold: dict[int | None, Any]
-    names: list[str]
+from assay.db.models import FeatureRow, FoldRow, LabelRow, SplitsetRow
 
 
 def _check_columns(df: pd.DataFrame, label_column: Any, excluded: Any) -> tuple[list[str], list[str]]:
@@ -43,40 +35,10 @@ def _check_columns(df: pd.DataFrame, label_column: Any, excluded: Any) -> tuple[
     return features, [c for c in excluded if c != label_column]
 
 
-def _label_is_categorical(label: pd.Series, step: EncoderStep | None) -> bool:
-    if step is not None:
-        return step.is_categorical
-    # without an encoder, floats are a continuous label and anything else (ints, text, bools) are classes
-    return not pd.api.types.is_float_dtype(label.dtype)
-
-
-def _check_label_values(label: pd.Series) -> None:
-    missing = np.flatnonzero(label.isna().to_numpy())
-    if len(missing):
-        raise errors.DataError(
-            "label_column",
-            f"{label.name!r} is missing in {len(missing)} row(s) (e.g. rows {missing[:5].tolist()}); a label cannot "
-            "be imputed: drop those rows or fill them before make()",
-        )
-
-
-def _fit_step(step: EncoderStep, parts: _Parts, columns: list[str], nan_columns: list[str]) -> _Fit:
-    """Categorical encoders see all rows; every other one the train rows only, and each fold its train rows."""
-    data = parts.all[columns]
-    if step.is_categorical:
-        by_fold: dict[int | None, Any] = {None: encoding.fit(step, data, nan_columns)}
-    else:
-        by_fold = {None: encoding.fit(step, parts.train[columns], nan_columns)}
-        for index, fold_train in enumerate(parts.fold_trains):
-            by_fold[index] = encoding.fit(step, fold_train[columns], nan_columns)
-    head = data.iloc[:2]
-    width = encoding.transform(step, by_fold[None], head).shape[1]
-    for index, fitted in by_fold.items():
-        if index is not None and encoding.transform(step, fitted, head).shape[1] != width:
-            raise errors.EncoderError(
-                step.parameter, f"fitted on fold {index} it gives a different number of columns than on train"
-            )
-    return _Fit(step, by_fold, encoding.output_names(step, by_fold[None], width))
+def _fit_step(step: EncoderStep, parts: _Parts, columns: list[str], nan_columns: list[str]) -> Fit:
+    """Fit one step without leakage on the (interpolated) rows of ``parts``."""
+    return fit_step(step, parts.all[columns], parts.train[columns], [part[columns] for part in parts.fold_trains],
+                    nan_columns)
 
 
 @attrs.frozen
@@ -93,14 +55,18 @@ class _Parts:
 
 
 def _parts(frame: pd.DataFrame, steps: list[Interpolater], samples: dict[str, np.ndarray],
-           folds: list[dict[str, np.ndarray]]) -> _Parts:
-    def part(rows: np.ndarray, where: str) -> pd.DataFrame:
-        data = interpolation.apply(steps, frame.iloc[rows])
+           folds: list[dict[str, np.ndarray]], window: windows.Window | None = None) -> _Parts:
+    def rows_of(indices: np.ndarray) -> np.ndarray:  # with windows, samples are windows: the rows they touch
+        return indices if window is None else window.rows(indices)
+
+    def part(indices: np.ndarray, where: str) -> pd.DataFrame:
+        data = interpolation.apply(steps, frame.iloc[rows_of(indices)])
         interpolation.check_filled([step for step in steps if step.role == "label"], data, where)
         return data
 
     if not steps:
-        return _Parts(frame, frame.iloc[samples["train"]], [frame.iloc[fold["train"]] for fold in folds])
+        return _Parts(frame, frame.iloc[rows_of(samples["train"])],
+                      [frame.iloc[rows_of(fold["train"])] for fold in folds])
     by_split = {split: part(rows, f"{split} split") for split, rows in samples.items()}
     fold_trains = [part(fold["train"], f"train part of fold {i}") for i, fold in enumerate(folds)]
     for index, fold in enumerate(folds):
@@ -109,7 +75,8 @@ def _parts(frame: pd.DataFrame, steps: list[Interpolater], samples: dict[str, np
 
 
 class Pipeline:
-    """Pipelines that turn raw data into a persisted :class:`~assay.Splitset`. Tabular data: ``Pipeline.Tabular``."""
+    """Pipelines that turn raw data into a persisted :class:`~assay.Splitset`: ``Pipeline.Tabular``,
+    ``Pipeline.Sequence`` (3-D samples) and ``Pipeline.Image`` (4-D samples)."""
 
     class Tabular:
         """Tabular data: a DataFrame or a .csv/.tsv/.parquet file."""
@@ -128,6 +95,7 @@ class Pipeline:
             seed: int = splitting.DEFAULT_SEED,
             feature_interpolaters: list[dict[str, Any]] | None = None,
             label_interpolater: dict[str, Any] | None = None,
+            feature_window: dict[str, Any] | None = None,
         ) -> Splitset:
             """Ingest, split, fit encoders and persist everything; returns the :class:`~assay.Splitset`.
 
@@ -153,6 +121,13 @@ class Pipeline:
                     fitted on the interpolated train rows, and inference interpolates the new rows the same way.
                 label_interpolater: ``dict(interpolate_kwargs=...)`` for a float label column with gaps, applied
                     split by split like the feature interpolaters.
+                feature_window: ``dict(size_window=..., size_shift=..., record_shifted=True, time_ordered=True)``
+                    for forecasting: the rows (in order) of a time series become windows of ``size_window``
+                    rows, the samples of the splitset, with features of shape ``(size_window, width)``; each
+                    window's label is the window ``size_shift`` rows later (no ``label_column``). Splits are in
+                    time order by default (test last, validation before it, a gap at each boundary so no
+                    training window overlaps a window it is evaluated on); ``time_ordered=False`` shuffles
+                    windows instead. See :mod:`assay.data.windows`.
 
             Raises:
                 assay.errors.ValidationError: (a subclass naming the parameter) for unusable input; nothing is
@@ -160,9 +135,120 @@ class Pipeline:
             """
             plan = _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, feature_encoders,
                          size_test, size_validation, fold_count, bin_count, seed, feature_interpolaters,
-                         label_interpolater)
+                         label_interpolater, feature_window)
             fits, label_fit = _fit_all(plan)
             return _write(plan, fits, label_fit)
+
+
+    class Sequence:
+        """Sequence data: samples x timesteps x features, as a numpy array or a ``.npy`` file."""
+
+        @staticmethod
+        def make(
+            feature_ndarray3D_or_npyPath: Any,
+            feature_dtype: Any = None,
+            feature_cols_excluded: int | str | list[int | str] | None = None,
+            feature_encoders: list[dict[str, Any]] | None = None,
+            feature_reshape_indices: tuple[Any, ...] | None = None,
+            label_df_or_path: Any = None,
+            label_dtype: Any = None,
+            label_column: str | None = None,
+            label_encoder: dict[str, Any] | None = None,
+            size_test: float | None = None,
+            size_validation: float | None = None,
+            fold_count: int | None = None,
+            bin_count: int | None = None,
+            seed: int = splitting.DEFAULT_SEED,
+            feature_window: dict[str, Any] | None = None,
+        ) -> Splitset:
+            """Store the samples, split them, fit encoders and persist everything; returns the Splitset.
+
+            ``splitset.samples_for(split)["features"]`` is float32 samples x timesteps x features, as Keras
+            ``LSTM``/``Conv1D`` and ``torch.nn.LSTM(batch_first=True)`` take them; ``fn_build`` receives
+            ``features_shape = (timesteps, features)``.
+
+            Args:
+                feature_ndarray3D_or_npyPath: a 3-D numpy array (samples x timesteps x features) or the path of a
+                    ``.npy`` file holding one (memory-mapped while stored). Never modified.
+                feature_dtype: cast the samples to this numeric dtype before storing (e.g. ``"float32"``).
+                feature_cols_excluded: feature indices (or names ``"feature_3"``) left out.
+                feature_encoders: list of ``dict(sklearn_preprocess=...)`` applied in order. A transformer sees one
+                    column per feature over every timestep (``(samples*timesteps, features)``); non-categorical
+                    ones are fitted on train (and each fold's train) samples only, batch by batch when they have
+                    ``partial_fit``. Samples holding NaNs need an imputer among them.
+                feature_reshape_indices: reshape the encoded samples, AIQC's spelling: each item an axis index of
+                    the encoded array (0 = samples, first), a size as a string (``"1"``), or a tuple of axis
+                    indices whose sizes multiply. E.g. ``(0, 1, 2, "1")`` adds a trailing channel axis.
+                label_df_or_path: a DataFrame or .csv/.tsv/.parquet file, one row per sample in sample order;
+                    ``None`` for unsupervised data.
+                label_dtype: cast the label column to this dtype first.
+                label_column: the label column (may be omitted when the table has one column).
+                label_encoder, size_test, size_validation, fold_count, bin_count, seed: as for
+                    :meth:`Pipeline.Tabular.make`; splits are stratified on the label the same way.
+                feature_window: ``dict(size_window=..., size_shift=..., record_shifted=True, time_ordered=True)``:
+                    each sample is one time series; windows of ``size_window`` timesteps run along it (the same in
+                    every series) and become the samples, labelled with the window ``size_shift`` timesteps later
+                    (no labels given). Time-ordered splits take the last windows of every series for test, as for
+                    :meth:`Pipeline.Tabular.make`; encoders must keep the features' number (scalers).
+
+            Raises:
+                assay.errors.ValidationError: (a subclass naming the parameter) for unusable input: a 2-D or
+                    ragged array, NaNs no encoder imputes, a label table whose row count differs from the sample
+                    count, encoders that do not fit the shape... Nothing is written then.
+            """
+            return array_pipeline.make_sequence(
+                feature_ndarray3D_or_npyPath, feature_dtype, feature_cols_excluded, feature_encoders,
+                feature_reshape_indices, label_df_or_path, label_dtype, label_column, label_encoder, size_test,
+                size_validation, fold_count, bin_count, seed, feature_window)
+
+    class Image:
+        """Image data: a folder of image files (sorted by name) or a list of local image files, read with Pillow."""
+
+        @staticmethod
+        def make(
+            feature_folder_or_urls: Any,
+            feature_dtype: Any = None,
+            feature_encoders: list[dict[str, Any]] | None = None,
+            feature_reshape_indices: tuple[Any, ...] | None = None,
+            label_df_or_path: Any = None,
+            label_column: str | None = None,
+            label_encoder: dict[str, Any] | None = None,
+            size_test: float | None = None,
+            size_validation: float | None = None,
+            fold_count: int | None = None,
+            bin_count: int | None = None,
+            seed: int = splitting.DEFAULT_SEED,
+        ) -> Splitset:
+            """Read the images, store them, split them, fit encoders and persist everything; returns the Splitset.
+
+            Images are samples x channels x height x width (grayscale: 1 channel, RGB: 3), channels first. That
+            is what ``samples_for`` returns and what PyTorch's ``nn.Conv2d`` takes; the Keras backend moves the
+            channels last (and gives ``fn_build`` ``features_shape = (height, width, channels)``), so neither
+            user transposes by hand. ``feature_reshape_indices`` opts out: its shape reaches every library as is.
+
+            Args:
+                feature_folder_or_urls: a folder of image files (read sorted by file name; hidden files skipped)
+                    or a list of local image file paths (in that order). URLs are refused: nothing is downloaded.
+                    All images need one size and one mode; resize or convert them first otherwise.
+                feature_dtype: cast the pixels to this numeric dtype before storing (default: uint8 as read).
+                feature_encoders: list of ``dict(sklearn_preprocess=..., axis="channel" | "pixel")``: per channel
+                    a transformer sees ``(samples*height*width, channels)``, per pixel ``(samples,
+                    channels*height*width)``. Fitted on train (and each fold's train) samples only.
+                feature_reshape_indices: reshape the encoded samples (see :meth:`Pipeline.Sequence.make`), e.g.
+                    ``(0, 2, 3)`` drops the channel axis of grayscale images.
+                label_df_or_path: a DataFrame or .csv/.tsv/.parquet file, one row per image in sample order;
+                    ``None`` for unsupervised data.
+                label_column, label_encoder, size_test, size_validation, fold_count, bin_count, seed: as for
+                    :meth:`Pipeline.Tabular.make`.
+
+            Raises:
+                assay.errors.ValidationError: (a subclass naming the parameter) for an empty folder, a non-image
+                    file, images of mixed size or mode, a URL, a label table of the wrong length, encoders that
+                    do not fit the shape... Nothing is written then.
+            """
+            return array_pipeline.make_image(
+                feature_folder_or_urls, feature_dtype, feature_encoders, feature_reshape_indices, label_df_or_path,
+                label_column, label_encoder, size_test, size_validation, fold_count, bin_count, seed)
 
 
 @attrs.frozen
@@ -184,6 +270,7 @@ class _Plan:
     settings: dict[str, Any]
     interpolaters: list[Interpolater]
     parts: _Parts
+    window: windows.Window | None = None
 
     @property
     def features(self) -> pd.DataFrame:
@@ -191,13 +278,17 @@ class _Plan:
 
 
 def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, feature_encoders, size_test,
-          size_validation, fold_count, bin_count, seed, feature_interpolaters=None, label_interpolater=None) -> _Plan:
+          size_validation, fold_count, bin_count, seed, feature_interpolaters=None, label_interpolater=None,
+          feature_window=None) -> _Plan:
     """Validate every parameter and make the splits; raises before anything is fitted or written."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise errors.SplitError("seed", f"must be an integer, got {seed!r}")
     splitting.check_sizes(size_test, size_validation, fold_count)
     df, name = ingest.read_tabular(df_or_path)
+    window = windows.parse(feature_window, len(df), label_column)
     feature_columns, excluded = _check_columns(df, label_column, feature_cols_excluded)
+    if window is not None:
+        _check_forecastable(df[feature_columns])
     if label_column is None and label_encoder is not None:
         raise errors.EncoderError("label_encoder", "needs a label_column; leave it None when unsupervised")
     label_step = None
@@ -206,6 +297,7 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
         label_step.columns = [label_column]
     feature_steps = encoding.parse_feature_encoders(feature_encoders)
     features = df[feature_columns]
+    finite.refuse_infinity(features, feature_columns, "df_or_path")
     passthrough = encoding.select_columns(feature_steps, features, label_column)
     encoding.check_data(feature_steps, features)
 
@@ -214,9 +306,9 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
     label_step_interpolater = interpolation.parse_label_interpolater(label_interpolater, label)
     if label_step_interpolater is not None:
         interpolaters.append(label_step_interpolater)
-    is_categorical = label is not None and _label_is_categorical(label, label_step)
+    is_categorical = label is not None and label_is_categorical(label, label_step)
     if label is not None and label_step_interpolater is None:
-        _check_label_values(label)
+        check_label_values(label)
     strata_label = label
     if label_step_interpolater is not None:
         if label.isna().all():
@@ -224,26 +316,44 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
         # strata only decide which split a row joins: a gap in the label is binned by its whole-series neighbours
         strata_label = label.interpolate(method="linear", limit_direction="both")
     strata = splitting.make_strata(strata_label, is_categorical, bin_count)
-    samples = splitting.split_rows(strata, len(df), size_test, size_validation, int(seed))
-    folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
+    if window is not None and window.time_ordered:
+        samples, folds = windows.split_time_ordered(window, size_test, size_validation, fold_count), []
+    else:  # rows, or shuffled windows (one stratum: windows have no class)
+        count = len(df) if window is None else window.count
+        samples = splitting.split_rows(strata, count, size_test, size_validation, int(seed))
+        folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
 
     parts = _parts(df[feature_columns + ([label_column] if label is not None else [])], interpolaters, samples,
-                   folds)
+                   folds, window)
     nan_columns = [c for c, has_nan in parts.all[feature_columns].isna().any().items() if has_nan]
     nan_passthrough = [c for c in passthrough if c in nan_columns]
     if nan_passthrough:
+        where = finite.describe(finite.missing_positions(parts.all[feature_columns], nan_passthrough), features.index)
         raise errors.DataError(
             "feature_encoders",
-            f"columns {nan_passthrough} hold NaNs and no encoder imputes them; add "
+            f"columns {nan_passthrough} hold NaNs and no encoder imputes them: {where}; add "
             f"dict(sklearn_preprocess=SimpleImputer(), columns={nan_passthrough!r}) or drop those rows",
         )
     settings = dict(size_test=size_test, size_validation=size_validation, fold_count=fold_count,
                     bin_count=bin_count, seed=int(seed))
     return _Plan(df, name, feature_columns, excluded, label, label_step, is_categorical, feature_steps,
-                 passthrough, nan_columns, samples, folds, settings, interpolaters, parts)
+                 passthrough, nan_columns, samples, folds, settings, interpolaters, parts, window)
 
 
-def _fit_all(plan: _Plan) -> tuple[list[_Fit], _Fit | None]:
+def _check_forecastable(features: pd.DataFrame) -> None:
+    """Windows forecast their own features: every feature column must be numeric."""
+    not_numeric = {c: str(features[c].dtype) for c in features.columns
+                   if not pd.api.types.is_numeric_dtype(features[c].dtype) or pd.api.types.is_bool_dtype(
+                       features[c].dtype)}
+    if not_numeric:
+        raise errors.DataError(
+            "feature_cols_excluded",
+            f"with feature_window the features are forecast, so they must be numeric, but {not_numeric} are not; "
+            f"exclude them with feature_cols_excluded={list(not_numeric)!r}",
+        )
+
+
+def _fit_all(plan: _Plan) -> tuple[list[Fit], Fit | None]:
     """Fit every feature encoder and the label encoder (without leakage) and check they leave no NaNs."""
     fits = []
     for step in plan.feature_steps:
@@ -263,7 +373,7 @@ WIDE_ENCODER_COLUMNS = 10_000
 MAX_FEATURE_BYTES = 1 << 30
 
 
-def _check_dense_size(fits: list[_Fit], passthrough: int, rows: int) -> None:
+def _check_dense_size(fits: list[Fit], passthrough: int, rows: int) -> None:
     """Refuse an encoder whose unbounded width (a text vocabulary, most often) would not fit dense in memory."""
     width = sum(len(fit.names) for fit in fits) + passthrough
     widest = max(fits, key=lambda fit: len(fit.names), default=None)
@@ -276,7 +386,19 @@ def _check_dense_size(fits: list[_Fit], passthrough: int, rows: int) -> None:
         )
 
 
-def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
+def _check_window_encoders(fits: list[Fit]) -> None:
+    """Forecasts are decoded back to the original scale: each feature encoder must map k columns to k."""
+    for fit in fits:
+        if len(fit.names) != len(fit.step.columns):
+            raise errors.EncoderError(
+                fit.step.parameter,
+                f"{type(fit.step.encoder).__name__} turns {len(fit.step.columns)} column(s) into {len(fit.names)}; "
+                "with feature_window the encoded features are also the label and are decoded back, so use "
+                "column-wise encoders such as StandardScaler() or MinMaxScaler()",
+            )
+
+
+def _write(plan: _Plan, fits: list[Fit], label_fit: Fit | None) -> Splitset:
     """Store dataset, label, features, splitset, folds and encoders in one transaction."""
     label = plan.label
     classes, label_shape = [], None
@@ -285,6 +407,11 @@ def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
         classes = encoding.label_classes(plan.label_step, fitted_label, label) if plan.is_categorical else []
         label_shape = [len(label_fit.names)] if label_fit else [1]
     feature_names = [n for fit in fits for n in fit.names] + list(plan.passthrough)
+    features_shape = [len(feature_names)]
+    if plan.window is not None:
+        _check_window_encoders(fits)
+        features_shape = [plan.window.size_window, len(feature_names)]
+        label_shape = list(features_shape) if plan.window.record_shifted else None
 
     with ingest.serialize(plan.df) as serialized, session_scope() as session:
         dataset_row = ingest.store(session, plan.df, serialized, plan.name)
@@ -305,47 +432,26 @@ def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
         session.flush()
         splitset_row = SplitsetRow(
             dataset_id=dataset_row.id, label_id=label_row.id if label_row else None, feature_id=feature_row.id,
-            samples=_as_lists(plan.samples), split_sizes={split: len(rows) for split, rows in plan.samples.items()},
-            features_shape=[len(feature_names)], label_shape=label_shape, feature_names=feature_names,
-            interpolaters=[step.to_json() for step in plan.interpolaters] or None, **plan.settings,
+            samples=as_lists(plan.samples), split_sizes={split: len(rows) for split, rows in plan.samples.items()},
+            features_shape=features_shape, label_shape=label_shape, feature_names=feature_names,
+            interpolaters=[step.to_json() for step in plan.interpolaters] or None,
+            window=None if plan.window is None else plan.window.to_json(), **plan.settings,
         )
         session.add(splitset_row)
         session.flush()
         fold_rows = []
         for index, fold in enumerate(plan.folds):
-            fold_rows.append(FoldRow(splitset_id=splitset_row.id, fold_index=index, samples=_as_lists(fold)))
+            fold_rows.append(FoldRow(splitset_id=splitset_row.id, fold_index=index, samples=as_lists(fold)))
             session.add(fold_rows[-1])
             session.flush()
             # millions of row indices as Python ints are large: drop them; Fold reads them on demand
             session.expire(fold_rows[-1], ["samples"])
         fold_ids = {i: row.id for i, row in enumerate(fold_rows)}
         for fit in ([label_fit] if label_fit else []) + fits:
-            _store_fit(session, splitset_row.id, fit, fold_ids)
+            store_fit(session, splitset_row.id, fit, fold_ids)
     splitset = Splitset(splitset_row)
     # the data and related rows are in memory already: the first samples_for() need not read them back
     splitset._cache["frame"] = plan.df
     splitset._cache["folds"] = [Fold(row) for row in fold_rows]
     splitset._cache["label_row"], splitset._cache["feature_row"] = label_row, feature_row
     return splitset
-
-
-def _as_lists(samples: dict[str, np.ndarray]) -> dict[str, list[int]]:
-    return {split: rows.tolist() for split, rows in samples.items()}
-
-
-def _store_fit(session, splitset_id: int, fit: _Fit, fold_ids: dict[int, int]) -> None:
-    step = fit.step
-    family = step.family
-    spec = EncoderSpecRow(
-        splitset_id=splitset_id, role=step.role, position=step.position, family=family.name,
-        class_name=type(step.encoder).__name__, params=family.describe(step.encoder), dtypes=step.dtypes,
-        columns_selected=step.columns_selected, columns_matched=list(step.columns),
-        is_categorical=step.is_categorical, blob=family.dumps(step.encoder),
-    )
-    session.add(spec)
-    session.flush()
-    for index, fitted in fit.by_fold.items():
-        session.add(FittedEncoderRow(
-            encoderspec_id=spec.id, fold_id=None if index is None else fold_ids[index],
-            output_names=fit.names, blob=family.dumps(fitted),
-        ))

@@ -5,6 +5,8 @@ They come from the AIQC project (BSD 3-Clause); ``files/README.md`` holds the li
 >>> from assay import datum
 >>> datum.list_datums()[["name", "analysis_type", "label", "rows"]]   # doctest: +SKIP
 >>> df = datum.to_pandas("iris.tsv")
+>>> features = datum.to_numpy("epilepsy.parquet")          # (1000, 178, 1): samples x timesteps x features
+>>> folder = datum.get_image_folder("brain_tumor.csv")     # 80 grayscale images; labels: image_labels(...)
 >>> df = datum.to_pandas("spam")          # the suffix may be left out
 """
 
@@ -13,11 +15,13 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from assay import errors
 
-__all__ = ["get_path", "list_datums", "to_pandas"]
+__all__ = ["get_image_files", "get_image_folder", "get_path", "image_labels", "list_datums", "to_numpy",
+           "to_pandas"]
 
 # name -> (kind, analysis type, label column, rows, description)
 _CATALOG: dict[str, tuple[str, str, str | None, int, str]] = {
@@ -27,10 +31,17 @@ _CATALOG: dict[str, tuple[str, str, str | None, int, str]] = {
     "sonar.csv": ("tabular", "classification_binary", "object", 208, "Sonar returns (60 bands): rock R or mine M"),
     "heart_failure.parquet": ("tabular", "classification_binary", "died", 299, "Heart failure clinical records"),
     "exoplanets.parquet": ("tabular", "regression", "SurfaceTempK", 433, "Exoplanet surface temperatures"),
+    "houses.csv": ("tabular", "regression", "price", 506, "House prices by neighbourhood (12 numeric columns)"),
     "spam.csv": ("text", "classification_binary", "label", 1000, "SMS messages (column TextData): ham or spam"),
     "epilepsy.parquet": ("sequence", "classification_binary", "seizure", 1000, "EEG windows of 178 readings"),
     "delhi_climate.parquet": ("tabular time series", "forecasting", None, 1575, "Daily climate of Delhi"),
+    "brain_tumor.csv": ("image", "classification_binary", "status", 80,
+                        "Brain MRI slices (grayscale jpg, 120 wide x 160 high): healthy 0 or tumor 1"),
 }
+# datasets kept in a folder of their own: name -> path under files/
+_SUBPATHS = {"brain_tumor.csv": "brain_tumor/brain_tumor.csv"}
+# sequence datasets as a wide table: name -> (label column, readings per sample)
+_SEQUENCES = {"epilepsy.parquet": ("seizure", 178)}
 
 
 def list_datums() -> pd.DataFrame:
@@ -50,8 +61,48 @@ def get_path(name: str) -> Path:
         raise errors.ValidationError(
             "name", f"{name!r} is not a built-in dataset; use one of: {', '.join(_CATALOG)} (see list_datums())"
         )
-    path = resources.files("assay.datum") / "files" / name
+    path = resources.files("assay.datum") / "files" / _SUBPATHS.get(name, name)
     return Path(str(path))
+
+
+def _kind_check(name: str, kind: str, parameter: str = "name") -> None:
+    get_path(name)  # raises for unknown names
+    if _CATALOG[name][0] != kind:
+        known = [n for n, entry in _CATALOG.items() if entry[0] == kind]
+        raise errors.ValidationError(parameter, f"{name!r} is not a {kind} dataset; use one of: {', '.join(known)}")
+
+
+def to_numpy(name: str) -> np.ndarray:
+    """The samples of the built-in sequence dataset ``name``, ready for ``Pipeline.Sequence.make``: a float64
+    array of samples x timesteps x features (``epilepsy.parquet``: 1000 x 178 x 1 EEG readings). Its labels
+    are ``to_pandas(name)[[label]]`` (``seizure``), one row per sample in the same order."""
+    _kind_check(name, "sequence")
+    label, _ = _SEQUENCES[name]
+    readings = to_pandas(name).drop(columns=[label]).to_numpy(dtype=np.float64)
+    return readings.reshape(len(readings), readings.shape[1], 1)
+
+
+def get_image_folder(name: str) -> Path:
+    """The folder of the built-in image dataset ``name`` (``brain_tumor.csv``), ready for
+    ``Pipeline.Image.make``. Files are read sorted by name; :func:`image_labels` gives the labels in that order."""
+    _kind_check(name, "image")
+    return get_path(name).parent / "images"
+
+
+def get_image_files(name: str) -> list[Path]:
+    """The local image files of ``name`` in the order of its label file (``to_pandas(name)``), mapped from the
+    file's ``url`` column by file name; nothing is downloaded."""
+    _kind_check(name, "image")
+    folder = get_image_folder(name)
+    return [folder / url.rsplit("/", 1)[-1] for url in to_pandas(name)["url"]]
+
+
+def image_labels(name: str) -> pd.DataFrame:
+    """The label table of ``name`` in the order :func:`get_image_folder`'s files are read (sorted by file name),
+    with a ``file`` column naming each row's image."""
+    table = to_pandas(name)
+    table.insert(0, "file", [url.rsplit("/", 1)[-1] for url in table["url"]])
+    return table.sort_values("file", kind="stable").reset_index(drop=True)
 
 
 def to_pandas(name: str) -> pd.DataFrame:

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from assay import errors
@@ -60,19 +60,49 @@ def _sqlite_begin_immediate(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_assay_engine(url: str) -> Engine:
-    """An engine configured for assay: SQLite gets WAL, a busy timeout and foreign keys."""
+def parse_url(url: str) -> URL:
+    """``url`` parsed; raises :class:`~assay.errors.ConfigurationError` naming it when it is not a URL."""
     try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
+        return make_url(url)
+    except (ArgumentError, TypeError, ValueError) as exc:
         raise errors.ConfigurationError(
             f"url={url!r} is not a database URL; use e.g. 'sqlite:///path/assay.sqlite3' or "
             "'postgresql+psycopg://user@host/db'"
         ) from exc
+
+
+def _sqlite_folder(database: str, url: str) -> None:
+    """Create the SQLite file's folder; a path through a regular file, or no permission, names the path."""
+    path = Path(database).expanduser()
+    if path.is_dir():
+        raise errors.DatabaseError(
+            f"cannot use the database at {url}: {str(path)!r} is a folder; give a file path such as "
+            f"'sqlite:///{path / 'assay.sqlite3'}'"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocking = next((str(parent) for parent in reversed(path.parents) if parent.is_file()), None)
+        reason = (f"{blocking!r} is a file, not a folder" if blocking is not None
+                  else f"cannot create the folder {str(path.parent)!r} ({exc.strerror or exc})")
+        raise errors.DatabaseError(
+            f"cannot use the database at {url}: {reason}; point setup(url=...) or {URL_ENV} at a path in a "
+            "folder you can write"
+        ) from exc
+
+
+def create_assay_engine(url: str) -> Engine:
+    """An engine configured for assay: SQLite gets WAL, a busy timeout and foreign keys.
+
+    Raises:
+        assay.errors.ConfigurationError: ``url`` is not a URL, or names an unknown or missing driver.
+        assay.errors.DatabaseError: the SQLite file's folder cannot be made (a file is in the way, no permission).
+    """
+    parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            _sqlite_folder(database, parsed.render_as_string(hide_password=True))
         engine = create_engine(
             parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "isolation_level": None}
         )
@@ -92,6 +122,19 @@ def create_assay_engine(url: str) -> Engine:
         ) from exc
 
 
+def _unusable(engine: Engine, exc: DBAPIError) -> errors.DatabaseError:
+    """The error for a database that refuses the connection or is not a database at all."""
+    reason = " ".join((str(exc.orig) if exc.orig is not None else str(exc)).split()) or type(exc).__name__
+    hint = "check that the server runs and the URL is right"
+    if engine.url.get_backend_name() == "sqlite":
+        hint = ("the file is not an SQLite database assay can open; point setup(url=...) at another file or "
+                "remove this one" if "not a database" in reason or "malformed" in reason
+                else "check the path and its permissions")
+    return errors.DatabaseError(
+        f"cannot use the database at {engine.url.render_as_string(hide_password=True)}: {reason}; {hint}"
+    )
+
+
 def setup(url: str | None = None) -> str:
     """Create or find the database and migrate it to the newest schema. Calling it again is harmless.
 
@@ -103,27 +146,33 @@ def setup(url: str | None = None) -> str:
         The URL in use (password hidden).
 
     Raises:
+        assay.errors.ConfigurationError: ``url`` is not a database URL, or its driver is not installed.
+        assay.errors.DatabaseError: the database cannot be reached or opened (server down, not a database file,
+            a path through a regular file); the engine in use before, if any, stays in use.
         assay.errors.SchemaTooNewError: the database was migrated by a newer assay.
     """
     from assay.db import migrate
 
     global _engine, _sessionmaker
     resolved = url or default_url()
+    parsed = parse_url(resolved)
     with _lock:
-        if _engine is not None and _engine.url.render_as_string(hide_password=False) == make_url(
-            resolved
-        ).render_as_string(hide_password=False):
-            migrate.upgrade(_engine)
+        if _engine is not None and _engine.url.render_as_string(hide_password=False) == parsed.render_as_string(
+                hide_password=False):
+            try:
+                migrate.upgrade(_engine)
+            except DBAPIError as exc:
+                raise _unusable(_engine, exc) from exc
             return _engine.url.render_as_string(hide_password=True)
         engine = create_assay_engine(resolved)
         try:
             migrate.upgrade(engine)
-        except OperationalError as exc:
+        except DBAPIError as exc:
             engine.dispose()
-            raise errors.DatabaseError(
-                f"cannot use the database at {engine.url.render_as_string(hide_password=True)}: "
-                f"{str(exc.orig).strip() or exc}; check that the server runs and the URL is right"
-            ) from exc
+            raise _unusable(engine, exc) from exc
+        except BaseException:
+            engine.dispose()
+            raise
         if _engine is not None:
             _engine.dispose()
         _engine = engine

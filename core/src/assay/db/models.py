@@ -13,7 +13,6 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -26,8 +25,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from assay.db.jsontype import JSONValue
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -37,7 +39,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-JSONType = JSON
+#: every JSON column: stores NaN, inf, tuples and numpy values in a form SQLite and PostgreSQL both accept
+JSONType = JSONValue
 Blob = LargeBinary
 
 
@@ -69,7 +72,26 @@ class DatasetRow(Base):
     columns: Mapped[list[str]] = mapped_column(JSONType)
     dtypes: Mapped[dict[str, str]] = mapped_column(JSONType)
     statistics: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # the whole array's shape for sequence (samples, timesteps, features) and image (samples, channels, height,
+    # width) datasets, whose bytes live in DatasetChunkRow; None for tabular data
+    shape: Mapped[list[int] | None] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DatasetChunkRow(Base):
+    """Compressed samples ``row_start .. row_start + row_count - 1`` of a sequence or image dataset."""
+
+    __tablename__ = "datasetchunk"
+    __table_args__ = (UniqueConstraint("dataset_id", "chunk_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = _fk("dataset.id")
+    chunk_index: Mapped[int] = mapped_column(Integer)
+    row_start: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(Integer)
+    codec: Mapped[str] = mapped_column(String(16))
+    raw_size: Mapped[int] = mapped_column(BigInteger)
+    blob: Mapped[bytes] = mapped_column(Blob, deferred=True)
 
 
 class LabelRow(Base):
@@ -96,6 +118,14 @@ class FeatureRow(Base):
     columns: Mapped[list[str]] = mapped_column(JSONType)
     columns_excluded: Mapped[list[str]] = mapped_column(JSONType, default=list)
     dtypes: Mapped[dict[str, str]] = mapped_column(JSONType)
+    # "tabular", "sequence" or "image"; for arrays ``columns`` are the feature (sequence) or channel (image) names
+    kind: Mapped[str] = mapped_column(String(32), default="tabular", server_default="tabular")
+    # arrays only: one sample's shape as stored, the shape samples_for gives after encoding and reshaping, the
+    # user's feature_reshape_indices, and the axis layout of that shape ("timesteps_features", "channels_first"
+    # or "reshaped") that backends convert to what their layers expect
+    sample_shape: Mapped[list[int] | None] = mapped_column(JSONType)
+    reshape_indices: Mapped[list[Any] | None] = mapped_column(JSONType)
+    layout: Mapped[str | None] = mapped_column(String(32))
 
 
 class SplitsetRow(Base):
@@ -122,6 +152,28 @@ class SplitsetRow(Base):
     interpolaters: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
     # forecasting windows (assay.data.windows): size_window, size_shift, record_shifted, split order
     window: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # False while a splitset made step by step (``Splitset.make``) waits for its encoders to be fitted
+    is_encoded: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class FoldsetRow(Base):
+    """The cross-validation folds of a splitset, as one object (AIQC's Foldset); at most one per splitset."""
+
+    __tablename__ = "foldset"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    splitset_id: Mapped[int] = mapped_column(ForeignKey("splitset.id", ondelete="CASCADE"), unique=True)
+    fold_count: Mapped[int] = mapped_column(Integer)
+    bin_count: Mapped[int | None] = mapped_column(Integer)
+
+
+class EncodersetRow(Base):
+    """An ordered set of feature encoder specifications made for a feature (AIQC's Encoderset)."""
+
+    __tablename__ = "encoderset"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feature_id: Mapped[int] = _fk("feature.id")
 
 
 class FoldRow(Base):
@@ -136,6 +188,26 @@ class FoldRow(Base):
     samples: Mapped[dict[str, list[int]]] = mapped_column(JSONType, deferred=True)
 
 
+class CoderRow(Base):
+    """An encoder specification made step by step: a label's labelcoder (``label_id``) or one featurecoder of
+    an encoderset (``encoderset_id``). Encoding a splitset copies it into an :class:`EncoderSpecRow`."""
+
+    __tablename__ = "coder"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label_id: Mapped[int | None] = _fk("label.id", nullable=True)
+    encoderset_id: Mapped[int | None] = _fk("encoderset.id", nullable=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    family: Mapped[str] = mapped_column(String(64))
+    class_name: Mapped[str] = mapped_column(String(255))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    dtypes: Mapped[list[str] | None] = mapped_column(JSONType)
+    columns_selected: Mapped[list[str] | None] = mapped_column(JSONType)
+    include: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_categorical: Mapped[bool] = mapped_column(Boolean)
+    blob: Mapped[bytes] = mapped_column(Blob, deferred=True)
+
+
 class EncoderSpecRow(Base):
     """A user's unfitted encoder: for the label or one step of the feature encoders."""
 
@@ -143,6 +215,8 @@ class EncoderSpecRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     splitset_id: Mapped[int] = _fk("splitset.id")
+    # False: the step encoded the columns that do *not* match dtypes/columns (AIQC's include=False)
+    include: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     role: Mapped[str] = mapped_column(String(16))  # "label" | "feature"
     position: Mapped[int] = mapped_column(Integer, default=0)
     family: Mapped[str] = mapped_column(String(64))
@@ -153,6 +227,9 @@ class EncoderSpecRow(Base):
     columns_matched: Mapped[list[str]] = mapped_column(JSONType, default=list)
     is_categorical: Mapped[bool] = mapped_column(Boolean)
     blob: Mapped[bytes] = mapped_column(Blob, deferred=True)
+    # arrays only: what one row of the encoder's 2-D input is ("feature": a timestep's features; "channel": a
+    # pixel's channels; "pixel": a whole image's pixels)
+    axis: Mapped[str | None] = mapped_column(String(16))
 
 
 class FittedEncoderRow(Base):
@@ -182,15 +259,26 @@ class AlgorithmRow(Base):
 
 
 class HyperparamsetRow(Base):
-    """A hyperparameter grid and how it was searched."""
+    """A hyperparameter space (lists, and ranges stored as ``assay.space`` JSON) and how it is searched.
+
+    ``search`` is ``grid`` or ``random`` (every combination made up front) or an adaptive strategy (``tpe``,
+    ``gp``, ``cmaes``) whose combinations are added as results arrive, up to ``search_count``. ``objective`` is
+    ``{"metric", "split", "direction"}``; ``pruner`` the pickled Optuna pruner that stops bad runs early.
+    """
 
     __tablename__ = "hyperparamset"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    grid: Mapped[dict[str, list[Any]]] = mapped_column(JSONType)
+    grid: Mapped[dict[str, Any]] = mapped_column(JSONType)
     search_count: Mapped[int | None] = mapped_column(Integer)
     search_percent: Mapped[float | None] = mapped_column(Float)
     combination_count: Mapped[int] = mapped_column(Integer)
+    search: Mapped[str] = mapped_column(String(32), default="grid", server_default="grid")
+    objective: Mapped[dict[str, str] | None] = mapped_column(JSONType)
+    pruner: Mapped[bytes | None] = mapped_column(Blob, deferred=True)
+    # the algorithm whose make_hyperparamset made it (checked by make_queue); a plain column, so SQLite can add
+    # it without rebuilding a table that others reference
+    algorithm_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class HyperparamcomboRow(Base):
@@ -203,6 +291,10 @@ class HyperparamcomboRow(Base):
     hyperparamset_id: Mapped[int] = _fk("hyperparamset.id")
     combo_index: Mapped[int] = mapped_column(Integer)
     hyperparameters: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # the sampler's own state for this trial (Optuna system attrs, e.g. CMA-ES's optimizer), so an adaptive
+    # search rebuilt from the database continues exactly where it was
+    sampler_attrs: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class QueueRow(Base):
@@ -219,6 +311,7 @@ class QueueRow(Base):
     seed: Mapped[int] = mapped_column(Integer)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
     job_count: Mapped[int] = mapped_column(Integer)
+    permute_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -238,7 +331,7 @@ class JobRow(Base):
     fold_id: Mapped[int | None] = _fk("fold.id", nullable=True)
     fold_index: Mapped[int | None] = mapped_column(Integer)
     repeat_index: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|succeeded|failed
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|succeeded|failed|pruned
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker: Mapped[str | None] = mapped_column(String(255))
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

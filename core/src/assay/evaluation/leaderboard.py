@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Text, cast, select
 
 from assay import errors, plugins
+from assay.db import jsontype
 from assay.db.engine import session_scope
 from assay.db.models import AlgorithmRow, HyperparamcomboRow, HyperparamsetRow, JobRow, PredictionRow, PredictorRow
 
@@ -42,6 +43,13 @@ def _queue_facts(queue: Queue) -> tuple[str, list[str]]:
             select(HyperparamsetRow.grid).where(HyperparamsetRow.id == queue.hyperparamset_id)
         ).scalar_one()
     return analysis_type, list(grid or {})
+
+
+def _pruned_combos(queue: Queue) -> set[int]:
+    from assay.db.search_queries import pruned_combo_indexes
+
+    with session_scope() as session:
+        return pruned_combo_indexes(session, queue.id)
 
 
 def hyperparameter_columns(names: list[str]) -> dict[str, str]:
@@ -103,7 +111,10 @@ def _metrics(queue: Queue) -> tuple[pd.DataFrame, str, list[str]]:
                                          else "int64") for name in names_fetched[:7]})
     base["split"] = base["split"].astype("str")
     # One JSON document for all rows parses several times faster than a json.loads per row.
-    metrics = json.loads("[" + ",".join(text or "{}" for text in fetched.get("metrics", ())) + "]")
+    document = "[" + ",".join(text or "{}" for text in fetched.get("metrics", ())) + "]"
+    metrics = json.loads(document)
+    if '"$' in document:  # a tagged value (a non-finite metric a plugin stored): decode as the column type would
+        metrics = jsontype.decode(metrics)
     metric_frame = pd.DataFrame.from_records(metrics, index=base.index).astype(float)
     metric_names = [name for name in metric_frame.columns if name not in ID_COLUMNS + RUN_COLUMNS]
 
@@ -187,8 +198,10 @@ def leaderboard(queue: Queue, split: str | None = None, metric: str | None = Non
         A DataFrame with ``rank``, ``combo_index``, the hyperparameters, ``run_count`` (models aggregated),
         ``best_predictor_id`` (the combination's best model on ``metric``), then ``<metric>_mean``,
         ``_std`` (sample standard deviation, NaN for a single run), ``_min`` and ``_max`` for the ranking
-        metric first and every other metric after it. ``frame.attrs`` holds ``queue_id``, ``split``, ``metric``,
-        ``higher_is_better`` and ``analysis_type``. Empty (with these columns) while no job has succeeded.
+        metric first and every other metric after it, and last ``pruned``: a run of the combination was stopped
+        early by the queue's pruner; such rows come after all others, without a rank, and are never the best.
+        ``frame.attrs`` holds ``queue_id``, ``split``, ``metric``, ``higher_is_better`` and ``analysis_type``.
+        Empty (with these columns) while no job has succeeded.
 
     Raises:
         assay.errors.ValidationError: ``split`` or ``metric`` does not exist in this queue's results.
@@ -199,7 +212,7 @@ def leaderboard(queue: Queue, split: str | None = None, metric: str | None = Non
     chosen = runs[runs["split"] == split]
 
     front = ["rank", "combo_index", *hp_columns, "run_count", "best_predictor_id"]
-    stat_columns = [f"{name}_{stat}" for name in ordered_metrics for stat in STATISTICS]
+    stat_columns = [f"{name}_{stat}" for name in ordered_metrics for stat in STATISTICS] + ["pruned"]
     if chosen.empty:
         board = pd.DataFrame(columns=front + stat_columns)
     else:
@@ -212,11 +225,17 @@ def leaderboard(queue: Queue, split: str | None = None, metric: str | None = Non
         best = (chosen.sort_values(metric, ascending=not better_high, na_position="last", kind="stable")
                 .groupby("combo_index", sort=True)["predictor_id"].first().rename("best_predictor_id"))
         board = pd.concat([firsts, counts, best, stats], axis=1).reset_index()
+        board["pruned"] = board["combo_index"].isin(_pruned_combos(queue))
+        # a pruned combination stopped early: it is listed after every other one and never ranked best
         board = board.sort_values(
-            [f"{metric}_mean", f"{metric}_std", "combo_index"],
-            ascending=[not better_high, True, True], na_position="last", kind="stable",
+            ["pruned", f"{metric}_mean", f"{metric}_std", "combo_index"],
+            ascending=[True, not better_high, True, True], na_position="last", kind="stable",
         ).reset_index(drop=True)
-        board.insert(0, "rank", np.arange(1, len(board) + 1))
+        ranks = np.arange(1, len(board) + 1)
+        board.insert(0, "rank", pd.array(np.where(board["pruned"], 0, ranks), dtype="Int64")
+                     if board["pruned"].any() else ranks)
+        if board["pruned"].any():
+            board.loc[board["pruned"], "rank"] = pd.NA
         board = board[front + stat_columns]
     board.attrs.update(queue_id=queue.id, split=split, metric=metric, higher_is_better=better_high,
                        analysis_type=analysis_type)

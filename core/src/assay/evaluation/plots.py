@@ -369,8 +369,31 @@ def plot_feature_importance(predictor: Predictor, split: str = "test", permutati
 # --------------------------------------------------------------------------------------------------------------
 
 
+#: a numeric hyperparameter with more distinct values than this (a sampled range) is shown in bins
+MAX_CATEGORIES = 10
+BIN_COUNT = 8
+
+
+def _binned_positions(values: pd.Series) -> tuple[np.ndarray, list[str]] | None:
+    """Values of a range (many distinct numbers) as bins: equal width, or equal in log scale when they span
+    more than a factor of 20 and are positive (learning rates, sizes sampled with log=True)."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.isna().any() or numbers.nunique() <= MAX_CATEGORIES:
+        return None
+    low, high = float(numbers.min()), float(numbers.max())
+    log = low > 0 and high / low > 20
+    edges = np.geomspace(low, high, BIN_COUNT + 1) if log else np.linspace(low, high, BIN_COUNT + 1)
+    positions = np.clip(np.searchsorted(edges, numbers.to_numpy(dtype=float), side="right") - 1, 0, BIN_COUNT - 1)
+    ticks = [f"{edges[i]:.2g}-{edges[i + 1]:.2g}" for i in range(BIN_COUNT)]
+    return positions.astype(float), ticks
+
+
 def _category_positions(values: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Grid values as evenly spaced positions (sorted numerically when they are numbers) and their tick labels."""
+    """Grid values as evenly spaced positions (sorted numerically when they are numbers) and their tick labels;
+    a sampled range is binned."""
+    binned = _binned_positions(values)
+    if binned is not None:
+        return binned
     unique = list(dict.fromkeys(values.tolist()))
     try:
         unique.sort()
@@ -378,6 +401,13 @@ def _category_positions(values: pd.Series) -> tuple[np.ndarray, list[str]]:
         unique.sort(key=str)
     lookup = {value: i for i, value in enumerate(unique)}
     return values.map(lookup).to_numpy(dtype=float), [str(value) for value in unique]
+
+
+def _pruned_predictors(queue: Queue) -> set[int]:
+    from assay.db.search_queries import pruned_predictor_ids
+
+    with session_scope() as session:
+        return pruned_predictor_ids(session, queue.id)
 
 
 def plot_performance(queue: Queue, split: str | None = None, metric: str | None = None) -> Figure:
@@ -412,7 +442,7 @@ def plot_performance(queue: Queue, split: str | None = None, metric: str | None 
         bar = figure.colorbar(points, ax=overview, label="combination")
         if combo_count <= 12:
             bar.set_ticks(range(combo_count))
-    scores = chosen[metric]
+    scores = chosen[metric].where(~chosen["predictor_id"].isin(_pruned_predictors(queue)))  # never best
     if scores.notna().any():
         best = scores.idxmax() if better_high else scores.idxmin()
         overview.scatter([x[best]], [scores[best]], marker="*", s=220, color=COLORS[3], edgecolors="black",

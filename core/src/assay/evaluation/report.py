@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy import select
 
-from assay import __version__, errors, plugins
+from assay import __version__, errors, plugins, space
 from assay.db.engine import session_scope
 from assay.db.models import DatasetRow, HyperparamcomboRow, JobRow, SplitsetRow
 from assay.evaluation import leaderboard as tables
-from assay.evaluation import plots
+from assay.evaluation import plots, search_plots
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -84,6 +84,7 @@ def render(queue: Queue, best_count: int = BEST_MODEL_COUNT) -> str:
         "cards": _cards(queue, board, status),
         "leaderboard": _leaderboard_table(board),
         "comparison": _comparison(queue, board),
+        "search": _search(queue, board),
         "models": _best_models(queue, board, best_count),
         "failures": _failures(queue, status),
         "written": escape(dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")),
@@ -136,11 +137,11 @@ def _safe_figure(what: str, draw: Any, *args: Any, **kwargs: Any) -> str:
 
 
 def _status_word(status: dict[str, Any]) -> tuple[str, str]:
-    pending = status["queued"] + status["running"]
-    if status["total"] and status["succeeded"] == status["total"]:
+    pending = status["queued"] + status["running"] + status.get("planned", 0)
+    if status["total"] and status["succeeded"] + status.get("pruned", 0) == status["total"]:
         return "complete", "status-complete"
     if pending:
-        return f"in progress: {status['queued']} queued, {status['running']} running", ""
+        return f"in progress: {status['queued'] + status.get('planned', 0)} queued, {status['running']} running", ""
     return f"finished, {status['failed']} failed", "status-failed"
 
 
@@ -177,7 +178,7 @@ def _splitset_text(queue: Queue) -> str:
 def _cards(queue: Queue, board: pd.DataFrame, status: dict[str, Any]) -> str:
     word, css = _status_word(status)
     grid = queue.hyperparameters
-    grid_text = "; ".join(f"{name}: {', '.join(map(str, values))}" for name, values in grid.items()) or "none"
+    grid_text = "; ".join(f"{name}: {space.describe(values)}" for name, values in grid.items()) or "none"
     split, metric = board.attrs.get("split"), board.attrs.get("metric")
     best = MISSING if board.empty else f"{number(board.iloc[0][f'{metric}_mean'])} {metric} ({split})"
     cards = [
@@ -187,6 +188,7 @@ def _cards(queue: Queue, board: pd.DataFrame, status: dict[str, Any]) -> str:
         _card("Status", word, css),
         _card("Runs trained", f"{status['succeeded']} / {status['total']}"),
         _card("Failed runs", str(status["failed"]), "status-failed" if status["failed"] else ""),
+        _card("Pruned runs", str(status.get("pruned", 0))),
         _card("Best score", best),
         _card("Combinations x repeats", f"{len(board) if not board.empty else MISSING} x {queue.repeat_count}"),
         _card("Hyperparameters", grid_text),
@@ -221,7 +223,8 @@ def _leaderboard_table(board: pd.DataFrame) -> str:
         std = row[f"{metric}_std"]
         ranking = number(row[f"{metric}_mean"]) + ("" if pd.isna(std) else f" ± {number(std)}")
         cells = (
-            [f"<td>{int(row['rank'])}</td>", f"<td>{int(row['combo_index'])}</td>"]
+            [f"<td>{'pruned' if pd.isna(row['rank']) else int(row['rank'])}</td>",
+             f"<td>{int(row['combo_index'])}</td>"]
             + [f'<td class="text">{escape(str(row[c]))}</td>' for c in hp_columns]
             + [f"<td>{int(row['run_count'])}</td>", f"<td>predictor {int(row['best_predictor_id'])}</td>",
                f'<td class="ranking">{escape(ranking)}</td>',
@@ -230,7 +233,8 @@ def _leaderboard_table(board: pd.DataFrame) -> str:
             + [f'<td title="std {number(row[f"{name}_std"])}, min {number(row[f"{name}_min"])}, '
                f'max {number(row[f"{name}_max"])}">{number(row[f"{name}_mean"])}</td>' for name in others]
         )
-        rows.append(f'<tr class="{"best" if row["rank"] == 1 else ""}">{"".join(cells)}</tr>')
+        best = not pd.isna(row["rank"]) and row["rank"] == 1
+        rows.append(f'<tr class="{"best" if best else ""}">{"".join(cells)}</tr>')
     more = len(board) - LEADERBOARD_ROWS
     note = (f'<p class="note">Ranked by mean <b>{escape(metric)}</b> on the <b>{escape(split)}</b> split '
             f"({direction} is better) over each combination's repeats and folds. Hover a mean for its spread."
@@ -247,6 +251,27 @@ def _comparison(queue: Queue, board: pd.DataFrame) -> str:
             "Then one panel per hyperparameter: each model's score at each value, with the mean ± std.</p>")
     return note + _safe_figure("the comparison", plots.plot_performance, queue, split=board.attrs["split"],
                                metric=board.attrs["metric"])
+
+
+def _search(queue: Queue, board: pd.DataFrame) -> str:
+    settings = queue.search
+    described = f"search <b>{escape(settings['search'])}</b>"
+    if settings["objective"]:
+        objective = settings["objective"]
+        described += (f", objective: {escape(objective['direction'])} <b>{escape(objective['metric'])}</b> on the "
+                      f"{escape(objective['split'])} split (mean over folds and repeats)")
+    if settings["pruner"]:
+        described += f", pruner: {escape(settings['pruner'])}"
+    if board.empty:
+        return f'<p class="note">{described}. Nothing has finished yet.</p>'
+    note = (f'<p class="note">{described}. Left: each combination\'s value in the order it ran (crosses: pruned) '
+            "and the best so far. Right: how much of the value's variance each hyperparameter explains "
+            "(Optuna's fANOVA on these results).</p>")
+    figures = [_safe_figure("the optimisation history", search_plots.plot_search_history, queue)]
+    if len(board) >= 2:
+        figures.append(_safe_figure("the hyperparameter importance", search_plots.plot_hyperparameter_importance,
+                                    queue))
+    return note + f'<div class="grid">{"".join(figures)}</div>'
 
 
 def _metrics_table(predictor: Predictor) -> str:

@@ -87,10 +87,16 @@ def claim_next(queue_id: int, worker: str, lease_seconds: float | None = None) -
 
     A job whose worker died (lease expired, or its local process is gone) is taken again until it has used the
     queue's ``max_attempts``; then it is marked failed, so a job that kills its worker every time cannot stall
-    the queue.
+    the queue. An adaptive queue with nothing left to claim first grows by one combination
+    (:func:`assay.experiment.adaptive.extend`), until its search is complete.
     """
-    with STORAGE_TIMER.measure("claim"):
-        return _claim_next(queue_id, worker, lease_seconds)
+    from assay.experiment import adaptive
+
+    while True:
+        with STORAGE_TIMER.measure("claim"):
+            job_id = _claim_next(queue_id, worker, lease_seconds)
+        if job_id is not None or not adaptive.extend(queue_id):
+            return job_id
 
 
 def _claim_next(queue_id: int, worker: str, lease_seconds: float | None) -> int | None:
@@ -244,13 +250,17 @@ def unclaim(job_id: int, worker: str) -> None:
 
 
 def unfinished_counts(queue_id: int) -> dict[str, int]:
-    """How many jobs of a queue are ``queued`` and ``running`` (one small query; idle workers poll it)."""
+    """How many jobs of a queue are ``queued`` and ``running`` (one small query; idle workers poll it).
+
+    ``queued`` includes the jobs an adaptive search has yet to create.
+    """
     with session_scope() as session:
         rows = session.execute(
-            select(JobRow.status, func.count())
-            .where(JobRow.queue_id == queue_id, JobRow.status.in_(("queued", "running")))
-            .group_by(JobRow.status)
+            select(JobRow.status, func.count()).where(JobRow.queue_id == queue_id).group_by(JobRow.status)
         ).all()
+        planned = session.execute(select(QueueRow.job_count).where(QueueRow.id == queue_id)).scalar_one()
     counts = {"queued": 0, "running": 0}
-    counts.update(dict(rows))
+    by_status = dict(rows)
+    counts.update({status: by_status.get(status, 0) for status in counts})
+    counts["queued"] += max(0, planned - sum(by_status.values()))
     return counts

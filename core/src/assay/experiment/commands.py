@@ -120,6 +120,7 @@ def run_worker(args: argparse.Namespace) -> int:
         Path(args.report).write_text(json.dumps(report.to_dict()))
     if not args.quiet:
         print(f"assay worker {report.worker}: queue {queue.id}: {report.succeeded} succeeded, {report.failed} failed"
+              + (f", {report.pruned} pruned" if report.pruned else "")
               + (f", {report.lost} taken over by other workers" if report.lost else ""), file=sys.stderr)
     if report.stopped_by:
         print(f"assay: error: {report.stopped_by['parameter']}: {report.stopped_by['message']}", file=sys.stderr)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import itertools
-import json
 import random
 import sys
 import sysconfig
@@ -26,6 +24,8 @@ from assay.db.models import (
     JobRow,
     QueueRow,
 )
+from assay.experiment import pruning
+from assay.experiment import search as searching
 from assay.experiment.objects import FUNCTION_NAMES, Queue
 
 # how each user function is called; the names are for error messages
@@ -65,59 +65,6 @@ def _check_function(name: str, fn: Any, hyperparameter_names: list[str]) -> None
         ) from None
 
 
-def _check_grid(hyperparameters: Any) -> dict[str, list[Any]]:
-    if hyperparameters is None or hyperparameters == {}:
-        return {}
-    if not isinstance(hyperparameters, dict):
-        raise errors.ExperimentError(
-            "hyperparameters",
-            f"must be a dict of lists such as {{'epochs': [10, 20]}}, got {type(hyperparameters).__name__}",
-        )
-    grid: dict[str, list[Any]] = {}
-    for key, values in hyperparameters.items():
-        if not isinstance(key, str) or not key.isidentifier():
-            raise errors.ExperimentError("hyperparameters", f"key {key!r} must be a string usable as a keyword")
-        if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, range)):
-            raise errors.ExperimentError(
-                "hyperparameters", f"{key!r} must map to a list of values, e.g. {{{key!r}: [{values!r}]}}"
-            )
-        if len(values) == 0:
-            raise errors.ExperimentError("hyperparameters", f"{key!r} has an empty list; give at least one value")
-        try:
-            json.dumps(list(values))
-        except TypeError:
-            raise errors.ExperimentError(
-                "hyperparameters", f"{key!r} holds values that cannot be stored (only JSON values: numbers, "
-                "strings, booleans, None, lists); pass a name and build the object inside your function"
-            ) from None
-        grid[key] = list(values)
-    return grid
-
-
-def _combinations(grid: dict[str, list[Any]], search_count: int | None, search_percent: float | None,
-                  seed: int) -> list[dict[str, Any]]:
-    keys = list(grid)
-    combos = [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())] or [{}]
-    if search_count is not None and search_percent is not None:
-        raise errors.ExperimentError("search_count", "give search_count or search_percent, not both")
-    if search_count is not None:
-        if not isinstance(search_count, int) or isinstance(search_count, bool) or search_count < 1:
-            raise errors.ExperimentError("search_count", f"must be a positive int, got {search_count!r}")
-        if search_count > len(combos):
-            raise errors.ExperimentError(
-                "search_count", f"{search_count} exceeds the {len(combos)} combinations of the grid"
-            )
-        chosen = sorted(random.Random(seed).sample(range(len(combos)), search_count))
-        return [combos[i] for i in chosen]
-    if search_percent is not None:
-        if not isinstance(search_percent, (int, float)) or not 0 < search_percent <= 1:
-            raise errors.ExperimentError("search_percent", f"must be in (0, 1], got {search_percent!r}")
-        count = max(1, round(len(combos) * search_percent))
-        chosen = sorted(random.Random(seed).sample(range(len(combos)), count))
-        return [combos[i] for i in chosen]
-    return combos
-
-
 def _installed(module: Any) -> bool:
     """Whether a module lives in site-packages or the standard library (importable by any worker)."""
     file = getattr(module, "__file__", None)
@@ -155,10 +102,10 @@ def _source(fn: Callable[..., Any] | None) -> str | None:
 
 
 def _check_labels(splitset: Any, analysis_type: str) -> None:
-    if splitset.label_column is None:
+    if splitset.label_shape is None:  # forecasting windows have labels (the shifted windows) but no label column
         raise errors.ExperimentError(
             "splitset_id", f"splitset {splitset.id} has no label (unsupervised); supervised analysis types need "
-            "a splitset made with label_column=..."
+            "a splitset made with label_column=..., or with feature_window=dict(..., record_shifted=True)"
         )
     with session_scope() as session:
         categorical = session.scalars(
@@ -168,6 +115,17 @@ def _check_labels(splitset: Any, analysis_type: str) -> None:
         ).first()
     labels = splitset.raw_labels(sorted(i for rows in splitset.samples.values() for i in rows))
     plugins.analysis_type(analysis_type).check_labels(labels, categorical_encoder=bool(categorical))
+
+
+def _evaluated_splits(splitset: Any, hide_test: bool) -> list[str]:
+    """The splits every job of the queue predicts and scores (the objective must be one of them)."""
+    available = set(splitset.samples)
+    splits = ["train"]
+    if splitset.fold_count or "validation" in available:
+        splits.append("validation")
+    if "test" in available and not hide_test:
+        splits.append("test")
+    return splits
 
 
 class Experiment:
@@ -183,18 +141,27 @@ class Experiment:
         fn_optimize: Callable[..., Any] | None = None,
         fn_predict: Callable[..., Any] | None = None,
         repeat_count: int = 1,
-        hyperparameters: dict[str, list[Any]] | None = None,
+        hyperparameters: dict[str, Any] | None = None,
         search_count: int | None = None,
         search_percent: float | None = None,
         splitset_id: int | None = None,
         hide_test: bool = False,
         seed: int | None = None,
         max_attempts: int = 3,
+        permute_count: int = 0,
+        search: str | None = None,
+        objective: Any = None,
+        pruner: Any = None,
     ) -> Queue:
         """Check the definition and store a Queue with one Job per combination x fold x repeat.
 
+        A grid (or a random sample of the space) stores every job now; an adaptive search (``tpe``, ``gp``,
+        ``cmaes``) stores its combinations as results arrive, each chosen by an Optuna sampler that sees every
+        stored result, until ``search_count`` exist.
+
         Args:
-            library: the ML library of the functions (``"keras"``, ``"torch"``, or one a plugin provides).
+            library: the ML library of the functions (``"keras"``, ``"torch"`` (or ``"pytorch"``), or one a
+                plugin provides).
             analysis_type: ``"regression"``, ``"classification_binary"`` or ``"classification_multi"``.
             fn_build: ``fn_build(features_shape, label_shape, **hp)`` returns an untrained model.
             fn_train: ``fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp)`` returns the
@@ -203,16 +170,39 @@ class Experiment:
             fn_optimize: ``fn_optimize(**hp)`` (or ``fn_optimize(model, **hp)``) returns the optimizer.
             fn_predict: ``fn_predict(model, samples)`` returns ``(predictions, probabilities)``.
             repeat_count: how many times each combination is trained.
-            hyperparameters: a dict of lists; every combination is run. ``None`` or ``{}``: one run.
-            search_count / search_percent: run only a random (seeded) subset of the combinations.
+            hyperparameters: name → a list of values, or a range (``assay.space.Int(low, high, step=1,
+                log=False)``, ``assay.space.Float(low, high, log=False)``). ``None`` or ``{}``: one run.
+            search_count / search_percent: how many combinations to run (``search_percent``: a share of a
+                finite space). With lists only and no ``search``, a random (seeded) subset of the grid.
+            search: ``"grid"`` (every combination of the lists; ranges are refused), ``"random"`` (a seeded
+                random sample, made up front), or an adaptive Optuna sampler: ``"tpe"``, ``"gp"`` (needs torch
+                and scipy), ``"cmaes"`` (needs cmaes). Default: ``"grid"`` for lists (``"random"`` with
+                ``search_count``), ``"tpe"`` once a range is given.
+            objective: what the search optimises and the pruner judges: a metric name (``"accuracy"``),
+                ``(metric, split)`` or ``{"metric", "split", "direction"}``. Default: the analysis type's main
+                metric on the validation split (test, then train, without one) in its own direction. A
+                combination's value is the mean over its folds and repeats.
+            pruner: stop runs early that are worse than the others at the same epoch: ``"median"``,
+                ``"hyperband"``, ``"successive_halving"`` or an ``optuna.pruners`` pruner. The backends report
+                each epoch by themselves (``assay_torch.fit``; Keras' ``model.fit`` gets a callback). A pruned
+                run is stored (status ``pruned``, with its history and predictions) and never ranked best.
             splitset_id: the splitset from ``Pipeline.Tabular.make``.
             hide_test: keep the test split out of training and evaluation.
             seed: seeds splits of the search and every job (a random one is drawn and stored if ``None``).
             max_attempts: how often a job whose worker died is tried before it is marked failed.
+            permute_count: permutations per feature column of the permutation feature importance that
+                ``queue.run_jobs()`` computes on the train split of every trained model (AIQC's
+                ``permute_count``); 0 (the default) computes none until ``predictor.feature_importance()``
+                is asked for.
 
         Raises:
             assay.errors.AssayError: a clear error naming the parameter; nothing is stored then.
         """
+        for name, value, example in (("library", library, "'keras'"), ("analysis_type", analysis_type,
+                                                                        "'classification_multi'")):
+            if not isinstance(value, str):
+                raise errors.ExperimentError(name, f"must be one name (a string) such as {example}, got {value!r}")
+        library = plugins.canonical_library(library)
         plugins.backend(library)  # fails early, naming the package to install
         plugins.analysis_type(analysis_type)
         if splitset_id is None:
@@ -230,18 +220,28 @@ class Experiment:
             raise errors.ExperimentError("hide_test", f"must be True or False, got {hide_test!r}")
         if not isinstance(max_attempts, int) or max_attempts < 1:
             raise errors.ExperimentError("max_attempts", f"must be an int >= 1, got {max_attempts!r}")
+        if not isinstance(permute_count, int) or isinstance(permute_count, bool) or permute_count < 0:
+            raise errors.ExperimentError(
+                "permute_count", f"must be an int >= 0 (0 computes no feature importance), got {permute_count!r}"
+            )
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
         elif not isinstance(seed, int) or isinstance(seed, bool):
             raise errors.ExperimentError("seed", f"must be an int, got {seed!r}")
-        grid = _check_grid(hyperparameters)
+        grid = searching.check_space(hyperparameters)
+        strategy = searching.check_strategy(search, grid, search_count, search_percent)
+        splits = _evaluated_splits(splitset, hide_test)
+        objective_spec = searching.check_objective(objective, analysis_type, splits)
+        pruner_blob = pruning.check_pruner(pruner)
         functions = {
             "fn_build": fn_build, "fn_train": fn_train, "fn_lose": fn_lose, "fn_optimize": fn_optimize,
             "fn_predict": fn_predict,
         }
         for name in FUNCTION_NAMES:
             _check_function(name, functions[name], list(grid))
-        combos = _combinations(grid, search_count, search_percent, seed)
+        combos = searching.initial_combinations(strategy, grid, search_count, search_percent, seed)
+        adaptive = strategy in searching.ADAPTIVE
+        combination_count = searching.adaptive_count(grid, search_count, search_percent) if adaptive else len(combos)
         try:
             functions_blob = serialise_functions(functions)
         except Exception as exc:
@@ -259,7 +259,9 @@ class Experiment:
                 sources={name: _source(fn) for name, fn in functions.items()},
             )
             hyperparamset = HyperparamsetRow(
-                grid=grid, search_count=search_count, search_percent=search_percent, combination_count=len(combos)
+                grid=searching.stored_space(grid), search_count=combination_count if adaptive else search_count,
+                search_percent=search_percent, combination_count=combination_count, search=strategy,
+                objective=objective_spec, pruner=pruner_blob,
             )
             session.add_all([algorithm, hyperparamset])
             session.flush()
@@ -271,7 +273,7 @@ class Experiment:
             queue = QueueRow(
                 algorithm_id=algorithm.id, splitset_id=splitset.id, hyperparamset_id=hyperparamset.id,
                 repeat_count=repeat_count, hide_test=hide_test, seed=seed, max_attempts=max_attempts,
-                job_count=len(combos) * len(folds) * repeat_count,
+                job_count=combination_count * len(folds) * repeat_count, permute_count=permute_count,
             )
             session.add(queue)
             session.flush()

@@ -82,10 +82,22 @@ class Queue(Persisted):
         return self.algorithm.analysis_type
 
     @property
-    def hyperparameters(self) -> dict[str, list[Any]]:
-        """The grid this queue was made from."""
+    def hyperparameters(self) -> dict[str, Any]:
+        """The space this queue was made from: name → list of values, or an ``assay.space`` range."""
+        from assay import space
+
         with session_scope() as session:
-            return session.get(HyperparamsetRow, self.hyperparamset_id).grid
+            grid = session.get(HyperparamsetRow, self.hyperparamset_id).grid
+        return {name: space.from_json(values) for name, values in (grid or {}).items()}
+
+    @property
+    def search(self) -> dict[str, Any]:
+        """How the combinations are chosen: ``{"search", "search_count", "objective", "pruner"}``."""
+        with session_scope() as session:
+            row = session.get(HyperparamsetRow, self.hyperparamset_id)
+            pruner = row.pruner
+            return {"search": row.search, "search_count": row.search_count, "objective": row.objective,
+                    "pruner": None if pruner is None else type(cloudpickle.loads(pruner)).__name__}
 
     @property
     def jobs(self) -> list[Job]:
@@ -126,22 +138,42 @@ class Queue(Persisted):
         if workers is not None or executor is not None:
             from assay.experiment import workers as parallel
 
-            return parallel.run_parallel(self, workers=workers, executor=executor, progress=progress,
-                                         threads=threads, lease_seconds=lease_seconds)
-        from assay.experiment.runner import run_queue
+            summary = parallel.run_parallel(self, workers=workers, executor=executor, progress=progress,
+                                            threads=threads, lease_seconds=lease_seconds)
+        else:
+            from assay.experiment.runner import run_queue
 
-        return run_queue(self, progress=progress)
+            summary = run_queue(self, progress=progress)
+        self._permute()
+        return summary
+
+    def _permute(self) -> None:
+        """With ``permute_count``, the train-split feature importance of every model that lacks it (AIQC's
+        importance after training). Already stored results are kept, so a resumed run computes only new ones."""
+        permute_count = getattr(self, "permute_count", 0) or 0
+        if permute_count < 1 or self.splitset.label_column is None:
+            return
+        for predictor in self.predictors:
+            if "train" in predictor.predictions:
+                predictor.feature_importance(split="train", permutation_count=permute_count)
 
     def status(self) -> dict[str, Any]:
-        """Counts of queued / running / succeeded / failed jobs, and the failed jobs' errors."""
+        """Counts of queued / running / succeeded / failed / pruned jobs, and the failed jobs' errors.
+
+        ``planned`` counts the jobs an adaptive search has yet to create (its combinations are added as results
+        arrive); ``total`` includes them.
+        """
         with session_scope() as session:
             rows = session.execute(
                 select(JobRow.id, JobRow.status, JobRow.error).where(JobRow.queue_id == self.id)
             ).all()
+            job_count = session.execute(select(QueueRow.job_count).where(QueueRow.id == self.id)).scalar_one()
         counts = Counter(row.status for row in rows)
+        planned = max(0, job_count - len(rows))
         return {
-            **{state: counts.get(state, 0) for state in ("queued", "running", "succeeded", "failed")},
-            "total": len(rows),
+            **{state: counts.get(state, 0) for state in ("queued", "running", "succeeded", "failed", "pruned")},
+            "planned": planned,
+            "total": len(rows) + planned,
             "errors": {row.id: row.error for row in rows if row.status == "failed"},
         }
 
@@ -175,6 +207,30 @@ class Queue(Persisted):
         from assay.evaluation import plots
 
         return plots.plot_performance(self, split=split, metric=metric)
+
+    def search_history(self) -> pd.DataFrame:
+        """One row per combination in the order the search made them: its state, objective value, best so far."""
+        from assay.evaluation import search_plots
+
+        return search_plots.search_history(self)
+
+    def plot_search_history(self) -> Figure:
+        """The optimisation history: each combination's objective value and the best so far, against runs."""
+        from assay.evaluation import search_plots
+
+        return search_plots.plot_search_history(self)
+
+    def hyperparameter_importance(self) -> pd.Series:
+        """fANOVA importance of each hyperparameter for the objective (Optuna's evaluator on stored results)."""
+        from assay.evaluation import search_plots
+
+        return search_plots.hyperparameter_importance(self)
+
+    def plot_hyperparameter_importance(self) -> Figure:
+        """Bar chart of :meth:`hyperparameter_importance`."""
+        from assay.evaluation import search_plots
+
+        return search_plots.plot_hyperparameter_importance(self)
 
     def report(self, path: str) -> str:
         """Write one self-contained HTML report of this queue; returns its path."""
@@ -259,7 +315,7 @@ class Predictor(Persisted):
 
     def get_model(self) -> Any:
         """The trained model, loaded back from its stored bytes with the library's own safe loader."""
-        from assay import plugins
+        from assay import contracts, plugins
 
         job = self.job
         queue = Queue.get(job.queue_id)
@@ -268,7 +324,8 @@ class Predictor(Persisted):
             self._column("model_blob"),
             fn_build=algorithm.functions["fn_build"],
             features_shape=tuple(self.features_shape),
-            label_shape=tuple(self.label_shape) if self.label_shape is not None else None,
+            label_shape=contracts.build_label_shape(self.label_shape, algorithm.analysis_type,
+                                                    len(queue.splitset.label_classes)),
             hyperparameters=job.hyperparameters,
         )
 
@@ -281,13 +338,14 @@ class Predictor(Persisted):
         return plots.plot_learning_curve(self, metrics=metrics)
 
     def feature_importance(
-        self, split: str = "test", permutation_count: int = 5, refresh: bool = False
+        self, split: str = "test", permutation_count: int = 5, refresh: bool = False, sample_rows: int | None = None
     ) -> pd.DataFrame:
-        """Permutation importance per original feature column (computed once, then stored)."""
+        """Permutation importance per original feature column (computed once, then stored); ``sample_rows``
+        bounds the cost on large splits (see :func:`assay.evaluation.importance.feature_importance`)."""
         from assay.evaluation import importance
 
         return importance.feature_importance(self, split=split, permutation_count=permutation_count,
-                                            refresh=refresh)
+                                            refresh=refresh, sample_rows=sample_rows)
 
     def plot_feature_importance(self, split: str = "test", permutation_count: int = 5, top_n: int = 20) -> Figure:
         """Bar chart of :meth:`feature_importance`."""
@@ -295,11 +353,16 @@ class Predictor(Persisted):
 
         return plots.plot_feature_importance(self, split=split, permutation_count=permutation_count, top_n=top_n)
 
-    def infer(self, df_or_path: Any) -> pd.DataFrame:
-        """Predict new raw rows through this model's fitted encoders; the result is stored as a Prediction."""
+    def infer(self, df_or_path: Any, label_df_or_path: Any = None) -> pd.DataFrame:
+        """Predict new raw rows through this model's fitted encoders; the result is stored as a Prediction.
+
+        For a model trained on sequences ``df_or_path`` is a 3-D array or ``.npy`` file, on images a folder or a
+        list of image files, shaped like the training samples; ``label_df_or_path`` then optionally gives their
+        labels for metrics. See :func:`assay.inference.infer.infer`.
+        """
         from assay.inference import infer
 
-        return infer.infer(self, df_or_path)
+        return infer.infer(self, df_or_path, label_df_or_path)
 
     def export(self, path: str) -> str:
         """Write one file holding everything needed to predict without the database; returns its path."""
@@ -367,4 +430,10 @@ class Prediction(Persisted):
 
     def plot_predicted_vs_actual(self) -> Figure:
         return self.plot("predicted_vs_actual")
+
+    def plot_forecast(self, window: int = -1, columns: list[str] | None = None) -> Figure:
+        """Forecast against actual values over the steps of one window (models trained on ``feature_window``)."""
+        from assay.evaluation.forecast_plots import plot_forecast
+
+        return plot_forecast(self, window, columns)
 

@@ -45,17 +45,22 @@ def class_indices(values: Any, classes: list[Any], parameter: str = "label_colum
 
 
 def true_coding(labels: Any, classes: list[Any], parameter: str = "label_column") -> np.ndarray:
-    """True labels as metrics take them: class indices for classification, floats for regression."""
+    """True labels as metrics take them: class indices for classification, floats for regression (forecast
+    windows keep their ``(n, size_window, columns)`` shape, for metrics per horizon step)."""
     if classes:
         return class_indices(labels, classes, parameter)
     try:
-        return np.asarray(labels, dtype=float).ravel()
+        return _flat_unless_windows(np.asarray(labels, dtype=float))
     except (TypeError, ValueError):
         raise errors.DataError(parameter, "a regression label must hold numbers") from None
+
+
+def _flat_unless_windows(values: np.ndarray) -> np.ndarray:
+    return values if values.ndim == 3 else values.ravel()
 
 
 def predicted_coding(predictions: np.ndarray, decoded: np.ndarray, classes: list[Any]) -> np.ndarray:
     """Predictions as metrics take them: class indices for classification, decoded floats for regression."""
     if classes:
         return np.asarray(predictions).astype(int).ravel()
-    return np.asarray(decoded, dtype=float).ravel()
+    return _flat_unless_windows(np.asarray(decoded, dtype=float))

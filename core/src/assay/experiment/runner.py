@@ -13,7 +13,8 @@ import attrs
 import numpy as np
 from sqlalchemy import update
 
-from assay import errors, plugins
+from assay import contracts, epochs, errors, plugins
+from assay.data.array_input import library_samples, library_shape
 from assay.db.engine import current_url, session_scope
 from assay.db.models import (
     AlgorithmRow,
@@ -24,13 +25,13 @@ from assay.db.models import (
     QueueRow,
     utcnow,
 )
-from assay.experiment import arrays, claiming, predicting, reclaim
+from assay.experiment import arrays, claiming, predicting, pruning, reclaim
 from assay.experiment.objects import Algorithm, Queue
 
 
 @attrs.frozen
 class RunSummary:
-    """What ``run_jobs`` did: jobs that succeeded and failed in this call, and the queue's state after it.
+    """What ``run_jobs`` did: jobs that succeeded, failed and were pruned in this call, and the queue's state after.
 
     ``storage_seconds`` is the time spent in assay's own storage calls during the call, by kind (``claim``,
     ``load``, ``heartbeat``, ``store``), summed over every worker; ``storage_ms_per_run`` divides it by the runs.
@@ -41,17 +42,19 @@ class RunSummary:
     failed: int
     queue_status: dict[str, Any]
     storage_seconds: dict[str, float] = attrs.field(factory=dict)
+    pruned: int = 0
 
     @property
     def storage_ms_per_run(self) -> float | None:
-        """Milliseconds of database work per finished run (claim, load, heartbeat and store together)."""
-        runs = self.succeeded + self.failed
+        """Milliseconds of database work per finished run (claim, load, heartbeat, store and search together)."""
+        runs = self.succeeded + self.failed + self.pruned
         return 1000 * sum(self.storage_seconds.values()) / runs if runs else None
 
     def __str__(self) -> str:
         s = self.queue_status
-        text = (f"Queue {self.queue_id}: {self.succeeded} succeeded, {self.failed} failed in this run; "
-                f"{s['succeeded']}/{s['total']} done")
+        pruned = f", {self.pruned} pruned" if self.pruned else ""
+        text = (f"Queue {self.queue_id}: {self.succeeded} succeeded, {self.failed} failed{pruned} in this run; "
+                f"{s['succeeded'] + s.get('pruned', 0)}/{s['total']} done")
         if s["failed"]:
             text += f", {s['failed']} failed (queue.status()['errors'] has the errors; queue.retry_failed() requeues)"
         return text
@@ -120,7 +123,7 @@ def evaluate_split(*, backend: plugins.Backend, analysis_type: str, fn_predict: 
                    model: Any, loser: Any, splitset: Any, split: str, fold_index: int | None) -> _Evaluated:
     """Predict one split, decode the predictions to original label values and compute its metrics."""
     raw = splitset.samples_for(split, fold_index=fold_index)
-    samples = backend.prepare_samples(analysis_type, raw)
+    samples = backend.prepare_samples(analysis_type, library_samples(raw, splitset.layout, backend.channels_last()))
     predictions, probabilities = predicting.predict(backend, analysis_type, fn_predict, model, samples)
     rows = np.asarray(splitset.row_indices(split, fold_index=fold_index))
     classes = list(splitset.label_classes) if plugins.analysis_type(analysis_type).is_classification else []
@@ -158,16 +161,20 @@ def train_and_evaluate(job: JobRow, queue: Queue, algorithm: Algorithm, hyperpar
     backend.seed(job_seed(queue.seed, combo_index, fold_index, job.repeat_index))
 
     evaluate_split_name, splits = _evaluation_splits(splitset, fold_index, queue.hide_test)
-    samples_train = backend.prepare_samples(analysis_type, splitset.samples_for("train", fold_index=fold_index))
+    # images are stored channels first; a channels-last library (Keras) gets them, and their shape, channels last
+    layout, channels_last = splitset.layout, backend.channels_last()
+    samples_train = backend.prepare_samples(
+        analysis_type, library_samples(splitset.samples_for("train", fold_index=fold_index), layout, channels_last)
+    )
     samples_evaluate = None
     if evaluate_split_name is not None:
-        samples_evaluate = backend.prepare_samples(
-            analysis_type, splitset.samples_for(evaluate_split_name, fold_index=fold_index)
-        )
-    features_shape = tuple(splitset.features_shape)
+        samples_evaluate = backend.prepare_samples(analysis_type, library_samples(
+            splitset.samples_for(evaluate_split_name, fold_index=fold_index), layout, channels_last))
+    features_shape = library_shape(tuple(splitset.features_shape), layout, channels_last)
     label_shape = tuple(splitset.label_shape) if splitset.label_shape is not None else None
 
-    model = _call_user("fn_build", functions["fn_build"], hyperparameters, features_shape, label_shape)
+    build_shape = contracts.build_label_shape(label_shape, analysis_type, len(splitset.label_classes))
+    model = _call_user("fn_build", functions["fn_build"], hyperparameters, features_shape, build_shape)
     if model is None:
         raise errors.ExperimentError("fn_build", "fn_build returned None; return the model it builds")
     if functions["fn_lose"] is not None:
@@ -212,13 +219,15 @@ def train_and_evaluate(job: JobRow, queue: Queue, algorithm: Algorithm, hyperpar
     return predictor, evaluated
 
 
-def _store(job_id: int, worker: str, predictor: dict[str, Any], evaluated: list[_Evaluated]) -> bool:
-    """Write the Predictor, its Predictions and the job's success in one transaction, if the job is still ours."""
+def _store(job_id: int, worker: str, predictor: dict[str, Any], evaluated: list[_Evaluated],
+           status: str = "succeeded") -> bool:
+    """Write the Predictor, its Predictions and the job's end (``succeeded`` or ``pruned``) in one transaction,
+    if the job is still ours."""
     with claiming.STORAGE_TIMER.measure("store"), session_scope() as session:
         owned = session.execute(
             update(JobRow)
             .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
-            .values(status="succeeded", finished_at=utcnow(), lease_expires_at=None)
+            .values(status=status, finished_at=utcnow(), lease_expires_at=None)
         )
         if owned.rowcount != 1:
             session.rollback()
@@ -248,7 +257,7 @@ def _fail(job_id: int, worker: str, exc: BaseException) -> None:
 @attrs.frozen
 class JobOutcome:
     job_id: int
-    status: str  # succeeded | failed | lost (the lease was taken over)
+    status: str  # succeeded | pruned | failed | lost (the lease was taken over)
     error: BaseException | None = None
 
 
@@ -267,8 +276,10 @@ def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None
         queue = Queue(session.get(QueueRow, job.queue_id))
         algorithm = Algorithm(session.get(AlgorithmRow, queue.algorithm_id))
     backend = plugins.backend(algorithm.library)
+    # the queue's pruner (if any) hears every epoch the backend reports and may stop training early
+    pruner = pruning.job_pruner(queue.id, job_id, job.fold_index)
     try:
-        with claiming.heartbeat(job_id, worker, lease_seconds):
+        with claiming.heartbeat(job_id, worker, lease_seconds), epochs.reporting(pruner):
             predictor, evaluated = train_and_evaluate(job, queue, algorithm, dict(combo.hyperparameters),
                                                       combo.combo_index)
     except Exception as exc:
@@ -277,8 +288,9 @@ def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None
     finally:
         backend.clear_session()
         reclaim.after_job()  # a full collection only when memory grew: after every job it costs more than a run
-    stored = _store(job_id, worker, predictor, evaluated)
-    return JobOutcome(job_id, "succeeded" if stored else "lost")
+    status = "pruned" if pruner is not None and pruner.pruned_at is not None else "succeeded"
+    stored = _store(job_id, worker, predictor, evaluated, status)
+    return JobOutcome(job_id, status if stored else "lost")
 
 
 def run_queue(queue: Queue, progress: bool = True, worker: str | None = None) -> RunSummary:
@@ -289,8 +301,9 @@ def run_queue(queue: Queue, progress: bool = True, worker: str | None = None) ->
     storage_before = claiming.STORAGE_TIMER.snapshot()
     claiming.release_dead_local_jobs(queue.id)
     before = queue.status()
-    succeeded = failed = 0
-    bar = tqdm(total=before["total"], initial=before["succeeded"] + before["failed"], disable=not progress,
+    succeeded = failed = pruned = 0
+    bar = tqdm(total=before["total"], initial=before["succeeded"] + before["failed"] + before["pruned"],
+               disable=not progress,
                desc=f"Queue {queue.id}", unit="run")
     try:
         while (job_id := claiming.claim_next(queue.id, worker)) is not None:
@@ -302,13 +315,16 @@ def run_queue(queue: Queue, progress: bool = True, worker: str | None = None) ->
             bar.update(1)
             if outcome.status == "succeeded":
                 succeeded += 1
+            elif outcome.status == "pruned":
+                pruned += 1
             elif outcome.status == "failed":
                 failed += 1
                 if isinstance(outcome.error, MissingHyperparameterError):
                     raise outcome.error  # every other job would fail the same way
     finally:
         bar.close()
-    summary = RunSummary(queue.id, succeeded, failed, queue.status(), claiming.seconds_since(storage_before))
+    summary = RunSummary(queue.id, succeeded, failed, queue.status(), claiming.seconds_since(storage_before),
+                         pruned)
     if progress:
         print(summary)
     return summary

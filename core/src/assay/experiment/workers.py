@@ -113,6 +113,7 @@ class WorkerReport:
     succeeded: int = 0
     failed: int = 0
     lost: int = 0
+    pruned: int = 0
     stopped_by: dict[str, str] | None = None  # {"error": class name, "parameter": ..., "message": ...}
     storage_seconds: dict[str, float] = attrs.field(factory=dict)
 
@@ -172,6 +173,8 @@ def work(
                 raise
             if outcome.status == "succeeded":
                 report.succeeded += 1
+            elif outcome.status == "pruned":
+                report.pruned += 1
             elif outcome.status == "lost":
                 report.lost += 1
             else:
@@ -269,7 +272,8 @@ class _Watch:
 
         self.queue_id = queue.id
         self.before = queue.status()
-        self.bar = tqdm(total=self.before["total"], initial=self.before["succeeded"] + self.before["failed"],
+        self.bar = tqdm(total=self.before["total"],
+                        initial=self.before["succeeded"] + self.before["failed"] + self.before["pruned"],
                         disable=not progress, desc=f"Queue {queue.id}", unit="run")
 
     def update(self) -> None:
@@ -291,7 +295,8 @@ def _summarise(queue: Queue, watch: _Watch, reports: list[WorkerReport], progres
         for kind, seconds in report.storage_seconds.items():
             storage[kind] = storage.get(kind, 0.0) + seconds
     summary = RunSummary(queue.id, after["succeeded"] - watch.before["succeeded"],
-                         after["failed"] - watch.before["failed"], after, storage)
+                         after["failed"] - watch.before["failed"], after, storage,
+                         after["pruned"] - watch.before["pruned"])
     stopped = next((r.stopped_by for r in reports if r.stopped_by), None)
     if stopped is not None and stopped["error"] == MissingHyperparameterError.__name__:
         raise MissingHyperparameterError(stopped["parameter"], stopped["message"])

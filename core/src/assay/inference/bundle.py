@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import os
 import platform
 import tempfile
@@ -48,15 +47,25 @@ import attrs
 import cloudpickle
 import pandas as pd
 
-from assay import __version__, errors, plugins
+from assay import __version__, contracts, errors, plugins
 from assay.data import ingest
+from assay.data.array_input import ArrayEncoders, FittedArrayEncoder, read_samples
 from assay.data.encoding import FittedEncoder, FittedEncoders, json_safe
 from assay.data.interpolation import Interpolater
-from assay.inference.infer import Inference, input_schema
+from assay.inference.infer import Inference, input_schema, window_settings
+from assay.inference.manifest import (
+    FORMAT,
+    FORMAT_VERSION,
+    Arrays,
+    EncoderEntry,
+    Encoders,
+    InterpolaterEntry,
+    Label,
+    Manifest,
+    Schema,
+)
 from assay.inference.schema import InputSchema
 
-FORMAT = "assay-bundle"
-FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 FUNCTIONS = "functions.cloudpickle"
 #: file name of the model per library, so an unzipped bundle reads naturally; other libraries get model.bin
@@ -66,6 +75,7 @@ RECORDED_PACKAGES = ("numpy", "pandas", "scikit-learn", "cloudpickle")
 
 _ENCODER_FIELDS = ("role", "position", "family_name", "class_name", "columns", "output_names", "is_categorical",
                    "fold_index")
+__all__ = ["FORMAT", "FORMAT_VERSION", "Bundle", "export", "load_bundle"]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -83,9 +93,16 @@ def _package_versions() -> dict[str, str]:
     return versions
 
 
-def _encoder_entry(encoder: FittedEncoder, member: str) -> dict[str, Any]:
-    entry = {name: getattr(encoder, name) for name in _ENCODER_FIELDS}
-    return {**entry, "file": member}
+def _encoder_entry(encoder: FittedEncoder | FittedArrayEncoder, member: str) -> EncoderEntry:
+    axis = encoder.axis if isinstance(encoder, FittedArrayEncoder) else None
+    return EncoderEntry(**{name: getattr(encoder, name) for name in _ENCODER_FIELDS}, file=member, axis=axis)
+
+
+def _arrays_entry(splitset: Any, encoders: ArrayEncoders) -> Arrays:
+    """How raw sequence or image samples become model input: shapes, kept features, reshaping, layout."""
+    return Arrays(kind=encoders.kind, sample_shape=list(encoders.sample_shape), kept=list(encoders.kept),
+                  columns=list(encoders.columns), reshape_indices=encoders.reshape_indices,
+                  features_shape=list(encoders.features_shape), dtype=encoders.dtype, layout=splitset.layout)
 
 
 def export(predictor: Any, path: str | os.PathLike[str]) -> str:
@@ -123,37 +140,30 @@ def export(predictor: Any, path: str | os.PathLike[str]) -> str:
         feature_entries.append(_encoder_entry(encoder, member))
         members[member] = encoder.blob
 
-    manifest = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-        "library": algorithm.library,
-        "analysis_type": algorithm.analysis_type,
-        "model_file": model_file,
-        "model_format": predictor.model_format,
-        "features_shape": list(predictor.features_shape),
-        "label_shape": None if predictor.label_shape is None else list(predictor.label_shape),
-        "hyperparameters": dict(job.hyperparameters),
-        "schema": schema.to_dict(),
-        "label": {
-            "column": encoders.label_column,
-            "classes": [json_safe(value) for value in encoders.label_classes],
-            "is_categorical": encoders.label_is_categorical,
-        },
-        "encoders": {"label": label_entry, "features": feature_entries, "passthrough": list(encoders.passthrough),
-                     "interpolaters": [step.to_json() for step in encoders.interpolaters]},
-        "functions_file": FUNCTIONS,
-        "functions": sorted(needed),
-        "versions": {**dict(predictor.versions or {}), **_package_versions()},
-        "source": {"predictor_id": predictor.id, "job_id": job.id, "queue_id": queue.id,
-                   "splitset_id": splitset.id, "fold_index": job.fold_index, "repeat_index": job.repeat_index},
-        "trusts": {
+    label_entries = [label_entry] if label_entry else []
+    manifest = Manifest(
+        format=FORMAT, format_version=FORMAT_VERSION, created_at=dt.datetime.now(dt.timezone.utc).isoformat(),
+        library=algorithm.library, analysis_type=algorithm.analysis_type, model_file=model_file,
+        model_format=predictor.model_format, features_shape=list(predictor.features_shape),
+        label_shape=None if predictor.label_shape is None else list(predictor.label_shape),
+        hyperparameters=dict(job.hyperparameters), schema=Schema(**schema.to_dict()),
+        label=Label(column=encoders.label_column, classes=[json_safe(value) for value in encoders.label_classes],
+                    is_categorical=encoders.label_is_categorical),
+        encoders=Encoders(label=label_entry, features=feature_entries, passthrough=list(encoders.passthrough),
+                          interpolaters=[InterpolaterEntry(**step.to_json()) for step in encoders.interpolaters]),
+        window=window_settings(splitset),
+        arrays=_arrays_entry(splitset, encoders) if isinstance(encoders, ArrayEncoders) else None,
+        functions_file=FUNCTIONS, functions=sorted(needed),
+        versions={**dict(predictor.versions or {}), **_package_versions()},
+        source={"predictor_id": predictor.id, "job_id": job.id, "queue_id": queue.id, "splitset_id": splitset.id,
+                "fold_index": job.fold_index, "repeat_index": job.repeat_index},
+        trusts={
             FUNCTIONS: "cloudpickle of the user's functions",
-            **{entry["file"]: f"fitted {entry['class_name']} serialised by the {entry['family_name']!r} family "
-               "(pickle for scikit-learn)" for entry in ([label_entry] if label_entry else []) + feature_entries},
+            **{entry.file: f"fitted {entry.class_name} serialised by the {entry.family_name!r} family "
+               "(pickle for scikit-learn)" for entry in label_entries + feature_entries},
         },
-    }
-    members[MANIFEST] = json.dumps(manifest, indent=2, sort_keys=True).encode()
+    )
+    members[MANIFEST] = manifest.to_json()
 
     # write next to the target and rename: a crash never leaves half a bundle under the final name
     handle, temporary = tempfile.mkstemp(prefix=".assay-bundle-", dir=target.parent)
@@ -176,40 +186,20 @@ def export(predictor: Any, path: str | os.PathLike[str]) -> str:
 
 def _read_members(path: Path) -> dict[str, bytes]:
     if not path.is_file():
-        raise errors.ValidationError("path", f"{str(path)!r} is not a file; give the path predictor.export wrote")
+        raise errors.BundleError("path", f"{str(path)!r} is not a file; give the path predictor.export wrote")
     try:
         with zipfile.ZipFile(path) as archive:
             return {name: archive.read(name) for name in archive.namelist()}
     except (zipfile.BadZipFile, OSError) as exc:
-        raise errors.ValidationError("path", f"{str(path)!r} is not an assay bundle (not a zip archive: {exc})") \
+        raise errors.BundleError("path", f"{str(path)!r} is not an assay bundle (not a zip archive: {exc})") \
             from exc
 
 
-def _check_manifest(path: Path, members: dict[str, bytes]) -> dict[str, Any]:
-    try:
-        manifest = json.loads(members[MANIFEST])
-    except (KeyError, ValueError) as exc:
-        raise errors.ValidationError("path", f"{str(path)!r} is not an assay bundle (no readable {MANIFEST})") \
-            from exc
-    if manifest.get("format") != FORMAT:
-        raise errors.ValidationError(
-            "path", f"{str(path)!r} is not an assay bundle (format {manifest.get('format')!r})"
-        )
-    if manifest.get("format_version", 0) > FORMAT_VERSION:
-        raise errors.ValidationError(
-            "path", f"{str(path)!r} is a version {manifest['format_version']} bundle; this assay reads up to "
-            f"version {FORMAT_VERSION}: upgrade assay (pip install -U assay)"
-        )
-    absent = [name for name in _referenced_members(manifest) if name not in members]
-    if absent:
-        raise errors.ValidationError("path", f"{str(path)!r} is incomplete: it lacks {absent}")
-    return manifest
-
-
-def _referenced_members(manifest: dict[str, Any]) -> list[str]:
-    entries = manifest["encoders"]["features"] + ([manifest["encoders"]["label"]] if manifest["encoders"]["label"]
-                                                  else [])
-    return [manifest["model_file"], manifest["functions_file"], *(entry["file"] for entry in entries)]
+def _check_manifest(path: Path, members: dict[str, bytes]) -> Manifest:
+    if MANIFEST not in members:
+        raise errors.BundleError("path", f"{str(path)!r} is not an assay bundle (it holds no {MANIFEST}); give the "
+                                 "path predictor.export wrote")
+    return Manifest.from_json(members[MANIFEST], str(path), set(members))
 
 
 @attrs.define(eq=False, slots=False)
@@ -224,91 +214,127 @@ class Bundle:
         classes: original class values, index-aligned with the probability columns (empty for regression).
         hyperparameters: the hyperparameters the model was trained with.
         versions: library, Python and package versions at training and export.
-        manifest: the whole ``manifest.json``.
+        manifest: the whole ``manifest.json``, validated (:class:`~assay.inference.manifest.Manifest`).
     """
 
     path: Path
-    manifest: dict[str, Any] = attrs.field(repr=False)
+    manifest: Manifest = attrs.field(repr=False)
     _members: dict[str, bytes] = attrs.field(repr=False)
 
     @property
     def library(self) -> str:
-        return self.manifest["library"]
+        return self.manifest.library
 
     @property
     def analysis_type(self) -> str:
-        return self.manifest["analysis_type"]
+        return self.manifest.analysis_type
 
     @property
     def schema(self) -> InputSchema:
-        return InputSchema.from_dict(self.manifest["schema"])
+        return self.manifest.schema.input_schema()
 
     @property
     def feature_columns(self) -> list[str]:
-        return list(self.manifest["schema"]["feature_columns"])
+        return list(self.manifest.schema.feature_columns)
 
     @property
     def feature_dtypes(self) -> dict[str, str]:
-        return dict(self.manifest["schema"]["feature_dtypes"])
+        return dict(self.manifest.schema.feature_dtypes)
 
     @property
     def label_column(self) -> str | None:
-        return self.manifest["label"]["column"]
+        return self.manifest.label.column
 
     @property
     def classes(self) -> list[Any]:
-        return list(self.manifest["label"]["classes"]) if self.manifest["label"]["is_categorical"] else []
+        return list(self.manifest.label.classes) if self.manifest.label.is_categorical else []
 
     @property
     def hyperparameters(self) -> dict[str, Any]:
-        return dict(self.manifest["hyperparameters"])
+        return dict(self.manifest.hyperparameters)
 
     @property
     def versions(self) -> dict[str, str]:
-        return dict(self.manifest["versions"])
+        return dict(self.manifest.versions)
 
     def __repr__(self) -> str:
         return (f"<Bundle {self.library} {self.analysis_type} from {str(self.path)!r}: "
                 f"{len(self.feature_columns)} feature columns>")
 
     def _encoders(self) -> FittedEncoders:
-        def fitted(entry: dict[str, Any]) -> FittedEncoder:
-            return FittedEncoder(**{name: entry[name] for name in _ENCODER_FIELDS}, blob=self._members[entry["file"]])
+        def fitted(entry: EncoderEntry) -> FittedEncoder:
+            return FittedEncoder(**{name: getattr(entry, name) for name in _ENCODER_FIELDS},
+                                 blob=self._members[entry.file])
 
-        section, label = self.manifest["encoders"], self.manifest["label"]
-        return FittedEncoders(
-            label=fitted(section["label"]) if section["label"] else None,
-            features=[fitted(entry) for entry in section["features"]],
-            passthrough=list(section["passthrough"]),
-            label_column=label["column"], label_classes=list(label["classes"]),
-            label_is_categorical=bool(label["is_categorical"]),
-            # bundles written before interpolation existed have no such entry
-            interpolaters=[Interpolater.from_json(step) for step in section.get("interpolaters", [])],
+        section, label = self.manifest.encoders, self.manifest.label
+        arrays = self.manifest.arrays
+        labels = FittedEncoders(
+            label=fitted(section.label) if section.label else None,
+            features=[] if arrays else [fitted(entry) for entry in section.features],
+            passthrough=list(section.passthrough),
+            label_column=label.column, label_classes=list(label.classes),
+            label_is_categorical=label.is_categorical,
+            interpolaters=[Interpolater.from_json(attrs.asdict(step)) for step in section.interpolaters],
+        )
+        if not arrays:
+            return labels
+        steps = [FittedArrayEncoder(
+            position=entry.position, family_name=entry.family_name, class_name=entry.class_name,
+            axis=entry.axis, is_categorical=entry.is_categorical, blob=self._members[entry.file],
+            fold_index=entry.fold_index, columns=list(entry.columns),
+        ) for entry in section.features]
+        return ArrayEncoders(
+            kind=arrays.kind, sample_shape=tuple(arrays.sample_shape), kept=list(arrays.kept),
+            features=steps, reshape_indices=arrays.reshape_indices,
+            features_shape=tuple(arrays.features_shape), labels=labels, dtype=arrays.dtype,
+            columns=list(arrays.columns),
         )
 
     @functools.cached_property
     def _inference(self) -> Inference:
+        manifest = self.manifest
         backend = plugins.backend(self.library)  # raises naming the plugin to install
         self._warn_on_version_change(backend.versions())
-        functions = cloudpickle.loads(self._members[self.manifest["functions_file"]])
-        label_shape = self.manifest["label_shape"]
-        model = backend.model_from_bytes(
-            self._members[self.manifest["model_file"]], fn_build=functions.get("fn_build"),
-            features_shape=tuple(self.manifest["features_shape"]),
-            label_shape=None if label_shape is None else tuple(label_shape),
-            hyperparameters=self.hyperparameters,
-        )
+        try:
+            functions = cloudpickle.loads(self._members[manifest.functions_file])
+        except Exception as exc:  # trusted code that no longer unpickles: a damaged member or a missing module
+            raise errors.BundleError(
+                "path", f"{str(self.path)!r}: {manifest.functions_file} cannot be loaded ({type(exc).__name__}: "
+                f"{exc}); install the modules the model's functions import, or export the model again"
+            ) from exc
+        if not isinstance(functions, dict):
+            raise errors.BundleError("path", f"{str(self.path)!r}: {manifest.functions_file} does not hold the "
+                                     "model's functions; export the model again")
+        label_shape = manifest.label_shape
+        try:
+            model = backend.model_from_bytes(
+                self._members[manifest.model_file], fn_build=functions.get("fn_build"),
+                features_shape=tuple(manifest.features_shape),
+                label_shape=contracts.build_label_shape(label_shape, self.analysis_type, len(self.classes)),
+                hyperparameters=self.hyperparameters,
+            )
+        except errors.ModelLoadError as exc:
+            raise errors.ModelLoadError(f"{str(self.path)!r}: {manifest.model_file}: {exc}") from exc
         encoders = self._encoders()
         for encoder in encoders:
-            encoder.load()  # unpickle now, so a missing encoder family fails at load rather than mid-predict
+            try:
+                encoder.load()  # unpickle now, so a missing encoder family fails at load rather than mid-predict
+            except errors.AssayError:
+                raise
+            except Exception as exc:
+                raise errors.BundleError(
+                    "path", f"{str(self.path)!r}: the {encoder.class_name} encoder cannot be loaded "
+                    f"({type(exc).__name__}: {exc}); export the model again"
+                ) from exc
         return Inference(
             library=self.library, analysis_type=self.analysis_type, model=model, encoders=encoders,
-            schema=self.schema, features_shape=tuple(self.manifest["features_shape"]),
-            fn_predict=functions.get("fn_predict"),
+            schema=self.schema, features_shape=tuple(manifest.features_shape),
+            fn_predict=functions.get("fn_predict"), window=manifest.window,
+            layout=manifest.arrays.layout if manifest.arrays else "tabular",
         )
 
     def _warn_on_version_change(self, installed: dict[str, str]) -> None:
-        recorded = self.manifest["versions"]
+        recorded = self.manifest.versions
         changed = {name: (recorded[name], version) for name, version in installed.items()
                    if name in recorded and recorded[name] != version}
         if changed:
@@ -326,21 +352,38 @@ class Bundle:
         """The trained model, loaded with the library's own safe loader."""
         return self._inference.model
 
-    def predict(self, df: Any) -> pd.DataFrame:
+    def predict(self, df: Any, label_df_or_path: Any = None) -> pd.DataFrame:
         """Predict raw rows: a DataFrame or a ``.csv``/``.tsv``/``.parquet`` file with the original columns.
+
+        A model trained on sequences takes a 3-D array or ``.npy`` file, one trained on images a folder or a list
+        of image files, shaped like the training samples; ``label_df_or_path`` (a table holding the label column,
+        one row per sample) then adds metrics.
 
         Returns:
             A DataFrame with the input's index: ``prediction`` (original label values) and, for classification,
-            ``probability_<class>`` per class. When the data holds the label column, ``frame.attrs["metrics"]``
+            ``probability_<class>`` per class; for a forecasting model, the next window (see
+            :mod:`assay.inference.forecast`). When the data holds the label column, ``frame.attrs["metrics"]``
             has the analysis type's metrics (without the loss, which needs the training's loss function).
 
         Raises:
-            assay.errors.SchemaMismatchError: missing, unexpected or incompatible columns.
+            assay.errors.SchemaMismatchError: missing, unexpected or incompatible columns, or samples of another
+                shape than the model was trained on.
         """
+        arrays = self.manifest.arrays
+        if arrays:
+            samples, _ = read_samples(arrays.kind, df, "df")
+            labels = None
+            if label_df_or_path is not None:
+                label_df, _ = ingest.read_tabular(label_df_or_path)
+                if self.label_column not in label_df.columns:
+                    raise errors.DataError("label_df_or_path", f"needs the label column {self.label_column!r}")
+                labels = label_df[self.label_column]
+            return self._inference.predict_samples(samples, labels, parameter="df").frame
         frame, _ = ingest.read_tabular(df)
-        outcome = self._inference.predict(frame, parameter="df")
+        outcome = self._inference.predict(frame, parameter="df",
+                                          index=df.index if isinstance(df, pd.DataFrame) else None)
         result = outcome.frame
-        if isinstance(df, pd.DataFrame):
+        if isinstance(df, pd.DataFrame) and self._inference.window is None:  # a forecast has rows of its own
             result = result.set_axis(df.index)
             result.attrs.update(outcome.frame.attrs)
         return result
@@ -353,7 +396,8 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     module documentation for what loading a bundle trusts.
 
     Raises:
-        assay.errors.ValidationError: the file is missing, not a bundle, incomplete or from a newer assay.
+        assay.errors.BundleError: the file is missing, not a bundle, incomplete, from a newer assay, or its
+            manifest does not match the declared schema (a list, a missing key, a value of the wrong type).
     """
     path = Path(path)
     members = _read_members(path)

@@ -22,7 +22,9 @@ import pandas as pd
 from sqlalchemy import select
 
 from assay import errors, plugins
-from assay.data import ingest
+from assay.data import finite, ingest
+from assay.data.array_input import ArrayEncoders, library_features, read_samples
+from assay.data.array_pipeline import store_array
 from assay.data.encoding import FittedEncoders
 from assay.db.engine import session_scope
 from assay.db.models import DatasetRow, PredictionRow
@@ -63,10 +65,19 @@ class Inference:
     library: str
     analysis_type: str
     model: Any = attrs.field(repr=False)
-    encoders: FittedEncoders = attrs.field(repr=False)
+    encoders: FittedEncoders | ArrayEncoders = attrs.field(repr=False)
     schema: InputSchema
     features_shape: tuple[int, ...]
     fn_predict: Callable[..., Any] | None = attrs.field(default=None, repr=False)
+    #: the splitset's ``feature_window`` settings when the model forecasts windows (see assay.inference.forecast)
+    window: dict[str, Any] | None = None
+    #: the splitset's axis layout (see ``Splitset.layout``); images are moved channels last for Keras
+    layout: str = "tabular"
+
+    @property
+    def is_array(self) -> bool:
+        """Whether the model takes sequence or image samples (``encoders`` is an ``ArrayEncoders``)."""
+        return isinstance(self.encoders, ArrayEncoders)
 
     @property
     def is_classification(self) -> bool:
@@ -77,44 +88,92 @@ class Inference:
         """Original class values in encoded order (empty for regression)."""
         return list(self.encoders.label_classes) if self.is_classification else []
 
-    def predict(self, df: pd.DataFrame, parameter: str = "df_or_path") -> Outcome:
+    def predict(self, df: pd.DataFrame, parameter: str = "df_or_path", index: pd.Index | None = None) -> Outcome:
         """Check ``df`` against the schema, encode, predict, decode; metrics when it holds the label column.
+
+        ``index``: the row labels the user passed (``df`` may have been renumbered when read), shown in errors.
 
         Raises:
             assay.errors.SchemaMismatchError: missing, unexpected or incompatible columns (nothing predicted).
-            assay.errors.DataError: label values the model does not know.
+            assay.errors.DataError: label values the model does not know; ±inf in a feature, or NaN where the
+                model's encoders do not impute it (naming the columns and row positions).
         """
         features = check(df, self.schema, parameter)
+        finite.refuse_infinity(features, list(features.columns), parameter, index)
+        if self.window is not None:
+            from assay.inference import forecast
+
+            return forecast.predict_window(self, features)
         label_column = self.schema.label_column
         has_labels = label_column is not None and label_column in df.columns
-        labels = df[label_column].to_numpy() if has_labels else None
-        classes = self.classes
-        y_true = None
-        if has_labels:  # checked before predicting, so a wrong label column fails fast
-            y_true = predicting.true_coding(labels, classes, label_column)
-
+        labels = df[label_column].reset_index(drop=True) if has_labels else None
+        y_true = self._true_coding(labels)  # checked before predicting, so a wrong label column fails fast
         encoded = self.encoders.encode_features(features.reset_index(drop=True))
+        finite.refuse_unencodable_rows(features, encoded, encoded_sources(self.encoders), parameter, index)
         encoded = encoded.reshape(len(encoded), *self.features_shape)
-        raw = {"features": encoded,
-               "labels": self.encoders.encode_labels(df[label_column].reset_index(drop=True)) if has_labels else None}
+        return self._predict_encoded(encoded, labels, y_true, df.index)
+
+    def predict_samples(self, samples: Any, labels: pd.Series | None = None,
+                        parameter: str = "df_or_path") -> Outcome:
+        """Predict raw sequence or image samples (shaped like the training samples); metrics when ``labels``
+        (one per sample, original values) are given.
+
+        Raises:
+            assay.errors.SchemaMismatchError: samples of another shape than the model was trained on.
+            assay.errors.DataError: labels of another count than the samples, or values the model does not know;
+                samples holding NaN or ±inf (by position).
+        """
+        encoded = self.encoders.encode_features(samples, parameter=parameter)
+        bad = np.flatnonzero(~np.isfinite(encoded.reshape(len(encoded), -1)).all(axis=1))
+        if len(bad):  # a NaN sample would get a meaningless prediction (NaN probabilities, class 0)
+            shown = ", ".join(map(str, bad[:finite.SHOWN].tolist())) + (
+                f" and {len(bad) - finite.SHOWN} more" if len(bad) > finite.SHOWN else "")
+            raise errors.DataError(parameter, f"samples {shown} hold NaN or ±inf after encoding; nothing was "
+                                   "predicted: fill or drop those samples")
+        if labels is not None:
+            labels = pd.Series(labels).reset_index(drop=True)
+            if len(labels) != len(encoded):
+                raise errors.DataError("label_df_or_path", f"has {len(labels)} rows for {len(encoded)} samples; give "
+                                       "one label per sample, in sample order")
+        y_true = self._true_coding(labels)
+        channels_last = plugins.backend(self.library).channels_last()
+        encoded = library_features(encoded, self.layout, channels_last)
+        return self._predict_encoded(encoded, labels, y_true, pd.RangeIndex(len(encoded)))
+
+    def _true_coding(self, labels: pd.Series | None) -> np.ndarray | None:
+        if labels is None:
+            return None
+        return predicting.true_coding(labels.to_numpy(), self.classes, self.schema.label_column or "label_column")
+
+    def _predict_encoded(self, encoded: np.ndarray, labels: pd.Series | None, y_true: np.ndarray | None,
+                         index: pd.Index) -> Outcome:
+        classes = self.classes
+        raw = {"features": encoded, "labels": self.encoders.encode_labels(labels) if labels is not None else None}
         backend = plugins.backend(self.library)
         samples = backend.prepare_samples(self.analysis_type, raw)
         predictions, probabilities = predicting.predict(backend, self.analysis_type, self.fn_predict, self.model,
                                                         samples)
         decoded = self.encoders.decode_labels(predicting.one_column(predictions, len(encoded)))
 
-        frame = pd.DataFrame({"prediction": decoded}, index=df.index)
+        frame = pd.DataFrame({"prediction": decoded}, index=index)
         if classes and probabilities is not None:
             for name, column in zip(_probability_names(classes), _per_class(probabilities, classes), strict=True):
                 frame[name] = column
 
         metrics: dict[str, float] = {}
-        if has_labels:
+        if labels is not None:
             # the same coding as the runner: class indices for classification, decoded values for regression
             y_pred = predicting.predicted_coding(predictions, decoded, classes)
             metrics = plugins.metrics(self.analysis_type, y_true, y_pred, probabilities, classes)
         frame.attrs["metrics"] = dict(metrics)
-        return Outcome(frame, decoded, probabilities, labels, metrics, samples)
+        return Outcome(frame, decoded, probabilities, None if labels is None else labels.to_numpy(), metrics,
+                       samples)
+
+
+def encoded_sources(encoders: FittedEncoders) -> list[list[str]]:
+    """The raw columns behind each encoded feature column, in ``encode_features`` order."""
+    sources = [list(encoder.columns) for encoder in encoders.features for _ in encoder.output_names]
+    return sources + [[column] for column in encoders.passthrough]
 
 
 def _probability_names(classes: list[Any]) -> list[str]:
@@ -164,7 +223,14 @@ def inference_for(predictor: Any) -> Inference:
         library=algorithm.library, analysis_type=algorithm.analysis_type, model=predictor.get_model(),
         encoders=splitset.encoders(job.fold_index), schema=input_schema(splitset),
         features_shape=tuple(predictor.features_shape), fn_predict=algorithm.functions["fn_predict"],
+        window=window_settings(splitset), layout=splitset.layout,
     )
+
+
+def window_settings(splitset: Any) -> dict[str, Any] | None:
+    """The splitset's window settings without its (long) list of window starts."""
+    window = splitset.window
+    return None if window is None else {k: v for k, v in window.to_json().items() if k != "starts"}
 
 
 def _loss(predictor: Any, inference: Inference, samples: dict[str, Any]) -> float | None:
@@ -178,14 +244,18 @@ def _loss(predictor: Any, inference: Inference, samples: dict[str, Any]) -> floa
     return loss if np.isfinite(loss) else None
 
 
-def infer(predictor: Any, df_or_path: Any) -> pd.DataFrame:
+def infer(predictor: Any, df_or_path: Any, label_df_or_path: Any = None) -> pd.DataFrame:
     """Predict new raw rows with ``predictor`` and store the result as a Prediction (``split="inference"``).
 
     Args:
         predictor: an :class:`assay.Predictor`.
         df_or_path: a DataFrame or a ``.csv``/``.tsv``/``.parquet`` file holding the original feature columns
             (see :mod:`assay.inference.schema` for the columns and dtypes accepted). When it also holds the
-            label column, the metrics of the analysis type (and the loss) are computed and stored.
+            label column, the metrics of the analysis type (and the loss) are computed and stored. For a model
+            trained on sequences: a 3-D array or ``.npy`` file; on images: a folder or a list of image files;
+            either shaped like the training samples (every feature, before exclusion).
+        label_df_or_path: sequences and images only: the labels of the new samples (a DataFrame or file
+            holding the label column, one row per sample), to compute metrics.
 
     Returns:
         A DataFrame with the input's index: ``prediction`` (original label values) and, for classification,
@@ -193,14 +263,20 @@ def infer(predictor: Any, df_or_path: Any) -> pd.DataFrame:
         (also ``predictor.inferences[-1]``), ``frame.attrs["metrics"]`` its metrics.
 
     Raises:
-        assay.errors.SchemaMismatchError: columns missing, unexpected or of incompatible dtypes; nothing is
-            predicted or stored.
-        assay.errors.DataError: unreadable data, or label values the model was not trained on.
+        assay.errors.SchemaMismatchError: columns missing, unexpected or of incompatible dtypes, or samples of
+            another shape; nothing is predicted or stored.
+        assay.errors.DataError: unreadable data, label values the model was not trained on, ±inf in a feature,
+            or NaN where the model's encoders do not impute it; nothing is stored then.
     """
+    inference = inference_for(predictor)
+    if inference.is_array:
+        return _infer_samples(predictor, inference, df_or_path, label_df_or_path)
+    if label_df_or_path is not None:
+        raise errors.ValidationError("label_df_or_path", "is for sequence and image models; tabular rows carry "
+                                     "their label column themselves")
     df, name = ingest.read_tabular(df_or_path)
     index = df_or_path.index if isinstance(df_or_path, pd.DataFrame) else df.index
-    inference = inference_for(predictor)
-    outcome = inference.predict(df)
+    outcome = inference.predict(df, index=index)
     metrics = dict(outcome.metrics)
     if outcome.labels is not None:
         loss = _loss(predictor, inference, outcome.samples)
@@ -210,13 +286,65 @@ def infer(predictor: Any, df_or_path: Any) -> pd.DataFrame:
     blob = arrays.dumps(predictions=outcome.predictions, probabilities=outcome.probabilities, labels=outcome.labels,
                         classes=np.asarray(classes) if classes else None)
     serialized = ingest.serialize(df)  # before the transaction: keep the write lock short
-    with session_scope() as session:
+    with serialized, session_scope() as session:
         dataset = ingest.store(session, df, serialized, name)
-        row = PredictionRow(predictor_id=predictor.id, split="inference", dataset_id=dataset.id,
-                            row_count=len(df), arrays=blob, metrics=metrics)
-        session.add(row)
-        session.flush()
-        prediction_id = row.id
-    frame = outcome.frame.set_axis(index)
+        prediction_id = _store_prediction(session, predictor, dataset.id, len(df), blob, metrics)
+    # a forecast has its own rows (the next window), not the input's
+    frame = outcome.frame if inference.window is not None else outcome.frame.set_axis(index)
+    frame.attrs.update(prediction_id=prediction_id, metrics=metrics)
+    return frame
+
+
+def _metrics_with_loss(predictor: Any, inference: Inference, outcome: Outcome) -> dict[str, float]:
+    metrics = dict(outcome.metrics)
+    if outcome.labels is not None:
+        loss = _loss(predictor, inference, outcome.samples)
+        if loss is not None:
+            metrics["loss"] = loss
+    return metrics
+
+
+def _store_prediction(session: Any, predictor: Any, dataset_id: int, row_count: int, blob: bytes,
+                      metrics: dict[str, float]) -> int:
+    row = PredictionRow(predictor_id=predictor.id, split="inference", dataset_id=dataset_id, row_count=row_count,
+                        arrays=blob, metrics=metrics)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def _infer_samples(predictor: Any, inference: Inference, data: Any, label_df_or_path: Any) -> pd.DataFrame:
+    """``infer`` for sequence and image models: the new samples are stored as an array dataset."""
+    encoders = inference.encoders
+    if inference.window is not None:  # a forecast of the window after the latest timesteps of one series
+        from assay.inference import forecast
+
+        outcome = forecast.predict_series_window(inference, data)
+        series = np.asarray(data).reshape(1, *np.shape(data)[-2:])
+        with session_scope() as session:
+            dataset = store_array(session, encoders.kind, series, None, list(encoders.columns))
+            prediction_id = _store_prediction(session, predictor, dataset.id, 1, arrays.dumps(
+                predictions=outcome.predictions), {})
+        outcome.frame.attrs.update(prediction_id=prediction_id)
+        return outcome.frame
+    samples, name = read_samples(encoders.kind, data, "df_or_path")
+    samples = encoders.check_samples(samples, "df_or_path")
+    labels = None
+    if label_df_or_path is not None:
+        label_df, _ = ingest.read_tabular(label_df_or_path)
+        column = inference.schema.label_column
+        if column is None or column not in label_df.columns:
+            raise errors.DataError("label_df_or_path", f"needs the label column {column!r}; it has "
+                                   f"{list(label_df.columns)}")
+        labels = label_df[column]
+    outcome = inference.predict_samples(samples, labels)
+    metrics = _metrics_with_loss(predictor, inference, outcome)
+    classes = inference.classes
+    blob = arrays.dumps(predictions=outcome.predictions, probabilities=outcome.probabilities, labels=outcome.labels,
+                        classes=np.asarray(classes) if classes else None)
+    with session_scope() as session:
+        dataset = store_array(session, encoders.kind, samples, name, list(encoders.columns))
+        prediction_id = _store_prediction(session, predictor, dataset.id, len(samples), blob, metrics)
+    frame = outcome.frame
     frame.attrs.update(prediction_id=prediction_id, metrics=metrics)
     return frame

@@ -8,9 +8,29 @@ Installed beside ``assay``, it is found through the ``assay.plugins`` entry poin
 * training through the user's ``fn_train``, with the per-epoch history taken from Keras' ``History``;
 * default predictions: thresholded at 0.5 (binary), argmax (multi-class), raw outputs (regression);
 * models stored in the Keras native ``.keras`` format and loaded with ``safe_mode=True``;
-* seeding with deterministic TensorFlow ops, and ``clear_session`` between jobs.
+* seeding with deterministic TensorFlow ops, and ``clear_session`` between jobs;
+* early pruning: :class:`assay_keras.PruningCallback` reports each epoch to a queue's pruner, attached to
+  ``model.fit`` by assay itself.
 
 Importing this package does not import Keras; the hook module imports it only when a hook answers.
 """
 
+import os
+
+from assay_keras.environment import DEFAULTS
+
 __version__ = "0.1.0"
+
+# `import assay` normally set these already (entry-point group assay.environment); this covers loading the plugin
+# without that declaration installed. A value the user set wins either way.
+for _name, _value in DEFAULTS.items():
+    os.environ.setdefault(_name, _value)
+
+
+def __getattr__(name: str):
+    # PruningCallback needs Keras; import it only when asked for
+    if name == "PruningCallback":
+        from assay_keras.pruning import PruningCallback
+
+        return PruningCallback
+    raise AttributeError(f"module 'assay_keras' has no attribute {name!r}")

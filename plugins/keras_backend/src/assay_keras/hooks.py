@@ -113,6 +113,16 @@ def assay_clear_session(library):
 
 
 @hookimpl
+def assay_channels_last(library):
+    if library != LIBRARY:
+        return None
+    import keras
+
+    # Conv2D and the other image layers follow keras.config.image_data_format(), "channels_last" by default
+    return keras.config.image_data_format() == "channels_last"
+
+
+@hookimpl
 def assay_library_versions(library):
     if library != LIBRARY:
         return None

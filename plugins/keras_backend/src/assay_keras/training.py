@@ -76,7 +76,10 @@ def train(analysis_type: str, fn_train: Callable[..., Any], model: Any, loser: A
         if samples is not None:
             check_labels_fit_loss(analysis_type, loser, samples.get("labels"))
     _check_output_width(model, samples_train.get("labels"))
-    returned = fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hyperparameters)
+    from assay_keras.pruning import attached
+
+    with attached(model):  # a queue with a pruner hears every epoch of the model's fit
+        returned = fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hyperparameters)
     if returned is None:
         raise errors.ExperimentError(
             "fn_train", "returned None; end fn_train with `return model` (or `return model, history`)"

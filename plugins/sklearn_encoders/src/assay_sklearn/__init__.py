@@ -9,7 +9,6 @@ pickle, so it trusts the database they come from: only point assay at databases 
 
 from __future__ import annotations
 
-import json
 import pickle
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from assay import errors
 from assay.contracts import EncoderFamily
+from assay.db.jsontype import storable
 
 __all__ = ["SklearnEncoderFamily"]
 
@@ -103,14 +103,6 @@ def _force_dense(encoder: Any) -> None:
             step.set_output(transform="default")
 
 
-def _json_safe(value: Any) -> Any:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-    return value
-
-
 class SklearnEncoderFamily(EncoderFamily):
     """scikit-learn transformers (``sklearn.preprocessing``, ``sklearn.impute``, pipelines, anything with
     ``fit``/``transform``) as encoders of the tabular pipeline.
@@ -168,6 +160,19 @@ class SklearnEncoderFamily(EncoderFamily):
         fresh = clone(encoder)
         _force_dense(fresh)
         fresh.fit(self._input(fresh, data))
+        return fresh
+
+    def fit_batches(self, encoder: Any, batches: Any) -> Any:
+        """Fit a clone batch by batch with ``partial_fit`` when the encoder has it (StandardScaler, MinMaxScaler,
+        MaxAbsScaler...); other encoders are fitted once on all batches joined."""
+        from sklearn.base import clone
+
+        fresh = clone(encoder)
+        if not callable(getattr(fresh, "partial_fit", None)) or self._is_one_dimensional(fresh):
+            return super().fit_batches(encoder, batches)
+        _force_dense(fresh)
+        for batch in batches:
+            fresh.partial_fit(batch)
         return fresh
 
     def transform(self, fitted: Any, data: Any) -> Any:
@@ -228,6 +233,7 @@ class SklearnEncoderFamily(EncoderFamily):
         return pickle.loads(data)
 
     def describe(self, encoder: Any) -> dict[str, Any]:
-        """Class, module and constructor parameters (JSON-safe, non-JSON values as their repr)."""
-        params = {key: _json_safe(value) for key, value in encoder.get_params(deep=False).items()}
+        """Class, module and constructor parameters, as assay's JSON columns store them: NaN, numpy scalars,
+        dtypes and classes as they are, other objects (a Pipeline's steps) as their repr."""
+        params = {key: storable(value) for key, value in encoder.get_params(deep=False).items()}
         return {"class": type(encoder).__name__, "module": type(encoder).__module__, "params": params}

@@ -212,6 +212,13 @@ def assay_clear_session(library):
 
 
 @hookimpl
+def assay_channels_last(library):
+    if library != LIBRARY:
+        return None
+    return False  # torch.nn.Conv2d takes (batch, channels, height, width), as assay stores images
+
+
+@hookimpl
 def assay_library_versions(library):
     if library != LIBRARY:
         return None

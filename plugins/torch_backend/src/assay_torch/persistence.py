@@ -27,15 +27,31 @@ def to_bytes(model: Any) -> bytes:
 
 def from_bytes(data: bytes, fn_build: Callable[..., Any], features_shape: tuple[int, ...],
                label_shape: tuple[int, ...], hyperparameters: dict[str, Any]) -> nn.Module:
-    """Rebuild the model with ``fn_build`` and load the stored weights into it, on the CPU, in ``eval()`` mode."""
+    """Rebuild the model with ``fn_build`` and load the stored weights into it, on the CPU, in ``eval()`` mode.
+
+    Raises:
+        assay.errors.ModelLoadError: the bytes are not torch weights (damaged, or another library's model), or
+            they do not fit the architecture ``fn_build`` makes.
+    """
+    try:
+        # map_location: a model trained on a GPU loads on a machine without one
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:  # UnpicklingError, RuntimeError, EOFError...: whatever torch makes of bad bytes
+        first_line = next(iter(str(exc).splitlines()), "")
+        raise errors.ModelLoadError(
+            f"the stored model is not torch weights ({type(exc).__name__}: {first_line}); it is damaged or was "
+            "saved by another library"
+        ) from exc
+    if not isinstance(state, dict):
+        raise errors.ModelLoadError(
+            f"the stored model holds a {type(state).__name__}, not a torch state_dict; it was not saved by assay-torch"
+        )
     model = fn_build(features_shape, label_shape, **(hyperparameters or {}))
     _check_module(model, "fn_build")
-    # map_location: a model trained on a GPU loads on a machine without one
-    state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
-        raise errors.PluginError(
+        raise errors.ModelLoadError(
             f"the stored weights do not fit the model fn_build makes with hyperparameters {hyperparameters!r}: "
             f"{exc}. fn_build must build the same architecture it built for training"
         ) from exc

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from assay import epochs as epoch_reports
 from assay import errors
 from assay_torch.samples import match_target
 
@@ -81,6 +82,10 @@ def fit(
         ``{"loss": [...], "<metric>": [...], "val_loss": [...], "val_<metric>": [...]}``, one float per epoch
         (the ``val_`` keys only with ``samples_evaluate``). The model is left in ``eval()`` mode.
 
+    Pruning: inside a job of a queue made with ``pruner=``, every epoch is reported to the pruner
+    (:mod:`assay.epochs`); when it judges the run worse than the others at that epoch, training stops there and
+    the history holds the epochs trained.
+
     Raises:
         assay.errors.ExperimentError: a bad ``epochs`` / ``batch_size`` / ``metric``, empty samples, or an
             output shape that does not fit the labels.
@@ -98,7 +103,7 @@ def fit(
     device = model_device(model)
     generator = torch.Generator().manual_seed(torch.initial_seed() if seed is None else seed)
     row_count = len(features)
-    for _ in range(epochs):
+    for epoch in range(epochs):
         model.train()
         order = torch.randperm(row_count, generator=generator) if shuffle else torch.arange(row_count)
         # running sums stay tensors so an epoch costs one host synchronisation, not one per batch
@@ -122,6 +127,9 @@ def fit(
             scores = evaluate(model, loser, samples_evaluate, metric=(metric_name, metric_fn))
             history["val_loss"].append(scores["loss"])
             history[f"val_{metric_name}"].append(scores[metric_name])
+        # inside an assay job with a pruner: stop when the run is judged worse than the others at this epoch
+        if epoch_reports.report({name: values[-1] for name, values in history.items()}, epoch=epoch + 1):
+            break
     model.eval()
     _last_histories[model] = history
     return history

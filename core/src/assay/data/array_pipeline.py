@@ -1,0 +1,371 @@
+"""``Pipeline.Sequence.make`` and ``Pipeline.Image.make``: 3-D and 4-D samples to a persisted :class:`Splitset`.
+
+Like the tabular pipeline, everything is read, checked, split and fitted first; one transaction then writes the
+array dataset (compressed chunks, content-addressed), the label dataset (Parquet), the label, the feature, the
+splitset, its folds and the encoders. Bad input never leaves rows behind, and the caller's array is never
+modified. The samples are not encoded here: ``Splitset.samples_for`` reads and encodes a split when asked.
+
+Channel convention: samples are stored and handed out as the data kind defines them, sequences as samples x
+timesteps x features and images channels first (samples x channels x height x width, PyTorch's layout). A
+backend whose layers expect channels last (Keras) receives images with channels moved last, and ``fn_build``
+the matching ``features_shape``, without the user transposing anything. ``feature_reshape_indices`` opts out:
+the shape it asks for is what every library receives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import attrs
+import numpy as np
+import pandas as pd
+
+from assay import errors
+from assay.data import array_encoding, arraystore, encoding, fits, images, ingest, sequence, splitting, windows
+from assay.data.array_encoding import ArrayStep
+from assay.data.objects import Fold, Splitset
+from assay.db import arrays as db_arrays
+from assay.db.engine import session_scope
+from assay.db.models import EncoderSpecRow, FeatureRow, FittedEncoderRow, FoldRow, LabelRow, SplitsetRow
+
+NAN_PROBE_SAMPLES = 200
+LAYOUTS = {"sequence": "timesteps_features", "image": "channels_first"}
+
+
+@attrs.frozen
+class _Labels:
+    df: pd.DataFrame
+    name: str | None
+    column: str
+    step: Any
+    is_categorical: bool
+
+    @property
+    def series(self) -> pd.Series:
+        return self.df[self.column]
+
+
+def read_labels(label_df_or_path: Any, label_column: Any, label_dtype: Any, label_encoder: Any,
+                sample_count: int) -> _Labels | None:
+    """The label table, one row per sample in sample order; ``None`` when unsupervised."""
+    if label_df_or_path is None:
+        for parameter, value in (("label_column", label_column), ("label_encoder", label_encoder),
+                                 ("label_dtype", label_dtype)):
+            if value is not None:
+                raise errors.DataError(parameter, "needs label_df_or_path (the labels); leave it None when "
+                                       "unsupervised")
+        return None
+    try:
+        df, name = ingest.read_tabular(label_df_or_path)
+    except errors.DataError as exc:
+        raise errors.DataError("label_df_or_path", str(exc).split(": ", 1)[-1]) from exc
+    if label_column is None:
+        if df.shape[1] != 1:
+            raise errors.DataError("label_column", f"the label table has columns {list(df.columns)}; name the one "
+                                   "to predict")
+        label_column = str(df.columns[0])
+    if not isinstance(label_column, str) or label_column not in df.columns:
+        raise errors.DataError("label_column", f"{label_column!r} is not a column of the label table; columns: "
+                               f"{list(df.columns)}")
+    if len(df) != sample_count:
+        raise errors.DataError(
+            "label_df_or_path", f"has {len(df)} rows but there are {sample_count} samples; give one label row per "
+            "sample, in sample order")
+    if label_dtype is not None:
+        try:
+            df = df.assign(**{label_column: df[label_column].astype(label_dtype)})
+        except (TypeError, ValueError) as exc:
+            raise errors.DataError("label_dtype", f"cannot cast {label_column!r} to {label_dtype!r}: {exc}") from exc
+    step = None
+    if label_encoder is not None:
+        step = encoding.parse_spec(label_encoder, "label_encoder", "label", 0)
+        step.columns = [label_column]
+    label = df[label_column]
+    fits.check_label_values(label)
+    return _Labels(df, name, label_column, step, fits.label_is_categorical(label, step))
+
+
+@attrs.frozen
+class _Plan:
+    kind: str
+    array: np.ndarray
+    name: str | None
+    names: list[str]
+    kept: list[int]
+    steps: list[ArrayStep]
+    reshape_indices: list[Any] | None
+    labels: _Labels | None
+    samples: dict[str, np.ndarray]
+    folds: list[dict[str, np.ndarray]]
+    settings: dict[str, Any]
+    window: windows.Window | None = None  # forecasting windows along each series' timesteps: samples are windows
+
+    @property
+    def axis(self) -> int:
+        return 2 if self.kind == "sequence" else 1
+
+    @property
+    def sample_count(self) -> int:
+        return len(self.array) if self.window is None else len(self.array) * self.window.count
+
+    def read(self, rows: np.ndarray) -> np.ndarray:
+        """Raw samples of ``rows`` with only the kept features or channels (a copy: never the caller's array);
+        with windows, ``rows`` are window ids and the samples are those windows."""
+        if self.window is not None:
+            return windows.gather_series(self.window, self._read_series, rows)
+        return self._read_series(rows)
+
+    def _read_series(self, rows: np.ndarray) -> np.ndarray:
+        samples = np.asarray(self.array[np.asarray(rows, dtype=np.int64)])
+        if len(self.kept) != self.array.shape[self.axis]:
+            samples = np.take(samples, self.kept, axis=self.axis)
+        return samples
+
+    @property
+    def kept_shape(self) -> tuple[int, ...]:
+        shape = list(self.array.shape[1:])
+        shape[self.axis - 1] = len(self.kept)
+        if self.window is not None:
+            shape[0] = self.window.size_window
+        return tuple(shape)
+
+
+def plan(kind: str, array: np.ndarray, name: str | None, names: list[str], kept: list[int], feature_encoders: Any,
+         feature_reshape_indices: Any, labels: _Labels | None, size_test: Any, size_validation: Any,
+         fold_count: Any, bin_count: Any, seed: Any, window: windows.Window | None = None) -> _Plan:
+    steps = array_encoding.parse_array_encoders(feature_encoders, kind)
+    reshape_indices = array_encoding.check_reshape_indices(feature_reshape_indices)
+    if window is not None and reshape_indices is not None:
+        raise errors.DataError("feature_reshape_indices", "with feature_window the forecast has the windows' shape "
+                               "(size_window, features); leave feature_reshape_indices out")
+    label = labels.series if labels is not None else None
+    strata = splitting.make_strata(label, labels is not None and labels.is_categorical, bin_count)
+    if window is not None and window.time_ordered:
+        samples, folds = windows.series_split(window, len(array), size_test, size_validation, fold_count), []
+    else:
+        count = len(array) if window is None else len(array) * window.count
+        samples = splitting.split_rows(strata, count, size_test, size_validation, int(seed))
+        folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
+    settings = dict(size_test=size_test, size_validation=size_validation, fold_count=fold_count,
+                    bin_count=bin_count, seed=int(seed))
+    return _Plan(kind, array, name, names, kept, steps, reshape_indices, labels, samples, folds, settings, window)
+
+
+@attrs.frozen
+class _Fitted:
+    by_fold: dict[int | None, list[Any]]  # None: the splitset's fit; i: fold i's
+    features_shape: tuple[int, ...]
+    statistics: dict[str, dict[str, Any]]
+    label_fit: Any
+
+
+def fit(plan: _Plan) -> _Fitted:
+    """Fit the feature encoders (splitset and folds) and the label encoder; check shapes and NaNs."""
+    all_rows = np.arange(plan.sample_count)
+    by_fold = {None: array_encoding.fit_steps(plan.steps, plan.read, plan.samples["train"], all_rows,
+                                              plan.kept_shape)}
+    if any(not step.is_categorical for step in plan.steps):
+        for index, fold in enumerate(plan.folds):
+            by_fold[index] = array_encoding.fit_steps(plan.steps, plan.read, fold["train"], all_rows, plan.kept_shape)
+    probe = plan.read(all_rows[:2])
+    shapes = {}
+    for index, fitted in by_fold.items():
+        encoded = array_encoding.apply(plan.steps, fitted, probe)
+        shapes[index] = array_encoding.reshape(encoded, plan.reshape_indices).shape[1:]
+    if len(set(shapes.values())) > 1:
+        raise errors.EncoderError("feature_encoders", f"fitted on different folds the encoders give samples of "
+                                  f"different shapes {set(shapes.values())}; use encoders whose output width does not "
+                                  "depend on the data")
+    statistics = arraystore.statistics(plan.array, plan.names, plan.axis)
+    _check_nans(plan, by_fold[None], statistics)
+    label_fit = None
+    if plan.labels is not None and plan.labels.step is not None:
+        fold_trains = [fold["train"] for fold in plan.folds]
+        frame = plan.labels.series.to_frame()
+        label_fit = fits.fit_step(plan.labels.step, frame, frame.iloc[plan.samples["train"]],
+                                  [frame.iloc[rows] for rows in fold_trains], [])
+    return _Fitted(by_fold, tuple(int(s) for s in shapes[None]), statistics, label_fit)
+
+
+def _check_nans(plan: _Plan, fitted: list[Any], statistics: dict[str, dict[str, Any]]) -> None:
+    """Samples holding NaNs must come out of the encoders finite: an imputer must be among them."""
+    with_nan = [plan.names[i] for i in plan.kept if statistics[plan.names[i]]["missing"]]
+    if not with_nan:
+        return
+    rows = []
+    for start, stop in arraystore.row_ranges(len(plan.array), arraystore.rows_per_chunk(plan.array)):
+        part = np.asarray(plan.array[start:stop], dtype=np.float64)
+        rows += (start + np.flatnonzero(np.isnan(part).reshape(len(part), -1).any(axis=1))).tolist()
+        if len(rows) >= NAN_PROBE_SAMPLES:
+            break
+    rows = np.asarray(rows[:NAN_PROBE_SAMPLES], dtype=np.int64)
+    if plan.window is not None:  # the windows of those series
+        rows = (rows[:, None] * plan.window.count + np.arange(plan.window.count)[None, :]).ravel()
+    probe = array_encoding.apply(plan.steps, fitted, plan.read(rows))
+    if not np.isfinite(probe).all():
+        what = "features" if plan.kind == "sequence" else "channels"
+        raise errors.DataError(
+            "feature_encoders",
+            f"{what} {with_nan[:10]} hold NaNs (e.g. sample {rows[0]}) that no encoder imputes; put an imputer first, "
+            "e.g. feature_encoders=[dict(sklearn_preprocess=SimpleImputer()), ...], or fill them before make()",
+        )
+
+
+def windows_check_invertible(plan: _Plan, fitted: _Fitted) -> None:
+    """Forecast windows are decoded back to the original scale: every step must work on a timestep's features and
+    keep their number (scalers, not one-hot or PCA)."""
+    width = len(plan.kept)
+    if tuple(fitted.features_shape) != (plan.window.size_window, width):
+        raise errors.EncoderError(
+            "feature_encoders", f"with feature_window the encoded windows must keep their shape "
+            f"({plan.window.size_window}, {width}), but they become {fitted.features_shape}; use column-wise encoders "
+            "such as StandardScaler()")
+    for step in plan.steps:
+        if step.axis != "feature":
+            raise errors.EncoderError(step.parameter, "with feature_window every encoder must work on a timestep's "
+                                      "features (the default), so forecasts can be decoded")
+
+
+def write(plan: _Plan, fitted: _Fitted) -> Splitset:
+    """Store everything in one transaction and return the Splitset."""
+    array, labels = plan.array, plan.labels
+    sha256 = arraystore.fingerprint(array)
+    kept_names = [plan.names[i] for i in plan.kept]
+    excluded = [name for i, name in enumerate(plan.names) if i not in plan.kept]
+    classes, label_shape = [], None
+    if labels is not None:
+        label_fit = fitted.label_fit
+        classes = (encoding.label_classes(labels.step, label_fit.by_fold[None] if label_fit else None, labels.series)
+                   if labels.is_categorical else [])
+        label_shape = [len(label_fit.names)] if label_fit else [1]
+    if plan.window is not None:
+        windows_check_invertible(plan, fitted)
+        label_shape = list(fitted.features_shape) if plan.window.record_shifted else None
+    serialized = ingest.serialize(labels.df) if labels is not None else contextlib.nullcontext()
+    with serialized, session_scope() as session:
+        dataset_row = store_array(session, plan.kind, array, plan.name, plan.names, sha256, fitted.statistics)
+        label_row = None
+        if labels is not None:
+            label_dataset = ingest.store(session, labels.df, serialized, labels.name)
+            label_row = LabelRow(
+                dataset_id=label_dataset.id, column=labels.column, dtype=str(labels.series.dtype),
+                is_categorical=labels.is_categorical, classes=[encoding.json_safe(c) for c in classes],
+                class_counts=({str(k): int(v) for k, v in labels.series.value_counts(sort=False).items()}
+                              if labels.is_categorical else None),
+            )
+            session.add(label_row)
+        feature_row = FeatureRow(
+            dataset_id=dataset_row.id, columns=kept_names, columns_excluded=excluded,
+            dtypes={name: str(array.dtype) for name in kept_names}, kind=plan.kind,
+            sample_shape=[int(s) for s in array.shape[1:]], reshape_indices=plan.reshape_indices,
+            layout="reshaped" if plan.reshape_indices is not None else LAYOUTS[plan.kind],
+        )
+        session.add(feature_row)
+        session.flush()
+        splitset_row = SplitsetRow(
+            dataset_id=dataset_row.id, label_id=label_row.id if label_row else None, feature_id=feature_row.id,
+            samples=fits.as_lists(plan.samples), split_sizes={s: len(r) for s, r in plan.samples.items()},
+            features_shape=list(fitted.features_shape), label_shape=label_shape, feature_names=kept_names,
+            window=None if plan.window is None else plan.window.to_json(),
+            **plan.settings,
+        )
+        session.add(splitset_row)
+        session.flush()
+        fold_rows = []
+        for index, fold in enumerate(plan.folds):
+            fold_rows.append(FoldRow(splitset_id=splitset_row.id, fold_index=index, samples=fits.as_lists(fold)))
+            session.add(fold_rows[-1])
+            session.flush()
+            session.expire(fold_rows[-1], ["samples"])
+        fold_ids = {i: row.id for i, row in enumerate(fold_rows)}
+        if fitted.label_fit is not None:
+            fits.store_fit(session, splitset_row.id, fitted.label_fit, fold_ids)
+        for position, step in enumerate(plan.steps):
+            _store_step(session, splitset_row.id, step, kept_names,
+                        {index: models[position] for index, models in fitted.by_fold.items()}, fold_ids)
+    splitset = Splitset(splitset_row)
+    splitset._cache["folds"] = [Fold(row) for row in fold_rows]
+    splitset._cache["label_row"], splitset._cache["feature_row"] = label_row, feature_row
+    if labels is not None:
+        splitset._cache["label_frame"] = labels.df
+    return splitset
+
+
+def store_array(session, kind: str, array: np.ndarray, name: str | None, names: list[str],
+                sha256: str | None = None, statistics: dict[str, Any] | None = None) -> Any:
+    """The DatasetRow holding ``array``: an existing one with the same content, or a new one (within ``session``)."""
+    sha256 = sha256 or arraystore.fingerprint(array)
+    row = db_arrays.dataset_with_sha256(session, sha256)
+    if row is not None:
+        return row
+    if statistics is None:
+        statistics = arraystore.statistics(array, names, 2 if kind == "sequence" else 1)
+    return db_arrays.add_array_dataset(session, dict(
+        kind=kind, name=name, sha256=sha256, file_format=arraystore.FILE_FORMAT, row_count=int(array.shape[0]),
+        column_count=len(names), columns=list(names), dtypes={n: str(array.dtype) for n in names},
+        statistics=statistics, shape=[int(s) for s in array.shape],
+    ), arraystore.compressed_chunks(array))
+
+
+def _store_step(session, splitset_id: int, step: ArrayStep, columns: list[str],
+                by_fold: dict[int | None, Any], fold_ids: dict[int, int]) -> None:
+    family = step.family
+    spec = EncoderSpecRow(
+        splitset_id=splitset_id, role="feature", position=step.position, family=family.name,
+        class_name=type(step.encoder).__name__, params=family.describe(step.encoder), dtypes=None,
+        columns_selected=None, columns_matched=list(columns), is_categorical=step.is_categorical,
+        blob=family.dumps(step.encoder), axis=step.axis,
+    )
+    session.add(spec)
+    session.flush()
+    for index, model in by_fold.items():
+        session.add(FittedEncoderRow(encoderspec_id=spec.id, fold_id=None if index is None else fold_ids[index],
+                                     output_names=[], blob=family.dumps(model)))
+
+
+# --- the two entry points ----------------------------------------------------------------------------------------
+
+
+def _check_common(seed: Any, size_test: Any, size_validation: Any, fold_count: Any) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise errors.SplitError("seed", f"must be an integer, got {seed!r}")
+    splitting.check_sizes(size_test, size_validation, fold_count)
+
+
+def make_sequence(feature_ndarray3D_or_npyPath: Any, feature_dtype: Any, feature_cols_excluded: Any,
+                  feature_encoders: Any, feature_reshape_indices: Any, label_df_or_path: Any, label_dtype: Any,
+                  label_column: Any, label_encoder: Any, size_test: Any, size_validation: Any, fold_count: Any,
+                  bin_count: Any, seed: Any, feature_window: Any = None) -> Splitset:
+    _check_common(seed, size_test, size_validation, fold_count)
+    array, name = sequence.read_sequence(feature_ndarray3D_or_npyPath, feature_dtype)
+    window = None
+    if feature_window is not None:
+        if label_df_or_path is not None or label_column is not None:
+            raise errors.DataError(
+                "label_df_or_path" if label_df_or_path is not None else "label_column",
+                "with feature_window each window's label is the window size_shift timesteps later (the features "
+                "forecast themselves); leave the labels out")
+        window = windows.parse(feature_window, array.shape[1], None)
+    names = sequence.feature_names(array.shape[2])
+    excluded = sequence.excluded_indices(feature_cols_excluded, names)
+    kept = [i for i in range(len(names)) if i not in excluded]
+    labels = read_labels(label_df_or_path, label_column, label_dtype, label_encoder, len(array))
+    the_plan = plan("sequence", array, name, names, kept, feature_encoders, feature_reshape_indices, labels,
+                    size_test, size_validation, fold_count, bin_count, seed, window)
+    return write(the_plan, fit(the_plan))
+
+
+def make_image(feature_folder_or_urls: Any, feature_dtype: Any, feature_encoders: Any, feature_reshape_indices: Any,
+               label_df_or_path: Any, label_column: Any, label_encoder: Any, size_test: Any, size_validation: Any,
+               fold_count: Any, bin_count: Any, seed: Any) -> Splitset:
+    _check_common(seed, size_test, size_validation, fold_count)
+    sequence.check_dtype(feature_dtype)
+    # labels first: a label file of the wrong length fails before thousands of images are decoded
+    paths, name = images.image_paths(feature_folder_or_urls)
+    labels = read_labels(label_df_or_path, label_column, None, label_encoder, len(paths))
+    array, _, _ = images.read_images(paths, feature_dtype)
+    names = images.channel_names(array.shape[1])
+    the_plan = plan("image", array, name, names, list(range(len(names))), feature_encoders, feature_reshape_indices,
+                    labels, size_test, size_validation, fold_count, bin_count, seed)
+    return write(the_plan, fit(the_plan))

@@ -1,0 +1,84 @@
+"""Fitting encoders without leakage and storing them: shared by the tabular, sequence and image pipelines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+import pandas as pd
+
+from assay import errors
+from assay.data import encoding, finite
+from assay.data.encoding import EncoderStep
+from assay.db.jsontype import storable
+from assay.db.models import EncoderSpecRow, FittedEncoderRow
+
+
+@attrs.define
+class Fit:
+    """One step's fitted encoders: the splitset's (``None`` key) and, if fitted per fold, each fold's."""
+
+    step: EncoderStep
+    by_fold: dict[int | None, Any]
+    names: list[str]
+
+
+def label_is_categorical(label: pd.Series, step: EncoderStep | None) -> bool:
+    if step is not None:
+        return step.is_categorical
+    # without an encoder, floats are a continuous label and anything else (ints, text, bools) are classes
+    return not pd.api.types.is_float_dtype(label.dtype)
+
+
+def check_label_values(label: pd.Series) -> None:
+    missing = finite.missing_positions(label.to_frame())
+    if missing:
+        rows = next(iter(missing.values()))
+        raise errors.DataError(
+            "label_column",
+            f"{label.name!r} is missing or infinite in {len(rows)} row(s) ({finite.describe(missing, label.index)}); "
+            "a label cannot be imputed: drop those rows or fill them before make()",
+        )
+
+
+def fit_step(step: EncoderStep, data: pd.DataFrame, train: pd.DataFrame, fold_trains: list[pd.DataFrame],
+             nan_columns: list[str]) -> Fit:
+    """Categorical encoders see all rows (``data``); every other one the train rows only (``train``), and each
+    fold its own train rows (``fold_trains``)."""
+    if step.is_categorical:
+        by_fold: dict[int | None, Any] = {None: encoding.fit(step, data, nan_columns)}
+    else:
+        by_fold = {None: encoding.fit(step, train, nan_columns)}
+        for index, fold_train in enumerate(fold_trains):
+            by_fold[index] = encoding.fit(step, fold_train, nan_columns)
+    head = data.iloc[:2]
+    width = encoding.transform(step, by_fold[None], head).shape[1]
+    for index, fitted in by_fold.items():
+        if index is not None and encoding.transform(step, fitted, head).shape[1] != width:
+            raise errors.EncoderError(
+                step.parameter, f"fitted on fold {index} it gives a different number of columns than on train"
+            )
+    return Fit(step, by_fold, encoding.output_names(step, by_fold[None], width))
+
+
+def as_lists(samples: dict[str, np.ndarray]) -> dict[str, list[int]]:
+    return {split: rows.tolist() for split, rows in samples.items()}
+
+
+def store_fit(session, splitset_id: int, fit: Fit, fold_ids: dict[int, int]) -> None:
+    step = fit.step
+    family = step.family
+    spec = EncoderSpecRow(
+        splitset_id=splitset_id, role=step.role, position=step.position, family=family.name,
+        class_name=type(step.encoder).__name__, params=storable(family.describe(step.encoder)), dtypes=step.dtypes,
+        columns_selected=step.columns_selected, columns_matched=list(step.columns), include=step.include,
+        is_categorical=step.is_categorical, blob=family.dumps(step.encoder),
+    )
+    session.add(spec)
+    session.flush()
+    for index, fitted in fit.by_fold.items():
+        session.add(FittedEncoderRow(
+            encoderspec_id=spec.id, fold_id=None if index is None else fold_ids[index],
+            output_names=fit.names, blob=family.dumps(fitted),
+        ))

@@ -1,0 +1,198 @@
+"""The queries of adaptive search and pruning: a queue's search settings, its trials, adding a combination.
+
+Every function is named for what it returns or does; the engine (:mod:`assay.experiment.search`,
+:mod:`assay.experiment.adaptive`, :mod:`assay.experiment.pruning`) holds the logic and never writes SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from assay.db.models import (
+    FoldRow,
+    HyperparamcomboRow,
+    HyperparamsetRow,
+    JobRow,
+    PredictionRow,
+    PredictorRow,
+    QueueRow,
+    utcnow,
+)
+
+
+@attrs.frozen
+class SearchSettings:
+    """How a queue searches: what its hyperparamset and queue rows say (rows never change once written)."""
+
+    queue_id: int
+    hyperparamset_id: int
+    splitset_id: int
+    repeat_count: int
+    seed: int
+    search: str
+    space: dict[str, Any]
+    search_count: int | None
+    objective: dict[str, str] | None
+    pruner: bytes | None
+
+
+@attrs.frozen
+class JobResult:
+    """One job of a combination: its state, its metrics on the objective's split and how many epochs it trained."""
+
+    status: str
+    metrics: dict[str, float] | None
+    epochs: int
+
+
+@attrs.frozen
+class CombinationTrial:
+    """A stored combination with what its jobs have done so far (a trial, for a sampler)."""
+
+    combo_index: int
+    hyperparameters: dict[str, Any]
+    sampler_attrs: dict[str, Any]
+    jobs: list[JobResult]
+
+
+def search_settings(session: Session, queue_id: int) -> SearchSettings:
+    """The search settings of a queue."""
+    row = session.execute(
+        select(QueueRow.hyperparamset_id, QueueRow.splitset_id, QueueRow.repeat_count, QueueRow.seed,
+               HyperparamsetRow.search, HyperparamsetRow.grid, HyperparamsetRow.search_count,
+               HyperparamsetRow.objective, HyperparamsetRow.pruner)
+        .join(HyperparamsetRow, HyperparamsetRow.id == QueueRow.hyperparamset_id)
+        .where(QueueRow.id == queue_id)
+    ).one()
+    return SearchSettings(queue_id, row.hyperparamset_id, row.splitset_id, row.repeat_count, row.seed,
+                          row.search or "grid", dict(row.grid or {}), row.search_count, row.objective, row.pruner)
+
+
+def lock_queue(session: Session, queue_id: int) -> None:
+    """Hold the queue's row until the transaction ends, so one worker at a time extends its search.
+
+    PostgreSQL locks the row (``FOR UPDATE``); on SQLite every assay transaction starts with ``BEGIN
+    IMMEDIATE`` (see :mod:`assay.db.engine`), which already serialises writers, and this read only starts it.
+    """
+    query = select(QueueRow.id).where(QueueRow.id == queue_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    session.execute(query).one()
+
+
+def claimable_job_exists(session: Session, queue_id: int, now: dt.datetime | None = None) -> bool:
+    """Whether a job of the queue is queued, or running under an expired lease (its worker died)."""
+    now = now or utcnow()
+    found = session.execute(
+        select(JobRow.id).where(
+            JobRow.queue_id == queue_id,
+            or_(JobRow.status == "queued", and_(JobRow.status == "running", JobRow.lease_expires_at < now)),
+        ).limit(1)
+    ).first()
+    return found is not None
+
+
+def combination_trials(session: Session, queue_id: int, hyperparamset_id: int,
+                       split: str | None) -> list[CombinationTrial]:
+    """Every combination of a queue in creation order, with each job's state, metrics on ``split`` and epochs."""
+    combos = session.execute(
+        select(HyperparamcomboRow.id, HyperparamcomboRow.combo_index, HyperparamcomboRow.hyperparameters,
+               HyperparamcomboRow.sampler_attrs)
+        .where(HyperparamcomboRow.hyperparamset_id == hyperparamset_id)
+        .order_by(HyperparamcomboRow.combo_index)
+    ).all()
+    jobs = session.execute(
+        select(JobRow.id, JobRow.hyperparamcombo_id, JobRow.status).where(JobRow.queue_id == queue_id)
+    ).all()
+    finished = session.execute(
+        select(PredictorRow.job_id, PredictionRow.metrics, PredictorRow.history)
+        .join(JobRow, JobRow.id == PredictorRow.job_id)
+        .outerjoin(PredictionRow, and_(PredictionRow.predictor_id == PredictorRow.id, PredictionRow.split == split))
+        .where(JobRow.queue_id == queue_id)
+    ).all()
+    results = {job_id: (metrics, max((len(v) for v in (history or {}).values()), default=0))
+               for job_id, metrics, history in finished}
+    by_combo: dict[int, list[JobResult]] = {}
+    for job_id, combo_id, status in jobs:
+        metrics, epochs = results.get(job_id, (None, 0))
+        by_combo.setdefault(combo_id, []).append(JobResult(status, metrics, epochs))
+    return [CombinationTrial(index, dict(values or {}), dict(attrs_ or {}), by_combo.get(combo_id, []))
+            for combo_id, index, values, attrs_ in combos]
+
+
+def fold_keys(session: Session, splitset_id: int) -> list[tuple[int | None, int | None]]:
+    """``(fold id, fold index)`` of a splitset's folds in order, or ``[(None, None)]`` without folds."""
+    rows = session.execute(
+        select(FoldRow.id, FoldRow.fold_index).where(FoldRow.splitset_id == splitset_id).order_by(FoldRow.fold_index)
+    ).all()
+    return [(row.id, row.fold_index) for row in rows] or [(None, None)]
+
+
+def add_combination(session: Session, settings: SearchSettings, combo_index: int, hyperparameters: dict[str, Any],
+                    sampler_attrs: dict[str, Any], folds: list[tuple[int | None, int | None]]) -> int:
+    """Store one new combination and its queued jobs (every fold x repeat); returns the combination's id."""
+    combo = HyperparamcomboRow(hyperparamset_id=settings.hyperparamset_id, combo_index=combo_index,
+                               hyperparameters=hyperparameters, sampler_attrs=sampler_attrs or None)
+    session.add(combo)
+    session.flush()
+    next_run = session.execute(
+        select(func.coalesce(func.max(JobRow.run_index) + 1, 0)).where(JobRow.queue_id == settings.queue_id)
+    ).scalar_one()
+    session.add_all([
+        JobRow(queue_id=settings.queue_id, run_index=next_run + i, hyperparamcombo_id=combo.id, fold_id=fold_id,
+               fold_index=fold_index, repeat_index=repeat_index, status="queued", attempts=0)
+        for i, (fold_id, fold_index, repeat_index) in enumerate(
+            (fold_id, fold_index, repeat_index) for fold_id, fold_index in folds
+            for repeat_index in range(settings.repeat_count)
+        )
+    ])
+    session.flush()
+    return combo.id
+
+
+def set_job_count(session: Session, queue_id: int, job_count: int) -> None:
+    """Record how many jobs a queue will have in all (an adaptive search that ran out of new combinations)."""
+    session.execute(update(QueueRow).where(QueueRow.id == queue_id).values(job_count=job_count))
+
+
+def job_row_count(session: Session, queue_id: int) -> int:
+    """How many job rows a queue has now."""
+    return session.execute(select(func.count()).select_from(JobRow).where(JobRow.queue_id == queue_id)).scalar_one()
+
+
+def finished_histories(session: Session, queue_id: int, fold_index: int | None,
+                       exclude_job_id: int) -> list[tuple[int, str, dict[str, list[float]]]]:
+    """``(run index, status, per-epoch history)`` of the queue's succeeded and pruned jobs on the same fold."""
+    fold_match = JobRow.fold_index.is_(None) if fold_index is None else JobRow.fold_index == fold_index
+    rows = session.execute(
+        select(JobRow.run_index, JobRow.status, PredictorRow.history)
+        .join(PredictorRow, PredictorRow.job_id == JobRow.id)
+        .where(JobRow.queue_id == queue_id, JobRow.status.in_(("succeeded", "pruned")), fold_match,
+               JobRow.id != exclude_job_id)
+        .order_by(JobRow.run_index)
+    ).all()
+    return [(row.run_index, row.status, dict(row.history or {})) for row in rows]
+
+
+def pruned_combo_indexes(session: Session, queue_id: int) -> set[int]:
+    """The combination indexes of a queue with at least one pruned job."""
+    rows = session.execute(
+        select(HyperparamcomboRow.combo_index).distinct()
+        .join(JobRow, JobRow.hyperparamcombo_id == HyperparamcomboRow.id)
+        .where(JobRow.queue_id == queue_id, JobRow.status == "pruned")
+    ).all()
+    return {row.combo_index for row in rows}
+
+
+def pruned_predictor_ids(session: Session, queue_id: int) -> set[int]:
+    """The predictors of a queue's pruned jobs."""
+    rows = session.execute(
+        select(PredictorRow.id).join(JobRow, JobRow.id == PredictorRow.job_id)
+        .where(JobRow.queue_id == queue_id, JobRow.status == "pruned")
+    ).all()
+    return {row.id for row in rows}

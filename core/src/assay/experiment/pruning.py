@@ -1,0 +1,139 @@
+"""Early pruning: stop a run whose per-epoch objective is worse than the other runs' at the same epoch.
+
+A queue made with ``pruner=`` stores an Optuna pruner. While one of its jobs trains, a :class:`JobPruner` listens
+to the epochs the backend reports (:mod:`assay.epochs`). At the first report it builds an in-memory Optuna study
+from the database: every succeeded and pruned job of the queue on the same fold is a trial whose intermediate
+values are its stored per-epoch history. Each epoch the running job is reported to that study's trial and the
+pruner decides. A pruned job stops training; it is then evaluated and stored like any other, with status
+``pruned`` (never ranked best).
+
+Which history entry is judged: the objective's metric per epoch (``val_<metric>`` for the validation or test
+split, ``<metric>`` for train) when the backend records it, else the loss on the same split, minimised.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import cloudpickle
+
+from assay import errors
+from assay.db import search_queries as queries
+from assay.db.engine import session_scope
+
+PRUNERS = ("median", "hyperband", "successive_halving")
+
+
+def check_pruner(pruner: Any) -> bytes | None:
+    """The pruner as stored: ``None``, a name (``"median"``, ``"hyperband"``, ``"successive_halving"``) or an
+    Optuna pruner instance, pickled."""
+    if pruner is None:
+        return None
+    import optuna
+
+    if isinstance(pruner, str):
+        if pruner not in PRUNERS:
+            raise errors.ExperimentError(
+                "pruner", f"must be one of {', '.join(map(repr, PRUNERS))}, an optuna pruner or None; got {pruner!r}"
+            )
+        pruner = {
+            # a few runs before judging, and never in the first epoch: early epochs are noisy
+            "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
+            "hyperband": lambda: optuna.pruners.HyperbandPruner(min_resource=1),
+            "successive_halving": lambda: optuna.pruners.SuccessiveHalvingPruner(min_resource=1),
+        }[pruner]()
+    if not isinstance(pruner, optuna.pruners.BasePruner):
+        raise errors.ExperimentError(
+            "pruner", f"must be 'median', 'hyperband', 'successive_halving' or an optuna.pruners pruner; got "
+            f"{type(pruner).__name__}"
+        )
+    try:
+        return cloudpickle.dumps(pruner)
+    except Exception as exc:
+        raise errors.ExperimentError("pruner", f"cannot be stored for other processes: {exc}") from exc
+
+
+def history_keys(objective: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The history entries that can stand for the objective per epoch, best first, with their direction."""
+    prefix = "" if objective["split"] == "train" else "val_"
+    metric = objective["metric"]
+    keys = [(f"{prefix}{metric}", objective["direction"])]
+    if metric != "loss":
+        keys.append((f"{prefix}loss", "minimize"))
+    return keys
+
+
+class JobPruner:
+    """The :class:`assay.epochs.EpochReporter` of one job: reports each epoch to an Optuna pruner.
+
+    ``pruned_at`` is the epoch training was told to stop at (``None`` while it runs on).
+    """
+
+    def __init__(self, pruner_blob: bytes, objective: Mapping[str, str], queue_id: int, job_id: int,
+                 fold_index: int | None):
+        self._pruner_blob = pruner_blob
+        self._objective = objective
+        self._queue_id, self._job_id, self._fold_index = queue_id, job_id, fold_index
+        self._key: str | None = None
+        self._trial: Any = None
+        self.pruned_at: int | None = None
+
+    def report(self, epoch: int, logs: Mapping[str, float]) -> bool:
+        if self.pruned_at is not None:
+            return True  # a loop that did not stop is told again
+        if self._trial is None:
+            chosen = next(((key, direction) for key, direction in history_keys(self._objective) if key in logs), None)
+            if chosen is None:
+                return False  # nothing comparable recorded: this run cannot be judged
+            self._key = chosen[0]
+            self._trial = self._start(*chosen)
+        value = float(logs[self._key])
+        import optuna
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            self._trial.report(value, epoch)
+            if self._trial.should_prune():
+                self.pruned_at = epoch
+                return True
+        return False
+
+    def _start(self, key: str, direction: str) -> Any:
+        """A study of the other finished jobs on this fold, and this job's running trial in it."""
+        import optuna
+        from optuna.trial import TrialState, create_trial
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        with session_scope() as session:
+            others = queries.finished_histories(session, self._queue_id, self._fold_index, self._job_id)
+        # a fixed name: Hyperband assigns brackets from the study name and trial number
+        study = optuna.create_study(
+            study_name=f"assay-queue-{self._queue_id}-fold-{self._fold_index}", direction=direction,
+            pruner=cloudpickle.loads(self._pruner_blob), sampler=optuna.samplers.RandomSampler(seed=0),
+        )
+        trials = []
+        for _run_index, status, history in others:
+            values = {step: float(v) for step, v in enumerate(history.get(key) or [], start=1)
+                      if v is not None and math.isfinite(v)}
+            if not values:
+                continue
+            if status == "succeeded":
+                trials.append(create_trial(state=TrialState.COMPLETE, value=values[max(values)],
+                                           intermediate_values=values))
+            else:
+                trials.append(create_trial(state=TrialState.PRUNED, intermediate_values=values))
+        study.add_trials(trials)
+        return study.ask()
+
+
+def job_pruner(queue_id: int, job_id: int, fold_index: int | None) -> JobPruner | None:
+    """The pruner of a job of this queue, or ``None`` when the queue prunes nothing."""
+    from assay.experiment import adaptive
+
+    config = adaptive.settings(queue_id)
+    if config.pruner is None or config.objective is None:
+        return None
+    return JobPruner(config.pruner, config.objective, queue_id, job_id, fold_index)
