@@ -305,7 +305,7 @@ def store_array(session, kind: str, array: np.ndarray, name: str | None, names: 
         kind=kind, name=name, sha256=sha256, file_format=arraystore.FILE_FORMAT, row_count=int(array.shape[0]),
         column_count=len(names), columns=list(names), dtypes={n: str(array.dtype) for n in names},
         statistics=statistics, shape=[int(s) for s in array.shape],
-    ), arraystore.compressed_chunks(array), arraystore.CODEC)
+    ), arraystore.compressed_chunks(array))
 
 
 def _store_step(session, splitset_id: int, step: ArrayStep, columns: list[str],

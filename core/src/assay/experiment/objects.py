@@ -338,13 +338,14 @@ class Predictor(Persisted):
         return plots.plot_learning_curve(self, metrics=metrics)
 
     def feature_importance(
-        self, split: str = "test", permutation_count: int = 5, refresh: bool = False
+        self, split: str = "test", permutation_count: int = 5, refresh: bool = False, sample_rows: int | None = None
     ) -> pd.DataFrame:
-        """Permutation importance per original feature column (computed once, then stored)."""
+        """Permutation importance per original feature column (computed once, then stored); ``sample_rows``
+        bounds the cost on large splits (see :func:`assay.evaluation.importance.feature_importance`)."""
         from assay.evaluation import importance
 
         return importance.feature_importance(self, split=split, permutation_count=permutation_count,
-                                            refresh=refresh)
+                                            refresh=refresh, sample_rows=sample_rows)
 
     def plot_feature_importance(self, split: str = "test", permutation_count: int = 5, top_n: int = 20) -> Figure:
         """Bar chart of :meth:`feature_importance`."""
