@@ -101,24 +101,29 @@ def claim_next(queue_id: int, worker: str, lease_seconds: float | None = None) -
 
 def _claim_next(queue_id: int, worker: str, lease_seconds: float | None) -> int | None:
     now = utcnow()
-    postgres = get_engine().dialect.name == "postgresql"
-    with session_scope() as session:
-        max_attempts = session.execute(select(QueueRow.max_attempts).where(QueueRow.id == queue_id)).scalar_one()
+    engine = get_engine()
+    postgres = engine.dialect.name == "postgresql"
+    # SQLAlchemy Core on one connection, not an ORM session: a claim is three small statements, and the session's
+    # bookkeeping cost more than they do (SQLite holds its write lock for the whole transaction)
+    with engine.begin() as connection:
+        max_attempts = connection.execute(
+            select(QueueRow.max_attempts).where(QueueRow.id == queue_id)
+        ).scalar_one()
         while True:
             query = (
-                select(JobRow.id, JobRow.status, JobRow.attempts)
+                select(JobRow.id, JobRow.attempts)
                 .where(JobRow.queue_id == queue_id, _claimable(now))
                 .order_by(JobRow.run_index)
                 .limit(1)
             )
             if postgres:
                 query = query.with_for_update(skip_locked=True)
-            row = session.execute(query).first()
+            row = connection.execute(query).first()
             if row is None:
                 return None
             if row.attempts >= max_attempts:
                 # only a worker that died leaves attempts used up on a claimable job (retry_failed resets them)
-                session.execute(
+                connection.execute(
                     update(JobRow).where(JobRow.id == row.id, _claimable(now)).values(
                         status="failed", finished_at=now, lease_expires_at=None, worker=None,
                         error=f"WorkerDied: the worker running this job died {row.attempts} times "
@@ -127,7 +132,7 @@ def _claim_next(queue_id: int, worker: str, lease_seconds: float | None) -> int 
                 )
                 continue
             # The conditional UPDATE is the claim: it only matches if nobody took the job in between.
-            result = session.execute(
+            result = connection.execute(
                 update(JobRow)
                 .where(JobRow.id == row.id, _claimable(now))
                 .values(status="running", worker=worker, attempts=JobRow.attempts + 1, started_at=now,
@@ -180,25 +185,58 @@ def renew_lease(job_id: int, worker: str, lease_seconds: float | None = None) ->
         return result.rowcount == 1
 
 
+class _Heartbeats:
+    """One thread per process renews the leases of every job this process runs.
+
+    A thread started and joined per job cost more than a tiny job's own storage calls; this one starts with the
+    first job and then sleeps until the next renewal is due (a third of each lease), or until a job comes or goes.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._jobs: dict[tuple[int, str], tuple[float, float]] = {}  # (job, worker) -> (lease seconds, next beat)
+        self._thread: threading.Thread | None = None
+
+    def add(self, job_id: int, worker: str, seconds: float) -> None:
+        with self._lock:
+            self._jobs[(job_id, worker)] = (seconds, time.monotonic() + seconds / 3)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="assay-heartbeat", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def remove(self, job_id: int, worker: str) -> None:
+        with self._lock:
+            self._jobs.pop((job_id, worker), None)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                due = [(key, seconds) for key, (seconds, at) in self._jobs.items() if at <= now]
+                for key, seconds in due:
+                    self._jobs[key] = (seconds, now + seconds / 3)
+                next_at = min((at for _, at in self._jobs.values()), default=now + 60.0)
+            for (job_id, worker), seconds in due:
+                # a missed beat only shortens the lease; the next one may succeed
+                with contextlib.suppress(Exception):
+                    renew_lease(job_id, worker, seconds)
+            self._wake.wait(max(0.0, next_at - time.monotonic()))
+            self._wake.clear()
+
+
+_HEARTBEATS = _Heartbeats()
+
+
 @contextlib.contextmanager
 def heartbeat(job_id: int, worker: str, lease_seconds: float | None = None) -> Iterator[None]:
-    """Renew the lease every third of its length while the block runs."""
-    seconds = LEASE_SECONDS if lease_seconds is None else lease_seconds
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(seconds / 3):
-            # a missed beat only shortens the lease; the next one may succeed
-            with contextlib.suppress(Exception):
-                renew_lease(job_id, worker, seconds)
-
-    thread = threading.Thread(target=beat, name=f"assay-heartbeat-{job_id}", daemon=True)
-    thread.start()
+    """Renew the lease every third of its length while the block runs (from this process's heartbeat thread)."""
+    _HEARTBEATS.add(job_id, worker, LEASE_SECONDS if lease_seconds is None else lease_seconds)
     try:
         yield
     finally:
-        stop.set()
-        thread.join()
+        _HEARTBEATS.remove(job_id, worker)
 
 
 def unclaim(job_id: int, worker: str) -> None:

@@ -25,7 +25,7 @@ from assay.db.models import (
     QueueRow,
     utcnow,
 )
-from assay.experiment import arrays, claiming, predicting, pruning
+from assay.experiment import arrays, claiming, predicting, pruning, reclaim
 from assay.experiment.objects import Algorithm, Queue
 
 
@@ -287,6 +287,7 @@ def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None
         return JobOutcome(job_id, "failed", exc)
     finally:
         backend.clear_session()
+        reclaim.after_job()  # a full collection only when memory grew: after every job it costs more than a run
     status = "pruned" if pruner is not None and pruner.pruned_at is not None else "succeeded"
     stored = _store(job_id, worker, predictor, evaluated, status)
     return JobOutcome(job_id, status if stored else "lost")
