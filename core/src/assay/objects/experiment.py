@@ -10,11 +10,9 @@ import datetime as dt
 import functools
 from typing import TYPE_CHECKING, Any
 
-import cloudpickle
 import numpy as np
 
-from assay.db.models import AlgorithmRow, HyperparamsetRow, JobRow, PredictionRow, PredictorRow, QueueRow
-from assay.db.queries import data as data_queries
+from assay.db.models import AlgorithmRow, JobRow, PredictionRow, PredictorRow, QueueRow
 from assay.db.queries import experiments as queries
 from assay.evaluation import leaderboard
 from assay.experiment import arrays
@@ -94,10 +92,7 @@ class Queue(Persisted):
     @property
     def search(self) -> dict[str, Any]:
         """How the combinations are chosen: ``{"search", "search_count", "objective", "pruner"}``."""
-        row = data_queries.row(HyperparamsetRow, self.hyperparamset_id, "Hyperparamset")
-        pruner = row.pruner
-        return {"search": row.search, "search_count": row.search_count, "objective": row.objective,
-                "pruner": None if pruner is None else type(cloudpickle.loads(pruner)).__name__}
+        return queries.search_settings(self.hyperparamset_id)
 
     @property
     def jobs(self) -> list[Job]:

@@ -23,13 +23,13 @@ from assay.db.engine import get_engine
 from assay.experiment.outcomes import RunSummary
 from assay.experiment.workers.dask_cluster import run_on_dask
 from assay.experiment.workers.in_process import run_in_process
-from assay.experiment.workers.local import run_local
+from assay.experiment.workers.local import run_local, worker_command, worker_environment
 from assay.experiment.workers.loop import WorkerReport, work
 from assay.experiment.workers.threads import limit_threads, thread_environment, threads_per_worker
 
 __all__ = [
     "RunSummary", "WorkerReport", "limit_threads", "run_in_process", "run_local", "run_on_dask", "run_parallel",
-    "shared_database_url", "thread_environment", "threads_per_worker", "work",
+    "shared_database_url", "thread_environment", "threads_per_worker", "work", "worker_command", "worker_environment",
 ]
 
 
