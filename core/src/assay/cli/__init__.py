@@ -57,6 +57,7 @@ COMMAND_MODULES: list[str] = [
     "assay.cli.results",
     "assay.cli.worker",
     "assay.cli.predict",
+    "assay.cli.dashboard",
 ]
 
 

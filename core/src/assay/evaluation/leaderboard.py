@@ -62,13 +62,14 @@ def metrics_to_pandas(queue_id: int) -> pd.DataFrame:
     return metrics_table(queue_id)[0]
 
 
-def metrics_table(queue_id: int) -> tuple[pd.DataFrame, str, list[str]]:
-    """(:func:`metrics_to_pandas`'s frame, the analysis type, the hyperparameter columns)."""
+def metrics_table(queue_id: int, split: str | None = None) -> tuple[pd.DataFrame, str, list[str]]:
+    """(:func:`metrics_to_pandas`'s frame, the analysis type, the hyperparameter columns); with ``split``, only
+    that split's rows are read (a third of the work when three splits were evaluated)."""
     analysis_type, grid, hyperparamset_id = queries.queue_analysis_type_and_grid(queue_id)
     names = list(grid)
     columns = hyperparameter_columns(names)
     combos = queries.combos(hyperparamset_id)
-    runs = queries.metric_runs(queue_id)
+    runs = queries.metric_runs(queue_id, split=split)
     combo_frame = pd.DataFrame(
         [{"hyperparamcombo_id": combo_id, "combo_index": index,
           **{columns[name]: _hashable((values or {}).get(name)) for name in names}}
@@ -128,6 +129,10 @@ def _check_choice(parameter: str, value: str, available: list[str], what: str) -
         )
 
 
+def _ordered(splits: list[str]) -> list[str]:
+    return sorted(splits, key=lambda name: (SPLIT_ORDER.index(name) if name in SPLIT_ORDER else len(SPLIT_ORDER), name))
+
+
 def choose_split_and_metric(runs: pd.DataFrame, analysis_type: str, hp_columns: list[str], split: str | None,
                             metric: str | None) -> tuple[str | None, str, list[str]]:
     """Check or default ``split`` and ``metric`` against a metrics table.
@@ -139,8 +144,7 @@ def choose_split_and_metric(runs: pd.DataFrame, analysis_type: str, hp_columns: 
         assay.errors.ValidationError: naming the splits or metrics that exist.
     """
     analysis = plugins.analysis_type(analysis_type)
-    splits = sorted(runs["split"].unique().tolist(),
-                    key=lambda name: (SPLIT_ORDER.index(name) if name in SPLIT_ORDER else len(SPLIT_ORDER), name))
+    splits = _ordered(runs["split"].unique().tolist())
     if split is None:
         split = evaluation_split(splits)
     elif splits:
@@ -177,7 +181,13 @@ def leaderboard(queue_id: int, split: str | None = None, metric: str | None = No
     Raises:
         assay.errors.ValidationError: ``split`` or ``metric`` does not exist in this queue's results.
     """
-    runs, analysis_type, hp_columns = metrics_table(queue_id)
+    # Choose the split first, from the splits stored, so only its rows are read.
+    evaluated = queries.evaluated_splits(queue_id)
+    if split is None:
+        split = evaluation_split(evaluated)
+    elif evaluated:
+        _check_choice("split", split, _ordered(evaluated), "an evaluated split")
+    runs, analysis_type, hp_columns = metrics_table(queue_id, split=split)
     split, metric, ordered_metrics = choose_split_and_metric(runs, analysis_type, hp_columns, split, metric)
     better_high = higher_is_better(metric, analysis_type)
     chosen = runs[runs["split"] == split]

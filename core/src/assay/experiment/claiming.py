@@ -14,6 +14,7 @@ import datetime as dt
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -86,25 +87,58 @@ def renew_lease(job_id: int, worker: str, lease_seconds: float | None = None) ->
         return queries.extend_lease(job_id, worker, _lease_until(lease_seconds))
 
 
+class _Heartbeats:
+    """One thread per process renews the leases of every job this process runs.
+
+    A thread started and joined per job cost more than a tiny job's own storage calls; this one starts with the
+    first job and then sleeps until the next renewal is due (a third of each lease), or until a job comes or goes.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._jobs: dict[tuple[int, str], tuple[float, float]] = {}  # (job, worker) -> (lease seconds, next beat)
+        self._thread: threading.Thread | None = None
+
+    def add(self, job_id: int, worker: str, seconds: float) -> None:
+        with self._lock:
+            self._jobs[(job_id, worker)] = (seconds, time.monotonic() + seconds / 3)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="assay-heartbeat", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def remove(self, job_id: int, worker: str) -> None:
+        with self._lock:
+            self._jobs.pop((job_id, worker), None)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                due = [(key, seconds) for key, (seconds, at) in self._jobs.items() if at <= now]
+                for key, seconds in due:
+                    self._jobs[key] = (seconds, now + seconds / 3)
+                next_at = min((at for _, at in self._jobs.values()), default=now + 60.0)
+            for (job_id, worker), seconds in due:
+                # a missed beat only shortens the lease; the next one may succeed
+                with contextlib.suppress(Exception):
+                    renew_lease(job_id, worker, seconds)
+            self._wake.wait(max(0.0, next_at - time.monotonic()))
+            self._wake.clear()
+
+
+_HEARTBEATS = _Heartbeats()
+
+
 @contextlib.contextmanager
 def heartbeat(job_id: int, worker: str, lease_seconds: float | None = None) -> Iterator[None]:
-    """Renew the lease every third of its length while the block runs."""
-    seconds = LEASE_SECONDS if lease_seconds is None else lease_seconds
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(seconds / 3):
-            # a missed beat only shortens the lease; the next one may succeed
-            with contextlib.suppress(Exception):
-                renew_lease(job_id, worker, seconds)
-
-    thread = threading.Thread(target=beat, name=f"assay-heartbeat-{job_id}", daemon=True)
-    thread.start()
+    """Renew the lease every third of its length while the block runs (from this process's heartbeat thread)."""
+    _HEARTBEATS.add(job_id, worker, LEASE_SECONDS if lease_seconds is None else lease_seconds)
     try:
         yield
     finally:
-        stop.set()
-        thread.join()
+        _HEARTBEATS.remove(job_id, worker)
 
 
 def unclaim(job_id: int, worker: str) -> None:

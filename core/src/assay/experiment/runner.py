@@ -18,7 +18,7 @@ from assay.data.splitsets import SplitsetData
 from assay.db.engine import current_url
 from assay.db.models import AlgorithmRow, JobRow, QueueRow
 from assay.db.queries import experiments as queries
-from assay.experiment import arrays, claiming, predicting, pruning
+from assay.experiment import arrays, claiming, predicting, pruning, reclaim
 from assay.experiment.functions import load_functions
 from assay.experiment.outcomes import MissingHyperparameterError
 
@@ -221,6 +221,7 @@ def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None
         return JobOutcome(job_id, "failed", exc)
     finally:
         backend.clear_session()
+        reclaim.after_job()  # a full collection only when memory grew: after every job it costs more than a run
     status = "pruned" if pruner is not None and pruner.pruned_at is not None else "succeeded"
     stored = _store(job_id, worker, predictor, evaluated, status)
     return JobOutcome(job_id, status if stored else "lost")

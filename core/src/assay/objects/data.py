@@ -94,6 +94,12 @@ class Dataset(Persisted):
             self._frame = ingest.deserialize(self._column("blob"))
         return self._frame
 
+    def _repr_html_(self) -> str:
+        """Jupyter's display: size, columns with dtypes and the label's class counts."""
+        from assay.objects import display
+
+        return display.dataset_html(self.id)
+
 
 class Fold(Persisted):
     """One cross-validation fold: ``samples["train"]`` and ``samples["validation"]`` (dataset row indices)."""
@@ -173,6 +179,12 @@ class Splitset(Persisted):
     def __init__(self, row: SplitsetRow, data: SplitsetData | None = None):
         super().__init__(row)
         self._data = data if data is not None else SplitsetData(row)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: rows per split and fold, and the class balance of each."""
+        from assay.objects import display
+
+        return display.splitset_html(self.id)
 
     @property
     def samples(self) -> dict[str, list[int]]:

@@ -241,6 +241,12 @@ class Queue(Persisted):
         """
         return queries.queue_status(self.id)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's display: progress per job state, the top of the leaderboard and the first failures."""
+        from assay.objects import display
+
+        return display.queue_html(self.id)
+
     def retry_failed(self) -> int:
         """Queue the failed jobs again; returns how many."""
         return queries.requeue_failed_jobs(self.id)
@@ -377,6 +383,12 @@ class Predictor(Persisted):
     def inferences(self) -> list[Prediction]:
         """Predictions made by :meth:`infer` on new data, oldest first."""
         return [Prediction(row) for row in queries.prediction_rows(self.id, inference=True)]
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: metrics per split and a learning-curve thumbnail."""
+        from assay.objects import display
+
+        return display.predictor_html(self.id)
 
     def get_model(self) -> Any:
         """The trained model, loaded back from its stored bytes with the library's own safe loader."""

@@ -169,9 +169,8 @@ class BackendContractSuite:
             pytest.skip(f"{self.library} does not support {request.param}")
         return request.param
 
-    # Class-scoped fixtures are classmethods (pytest deprecates them as instance methods: each test gets a new
-    # instance); they train through a fresh instance, since the suite's configuration lives on the class.
-
+    # Class-scoped fixtures are classmethods (pytest 9 deprecates instance methods there): they train through a
+    # fresh instance, as every test gets one of its own anyway.
     @pytest.fixture(scope="class", params=ANALYSIS_TYPES)
     @classmethod
     def contract_run(cls, request) -> ContractRun:

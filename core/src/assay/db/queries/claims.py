@@ -30,24 +30,29 @@ def claim_next_job(queue_id: int, worker: str, now: dt.datetime, lease_until: dt
     A claimable job that has used the queue's ``max_attempts`` (only a worker that died leaves one) is marked
     failed instead, so a job that kills its worker every time cannot stall the queue.
     """
-    postgres = get_engine().dialect.name == "postgresql"
-    with session_scope() as session:
-        max_attempts = session.execute(select(QueueRow.max_attempts).where(QueueRow.id == queue_id)).scalar_one()
+    engine = get_engine()
+    postgres = engine.dialect.name == "postgresql"
+    # SQLAlchemy Core on one connection, not an ORM session: a claim is three small statements, and the session's
+    # bookkeeping cost more than they do (SQLite holds its write lock for the whole transaction)
+    with engine.begin() as connection:
+        max_attempts = connection.execute(
+            select(QueueRow.max_attempts).where(QueueRow.id == queue_id)
+        ).scalar_one()
         while True:
             query = (
-                select(JobRow.id, JobRow.status, JobRow.attempts)
+                select(JobRow.id, JobRow.attempts)
                 .where(JobRow.queue_id == queue_id, _claimable(now))
                 .order_by(JobRow.run_index)
                 .limit(1)
             )
             if postgres:
                 query = query.with_for_update(skip_locked=True)
-            row = session.execute(query).first()
+            row = connection.execute(query).first()
             if row is None:
                 return None
             if row.attempts >= max_attempts:
                 # only a worker that died leaves attempts used up on a claimable job (retry_failed resets them)
-                session.execute(
+                connection.execute(
                     update(JobRow).where(JobRow.id == row.id, _claimable(now)).values(
                         status="failed", finished_at=now, lease_expires_at=None, worker=None,
                         error=f"WorkerDied: the worker running this job died {row.attempts} times "
@@ -56,7 +61,7 @@ def claim_next_job(queue_id: int, worker: str, now: dt.datetime, lease_until: dt
                 )
                 continue
             # The conditional UPDATE is the claim: it only matches if nobody took the job in between.
-            result = session.execute(
+            result = connection.execute(
                 update(JobRow)
                 .where(JobRow.id == row.id, _claimable(now))
                 .values(status="running", worker=worker, attempts=JobRow.attempts + 1, started_at=now,

@@ -41,9 +41,21 @@ def combos(hyperparamset_id: int) -> list[tuple[int, int, dict[str, Any]]]:
         ).all()]
 
 
-def metric_runs(queue_id: int) -> list[tuple[Any, ...]]:
-    """One tuple per trained model and evaluated split of a queue: ``(job id, predictor id, run_index,
-    hyperparamcombo id, fold_index, repeat_index, split, metrics as JSON text)``; inferences left out.
+def evaluated_splits(queue_id: int) -> list[str]:
+    """The splits a queue's trained models were evaluated on (inferences left out), in no particular order."""
+    with session_scope() as session:
+        return list(session.scalars(
+            select(PredictionRow.split).distinct()
+            .join(PredictorRow, PredictorRow.id == PredictionRow.predictor_id)
+            .join(JobRow, JobRow.id == PredictorRow.job_id)
+            .where(JobRow.queue_id == queue_id, PredictionRow.split != "inference")
+        ).all())
+
+
+def metric_runs(queue_id: int, split: str | None = None) -> list[tuple[Any, ...]]:
+    """One tuple per trained model and evaluated split of a queue (only ``split``'s when given): ``(job id,
+    predictor id, run_index, hyperparamcombo id, fold_index, repeat_index, split, metrics as JSON text)``;
+    inferences left out.
 
     Core columns (not ORM attributes) and the metrics as raw JSON text: at 30,000 rows the ORM's per-row
     processing and one ``json.loads`` per row would cost more than the query itself.
@@ -56,7 +68,8 @@ def metric_runs(queue_id: int) -> list[tuple[Any, ...]]:
                    prediction.split, cast(prediction.metrics, Text))
             .select_from(job_table.join(predictor_table, predictor.job_id == job.id)
                          .join(prediction_table, prediction.predictor_id == predictor.id))
-            .where(job.queue_id == queue_id, prediction.split != "inference")
+            .where(job.queue_id == queue_id, prediction.split != "inference",
+                   *([prediction.split == split] if split is not None else []))
         ).all())
 
 
