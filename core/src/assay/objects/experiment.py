@@ -138,7 +138,9 @@ class Hyperparamset(Persisted):
     search_count = column["int | None"]("how many combinations were drawn at random (``None``: all)")
     search_percent = column["float | None"]("the share of combinations drawn at random (``None``: all)")
     combination_count = column[int]("how many combinations it holds")
-    search = column[str]("``grid`` (every combination) or ``random`` (a seeded subset of them)")
+    search = column[str]("``grid``, ``random`` (up front) or an adaptive strategy (``tpe``, ``gp``, ``cmaes``)")
+    objective = column["dict[str, str] | None"]("``{\"metric\", \"split\", \"direction\"}`` the search optimises")
+    pruner = column["bytes | None"]("the pickled Optuna pruner that stops bad runs early (``None``: none)")
     algorithm_id = column["int | None"]("the :class:`Algorithm` that made it (``None`` from Experiment.make)")
 
 
