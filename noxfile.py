@@ -1,4 +1,4 @@
-"""Test and lint sessions: ``nox -s tests`` runs every test, ``nox -s lint`` runs ruff.
+"""Test and lint sessions: ``nox -s tests`` runs every test, ``nox -s lint`` runs ruff and import-linter.
 
 With the ``CI`` environment variable set, the four packages and the third-party test plugin are built as
 wheels and installed from them, so the tests see exactly what users install (entry points and package data
@@ -24,7 +24,11 @@ THIRDPARTY_PLUGIN = "tests/thirdparty_plugin"
 # torch is pinned and installed first, so the torch plugin's own requirement (torch>=2.2) is already met
 TORCH = "torch==2.13.0"
 TEST_REQUIREMENTS = ["tensorflow-cpu", "psycopg[binary]", "distributed", "cmaes", "pytest", "pytest-xdist",
-                     "hypothesis"]
+                     "hypothesis",
+                     # the dashboard's tests: its HTTP test client, a real browser's driver, a real Jupyter kernel
+                     "httpx", "selenium", "nbclient", "nbformat", "ipykernel"]
+#: extras of the core the tests use: the web dashboard (Starlette, uvicorn, Jinja2)
+CORE_EXTRAS = "[dashboard]"
 # two pytest workers share two cores: one BLAS/OpenMP/TensorFlow thread each, or they oversubscribe
 SINGLE_THREADED = dict.fromkeys(
     ["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
@@ -49,16 +53,25 @@ def tests(session: nox.Session) -> None:
     projects = [str(ROOT / project) for project in [*PACKAGES, THIRDPARTY_PLUGIN]]
     if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
         wheels = build_wheels(session, projects)
-        session.install(*wheels, *TEST_REQUIREMENTS)
+        with_extras = [f"{wheel}{CORE_EXTRAS}" if Path(wheel).name.startswith("assay-") else wheel for wheel in wheels]
+        session.install(*with_extras, *TEST_REQUIREMENTS)
         # a reused virtualenv may hold the same version installed editable: replace it with the wheel
         session.install("--no-deps", "--force-reinstall", *wheels)
     else:
-        session.install(*[arg for project in projects for arg in ("-e", project)], *TEST_REQUIREMENTS)
+        editable = [project + CORE_EXTRAS if project == str(ROOT / "core") else project for project in projects]
+        session.install(*[arg for project in editable for arg in ("-e", project)], *TEST_REQUIREMENTS)
     session.run("pytest", "-n", "2", *(session.posargs or ["tests"]), env={**SINGLE_THREADED, **QUIET_TENSORFLOW})
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over the whole repository (settings in ruff.toml)."""
-    session.install("ruff")
+    """ruff over the whole repository (settings in ruff.toml), then the architecture contracts in .importlinter.
+
+    import-linter fails on an import that points up a layer or closes a cycle, function-local imports included
+    (docs/architecture.md shows the layers). It reads the core's source, so the core is installed without its
+    dependencies: nothing is imported, only parsed.
+    """
+    session.install("ruff", "import-linter")
     session.run("ruff", "check", ".")
+    session.install("--no-deps", "-e", str(ROOT / "core"))
+    session.run("lint-imports", str(ROOT / ".importlinter"))

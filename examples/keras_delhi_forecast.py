@@ -12,12 +12,11 @@ forecast value, and per step of the window (``mae_step_7`` is the error on the o
 Runs on the embedded SQLite default (a file under the user data directory; ASSAY_DATABASE_URL overrides it).
 """
 
+import assay  # noqa: I001 (first: importing assay keeps the C++ start-up logs of TensorFlow quiet)
+from assay import datum
 from keras import Input, Sequential
 from keras.layers import LSTM, Dense
 from sklearn.preprocessing import StandardScaler
-
-import assay
-from assay import datum
 
 assay.setup()
 df = datum.to_pandas('delhi_climate')   # 1575 days: temperature, humidity, wind, pressure (and day_of_year)

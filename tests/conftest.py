@@ -114,3 +114,16 @@ def broken_plugin_site(tmp_path):
         'raise ImportError("assay_broken_plugin needs the library frobnicate, which is not installed")\n'
     )
     return site
+
+
+@pytest.fixture(scope="session")
+def dashboard_database(tmp_path_factory) -> dict:
+    """A SQLite database of finished torch queues for the dashboard and notebook tests, built once per
+    session: its ``url`` and the ids of what it holds (see ``dashboard_helpers.build_database``)."""
+    pytest.importorskip("assay_torch")
+    import dashboard_helpers
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('dashboard') / 'dashboard.sqlite3'}"
+    ids = dashboard_helpers.build_database(url)
+    db_engine.dispose()
+    return {"url": url, **ids}

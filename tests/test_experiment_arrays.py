@@ -189,3 +189,18 @@ def test_keras_lstm_and_conv2d_train_through_the_queue_and_conv2d_receives_chann
 def test_torch_answers_channels_first_through_the_assay_channels_last_hook():
     pytest.importorskip("assay_torch")
     assert plugins.backend("torch").channels_last() is False
+
+
+def test_a_dask_cluster_trains_torch_lstms_on_sequences_from_the_database(db):
+    pytest.importorskip("assay_torch")
+    distributed = pytest.importorskip("distributed")
+    array, label = signal_sequences()
+    splitset = assay.Pipeline.Sequence.make(array, label_df_or_path=label, size_test=0.25, size_validation=0.25)
+    queue = assay.Experiment.make(library="torch", analysis_type="classification_binary",
+                                  fn_build=torch_fn_build_lstm, fn_train=torch_fn_train,
+                                  hyperparameters={"units": [2, 3]}, splitset_id=splitset.id)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as cluster, distributed.Client(cluster) as client:
+        summary = queue.run_jobs(executor=client, progress=False)
+    assert (summary.succeeded, summary.failed) == (2, 0)
+    assert all(p.features_shape == [6, 2] for p in queue.predictors)

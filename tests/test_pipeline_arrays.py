@@ -115,15 +115,28 @@ def test_the_same_array_twice_is_one_dataset_and_splits_or_folds_never_duplicate
 
 def test_samples_are_read_back_lazily_from_compressed_chunks_after_a_fresh_load(db, monkeypatch):
     monkeypatch.setattr(arraystore, "CHUNK_BYTES", 7 * 3 * 8 * 10)  # 10 samples per chunk: several chunks
-    array = sequences(samples=60)
+    array = np.round(sequences(samples=60))  # whole numbers: float64 bytes that zstd shrinks
     made = assay.Pipeline.Sequence.make(array, label_df_or_path=labels(), size_test=0.2)
     assert chunk_rows() == 6
     loaded = assay.Splitset.get(made.id)
     rows = loaded.row_indices("test")
     np.testing.assert_allclose(loaded.samples_for("test")["features"], array[rows], rtol=1e-6)
     with session_scope() as session:
-        blobs = session.scalars(select(DatasetChunkRow.blob)).all()
-    assert sum(len(b) for b in blobs) < array.nbytes  # zstd compressed
+        stored = session.execute(select(DatasetChunkRow.blob, DatasetChunkRow.codec)).all()
+    assert {codec for _, codec in stored} == {"zstd"}
+    assert sum(len(blob) for blob, _ in stored) < array.nbytes / 2
+
+
+def test_noise_that_zstd_cannot_shrink_is_stored_raw_and_reads_back_the_same(db, monkeypatch):
+    monkeypatch.setattr(arraystore, "CHUNK_BYTES", 7 * 3 * 8 * 10)
+    array = sequences(samples=60)  # random float64 mantissas: incompressible
+    made = assay.Pipeline.Sequence.make(array, label_df_or_path=labels(), size_test=0.2)
+    with session_scope() as session:
+        codecs = session.scalars(select(DatasetChunkRow.codec).order_by(DatasetChunkRow.chunk_index)).all()
+    assert codecs == ["none"] * 6
+    loaded = assay.Splitset.get(made.id)
+    np.testing.assert_allclose(loaded.samples_for("train")["features"], array[loaded.row_indices("train")],
+                               rtol=1e-6)
 
 
 def test_the_callers_array_is_never_modified_and_a_npy_path_works_as_well(db, tmp_path):

@@ -59,3 +59,14 @@ def test_an_in_process_run_reports_the_time_spent_in_storage_calls(splitset):
     assert summary.succeeded == 4
     assert {"claim", "load", "store"} <= set(summary.storage_seconds)
     assert 0 < summary.storage_ms_per_run < 1000
+
+
+def test_the_heartbeat_keeps_a_running_job_leased_and_stops_renewing_when_the_job_ends(splitset):
+    queue = make_queue(splitset)
+    job_id = claiming.claim_next(queue.id, "busy:1:aaaa", lease_seconds=0.3)
+    with claiming.heartbeat(job_id, "busy:1:aaaa", lease_seconds=0.3):
+        time.sleep(0.8)  # well past the first lease: only renewals keep the job ours
+        assert claiming.claim_next(queue.id, "other:1:bbbb", lease_seconds=0.3) != job_id
+    time.sleep(0.5)  # no more renewals: the lease runs out and the job can be taken
+    taken = [claiming.claim_next(queue.id, "other:1:bbbb") for _ in range(4)]
+    assert job_id in taken

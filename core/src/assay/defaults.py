@@ -1,6 +1,8 @@
 """The core's own plugin: the three built-in analysis types and their metrics.
 
-Registered like any plugin with ``trylast=True``, so third-party plugins override or extend it the same way.
+Registered like any plugin with ``trylast=True`` (see :data:`assay.plugins.BUILTIN_PLUGINS`), so third-party
+plugins override or extend it the same way. The built-in plots are the core's second plugin,
+:mod:`assay.evaluation.builtin_plots`, because they belong to evaluation.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from assay import errors
+from assay import errors, metric_values
 from assay.contracts import AnalysisType
 from assay.hookspecs import hookimpl
 
@@ -80,8 +82,18 @@ def assay_analysis_types():
     return ANALYSIS_TYPES
 
 
+def classification_metrics(y_true, y_pred, probabilities, classes, binary: bool) -> dict[str, float]:
+    """scikit-learn's accuracy, balanced accuracy, precision, recall, F1, ROC AUC and log loss of one split.
+
+    Computed from one confusion matrix and one ranking (:mod:`assay.metric_values`): the same values as the
+    scikit-learn functions, at a fraction of their cost per split. Probabilities are clipped to ``[1e-7, 1]``
+    (multi-class: and renormalised) first, so a model that outputs an exact 0 gets a finite log loss.
+    """
+    return metric_values.classification(y_true, y_pred, probabilities, classes, binary)
+
+
 def _safe(fn, *args, **kwargs) -> float | None:
-    """A metric that is undefined here (e.g. ROC AUC with one class present) is left out, not stored as NaN."""
+    """A metric that is undefined here is left out, not stored as NaN."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -91,58 +103,25 @@ def _safe(fn, *args, **kwargs) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def classification_metrics(y_true, y_pred, probabilities, classes, binary: bool) -> dict[str, float]:
-    from sklearn import metrics as m
-
-    y_true = np.asarray(y_true).astype(int).ravel()
-    y_pred = np.asarray(y_pred).astype(int).ravel()
-    labels = list(range(len(classes))) if classes else None
-    average = "binary" if binary else "weighted"
-    values: dict[str, float | None] = {
-        "accuracy": _safe(m.accuracy_score, y_true, y_pred),
-        "balanced_accuracy": _safe(m.balanced_accuracy_score, y_true, y_pred),
-        "precision": _safe(m.precision_score, y_true, y_pred, average=average, zero_division=0),
-        "recall": _safe(m.recall_score, y_true, y_pred, average=average, zero_division=0),
-        "f1": _safe(m.f1_score, y_true, y_pred, average=average, zero_division=0),
-    }
-    if probabilities is not None:
-        proba = np.asarray(probabilities, dtype=float)
-        if binary:
-            proba = proba.reshape(len(y_true), -1)[:, -1]
-            values["roc_auc"] = _safe(m.roc_auc_score, y_true, proba)
-            values["log_loss"] = _safe(m.log_loss, y_true, np.clip(proba, 1e-7, 1 - 1e-7), labels=[0, 1])
-        else:
-            proba = np.clip(proba, 1e-7, 1.0)
-            proba = proba / proba.sum(axis=1, keepdims=True)
-            values["roc_auc"] = _safe(m.roc_auc_score, y_true, proba, multi_class="ovr", labels=labels)
-            values["log_loss"] = _safe(m.log_loss, y_true, proba, labels=labels)
-    return {name: value for name, value in values.items() if value is not None}
-
-
 def regression_metrics(y_true, y_pred) -> dict[str, float]:
-    """r2, mse, rmse, mae, mape, explained variance over every value. Forecast windows ``(n, size_window,
-    columns)`` also get ``mae_step_<k>``, ``rmse_step_<k>`` and ``r2_step_<k>`` for each step k = 1..size_window
-    of the window (the horizon: later steps lie further in the future)."""
-    from sklearn import metrics as m
-
+    """r2, mse, rmse, mae, mape, explained variance over every value (scikit-learn's definitions, computed from
+    one residual vector by :mod:`assay.metric_values`). Forecast windows ``(n, size_window, columns)`` also get
+    ``mae_step_<k>``, ``rmse_step_<k>`` and ``r2_step_<k>`` for each step k = 1..size_window of the window (the
+    horizon: later steps lie further in the future)."""
     y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
     windows = y_true.ndim == 3 and y_pred.shape == y_true.shape
-    per_step = forecast_step_metrics(y_true, y_pred) if windows else {}
-    # R² of forecast windows: per column, then averaged (columns of different scales would inflate a pooled R²)
-    r2 = _safe(m.r2_score, y_true.reshape(-1, y_true.shape[-1]), y_pred.reshape(-1, y_true.shape[-1])) \
-        if windows else None
-    y_true, y_pred = y_true.ravel(), y_pred.ravel()
-    mse = _safe(m.mean_squared_error, y_true, y_pred)
-    values = {
-        "r2": r2 if windows else _safe(m.r2_score, y_true, y_pred),
-        "mse": mse,
-        "rmse": None if mse is None else float(np.sqrt(mse)),
-        "mae": _safe(m.mean_absolute_error, y_true, y_pred),
-        "mape": _safe(m.mean_absolute_percentage_error, y_true, y_pred),
-        "explained_variance": _safe(m.explained_variance_score, y_true, y_pred),
-    }
-    values.update(per_step)
-    return {name: value for name, value in values.items() if value is not None}
+    values: dict[str, float] = metric_values.regression(y_true.ravel(), y_pred.ravel())
+    if windows:
+        from sklearn import metrics as m
+
+        # R² of forecast windows: per column, then averaged (columns of different scales would inflate a pooled R²)
+        values.pop("r2", None)
+        r2 = _safe(m.r2_score, y_true.reshape(-1, y_true.shape[-1]), y_pred.reshape(-1, y_true.shape[-1]))
+        if r2 is not None:
+            values["r2"] = r2
+        values.update({name: value for name, value in forecast_step_metrics(y_true, y_pred).items()
+                       if value is not None})
+    return values
 
 
 def forecast_step_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float | None]:
@@ -152,10 +131,9 @@ def forecast_step_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, f
 
     values: dict[str, float | None] = {}
     for step in range(y_true.shape[1]):
-        true, pred = y_true[:, step].ravel(), y_pred[:, step].ravel()
-        mse = _safe(m.mean_squared_error, true, pred)
-        values[f"mae_step_{step + 1}"] = _safe(m.mean_absolute_error, true, pred)
-        values[f"rmse_step_{step + 1}"] = None if mse is None else float(np.sqrt(mse))
+        flat = metric_values.regression(y_true[:, step].ravel(), y_pred[:, step].ravel())
+        values[f"mae_step_{step + 1}"] = flat.get("mae")
+        values[f"rmse_step_{step + 1}"] = flat.get("rmse")
         values[f"r2_step_{step + 1}"] = _safe(m.r2_score, y_true[:, step], y_pred[:, step])
     return values
 
@@ -167,10 +145,3 @@ def assay_metrics(analysis_type: str, y_true: Any, y_pred: Any, probabilities: A
     if analysis_type in (BINARY, MULTI):
         return classification_metrics(y_true, y_pred, probabilities, classes, binary=analysis_type == BINARY)
     return None
-
-
-@hookimpl(trylast=True)
-def assay_plots(analysis_type: str):
-    from assay.evaluation import plots
-
-    return plots.default_plots(analysis_type)

@@ -239,7 +239,9 @@ def assay_seed(library, seed):
 def assay_clear_session(library):
     """Release what the library keeps between models (graphs, caches) so memory stays flat over a queue.
 
-    Called after every job, whether it succeeded or failed.
+    Called after every job, whether it succeeded or failed, so it must be cheap: do not run a full garbage
+    collection here (it costs more than a small model's training). The runner collects garbage itself when the
+    process's memory has grown (:mod:`assay.experiment.reclaim`).
 
     Args:
         library (str): the algorithm's library; answer ``None`` unless it is yours.

@@ -29,7 +29,7 @@ from assay.contracts import EncoderFamily
 
 AXES = {"sequence": ("feature",), "image": ("channel", "pixel")}
 DEFAULT_AXIS = {"sequence": "feature", "image": "channel"}
-BATCH_VALUES = 1 << 20  # values per fitting batch (8 MB as float64)
+BATCH_VALUES = 1 << 22  # values per fitting batch (32 MB as float64): few partial_fit calls, small temporaries
 
 
 @attrs.define

@@ -1,4 +1,4 @@
-"""``Pipeline.Sequence.make`` and ``Pipeline.Image.make``: 3-D and 4-D samples to a persisted :class:`Splitset`.
+"""``Pipeline.Sequence.make`` and ``Pipeline.Image.make``: 3-D and 4-D samples to a persisted splitset.
 
 Like the tabular pipeline, everything is read, checked, split and fitted first; one transaction then writes the
 array dataset (compressed chunks, content-addressed), the label dataset (Parquet), the label, the feature, the
@@ -24,7 +24,7 @@ import pandas as pd
 from assay import errors
 from assay.data import array_encoding, arraystore, encoding, fits, images, ingest, sequence, splitting, windows
 from assay.data.array_encoding import ArrayStep
-from assay.data.objects import Fold, Splitset
+from assay.data.splitsets import SplitsetData
 from assay.db import arrays as db_arrays
 from assay.db.engine import session_scope
 from assay.db.models import EncoderSpecRow, FeatureRow, FittedEncoderRow, FoldRow, LabelRow, SplitsetRow
@@ -227,8 +227,8 @@ def windows_check_invertible(plan: _Plan, fitted: _Fitted) -> None:
                                       "features (the default), so forecasts can be decoded")
 
 
-def write(plan: _Plan, fitted: _Fitted) -> Splitset:
-    """Store everything in one transaction and return the Splitset."""
+def write(plan: _Plan, fitted: _Fitted) -> SplitsetData:
+    """Store everything in one transaction and return the stored splitset (the public object wraps it)."""
     array, labels = plan.array, plan.labels
     sha256 = arraystore.fingerprint(array)
     kept_names = [plan.names[i] for i in plan.kept]
@@ -284,12 +284,9 @@ def write(plan: _Plan, fitted: _Fitted) -> Splitset:
         for position, step in enumerate(plan.steps):
             _store_step(session, splitset_row.id, step, kept_names,
                         {index: models[position] for index, models in fitted.by_fold.items()}, fold_ids)
-    splitset = Splitset(splitset_row)
-    splitset._cache["folds"] = [Fold(row) for row in fold_rows]
-    splitset._cache["label_row"], splitset._cache["feature_row"] = label_row, feature_row
-    if labels is not None:
-        splitset._cache["label_frame"] = labels.df
-    return splitset
+    data = SplitsetData(splitset_row)
+    data.prime(None, label_row, feature_row, label_frame=None if labels is None else labels.df)
+    return data
 
 
 def store_array(session, kind: str, array: np.ndarray, name: str | None, names: list[str],
@@ -305,7 +302,7 @@ def store_array(session, kind: str, array: np.ndarray, name: str | None, names: 
         kind=kind, name=name, sha256=sha256, file_format=arraystore.FILE_FORMAT, row_count=int(array.shape[0]),
         column_count=len(names), columns=list(names), dtypes={n: str(array.dtype) for n in names},
         statistics=statistics, shape=[int(s) for s in array.shape],
-    ), arraystore.compressed_chunks(array), arraystore.CODEC)
+    ), arraystore.compressed_chunks(array))
 
 
 def _store_step(session, splitset_id: int, step: ArrayStep, columns: list[str],
@@ -336,7 +333,7 @@ def _check_common(seed: Any, size_test: Any, size_validation: Any, fold_count: A
 def make_sequence(feature_ndarray3D_or_npyPath: Any, feature_dtype: Any, feature_cols_excluded: Any,
                   feature_encoders: Any, feature_reshape_indices: Any, label_df_or_path: Any, label_dtype: Any,
                   label_column: Any, label_encoder: Any, size_test: Any, size_validation: Any, fold_count: Any,
-                  bin_count: Any, seed: Any, feature_window: Any = None) -> Splitset:
+                  bin_count: Any, seed: Any, feature_window: Any = None) -> SplitsetData:
     _check_common(seed, size_test, size_validation, fold_count)
     array, name = sequence.read_sequence(feature_ndarray3D_or_npyPath, feature_dtype)
     window = None
@@ -358,7 +355,7 @@ def make_sequence(feature_ndarray3D_or_npyPath: Any, feature_dtype: Any, feature
 
 def make_image(feature_folder_or_urls: Any, feature_dtype: Any, feature_encoders: Any, feature_reshape_indices: Any,
                label_df_or_path: Any, label_column: Any, label_encoder: Any, size_test: Any, size_validation: Any,
-               fold_count: Any, bin_count: Any, seed: Any) -> Splitset:
+               fold_count: Any, bin_count: Any, seed: Any) -> SplitsetData:
     _check_common(seed, size_test, size_validation, fold_count)
     sequence.check_dtype(feature_dtype)
     # labels first: a label file of the wrong length fails before thousands of images are decoded

@@ -3,7 +3,9 @@
 A dataset of ``n`` samples is identified by the sha256 of its dtype, its shape and its bytes in C order, so the
 same array given twice (or read from the same images twice) is one Dataset, like tabular data. Its samples are
 cut into chunks of at most :data:`CHUNK_BYTES` raw bytes (at least one sample each), each compressed with zstd
-and stored as its own row. Reading a split decompresses one chunk at a time and keeps only the split's samples,
+and stored as its own row. Data zstd cannot shrink (noise-like floats) is stored raw (codec ``none``) instead of
+paying for compression that saves nothing: every :data:`PROBE_EVERY`-th chunk is tried, and the chunks after it
+follow its verdict. Reading a split decompresses one chunk at a time and keeps only the split's samples,
 so memory stays at the split's size plus one chunk, and no sample is ever stored twice for splits or folds.
 
 Everything here is pure (no database): ``assay.db.chunks`` writes and reads the chunk rows.
@@ -21,8 +23,11 @@ import numpy as np
 import pyarrow as pa
 
 CODEC = "zstd"
+RAW = "none"
 COMPRESSION_LEVEL = 1  # fast: level 1 already gets most of zstd's gain on sensor readings and pixels
 CHUNK_BYTES = 4 << 20
+PROBE_EVERY = 8
+WORTH_IT = 0.9  # compressed/raw size below which compression is kept
 FILE_FORMAT = "ndarray-zstd-chunks"
 
 
@@ -53,6 +58,7 @@ class Chunk:
     row_count: int
     raw_size: int
     blob: bytes = attrs.field(repr=False)
+    codec: str = CODEC
 
 
 def fingerprint(array: np.ndarray) -> str:
@@ -66,19 +72,26 @@ def fingerprint(array: np.ndarray) -> str:
 def compressed_chunks(array: np.ndarray) -> Iterator[Chunk]:
     """The array's chunks, compressed one at a time (so only one compressed chunk is alive at once)."""
     codec = _codec()
+    compress = True
     for index, (start, stop) in enumerate(row_ranges(len(array), rows_per_chunk(array))):
         part = np.ascontiguousarray(array[start:stop])
-        yield Chunk(index, start, stop - start, part.nbytes, codec.compress(part, asbytes=True))
+        if index % PROBE_EVERY == 0 or compress:
+            packed = codec.compress(part, asbytes=True)
+            compress = len(packed) < WORTH_IT * part.nbytes
+            if compress:
+                yield Chunk(index, start, stop - start, part.nbytes, packed, CODEC)
+                continue
+        yield Chunk(index, start, stop - start, part.nbytes, part.tobytes(), RAW)
 
 
-def decompress(blob: bytes, raw_size: int, dtype: str, sample_shape: tuple[int, ...]) -> np.ndarray:
+def decompress(blob: bytes, raw_size: int, dtype: str, sample_shape: tuple[int, ...], codec: str = CODEC) -> np.ndarray:
     """The samples of one chunk (a writable array)."""
-    raw = _codec().decompress(blob, decompressed_size=raw_size, asbytes=True)
+    raw = blob if codec == RAW else _codec().decompress(blob, decompressed_size=raw_size, asbytes=True)
     return np.frombuffer(bytearray(raw), dtype=np.dtype(dtype)).reshape(-1, *sample_shape)
 
 
 def gather(rows: np.ndarray, shape: tuple[int, ...], dtype: str, chunk_starts: np.ndarray,
-           load_chunks: Callable[[list[int]], Iterator[tuple[int, bytes, int]]]) -> np.ndarray:
+           load_chunks: Callable[[list[int]], Iterator[tuple[int, bytes, int, str]]]) -> np.ndarray:
     """The samples ``rows`` (in that order) of a stored array, decompressing only the chunks holding them.
 
     Args:
@@ -86,7 +99,7 @@ def gather(rows: np.ndarray, shape: tuple[int, ...], dtype: str, chunk_starts: n
         shape: the whole array's shape.
         dtype: the stored dtype.
         chunk_starts: first sample of each chunk, ascending.
-        load_chunks: ``load_chunks(chunk_indices)`` yields ``(chunk_index, blob, raw_size)`` one at a time.
+        load_chunks: ``load_chunks(chunk_indices)`` yields ``(chunk_index, blob, raw_size, codec)`` one at a time.
     """
     rows = np.asarray(rows, dtype=np.int64)
     out = np.empty((len(rows), *shape[1:]), dtype=np.dtype(dtype))
@@ -94,8 +107,8 @@ def gather(rows: np.ndarray, shape: tuple[int, ...], dtype: str, chunk_starts: n
         return out
     owner = np.searchsorted(chunk_starts, rows, side="right") - 1
     needed = sorted(set(owner.tolist()))
-    for chunk_index, blob, raw_size in load_chunks(needed):
-        samples = decompress(blob, raw_size, dtype, tuple(shape[1:]))
+    for chunk_index, blob, raw_size, codec in load_chunks(needed):
+        samples = decompress(blob, raw_size, dtype, tuple(shape[1:]), codec)
         positions = np.flatnonzero(owner == chunk_index)
         out[positions] = samples[rows[positions] - chunk_starts[chunk_index]]
     return out

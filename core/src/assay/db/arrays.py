@@ -17,17 +17,18 @@ def dataset_with_sha256(session: Session, sha256: str) -> DatasetRow | None:
     return session.scalars(select(DatasetRow).where(DatasetRow.sha256 == sha256)).first()
 
 
-def add_array_dataset(session: Session, fields: dict[str, Any], chunks: Iterable[Any], codec: str) -> DatasetRow:
+def add_array_dataset(session: Session, fields: dict[str, Any], chunks: Iterable[Any]) -> DatasetRow:
     """A new dataset row and its chunk rows, written chunk by chunk so one compressed chunk is alive at a time.
 
-    ``chunks`` yields objects with ``chunk_index``, ``row_start``, ``row_count``, ``raw_size`` and ``blob``.
+    ``chunks`` yields objects with ``chunk_index``, ``row_start``, ``row_count``, ``raw_size``, ``blob`` and
+    ``codec``.
     """
     row = DatasetRow(blob=b"", **fields)
     session.add(row)
     session.flush()
     for chunk in chunks:
         chunk_row = DatasetChunkRow(dataset_id=row.id, chunk_index=chunk.chunk_index, row_start=chunk.row_start,
-                                    row_count=chunk.row_count, codec=codec, raw_size=chunk.raw_size,
+                                    row_count=chunk.row_count, codec=chunk.codec, raw_size=chunk.raw_size,
                                     blob=chunk.blob)
         session.add(chunk_row)
         session.flush()
@@ -45,15 +46,15 @@ def chunk_starts(dataset_id: int) -> list[int]:
         ))
 
 
-def chunk_blobs(dataset_id: int, chunk_indices: list[int]) -> Iterator[tuple[int, bytes, int]]:
-    """``(chunk_index, compressed bytes, raw size)`` of these chunks, read one at a time.
+def chunk_blobs(dataset_id: int, chunk_indices: list[int]) -> Iterator[tuple[int, bytes, int, str]]:
+    """``(chunk_index, stored bytes, raw size, codec)`` of these chunks, read one at a time.
 
     Each chunk is read in its own short transaction, so decompressing never holds the database.
     """
     for index in chunk_indices:
         with session_scope() as session:
-            blob, raw_size = session.execute(
-                select(DatasetChunkRow.blob, DatasetChunkRow.raw_size)
+            blob, raw_size, codec = session.execute(
+                select(DatasetChunkRow.blob, DatasetChunkRow.raw_size, DatasetChunkRow.codec)
                 .where(DatasetChunkRow.dataset_id == dataset_id, DatasetChunkRow.chunk_index == index)
             ).one()
-        yield index, blob, raw_size
+        yield index, blob, raw_size, codec

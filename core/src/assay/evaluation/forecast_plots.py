@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 import numpy as np
 from matplotlib.figure import Figure
 
 from assay import errors
-from assay.data import windows
+from assay.contracts import PredictionData
 from assay.evaluation.plots import CHANCE_STYLE, COLORS, _figure, _title
 
-if TYPE_CHECKING:
-    from assay.experiment.objects import Prediction
 
-
-def plot_forecast(prediction: Prediction, window: int = -1, columns: list[str] | None = None) -> Figure:
+def plot_forecast(prediction: PredictionData, forecast_columns: list[str], size_shift: int | None,
+                  window: int = -1, columns: list[str] | None = None) -> Figure:
     """Forecast against actual values over the steps of one window of a split.
 
     Args:
         prediction: a split's prediction of a model trained on ``feature_window`` windows (or an inference,
             which has no actual values: only the forecast is drawn).
+        forecast_columns: the columns each window forecasts, in order (``windows.forecast_columns``).
+        size_shift: how far each forecast window is shifted from its input window (marks where the future
+            starts).
         window: which of the split's windows, by position (``-1``: the last, the most recent).
         columns: the forecast columns to draw (default: all of them).
 
@@ -36,9 +35,7 @@ def plot_forecast(prediction: Prediction, window: int = -1, columns: list[str] |
     count, size = predictions.shape[:2]
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or not -count <= window < count:
         raise errors.ValidationError("window", f"must be a window position in -{count}..{count - 1}, got {window!r}")
-    predictor = prediction.predictor
-    splitset = predictor.queue.splitset
-    names = windows.forecast_columns(splitset.encoders(predictor.fold_index))
+    names = list(forecast_columns)
     chosen = names if columns is None else list(columns)
     unknown = [c for c in chosen if c not in names]
     if unknown or not chosen:
@@ -52,7 +49,7 @@ def plot_forecast(prediction: Prediction, window: int = -1, columns: list[str] |
         if actual is not None:
             axis.plot(steps, actual[position, :, index], marker="o", color=COLORS[0], label="actual")
         axis.plot(steps, predictions[position, :, index], marker="s", color=COLORS[1], label="forecast")
-        shift = _shift(splitset)
+        shift = size_shift
         if shift is not None and shift < size:
             # steps up to size - size_shift overlap the input window; the later ones are the future
             axis.axvline(size - shift + 0.5, label="input window ends", **CHANCE_STYLE)
@@ -61,8 +58,3 @@ def plot_forecast(prediction: Prediction, window: int = -1, columns: list[str] |
         axis.set_title(f"{_title(column)}, window {position} of {prediction.split}")
         axis.legend(fontsize=9)
     return figure
-
-
-def _shift(splitset: Any) -> int | None:
-    window = splitset.window
-    return None if window is None else window.size_shift

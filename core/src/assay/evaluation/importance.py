@@ -10,32 +10,35 @@ means the model relies on that column; around zero means it does not.
 The score is the analysis type's main metric (accuracy, r2, ...), or the loss when the metrics lack it.
 Results are stored in ``PredictorRow.feature_importance`` as
 ``{split: {str(permutation_count): {"metric", "higher_is_better", "baseline", "drops": {column: [...]}}}}``
-and read back on the next request.
+(``"<count>:rows=<sample_rows>"`` for a row sample) and read back on the next request.
+
+The permuted copies are encoded and predicted in batches (:mod:`assay.evaluation.permutation`), so the cost is
+a few prediction calls per permutation round, not one per column.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from assay import errors, plugins
 from assay.data.array_input import library_features
-from assay.db.engine import session_scope
-from assay.db.models import PredictorRow
-
-if TYPE_CHECKING:
-    from assay.experiment.objects import Predictor
+from assay.data.splitsets import SplitsetData
+from assay.db.queries import experiments as queries
+from assay.evaluation import permutation
+from assay.experiment import predicting
+from assay.experiment.trained import Trained
 
 COLUMNS = ["feature", "importance_mean", "importance_std", "importance_min", "importance_max"]
 
 
-def _check(predictor: Predictor, split: str, permutation_count: int) -> None:
+def _check(predictor: Trained, split: str, permutation_count: int) -> None:
     if not isinstance(permutation_count, int) or isinstance(permutation_count, bool) or permutation_count < 1:
         raise errors.ValidationError("permutation_count", f"must be a positive int, got {permutation_count!r}")
-    splits = list(predictor.predictions)
+    splits = predictor.evaluated_splits()
     if split not in splits:
         raise errors.ValidationError(
             "split", f"predictor {predictor.id} has no predictions on {split!r}; use one of: {', '.join(splits)}"
@@ -58,15 +61,17 @@ def _frame(result: dict[str, Any], split: str, permutation_count: int) -> pd.Dat
     return table
 
 
-def feature_importance(predictor: Predictor, split: str = "test", permutation_count: int = 5,
-                       refresh: bool = False) -> pd.DataFrame:
+def feature_importance(predictor_id: int, split: str = "test", permutation_count: int = 5,
+                       refresh: bool = False, sample_rows: int | None = None) -> pd.DataFrame:
     """Permutation importance of each original feature column on one split.
 
     Args:
-        predictor: the trained model.
+        predictor_id: the trained model.
         split: a split the model was evaluated on (``"train"``, ``"validation"``, ``"test"``).
         permutation_count: how many times each column is shuffled; more gives steadier numbers.
         refresh: compute again even when a stored result exists.
+        sample_rows: permute a seeded random sample of at most this many rows of the split instead of all of
+            them: the cost grows with rows x columns x permutations, so this bounds it on large splits.
 
     Returns:
         A DataFrame with ``feature``, ``importance_mean``, ``importance_std`` (NaN for one permutation),
@@ -77,49 +82,66 @@ def feature_importance(predictor: Predictor, split: str = "test", permutation_co
     Raises:
         assay.errors.ValidationError: unknown ``split`` or a ``permutation_count`` that is not a positive int.
     """
+    predictor = Trained.load(predictor_id)
     _check(predictor, split, permutation_count)
-    stored = dict(predictor._column("feature_importance") or {})  # fresh: another process may have stored one
-    key = str(permutation_count)
+    if sample_rows is not None and (not isinstance(sample_rows, int) or isinstance(sample_rows, bool)
+                                    or sample_rows < 2):
+        raise errors.ValidationError("sample_rows", f"must be an int >= 2 or None (every row), got {sample_rows!r}")
+    stored = queries.feature_importance(predictor_id)  # fresh: another process may have stored one
+    # a sampled result is kept apart from the one on every row
+    key = str(permutation_count) if sample_rows is None else f"{permutation_count}:rows={sample_rows}"
     if not refresh and key in stored.get(split, {}):
         return _frame(stored[split][key], split, permutation_count)
 
-    result = _compute(predictor, split, permutation_count)
-    with session_scope() as session:
-        row = session.get(PredictorRow, predictor.id)
-        merged = dict(row.feature_importance or {})
-        merged[split] = {**merged.get(split, {}), key: result}
-        row.feature_importance = merged  # a new dict, so the JSON column is seen as changed
-    predictor._row.feature_importance = merged  # keep the in-memory object in step
+    result = _compute(predictor, split, permutation_count, sample_rows)
+    queries.store_feature_importance(predictor_id, split, key, result)
     return _frame(result, split, permutation_count)
 
 
-def _compute(predictor: Predictor, split: str, permutation_count: int) -> dict[str, Any]:
-    from assay.data.objects import Dataset, Splitset
-
+def _compute(predictor: Trained, split: str, permutation_count: int, sample_rows: int | None = None,
+             batch_rows: int = permutation.BATCH_ROWS) -> dict[str, Any]:
     queue = predictor.queue
-    algorithm = queue.algorithm
+    algorithm = predictor.algorithm
     analysis = plugins.analysis_type(algorithm.analysis_type)
-    splitset = Splitset.get(queue.splitset_id)
+    splitset = SplitsetData.load(queue.splitset_id)
     if splitset.window is not None:
         raise errors.ValidationError(
             "predictor", f"predictor {predictor.id} forecasts windows; permutation importance shuffles the rows of "
             "a split, which would scramble the time order the windows are made of, so it is not computed for them",
         )
-    rows = np.asarray(predictor.predictions[split].row_indices, dtype=np.int64)
+    rows = np.asarray(predictor.prediction_arrays(split)["row_indices"], dtype=np.int64)
+    rng = np.random.default_rng([int(queue.seed), int(predictor.id), permutation_count])
+    positions = np.arange(len(rows))
+    if sample_rows is not None and sample_rows < len(rows):
+        positions = np.sort(rng.choice(len(rows), size=sample_rows, replace=False))
+    rows = rows[positions]
+    fold_index = predictor.job.fold_index
+
+    def encode_all(data: Any) -> np.ndarray:
+        return splitset.encode_features(data, fold_index=fold_index)
+
     if splitset.kind == "tabular":
-        raw = Dataset.get(splitset.dataset_id).to_pandas().iloc[rows].reset_index(drop=True)
+        raw = splitset.frame().iloc[rows].reset_index(drop=True)
+        permuted = permutation.PermutedEncoder(splitset.encoders(fold_index), raw, encode_all)
+        base, encode = permuted.base, permuted.encode
     else:  # raw samples as stored: every feature (sequences) or channel (images), before encoding
         raw = splitset._stored_array().rows(rows)
-    score, metric, better_high = _scorer(predictor, algorithm, analysis, splitset, split, rows, raw)
+        base = encode_all(raw)
 
-    baseline = score(raw)
-    rng = np.random.default_rng([int(queue.seed), int(predictor.id), permutation_count])
-    drops: dict[str, list[float]] = {}
-    for column in splitset.feature_columns:
-        drops[column] = []
-        for _ in range(permutation_count):
-            change = baseline - score(_shuffled(splitset, raw, column, rng.permutation(len(raw))))
-            drops[column].append(float(change if better_high else -change))
+        def encode(task: permutation.Task) -> np.ndarray:
+            return encode_all(_shuffled(splitset, raw, task.column, task.order))
+
+    labels = splitset.samples_for(split, fold_index=fold_index)["labels"][positions]
+    score, metric, better_high = _scorer(predictor, algorithm, analysis, splitset, rows, labels, base)
+
+    [baseline] = score([base])
+    tasks = [permutation.Task(column, rng.permutation(len(rows)))
+             for column in splitset.feature_columns for _ in range(permutation_count)]
+    drops: dict[str, list[float]] = {column: [] for column in splitset.feature_columns}
+    for batch in permutation.batches(tasks, len(rows), batch_rows):
+        for task, value in zip(batch, score([encode(task) for task in batch]), strict=True):
+            change = baseline - value
+            drops[task.column].append(float(change if better_high else -change))
     return {"metric": metric, "higher_is_better": better_high, "baseline": float(baseline), "drops": drops}
 
 
@@ -139,53 +161,61 @@ def _shuffled(splitset: Any, raw: Any, column: str, order: np.ndarray) -> Any:
     return shuffled
 
 
-def _scorer(predictor: Predictor, algorithm: Any, analysis: Any, splitset: Any, split: str, rows: np.ndarray,
-            raw: pd.DataFrame) -> tuple[Callable[[pd.DataFrame], float], str, bool]:
-    """A function scoring raw rows of ``split`` with this model, the metric's name and whether higher is better.
+def _scorer(predictor: Trained, algorithm: Any, analysis: Any, splitset: Any, rows: np.ndarray,
+            labels: np.ndarray, base: np.ndarray) -> tuple[Callable[[list[np.ndarray]], list[float]], str, bool]:
+    """A function scoring copies of the encoded rows, the metric's name and whether higher is better.
 
-    It predicts the way ``runner.evaluate_split`` does after training: the backend prepares the encoded
-    samples, ``fn_predict`` (or the backend's default) predicts, classes are compared as indices and regression
-    values after decoding, and the metrics hooks compute the analysis type's main metric. When no plugin
-    computes that metric, the backend's loss scores instead (lower is better).
+    The copies are stacked and predicted in one call, the way ``runner.evaluate_split`` predicts after
+    training: the backend prepares the samples, ``fn_predict`` (or the backend's default) predicts, classes are
+    compared as indices and regression values after decoding, and the metrics hooks compute the analysis type's
+    main metric on each copy. When no plugin computes that metric, the backend's loss scores each copy instead
+    (lower is better).
     """
-    from assay.experiment import predicting
-
     backend = plugins.backend(algorithm.library)
-    functions = algorithm.functions
+    functions = predictor.functions
     hyperparameters = predictor.hyperparameters
-    fold_index = predictor.fold_index
-    model = predictor.get_model()
+    fold_index = predictor.job.fold_index
+    model = predictor.model()
     analysis_type = analysis.name
-    features_shape = tuple(predictor.features_shape)
-    labels_encoded = splitset.samples_for(split, fold_index=fold_index)["labels"]
+    features_shape = predictor.features_shape
     classes = list(splitset.label_classes) if analysis.is_classification else []
-    raw_labels = splitset.raw_labels(rows)
-    y_true = predicting.true_coding(raw_labels, classes)
+    y_true = predicting.true_coding(splitset.raw_labels(rows), classes)
+    n = len(rows)
 
-    def samples_of(df: pd.DataFrame) -> dict[str, Any]:
-        features = splitset.encode_features(df, fold_index=fold_index)
+    def samples_of(copies: list[np.ndarray]) -> dict[str, Any]:
+        features = np.concatenate(copies)
         if splitset.kind == "tabular":
-            features = features.reshape((len(df), *features_shape))
+            features = features.reshape((len(copies) * n, *features_shape))
         else:  # images go channels last to channels-last libraries, as in training
             features = library_features(features, splitset.layout, backend.channels_last())
-        return backend.prepare_samples(analysis_type, {"features": features, "labels": labels_encoded})
+        return backend.prepare_samples(analysis_type, {"features": features,
+                                                       "labels": np.concatenate([labels] * len(copies))})
 
-    def main_metric(df: pd.DataFrame) -> float | None:
-        samples = samples_of(df)
+    def main_metrics(copies: list[np.ndarray]) -> list[float | None]:
         predictions, probabilities = predicting.predict(backend, analysis_type, functions["fn_predict"], model,
-                                                        samples)
-        decoded = None if classes else splitset.decode_labels(predicting.one_column(predictions, len(df)),
-                                                              fold_index=fold_index)
-        y_pred = predicting.predicted_coding(predictions, decoded, classes)
-        return plugins.metrics(analysis_type, y_true, y_pred, probabilities, classes).get(analysis.main_metric)
+                                                        samples_of(copies))
+        scores = []
+        for predicted, probability in zip(permutation.split_outputs(predictions, len(copies), n),
+                                          permutation.split_outputs(probabilities, len(copies), n), strict=True):
+            decoded = None if classes else splitset.decode_labels(predicting.one_column(predicted, n),
+                                                                  fold_index=fold_index)
+            y_pred = predicting.predicted_coding(predicted, decoded, classes)
+            scores.append(plugins.metrics(analysis_type, y_true, y_pred, probability, classes)
+                          .get(analysis.main_metric))
+        return scores
 
-    if main_metric(raw) is not None:
-        def score(df: pd.DataFrame) -> float:
-            value = main_metric(df)  # may be undefined on shuffled rows (e.g. one class predicted): NaN then
-            return float("nan") if value is None else float(value)
+    def nan_if_none(values: list[float | None]) -> list[float]:
+        # a metric may be undefined on shuffled rows (e.g. one class predicted): NaN then
+        return [float("nan") if value is None else float(value) for value in values]
 
-        return score, analysis.main_metric, analysis.higher_is_better
+    if main_metrics([base])[0] is not None:
+        return (lambda copies: nan_if_none(main_metrics(copies))), analysis.main_metric, analysis.higher_is_better
 
     loser = (functions["fn_lose"](**hyperparameters) if functions["fn_lose"] is not None
              else backend.default_loss(analysis_type))
-    return (lambda df: backend.evaluate_loss(analysis_type, model, loser, samples_of(df))), "loss", False
+
+    def losses(copies: list[np.ndarray]) -> list[float]:
+        # the loss is one number per call: each copy is its own call
+        return [float(backend.evaluate_loss(analysis_type, model, loser, samples_of([copy]))) for copy in copies]
+
+    return losses, "loss", False

@@ -9,7 +9,7 @@ but never count as the best so far.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,24 +20,21 @@ from assay.db import search_queries as queries
 from assay.db.engine import session_scope
 from assay.experiment import search
 
-if TYPE_CHECKING:
-    from assay.experiment.objects import Queue
-
 COLORS = {"complete": "#1f77b4", "pruned": "#7f7f7f", "best": "#d62728"}
 
 
-def _objective(queue: Queue, settings: queries.SearchSettings) -> dict[str, str]:
+def _objective(queue_id: int, settings: queries.SearchSettings) -> dict[str, str]:
     if settings.objective:
         return dict(settings.objective)
     # a queue made before objectives were stored: the analysis type's main metric on its evaluation split
     from assay.evaluation import leaderboard as tables
 
-    runs, analysis_type, _ = tables._metrics(queue)
+    runs, analysis_type, _ = tables.metrics_table(queue_id)
     splits = sorted(set(runs["split"])) or ["train"]
     return search.check_objective(None, analysis_type, splits)
 
 
-def search_history(queue: Queue) -> pd.DataFrame:
+def search_history(queue_id: int) -> pd.DataFrame:
     """One row per combination in the order the search made them.
 
     Columns: ``combo_index``, the hyperparameters, ``state`` (``complete``, ``pruned``, ``running``,
@@ -46,10 +43,10 @@ def search_history(queue: Queue) -> pd.DataFrame:
     ``frame.attrs`` holds ``metric``, ``split`` and ``direction``.
     """
     with session_scope() as session:
-        settings = queries.search_settings(session, queue.id)
-    objective = _objective(queue, settings)
+        settings = queries.search_settings(session, queue_id)
+    objective = _objective(queue_id, settings)
     with session_scope() as session:
-        trials = queries.combination_trials(session, queue.id, settings.hyperparamset_id, objective["split"])
+        trials = queries.combination_trials(session, queue_id, settings.hyperparamset_id, objective["split"])
     names = list(settings.space)
     records = []
     for trial in trials:
@@ -70,15 +67,15 @@ def _plain(value: Any) -> Any:
     return str(value) if isinstance(value, (list, dict)) else value
 
 
-def plot_search_history(queue: Queue) -> Figure:
+def plot_search_history(queue_id: int) -> Figure:
     """Each combination's objective value in the order the search ran them, and the best so far as a line.
 
     Raises:
         assay.errors.ValidationError: no combination has a value yet.
     """
-    frame = search_history(queue)
+    frame = search_history(queue_id)
     if frame["value"].notna().sum() == 0:
-        raise errors.ValidationError("queue", f"queue {queue.id} has no finished combination yet; run "
+        raise errors.ValidationError("queue", f"queue {queue_id} has no finished combination yet; run "
                                               "queue.run_jobs() first")
     figure = Figure(figsize=(7.5, 4.2), layout="constrained")
     axis = figure.add_subplot()
@@ -92,13 +89,13 @@ def plot_search_history(queue: Queue) -> Figure:
     metric, split = frame.attrs["metric"], frame.attrs["split"]
     axis.set_xlabel("combinations run")
     axis.set_ylabel(f"{metric} ({split}), mean over folds and repeats")
-    axis.set_title(f"Queue {queue.id}: optimisation history ({frame.attrs['direction']} {metric})")
+    axis.set_title(f"Queue {queue_id}: optimisation history ({frame.attrs['direction']} {metric})")
     axis.grid(True, color="#e6e6e6", linewidth=0.8)
     axis.legend(fontsize=9)
     return figure
 
 
-def hyperparameter_importance(queue: Queue) -> pd.Series:
+def hyperparameter_importance(queue_id: int) -> pd.Series:
     """How much of the objective's variance each hyperparameter explains (fANOVA), summing to 1, largest first.
 
     Computed by Optuna's ``FanovaImportanceEvaluator`` (seeded from the queue's seed) on an in-memory study of
@@ -110,17 +107,17 @@ def hyperparameter_importance(queue: Queue) -> pd.Series:
     import optuna
 
     with session_scope() as session:
-        settings = queries.search_settings(session, queue.id)
-    objective = _objective(queue, settings)
+        settings = queries.search_settings(session, queue_id)
+    objective = _objective(queue_id, settings)
     with session_scope() as session:
-        trials = queries.combination_trials(session, queue.id, settings.hyperparamset_id, objective["split"])
+        trials = queries.combination_trials(session, queue_id, settings.hyperparamset_id, objective["split"])
     checked = search.loaded_space(settings.space)
     complete = [trial for trial in trials if search.combination_value(trial, objective["metric"])[0] == "complete"]
     varied = [name for name, values in checked.items()
               if len({search._key({name: t.hyperparameters.get(name)}) for t in complete}) > 1]
     if len(complete) < 2 or not varied:
         raise errors.ValidationError(
-            "queue", f"queue {queue.id} needs at least two complete combinations that differ in a hyperparameter "
+            "queue", f"queue {queue_id} needs at least two complete combinations that differ in a hyperparameter "
             f"to measure importance (it has {len(complete)})"
         )
     study = search.study_from_trials(checked, complete, objective, optuna.samplers.RandomSampler(seed=0))
@@ -135,15 +132,15 @@ def hyperparameter_importance(queue: Queue) -> pd.Series:
     return series
 
 
-def plot_hyperparameter_importance(queue: Queue) -> Figure:
+def plot_hyperparameter_importance(queue_id: int) -> Figure:
     """Bar chart of :func:`hyperparameter_importance`."""
-    importance = hyperparameter_importance(queue)
+    importance = hyperparameter_importance(queue_id)
     figure = Figure(figsize=(6.5, 0.6 + 0.45 * len(importance)), layout="constrained")
     axis = figure.add_subplot()
     names = list(importance.index)[::-1]
     axis.barh(names, importance.to_numpy()[::-1], color="#1f77b4")
     axis.set_xlabel(f"share of the variance of {importance.attrs['metric']} ({importance.attrs['split']})")
-    axis.set_title(f"Queue {queue.id}: hyperparameter importance (fANOVA)")
+    axis.set_title(f"Queue {queue_id}: hyperparameter importance (fANOVA)")
     axis.set_xlim(0, 1)
     axis.grid(True, axis="x", color="#e6e6e6")
     return figure

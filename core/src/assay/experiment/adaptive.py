@@ -15,6 +15,7 @@ import functools
 from assay.db import search_queries as queries
 from assay.db.engine import current_url, session_scope
 from assay.experiment import search
+from assay.experiment.timing import STORAGE_TIMER
 
 
 @functools.lru_cache(maxsize=64)
@@ -43,9 +44,7 @@ def extend(queue_id: int) -> bool:
     config = settings(queue_id)
     if config.search not in search.ADAPTIVE or config.search_count is None:
         return False
-    from assay.experiment import claiming
-
-    with claiming.STORAGE_TIMER.measure("search"), session_scope() as session:
+    with STORAGE_TIMER.measure("search"), session_scope() as session:
         queries.lock_queue(session, queue_id)
         if queries.claimable_job_exists(session, queue_id):
             return True  # another worker added a combination while this one waited for the lock

@@ -1,10 +1,10 @@
 """Claiming jobs from the database atomically, with leases, so any number of workers share one queue.
 
 A worker claims a job by moving it from ``queued`` (or from ``running`` with an expired lease: its worker
-died) to ``running`` with its own name and a lease. PostgreSQL does it with ``FOR UPDATE SKIP LOCKED``;
-SQLite with a single conditional ``UPDATE`` inside an immediate transaction. While a job runs, a heartbeat
-renews the lease. Results are written only if the job is still claimed by the same worker, so a job is never
-stored twice even if its lease was taken over.
+died) to ``running`` with its own name and a lease (the queries are in :mod:`assay.db.queries.claims`). While a
+job runs, a heartbeat renews the lease. Results are written only if the job is still claimed by the same worker,
+so a job is never stored twice even if its lease was taken over. This module holds the policy: lease lengths,
+worker names, which local worker is dead, and the time spent in storage.
 """
 
 from __future__ import annotations
@@ -16,54 +16,15 @@ import socket
 import threading
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Iterator
 
-from sqlalchemy import and_, func, or_, select, update
+from assay.db.models import utcnow
+from assay.db.queries import claims as queries
+from assay.experiment.timing import STORAGE_TIMER, StorageTimer, seconds_since
 
-from assay.db.engine import get_engine, session_scope
-from assay.db.models import JobRow, QueueRow, utcnow
+__all__ = ["STORAGE_TIMER", "StorageTimer", "seconds_since"]  # re-exported: the timer lives in timing.py
 
 LEASE_SECONDS = float(os.environ.get("ASSAY_LEASE_SECONDS", "60"))
-
-
-class StorageTimer:
-    """Seconds and calls this process spent in assay's own storage calls, by kind (claim, heartbeat, load, store).
-
-    The benchmarks and ``RunSummary.storage_seconds`` report it: the database overhead of a run is what a user
-    pays on top of training. Thread-safe, because the heartbeat renews leases from its own thread.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.seconds: dict[str, float] = defaultdict(float)
-        self.calls: dict[str, int] = defaultdict(int)
-
-    @contextlib.contextmanager
-    def measure(self, kind: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            elapsed = time.perf_counter() - started
-            with self._lock:
-                self.seconds[kind] += elapsed
-                self.calls[kind] += 1
-
-    def snapshot(self) -> dict[str, float]:
-        """Seconds per kind so far; subtract two snapshots to time a stretch of work."""
-        with self._lock:
-            return dict(self.seconds)
-
-
-#: this process's storage time; workers report it, ``run_queue`` reports the part spent in its call
-STORAGE_TIMER = StorageTimer()
-
-
-def seconds_since(before: dict[str, float]) -> dict[str, float]:
-    """Storage seconds per kind spent since ``before`` (a :meth:`StorageTimer.snapshot`)."""
-    now = STORAGE_TIMER.snapshot()
-    return {kind: seconds - before.get(kind, 0.0) for kind, seconds in now.items() if seconds > before.get(kind, 0.0)}
 
 
 def worker_name() -> str:
@@ -71,15 +32,8 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _lease_until(seconds: float | None = None) -> dt.datetime:
-    return utcnow() + dt.timedelta(seconds=LEASE_SECONDS if seconds is None else seconds)
-
-
-def _claimable(now: dt.datetime):
-    return or_(
-        JobRow.status == "queued",
-        and_(JobRow.status == "running", JobRow.lease_expires_at < now),
-    )
+def _lease_until(seconds: float | None = None, now: dt.datetime | None = None) -> dt.datetime:
+    return (now or utcnow()) + dt.timedelta(seconds=LEASE_SECONDS if seconds is None else seconds)
 
 
 def claim_next(queue_id: int, worker: str, lease_seconds: float | None = None) -> int | None:
@@ -101,60 +55,18 @@ def claim_next(queue_id: int, worker: str, lease_seconds: float | None = None) -
 
 def _claim_next(queue_id: int, worker: str, lease_seconds: float | None) -> int | None:
     now = utcnow()
-    postgres = get_engine().dialect.name == "postgresql"
-    with session_scope() as session:
-        max_attempts = session.execute(select(QueueRow.max_attempts).where(QueueRow.id == queue_id)).scalar_one()
-        while True:
-            query = (
-                select(JobRow.id, JobRow.status, JobRow.attempts)
-                .where(JobRow.queue_id == queue_id, _claimable(now))
-                .order_by(JobRow.run_index)
-                .limit(1)
-            )
-            if postgres:
-                query = query.with_for_update(skip_locked=True)
-            row = session.execute(query).first()
-            if row is None:
-                return None
-            if row.attempts >= max_attempts:
-                # only a worker that died leaves attempts used up on a claimable job (retry_failed resets them)
-                session.execute(
-                    update(JobRow).where(JobRow.id == row.id, _claimable(now)).values(
-                        status="failed", finished_at=now, lease_expires_at=None, worker=None,
-                        error=f"WorkerDied: the worker running this job died {row.attempts} times "
-                              f"(max_attempts={max_attempts}); see the workers' output for why",
-                    )
-                )
-                continue
-            # The conditional UPDATE is the claim: it only matches if nobody took the job in between.
-            result = session.execute(
-                update(JobRow)
-                .where(JobRow.id == row.id, _claimable(now))
-                .values(status="running", worker=worker, attempts=JobRow.attempts + 1, started_at=now,
-                        lease_expires_at=_lease_until(lease_seconds), error=None, traceback=None)
-            )
-            if result.rowcount == 1:
-                return row.id
+    return queries.claim_next_job(queue_id, worker, now, _lease_until(lease_seconds, now))
 
 
 def release_dead_local_jobs(queue_id: int) -> int:
     """Requeue jobs held by processes of this host that no longer exist (a crash, a kill, Ctrl-C)."""
     host = socket.gethostname()
-    with session_scope() as session:
-        rows = session.execute(
-            select(JobRow.id, JobRow.worker).where(JobRow.queue_id == queue_id, JobRow.status == "running")
-        ).all()
-        dead = []
-        for job_id, worker in rows:
-            parts = (worker or "").split(":")
-            if len(parts) == 3 and parts[0] == host and parts[1].isdigit() and not _pid_alive(int(parts[1])):
-                dead.append(job_id)
-        if dead:
-            session.execute(
-                update(JobRow).where(JobRow.id.in_(dead), JobRow.status == "running")
-                .values(status="queued", worker=None, lease_expires_at=None)
-            )
-        return len(dead)
+
+    def is_dead(worker: str | None) -> bool:
+        parts = (worker or "").split(":")
+        return len(parts) == 3 and parts[0] == host and parts[1].isdigit() and not _pid_alive(int(parts[1]))
+
+    return queries.requeue_jobs_of_dead_workers(queue_id, is_dead)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -171,44 +83,67 @@ def _pid_alive(pid: int) -> bool:
 
 def renew_lease(job_id: int, worker: str, lease_seconds: float | None = None) -> bool:
     """Extend this worker's lease on a job; ``False`` if the job is no longer ours."""
-    with STORAGE_TIMER.measure("heartbeat"), session_scope() as session:
-        result = session.execute(
-            update(JobRow)
-            .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
-            .values(lease_expires_at=_lease_until(lease_seconds))
-        )
-        return result.rowcount == 1
+    with STORAGE_TIMER.measure("heartbeat"):
+        return queries.extend_lease(job_id, worker, _lease_until(lease_seconds))
+
+
+class _Heartbeats:
+    """One thread per process renews the leases of every job this process runs.
+
+    A thread started and joined per job cost more than a tiny job's own storage calls; this one starts with the
+    first job and then sleeps until the next renewal is due (a third of each lease), or until a job comes or goes.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._jobs: dict[tuple[int, str], tuple[float, float]] = {}  # (job, worker) -> (lease seconds, next beat)
+        self._thread: threading.Thread | None = None
+
+    def add(self, job_id: int, worker: str, seconds: float) -> None:
+        with self._lock:
+            self._jobs[(job_id, worker)] = (seconds, time.monotonic() + seconds / 3)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="assay-heartbeat", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def remove(self, job_id: int, worker: str) -> None:
+        with self._lock:
+            self._jobs.pop((job_id, worker), None)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                due = [(key, seconds) for key, (seconds, at) in self._jobs.items() if at <= now]
+                for key, seconds in due:
+                    self._jobs[key] = (seconds, now + seconds / 3)
+                next_at = min((at for _, at in self._jobs.values()), default=now + 60.0)
+            for (job_id, worker), seconds in due:
+                # a missed beat only shortens the lease; the next one may succeed
+                with contextlib.suppress(Exception):
+                    renew_lease(job_id, worker, seconds)
+            self._wake.wait(max(0.0, next_at - time.monotonic()))
+            self._wake.clear()
+
+
+_HEARTBEATS = _Heartbeats()
 
 
 @contextlib.contextmanager
 def heartbeat(job_id: int, worker: str, lease_seconds: float | None = None) -> Iterator[None]:
-    """Renew the lease every third of its length while the block runs."""
-    seconds = LEASE_SECONDS if lease_seconds is None else lease_seconds
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(seconds / 3):
-            # a missed beat only shortens the lease; the next one may succeed
-            with contextlib.suppress(Exception):
-                renew_lease(job_id, worker, seconds)
-
-    thread = threading.Thread(target=beat, name=f"assay-heartbeat-{job_id}", daemon=True)
-    thread.start()
+    """Renew the lease every third of its length while the block runs (from this process's heartbeat thread)."""
+    _HEARTBEATS.add(job_id, worker, LEASE_SECONDS if lease_seconds is None else lease_seconds)
     try:
         yield
     finally:
-        stop.set()
-        thread.join()
+        _HEARTBEATS.remove(job_id, worker)
 
 
 def unclaim(job_id: int, worker: str) -> None:
     """Give a job back to the queue (the user interrupted it): it will run again from scratch."""
-    with session_scope() as session:
-        session.execute(
-            update(JobRow)
-            .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
-            .values(status="queued", worker=None, lease_expires_at=None, attempts=JobRow.attempts - 1)
-        )
+    queries.give_back(job_id, worker)
 
 
 def unfinished_counts(queue_id: int) -> dict[str, int]:
@@ -216,13 +151,4 @@ def unfinished_counts(queue_id: int) -> dict[str, int]:
 
     ``queued`` includes the jobs an adaptive search has yet to create.
     """
-    with session_scope() as session:
-        rows = session.execute(
-            select(JobRow.status, func.count()).where(JobRow.queue_id == queue_id).group_by(JobRow.status)
-        ).all()
-        planned = session.execute(select(QueueRow.job_count).where(QueueRow.id == queue_id)).scalar_one()
-    counts = {"queued": 0, "running": 0}
-    by_status = dict(rows)
-    counts.update({status: by_status.get(status, 0) for status in counts})
-    counts["queued"] += max(0, planned - sum(by_status.values()))
-    return counts
+    return queries.unfinished_counts(queue_id)

@@ -36,7 +36,8 @@ def one_column(predictions: np.ndarray, row_count: int) -> np.ndarray:
 
 def class_indices(values: Any, classes: list[Any], parameter: str = "label_column") -> np.ndarray:
     """Original label values as indices into ``classes``; unknown values raise naming them."""
-    indices = pd.Index(classes).get_indexer(pd.Index(np.asarray(values)))
+    # object indexes: inferring an Arrow string dtype for both sides costs more than the lookup itself
+    indices = pd.Index(list(classes), dtype=object).get_indexer(pd.Index(np.asarray(values), dtype=object))
     if (indices < 0).any():
         unknown = sorted({str(v) for v in np.asarray(values)[indices < 0]})[:5]
         raise errors.DataError(parameter, f"labels {unknown} are not among the model's classes {list(classes)}")

@@ -17,9 +17,10 @@ import pandas as pd
 from assay import errors, plugins
 from assay.data import finite, windows
 from assay.experiment import predicting
+from assay.inference.outcome import Outcome, encoded_sources
 
 if TYPE_CHECKING:
-    from assay.inference.infer import Inference, Outcome
+    from assay.inference.infer import Inference
 
 
 def predict_window(inference: Inference, features: pd.DataFrame) -> Outcome:
@@ -29,7 +30,6 @@ def predict_window(inference: Inference, features: pd.DataFrame) -> Outcome:
     covers positions ``n - size_window + size_shift .. n + size_shift - 1``; ``frame.attrs["future_rows"]`` is
     ``size_shift``, the rows past the data.
     """
-    from assay.inference.infer import Outcome, encoded_sources
 
     window = windows.Window.from_json({**inference.window, "starts": []})
     size = window.size_window
@@ -74,7 +74,6 @@ def predict_series_window(inference: Inference, series: Any) -> Outcome:
     The frame's index continues the series' timesteps, as :func:`predict_window` does for rows.
     """
     from assay.data import sequence_windows
-    from assay.inference.infer import Outcome
 
     window = windows.Window.from_json({**inference.window, "starts": []})
     size, encoders = window.size_window, inference.encoders

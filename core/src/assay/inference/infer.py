@@ -19,43 +19,24 @@ from typing import Any
 import attrs
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 
 from assay import errors, plugins
 from assay.data import finite, ingest
 from assay.data.array_input import ArrayEncoders, library_features, read_samples
 from assay.data.array_pipeline import store_array
 from assay.data.encoding import FittedEncoders
+from assay.data.splitsets import SplitsetData
 from assay.db.engine import session_scope
-from assay.db.models import DatasetRow, PredictionRow
+from assay.db.models import PredictionRow
+from assay.db.queries import data as data_queries
+from assay.db.queries import experiments as experiment_queries
 from assay.experiment import arrays, predicting
+from assay.experiment.trained import Trained
+from assay.inference.outcome import Outcome, encoded_sources
 from assay.inference.schema import InputSchema, check
 
 #: prefix of the probability columns of the returned DataFrame: ``probability_<class>``
 PROBABILITY_PREFIX = "probability_"
-
-
-@attrs.frozen
-class Outcome:
-    """The result of predicting raw rows.
-
-    Attributes:
-        frame: ``prediction`` and, for classification, one ``probability_<class>`` column per class; the
-            index of the input DataFrame.
-        predictions: decoded to original label values.
-        probabilities: as the model gave them (positive-class probability for binary, one column per class for
-            multi-class, ``None`` for regression).
-        labels: the true label values when the data held the label column, else ``None``.
-        metrics: metric -> value when the data held the label column, else ``{}``.
-        samples: the prepared samples the model predicted (for the loss metric).
-    """
-
-    frame: pd.DataFrame
-    predictions: np.ndarray
-    probabilities: np.ndarray | None
-    labels: np.ndarray | None
-    metrics: dict[str, float]
-    samples: dict[str, Any] = attrs.field(repr=False)
 
 
 @attrs.frozen
@@ -170,12 +151,6 @@ class Inference:
                        samples)
 
 
-def encoded_sources(encoders: FittedEncoders) -> list[list[str]]:
-    """The raw columns behind each encoded feature column, in ``encode_features`` order."""
-    sources = [list(encoder.columns) for encoder in encoders.features for _ in encoder.output_names]
-    return sources + [[column] for column in encoders.passthrough]
-
-
 def _probability_names(classes: list[Any]) -> list[str]:
     return [f"{PROBABILITY_PREFIX}{value}" for value in classes]
 
@@ -199,12 +174,9 @@ def _per_class(probabilities: np.ndarray, classes: list[Any]) -> list[np.ndarray
 # --------------------------------------------------------------------------------------------------------------
 
 
-def input_schema(splitset: Any) -> InputSchema:
+def input_schema(splitset: SplitsetData) -> InputSchema:
     """The schema of a splitset's raw data: its features, its label and the other columns of its dataset."""
-    with session_scope() as session:
-        dataset_columns = session.execute(
-            select(DatasetRow.columns).where(DatasetRow.id == splitset.dataset_id)
-        ).scalar_one()
+    dataset_columns = data_queries.dataset_columns(splitset.dataset_id)
     features = list(splitset.feature_columns)
     label = splitset.label_column
     return InputSchema(
@@ -213,16 +185,13 @@ def input_schema(splitset: Any) -> InputSchema:
     )
 
 
-def inference_for(predictor: Any) -> Inference:
-    """Everything ``predictor`` needs to predict raw rows, read from the database."""
-    job = predictor.job
-    queue = job.queue
-    algorithm = queue.algorithm
-    splitset = queue.splitset
+def inference_for(trained: Trained) -> Inference:
+    """Everything a trained model needs to predict raw rows, read from the database."""
+    splitset = SplitsetData.load(trained.queue.splitset_id)
     return Inference(
-        library=algorithm.library, analysis_type=algorithm.analysis_type, model=predictor.get_model(),
-        encoders=splitset.encoders(job.fold_index), schema=input_schema(splitset),
-        features_shape=tuple(predictor.features_shape), fn_predict=algorithm.functions["fn_predict"],
+        library=trained.algorithm.library, analysis_type=trained.algorithm.analysis_type, model=trained.model(),
+        encoders=splitset.encoders(trained.job.fold_index), schema=input_schema(splitset),
+        features_shape=trained.features_shape, fn_predict=trained.functions["fn_predict"],
         window=window_settings(splitset), layout=splitset.layout,
     )
 
@@ -233,22 +202,21 @@ def window_settings(splitset: Any) -> dict[str, Any] | None:
     return None if window is None else {k: v for k, v in window.to_json().items() if k != "starts"}
 
 
-def _loss(predictor: Any, inference: Inference, samples: dict[str, Any]) -> float | None:
+def _loss(predictor: Trained, inference: Inference, samples: dict[str, Any]) -> float | None:
     """The training loss on these rows, as the runner's ``loss`` metric; ``None`` when it is not finite."""
-    algorithm = predictor.job.queue.algorithm
     backend = plugins.backend(inference.library)
-    fn_lose = algorithm.functions["fn_lose"]
+    fn_lose = predictor.functions["fn_lose"]
     loser = fn_lose(**predictor.hyperparameters) if fn_lose is not None else backend.default_loss(
         inference.analysis_type)
     loss = backend.evaluate_loss(inference.analysis_type, inference.model, loser, samples)
     return loss if np.isfinite(loss) else None
 
 
-def infer(predictor: Any, df_or_path: Any, label_df_or_path: Any = None) -> pd.DataFrame:
+def infer(predictor_id: int, df_or_path: Any, label_df_or_path: Any = None) -> pd.DataFrame:
     """Predict new raw rows with ``predictor`` and store the result as a Prediction (``split="inference"``).
 
     Args:
-        predictor: an :class:`assay.Predictor`.
+        predictor_id: the id of an :class:`assay.Predictor`.
         df_or_path: a DataFrame or a ``.csv``/``.tsv``/``.parquet`` file holding the original feature columns
             (see :mod:`assay.inference.schema` for the columns and dtypes accepted). When it also holds the
             label column, the metrics of the analysis type (and the loss) are computed and stored. For a model
@@ -268,6 +236,7 @@ def infer(predictor: Any, df_or_path: Any, label_df_or_path: Any = None) -> pd.D
         assay.errors.DataError: unreadable data, label values the model was not trained on, ±inf in a feature,
             or NaN where the model's encoders do not impute it; nothing is stored then.
     """
+    predictor = Trained.load(predictor_id)
     inference = inference_for(predictor)
     if inference.is_array:
         return _infer_samples(predictor, inference, df_or_path, label_df_or_path)
@@ -285,17 +254,16 @@ def infer(predictor: Any, df_or_path: Any, label_df_or_path: Any = None) -> pd.D
     classes = inference.classes
     blob = arrays.dumps(predictions=outcome.predictions, probabilities=outcome.probabilities, labels=outcome.labels,
                         classes=np.asarray(classes) if classes else None)
-    serialized = ingest.serialize(df)  # before the transaction: keep the write lock short
-    with serialized, session_scope() as session:
-        dataset = ingest.store(session, df, serialized, name)
-        prediction_id = _store_prediction(session, predictor, dataset.id, len(df), blob, metrics)
+    with ingest.serialize(df) as serialized:  # before the transaction: keep the write lock short
+        prediction_id = experiment_queries.store_inference(predictor.id, serialized,
+                                                           ingest.dataset_fields(df, name), blob, metrics, len(df))
     # a forecast has its own rows (the next window), not the input's
     frame = outcome.frame if inference.window is not None else outcome.frame.set_axis(index)
     frame.attrs.update(prediction_id=prediction_id, metrics=metrics)
     return frame
 
 
-def _metrics_with_loss(predictor: Any, inference: Inference, outcome: Outcome) -> dict[str, float]:
+def _metrics_with_loss(predictor: Trained, inference: Inference, outcome: Outcome) -> dict[str, float]:
     metrics = dict(outcome.metrics)
     if outcome.labels is not None:
         loss = _loss(predictor, inference, outcome.samples)
@@ -313,7 +281,7 @@ def _store_prediction(session: Any, predictor: Any, dataset_id: int, row_count: 
     return row.id
 
 
-def _infer_samples(predictor: Any, inference: Inference, data: Any, label_df_or_path: Any) -> pd.DataFrame:
+def _infer_samples(predictor: Trained, inference: Inference, data: Any, label_df_or_path: Any) -> pd.DataFrame:
     """``infer`` for sequence and image models: the new samples are stored as an array dataset."""
     encoders = inference.encoders
     if inference.window is not None:  # a forecast of the window after the latest timesteps of one series

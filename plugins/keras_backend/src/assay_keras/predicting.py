@@ -20,7 +20,18 @@ def _to_numpy(outputs: Any) -> np.ndarray:
         raise errors.ExperimentError(
             "fn_predict", "the model has several outputs; pass fn_predict returning (predictions, probabilities)"
         )
-    return np.asarray(keras.ops.convert_to_numpy(outputs))
+    return tensor_to_numpy(outputs)
+
+
+def tensor_to_numpy(value: Any) -> np.ndarray:
+    """A backend tensor as an ndarray.
+
+    A TensorFlow tensor's own ``.numpy()`` is used first: ``keras.ops.convert_to_numpy`` calls ``np.array(x)``,
+    and TensorFlow's ``__array__`` lacks numpy 2's ``copy`` keyword, which raises a DeprecationWarning per call.
+    """
+    if hasattr(value, "numpy"):
+        return np.asarray(value.numpy())
+    return np.asarray(keras.ops.convert_to_numpy(value))
 
 
 def forward_batches(model: Any, features: Any) -> Iterator[tuple[int, np.ndarray]]:

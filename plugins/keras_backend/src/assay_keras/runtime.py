@@ -25,10 +25,15 @@ def seed(value: int) -> None:
 
 
 def clear_session() -> None:
-    """Drop Keras' global state (layer name counters, graphs) and collect garbage, so memory stays flat."""
+    """Drop Keras' global state (layer name counters, graphs) so that memory stays flat over a queue.
+
+    No garbage collection here: a full pass after every job costs more than training a small model. The runner
+    collects when the process's memory grows (:mod:`assay.experiment.reclaim`); the state dropped here is what
+    makes the models' cycles collectable then.
+    """
     if keras.backend.backend() == "tensorflow":
         _forget_custom_gradients()
-    keras.backend.clear_session(free_memory=True)
+    keras.backend.clear_session(free_memory=False)
 
 
 def _forget_custom_gradients() -> None:

@@ -10,7 +10,7 @@ import numpy as np
 
 from assay import errors
 from assay.contracts import TrainResult
-from assay_keras.predicting import forward_batches
+from assay_keras.predicting import forward_batches, tensor_to_numpy
 from assay_keras.samples import BINARY, MULTI, REGRESSION, check_labels_fit_loss
 
 _DEFAULT_LOSSES: dict[str, Callable[[], keras.losses.Loss]] = {
@@ -110,7 +110,7 @@ def evaluate_loss(analysis_type: str, model: Any, loser: Any, samples: dict[str,
     total, row_count = 0.0, len(labels)
     for start, outputs in forward_batches(model, samples["features"]):
         stop = start + len(outputs)
-        value = np.asarray(keras.ops.convert_to_numpy(loss_fn(labels[start:stop], outputs)), dtype=np.float64)
+        value = np.asarray(tensor_to_numpy(loss_fn(labels[start:stop], outputs)), dtype=np.float64)
         if getattr(loss_fn, "reduction", None) == "sum":
             value = value / (stop - start)
         total += float(np.mean(value)) * (stop - start)  # weighted so uneven last batches count right

@@ -28,7 +28,6 @@ floats for binary, floats for regression. Models are stored as ``state_dict`` by
 
 from __future__ import annotations
 
-import gc
 import os
 import random
 from typing import Any
@@ -201,10 +200,14 @@ def assay_seed(library, seed):
 
 @hookimpl
 def assay_clear_session(library):
-    """Collect garbage: torch keeps no graph between models, so dropping the last references frees them."""
+    """Nothing to release: torch keeps no graph or global state between models.
+
+    A finished model is freed when its last reference goes; the few cycles a model may hold are left to the
+    runner, which collects garbage when the process's memory grows (:mod:`assay.experiment.reclaim`). A full
+    collection here, after every job, cost more than training a small model.
+    """
     if library != LIBRARY:
         return None
-    gc.collect()
     return True
 
 

@@ -4,29 +4,18 @@ from __future__ import annotations
 
 import inspect
 import random
-import sys
-import sysconfig
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
-
-import cloudpickle
-from sqlalchemy import select
 
 from assay import errors, plugins
 from assay.db.engine import session_scope
-from assay.db.models import (
-    AlgorithmRow,
-    EncoderSpecRow,
-    FoldRow,
-    HyperparamcomboRow,
-    HyperparamsetRow,
-    JobRow,
-    QueueRow,
-)
+from assay.db.models import AlgorithmRow, HyperparamcomboRow, HyperparamsetRow, JobRow, QueueRow
+from assay.db.queries import data as data_queries
 from assay.experiment import pruning
 from assay.experiment import search as searching
-from assay.experiment.objects import FUNCTION_NAMES, Queue
+from assay.experiment.functions import FUNCTION_NAMES, serialise_functions, source_of
+from assay.objects.data import Splitset
+from assay.objects.experiment import Queue
 
 # how each user function is called; the names are for error messages
 SIGNATURES = {
@@ -65,54 +54,13 @@ def _check_function(name: str, fn: Any, hyperparameter_names: list[str]) -> None
         ) from None
 
 
-def _installed(module: Any) -> bool:
-    """Whether a module lives in site-packages or the standard library (importable by any worker)."""
-    file = getattr(module, "__file__", None)
-    if file is None:
-        return True
-    roots = {sysconfig.get_paths()[key] for key in ("purelib", "platlib", "stdlib", "platstdlib")}
-    return any(Path(file).resolve().is_relative_to(Path(root).resolve()) for root in roots)
-
-
-def serialise_functions(functions: dict[str, Any]) -> bytes:
-    """cloudpickle the user's functions so another process or machine can run them.
-
-    Functions from scripts, notebooks and test modules are pickled by value (a worker could not import their
-    module); functions from installed packages by reference.
-    """
-    names = {fn.__module__ for fn in functions.values() if fn is not None and hasattr(fn, "__module__")}
-    local = [sys.modules[name] for name in names
-             if name != "__main__" and name in sys.modules and not _installed(sys.modules[name])]
-    for module in local:
-        cloudpickle.register_pickle_by_value(module)
-    try:
-        return cloudpickle.dumps(functions)
-    finally:
-        for module in local:
-            cloudpickle.unregister_pickle_by_value(module)
-
-
-def _source(fn: Callable[..., Any] | None) -> str | None:
-    if fn is None:
-        return None
-    try:
-        return inspect.getsource(fn)
-    except (OSError, TypeError):
-        return None
-
-
 def _check_labels(splitset: Any, analysis_type: str) -> None:
     if splitset.label_shape is None:  # forecasting windows have labels (the shifted windows) but no label column
         raise errors.ExperimentError(
             "splitset_id", f"splitset {splitset.id} has no label (unsupervised); supervised analysis types need "
             "a splitset made with label_column=..., or with feature_window=dict(..., record_shifted=True)"
         )
-    with session_scope() as session:
-        categorical = session.scalars(
-            select(EncoderSpecRow.is_categorical).where(
-                EncoderSpecRow.splitset_id == splitset.id, EncoderSpecRow.role == "label"
-            )
-        ).first()
+    categorical = data_queries.label_encoder_is_categorical(splitset.id)
     labels = splitset.raw_labels(sorted(i for rows in splitset.samples.values() for i in rows))
     plugins.analysis_type(analysis_type).check_labels(labels, categorical_encoder=bool(categorical))
 
@@ -207,8 +155,6 @@ class Experiment:
         plugins.analysis_type(analysis_type)
         if splitset_id is None:
             raise errors.ExperimentError("splitset_id", "pass the id of a splitset from assay.Pipeline.Tabular.make")
-        from assay.data.objects import Splitset
-
         try:
             splitset = Splitset.get(splitset_id)
         except errors.NotFoundError as exc:
@@ -250,13 +196,10 @@ class Experiment:
             ) from exc
 
         with session_scope() as session:
-            folds = session.execute(
-                select(FoldRow.id, FoldRow.fold_index).where(FoldRow.splitset_id == splitset.id)
-                .order_by(FoldRow.fold_index)
-            ).all() or [(None, None)]
+            folds = data_queries.fold_ids(splitset.id) or [(None, None)]
             algorithm = AlgorithmRow(
                 library=library, analysis_type=analysis_type, functions=functions_blob,
-                sources={name: _source(fn) for name, fn in functions.items()},
+                sources={name: source_of(fn) for name, fn in functions.items()},
             )
             hyperparamset = HyperparamsetRow(
                 grid=searching.stored_space(grid), search_count=combination_count if adaptive else search_count,

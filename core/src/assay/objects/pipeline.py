@@ -17,9 +17,10 @@ from assay.data import array_pipeline, encoding, finite, ingest, interpolation, 
 from assay.data.encoding import EncoderStep
 from assay.data.fits import Fit, as_lists, check_label_values, fit_step, label_is_categorical, store_fit
 from assay.data.interpolation import Interpolater
-from assay.data.objects import Fold, Splitset
+from assay.data.splitsets import SplitsetData
 from assay.db.engine import session_scope
 from assay.db.models import FeatureRow, FoldRow, LabelRow, SplitsetRow
+from assay.objects.data import Splitset
 
 
 def _check_columns(df: pd.DataFrame, label_column: Any, excluded: Any) -> tuple[list[str], list[str]]:
@@ -196,10 +197,10 @@ class Pipeline:
                     ragged array, NaNs no encoder imputes, a label table whose row count differs from the sample
                     count, encoders that do not fit the shape... Nothing is written then.
             """
-            return array_pipeline.make_sequence(
+            return _public(array_pipeline.make_sequence(
                 feature_ndarray3D_or_npyPath, feature_dtype, feature_cols_excluded, feature_encoders,
                 feature_reshape_indices, label_df_or_path, label_dtype, label_column, label_encoder, size_test,
-                size_validation, fold_count, bin_count, seed, feature_window)
+                size_validation, fold_count, bin_count, seed, feature_window))
 
     class Image:
         """Image data: a folder of image files (sorted by name) or a list of local image files, read with Pillow."""
@@ -246,9 +247,9 @@ class Pipeline:
                     file, images of mixed size or mode, a URL, a label table of the wrong length, encoders that
                     do not fit the shape... Nothing is written then.
             """
-            return array_pipeline.make_image(
+            return _public(array_pipeline.make_image(
                 feature_folder_or_urls, feature_dtype, feature_encoders, feature_reshape_indices, label_df_or_path,
-                label_column, label_encoder, size_test, size_validation, fold_count, bin_count, seed)
+                label_column, label_encoder, size_test, size_validation, fold_count, bin_count, seed))
 
 
 @attrs.frozen
@@ -398,6 +399,11 @@ def _check_window_encoders(fits: list[Fit]) -> None:
             )
 
 
+def _public(data: SplitsetData) -> Splitset:
+    """The public Splitset of a splitset the data layer just stored."""
+    return Splitset(data.row, data)
+
+
 def _write(plan: _Plan, fits: list[Fit], label_fit: Fit | None) -> Splitset:
     """Store dataset, label, features, splitset, folds and encoders in one transaction."""
     label = plan.label
@@ -449,9 +455,7 @@ def _write(plan: _Plan, fits: list[Fit], label_fit: Fit | None) -> Splitset:
         fold_ids = {i: row.id for i, row in enumerate(fold_rows)}
         for fit in ([label_fit] if label_fit else []) + fits:
             store_fit(session, splitset_row.id, fit, fold_ids)
-    splitset = Splitset(splitset_row)
+    data = SplitsetData(splitset_row)
     # the data and related rows are in memory already: the first samples_for() need not read them back
-    splitset._cache["frame"] = plan.df
-    splitset._cache["folds"] = [Fold(row) for row in fold_rows]
-    splitset._cache["label_row"], splitset._cache["feature_row"] = label_row, feature_row
-    return splitset
+    data.prime(plan.df, label_row, feature_row)
+    return Splitset(splitset_row, data)

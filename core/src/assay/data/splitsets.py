@@ -1,9 +1,9 @@
-"""The persisted data objects: :class:`Dataset`, :class:`Splitset` and :class:`Fold`.
+"""What the experiment engine, evaluation and inference read of a stored splitset: :class:`SplitsetData`.
 
-A Splitset is what the experiment runner and inference use: row indices per split, the fitted encoders and
+It loads by id and answers with arrays: row indices per split, the fitted encoders and
 ``samples_for(split, fold_index)``, the encoded arrays a training function receives. Everything read from the
 database (the dataset, samples, fitted encoders) and every encoded array is cached on the object, because a
-queue asks for the same samples many times.
+queue asks for the same samples many times. The public :class:`assay.Splitset` wraps one.
 """
 
 from __future__ import annotations
@@ -12,77 +12,59 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
-from sqlalchemy.orm import undefer
 
 from assay import errors
 from assay.data import ingest, sequence_windows, windows
 from assay.data.array_input import ArrayEncoders, FittedArrayEncoder, StoredArray
 from assay.data.encoding import FittedEncoder, FittedEncoders
 from assay.data.interpolation import Interpolater
-from assay.db.engine import session_scope
-from assay.db.models import (
-    DatasetRow,
-    EncoderSpecRow,
-    FeatureRow,
-    FittedEncoderRow,
-    FoldRow,
-    LabelRow,
-    SplitsetRow,
-)
-from assay.db.persisted import Persisted
+from assay.db.models import DatasetRow, EncoderSpecRow, FeatureRow, FittedEncoderRow, FoldRow, LabelRow, SplitsetRow
+from assay.db.queries import data as queries
 
 
-class Dataset(Persisted):
-    """Ingested data: Parquet bytes identified by their sha256, with columns, dtypes, shape and statistics."""
+class SplitsetData:
+    """A stored splitset's rows per split, folds and fitted encoders, and the encoded samples they give.
 
-    _row_type = DatasetRow
-
-    def __init__(self, row: DatasetRow, frame: pd.DataFrame | None = None):
-        super().__init__(row)
-        self._frame = frame
-
-    @classmethod
-    def make(cls, df_or_path: Any) -> Dataset:
-        """Store a DataFrame or a .csv/.tsv/.parquet file (or find the identical one already stored)."""
-        df, name = ingest.read_tabular(df_or_path)
-        with ingest.serialize(df) as serialized, session_scope() as session:
-            row = ingest.store(session, df, serialized, name)
-        return cls(row, df)
-
-    def to_pandas(self) -> pd.DataFrame:
-        """The stored data as a DataFrame (read once, then cached); dtypes are those ingested."""
-        if self._frame is None:
-            self._frame = ingest.deserialize(self._column("blob"))
-        return self._frame
-
-
-class Fold(Persisted):
-    """One cross-validation fold: ``samples["train"]`` and ``samples["validation"]`` (dataset row indices)."""
-
-    _row_type = FoldRow
-
-    def __init__(self, row: FoldRow):
-        super().__init__(row)
-
-    @property
-    def samples(self) -> dict[str, list[int]]:
-        if "samples" not in self._row.__dict__:
-            self._row.samples = self._column("samples")
-        return self._row.samples
-
-
-class Splitset(Persisted):
-    """Row indices per split, stratified on the label, optional folds, and the encoders fitted for them.
-
-    Made by :meth:`assay.Pipeline.Tabular.make`; load a stored one with ``Splitset.get(id)``.
+    Load one with :meth:`load`; the engine keeps one per process and database (its arrays stay cached).
     """
 
-    _row_type = SplitsetRow
-
     def __init__(self, row: SplitsetRow):
-        super().__init__(row)
+        self._row = row
         self._cache: dict[Any, Any] = {}
+
+    @classmethod
+    def load(cls, splitset_id: int) -> SplitsetData:
+        """The splitset with this id; raises :class:`~assay.errors.NotFoundError` when there is none."""
+        return cls(queries.row(SplitsetRow, splitset_id, "Splitset"))
+
+    @property
+    def id(self) -> int:
+        return self._row.id
+
+    @property
+    def row(self) -> SplitsetRow:
+        """The stored row (detached: readable after its session)."""
+        return self._row
+
+    @property
+    def dataset_id(self) -> int:
+        return self._row.dataset_id
+
+    @property
+    def fold_count(self) -> int | None:
+        return self._row.fold_count
+
+    def prime(self, frame: pd.DataFrame | None, label_row: LabelRow | None, feature_row: FeatureRow,
+              label_frame: pd.DataFrame | None = None) -> None:
+        """Keep what the pipeline just wrote, so the first :meth:`samples_for` need not read it back.
+
+        Folds are not kept: the pipeline drops their row indices from memory, and they are read on request.
+        """
+        self._cache.update(label_row=label_row, feature_row=feature_row)
+        if frame is not None:
+            self._cache["frame"] = frame
+        if label_frame is not None:
+            self._cache["label_frame"] = label_frame
 
     # --- rows of the related tables, read once --------------------------------------------------------------
 
@@ -93,33 +75,30 @@ class Splitset(Persisted):
 
     def _label_row(self) -> LabelRow | None:
         def load():
-            if self._row.label_id is None:
-                return None
-            with session_scope() as session:
-                return session.get(LabelRow, self._row.label_id)
+            return None if self._row.label_id is None else queries.label_row(self._row.label_id)
 
         return self._once("label_row", load)
 
     def _feature_row(self) -> FeatureRow:
         def load():
-            with session_scope() as session:
-                return session.get(FeatureRow, self._row.feature_id)
+            return queries.feature_row(self._row.feature_id)
 
         return self._once("feature_row", load)
 
-    def _frame(self) -> pd.DataFrame:
-        return self._once("frame", lambda: Dataset.get(self.dataset_id).to_pandas())
+    def frame(self) -> pd.DataFrame:
+        """The whole stored dataset (read once, then cached)."""
+        return self._once("frame", lambda: ingest.deserialize(queries.dataset_blob(self.dataset_id)))
 
     def _label_frame(self) -> pd.DataFrame:
         """The table holding the label: the dataset itself (tabular) or the label file (sequences, images)."""
         if self.kind == "tabular":
-            return self._frame()
-        return self._once("label_frame", lambda: Dataset.get(self._label_row().dataset_id).to_pandas())
+            return self.frame()
+        return self._once("label_frame",
+                          lambda: ingest.deserialize(queries.dataset_blob(self._label_row().dataset_id)))
 
     def _stored_array(self) -> StoredArray:
         def load():
-            with session_scope() as session:
-                row = session.get(DatasetRow, self.dataset_id)
+            row = queries.row(DatasetRow, self.dataset_id, "Dataset")
             return StoredArray.load(row.id, row.shape, row.dtypes, row.columns)
 
         return self._once("stored_array", load)
@@ -148,22 +127,13 @@ class Splitset(Persisted):
     def samples(self) -> dict[str, list[int]]:
         """Dataset row indices per split: ``train`` and, when made, ``validation`` and ``test``."""
         if "samples" not in self._row.__dict__:
-            self._row.samples = self._column("samples")
+            self._row.samples = queries.column_value(SplitsetRow, self.id, "samples")
         return self._row.samples
 
     @property
-    def folds(self) -> list[Fold]:
-        """The folds made on the train split (empty without ``fold_count``), by ``fold_index``."""
-
-        def load():
-            with session_scope() as session:
-                rows = session.scalars(
-                    select(FoldRow).options(undefer(FoldRow.samples))
-                    .where(FoldRow.splitset_id == self.id).order_by(FoldRow.fold_index)
-                ).all()
-            return [Fold(row) for row in rows]
-
-        return self._once("folds", load)
+    def folds(self) -> list[FoldRow]:
+        """The fold rows made on the train split (empty without ``fold_count``), by ``fold_index``."""
+        return self._once("folds", lambda: queries.fold_rows(self.id))
 
     @property
     def features_shape(self) -> tuple[int, ...]:
@@ -217,7 +187,7 @@ class Splitset(Persisted):
         """The feature and label interpolation steps, applied to each split's rows on their own."""
         return [Interpolater.from_json(step) for step in (self._row.interpolaters or [])]
 
-    def _fold(self, fold_index: int | None) -> Fold | None:
+    def _fold(self, fold_index: int | None) -> FoldRow | None:
         if fold_index is None:
             return None
         folds = self.folds
@@ -249,21 +219,9 @@ class Splitset(Persisted):
         return self._cache[key]
 
     def _stored_encoders(self) -> list[tuple[EncoderSpecRow, list[FittedEncoderRow]]]:
-        def load():
-            with session_scope() as session:
-                specs = session.scalars(
-                    select(EncoderSpecRow).where(EncoderSpecRow.splitset_id == self.id)
-                    .order_by(EncoderSpecRow.role, EncoderSpecRow.position)
-                ).all()
-                fitted = session.scalars(
-                    select(FittedEncoderRow).options(undefer(FittedEncoderRow.blob))
-                    .where(FittedEncoderRow.encoderspec_id.in_([spec.id for spec in specs]))
-                ).all()
-            return [(spec, [f for f in fitted if f.encoderspec_id == spec.id]) for spec in specs]
+        return self._once("stored_encoders", lambda: queries.encoder_rows(self.id))
 
-        return self._once("stored_encoders", load)
-
-    def _build_encoders(self, fold: Fold | None, fold_index: int | None) -> FittedEncoders | ArrayEncoders:
+    def _build_encoders(self, fold: FoldRow | None, fold_index: int | None) -> FittedEncoders | ArrayEncoders:
         if self.kind != "tabular":
             return self._build_array_encoders(fold, fold_index)
         label, features = None, []
@@ -289,7 +247,7 @@ class Splitset(Persisted):
             label_is_categorical=self.label_is_categorical, interpolaters=self.interpolaters,
         )
 
-    def _build_array_encoders(self, fold: Fold | None, fold_index: int | None) -> ArrayEncoders:
+    def _build_array_encoders(self, fold: FoldRow | None, fold_index: int | None) -> ArrayEncoders:
         label, steps = None, []
         for spec, fitted_rows in self._stored_encoders():
             by_fold = {row.fold_id: row for row in fitted_rows}
@@ -336,7 +294,7 @@ class Splitset(Persisted):
             if self.kind != "tabular":  # read only this split's samples, chunk by chunk
                 features = encoders.encode_features(self._stored_array().rows(rows))
             else:
-                df = self._frame()
+                df = self.frame()
                 window = self.window
                 if window is not None:  # samples are windows: (n, size_window, width), labels the shifted windows
                     features, labels = windows.encode(encoders, df, window, rows)
@@ -359,7 +317,7 @@ class Splitset(Persisted):
         if window is not None and window.record_shifted:
             if self.kind != "tabular":
                 return sequence_windows.raw_targets(self.encoders(), self._stored_array(), window, row_indices)
-            return windows.raw_targets(self.encoders(), self._frame(), window, row_indices)
+            return windows.raw_targets(self.encoders(), self.frame(), window, row_indices)
         if self.label_column is None:
             raise errors.SplitError("label_column", f"splitset {self.id} is unsupervised: it has no labels")
         rows = np.asarray(row_indices, dtype=np.int64)

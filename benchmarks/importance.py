@@ -1,0 +1,106 @@
+"""Permutation importance against one prediction pass, in the same process.
+
+A small Keras LSTM reads the 178 readings of ``epilepsy.parquet`` (one tabular column each) and is trained for
+one epoch. On its test split the script times:
+
+* one prediction pass: encode the split, predict it, score it (what one permuted copy costs on its own);
+* importance with one copy predicted per call (``batch_rows=1``, how importance ran before batching);
+* importance as ``feature_importance`` runs it (copies stacked, ``BATCH_ROWS`` rows per call).
+
+and prints seconds per permutation round (every column shuffled once) and its ratio to one prediction pass.
+Target: batched importance under 20x one prediction pass per round.
+
+    python benchmarks/importance.py [--permutations 2] [--rows 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+from sklearn.preprocessing import OrdinalEncoder, StandardScaler
+
+import assay
+from assay import datum, plugins
+from assay.evaluation import importance, permutation
+from assay.experiment.trained import Trained
+
+
+def fn_build(features_shape, label_shape, **hp):
+    from keras import Input, Sequential
+    from keras.layers import LSTM, Dense, Reshape
+
+    return Sequential([Input(shape=features_shape), Reshape((features_shape[0], 1)), LSTM(8),
+                       Dense(1, activation="sigmoid")])
+
+
+def fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
+    model.compile(loss=loser, optimizer=optimizer, metrics=["accuracy"])
+    model.fit(samples_train["features"], samples_train["labels"], verbose=0, batch_size=64, epochs=1)
+    return model
+
+
+def one_pass_seconds(predictor, repeats: int = 3) -> float:
+    """Encode, predict and score the unshuffled test split through the importance path; best of ``repeats``."""
+    splitset = predictor.queue.splitset
+    rows = np.asarray(predictor.predictions["test"].row_indices, dtype=np.int64)
+    raw = assay.Dataset.get(splitset.dataset_id).to_pandas().iloc[rows].reset_index(drop=True)
+    algorithm = predictor.queue.algorithm
+    analysis = plugins.analysis_type(algorithm.analysis_type)
+    base = splitset.encode_features(raw)
+    labels = splitset.samples_for("test")["labels"]
+    score, _, _ = importance._scorer(Trained.load(predictor.id), algorithm, analysis, splitset, rows, labels, base)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        score([splitset.encode_features(raw)])
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--permutations", type=int, default=2)
+    parser.add_argument("--rows", type=int, default=1000, help="rows of epilepsy.parquet to use")
+    args = parser.parse_args()
+
+    assay.setup(f"sqlite:///{tempfile.mkdtemp()}/importance.sqlite3")
+    df = datum.to_pandas("epilepsy.parquet")
+    df = df.sample(n=min(args.rows, len(df)), random_state=0).reset_index(drop=True)
+    splitset = assay.Pipeline.Tabular.make(
+        df, label_column="seizure", label_encoder=dict(sklearn_preprocess=OrdinalEncoder()),
+        feature_encoders=[dict(sklearn_preprocess=StandardScaler(), dtypes="number")], size_test=0.25,
+    )
+    queue = assay.Experiment.make(library="keras", analysis_type="classification_binary", fn_build=fn_build,
+                                  fn_train=fn_train, splitset_id=splitset.id, seed=1)
+    queue.run_jobs(progress=False)
+    [predictor] = queue.predictors
+    columns = len(splitset.feature_columns)
+    test_rows = len(splitset.samples["test"])
+
+    one_pass = one_pass_seconds(predictor)
+    timings = {}
+    for name, batch_rows in (("one copy per call", 1), ("batched", permutation.BATCH_ROWS)):
+        started = time.perf_counter()
+        importance._compute(Trained.load(predictor.id), "test", args.permutations, batch_rows=batch_rows)
+        timings[name] = (time.perf_counter() - started) / args.permutations
+
+    print(f"\nepilepsy: {columns} feature columns, {test_rows} test rows, small LSTM (keras), "
+          f"{args.permutations} permutation round(s)\n")
+    print(f"{'':<28}{'seconds/round':>15}{'x one pass':>12}")
+    print(f"{'one prediction pass':<28}{one_pass:>15.3f}{1:>12.1f}")
+    for name, seconds in timings.items():
+        print(f"{'importance, ' + name:<28}{seconds:>15.3f}{seconds / one_pass:>12.1f}")
+    batched = timings["batched"] / one_pass
+    print(f"\nbatched vs one copy per call: {timings['one copy per call'] / timings['batched']:.1f}x faster; "
+          f"target under 20x one pass: {'met' if batched < 20 else 'NOT met'} ({batched:.1f}x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+// assay dashboard: sortable and filterable tables, the compare picker, and live progress without reloads.
+// No framework and no other origin: this file ships inside the Python package.
+"use strict";
+
+(function () {
+  const POLL_ACTIVE_MS = 1500;
+  const POLL_IDLE_MS = 8000;
+  const REFRESH_MIN_MS = 4000;
+  let lastRefresh = 0;
+  const STATES = ["succeeded", "pruned", "failed", "running", "queued"];
+
+  // ---- the leaderboard: sorted, filtered and paged by the server, swapped in without a reload ----------------
+
+  const picked = new Set();  // predictors ticked for comparison, kept across pages and live refreshes
+  let filterTimer = null;
+
+  async function loadLive(search) {
+    const live = document.getElementById("live");
+    if (!live) { return; }
+    const response = await fetch(live.dataset.liveUrl + search, { headers: { Accept: "text/html" } });
+    if (!response.ok) { return; }
+    const focused = document.activeElement && document.activeElement.id;
+    const caret = focused === "board-filter" ? document.activeElement.selectionStart : null;
+    live.innerHTML = await response.text();
+    if (search !== window.location.search) {
+      window.history.replaceState(null, "", window.location.pathname + search);
+    }
+    setUpBoard(live);
+    if (focused === "board-filter") {  // typing goes on where it was
+      const input = document.getElementById("board-filter");
+      if (input) { input.focus(); input.setSelectionRange(caret, caret); }
+    }
+  }
+
+  function updateCompare(root) {
+    const form = root.querySelector("#compare-form");
+    if (!form) { return; }
+    const button = form.querySelector("#compare-button");
+    const count = form.querySelector("#compare-count");
+    button.disabled = picked.size < 2 || picked.size > 4;
+    count.textContent = picked.size === 0 ? "choose 2–4"
+      : picked.size + " chosen" + (picked.size > 4 ? " (at most 4)" : "");
+  }
+
+  function setUpBoard(root) {
+    root.querySelectorAll("a[data-live]").forEach((link) => {
+      link.addEventListener("click", (event) => {
+        if (event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) { return; }
+        event.preventDefault();
+        loadLive(new URL(link.href, window.location.href).search);
+      });
+    });
+    const input = root.querySelector("#board-filter");
+    if (input) {
+      input.addEventListener("input", () => {
+        window.clearTimeout(filterTimer);
+        filterTimer = window.setTimeout(() => {
+          const params = new URLSearchParams(window.location.search);
+          if (input.value) { params.set("filter", input.value); } else { params.delete("filter"); }
+          params.delete("page");
+          const query = params.toString();
+          loadLive(query ? "?" + query : "");
+        }, 250);
+      });
+      input.form.addEventListener("submit", (event) => event.preventDefault());
+    }
+    root.querySelectorAll("select[data-autosubmit]").forEach((select) => {
+      select.addEventListener("change", () => {
+        const params = new URLSearchParams(new FormData(select.form));
+        params.delete("page");
+        window.location.search = "?" + params.toString();  // the plot follows the split and metric too
+      });
+    });
+    root.querySelectorAll("input[name=id][form=compare-form]").forEach((box) => {
+      box.checked = picked.has(box.value);
+      box.addEventListener("change", () => {
+        if (box.checked) { picked.add(box.value); } else { picked.delete(box.value); }
+        updateCompare(root);
+      });
+    });
+    const form = root.querySelector("#compare-form");
+    if (form) {
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        const ids = Array.from(picked).map((id) => "id=" + encodeURIComponent(id)).join("&");
+        window.location.href = form.action + "?" + ids;
+      });
+      updateCompare(root);
+    }
+  }
+
+  // ---- live progress ---------------------------------------------------------------------------------------
+
+  function updateProgress(scope, progress) {
+    STATES.concat(["finished", "total"]).forEach((name) => {
+      const value = name === "finished" ? progress.finished : name === "total" ? progress.total : progress.counts[name];
+      scope.querySelectorAll('[data-count="' + name + '"]').forEach((element) => {
+        if (value !== undefined) { element.textContent = value; }
+      });
+    });
+    scope.querySelectorAll(".progress svg").forEach((svg) => {
+      let x = 0;
+      STATES.forEach((state) => {
+        const rect = svg.querySelector('rect[data-state="' + state + '"]');
+        const width = progress.percent[state] || 0;
+        if (rect) { rect.setAttribute("x", x.toFixed(3)); rect.setAttribute("width", width.toFixed(3)); }
+        x += width;
+      });
+    });
+  }
+
+  async function refreshQueuePage(progress) {
+    const badge = document.querySelector("[data-badge]");
+    if (badge) {
+      badge.textContent = progress.active ? "running" : (progress.counts.failed ? "finished with failures" : "finished");
+      badge.className = "badge " + (progress.active ? "badge-running" : (progress.counts.failed ? "badge-failed" : "badge-done"));
+    }
+    await loadLive(window.location.search);
+    document.querySelectorAll("#search img[data-refresh]").forEach((search) => {
+      const url = new URL(search.src, window.location.href);
+      url.searchParams.set("v", progress.signature);
+      search.src = url.pathname + url.search;
+    });
+    const image = document.getElementById("performance");
+    if (image) {
+      const url = new URL(image.src, window.location.href);
+      url.searchParams.set("v", progress.signature);
+      image.src = url.pathname + url.search;
+    } else if (progress.counts.succeeded) {
+      const empty = document.querySelector("[data-empty-performance]");
+      if (empty) {  // the first model finished: the plot takes the placeholder's place
+        const added = document.createElement("img");
+        added.id = "performance";
+        added.alt = "Performance of every model of this queue";
+        added.src = empty.dataset.emptyPerformance + "?v=" + encodeURIComponent(progress.signature);
+        empty.replaceChildren(added);
+        empty.removeAttribute("data-empty-performance");
+      }
+    }
+  }
+
+  function startPolling() {
+    const url = document.body.dataset.poll;
+    if (!url) { return; }
+    let timer = null;
+    async function poll() {
+      let active = false;
+      try {
+        const response = await fetch(url, { cache: "no-store" });
+        if (response.ok) {
+          const all = await response.json();
+          const queueId = document.body.dataset.queue;
+          for (const [id, progress] of Object.entries(all)) {
+            active = active || progress.active;
+            if (queueId) {
+              if (id !== queueId) { continue; }
+              updateProgress(document, progress);
+              // a big queue's leaderboard costs the server a moment: redraw it at most every few seconds
+              const due = !progress.active || Date.now() - lastRefresh >= REFRESH_MIN_MS;
+              if (progress.signature !== document.body.dataset.signature && due) {
+                document.body.dataset.signature = progress.signature;
+                lastRefresh = Date.now();
+                await refreshQueuePage(progress);
+              }
+            } else {
+              const row = document.querySelector('tr[data-queue="' + id + '"]');
+              if (row) { updateProgress(row, progress); }
+            }
+          }
+        }
+      } catch (error) {
+        active = false;  // the server stopped: try again later, quietly
+      }
+      document.body.classList.toggle("live", active);
+      timer = window.setTimeout(poll, active ? POLL_ACTIVE_MS : POLL_IDLE_MS);
+    }
+    timer = window.setTimeout(poll, POLL_ACTIVE_MS);
+    window.addEventListener("beforeunload", () => window.clearTimeout(timer));
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const live = document.getElementById("live");
+    if (live) { setUpBoard(live); }
+    startPolling();
+  });
+})();

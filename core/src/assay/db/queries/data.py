@@ -1,0 +1,218 @@
+"""Queries of the data layer: datasets, labels, features, splitsets, folds and encoders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, undefer
+
+from assay import errors
+from assay.db.engine import current_url, session_scope
+from assay.db.models import (
+    Base,
+    DatasetRow,
+    EncoderSpecRow,
+    FeatureRow,
+    FittedEncoderRow,
+    FoldRow,
+    LabelRow,
+    SplitsetRow,
+)
+
+
+def row(row_type: type[Base], row_id: int, what: str | None = None) -> Any:
+    """The row of ``row_type`` with this id; raises :class:`~assay.errors.NotFoundError` naming ``what``."""
+    with session_scope() as session:
+        found = session.get(row_type, row_id)
+    if found is None:
+        name = what or row_type.__name__.removesuffix("Row")
+        raise errors.NotFoundError(f"{name} id={row_id} does not exist in {current_url()}")
+    return found
+
+
+def rows(row_type: type[Base]) -> list[Any]:
+    """Every row of ``row_type``, oldest first."""
+    with session_scope() as session:
+        return list(session.scalars(select(row_type).order_by(row_type.id)).all())  # type: ignore[attr-defined]
+
+
+def column_value(row_type: type[Base], row_id: int, name: str) -> Any:
+    """One column of one row, e.g. a deferred blob read on request."""
+    column = getattr(row_type, name)
+    with session_scope() as session:
+        return session.execute(select(column).where(row_type.id == row_id)).scalar_one()  # type: ignore[attr-defined]
+
+
+def dataset_blob(dataset_id: int) -> bytes:
+    """The stored Parquet bytes of a dataset."""
+    return column_value(DatasetRow, dataset_id, "blob")
+
+
+def dataset_columns(dataset_id: int) -> list[str]:
+    """Every column of a dataset, as ingested."""
+    return list(column_value(DatasetRow, dataset_id, "columns"))
+
+
+def label_row(label_id: int) -> LabelRow | None:
+    with session_scope() as session:
+        return session.get(LabelRow, label_id)
+
+
+def feature_row(feature_id: int) -> FeatureRow | None:
+    with session_scope() as session:
+        return session.get(FeatureRow, feature_id)
+
+
+def label_classes(splitset_id: int) -> list[Any]:
+    """A splitset's original classes in encoded order; ``[]`` for a continuous label or none."""
+    with session_scope() as session:
+        row = session.execute(
+            select(LabelRow.is_categorical, LabelRow.classes)
+            .join(SplitsetRow, SplitsetRow.label_id == LabelRow.id).where(SplitsetRow.id == splitset_id)
+        ).first()
+    return list(row.classes or []) if row is not None and row.is_categorical else []
+
+
+def fold_rows(splitset_id: int) -> list[FoldRow]:
+    """The folds of a splitset by ``fold_index``, their samples loaded."""
+    with session_scope() as session:
+        return list(session.scalars(
+            select(FoldRow).options(undefer(FoldRow.samples))
+            .where(FoldRow.splitset_id == splitset_id).order_by(FoldRow.fold_index)
+        ).all())
+
+
+def fold_ids(splitset_id: int) -> list[tuple[int, int]]:
+    """``(fold id, fold_index)`` of each fold of a splitset, by index."""
+    with session_scope() as session:
+        return [tuple(pair) for pair in session.execute(
+            select(FoldRow.id, FoldRow.fold_index).where(FoldRow.splitset_id == splitset_id)
+            .order_by(FoldRow.fold_index)
+        ).all()]
+
+
+def encoder_rows(splitset_id: int) -> list[tuple[EncoderSpecRow, list[FittedEncoderRow]]]:
+    """Each encoder specification of a splitset (label first, then features by position) with its fitted rows."""
+    with session_scope() as session:
+        specs = session.scalars(
+            select(EncoderSpecRow).where(EncoderSpecRow.splitset_id == splitset_id)
+            .order_by(EncoderSpecRow.role, EncoderSpecRow.position)
+        ).all()
+        fitted = session.scalars(
+            select(FittedEncoderRow).options(undefer(FittedEncoderRow.blob))
+            .where(FittedEncoderRow.encoderspec_id.in_([spec.id for spec in specs]))
+        ).all()
+    return [(spec, [f for f in fitted if f.encoderspec_id == spec.id]) for spec in specs]
+
+
+def label_encoder_is_categorical(splitset_id: int) -> bool:
+    """Whether the splitset's label encoder only maps categories (``False`` without a label encoder)."""
+    with session_scope() as session:
+        categorical = session.scalars(
+            select(EncoderSpecRow.is_categorical).where(
+                EncoderSpecRow.splitset_id == splitset_id, EncoderSpecRow.role == "label"
+            )
+        ).first()
+    return bool(categorical)
+
+
+def splitset_summary(splitset_id: int) -> Any:
+    """A splitset's sizes with its dataset's name and shape (one row: ``id, split_sizes, fold_count, name,
+    row_count, column_count``), for reports."""
+    with session_scope() as session:
+        return session.execute(
+            select(SplitsetRow.id, SplitsetRow.split_sizes, SplitsetRow.fold_count, DatasetRow.name,
+                   DatasetRow.row_count, DatasetRow.column_count)
+            .join(DatasetRow, DatasetRow.id == SplitsetRow.dataset_id)
+            .where(SplitsetRow.id == splitset_id)
+        ).one()
+
+
+class SerializedData(Protocol):
+    """Bytes to store as a dataset, written to a file first (:class:`assay.data.ingest.Serialized`)."""
+
+    sha256: str
+    size: int
+
+    def chunks(self) -> Iterator[bytes]: ...
+
+    def read_bytes(self) -> bytes: ...
+
+
+def store_dataset(session: Session, serialized: SerializedData, fields: dict[str, Any]) -> DatasetRow:
+    """The DatasetRow holding these bytes: an existing one with the same sha256, or a new one with ``fields``
+    (within ``session``, so the caller's transaction decides). On SQLite the blob is streamed into place."""
+    existing = session.scalars(select(DatasetRow).where(DatasetRow.sha256 == serialized.sha256)).first()
+    if existing is not None:
+        return existing
+    raw = session.connection().connection.driver_connection
+    streamed = hasattr(raw, "blobopen")  # SQLite (Python >= 3.11): write the blob in place, chunk by chunk
+    row = DatasetRow(
+        sha256=serialized.sha256, blob=func.zeroblob(serialized.size) if streamed else serialized.read_bytes(),
+        **fields,
+    )
+    session.add(row)
+    session.flush()
+    if streamed:
+        with raw.blobopen(DatasetRow.__tablename__, "blob", row.id) as blob:
+            for chunk in serialized.chunks():
+                blob.write(chunk)
+    session.expire(row, ["blob"])  # never keep the bytes alive on the row
+    return row
+
+
+def store_new_dataset(serialized: SerializedData, fields: dict[str, Any]) -> DatasetRow:
+    """:func:`store_dataset` in a transaction of its own."""
+    with session_scope() as session:
+        return store_dataset(session, serialized, fields)
+
+
+def store_splitset(serialized: SerializedData, dataset_fields: dict[str, Any], label: dict[str, Any] | None,
+                   features: dict[str, Any], splitset: dict[str, Any], folds: list[dict[str, list[int]]],
+                   encoders: list[tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]],
+                   ) -> tuple[SplitsetRow, LabelRow | None, FeatureRow]:
+    """Store a dataset (or find it), its label and feature columns, a splitset, its folds and its encoders in one
+    transaction; returns the splitset, label and feature rows.
+
+    Args:
+        serialized, dataset_fields: the data, as :func:`store_dataset` takes them.
+        label: LabelRow columns but ``dataset_id``, or ``None`` when unsupervised.
+        features: FeatureRow columns but ``dataset_id``.
+        splitset: SplitsetRow columns but the ids.
+        folds: each fold's ``{"train": rows, "validation": rows}``, by fold index.
+        encoders: per encoder, its EncoderSpecRow columns but ``splitset_id``, and its fitted encoders as
+            ``{fold index or None: (bytes, output names)}``.
+    """
+    with session_scope() as session:
+        dataset_row = store_dataset(session, serialized, dataset_fields)
+        label_row = None
+        if label is not None:
+            label_row = LabelRow(dataset_id=dataset_row.id, **label)
+            session.add(label_row)
+        feature_row = FeatureRow(dataset_id=dataset_row.id, **features)
+        session.add(feature_row)
+        session.flush()
+        splitset_row = SplitsetRow(dataset_id=dataset_row.id, label_id=label_row.id if label_row else None,
+                                   feature_id=feature_row.id, **splitset)
+        session.add(splitset_row)
+        session.flush()
+        fold_ids = {}
+        for index, samples in enumerate(folds):
+            fold_row = FoldRow(splitset_id=splitset_row.id, fold_index=index, samples=samples)
+            session.add(fold_row)
+            session.flush()
+            fold_ids[index] = fold_row.id
+            # millions of row indices as Python ints are large: drop them; folds read them on demand
+            session.expire(fold_row, ["samples"])
+        for spec, fitted in encoders:
+            spec_row = EncoderSpecRow(splitset_id=splitset_row.id, **spec)
+            session.add(spec_row)
+            session.flush()
+            session.add_all([
+                FittedEncoderRow(encoderspec_id=spec_row.id, fold_id=None if index is None else fold_ids[index],
+                                 output_names=names, blob=blob)
+                for index, (blob, names) in fitted.items()
+            ])
+    return splitset_row, label_row, feature_row

@@ -1,0 +1,52 @@
+"""The time each process spends in assay's own storage calls (claim, load, heartbeat, store, search).
+
+Its own module, so the claim loop, the runner and the adaptive search all record into it without importing each
+other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+
+
+class StorageTimer:
+    """Seconds and calls this process spent in assay's own storage calls, by kind (claim, heartbeat, load, store).
+
+    The benchmarks and ``RunSummary.storage_seconds`` report it: the database overhead of a run is what a user
+    pays on top of training. Thread-safe, because the heartbeat renews leases from its own thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+
+    @contextlib.contextmanager
+    def measure(self, kind: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            with self._lock:
+                self.seconds[kind] += elapsed
+                self.calls[kind] += 1
+
+    def snapshot(self) -> dict[str, float]:
+        """Seconds per kind so far; subtract two snapshots to time a stretch of work."""
+        with self._lock:
+            return dict(self.seconds)
+
+
+#: this process's storage time; workers report it, ``run_jobs`` reports the part spent in its call
+STORAGE_TIMER = StorageTimer()
+
+
+def seconds_since(before: dict[str, float]) -> dict[str, float]:
+    """Storage seconds per kind spent since ``before`` (a :meth:`StorageTimer.snapshot`)."""
+    now = STORAGE_TIMER.snapshot()
+    return {kind: seconds - before.get(kind, 0.0) for kind, seconds in now.items() if seconds > before.get(kind, 0.0)}

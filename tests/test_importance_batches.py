@@ -1,0 +1,79 @@
+"""Permutation importance in batches: permuted copies re-encode only what the shuffled column feeds, many
+copies are predicted per call, and the result equals predicting each copy on its own."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+import assay
+from assay import datum, errors
+from assay.evaluation import importance, permutation
+from assay.experiment.trained import Trained
+
+pytest.importorskip("assay_torch")
+
+
+def fn_build(features_shape, label_shape, **hp):
+    from torch import nn
+
+    return nn.Sequential(nn.Linear(features_shape[0], 6), nn.ReLU(), nn.Linear(6, label_shape[0]))
+
+
+def fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
+    import assay_torch
+
+    return model, assay_torch.fit(model, loser, optimizer, samples_train, samples_evaluate, epochs=3,
+                                  batch_size=16, seed=0)
+
+
+@pytest.fixture
+def predictor(db):
+    df = datum.to_pandas("houses.csv")
+    df["district"] = np.where(df["rad"] > 5, "far", "near")  # a one-hot encoded text column
+    splitset = assay.Pipeline.Tabular.make(
+        df, label_column="price", label_encoder=dict(sklearn_preprocess=StandardScaler()),
+        feature_encoders=[dict(sklearn_preprocess=OneHotEncoder(), columns=["district"]),
+                          dict(sklearn_preprocess=StandardScaler(), columns=["crim", "nox", "rm"])],
+        size_test=0.3, fold_count=2,
+    )
+    queue = assay.Experiment.make(library="torch", analysis_type="regression", fn_build=fn_build,
+                                  fn_train=fn_train, splitset_id=splitset.id, seed=8)
+    assert queue.run_jobs(progress=False).failed == 0, queue.status()["errors"]
+    return next(p for p in queue.predictors if p.fold_index == 1)
+
+
+def test_a_permuted_copy_encodes_like_the_whole_shuffled_frame(predictor):
+    splitset = predictor.queue.splitset
+    raw = assay.Dataset.get(splitset.dataset_id).to_pandas().iloc[splitset.samples["test"]].reset_index(drop=True)
+    permuted = permutation.PermutedEncoder(splitset.encoders(1), raw, lambda df: splitset.encode_features(df, 1))
+    order = np.random.default_rng(0).permutation(len(raw))
+
+    for column in ["district", "crim", "zn"]:  # one-hot, scaled with other columns, passthrough
+        shuffled = raw.copy()
+        shuffled[column] = raw[column].to_numpy()[order]
+        np.testing.assert_array_equal(permuted.encode(permutation.Task(column, order)),
+                                      splitset.encode_features(shuffled, 1))
+
+
+def test_batched_importance_equals_one_prediction_call_per_copy(predictor):
+    trained = Trained.load(predictor.id)  # what the public Predictor hands down: its id
+    one_by_one = importance._compute(trained, "test", 2, batch_rows=1)
+    batched = importance._compute(trained, "test", 2)
+
+    assert batched == one_by_one
+    assert len(batched["drops"]) == 13
+    assert all(len(values) == 2 for values in batched["drops"].values())
+    assert max(np.mean(values) for values in batched["drops"].values()) > 0  # the model uses some column
+
+
+def test_sample_rows_bounds_the_rows_permuted_and_is_stored_apart(predictor):
+    sampled = predictor.feature_importance(split="test", permutation_count=2, sample_rows=40)
+    full = predictor.feature_importance(split="test", permutation_count=2)
+
+    stored = predictor._column("feature_importance")["test"]
+    assert set(stored) == {"2", "2:rows=40"}
+    assert sampled.attrs["baseline"] != full.attrs["baseline"]
+    with pytest.raises(errors.ValidationError, match="sample_rows"):
+        predictor.feature_importance(sample_rows=1)
