@@ -1,4 +1,4 @@
-"""Test and lint sessions: ``nox -s tests`` runs every test, ``nox -s lint`` runs ruff.
+"""Test and lint sessions: ``nox -s tests`` runs every test, ``nox -s lint`` runs ruff and import-linter.
 
 With the ``CI`` environment variable set, the four packages and the third-party test plugin are built as
 wheels and installed from them, so the tests see exactly what users install (entry points and package data
@@ -58,6 +58,13 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over the whole repository (settings in ruff.toml)."""
-    session.install("ruff")
+    """ruff over the whole repository (settings in ruff.toml), then the architecture contracts in .importlinter.
+
+    import-linter fails on an import that points up a layer or closes a cycle, function-local imports included
+    (docs/architecture.md shows the layers). It reads the core's source, so the core is installed without its
+    dependencies: nothing is imported, only parsed.
+    """
+    session.install("ruff", "import-linter")
     session.run("ruff", "check", ".")
+    session.install("--no-deps", "-e", str(ROOT / "core"))
+    session.run("lint-imports", str(ROOT / ".importlinter"))

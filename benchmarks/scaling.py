@@ -102,7 +102,7 @@ def measure(kind: str, workers: int, args: argparse.Namespace, folder: Path) -> 
         started = time.perf_counter()
         # one thread per worker: the best for small models (see run_parallel's `threads`), so that the 1-worker
         # baseline is not slowed by threads fighting over the cores
-        summary = parallel.run_parallel(queue, workers=workers, threads=1, progress=False)
+        summary = parallel.run_parallel(queue.id, workers=workers, threads=1, progress=False)
         wall = time.perf_counter() - started
         with session_scope() as session:
             first, last = session.execute(

@@ -57,6 +57,7 @@ def test_every_installed_plugin_implements_only_hooks_that_have_a_spec():
     pm = plugins.build_plugin_manager()
     pm.check_pending()  # raises PluginValidationError for an implementation whose name matches no spec
     assert pm.get_plugin("assay.defaults") is not None
+    assert pm.get_plugin("assay.evaluation.builtin_plots") is not None
 
 
 def test_every_installed_plugin_loads_without_error():

@@ -255,7 +255,7 @@ def test_assay_predict_runs_a_bundle_in_a_fresh_process_without_a_database(predi
         import sys
         import pandas as pd
         import assay
-        import assay.inference.commands  # registers `assay predict` (a no-op once assay.cli imports it)
+        import assay.cli.predict  # registers `assay predict` (a no-op once assay.cli imports it)
         from assay import cli
 
         bundle_path, input_path, output_path = sys.argv[1:]

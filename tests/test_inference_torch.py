@@ -192,7 +192,7 @@ def test_torch_bundles_predict_in_a_fresh_process_without_a_database(predictors,
 
 
 def test_assay_predict_writes_predictions_and_reports_a_schema_mismatch_in_one_line(predictors, tmp_path, capsys):
-    import assay.inference.commands  # noqa: F401  registers `assay predict` until assay.cli imports it itself
+    import assay.cli.predict  # noqa: F401  registers `assay predict` until assay.cli imports it itself
     from assay import cli
 
     bundle_path = predictors["regression"].export(tmp_path / "planets.assay")

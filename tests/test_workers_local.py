@@ -217,13 +217,13 @@ def test_bad_workers_or_executor_are_refused_before_any_job_starts(splitset):
     with pytest.raises(errors.ValidationError, match="not both"):
         queue.run_jobs(workers=2, executor=object())
     with pytest.raises(errors.ValidationError, match="threads"):
-        workers.run_parallel(queue, workers=2, threads=0)
+        workers.run_parallel(queue.id, workers=2, threads=0)
     assert queue.status()["queued"] == 4
 
 
 def test_the_worker_command_runs_a_queue_from_another_process_and_reports_a_wrong_queue(splitset, db, tmp_path):
     queue = make_queue(splitset)
-    command = [sys.executable, "-m", "assay.experiment.workers", "--url", db]
+    command = [sys.executable, "-m", "assay.cli.worker", "--url", db]
     report = tmp_path / "report.json"
 
     done = subprocess.run([*command, "--queue", str(queue.id), "--report", str(report)],
@@ -240,7 +240,7 @@ def test_the_worker_command_runs_a_queue_from_another_process_and_reports_a_wron
 
 def test_assay_worker_runs_a_queue_through_the_assay_command_line(splitset, db, capsys):
     from assay import cli
-    from assay.experiment import commands  # registers `assay worker`
+    from assay.cli import worker as commands  # registers `assay worker`
 
     queue = make_queue(splitset)
 

@@ -6,30 +6,41 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assay import errors
 from assay.db.engine import setup
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name loads on first access (below)
+    from assay import datum
+    from assay.inference.bundle import load_bundle
+    from assay.objects.data import Dataset, Fold, Splitset
+    from assay.objects.experiment import Algorithm, Job, Prediction, Predictor, Queue
+    from assay.objects.make import Experiment
+    from assay.objects.pipeline import Pipeline
 
 __version__ = "0.1.0"
 
 # public name -> module that defines it; imported on first access
 _LAZY = {
     "datum": "assay.datum",
-    "Pipeline": "assay.data.pipeline",
-    "Dataset": "assay.data.objects",
-    "Splitset": "assay.data.objects",
-    "Fold": "assay.data.objects",
-    "Experiment": "assay.experiment.make",
-    "Algorithm": "assay.experiment.objects",
-    "Queue": "assay.experiment.objects",
-    "Job": "assay.experiment.objects",
-    "Predictor": "assay.experiment.objects",
-    "Prediction": "assay.experiment.objects",
+    "Pipeline": "assay.objects.pipeline",
+    "Dataset": "assay.objects.data",
+    "Splitset": "assay.objects.data",
+    "Fold": "assay.objects.data",
+    "Experiment": "assay.objects.make",
+    "Algorithm": "assay.objects.experiment",
+    "Queue": "assay.objects.experiment",
+    "Job": "assay.objects.experiment",
+    "Predictor": "assay.objects.experiment",
+    "Prediction": "assay.objects.experiment",
     "load_bundle": "assay.inference.bundle",
 }
 
-__all__ = ["__version__", "errors", "setup", *_LAZY]
+__all__ = [  # noqa: RUF022  (grouped as in the docs, not sorted)
+    "__version__", "errors", "setup", "datum", "Pipeline", "Dataset", "Splitset", "Fold", "Experiment", "Algorithm",
+    "Queue", "Job", "Predictor", "Prediction", "load_bundle",
+]
 
 
 def __getattr__(name: str) -> Any:

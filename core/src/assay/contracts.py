@@ -1,10 +1,11 @@
-"""Types that plugins return from hooks: analysis types, encoder families and training results."""
+"""Types that plugins return from hooks (analysis types, encoder families, training results) and the shapes of
+what hooks receive (:class:`PredictionData`, the one prediction a plot draws)."""
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -15,6 +16,37 @@ class TrainResult:
 
     model: Any
     history: dict[str, list[float]] = attrs.field(factory=dict)
+
+
+@runtime_checkable
+class PredictionData(Protocol):
+    """What a plot registered through :func:`~assay.hookspecs.assay_plots` reads of one prediction.
+
+    :class:`assay.Prediction` is one; a plugin's plot must need nothing else, so it can be tested on plain data.
+    """
+
+    #: the prediction's id (``None`` for one not stored)
+    id: Any
+    #: the split it was made on (``"train"``, ``"validation"``, ``"test"``, or ``"inference"`` for new data)
+    split: str
+    #: metric name -> value on these rows
+    metrics: dict[str, float]
+
+    @property
+    def predictions(self) -> Any:
+        """Predictions decoded to the original label values, one per row."""
+
+    @property
+    def probabilities(self) -> Any:
+        """Positive-class probability (binary), one column per class (multi), ``None`` for regression."""
+
+    @property
+    def labels(self) -> Any:
+        """The true label values of these rows, ``None`` when unknown (new data)."""
+
+    @property
+    def classes(self) -> list[Any]:
+        """Original class values, index-aligned with probability columns (empty for regression)."""
 
 
 @attrs.frozen

@@ -1,6 +1,8 @@
 """The core's own plugin: the three built-in analysis types and their metrics.
 
-Registered like any plugin with ``trylast=True``, so third-party plugins override or extend it the same way.
+Registered like any plugin with ``trylast=True`` (see :data:`assay.plugins.BUILTIN_PLUGINS`), so third-party
+plugins override or extend it the same way. The built-in plots are the core's second plugin,
+:mod:`assay.evaluation.builtin_plots`, because they belong to evaluation.
 """
 
 from __future__ import annotations
@@ -101,10 +103,3 @@ def assay_metrics(analysis_type: str, y_true: Any, y_pred: Any, probabilities: A
     if analysis_type in (BINARY, MULTI):
         return classification_metrics(y_true, y_pred, probabilities, classes, binary=analysis_type == BINARY)
     return None
-
-
-@hookimpl(trylast=True)
-def assay_plots(analysis_type: str):
-    from assay.evaluation import plots
-
-    return plots.default_plots(analysis_type)

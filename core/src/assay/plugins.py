@@ -13,6 +13,7 @@ Environment variables:
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import logging
 import os
@@ -32,6 +33,9 @@ logger = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "assay.plugins"
 BLOCK_ENV = "ASSAY_BLOCK_PLUGINS"
 STRICT_ENV = "ASSAY_STRICT_PLUGINS"
+
+#: the core's own plugins, registered by dotted name before any entry point (each of their hooks is ``trylast``)
+BUILTIN_PLUGINS = ("assay.defaults", "assay.evaluation.builtin_plots")
 
 #: the distribution that provides a first-party library, for "pip install ..." hints
 KNOWN_PACKAGES = {"keras": "assay-keras", "torch": "assay-torch", "sklearn": "assay-sklearn"}
@@ -71,9 +75,9 @@ def build_plugin_manager(strict: bool | None = None, blocked: set[str] | None = 
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
 
-    from assay import defaults  # the core's own defaults, registered like any plugin (trylast)
-
-    pm.register(defaults, name="assay.defaults")
+    for name in BUILTIN_PLUGINS:
+        # by name, like datasette's DEFAULT_PLUGINS: the plugin layer never imports the layers above it
+        pm.register(importlib.import_module(name), name=name)
     infos: list[PluginInfo] = []
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(entry_point, "dist", None)

@@ -14,28 +14,27 @@ and read back on the next request.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from assay import errors, plugins
-from assay.db.engine import session_scope
-from assay.db.models import PredictorRow
-
-if TYPE_CHECKING:
-    from assay.experiment.objects import Predictor
+from assay.data.splitsets import SplitsetData
+from assay.db.queries import experiments as queries
+from assay.experiment import predicting
+from assay.experiment.trained import Trained
 
 COLUMNS = ["feature", "importance_mean", "importance_std", "importance_min", "importance_max"]
 
 
-def _check(predictor: Predictor, split: str, permutation_count: int) -> None:
+def _check(trained: Trained, split: str, permutation_count: int) -> None:
     if not isinstance(permutation_count, int) or isinstance(permutation_count, bool) or permutation_count < 1:
         raise errors.ValidationError("permutation_count", f"must be a positive int, got {permutation_count!r}")
-    splits = list(predictor.predictions)
+    splits = trained.evaluated_splits()
     if split not in splits:
         raise errors.ValidationError(
-            "split", f"predictor {predictor.id} has no predictions on {split!r}; use one of: {', '.join(splits)}"
+            "split", f"predictor {trained.id} has no predictions on {split!r}; use one of: {', '.join(splits)}"
         )
 
 
@@ -55,12 +54,12 @@ def _frame(result: dict[str, Any], split: str, permutation_count: int) -> pd.Dat
     return table
 
 
-def feature_importance(predictor: Predictor, split: str = "test", permutation_count: int = 5,
+def feature_importance(predictor_id: int, split: str = "test", permutation_count: int = 5,
                        refresh: bool = False) -> pd.DataFrame:
     """Permutation importance of each original feature column on one split.
 
     Args:
-        predictor: the trained model.
+        predictor_id: the trained model.
         split: a split the model was evaluated on (``"train"``, ``"validation"``, ``"test"``).
         permutation_count: how many times each column is shuffled; more gives steadier numbers.
         refresh: compute again even when a stored result exists.
@@ -74,35 +73,27 @@ def feature_importance(predictor: Predictor, split: str = "test", permutation_co
     Raises:
         assay.errors.ValidationError: unknown ``split`` or a ``permutation_count`` that is not a positive int.
     """
-    _check(predictor, split, permutation_count)
-    stored = dict(predictor._column("feature_importance") or {})  # fresh: another process may have stored one
+    trained = Trained.load(predictor_id)
+    _check(trained, split, permutation_count)
+    stored = queries.feature_importance(predictor_id)  # fresh: another process may have stored one
     key = str(permutation_count)
     if not refresh and key in stored.get(split, {}):
         return _frame(stored[split][key], split, permutation_count)
 
-    result = _compute(predictor, split, permutation_count)
-    with session_scope() as session:
-        row = session.get(PredictorRow, predictor.id)
-        merged = dict(row.feature_importance or {})
-        merged[split] = {**merged.get(split, {}), key: result}
-        row.feature_importance = merged  # a new dict, so the JSON column is seen as changed
-    predictor._row.feature_importance = merged  # keep the in-memory object in step
+    result = _compute(trained, split, permutation_count)
+    queries.store_feature_importance(predictor_id, split, key, result)
     return _frame(result, split, permutation_count)
 
 
-def _compute(predictor: Predictor, split: str, permutation_count: int) -> dict[str, Any]:
-    from assay.data.objects import Dataset, Splitset
-
-    queue = predictor.queue
-    algorithm = queue.algorithm
-    analysis = plugins.analysis_type(algorithm.analysis_type)
-    splitset = Splitset.get(queue.splitset_id)
-    rows = np.asarray(predictor.predictions[split].row_indices, dtype=np.int64)
-    raw = Dataset.get(splitset.dataset_id).to_pandas().iloc[rows].reset_index(drop=True)
-    score, metric, better_high = _scorer(predictor, algorithm, analysis, splitset, split, rows, raw)
+def _compute(trained: Trained, split: str, permutation_count: int) -> dict[str, Any]:
+    analysis = plugins.analysis_type(trained.algorithm.analysis_type)
+    splitset = SplitsetData.load(trained.queue.splitset_id)
+    rows = np.asarray(trained.prediction_arrays(split)["row_indices"], dtype=np.int64)
+    raw = splitset.frame().iloc[rows].reset_index(drop=True)
+    score, metric, better_high = _scorer(trained, analysis, splitset, split, rows, raw)
 
     baseline = score(raw)
-    rng = np.random.default_rng([int(queue.seed), int(predictor.id), permutation_count])
+    rng = np.random.default_rng([int(trained.queue.seed), int(trained.id), permutation_count])
     drops: dict[str, list[float]] = {}
     for column in splitset.feature_columns:
         values = raw[column].to_numpy()
@@ -115,7 +106,7 @@ def _compute(predictor: Predictor, split: str, permutation_count: int) -> dict[s
     return {"metric": metric, "higher_is_better": better_high, "baseline": float(baseline), "drops": drops}
 
 
-def _scorer(predictor: Predictor, algorithm: Any, analysis: Any, splitset: Any, split: str, rows: np.ndarray,
+def _scorer(trained: Trained, analysis: Any, splitset: SplitsetData, split: str, rows: np.ndarray,
             raw: pd.DataFrame) -> tuple[Callable[[pd.DataFrame], float], str, bool]:
     """A function scoring raw rows of ``split`` with this model, the metric's name and whether higher is better.
 
@@ -124,15 +115,13 @@ def _scorer(predictor: Predictor, algorithm: Any, analysis: Any, splitset: Any, 
     values after decoding, and the metrics hooks compute the analysis type's main metric. When no plugin
     computes that metric, the backend's loss scores instead (lower is better).
     """
-    from assay.experiment import predicting
-
-    backend = plugins.backend(algorithm.library)
-    functions = algorithm.functions
-    hyperparameters = predictor.hyperparameters
-    fold_index = predictor.fold_index
-    model = predictor.get_model()
+    backend = plugins.backend(trained.algorithm.library)
+    functions = trained.functions
+    hyperparameters = trained.hyperparameters
+    fold_index = trained.job.fold_index
+    model = trained.model()
     analysis_type = analysis.name
-    features_shape = tuple(predictor.features_shape)
+    features_shape = trained.features_shape
     labels_encoded = splitset.samples_for(split, fold_index=fold_index)["labels"]
     classes = list(splitset.label_classes) if analysis.is_classification else []
     raw_labels = splitset.raw_labels(rows)

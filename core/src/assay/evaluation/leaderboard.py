@@ -8,18 +8,13 @@ prediction blobs, so a queue of ten thousand runs is tabled in well under a seco
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Text, cast, select
 
 from assay import errors, plugins
-from assay.db.engine import session_scope
-from assay.db.models import AlgorithmRow, HyperparamcomboRow, HyperparamsetRow, JobRow, PredictionRow, PredictorRow
-
-if TYPE_CHECKING:
-    from assay.experiment.objects import Queue
+from assay.db.queries import results as queries
 
 #: the columns every metrics table starts with; hyperparameters come after ``combo_index``
 ID_COLUMNS = ["queue_id", "job_id", "predictor_id", "run_index", "combo_index"]
@@ -30,18 +25,6 @@ SPLIT_ORDER = ["train", "validation", "test"]
 STATISTICS = ["mean", "std", "min", "max"]
 #: metrics of the built-in analysis types where a smaller value is better (besides names ending in loss/error)
 LOWER_IS_BETTER = {"loss", "log_loss", "mse", "rmse", "mae", "mape", "rmsle", "msle"}
-
-
-def _queue_facts(queue: Queue) -> tuple[str, list[str]]:
-    """The queue's analysis type and the names of its grid's hyperparameters, in grid order."""
-    with session_scope() as session:
-        analysis_type = session.execute(
-            select(AlgorithmRow.analysis_type).where(AlgorithmRow.id == queue.algorithm_id)
-        ).scalar_one()
-        grid = session.execute(
-            select(HyperparamsetRow.grid).where(HyperparamsetRow.id == queue.hyperparamset_id)
-        ).scalar_one()
-    return analysis_type, list(grid or {})
 
 
 def hyperparameter_columns(names: list[str]) -> dict[str, str]:
@@ -55,7 +38,7 @@ def _hashable(value: Any) -> Any:
     return str(value) if isinstance(value, (list, dict)) else value
 
 
-def metrics_to_pandas(queue: Queue) -> pd.DataFrame:
+def metrics_to_pandas(queue_id: int) -> pd.DataFrame:
     """One row per trained model and evaluated split, with its hyperparameters and a column per metric.
 
     Columns: ``queue_id, job_id, predictor_id, run_index, combo_index``, one column per hyperparameter (named
@@ -67,29 +50,16 @@ def metrics_to_pandas(queue: Queue) -> pd.DataFrame:
     Three small queries whatever the queue's size: the analysis type and grid, the combinations, and one join
     of job, predictor and prediction reading only ids, indices and the metrics JSON.
     """
-    return _metrics(queue)[0]
+    return metrics_table(queue_id)[0]
 
 
-def _metrics(queue: Queue) -> tuple[pd.DataFrame, str, list[str]]:
+def metrics_table(queue_id: int) -> tuple[pd.DataFrame, str, list[str]]:
     """(:func:`metrics_to_pandas`'s frame, the analysis type, the hyperparameter columns)."""
-    analysis_type, names = _queue_facts(queue)
+    analysis_type, grid, hyperparamset_id = queries.queue_analysis_type_and_grid(queue_id)
+    names = list(grid)
     columns = hyperparameter_columns(names)
-    job_table, predictor_table, prediction_table = JobRow.__table__, PredictorRow.__table__, PredictionRow.__table__
-    job, predictor, prediction = job_table.c, predictor_table.c, prediction_table.c
-    with session_scope() as session:
-        combos = session.execute(
-            select(HyperparamcomboRow.id, HyperparamcomboRow.combo_index, HyperparamcomboRow.hyperparameters)
-            .where(HyperparamcomboRow.hyperparamset_id == queue.hyperparamset_id)
-        ).all()
-        # Core columns (not ORM attributes) and the metrics as raw JSON text: at 30,000 rows the ORM's per-row
-        # processing and one json.loads per row would cost more than the query itself.
-        runs = session.connection().execute(
-            select(job.id, predictor.id, job.run_index, job.hyperparamcombo_id, job.fold_index, job.repeat_index,
-                   prediction.split, cast(prediction.metrics, Text))
-            .select_from(job_table.join(predictor_table, predictor.job_id == job.id)
-                         .join(prediction_table, prediction.predictor_id == predictor.id))
-            .where(job.queue_id == queue.id, prediction.split != "inference")
-        ).all()
+    combos = queries.combos(hyperparamset_id)
+    runs = queries.metric_runs(queue_id)
     combo_frame = pd.DataFrame(
         [{"hyperparamcombo_id": combo_id, "combo_index": index,
           **{columns[name]: _hashable((values or {}).get(name)) for name in names}}
@@ -109,7 +79,7 @@ def _metrics(queue: Queue) -> tuple[pd.DataFrame, str, list[str]]:
 
     frame = base.merge(combo_frame, on="hyperparamcombo_id", how="left", sort=False)
     frame = pd.concat([frame, metric_frame[metric_names]], axis=1)
-    frame.insert(0, "queue_id", queue.id)
+    frame.insert(0, "queue_id", queue_id)
     frame["fold_index"] = frame["fold_index"].astype("Int64")
     frame["split_order"] = frame["split"].map({name: i for i, name in enumerate(SPLIT_ORDER)}).fillna(len(SPLIT_ORDER))
     frame = frame.sort_values(["run_index", "split_order", "split"], kind="stable").reset_index(drop=True)
@@ -173,11 +143,11 @@ def choose_split_and_metric(runs: pd.DataFrame, analysis_type: str, hp_columns: 
     return split, metric, [metric, *[name for name in present if name != metric]]
 
 
-def leaderboard(queue: Queue, split: str | None = None, metric: str | None = None) -> pd.DataFrame:
+def leaderboard(queue_id: int, split: str | None = None, metric: str | None = None) -> pd.DataFrame:
     """One row per hyperparameter combination, aggregated over its repeats and folds, best first.
 
     Args:
-        queue: the queue whose trained models are ranked.
+        queue_id: the queue whose trained models are ranked.
         split: the split the models are compared on. Default: the evaluation split ("validation" when
             evaluated, else "test", else "train").
         metric: the metric that ranks them. Default: the analysis type's main metric (accuracy for
@@ -193,7 +163,7 @@ def leaderboard(queue: Queue, split: str | None = None, metric: str | None = Non
     Raises:
         assay.errors.ValidationError: ``split`` or ``metric`` does not exist in this queue's results.
     """
-    runs, analysis_type, hp_columns = _metrics(queue)
+    runs, analysis_type, hp_columns = metrics_table(queue_id)
     split, metric, ordered_metrics = choose_split_and_metric(runs, analysis_type, hp_columns, split, metric)
     better_high = higher_is_better(metric, analysis_type)
     chosen = runs[runs["split"] == split]
@@ -218,6 +188,6 @@ def leaderboard(queue: Queue, split: str | None = None, metric: str | None = Non
         ).reset_index(drop=True)
         board.insert(0, "rank", np.arange(1, len(board) + 1))
         board = board[front + stat_columns]
-    board.attrs.update(queue_id=queue.id, split=split, metric=metric, higher_is_better=better_high,
+    board.attrs.update(queue_id=queue_id, split=split, metric=metric, higher_is_better=better_high,
                        analysis_type=analysis_type)
     return board

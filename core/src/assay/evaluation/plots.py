@@ -17,17 +17,15 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from sqlalchemy import select
 
 from assay import errors, plugins
-from assay.db.engine import session_scope
-from assay.db.models import AlgorithmRow, JobRow, PredictionRow, PredictorRow, QueueRow
+from assay.contracts import PredictionData
+from assay.db.queries import results as queries
+from assay.evaluation import importance
 from assay.evaluation import leaderboard as tables
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-
-    from assay.experiment.objects import Prediction, Predictor, Queue
 
 #: one colour per line or class, consistent across the report
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -60,19 +58,7 @@ def _title(text: str) -> str:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _analysis_type_of(prediction: Prediction) -> str:
-    with session_scope() as session:
-        return session.execute(
-            select(AlgorithmRow.analysis_type)
-            .join(QueueRow, QueueRow.algorithm_id == AlgorithmRow.id)
-            .join(JobRow, JobRow.queue_id == QueueRow.id)
-            .join(PredictorRow, PredictorRow.job_id == JobRow.id)
-            .join(PredictionRow, PredictionRow.predictor_id == PredictorRow.id)
-            .where(PredictionRow.id == prediction.id)
-        ).scalar_one()
-
-
-def _labelled(prediction: Prediction) -> tuple[np.ndarray, np.ndarray]:
+def _labelled(prediction: PredictionData) -> tuple[np.ndarray, np.ndarray]:
     """(true labels, predictions) of a prediction; predictions on new data have no true labels to plot."""
     if prediction.labels is None:
         raise errors.ValidationError(
@@ -82,7 +68,7 @@ def _labelled(prediction: Prediction) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(prediction.labels).ravel(), np.asarray(prediction.predictions).ravel()
 
 
-def _class_names(prediction: Prediction, *arrays: np.ndarray) -> list[str]:
+def _class_names(prediction: PredictionData, *arrays: np.ndarray) -> list[str]:
     """The classes as text, in encoded order; values seen in the data but not among the classes come last."""
     names = [str(value) for value in prediction.classes]
     for array in arrays:
@@ -90,7 +76,7 @@ def _class_names(prediction: Prediction, *arrays: np.ndarray) -> list[str]:
     return names
 
 
-def _class_probabilities(prediction: Prediction) -> tuple[list[str], np.ndarray, np.ndarray]:
+def _class_probabilities(prediction: PredictionData) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(class names, true labels as text, probabilities with one column per class) for ROC / PR curves."""
     labels, _ = _labelled(prediction)
     if prediction.probabilities is None:
@@ -112,7 +98,7 @@ def _curve_classes(classes: list[str]) -> list[int]:
     return [1] if len(classes) == 2 else list(range(len(classes)))
 
 
-def plot_confusion_matrix(prediction: Prediction) -> Figure:
+def plot_confusion_matrix(prediction: PredictionData) -> Figure:
     """Counts of true (rows) against predicted (columns) classes, each cell annotated."""
     from sklearn.metrics import confusion_matrix
 
@@ -138,7 +124,7 @@ def plot_confusion_matrix(prediction: Prediction) -> Figure:
     return figure
 
 
-def plot_roc_curve(prediction: Prediction) -> Figure:
+def plot_roc_curve(prediction: PredictionData) -> Figure:
     """ROC curve of the positive class (binary) or of each class against the rest (multi), AUC in the legend."""
     from sklearn.metrics import auc, roc_curve
 
@@ -163,7 +149,7 @@ def plot_roc_curve(prediction: Prediction) -> Figure:
     return figure
 
 
-def plot_precision_recall(prediction: Prediction) -> Figure:
+def plot_precision_recall(prediction: PredictionData) -> Figure:
     """Precision against recall per class (binary: the positive class), average precision in the legend."""
     from sklearn.metrics import average_precision_score, precision_recall_curve
 
@@ -190,12 +176,12 @@ def plot_precision_recall(prediction: Prediction) -> Figure:
     return figure
 
 
-def _regression_values(prediction: Prediction) -> tuple[np.ndarray, np.ndarray]:
+def _regression_values(prediction: PredictionData) -> tuple[np.ndarray, np.ndarray]:
     labels, predictions = _labelled(prediction)
     return labels.astype(float), predictions.astype(float)
 
 
-def plot_residuals(prediction: Prediction) -> Figure:
+def plot_residuals(prediction: PredictionData) -> Figure:
     """Residuals (actual - predicted) against the prediction, and their histogram."""
     actual, predicted = _regression_values(prediction)
     residuals = actual - predicted
@@ -216,7 +202,7 @@ def plot_residuals(prediction: Prediction) -> Figure:
     return figure
 
 
-def plot_predicted_vs_actual(prediction: Prediction) -> Figure:
+def plot_predicted_vs_actual(prediction: PredictionData) -> Figure:
     """Each row's prediction against its true value; a perfect model lies on the diagonal."""
     actual, predicted = _regression_values(prediction)
     figure, (axis,) = _figure(1)
@@ -245,7 +231,7 @@ REGRESSION_PLOTS: dict[str, Callable[[Any], Figure]] = {
 
 
 def default_plots(analysis_type: str) -> dict[str, Callable[[Any], Figure]]:
-    """The core's plots for an analysis type (what :mod:`assay.defaults` answers to ``assay_plots``).
+    """The core's plots for an analysis type (what :mod:`assay.evaluation.builtin_plots` answers to ``assay_plots``).
 
     Classification types get ``confusion_matrix``, ``roc_curve`` and ``precision_recall``; every other type
     with a label (regression, and a plugin's regression-like type) ``residuals`` and ``predicted_vs_actual``.
@@ -257,13 +243,13 @@ def default_plots(analysis_type: str) -> dict[str, Callable[[Any], Figure]]:
     return dict(CLASSIFICATION_PLOTS if analysis.is_classification else REGRESSION_PLOTS)
 
 
-def plot_prediction(prediction: Prediction, name: str) -> Figure:
+def plot_prediction(prediction: PredictionData, name: str) -> Figure:
     """Draw the plot registered as ``name`` for this prediction's analysis type (by any plugin).
 
     Raises:
         assay.errors.ValidationError: no plugin registered a plot of that name; the message lists those that are.
     """
-    analysis_type = _analysis_type_of(prediction)
+    analysis_type = queries.analysis_type_of_prediction(prediction.id)
     available = plugins.plots(analysis_type)
     if name not in available:
         raise errors.ValidationError(
@@ -287,22 +273,25 @@ def _history_groups(history: dict[str, list[float]]) -> dict[str, dict[str, str]
     return dict(sorted(groups.items(), key=lambda item: item[0] != "loss"))
 
 
-def plot_learning_curve(predictor: Predictor, metrics: list[str] | None = None) -> Figure:
+def plot_learning_curve(predictor_id: int, history: dict[str, list[float]], evaluated_splits: list[str],
+                        metrics: list[str] | None = None) -> Figure:
     """One panel per metric of the training history: its value per epoch on train and evaluation data.
 
     Args:
-        predictor: the trained model.
+        predictor_id: the trained model (named in messages).
+        history: its per-epoch history (``{"loss": [...], "val_loss": [...], ...}``).
+        evaluated_splits: the splits it was predicted on after training (names the evaluation curves).
         metrics: base names to plot (``"loss"``, ``"accuracy"``; ``"val_loss"`` means ``"loss"``). Default:
             every metric in the history, loss first.
 
     Raises:
         assay.errors.ValidationError: the history is empty, or a requested metric is not in it.
     """
-    history = predictor.history or {}
+    history = history or {}
     groups = _history_groups(history)
     if not groups:
         raise errors.ValidationError(
-            "predictor", f"predictor {predictor.id} has no training history; return it from fn_train (Keras: fit "
+            "predictor", f"predictor {predictor_id} has no training history; return it from fn_train (Keras: fit "
             "with a History; torch: assay_torch.fit or (model, history))"
         )
     if metrics is not None:
@@ -315,7 +304,7 @@ def plot_learning_curve(predictor: Predictor, metrics: list[str] | None = None) 
                 "metrics", f"{unknown or metrics} not in the training history; use some of: {', '.join(groups)}"
             )
         groups = {name: groups[name] for name in dict.fromkeys(wanted)}
-    evaluation = tables.evaluation_split([s for s in predictor.predictions if s != "train"]) or "evaluation"
+    evaluation = tables.evaluation_split([s for s in evaluated_splits if s != "train"]) or "evaluation"
     figure, axes = _figure(len(groups), columns=min(3, len(groups)))
     for axis, (base, keys) in zip(axes, groups.items(), strict=True):
         for position, role in enumerate(("train", "evaluation")):
@@ -329,22 +318,20 @@ def plot_learning_curve(predictor: Predictor, metrics: list[str] | None = None) 
         # "MAE", "AUC" read as acronyms; longer names as words ("Loss", "Accuracy")
         axis.set_title(_title(base).upper() if len(base) <= 3 else _title(base).capitalize())
         axis.legend(fontsize=9)
-    figure.suptitle(f"Learning curve of predictor {predictor.id}")
+    figure.suptitle(f"Learning curve of predictor {predictor_id}")
     return figure
 
 
-def plot_feature_importance(predictor: Predictor, split: str = "test", permutation_count: int = 5,
+def plot_feature_importance(predictor_id: int, split: str = "test", permutation_count: int = 5,
                             top_n: int = 20) -> Figure:
     """Horizontal bars of permutation importance per original feature column, most important on top.
 
     The bar is the mean drop in the score when the column's values are shuffled; the whisker its standard
     deviation over the permutations. Computed on first request (see :mod:`assay.evaluation.importance`).
     """
-    from assay.evaluation import importance
-
     if not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1:
         raise errors.ValidationError("top_n", f"must be a positive int, got {top_n!r}")
-    table = importance.feature_importance(predictor, split=split, permutation_count=permutation_count)
+    table = importance.feature_importance(predictor_id, split=split, permutation_count=permutation_count)
     shown = table.head(top_n).iloc[::-1]  # barh draws bottom-up: reverse so the most important is on top
     figure = Figure(figsize=(7.0, max(2.6, 0.38 * len(shown) + 1.4)), layout="constrained")
     axis = figure.add_subplot()
@@ -359,7 +346,7 @@ def plot_feature_importance(predictor: Predictor, split: str = "test", permutati
     axis.set_ylabel("Feature column")
     hidden = len(table) - len(shown)
     more = f", top {len(shown)} of {len(table)}" if hidden else ""
-    axis.set_title(f"Permutation feature importance, predictor {predictor.id}, {split} split{more}")
+    axis.set_title(f"Permutation feature importance, predictor {predictor_id}, {split} split{more}")
     axis.legend(fontsize=9, loc="lower right")
     return figure
 
@@ -380,7 +367,7 @@ def _category_positions(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     return values.map(lookup).to_numpy(dtype=float), [str(value) for value in unique]
 
 
-def plot_performance(queue: Queue, split: str | None = None, metric: str | None = None) -> Figure:
+def plot_performance(queue_id: int, split: str | None = None, metric: str | None = None) -> Figure:
     """Every trained model of a queue compared on one split.
 
     The first panel plots each model's loss against ``metric`` (the analysis type's main metric by default),
@@ -390,10 +377,10 @@ def plot_performance(queue: Queue, split: str | None = None, metric: str | None 
     Raises:
         assay.errors.ValidationError: the queue has no trained model yet, or ``split``/``metric`` is unknown.
     """
-    runs, analysis_type, hp_columns = tables._metrics(queue)
+    runs, analysis_type, hp_columns = tables.metrics_table(queue_id)
     if runs.empty:
         raise errors.ValidationError(
-            "queue", f"queue {queue.id} has no trained model yet; run queue.run_jobs() first"
+            "queue", f"queue {queue_id} has no trained model yet; run queue.run_jobs() first"
         )
     split, metric, _ = tables.choose_split_and_metric(runs, analysis_type, hp_columns, split, metric)
     better_high = tables.higher_is_better(metric, analysis_type)
@@ -438,5 +425,5 @@ def plot_performance(queue: Queue, split: str | None = None, metric: str | None 
         axis.set_ylabel(f"{_title(metric)} ({split})")
         axis.set_title(f"Effect of {column}")
         axis.legend(fontsize=9)
-    figure.suptitle(f"Queue {queue.id}: {len(chosen)} models on the {split} split")
+    figure.suptitle(f"Queue {queue_id}: {len(chosen)} models on the {split} split")
     return figure

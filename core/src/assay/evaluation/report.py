@@ -19,19 +19,20 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import pandas as pd
-from sqlalchemy import select
 
 from assay import __version__, errors, plugins
-from assay.db.engine import session_scope
-from assay.db.models import DatasetRow, HyperparamcomboRow, JobRow, SplitsetRow
+from assay.db.models import AlgorithmRow, QueueRow
+from assay.db.queries import data as data_queries
+from assay.db.queries import experiments as experiment_queries
+from assay.db.queries import results as queries
 from assay.evaluation import leaderboard as tables
 from assay.evaluation import plots
+from assay.experiment.trained import Trained
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-    from assay.experiment.objects import Predictor, Queue
 
 #: combinations whose best model gets its own section
 BEST_MODEL_COUNT = 3
@@ -48,8 +49,29 @@ MISSING = "\u2013"
 escape = html.escape
 
 
-def write_report(queue: Queue, path: str | os.PathLike[str], best_count: int = BEST_MODEL_COUNT) -> str:
-    """Write the HTML report of ``queue`` to ``path`` (folders are created); returns the path written.
+@attrs.frozen
+class _Queue:
+    """What the report shows of a queue, read once."""
+
+    row: QueueRow
+    library: str
+    analysis_type: str
+    hyperparameters: dict[str, list[Any]]
+    status: dict[str, Any]
+
+    @classmethod
+    def load(cls, queue_id: int) -> _Queue:
+        row = data_queries.row(QueueRow, queue_id, "Queue")
+        algorithm = data_queries.row(AlgorithmRow, row.algorithm_id, "Algorithm")
+        return cls(row, algorithm.library, algorithm.analysis_type, experiment_queries.grid(row.hyperparamset_id),
+                   experiment_queries.queue_status(queue_id))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, name)
+
+
+def write_report(queue_id: int, path: str | os.PathLike[str], best_count: int = BEST_MODEL_COUNT) -> str:
+    """Write the HTML report of queue ``queue_id`` to ``path`` (folders are created); returns the path written.
 
     Works on a queue still running or with failed jobs: the page says so and shows what exists.
 
@@ -64,7 +86,7 @@ def write_report(queue: Queue, path: str | os.PathLike[str], best_count: int = B
     if not isinstance(best_count, int) or isinstance(best_count, bool) or best_count < 1:
         raise errors.ValidationError("best_count", f"must be a positive int, got {best_count!r}")
 
-    page = render(queue, best_count=best_count)
+    page = render(queue_id, best_count=best_count)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.tmp")
     temporary.write_text(page, encoding="utf-8")
@@ -72,10 +94,11 @@ def write_report(queue: Queue, path: str | os.PathLike[str], best_count: int = B
     return str(target)
 
 
-def render(queue: Queue, best_count: int = BEST_MODEL_COUNT) -> str:
-    """The report of ``queue`` as an HTML string."""
-    board = tables.leaderboard(queue)
-    status = queue.status()
+def render(queue_id: int, best_count: int = BEST_MODEL_COUNT) -> str:
+    """The report of queue ``queue_id`` as an HTML string."""
+    queue = _Queue.load(queue_id)
+    board = tables.leaderboard(queue_id)
+    status = queue.status
     analysis_type = queue.analysis_type
     values = {
         "version": escape(__version__),
@@ -159,14 +182,8 @@ def _card(label: str, value: str, css: str = "") -> str:
             f'<div class="value {css}">{escape(value)}</div></div>')
 
 
-def _splitset_text(queue: Queue) -> str:
-    with session_scope() as session:
-        splitset = session.execute(
-            select(SplitsetRow.id, SplitsetRow.split_sizes, SplitsetRow.fold_count, DatasetRow.name,
-                   DatasetRow.row_count, DatasetRow.column_count)
-            .join(DatasetRow, DatasetRow.id == SplitsetRow.dataset_id)
-            .where(SplitsetRow.id == queue.splitset_id)
-        ).one()
+def _splitset_text(queue: _Queue) -> str:
+    splitset = data_queries.splitset_summary(queue.splitset_id)
     sizes = " · ".join(f"{name} {count}" for name, count in (splitset.split_sizes or {}).items())
     folds = f", {splitset.fold_count} folds" if splitset.fold_count else ""
     dataset = splitset.name or "dataset"
@@ -174,7 +191,7 @@ def _splitset_text(queue: Queue) -> str:
             f"{sizes}{folds}")
 
 
-def _cards(queue: Queue, board: pd.DataFrame, status: dict[str, Any]) -> str:
+def _cards(queue: _Queue, board: pd.DataFrame, status: dict[str, Any]) -> str:
     word, css = _status_word(status)
     grid = queue.hyperparameters
     grid_text = "; ".join(f"{name}: {', '.join(map(str, values))}" for name, values in grid.items()) or "none"
@@ -240,17 +257,17 @@ def _leaderboard_table(board: pd.DataFrame) -> str:
             f'<tbody>{"".join(rows)}</tbody></table></div>')
 
 
-def _comparison(queue: Queue, board: pd.DataFrame) -> str:
+def _comparison(queue: _Queue, board: pd.DataFrame) -> str:
     if board.empty:
         return '<p class="note">Nothing to compare yet.</p>'
     note = ('<p class="note">Left: every model\'s loss against the ranking metric (star: the best model). '
             "Then one panel per hyperparameter: each model's score at each value, with the mean ± std.</p>")
-    return note + _safe_figure("the comparison", plots.plot_performance, queue, split=board.attrs["split"],
+    return note + _safe_figure("the comparison", plots.plot_performance, queue.id, split=board.attrs["split"],
                                metric=board.attrs["metric"])
 
 
-def _metrics_table(predictor: Predictor) -> str:
-    by_split = predictor.metrics
+def _metrics_table(predictor: Trained) -> str:
+    by_split = predictor.metrics()
     splits = [s for s in tables.SPLIT_ORDER if s in by_split] + [s for s in by_split if s not in tables.SPLIT_ORDER]
     names = list(dict.fromkeys(name for split in splits for name in by_split[split]))
     header = '<th class="text">metric</th>' + "".join(f"<th>{escape(split)}</th>" for split in splits)
@@ -262,13 +279,13 @@ def _metrics_table(predictor: Predictor) -> str:
     return f'<div class="table-wrap"><table><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table></div>'
 
 
-def _stored_importance(predictor: Predictor, split: str) -> int | None:
+def _stored_importance(predictor: Trained, split: str) -> int | None:
     """The largest permutation count already computed for ``split`` (the report never starts that work)."""
-    stored = (predictor._column("feature_importance") or {}).get(split) or {}
+    stored = experiment_queries.feature_importance(predictor.id).get(split) or {}
     return max((int(count) for count in stored), default=None)
 
 
-def _model_section(queue: Queue, predictor: Predictor, place: int, row: dict[str, Any], hp_columns: list[str],
+def _model_section(queue: _Queue, predictor: Trained, place: int, row: dict[str, Any], hp_columns: list[str],
                    splits: list[str]) -> str:
     hyperparameters = ", ".join(f"{c}={row[c]}" for c in hp_columns) or "no hyperparameters"
     job = predictor.job
@@ -277,13 +294,14 @@ def _model_section(queue: Queue, predictor: Predictor, place: int, row: dict[str
         f'<div class="model"><h3><span class="badge">#{place}</span>predictor {predictor.id}: combination '
         f"{int(row['combo_index'])} ({escape(hyperparameters)})</h3>",
         f'<p class="note">The best of its combination\'s {int(row["run_count"])} runs: repeat {job.repeat_index}'
-        f"{fold}, trained in {predictor.seconds_train:.1f} s.</p>",
+        f"{fold}, trained in {predictor.predictor.seconds_train:.1f} s.</p>",
         '<div class="plots"><div><h4>Metrics per split</h4>', _metrics_table(predictor), "</div>",
-        _safe_figure("the learning curve", plots.plot_learning_curve, predictor), "</div>",
+        _safe_figure("the learning curve", plots.plot_learning_curve, predictor.id, predictor.predictor.history,
+                     predictor.evaluated_splits()), "</div>",
     ]
     registered = plugins.plots(queue.analysis_type)
     for split in splits:
-        prediction = predictor.predictions.get(split)
+        prediction = predictor.prediction(split)
         if prediction is None:
             continue
         parts.append(f'<h4>{escape(split.capitalize())} split</h4><div class="grid">')
@@ -291,18 +309,16 @@ def _model_section(queue: Queue, predictor: Predictor, place: int, row: dict[str
             parts.append(_safe_figure(f"{name} ({split})", plots.plot_prediction, prediction, name))
         count = _stored_importance(predictor, split)
         if count is not None:
-            parts.append(_safe_figure(f"feature importance ({split})", plots.plot_feature_importance, predictor,
+            parts.append(_safe_figure(f"feature importance ({split})", plots.plot_feature_importance, predictor.id,
                                       split=split, permutation_count=count))
         parts.append("</div>")
     parts.append("</div>")
     return "".join(parts)
 
 
-def _best_models(queue: Queue, board: pd.DataFrame, best_count: int) -> str:
+def _best_models(queue: _Queue, board: pd.DataFrame, best_count: int) -> str:
     if board.empty:
         return '<p class="note">No trained model yet.</p>'
-    from assay.experiment.objects import Predictor
-
     split = board.attrs["split"]
     hp_columns = _hp_columns(board)
     sections = [
@@ -311,22 +327,16 @@ def _best_models(queue: Queue, board: pd.DataFrame, best_count: int) -> str:
         "once computed: <code>predictor.feature_importance()</code>.</p>"
     ]
     for place, row in enumerate(board.head(best_count).to_dict("records"), start=1):
-        predictor = Predictor.get(int(row["best_predictor_id"]))
+        predictor = Trained.load(int(row["best_predictor_id"]))
         splits = [split] + (["test"] if place == 1 and split != "test" else [])
         sections.append(_model_section(queue, predictor, place, row, hp_columns, splits))
     return "".join(sections)
 
 
-def _failures(queue: Queue, status: dict[str, Any]) -> str:
+def _failures(queue: _Queue, status: dict[str, Any]) -> str:
     if not status["failed"]:
         return ""
-    with session_scope() as session:
-        rows = session.execute(
-            select(JobRow.id, JobRow.run_index, JobRow.error, HyperparamcomboRow.hyperparameters)
-            .join(HyperparamcomboRow, HyperparamcomboRow.id == JobRow.hyperparamcombo_id)
-            .where(JobRow.queue_id == queue.id, JobRow.status == "failed")
-            .order_by(JobRow.run_index).limit(FAILED_JOBS_SHOWN)
-        ).all()
+    rows = queries.failed_jobs(queue.id, limit=FAILED_JOBS_SHOWN)
     body = "".join(
         f'<tr><td>{row.id}</td><td>{row.run_index}</td><td class="text">{escape(str(row.hyperparameters))}</td>'
         f'<td class="error">{escape((row.error or "").splitlines()[0] if row.error else "")}</td></tr>'

@@ -11,54 +11,15 @@ from typing import Any
 
 import attrs
 import numpy as np
-from sqlalchemy import update
 
 from assay import errors, plugins
-from assay.db.engine import current_url, session_scope
-from assay.db.models import (
-    AlgorithmRow,
-    HyperparamcomboRow,
-    JobRow,
-    PredictionRow,
-    PredictorRow,
-    QueueRow,
-    utcnow,
-)
+from assay.data.splitsets import SplitsetData
+from assay.db.engine import current_url
+from assay.db.models import AlgorithmRow, JobRow, QueueRow
+from assay.db.queries import experiments as queries
 from assay.experiment import arrays, claiming, predicting, reclaim
-from assay.experiment.objects import Algorithm, Queue
-
-
-@attrs.frozen
-class RunSummary:
-    """What ``run_jobs`` did: jobs that succeeded and failed in this call, and the queue's state after it.
-
-    ``storage_seconds`` is the time spent in assay's own storage calls during the call, by kind (``claim``,
-    ``load``, ``heartbeat``, ``store``), summed over every worker; ``storage_ms_per_run`` divides it by the runs.
-    """
-
-    queue_id: int
-    succeeded: int
-    failed: int
-    queue_status: dict[str, Any]
-    storage_seconds: dict[str, float] = attrs.field(factory=dict)
-
-    @property
-    def storage_ms_per_run(self) -> float | None:
-        """Milliseconds of database work per finished run (claim, load, heartbeat and store together)."""
-        runs = self.succeeded + self.failed
-        return 1000 * sum(self.storage_seconds.values()) / runs if runs else None
-
-    def __str__(self) -> str:
-        s = self.queue_status
-        text = (f"Queue {self.queue_id}: {self.succeeded} succeeded, {self.failed} failed in this run; "
-                f"{s['succeeded']}/{s['total']} done")
-        if s["failed"]:
-            text += f", {s['failed']} failed (queue.status()['errors'] has the errors; queue.retry_failed() requeues)"
-        return text
-
-
-class MissingHyperparameterError(errors.ExperimentError):
-    """A user function asked for a hyperparameter the grid does not have: every job would fail the same way."""
+from assay.experiment.functions import load_functions
+from assay.experiment.outcomes import MissingHyperparameterError
 
 
 def job_seed(queue_seed: int, combo_index: int, fold_index: int | None, repeat_index: int) -> int:
@@ -68,11 +29,9 @@ def job_seed(queue_seed: int, combo_index: int, fold_index: int | None, repeat_i
 
 
 @functools.lru_cache(maxsize=8)
-def _splitset(url: str | None, splitset_id: int) -> Any:
+def _splitset(url: str | None, splitset_id: int) -> SplitsetData:
     # Splitsets never change once written; keeping one per process and database keeps its arrays cached.
-    from assay.data.objects import Splitset
-
-    return Splitset.get(splitset_id)
+    return SplitsetData.load(splitset_id)
 
 
 def _missing_hyperparameter(name: str, fn: Callable[..., Any], exc: KeyError,
@@ -146,13 +105,13 @@ def _evaluation_splits(splitset: Any, fold_index: int | None, hide_test: bool) -
     return evaluate, splits
 
 
-def train_and_evaluate(job: JobRow, queue: Queue, algorithm: Algorithm, hyperparameters: dict[str, Any],
+def train_and_evaluate(job: JobRow, queue: QueueRow, algorithm: AlgorithmRow, hyperparameters: dict[str, Any],
                        combo_index: int) -> tuple[dict[str, Any], list[_Evaluated]]:
     """Everything one job computes; touches no database rows (the caller stores the result)."""
     started = time.perf_counter()
     analysis_type, library = algorithm.analysis_type, algorithm.library
     backend = plugins.backend(library)
-    functions = algorithm.functions
+    functions = load_functions(algorithm.id)
     splitset = _splitset(current_url(), queue.splitset_id)
     fold_index = job.fold_index
     backend.seed(job_seed(queue.seed, combo_index, fold_index, job.repeat_index))
@@ -214,35 +173,15 @@ def train_and_evaluate(job: JobRow, queue: Queue, algorithm: Algorithm, hyperpar
 
 def _store(job_id: int, worker: str, predictor: dict[str, Any], evaluated: list[_Evaluated]) -> bool:
     """Write the Predictor, its Predictions and the job's success in one transaction, if the job is still ours."""
-    with claiming.STORAGE_TIMER.measure("store"), session_scope() as session:
-        owned = session.execute(
-            update(JobRow)
-            .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
-            .values(status="succeeded", finished_at=utcnow(), lease_expires_at=None)
-        )
-        if owned.rowcount != 1:
-            session.rollback()
-            return False
-        row = PredictorRow(job_id=job_id, **predictor)
-        session.add(row)
-        session.flush()
-        session.add_all([
-            PredictionRow(predictor_id=row.id, split=e.split, arrays=e.arrays, metrics=e.metrics,
-                          row_count=e.row_count)
-            for e in evaluated
+    with claiming.STORAGE_TIMER.measure("store"):
+        return queries.store_trained(job_id, worker, predictor, [
+            {"split": e.split, "arrays": e.arrays, "metrics": e.metrics, "row_count": e.row_count} for e in evaluated
         ])
-    return True
 
 
 def _fail(job_id: int, worker: str, exc: BaseException) -> None:
-    with claiming.STORAGE_TIMER.measure("store"), session_scope() as session:
-        session.execute(
-            update(JobRow)
-            .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
-            .values(status="failed", finished_at=utcnow(), lease_expires_at=None,
-                    error=f"{type(exc).__name__}: {exc}",
-                    traceback="".join(traceback.format_exception(exc)))
-        )
+    with claiming.STORAGE_TIMER.measure("store"):
+        queries.store_failure(job_id, worker, exc)
 
 
 @attrs.frozen
@@ -261,11 +200,8 @@ def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None
         lease_seconds: the lease the heartbeat keeps renewing (default ``ASSAY_LEASE_SECONDS``, else 60).
     """
     # one short transaction for everything the job needs: under several workers each one waits its turn
-    with claiming.STORAGE_TIMER.measure("load"), session_scope() as session:
-        job = session.get(JobRow, job_id)
-        combo = session.get(HyperparamcomboRow, job.hyperparamcombo_id)
-        queue = Queue(session.get(QueueRow, job.queue_id))
-        algorithm = Algorithm(session.get(AlgorithmRow, queue.algorithm_id))
+    with claiming.STORAGE_TIMER.measure("load"):
+        job, combo, queue, algorithm = queries.job_context(job_id)
     backend = plugins.backend(algorithm.library)
     try:
         with claiming.heartbeat(job_id, worker, lease_seconds):
@@ -279,37 +215,3 @@ def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None
         reclaim.after_job()  # a full collection only when memory grew: after every job it costs more than a run
     stored = _store(job_id, worker, predictor, evaluated)
     return JobOutcome(job_id, "succeeded" if stored else "lost")
-
-
-def run_queue(queue: Queue, progress: bool = True, worker: str | None = None) -> RunSummary:
-    """Run every runnable job of ``queue`` in this process, with a progress bar."""
-    from tqdm.auto import tqdm
-
-    worker = worker or claiming.worker_name()
-    storage_before = claiming.STORAGE_TIMER.snapshot()
-    claiming.release_dead_local_jobs(queue.id)
-    before = queue.status()
-    succeeded = failed = 0
-    bar = tqdm(total=before["total"], initial=before["succeeded"] + before["failed"], disable=not progress,
-               desc=f"Queue {queue.id}", unit="run")
-    try:
-        while (job_id := claiming.claim_next(queue.id, worker)) is not None:
-            try:
-                outcome = run_claimed_job(job_id, worker)
-            except BaseException:
-                claiming.unclaim(job_id, worker)  # Ctrl-C: the job runs again next time, from scratch
-                raise
-            bar.update(1)
-            if outcome.status == "succeeded":
-                succeeded += 1
-            elif outcome.status == "failed":
-                failed += 1
-                if isinstance(outcome.error, MissingHyperparameterError):
-                    raise outcome.error  # every other job would fail the same way
-    finally:
-        bar.close()
-    summary = RunSummary(queue.id, succeeded, failed, queue.status(), claiming.seconds_since(storage_before))
-    if progress:
-        print(summary)
-    return summary
-

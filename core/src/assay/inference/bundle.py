@@ -52,6 +52,10 @@ from assay import __version__, errors, plugins
 from assay.data import ingest
 from assay.data.encoding import FittedEncoder, FittedEncoders, json_safe
 from assay.data.interpolation import Interpolater
+from assay.data.splitsets import SplitsetData
+from assay.db.queries import experiments as queries
+from assay.experiment.functions import serialise_functions
+from assay.experiment.trained import Trained
 from assay.inference.infer import Inference, input_schema
 from assay.inference.schema import InputSchema
 
@@ -88,31 +92,28 @@ def _encoder_entry(encoder: FittedEncoder, member: str) -> dict[str, Any]:
     return {**entry, "file": member}
 
 
-def export(predictor: Any, path: str | os.PathLike[str]) -> str:
-    """Write ``predictor`` as one bundle file at ``path`` (replaced atomically if it exists); returns the path.
+def export(predictor_id: int, path: str | os.PathLike[str]) -> str:
+    """Write predictor ``predictor_id`` as one bundle file at ``path`` (replaced atomically); returns the path.
 
     Raises:
         assay.errors.ValidationError: ``path`` is a folder, or its folder does not exist.
     """
-    from assay.experiment.make import serialise_functions
-
     target = Path(path)
     if target.is_dir():
         raise errors.ValidationError("path", f"{str(target)!r} is a folder; give a file name such as model.assay")
     if not target.parent.is_dir():
         raise errors.ValidationError("path", f"the folder {str(target.parent)!r} does not exist; create it first")
 
-    job = predictor.job
-    queue = job.queue
-    algorithm = queue.algorithm
-    splitset = queue.splitset
+    trained = Trained.load(predictor_id)
+    predictor, job, queue, algorithm = trained.predictor, trained.job, trained.queue, trained.algorithm
+    splitset = SplitsetData.load(queue.splitset_id)
     encoders = splitset.encoders(job.fold_index)
     schema = input_schema(splitset)
-    functions = algorithm.functions
+    functions = trained.functions
     needed = {name: functions[name] for name in ("fn_build", "fn_predict") if functions.get(name) is not None}
     model_file = MODEL_FILES.get(algorithm.library, "model.bin")
 
-    members: dict[str, bytes] = {model_file: predictor._column("model_blob"), FUNCTIONS: serialise_functions(needed)}
+    members: dict[str, bytes] = {model_file: queries.model_blob(predictor_id), FUNCTIONS: serialise_functions(needed)}
     label_entry = None
     if encoders.label is not None:
         label_entry = _encoder_entry(encoders.label, "encoders/label.bin")
@@ -133,7 +134,7 @@ def export(predictor: Any, path: str | os.PathLike[str]) -> str:
         "model_format": predictor.model_format,
         "features_shape": list(predictor.features_shape),
         "label_shape": None if predictor.label_shape is None else list(predictor.label_shape),
-        "hyperparameters": dict(job.hyperparameters),
+        "hyperparameters": dict(trained.hyperparameters),
         "schema": schema.to_dict(),
         "label": {
             "column": encoders.label_column,

@@ -19,14 +19,16 @@ from typing import Any
 import attrs
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 
 from assay import errors, plugins
 from assay.data import ingest
 from assay.data.encoding import FittedEncoders
+from assay.data.splitsets import SplitsetData
 from assay.db.engine import session_scope
-from assay.db.models import DatasetRow, PredictionRow
+from assay.db.models import PredictionRow
+from assay.db.queries import data as data_queries
 from assay.experiment import arrays, predicting
+from assay.experiment.trained import Trained
 from assay.inference.schema import InputSchema, check
 
 #: prefix of the probability columns of the returned DataFrame: ``probability_<class>``
@@ -140,12 +142,9 @@ def _per_class(probabilities: np.ndarray, classes: list[Any]) -> list[np.ndarray
 # --------------------------------------------------------------------------------------------------------------
 
 
-def input_schema(splitset: Any) -> InputSchema:
+def input_schema(splitset: SplitsetData) -> InputSchema:
     """The schema of a splitset's raw data: its features, its label and the other columns of its dataset."""
-    with session_scope() as session:
-        dataset_columns = session.execute(
-            select(DatasetRow.columns).where(DatasetRow.id == splitset.dataset_id)
-        ).scalar_one()
+    dataset_columns = data_queries.dataset_columns(splitset.dataset_id)
     features = list(splitset.feature_columns)
     label = splitset.label_column
     return InputSchema(
@@ -154,35 +153,31 @@ def input_schema(splitset: Any) -> InputSchema:
     )
 
 
-def inference_for(predictor: Any) -> Inference:
-    """Everything ``predictor`` needs to predict raw rows, read from the database."""
-    job = predictor.job
-    queue = job.queue
-    algorithm = queue.algorithm
-    splitset = queue.splitset
+def inference_for(trained: Trained) -> Inference:
+    """Everything a trained model needs to predict raw rows, read from the database."""
+    splitset = SplitsetData.load(trained.queue.splitset_id)
     return Inference(
-        library=algorithm.library, analysis_type=algorithm.analysis_type, model=predictor.get_model(),
-        encoders=splitset.encoders(job.fold_index), schema=input_schema(splitset),
-        features_shape=tuple(predictor.features_shape), fn_predict=algorithm.functions["fn_predict"],
+        library=trained.algorithm.library, analysis_type=trained.algorithm.analysis_type, model=trained.model(),
+        encoders=splitset.encoders(trained.job.fold_index), schema=input_schema(splitset),
+        features_shape=trained.features_shape, fn_predict=trained.functions["fn_predict"],
     )
 
 
-def _loss(predictor: Any, inference: Inference, samples: dict[str, Any]) -> float | None:
+def _loss(predictor: Trained, inference: Inference, samples: dict[str, Any]) -> float | None:
     """The training loss on these rows, as the runner's ``loss`` metric; ``None`` when it is not finite."""
-    algorithm = predictor.job.queue.algorithm
     backend = plugins.backend(inference.library)
-    fn_lose = algorithm.functions["fn_lose"]
+    fn_lose = predictor.functions["fn_lose"]
     loser = fn_lose(**predictor.hyperparameters) if fn_lose is not None else backend.default_loss(
         inference.analysis_type)
     loss = backend.evaluate_loss(inference.analysis_type, inference.model, loser, samples)
     return loss if np.isfinite(loss) else None
 
 
-def infer(predictor: Any, df_or_path: Any) -> pd.DataFrame:
+def infer(predictor_id: int, df_or_path: Any) -> pd.DataFrame:
     """Predict new raw rows with ``predictor`` and store the result as a Prediction (``split="inference"``).
 
     Args:
-        predictor: an :class:`assay.Predictor`.
+        predictor_id: the id of an :class:`assay.Predictor`.
         df_or_path: a DataFrame or a ``.csv``/``.tsv``/``.parquet`` file holding the original feature columns
             (see :mod:`assay.inference.schema` for the columns and dtypes accepted). When it also holds the
             label column, the metrics of the analysis type (and the loss) are computed and stored.
@@ -199,6 +194,7 @@ def infer(predictor: Any, df_or_path: Any) -> pd.DataFrame:
     """
     df, name = ingest.read_tabular(df_or_path)
     index = df_or_path.index if isinstance(df_or_path, pd.DataFrame) else df.index
+    predictor = Trained.load(predictor_id)
     inference = inference_for(predictor)
     outcome = inference.predict(df)
     metrics = dict(outcome.metrics)

@@ -6,13 +6,9 @@ import inspect
 import itertools
 import json
 import random
-import sys
-import sysconfig
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import cloudpickle
 from sqlalchemy import select
 
 from assay import errors, plugins
@@ -26,7 +22,9 @@ from assay.db.models import (
     JobRow,
     QueueRow,
 )
-from assay.experiment.objects import FUNCTION_NAMES, Queue
+from assay.experiment.functions import FUNCTION_NAMES, serialise_functions, source_of
+from assay.objects.data import Splitset
+from assay.objects.experiment import Queue
 
 # how each user function is called; the names are for error messages
 SIGNATURES = {
@@ -118,42 +116,6 @@ def _combinations(grid: dict[str, list[Any]], search_count: int | None, search_p
     return combos
 
 
-def _installed(module: Any) -> bool:
-    """Whether a module lives in site-packages or the standard library (importable by any worker)."""
-    file = getattr(module, "__file__", None)
-    if file is None:
-        return True
-    roots = {sysconfig.get_paths()[key] for key in ("purelib", "platlib", "stdlib", "platstdlib")}
-    return any(Path(file).resolve().is_relative_to(Path(root).resolve()) for root in roots)
-
-
-def serialise_functions(functions: dict[str, Any]) -> bytes:
-    """cloudpickle the user's functions so another process or machine can run them.
-
-    Functions from scripts, notebooks and test modules are pickled by value (a worker could not import their
-    module); functions from installed packages by reference.
-    """
-    names = {fn.__module__ for fn in functions.values() if fn is not None and hasattr(fn, "__module__")}
-    local = [sys.modules[name] for name in names
-             if name != "__main__" and name in sys.modules and not _installed(sys.modules[name])]
-    for module in local:
-        cloudpickle.register_pickle_by_value(module)
-    try:
-        return cloudpickle.dumps(functions)
-    finally:
-        for module in local:
-            cloudpickle.unregister_pickle_by_value(module)
-
-
-def _source(fn: Callable[..., Any] | None) -> str | None:
-    if fn is None:
-        return None
-    try:
-        return inspect.getsource(fn)
-    except (OSError, TypeError):
-        return None
-
-
 def _check_labels(splitset: Any, analysis_type: str) -> None:
     if splitset.label_column is None:
         raise errors.ExperimentError(
@@ -217,8 +179,6 @@ class Experiment:
         plugins.analysis_type(analysis_type)
         if splitset_id is None:
             raise errors.ExperimentError("splitset_id", "pass the id of a splitset from assay.Pipeline.Tabular.make")
-        from assay.data.objects import Splitset
-
         try:
             splitset = Splitset.get(splitset_id)
         except errors.NotFoundError as exc:
@@ -256,7 +216,7 @@ class Experiment:
             ).all() or [(None, None)]
             algorithm = AlgorithmRow(
                 library=library, analysis_type=analysis_type, functions=functions_blob,
-                sources={name: _source(fn) for name, fn in functions.items()},
+                sources={name: source_of(fn) for name, fn in functions.items()},
             )
             hyperparamset = HyperparamsetRow(
                 grid=grid, search_count=search_count, search_percent=search_percent, combination_count=len(combos)

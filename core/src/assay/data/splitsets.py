@@ -1,9 +1,9 @@
-"""The persisted data objects: :class:`Dataset`, :class:`Splitset` and :class:`Fold`.
+"""What the experiment engine, evaluation and inference read of a stored splitset: :class:`SplitsetData`.
 
-A Splitset is what the experiment runner and inference use: row indices per split, the fitted encoders and
+It loads by id and answers with arrays: row indices per split, the fitted encoders and
 ``samples_for(split, fold_index)``, the encoded arrays a training function receives. Everything read from the
 database (the dataset, samples, fitted encoders) and every encoded array is cached on the object, because a
-queue asks for the same samples many times.
+queue asks for the same samples many times. The public :class:`assay.Splitset` wraps one.
 """
 
 from __future__ import annotations
@@ -12,76 +12,46 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
-from sqlalchemy.orm import undefer
 
 from assay import errors
 from assay.data import ingest
 from assay.data.encoding import FittedEncoder, FittedEncoders
 from assay.data.interpolation import Interpolater
-from assay.db.engine import session_scope
-from assay.db.models import (
-    DatasetRow,
-    EncoderSpecRow,
-    FeatureRow,
-    FittedEncoderRow,
-    FoldRow,
-    LabelRow,
-    SplitsetRow,
-)
-from assay.db.persisted import Persisted
+from assay.db.models import EncoderSpecRow, FeatureRow, FittedEncoderRow, FoldRow, LabelRow, SplitsetRow
+from assay.db.queries import data as queries
 
 
-class Dataset(Persisted):
-    """Ingested data: Parquet bytes identified by their sha256, with columns, dtypes, shape and statistics."""
+class SplitsetData:
+    """A stored splitset's rows per split, folds and fitted encoders, and the encoded samples they give.
 
-    _row_type = DatasetRow
-
-    def __init__(self, row: DatasetRow, frame: pd.DataFrame | None = None):
-        super().__init__(row)
-        self._frame = frame
-
-    @classmethod
-    def make(cls, df_or_path: Any) -> Dataset:
-        """Store a DataFrame or a .csv/.tsv/.parquet file (or find the identical one already stored)."""
-        df, name = ingest.read_tabular(df_or_path)
-        with ingest.serialize(df) as serialized, session_scope() as session:
-            row = ingest.store(session, df, serialized, name)
-        return cls(row, df)
-
-    def to_pandas(self) -> pd.DataFrame:
-        """The stored data as a DataFrame (read once, then cached); dtypes are those ingested."""
-        if self._frame is None:
-            self._frame = ingest.deserialize(self._column("blob"))
-        return self._frame
-
-
-class Fold(Persisted):
-    """One cross-validation fold: ``samples["train"]`` and ``samples["validation"]`` (dataset row indices)."""
-
-    _row_type = FoldRow
-
-    def __init__(self, row: FoldRow):
-        super().__init__(row)
-
-    @property
-    def samples(self) -> dict[str, list[int]]:
-        if "samples" not in self._row.__dict__:
-            self._row.samples = self._column("samples")
-        return self._row.samples
-
-
-class Splitset(Persisted):
-    """Row indices per split, stratified on the label, optional folds, and the encoders fitted for them.
-
-    Made by :meth:`assay.Pipeline.Tabular.make`; load a stored one with ``Splitset.get(id)``.
+    Load one with :meth:`load`; the engine keeps one per process and database (its arrays stay cached).
     """
 
-    _row_type = SplitsetRow
-
     def __init__(self, row: SplitsetRow):
-        super().__init__(row)
+        self._row = row
         self._cache: dict[Any, Any] = {}
+
+    @classmethod
+    def load(cls, splitset_id: int) -> SplitsetData:
+        """The splitset with this id; raises :class:`~assay.errors.NotFoundError` when there is none."""
+        return cls(queries.row(SplitsetRow, splitset_id, "Splitset"))
+
+    @property
+    def id(self) -> int:
+        return self._row.id
+
+    @property
+    def dataset_id(self) -> int:
+        return self._row.dataset_id
+
+    @property
+    def fold_count(self) -> int | None:
+        return self._row.fold_count
+
+    def prime(self, frame: pd.DataFrame, folds: list[FoldRow], label_row: LabelRow | None,
+              feature_row: FeatureRow) -> None:
+        """Keep what the pipeline just wrote, so the first :meth:`samples_for` need not read it back."""
+        self._cache.update(frame=frame, folds=folds, label_row=label_row, feature_row=feature_row)
 
     # --- rows of the related tables, read once --------------------------------------------------------------
 
@@ -92,22 +62,19 @@ class Splitset(Persisted):
 
     def _label_row(self) -> LabelRow | None:
         def load():
-            if self._row.label_id is None:
-                return None
-            with session_scope() as session:
-                return session.get(LabelRow, self._row.label_id)
+            return None if self._row.label_id is None else queries.label_row(self._row.label_id)
 
         return self._once("label_row", load)
 
     def _feature_row(self) -> FeatureRow:
         def load():
-            with session_scope() as session:
-                return session.get(FeatureRow, self._row.feature_id)
+            return queries.feature_row(self._row.feature_id)
 
         return self._once("feature_row", load)
 
-    def _frame(self) -> pd.DataFrame:
-        return self._once("frame", lambda: Dataset.get(self.dataset_id).to_pandas())
+    def frame(self) -> pd.DataFrame:
+        """The whole stored dataset (read once, then cached)."""
+        return self._once("frame", lambda: ingest.deserialize(queries.dataset_blob(self.dataset_id)))
 
     # --- the contract used by the runner and inference ------------------------------------------------------
 
@@ -115,22 +82,13 @@ class Splitset(Persisted):
     def samples(self) -> dict[str, list[int]]:
         """Dataset row indices per split: ``train`` and, when made, ``validation`` and ``test``."""
         if "samples" not in self._row.__dict__:
-            self._row.samples = self._column("samples")
+            self._row.samples = queries.column_value(SplitsetRow, self.id, "samples")
         return self._row.samples
 
     @property
-    def folds(self) -> list[Fold]:
-        """The folds made on the train split (empty without ``fold_count``), by ``fold_index``."""
-
-        def load():
-            with session_scope() as session:
-                rows = session.scalars(
-                    select(FoldRow).options(undefer(FoldRow.samples))
-                    .where(FoldRow.splitset_id == self.id).order_by(FoldRow.fold_index)
-                ).all()
-            return [Fold(row) for row in rows]
-
-        return self._once("folds", load)
+    def folds(self) -> list[FoldRow]:
+        """The fold rows made on the train split (empty without ``fold_count``), by ``fold_index``."""
+        return self._once("folds", lambda: queries.fold_rows(self.id))
 
     @property
     def features_shape(self) -> tuple[int, ...]:
@@ -178,7 +136,7 @@ class Splitset(Persisted):
         """The feature and label interpolation steps, applied to each split's rows on their own."""
         return [Interpolater.from_json(step) for step in (self._row.interpolaters or [])]
 
-    def _fold(self, fold_index: int | None) -> Fold | None:
+    def _fold(self, fold_index: int | None) -> FoldRow | None:
         if fold_index is None:
             return None
         folds = self.folds
@@ -210,21 +168,9 @@ class Splitset(Persisted):
         return self._cache[key]
 
     def _stored_encoders(self) -> list[tuple[EncoderSpecRow, list[FittedEncoderRow]]]:
-        def load():
-            with session_scope() as session:
-                specs = session.scalars(
-                    select(EncoderSpecRow).where(EncoderSpecRow.splitset_id == self.id)
-                    .order_by(EncoderSpecRow.role, EncoderSpecRow.position)
-                ).all()
-                fitted = session.scalars(
-                    select(FittedEncoderRow).options(undefer(FittedEncoderRow.blob))
-                    .where(FittedEncoderRow.encoderspec_id.in_([spec.id for spec in specs]))
-                ).all()
-            return [(spec, [f for f in fitted if f.encoderspec_id == spec.id]) for spec in specs]
+        return self._once("stored_encoders", lambda: queries.encoder_rows(self.id))
 
-        return self._once("stored_encoders", load)
-
-    def _build_encoders(self, fold: Fold | None, fold_index: int | None) -> FittedEncoders:
+    def _build_encoders(self, fold: FoldRow | None, fold_index: int | None) -> FittedEncoders:
         label, features = None, []
         for spec, fitted_rows in self._stored_encoders():
             # a fold's own fit when there is one; categorical encoders are fitted once on all rows
@@ -258,7 +204,7 @@ class Splitset(Persisted):
         if key not in self._cache:
             rows = np.asarray(self.row_indices(split, fold_index), dtype=np.int64)
             encoders = self.encoders(fold_index)
-            df = self._frame()
+            df = self.frame()
             features = encoders.encode_features(df, rows)
             labels = None
             if self.label_column is not None:
@@ -275,9 +221,9 @@ class Splitset(Persisted):
         rows = np.asarray(row_indices, dtype=np.int64)
         if any(step.role == "label" for step in self.interpolaters):
             # gaps are filled among these rows only, as when the split was encoded for training
-            labels = self._frame()[self.label_column].iloc[rows]
+            labels = self.frame()[self.label_column].iloc[rows]
             return self.encoders().interpolate_labels(labels).to_numpy()
-        values = self._once("raw_labels", lambda: self._frame()[self.label_column].to_numpy())
+        values = self._once("raw_labels", lambda: self.frame()[self.label_column].to_numpy())
         return values[rows]
 
     def decode_labels(self, values: Any, fold_index: int | None = None) -> np.ndarray:

@@ -12,7 +12,7 @@ killed outright loses nothing either: its job is taken again when its lease expi
 Importing this module registers ``worker`` with :func:`assay.cli.subcommand` (list it in
 ``assay.cli.COMMAND_MODULES``); :func:`register` adds the same command to any other ``argparse`` sub-parser set.
 :func:`run_worker` runs it and returns the exit code; errors are raised as :mod:`assay.errors` exceptions for
-``assay.cli.main`` to turn into one line and an exit code. ``python -m assay.experiment.workers`` (what
+``assay.cli.main`` to turn into one line and an exit code. ``python -m assay.cli.worker`` (what
 ``queue.run_jobs(workers=N)`` starts) runs the same command through :func:`worker_main`.
 """
 
@@ -110,10 +110,11 @@ def run_worker(args: argparse.Namespace) -> int:
     if args.threads is not None:
         workers.limit_threads(args.threads)  # before anything imports numpy, torch or TensorFlow
     from assay.db.engine import setup
-    from assay.experiment.objects import Queue
+    from assay.db.models import QueueRow
+    from assay.db.queries import data as queries
 
     setup(getattr(args, "url", None))
-    queue = Queue.get(args.queue)
+    queue = queries.row(QueueRow, args.queue, "Queue")  # a clear error for an unknown id, before any work
     with _stop_on_signals():
         report = workers.work(queue.id, lease_seconds=args.lease_seconds, wait=not args.no_wait)
     if args.report:
@@ -128,7 +129,7 @@ def run_worker(args: argparse.Namespace) -> int:
 
 
 def worker_main(argv: list[str] | None = None) -> int:
-    """``python -m assay.experiment.workers``: the worker command on its own, with the CLI's exit codes."""
+    """``python -m assay.cli.worker``: the worker command on its own, with the CLI's exit codes."""
     parser = argparse.ArgumentParser(prog="assay worker", description=WORKER_DESCRIPTION)
     parser.add_argument("--url", default=None, help=URL_HELP)
     worker_arguments(parser)
@@ -141,3 +142,7 @@ def worker_main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("assay worker: interrupted; its job went back to the queue", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(worker_main())

@@ -14,11 +14,9 @@ Usage::
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
 
 from assay.cli import EXIT_OK, subcommand
 
@@ -26,7 +24,7 @@ from assay.cli import EXIT_OK, subcommand
 def _queue(args: argparse.Namespace) -> Any:
     """Set up the database named by ``--url`` and load the queue ``args.queue_id``."""
     import assay
-    from assay.experiment.objects import Queue
+    from assay.objects.experiment import Queue
 
     assay.setup(getattr(args, "url", None))
     return Queue.get(args.queue_id)
@@ -70,21 +68,11 @@ def queues_arguments(parser: argparse.ArgumentParser) -> None:
 
 def queue_overview(with_score: bool = True) -> pd.DataFrame:
     """Every queue: library, analysis type, progress counts and the best combination's mean main metric."""
-    from assay.db.engine import session_scope
-    from assay.db.models import AlgorithmRow, JobRow, QueueRow
+    from assay.db.queries import results as queries
     from assay.evaluation import leaderboard
-    from assay.experiment.objects import Queue
 
-    with session_scope() as session:
-        queue_rows = session.execute(
-            select(QueueRow.id, QueueRow.created_at, AlgorithmRow.library, AlgorithmRow.analysis_type)
-            .join(AlgorithmRow, AlgorithmRow.id == QueueRow.algorithm_id).order_by(QueueRow.id)
-        ).all()
-        counts = Counter({
-            (queue_id, status): count for queue_id, status, count in session.execute(
-                select(JobRow.queue_id, JobRow.status, func.count()).group_by(JobRow.queue_id, JobRow.status)
-            )
-        })
+    queue_rows = queries.queue_overview_rows()
+    counts = queries.job_state_counts()
     records = []
     for row in queue_rows:
         states = {state: counts[(row.id, state)] for state in ("succeeded", "failed", "running", "queued")}
@@ -94,7 +82,7 @@ def queue_overview(with_score: bool = True) -> pd.DataFrame:
         if with_score:
             record["best"] = None
             if states["succeeded"]:
-                board = leaderboard.leaderboard(Queue.get(row.id))
+                board = leaderboard.leaderboard(row.id)
                 metric = board.attrs["metric"]
                 record["best"] = f"{board.iloc[0][f'{metric}_mean']:.4f} {metric} ({board.attrs['split']})"
         records.append(record)

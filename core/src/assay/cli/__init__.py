@@ -54,9 +54,9 @@ GROUPS: dict[str, str] = {"db": "manage the database"}
 
 #: modules that register subcommands with :func:`subcommand` when imported
 COMMAND_MODULES: list[str] = [
-    "assay.evaluation.commands",
-    "assay.experiment.commands",
-    "assay.inference.commands",
+    "assay.cli.results",
+    "assay.cli.worker",
+    "assay.cli.predict",
 ]
 
 

@@ -16,9 +16,10 @@ from assay import errors
 from assay.data import encoding, ingest, interpolation, splitting
 from assay.data.encoding import EncoderStep
 from assay.data.interpolation import Interpolater
-from assay.data.objects import Fold, Splitset
+from assay.data.splitsets import SplitsetData
 from assay.db.engine import session_scope
 from assay.db.models import EncoderSpecRow, FeatureRow, FittedEncoderRow, FoldRow, LabelRow, SplitsetRow
+from assay.objects.data import Splitset
 
 
 @attrs.define
@@ -321,12 +322,10 @@ def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
         fold_ids = {i: row.id for i, row in enumerate(fold_rows)}
         for fit in ([label_fit] if label_fit else []) + fits:
             _store_fit(session, splitset_row.id, fit, fold_ids)
-    splitset = Splitset(splitset_row)
+    data = SplitsetData(splitset_row)
     # the data and related rows are in memory already: the first samples_for() need not read them back
-    splitset._cache["frame"] = plan.df
-    splitset._cache["folds"] = [Fold(row) for row in fold_rows]
-    splitset._cache["label_row"], splitset._cache["feature_row"] = label_row, feature_row
-    return splitset
+    data.prime(plan.df, fold_rows, label_row, feature_row)
+    return Splitset(splitset_row, data)
 
 
 def _as_lists(samples: dict[str, np.ndarray]) -> dict[str, list[int]]:

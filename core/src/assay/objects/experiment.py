@@ -1,48 +1,35 @@
 """The persisted objects of an experiment: Algorithm, Queue, Job, Predictor, Prediction.
 
-They wrap detached rows (see :class:`~assay.db.persisted.Persisted`): columns are plain attributes, related
+They wrap detached rows (see :class:`~assay.objects.base.Persisted`): columns are plain attributes, related
 objects come from explicit queries, so everything stays usable after its session closed and in other processes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
-from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-import cloudpickle
 import numpy as np
-from sqlalchemy import select, update
 
-from assay.db.engine import current_url, session_scope
-from assay.db.models import (
-    AlgorithmRow,
-    HyperparamcomboRow,
-    HyperparamsetRow,
-    JobRow,
-    PredictionRow,
-    PredictorRow,
-    QueueRow,
-)
-from assay.db.persisted import Persisted
+from assay.db.models import AlgorithmRow, JobRow, PredictionRow, PredictorRow, QueueRow
+from assay.db.queries import experiments as queries
+from assay.evaluation import leaderboard
 from assay.experiment import arrays
+from assay.experiment.functions import load_functions
+from assay.experiment.trained import Trained
+from assay.experiment.workers import run_in_process, run_parallel
+from assay.objects.base import Persisted, column
+from assay.objects.data import Splitset
+
+# plots, reports, feature importance and inference load matplotlib or a model library: each method imports its
+# module on first use, so ``assay.Queue`` stays cheap to import (worker processes import it too)
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from assay.data.objects import Splitset
-    from assay.experiment.runner import RunSummary
-
-FUNCTION_NAMES = ("fn_build", "fn_train", "fn_lose", "fn_optimize", "fn_predict")
-
-
-@functools.lru_cache(maxsize=32)
-def _functions(url: str | None, algorithm_id: int) -> dict[str, Any]:
-    # Rows never change once written, so one unpickling per process and database is enough.
-    with session_scope() as session:
-        blob = session.execute(select(AlgorithmRow.functions).where(AlgorithmRow.id == algorithm_id)).scalar_one()
-    return cloudpickle.loads(blob)
+    from assay.experiment.outcomes import RunSummary
 
 
 class Algorithm(Persisted):
@@ -50,16 +37,31 @@ class Algorithm(Persisted):
 
     _row_type = AlgorithmRow
 
+    library = column[str]("the ML library of the functions (``keras``, ``torch``, or one a plugin provides)")
+    analysis_type = column[str]("``regression``, ``classification_binary``, ``classification_multi`` or a plugin's")
+    sources = column["dict[str, str | None]"]("each function's source code, for display (``None`` if unknown)")
+    created_at = column[dt.datetime]("when it was stored (UTC)")
+
     @property
     def functions(self) -> dict[str, Any]:
         """``{"fn_build": ..., "fn_train": ..., "fn_lose": ..., "fn_optimize": ..., "fn_predict": ...}``."""
-        return _functions(current_url(), self.id)
+        return load_functions(self.id)
 
 
 class Queue(Persisted):
     """An experiment: every hyperparameter combination, on every fold, repeated; run with :meth:`run_jobs`."""
 
     _row_type = QueueRow
+
+    algorithm_id = column[int]("the :class:`Algorithm` it trains")
+    splitset_id = column[int]("the :class:`~assay.Splitset` it trains on")
+    hyperparamset_id = column[int]("the stored hyperparameter grid (see :attr:`hyperparameters`)")
+    repeat_count = column[int]("how many times each combination is trained")
+    hide_test = column[bool]("whether the test split is kept out of training and evaluation")
+    seed = column[int]("seeds the search and every job")
+    max_attempts = column[int]("how often a job whose worker died is tried before it is marked failed")
+    job_count = column[int]("how many jobs it has (combinations x folds x repeats)")
+    created_at = column[dt.datetime]("when it was made (UTC)")
 
     # -- related objects -------------------------------------------------------------------------------------
 
@@ -69,8 +71,6 @@ class Queue(Persisted):
 
     @property
     def splitset(self) -> Splitset:
-        from assay.data.objects import Splitset
-
         return Splitset.get(self.splitset_id)
 
     @property
@@ -84,27 +84,17 @@ class Queue(Persisted):
     @property
     def hyperparameters(self) -> dict[str, list[Any]]:
         """The grid this queue was made from."""
-        with session_scope() as session:
-            return session.get(HyperparamsetRow, self.hyperparamset_id).grid
+        return queries.grid(self.hyperparamset_id)
 
     @property
     def jobs(self) -> list[Job]:
         """Every job, in run order (combination, fold, repeat)."""
-        with session_scope() as session:
-            rows = session.scalars(select(JobRow).where(JobRow.queue_id == self.id).order_by(JobRow.run_index)).all()
-        return [Job(row) for row in rows]
+        return [Job(row) for row in queries.job_rows(self.id)]
 
     @property
     def predictors(self) -> list[Predictor]:
         """The trained models of succeeded jobs, in run order."""
-        with session_scope() as session:
-            rows = session.scalars(
-                select(PredictorRow)
-                .join(JobRow, JobRow.id == PredictorRow.job_id)
-                .where(JobRow.queue_id == self.id)
-                .order_by(JobRow.run_index)
-            ).all()
-        return [Predictor(row) for row in rows]
+        return [Predictor(row) for row in queries.predictor_rows(self.id)]
 
     # -- running ---------------------------------------------------------------------------------------------
 
@@ -124,63 +114,39 @@ class Queue(Persisted):
             The counts of succeeded and failed jobs (also printed).
         """
         if workers is not None or executor is not None:
-            from assay.experiment import workers as parallel
-
-            return parallel.run_parallel(self, workers=workers, executor=executor, progress=progress,
-                                         threads=threads, lease_seconds=lease_seconds)
-        from assay.experiment.runner import run_queue
-
-        return run_queue(self, progress=progress)
+            return run_parallel(self.id, workers=workers, executor=executor, progress=progress, threads=threads,
+                                lease_seconds=lease_seconds)
+        return run_in_process(self.id, progress=progress)
 
     def status(self) -> dict[str, Any]:
         """Counts of queued / running / succeeded / failed jobs, and the failed jobs' errors."""
-        with session_scope() as session:
-            rows = session.execute(
-                select(JobRow.id, JobRow.status, JobRow.error).where(JobRow.queue_id == self.id)
-            ).all()
-        counts = Counter(row.status for row in rows)
-        return {
-            **{state: counts.get(state, 0) for state in ("queued", "running", "succeeded", "failed")},
-            "total": len(rows),
-            "errors": {row.id: row.error for row in rows if row.status == "failed"},
-        }
+        return queries.queue_status(self.id)
 
     def retry_failed(self) -> int:
         """Queue the failed jobs again; returns how many."""
-        with session_scope() as session:
-            result = session.execute(
-                update(JobRow)
-                .where(JobRow.queue_id == self.id, JobRow.status == "failed")
-                .values(status="queued", attempts=0, error=None, traceback=None, worker=None,
-                        lease_expires_at=None, started_at=None, finished_at=None)
-            )
-            return result.rowcount
+        return queries.requeue_failed_jobs(self.id)
 
     # -- evaluation ------------------------------------------------------------------------------------------
 
     def metrics_to_pandas(self) -> pd.DataFrame:
         """One row per trained model and split: hyperparameters, fold, repeat and a column per metric."""
-        from assay.evaluation import leaderboard
-
-        return leaderboard.metrics_to_pandas(self)
+        return leaderboard.metrics_to_pandas(self.id)
 
     def leaderboard(self, split: str | None = None, metric: str | None = None) -> pd.DataFrame:
         """One row per hyperparameter combination, mean and std over repeats and folds, best first."""
-        from assay.evaluation import leaderboard
-
-        return leaderboard.leaderboard(self, split=split, metric=metric)
+        return leaderboard.leaderboard(self.id, split=split, metric=metric)
 
     def plot_performance(self, split: str | None = None, metric: str | None = None) -> Figure:
         """Every model compared: loss against the main score, and each hyperparameter's effect."""
         from assay.evaluation import plots
 
-        return plots.plot_performance(self, split=split, metric=metric)
+        return plots.plot_performance(self.id, split=split, metric=metric)
 
     def report(self, path: str) -> str:
         """Write one self-contained HTML report of this queue; returns its path."""
         from assay.evaluation import report
 
-        return report.write_report(self, path)
+        return report.write_report(self.id, path)
 
 
 class Job(Persisted):
@@ -188,10 +154,24 @@ class Job(Persisted):
 
     _row_type = JobRow
 
+    queue_id = column[int]("its :class:`Queue`")
+    run_index = column[int]("its place in the queue's run order")
+    hyperparamcombo_id = column[int]("its stored hyperparameter combination (see :attr:`hyperparameters`)")
+    fold_id = column["int | None"]("its fold's id, ``None`` without folds")
+    fold_index = column["int | None"]("its fold's index, ``None`` without folds")
+    repeat_index = column[int]("which repeat of its combination it is")
+    status = column[str]("``queued``, ``running``, ``succeeded`` or ``failed``")
+    attempts = column[int]("how many times a worker claimed it")
+    worker = column["str | None"]("the worker running it (``host:pid:random``)")
+    lease_expires_at = column["dt.datetime | None"]("when its worker's claim expires without a heartbeat")
+    error = column["str | None"]("why it failed (one line)")
+    traceback = column["str | None"]("the failing user function's traceback")
+    started_at = column["dt.datetime | None"]("when its last attempt started (UTC)")
+    finished_at = column["dt.datetime | None"]("when it finished (UTC)")
+
     @property
     def hyperparameters(self) -> dict[str, Any]:
-        with session_scope() as session:
-            return session.get(HyperparamcomboRow, self.hyperparamcombo_id).hyperparameters
+        return queries.combo_hyperparameters(self.hyperparamcombo_id)
 
     @property
     def queue(self) -> Queue:
@@ -200,8 +180,7 @@ class Job(Persisted):
     @property
     def predictor(self) -> Predictor | None:
         """The trained model, once the job succeeded."""
-        with session_scope() as session:
-            row = session.scalars(select(PredictorRow).where(PredictorRow.job_id == self.id)).one_or_none()
+        row = queries.predictor_row_of_job(self.id)
         return None if row is None else Predictor(row)
 
 
@@ -209,6 +188,17 @@ class Predictor(Persisted):
     """A trained model with its history, the shapes it expects and its predictions per split."""
 
     _row_type = PredictorRow
+
+    job_id = column[int]("the :class:`Job` that trained it")
+    model_format = column[str]("the format of :attr:`model_blob` (the library's own)")
+    model_blob = column[bytes]("the trained model in its library's own safe format (read on request)")
+    history = column["dict[str, list[float]]"]("per-epoch training history (``loss``, ``val_loss``, ...)")
+    features_shape = column["list[int]"]("shape of one sample's encoded features")
+    label_shape = column["list[int] | None"]("shape of one sample's encoded label")
+    versions = column["dict[str, str]"]("library versions it was trained with")
+    seconds_train = column[float]("seconds spent in training")
+    seconds_total = column[float]("seconds for the whole job (training, prediction, metrics)")
+    created_at = column[dt.datetime]("when it was stored (UTC)")
 
     @functools.cached_property
     def job(self) -> Job:
@@ -233,13 +223,7 @@ class Predictor(Persisted):
     @functools.cached_property
     def predictions(self) -> dict[str, Prediction]:
         """Split name → its Prediction (the splits evaluated after training; inferences are not included)."""
-        with session_scope() as session:
-            rows = session.scalars(
-                select(PredictionRow)
-                .where(PredictionRow.predictor_id == self.id, PredictionRow.split != "inference")
-                .order_by(PredictionRow.id)
-            ).all()
-        return {row.split: Prediction(row) for row in rows}
+        return {row.split: Prediction(row) for row in queries.prediction_rows(self.id)}
 
     @property
     def metrics(self) -> dict[str, dict[str, float]]:
@@ -249,28 +233,11 @@ class Predictor(Persisted):
     @property
     def inferences(self) -> list[Prediction]:
         """Predictions made by :meth:`infer` on new data, oldest first."""
-        with session_scope() as session:
-            rows = session.scalars(
-                select(PredictionRow)
-                .where(PredictionRow.predictor_id == self.id, PredictionRow.split == "inference")
-                .order_by(PredictionRow.id)
-            ).all()
-        return [Prediction(row) for row in rows]
+        return [Prediction(row) for row in queries.prediction_rows(self.id, inference=True)]
 
     def get_model(self) -> Any:
         """The trained model, loaded back from its stored bytes with the library's own safe loader."""
-        from assay import plugins
-
-        job = self.job
-        queue = Queue.get(job.queue_id)
-        algorithm = queue.algorithm
-        return plugins.backend(algorithm.library).model_from_bytes(
-            self._column("model_blob"),
-            fn_build=algorithm.functions["fn_build"],
-            features_shape=tuple(self.features_shape),
-            label_shape=tuple(self.label_shape) if self.label_shape is not None else None,
-            hyperparameters=job.hyperparameters,
-        )
+        return Trained.load(self.id).model()
 
     # -- evaluation and inference ----------------------------------------------------------------------------
 
@@ -278,7 +245,7 @@ class Predictor(Persisted):
         """Per-epoch training history: each metric for train and evaluation data."""
         from assay.evaluation import plots
 
-        return plots.plot_learning_curve(self, metrics=metrics)
+        return plots.plot_learning_curve(self.id, self.history, list(self.predictions), metrics=metrics)
 
     def feature_importance(
         self, split: str = "test", permutation_count: int = 5, refresh: bool = False
@@ -286,32 +253,41 @@ class Predictor(Persisted):
         """Permutation importance per original feature column (computed once, then stored)."""
         from assay.evaluation import importance
 
-        return importance.feature_importance(self, split=split, permutation_count=permutation_count,
-                                            refresh=refresh)
+        return importance.feature_importance(self.id, split=split, permutation_count=permutation_count,
+                                             refresh=refresh)
 
     def plot_feature_importance(self, split: str = "test", permutation_count: int = 5, top_n: int = 20) -> Figure:
         """Bar chart of :meth:`feature_importance`."""
         from assay.evaluation import plots
 
-        return plots.plot_feature_importance(self, split=split, permutation_count=permutation_count, top_n=top_n)
+        return plots.plot_feature_importance(self.id, split=split, permutation_count=permutation_count, top_n=top_n)
 
     def infer(self, df_or_path: Any) -> pd.DataFrame:
         """Predict new raw rows through this model's fitted encoders; the result is stored as a Prediction."""
         from assay.inference import infer
 
-        return infer.infer(self, df_or_path)
+        return infer.infer(self.id, df_or_path)
 
     def export(self, path: str) -> str:
         """Write one file holding everything needed to predict without the database; returns its path."""
         from assay.inference import bundle
 
-        return bundle.export(self, path)
+        return bundle.export(self.id, path)
 
 
 class Prediction(Persisted):
     """A predictor's predictions on one split (or new data): decoded labels, probabilities and metrics."""
 
     _row_type = PredictionRow
+
+    predictor_id = column[int]("the :class:`Predictor` that made it")
+    split = column[str]("``train``, ``validation``, ``test``, or ``inference`` for new data")
+    dataset_id = column["int | None"]("the stored new data (inference only)")
+    row_count = column[int]("how many rows it covers")
+    metrics = column["dict[str, float]"]("metric name -> value on these rows")
+    plot_data = column["dict[str, Any] | None"]("data kept for plots, when a plugin stores some")
+    arrays = column[bytes]("the stored arrays (npz bytes; read through :attr:`predictions` and friends)")
+    created_at = column[dt.datetime]("when it was stored (UTC)")
 
     @functools.cached_property
     def _arrays(self) -> dict[str, np.ndarray]:

@@ -1,0 +1,182 @@
+"""Queries of experiments: algorithms, hyperparameters, queues, jobs, predictors and predictions."""
+
+from __future__ import annotations
+
+import traceback
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import select, update
+
+from assay import errors
+from assay.db.engine import current_url, session_scope
+from assay.db.models import (
+    AlgorithmRow,
+    HyperparamcomboRow,
+    HyperparamsetRow,
+    JobRow,
+    PredictionRow,
+    PredictorRow,
+    QueueRow,
+    utcnow,
+)
+
+JOB_STATES = ("queued", "running", "succeeded", "failed")
+
+
+def grid(hyperparamset_id: int) -> dict[str, list[Any]]:
+    """The hyperparameter grid a queue was made from."""
+    with session_scope() as session:
+        return session.get(HyperparamsetRow, hyperparamset_id).grid
+
+
+def combo_hyperparameters(hyperparamcombo_id: int) -> dict[str, Any]:
+    """One combination's hyperparameters."""
+    with session_scope() as session:
+        return session.get(HyperparamcomboRow, hyperparamcombo_id).hyperparameters
+
+
+def job_rows(queue_id: int) -> list[JobRow]:
+    """Every job of a queue, in run order (combination, fold, repeat)."""
+    with session_scope() as session:
+        return list(session.scalars(select(JobRow).where(JobRow.queue_id == queue_id).order_by(JobRow.run_index)))
+
+
+def predictor_rows(queue_id: int) -> list[PredictorRow]:
+    """The trained models of a queue's succeeded jobs, in run order."""
+    with session_scope() as session:
+        return list(session.scalars(
+            select(PredictorRow)
+            .join(JobRow, JobRow.id == PredictorRow.job_id)
+            .where(JobRow.queue_id == queue_id)
+            .order_by(JobRow.run_index)
+        ))
+
+
+def predictor_row_of_job(job_id: int) -> PredictorRow | None:
+    """The trained model of a job, once it succeeded."""
+    with session_scope() as session:
+        return session.scalars(select(PredictorRow).where(PredictorRow.job_id == job_id)).one_or_none()
+
+
+def prediction_rows(predictor_id: int, inference: bool = False) -> list[PredictionRow]:
+    """A predictor's predictions on its splits (or, with ``inference``, on new data), oldest first."""
+    split_matches = PredictionRow.split == "inference" if inference else PredictionRow.split != "inference"
+    with session_scope() as session:
+        return list(session.scalars(
+            select(PredictionRow)
+            .where(PredictionRow.predictor_id == predictor_id, split_matches)
+            .order_by(PredictionRow.id)
+        ))
+
+
+def queue_status(queue_id: int) -> dict[str, Any]:
+    """Counts of queued / running / succeeded / failed jobs, their total and the failed jobs' errors."""
+    with session_scope() as session:
+        rows = session.execute(
+            select(JobRow.id, JobRow.status, JobRow.error).where(JobRow.queue_id == queue_id)
+        ).all()
+    counts = Counter(row.status for row in rows)
+    return {
+        **{state: counts.get(state, 0) for state in JOB_STATES},
+        "total": len(rows),
+        "errors": {row.id: row.error for row in rows if row.status == "failed"},
+    }
+
+
+def requeue_failed_jobs(queue_id: int) -> int:
+    """Queue a queue's failed jobs again, attempts reset; returns how many."""
+    with session_scope() as session:
+        result = session.execute(
+            update(JobRow)
+            .where(JobRow.queue_id == queue_id, JobRow.status == "failed")
+            .values(status="queued", attempts=0, error=None, traceback=None, worker=None,
+                    lease_expires_at=None, started_at=None, finished_at=None)
+        )
+        return result.rowcount
+
+
+def job_context(job_id: int) -> tuple[JobRow, HyperparamcomboRow, QueueRow, AlgorithmRow]:
+    """Everything a claimed job needs, read in one short transaction (under several workers each one waits
+    its turn): the job, its combination, its queue and the queue's algorithm."""
+    with session_scope() as session:
+        job = session.get(JobRow, job_id)
+        combo = session.get(HyperparamcomboRow, job.hyperparamcombo_id)
+        queue = session.get(QueueRow, job.queue_id)
+        algorithm = session.get(AlgorithmRow, queue.algorithm_id)
+    return job, combo, queue, algorithm
+
+
+def store_trained(job_id: int, worker: str, predictor: dict[str, Any], predictions: list[dict[str, Any]]) -> bool:
+    """Write a Predictor, its Predictions and the job's success in one transaction, if the job is still
+    ``worker``'s; returns whether it was (``False``: another worker took the job over, nothing is written)."""
+    with session_scope() as session:
+        owned = session.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
+            .values(status="succeeded", finished_at=utcnow(), lease_expires_at=None)
+        )
+        if owned.rowcount != 1:
+            session.rollback()
+            return False
+        row = PredictorRow(job_id=job_id, **predictor)
+        session.add(row)
+        session.flush()
+        session.add_all([PredictionRow(predictor_id=row.id, **prediction) for prediction in predictions])
+    return True
+
+
+def store_failure(job_id: int, worker: str, exc: BaseException) -> None:
+    """Mark a job failed with its error and traceback, if it is still ``worker``'s."""
+    with session_scope() as session:
+        session.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
+            .values(status="failed", finished_at=utcnow(), lease_expires_at=None,
+                    error=f"{type(exc).__name__}: {exc}",
+                    traceback="".join(traceback.format_exception(exc)))
+        )
+
+
+def store_feature_importance(predictor_id: int, split: str, key: str, result: dict[str, Any]) -> dict[str, Any]:
+    """Merge one permutation-importance result into a predictor's stored ones; returns them all."""
+    with session_scope() as session:
+        row = session.get(PredictorRow, predictor_id)
+        merged = dict(row.feature_importance or {})
+        merged[split] = {**merged.get(split, {}), key: result}
+        row.feature_importance = merged  # a new dict, so the JSON column is seen as changed
+    return merged
+
+
+def predictor_context(predictor_id: int) -> tuple[PredictorRow, JobRow, HyperparamcomboRow, QueueRow, AlgorithmRow]:
+    """A trained model's predictor row with its job, combination, queue and algorithm, in one transaction."""
+    with session_scope() as session:
+        predictor = session.get(PredictorRow, predictor_id)
+        if predictor is None:
+            raise errors.NotFoundError(f"Predictor id={predictor_id} does not exist in {current_url()}")
+        job = session.get(JobRow, predictor.job_id)
+        combo = session.get(HyperparamcomboRow, job.hyperparamcombo_id)
+        queue = session.get(QueueRow, job.queue_id)
+        algorithm = session.get(AlgorithmRow, queue.algorithm_id)
+    return predictor, job, combo, queue, algorithm
+
+
+def prediction_arrays(prediction_id: int) -> bytes:
+    """The stored arrays (npz bytes) of one prediction."""
+    with session_scope() as session:
+        return session.execute(select(PredictionRow.arrays).where(PredictionRow.id == prediction_id)).scalar_one()
+
+
+def model_blob(predictor_id: int) -> bytes:
+    """A trained model's bytes, in its library's own format."""
+    with session_scope() as session:
+        return session.execute(select(PredictorRow.model_blob).where(PredictorRow.id == predictor_id)).scalar_one()
+
+
+def feature_importance(predictor_id: int) -> dict[str, Any]:
+    """A predictor's stored permutation importances (read fresh: another process may have stored one)."""
+    with session_scope() as session:
+        stored = session.execute(
+            select(PredictorRow.feature_importance).where(PredictorRow.id == predictor_id)
+        ).scalar_one()
+    return dict(stored or {})

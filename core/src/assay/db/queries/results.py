@@ -1,0 +1,103 @@
+"""Queries of results: metrics per trained model and split, queue overviews, what an analysis type is."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import Text, cast, func, select
+
+from assay.db.engine import session_scope
+from assay.db.models import (
+    AlgorithmRow,
+    HyperparamcomboRow,
+    HyperparamsetRow,
+    JobRow,
+    PredictionRow,
+    PredictorRow,
+    QueueRow,
+)
+
+
+def queue_analysis_type_and_grid(queue_id: int) -> tuple[str, dict[str, list[Any]], int]:
+    """A queue's analysis type, hyperparameter grid and hyperparamset id."""
+    with session_scope() as session:
+        row = session.execute(
+            select(AlgorithmRow.analysis_type, HyperparamsetRow.grid, HyperparamsetRow.id)
+            .select_from(QueueRow)
+            .join(AlgorithmRow, AlgorithmRow.id == QueueRow.algorithm_id)
+            .join(HyperparamsetRow, HyperparamsetRow.id == QueueRow.hyperparamset_id)
+            .where(QueueRow.id == queue_id)
+        ).one()
+    return row[0], dict(row[1] or {}), row[2]
+
+
+def combos(hyperparamset_id: int) -> list[tuple[int, int, dict[str, Any]]]:
+    """``(combo id, combo_index, hyperparameters)`` of every combination of a hyperparameter set."""
+    with session_scope() as session:
+        return [tuple(row) for row in session.execute(
+            select(HyperparamcomboRow.id, HyperparamcomboRow.combo_index, HyperparamcomboRow.hyperparameters)
+            .where(HyperparamcomboRow.hyperparamset_id == hyperparamset_id)
+        ).all()]
+
+
+def metric_runs(queue_id: int) -> list[tuple[Any, ...]]:
+    """One tuple per trained model and evaluated split of a queue: ``(job id, predictor id, run_index,
+    hyperparamcombo id, fold_index, repeat_index, split, metrics as JSON text)``; inferences left out.
+
+    Core columns (not ORM attributes) and the metrics as raw JSON text: at 30,000 rows the ORM's per-row
+    processing and one ``json.loads`` per row would cost more than the query itself.
+    """
+    job_table, predictor_table, prediction_table = JobRow.__table__, PredictorRow.__table__, PredictionRow.__table__
+    job, predictor, prediction = job_table.c, predictor_table.c, prediction_table.c
+    with session_scope() as session:
+        return list(session.connection().execute(
+            select(job.id, predictor.id, job.run_index, job.hyperparamcombo_id, job.fold_index, job.repeat_index,
+                   prediction.split, cast(prediction.metrics, Text))
+            .select_from(job_table.join(predictor_table, predictor.job_id == job.id)
+                         .join(prediction_table, prediction.predictor_id == predictor.id))
+            .where(job.queue_id == queue_id, prediction.split != "inference")
+        ).all())
+
+
+def analysis_type_of_prediction(prediction_id: int) -> str:
+    """The analysis type of the algorithm that made a prediction."""
+    with session_scope() as session:
+        return session.execute(
+            select(AlgorithmRow.analysis_type)
+            .join(QueueRow, QueueRow.algorithm_id == AlgorithmRow.id)
+            .join(JobRow, JobRow.queue_id == QueueRow.id)
+            .join(PredictorRow, PredictorRow.job_id == JobRow.id)
+            .join(PredictionRow, PredictionRow.predictor_id == PredictorRow.id)
+            .where(PredictionRow.id == prediction_id)
+        ).scalar_one()
+
+
+def queue_overview_rows() -> list[Any]:
+    """Every queue, oldest first: ``id, created_at, library, analysis_type``."""
+    with session_scope() as session:
+        return list(session.execute(
+            select(QueueRow.id, QueueRow.created_at, AlgorithmRow.library, AlgorithmRow.analysis_type)
+            .join(AlgorithmRow, AlgorithmRow.id == QueueRow.algorithm_id).order_by(QueueRow.id)
+        ).all())
+
+
+def job_state_counts() -> Counter:
+    """``(queue id, state) -> job count`` over every queue, in one query."""
+    with session_scope() as session:
+        return Counter({
+            (queue_id, status): count for queue_id, status, count in session.execute(
+                select(JobRow.queue_id, JobRow.status, func.count()).group_by(JobRow.queue_id, JobRow.status)
+            )
+        })
+
+
+def failed_jobs(queue_id: int, limit: int | None = None) -> list[Any]:
+    """The failed jobs of a queue in run order (the first ``limit``): ``id, run_index, error, hyperparameters``."""
+    with session_scope() as session:
+        return list(session.execute(
+            select(JobRow.id, JobRow.run_index, JobRow.error, HyperparamcomboRow.hyperparameters)
+            .join(HyperparamcomboRow, HyperparamcomboRow.id == JobRow.hyperparamcombo_id)
+            .where(JobRow.queue_id == queue_id, JobRow.status == "failed")
+            .order_by(JobRow.run_index).limit(limit)
+        ).all())

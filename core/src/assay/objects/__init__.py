@@ -1,0 +1,6 @@
+"""The public objects (top layer): what ``assay.Dataset``, ``assay.Splitset``, ``assay.Queue``, ... are.
+
+Each wraps one stored row and offers the convenience methods users call (``queue.run_jobs()``,
+``queue.leaderboard()``, ``predictor.infer(df)``, ...), which hand ids and rows down to the layers below. Nothing
+below this package imports it.
+"""

@@ -1,0 +1,95 @@
+"""Base class of the user-facing persisted objects (``assay.Splitset``, ``assay.Queue``, ...).
+
+Each wraps one ORM row loaded with ``expire_on_commit=False``, so its columns stay readable after the session
+closed. Related objects and large blobs are read through explicit queries, never lazy relationships, so user
+code never meets a detached-instance error.
+
+Every stored column a user may read is declared on the class with :class:`column`, so ``help()``, IDEs and type
+checkers see it with its type and meaning (a test checks that each table column is declared).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Generic, TypeVar, overload
+
+from assay.db.models import Base
+from assay.db.queries import data as queries
+
+T = TypeVar("T", bound="Persisted")
+V = TypeVar("V")
+
+
+class column(Generic[V]):  # noqa: N801  (lower case: it reads like a field declaration)
+    """A stored column of the object's row, read-only: ``library = column[str]("the ML library")``.
+
+    Deferred columns (large blobs) are read from the database on first access.
+    """
+
+    def __init__(self, doc: str):
+        self.__doc__ = doc
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> column[V]: ...
+
+    @overload
+    def __get__(self, obj: Persisted, owner: type | None = None) -> V: ...
+
+    def __get__(self, obj: Persisted | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return obj._value(self.name)
+
+    def __set__(self, obj: Persisted, value: Any) -> None:
+        raise AttributeError(f"{type(obj).__name__}.{self.name} is stored: it cannot be changed")
+
+
+class Persisted:
+    """A persisted object: ``.id``, ``get(id)``, ``all()`` and its declared columns."""
+
+    _row_type: ClassVar[type[Base]]
+
+    def __init__(self, row: Base):
+        self._row = row
+
+    @property
+    def id(self) -> int:
+        """The object's id in its table."""
+        return self._row.id  # type: ignore[attr-defined]
+
+    @classmethod
+    def get(cls: type[T], id: int) -> T:
+        """Load the object with this id (also from another process)."""
+        return cls(queries.row(cls._row_type, id, cls.__name__))
+
+    @classmethod
+    def all(cls: type[T]) -> list[T]:
+        """Every stored object of this class, oldest first."""
+        return [cls(row) for row in queries.rows(cls._row_type)]
+
+    def refresh(self: T) -> T:
+        """Reload this object's columns from the database."""
+        self._row = type(self).get(self.id)._row
+        return self
+
+    def _column(self, name: str) -> Any:
+        """Read one (deferred) column of this row from the database, e.g. a blob."""
+        return queries.column_value(self._row_type, self.id, name)
+
+    def _value(self, name: str) -> Any:
+        """A column's value: from the loaded row, or read on request when the column is deferred."""
+        if name not in self._row.__dict__:
+            return self._column(name)
+        return getattr(self._row, name)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.id == self.id  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.id))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} id={self.id}>"

@@ -1,0 +1,194 @@
+"""The persisted data objects: :class:`Dataset`, :class:`Splitset` and :class:`Fold`.
+
+A :class:`Splitset` wraps the data layer's :class:`~assay.data.splitsets.SplitsetData`, which the experiment
+engine and inference use directly by id; the public object adds nothing they need, so they never import it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assay.data import ingest
+from assay.data.encoding import FittedEncoders
+from assay.data.interpolation import Interpolater
+from assay.data.splitsets import SplitsetData
+from assay.db.engine import session_scope
+from assay.db.models import DatasetRow, FoldRow, SplitsetRow
+from assay.objects.base import Persisted, column
+
+
+class Dataset(Persisted):
+    """Ingested data: Parquet bytes identified by their sha256, with columns, dtypes, shape and statistics."""
+
+    _row_type = DatasetRow
+
+    kind = column[str]("what the data is (``tabular``)")
+    name = column["str | None"]("the file it was read from, when it came from a file")
+    sha256 = column[str]("hash of the stored bytes: the same content twice is one Dataset")
+    file_format = column[str]("format of :attr:`blob` (``parquet``)")
+    blob = column[bytes]("the stored bytes (read on request; :meth:`to_pandas` decodes them)")
+    row_count = column[int]("number of rows")
+    column_count = column[int]("number of columns")
+    columns = column["list[str]"]("column names, in order")
+    dtypes = column["dict[str, str]"]("column -> dtype name, as ingested")
+    statistics = column["dict[str, Any]"]("per-column statistics (counts, missing values, min/max or distinct)")
+    created_at = column[dt.datetime]("when it was stored (UTC)")
+
+    def __init__(self, row: DatasetRow, frame: pd.DataFrame | None = None):
+        super().__init__(row)
+        self._frame = frame
+
+    @classmethod
+    def make(cls, df_or_path: Any) -> Dataset:
+        """Store a DataFrame or a .csv/.tsv/.parquet file (or find the identical one already stored)."""
+        df, name = ingest.read_tabular(df_or_path)
+        with ingest.serialize(df) as serialized, session_scope() as session:
+            row = ingest.store(session, df, serialized, name)
+        return cls(row, df)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The stored data as a DataFrame (read once, then cached); dtypes are those ingested."""
+        if self._frame is None:
+            self._frame = ingest.deserialize(self._column("blob"))
+        return self._frame
+
+
+class Fold(Persisted):
+    """One cross-validation fold: ``samples["train"]`` and ``samples["validation"]`` (dataset row indices)."""
+
+    _row_type = FoldRow
+
+    splitset_id = column[int]("the :class:`Splitset` it belongs to")
+    fold_index = column[int]("its index among the splitset's folds")
+
+    def __init__(self, row: FoldRow):
+        super().__init__(row)
+
+    @property
+    def samples(self) -> dict[str, list[int]]:
+        if "samples" not in self._row.__dict__:
+            self._row.samples = self._column("samples")
+        return self._row.samples
+
+
+class Splitset(Persisted):
+    """Row indices per split, stratified on the label, optional folds, and the encoders fitted for them.
+
+    Made by :meth:`assay.Pipeline.Tabular.make`; load a stored one with ``Splitset.get(id)``.
+    """
+
+    _row_type = SplitsetRow
+
+    dataset_id = column[int]("the :class:`Dataset` it splits")
+    label_id = column["int | None"]("the stored label column (``None`` when unsupervised)")
+    feature_id = column[int]("the stored feature columns")
+    size_test = column["float | None"]("the test split's share of the rows")
+    size_validation = column["float | None"]("the validation split's share of the rows")
+    fold_count = column["int | None"]("number of cross-validation folds made on the train split")
+    bin_count = column["int | None"]("bins a continuous label was stratified on")
+    seed = column[int]("seed of the splits")
+    split_sizes = column["dict[str, int]"]("rows per split")
+    created_at = column[dt.datetime]("when it was made (UTC)")
+
+    def __init__(self, row: SplitsetRow, data: SplitsetData | None = None):
+        super().__init__(row)
+        self._data = data if data is not None else SplitsetData(row)
+
+    @property
+    def samples(self) -> dict[str, list[int]]:
+        """Dataset row indices per split: ``train`` and, when made, ``validation`` and ``test``."""
+        return self._data.samples
+
+    @property
+    def folds(self) -> list[Fold]:
+        """The folds made on the train split (empty without ``fold_count``), by ``fold_index``."""
+        return [Fold(row) for row in self._data.folds]
+
+    @property
+    def features_shape(self) -> tuple[int, ...]:
+        """Shape of one sample's encoded features."""
+        return self._data.features_shape
+
+    @property
+    def label_shape(self) -> tuple[int, ...] | None:
+        """Shape of one sample's encoded label; ``None`` when unsupervised."""
+        return self._data.label_shape
+
+    @property
+    def feature_columns(self) -> list[str]:
+        """The original feature column names, in order."""
+        return self._data.feature_columns
+
+    @property
+    def feature_dtypes(self) -> dict[str, str]:
+        """Feature column -> dtype name, as ingested."""
+        return self._data.feature_dtypes
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the encoded feature outputs (``column=value`` for one-hot outputs)."""
+        return self._data.feature_names
+
+    @property
+    def label_column(self) -> str | None:
+        """The label column's name; ``None`` when unsupervised."""
+        return self._data.label_column
+
+    @property
+    def label_is_categorical(self) -> bool:
+        """Whether the label holds classes (decoded through :attr:`label_classes`)."""
+        return self._data.label_is_categorical
+
+    @property
+    def label_classes(self) -> list[Any]:
+        """Original classes in encoded order (index i = one-hot column i / encoded value i); ``[]`` if continuous."""
+        return self._data.label_classes
+
+    @property
+    def interpolaters(self) -> list[Interpolater]:
+        """The feature and label interpolation steps, applied to each split's rows on their own."""
+        return self._data.interpolaters
+
+    def row_indices(self, split: str, fold_index: int | None = None) -> list[int]:
+        """Dataset rows of ``split`` in the order :meth:`samples_for` returns them.
+
+        With a fold, ``train`` and ``validation`` are the fold's rows; ``test`` stays the splitset's test rows.
+        """
+        return self._data.row_indices(split, fold_index)
+
+    def encoders(self, fold_index: int | None = None) -> FittedEncoders:
+        """The fitted encoders of the splitset (``fold_index=None``) or of one fold, ready to encode raw rows."""
+        return self._data.encoders(fold_index)
+
+    def samples_for(self, split: str, fold_index: int | None = None) -> dict[str, np.ndarray | None]:
+        """``{"features": float32 (n, *features_shape), "labels": (n, *label_shape) or None}`` of one split.
+
+        Encoded with the splitset's encoders, or the fold's when ``fold_index`` is given. Arrays are cached;
+        each call returns fresh copies, so a training function may modify them.
+        """
+        return self._data.samples_for(split, fold_index)
+
+    def raw_labels(self, row_indices: Any) -> np.ndarray:
+        """The original label values of these dataset rows."""
+        return self._data.raw_labels(row_indices)
+
+    def decode_labels(self, values: Any, fold_index: int | None = None) -> np.ndarray:
+        """Classification: class indices to original classes (``label_classes[i]``). Regression: the inverse
+        of the label encoder (the fold's when it was fitted per fold)."""
+        return self._data.decode_labels(values, fold_index)
+
+    def encode_features(self, df: pd.DataFrame, fold_index: int | None = None) -> np.ndarray:
+        """Encode new raw rows (inference) after checking they have the feature columns with fitting dtypes.
+
+        Raises:
+            assay.errors.SchemaMismatchError: a feature column is missing or holds another kind of values.
+        """
+        return self._data.encode_features(df, fold_index)
+
+    def clear_cache(self) -> None:
+        """Forget cached data and encoded arrays (they are read or encoded again on the next request)."""
+        self._data.clear_cache()
