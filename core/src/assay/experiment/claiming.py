@@ -97,9 +97,13 @@ def _claim_next(queue_id: int, worker: str, lease_seconds: float | None) -> int 
     now = utcnow()
     engine = get_engine()
     postgres = engine.dialect.name == "postgresql"
-    # SQLAlchemy Core on one connection, not an ORM session: a claim is three small statements, and the session's
-    # bookkeeping cost more than they do (SQLite holds its write lock for the whole transaction)
+    # SQLAlchemy Core on one connection, not an ORM session: the session's bookkeeping cost more than the claim's
+    # statements (SQLite holds its write lock for the whole transaction)
     with engine.begin() as connection:
+        claimed = connection.execute(_claim_first(queue_id, worker, lease_seconds, now, postgres)).scalar()
+        if claimed is not None:
+            return claimed
+        # the first claimable job has used up its attempts, or none is left: look at them one by one
         max_attempts = connection.execute(
             select(QueueRow.max_attempts).where(QueueRow.id == queue_id)
         ).scalar_one()
@@ -134,6 +138,30 @@ def _claim_next(queue_id: int, worker: str, lease_seconds: float | None) -> int 
             )
             if result.rowcount == 1:
                 return row.id
+
+
+def _claim_first(queue_id: int, worker: str, lease_seconds: float | None, now: dt.datetime, postgres: bool):
+    """The common claim in one statement: the first claimable job in run order, if it has attempts left.
+
+    ``UPDATE ... WHERE id = (the first claimable job) AND attempts < max_attempts RETURNING id``; no row when that
+    job has used up its attempts (its workers died) or nothing is claimable, which the caller sorts out.
+    """
+    first = (
+        select(JobRow.id)
+        .where(JobRow.queue_id == queue_id, _claimable(now))
+        .order_by(JobRow.run_index)
+        .limit(1)
+    )
+    if postgres:
+        first = first.with_for_update(skip_locked=True)  # a job another worker is claiming right now is skipped
+    max_attempts = select(QueueRow.max_attempts).where(QueueRow.id == queue_id).scalar_subquery()
+    return (
+        update(JobRow)
+        .where(JobRow.id == first.scalar_subquery(), _claimable(now), JobRow.attempts < max_attempts)
+        .values(status="running", worker=worker, attempts=JobRow.attempts + 1, started_at=now,
+                lease_expires_at=_lease_until(lease_seconds), error=None, traceback=None)
+        .returning(JobRow.id)
+    )
 
 
 def release_dead_local_jobs(queue_id: int) -> int:

@@ -6,10 +6,10 @@ import traceback
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from assay import errors
-from assay.db.engine import current_url, session_scope
+from assay.db.engine import current_url, get_engine, session_scope
 from assay.db.models import (
     AlgorithmRow,
     HyperparamcomboRow,
@@ -97,32 +97,40 @@ def requeue_failed_jobs(queue_id: int) -> int:
 
 
 def job_context(job_id: int) -> tuple[JobRow, HyperparamcomboRow, QueueRow, AlgorithmRow]:
-    """Everything a claimed job needs, read in one short transaction (under several workers each one waits
-    its turn): the job, its combination, its queue and the queue's algorithm."""
+    """Everything a claimed job needs, read in one statement (under several workers each one waits its turn):
+    the job, its combination, its queue and the queue's algorithm (without its deferred function bytes)."""
     with session_scope() as session:
-        job = session.get(JobRow, job_id)
-        combo = session.get(HyperparamcomboRow, job.hyperparamcombo_id)
-        queue = session.get(QueueRow, job.queue_id)
-        algorithm = session.get(AlgorithmRow, queue.algorithm_id)
-    return job, combo, queue, algorithm
+        return session.execute(
+            select(JobRow, HyperparamcomboRow, QueueRow, AlgorithmRow)
+            .join(HyperparamcomboRow, HyperparamcomboRow.id == JobRow.hyperparamcombo_id)
+            .join(QueueRow, QueueRow.id == JobRow.queue_id)
+            .join(AlgorithmRow, AlgorithmRow.id == QueueRow.algorithm_id)
+            .where(JobRow.id == job_id)
+        ).one().tuple()
 
 
 def store_trained(job_id: int, worker: str, predictor: dict[str, Any], predictions: list[dict[str, Any]]) -> bool:
     """Write a Predictor, its Predictions and the job's success in one transaction, if the job is still
-    ``worker``'s; returns whether it was (``False``: another worker took the job over, nothing is written)."""
-    with session_scope() as session:
-        owned = session.execute(
+    ``worker``'s; returns whether it was (``False``: another worker took the job over, nothing is written).
+
+    Three statements on one Core connection (the predictions as one multi-row insert): the ORM's unit of work
+    cost more than the writes themselves, and SQLite holds its write lock for the whole transaction.
+    """
+    with get_engine().begin() as connection:
+        owned = connection.execute(
             update(JobRow)
             .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
             .values(status="succeeded", finished_at=utcnow(), lease_expires_at=None)
         )
         if owned.rowcount != 1:
-            session.rollback()
-            return False
-        row = PredictorRow(job_id=job_id, **predictor)
-        session.add(row)
-        session.flush()
-        session.add_all([PredictionRow(predictor_id=row.id, **prediction) for prediction in predictions])
+            return False  # nothing was written
+        predictor_id = connection.execute(
+            insert(PredictorRow).values(job_id=job_id, **predictor).returning(PredictorRow.id)
+        ).scalar_one()
+        if predictions:
+            connection.execute(insert(PredictionRow), [{"predictor_id": predictor_id, "dataset_id": None,
+                                                        "plot_data": None, **prediction}
+                                                       for prediction in predictions])
     return True
 
 
