@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import socket
 import threading
@@ -18,8 +19,9 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Integer, String, and_, bindparam, func, or_, select, update
 
 from assay.db.engine import get_engine, session_scope
 from assay.db.models import JobRow, QueueRow, utcnow
@@ -100,7 +102,10 @@ def _claim_next(queue_id: int, worker: str, lease_seconds: float | None) -> int 
     # SQLAlchemy Core on one connection, not an ORM session: the session's bookkeeping cost more than the claim's
     # statements (SQLite holds its write lock for the whole transaction)
     with engine.begin() as connection:
-        claimed = connection.execute(_claim_first(queue_id, worker, lease_seconds, now, postgres)).scalar()
+        claimed = connection.execute(_claim_first(postgres), {
+            "claim_queue": queue_id, "claim_now": now, "claim_worker": worker,
+            "claim_lease_until": _lease_until(lease_seconds),
+        }).scalar()
         if claimed is not None:
             return claimed
         # the first claimable job has used up its attempts, or none is left: look at them one by one
@@ -140,12 +145,17 @@ def _claim_next(queue_id: int, worker: str, lease_seconds: float | None) -> int 
                 return row.id
 
 
-def _claim_first(queue_id: int, worker: str, lease_seconds: float | None, now: dt.datetime, postgres: bool):
-    """The common claim in one statement: the first claimable job in run order, if it has attempts left.
+@functools.lru_cache(maxsize=2)
+def _claim_first(postgres: bool) -> Any:
+    """The common claim as one statement: the first claimable job in run order, if it has attempts left.
 
     ``UPDATE ... WHERE id = (the first claimable job) AND attempts < max_attempts RETURNING id``; no row when that
-    job has used up its attempts (its workers died) or nothing is claimable, which the caller sorts out.
+    job has used up its attempts (its workers died) or nothing is claimable, which the caller sorts out. Built
+    once per dialect with bound parameters (``claim_queue``, ``claim_now``, ``claim_worker``,
+    ``claim_lease_until``): building the
+    expression costs more than running it.
     """
+    queue_id, now = bindparam("claim_queue", type_=Integer), bindparam("claim_now", type_=JobRow.lease_expires_at.type)
     first = (
         select(JobRow.id)
         .where(JobRow.queue_id == queue_id, _claimable(now))
@@ -158,8 +168,9 @@ def _claim_first(queue_id: int, worker: str, lease_seconds: float | None, now: d
     return (
         update(JobRow)
         .where(JobRow.id == first.scalar_subquery(), _claimable(now), JobRow.attempts < max_attempts)
-        .values(status="running", worker=worker, attempts=JobRow.attempts + 1, started_at=now,
-                lease_expires_at=_lease_until(lease_seconds), error=None, traceback=None)
+        .values(status="running", worker=bindparam("claim_worker", type_=String), attempts=JobRow.attempts + 1,
+                started_at=now, lease_expires_at=bindparam("claim_lease_until", type_=JobRow.lease_expires_at.type),
+                error=None, traceback=None)
         .returning(JobRow.id)
     )
 
