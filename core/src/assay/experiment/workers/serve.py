@@ -52,12 +52,15 @@ def preload(libraries: list[str]) -> None:
 
 def run_command(line: str) -> None:
     """Run one queue as the command says and write the report where it says."""
-    from assay.db.engine import setup
+    from assay.db.engine import dispose, setup
     from assay.experiment.workers.loop import work
 
     command = json.loads(line)
     setup(command["url"])
-    report = work(int(command["queue_id"]), lease_seconds=command.get("lease_seconds"))
+    try:
+        report = work(int(command["queue_id"]), lease_seconds=command.get("lease_seconds"))
+    finally:
+        dispose()  # an idle worker holds no connection: its database can be dropped, its file moved
     target = Path(command["report"])
     partial = target.with_name(target.name + ".partial")
     partial.write_text(json.dumps(report.to_dict()))
