@@ -49,3 +49,29 @@ def test_assay_exposes_each_public_name_lazily_and_in_dir():
     assert set(dir(assay)) == set(assay.__all__)
     for name in assay._LAZY:
         assert getattr(assay, name) is not None
+
+
+def test_prediction_plots_draw_any_prediction_data_without_a_database_or_a_model():
+    import attrs
+    import numpy as np
+
+    from assay.contracts import PredictionData
+    from assay.evaluation import plots
+
+    @attrs.frozen
+    class Plain:
+        """Predictions a plugin author computed elsewhere: the Protocol is all a plot reads."""
+
+        id: int = 0
+        split: str = "test"
+        metrics: dict = attrs.field(factory=lambda: {"roc_auc": 0.75})
+        predictions: np.ndarray = attrs.field(factory=lambda: np.array(["a", "b", "b", "a"]))
+        labels: np.ndarray = attrs.field(factory=lambda: np.array(["a", "b", "a", "a"]))
+        probabilities: np.ndarray = attrs.field(factory=lambda: np.array([0.2, 0.9, 0.6, 0.3]))
+        classes: list = attrs.field(factory=lambda: ["a", "b"])
+
+    prediction = Plain()
+    assert isinstance(prediction, PredictionData)
+    counts = plots.plot_confusion_matrix(prediction).axes[0].images[0].get_array()
+    assert np.asarray(counts).tolist() == [[2, 1], [0, 1]]  # rows: true a, b; columns: predicted a, b
+    assert plots.plot_roc_curve(prediction).axes[0].get_title() == "ROC curve, test split"

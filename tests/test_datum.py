@@ -13,7 +13,8 @@ def test_list_datums_describes_every_shipped_tabular_dataset():
     table = datum.list_datums()
     assert list(table.columns) == ["name", "kind", "analysis_type", "label", "rows", "description"]
     assert set(table["name"]) == {"iris.tsv", "iris_10x.tsv", "sonar.csv", "heart_failure.parquet",
-                                  "exoplanets.parquet", "spam.csv", "epilepsy.parquet", "delhi_climate.parquet"}
+                                  "exoplanets.parquet", "houses.csv", "spam.csv", "epilepsy.parquet",
+                                  "delhi_climate.parquet"}
 
 
 @pytest.mark.parametrize("record", datum.list_datums().to_dict("records"), ids=lambda r: r["name"])

@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from sqlalchemy import func, select
+from trained_models import train_per_analysis_type
 
 import assay
 from assay import datum, errors
-from assay.db import engine as db_engine
 from assay.db.engine import session_scope
 from assay.db.models import DatasetRow, PredictionRow
 
@@ -82,24 +82,8 @@ CASES = {
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """The database URL and, per analysis type, the id of one trained predictor (the last fold's with folds)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('inference-keras') / 'assay.sqlite3'}"
-    assay.setup(url)
-    predictor_ids = {}
-    for analysis_type, case in CASES.items():
-        splitset = assay.Pipeline.Tabular.make(
-            df_or_path=case["data"](),
-            feature_encoders=[dict(sklearn_preprocess=StandardScaler(), dtypes=["float64"])],
-            **case["splitset"],
-        )
-        queue = assay.Experiment.make(
-            library="keras", analysis_type=analysis_type, fn_build=fn_build, fn_train=fn_train,
-            hyperparameters={"kind": [case["kind"]]}, splitset_id=splitset.id, seed=3,
-        )
-        summary = queue.run_jobs(progress=False)
-        assert summary.failed == 0, queue.status()["errors"]
-        predictor_ids[analysis_type] = queue.predictors[-1].id
-    db_engine.dispose()
-    return url, predictor_ids
+    return train_per_analysis_type(tmp_path_factory.mktemp("inference-keras"), "keras", CASES, fn_build, fn_train,
+                                   seed=3)
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from trained_models import train_per_analysis_type
 
 import assay
 from assay import datum
-from assay.db import engine as db_engine
 
 pytest.importorskip("assay_torch")
 
@@ -89,25 +89,9 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('inference-torch') / 'assay.sqlite3'}"
-    assay.setup(url)
-    predictor_ids = {}
-    for analysis_type, case in CASES.items():
-        splitset = assay.Pipeline.Tabular.make(
-            df_or_path=case["data"](),
-            feature_encoders=[dict(sklearn_preprocess=StandardScaler(), dtypes=["float64"])],
-            **case["splitset"],
-        )
-        queue = assay.Experiment.make(
-            library="torch", analysis_type=analysis_type, fn_build=fn_build, fn_train=fn_train,
-            hyperparameters={"kind": [case["kind"]]}, splitset_id=splitset.id, seed=5, **case["functions"],
-        )
-        summary = queue.run_jobs(progress=False)
-        assert summary.failed == 0, queue.status()["errors"]
-        [predictor] = [p for p in queue.predictors if p.fold_index == case["fold_index"]]
-        predictor_ids[analysis_type] = predictor.id
-    db_engine.dispose()
-    return url, predictor_ids
+    """The database URL and, per analysis type, the id of one trained predictor (the last fold's with folds)."""
+    return train_per_analysis_type(tmp_path_factory.mktemp("inference-torch"), "torch", CASES, fn_build, fn_train,
+                                   seed=5)
 
 
 @pytest.fixture

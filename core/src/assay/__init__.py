@@ -13,6 +13,7 @@ from assay.db.engine import setup
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name loads on first access (below)
     from assay import datum
+    from assay.callbacks import TrainingCallback
     from assay.inference.bundle import load_bundle
     from assay.objects.data import Dataset, Fold, Splitset
     from assay.objects.experiment import Algorithm, Job, Prediction, Predictor, Queue
@@ -35,11 +36,12 @@ _LAZY = {
     "Predictor": "assay.objects.experiment",
     "Prediction": "assay.objects.experiment",
     "load_bundle": "assay.inference.bundle",
+    "TrainingCallback": "assay.callbacks",
 }
 
 __all__ = [  # noqa: RUF022  (grouped as in the docs, not sorted)
     "__version__", "errors", "setup", "datum", "Pipeline", "Dataset", "Splitset", "Fold", "Experiment", "Algorithm",
-    "Queue", "Job", "Predictor", "Prediction", "load_bundle",
+    "Queue", "Job", "Predictor", "Prediction", "load_bundle", "TrainingCallback",
 ]
 
 

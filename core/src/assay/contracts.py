@@ -129,3 +129,45 @@ class EncoderFamily(abc.ABC):
     def describe(self, encoder: Any) -> dict[str, Any]:
         """A JSON-safe description for display: class name and parameters."""
         return {"class": type(encoder).__name__}
+
+
+class ClassCount(int):
+    """What ``fn_build`` receives as ``label_shape`` for multi-class classification: the number of classes.
+
+    It is an ``int`` (``nn.Linear(12, label_shape)``, as AIQC's ordinal multi-class scenarios write it) that
+    also reads as the one-tuple ``(class_count,)`` (``Dense(units=label_shape[0])``, as one-hot scenarios
+    write it). Ordinal labels are one column per sample, so their sample shape ``(1,)`` could not size an
+    output layer; one-hot labels have ``class_count`` columns, so both read the same.
+    """
+
+    def __getitem__(self, index: Any) -> Any:
+        return (int(self),)[index]
+
+    def __len__(self) -> int:
+        return 1
+
+    def __iter__(self):
+        return iter((int(self),))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, tuple):
+            return other == (int(self),)
+        return int(self) == other
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = int.__hash__
+
+    def __repr__(self) -> str:
+        return f"ClassCount({int(self)})"
+
+
+def build_label_shape(label_shape: Any, analysis_type: str, class_count: int) -> Any:
+    """The ``label_shape`` argument of ``fn_build``: a :class:`ClassCount` for multi-class classification
+    (ordinal or one-hot labels alike), the label's sample shape as a tuple otherwise (``None`` unsupervised)."""
+    if label_shape is None:
+        return None
+    if analysis_type == "classification_multi" and class_count > 0 and tuple(label_shape) in ((1,), (class_count,)):
+        return ClassCount(class_count)
+    return tuple(label_shape)

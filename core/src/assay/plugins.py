@@ -209,6 +209,18 @@ class Backend:
         return dict(self._call("assay_library_versions"))
 
 
+# other names users write for a library (AIQC wrote library="pytorch"); stored under the canonical name
+LIBRARY_ALIASES = {"pytorch": "torch"}
+
+
+def canonical_library(library: Any) -> Any:
+    """``library`` under the name its plugin registers (``"pytorch"`` -> ``"torch"``), unless a plugin
+    registers the alias itself."""
+    if isinstance(library, str) and library in LIBRARY_ALIASES and library not in libraries():
+        return LIBRARY_ALIASES[library]
+    return library
+
+
 def backend(library: str) -> Backend:
     """The backend for ``library``; raises :class:`~assay.errors.LibraryNotFoundError` naming what to install."""
     available = libraries()

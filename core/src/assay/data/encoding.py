@@ -18,7 +18,7 @@ from assay.contracts import EncoderFamily
 from assay.data import interpolation
 from assay.data.interpolation import Interpolater
 
-SPEC_KEYS = {"sklearn_preprocess", "dtypes", "columns"}
+SPEC_KEYS = {"sklearn_preprocess", "dtypes", "columns", "include"}
 LABEL_KEYS = {"sklearn_preprocess"}
 NAN_PROBE_ROWS = 1000  # rows holding NaNs pushed through an encoder to see whether it imputes them
 ENCODE_CHUNK_ROWS = 65_536  # rows encoded at a time: bounds temporary memory
@@ -49,6 +49,7 @@ class EncoderStep:
     dtypes: list[str] | None = None
     columns_selected: list[str] | None = None
     columns: list[str] = attrs.field(factory=list)
+    include: bool = True  # False: encode the remaining columns that do *not* match dtypes/columns
 
 
 def parse_spec(spec: Any, parameter: str, role: str, position: int) -> EncoderStep:
@@ -73,8 +74,14 @@ def parse_spec(spec: Any, parameter: str, role: str, position: int) -> EncoderSt
             raise errors.EncoderError(f"{parameter}.{key}", "is empty; leave it out to select every remaining column")
     if columns is not None and not all(isinstance(c, str) for c in columns):
         raise errors.EncoderError(f"{parameter}.columns", f"must be column names (strings), got {columns!r}")
+    include = spec.get("include", True)
+    if not isinstance(include, bool):
+        raise errors.EncoderError(
+            f"{parameter}.include", f"must be True (encode the matching columns) or False (encode the others), "
+            f"got {include!r}"
+        )
     return EncoderStep(role, position, parameter, family, encoder, family.is_categorical(encoder),
-                       [str(d) for d in dtypes] if dtypes else None, columns)
+                       [str(d) for d in dtypes] if dtypes else None, columns, include=include)
 
 
 def parse_feature_encoders(feature_encoders: Any) -> list[EncoderStep]:
@@ -112,7 +119,7 @@ def select_columns(steps: list[EncoderStep], features: pd.DataFrame, label_colum
                 matched = head[remaining].select_dtypes(include=step.dtypes).columns
             except (TypeError, ValueError) as exc:
                 raise errors.EncoderError(f"{step.parameter}.dtypes", f"{step.dtypes!r} is not a dtype: {exc}") from exc
-            if len(matched) == 0:
+            if len(matched) == 0 and step.include:
                 left = {c: str(features[c].dtype) for c in remaining}
                 raise errors.EncoderError(
                     f"{step.parameter}.dtypes",
@@ -121,8 +128,12 @@ def select_columns(steps: list[EncoderStep], features: pd.DataFrame, label_colum
             chosen.update(matched)
         if step.columns_selected is None and step.dtypes is None:
             chosen.update(remaining)
+        elif not step.include:  # AIQC's include=False: every remaining column except the matching ones
+            chosen = set(remaining) - chosen
         if not chosen:
-            raise errors.EncoderError(step.parameter, "selects no column: earlier encoders took every feature")
+            what = "every remaining column matches its selectors (include=False)" if not step.include else \
+                "earlier encoders took every feature"
+            raise errors.EncoderError(step.parameter, f"selects no column: {what}")
         step.columns = [c for c in remaining if c in chosen]
         remaining = [c for c in remaining if c not in chosen]
     not_numeric = [c for c in remaining if not _is_numeric(features[c].dtype)]

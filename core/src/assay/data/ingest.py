@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay import errors
 from assay.db.models import DatasetRow
+from assay.db.queries import data as queries
 
 PARAMETER = "df_or_path"
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
@@ -162,24 +162,15 @@ def statistics(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return stats
 
 
+def dataset_fields(df: pd.DataFrame, name: str | None) -> dict[str, Any]:
+    """What a DatasetRow records about ``df`` besides its bytes: kind, name, shape, columns, dtypes, statistics."""
+    return {
+        "kind": "tabular", "name": name, "file_format": "parquet", "row_count": int(df.shape[0]),
+        "column_count": int(df.shape[1]), "columns": [str(c) for c in df.columns], "dtypes": dtype_names(df),
+        "statistics": statistics(df),
+    }
+
+
 def store(session: Session, df: pd.DataFrame, serialized: Serialized, name: str | None) -> DatasetRow:
     """The DatasetRow holding ``df``: an existing one with the same sha256, or a new one (within ``session``)."""
-    existing = session.scalars(select(DatasetRow).where(DatasetRow.sha256 == serialized.sha256)).first()
-    if existing is not None:
-        return existing
-    raw = session.connection().connection.driver_connection
-    streamed = hasattr(raw, "blobopen")  # SQLite (Python >= 3.11): write the blob in place, chunk by chunk
-    row = DatasetRow(
-        kind="tabular", name=name, sha256=serialized.sha256, file_format="parquet",
-        blob=func.zeroblob(serialized.size) if streamed else serialized.read_bytes(),
-        row_count=int(df.shape[0]), column_count=int(df.shape[1]), columns=[str(c) for c in df.columns],
-        dtypes=dtype_names(df), statistics=statistics(df),
-    )
-    session.add(row)
-    session.flush()
-    if streamed:
-        with raw.blobopen(DatasetRow.__tablename__, "blob", row.id) as blob:
-            for chunk in serialized.chunks():
-                blob.write(chunk)
-    session.expire(row, ["blob"])  # never keep the bytes alive on the row
-    return row
+    return queries.store_dataset(session, serialized, dataset_fields(df, name))

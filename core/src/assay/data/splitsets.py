@@ -48,10 +48,12 @@ class SplitsetData:
     def fold_count(self) -> int | None:
         return self._row.fold_count
 
-    def prime(self, frame: pd.DataFrame, folds: list[FoldRow], label_row: LabelRow | None,
-              feature_row: FeatureRow) -> None:
-        """Keep what the pipeline just wrote, so the first :meth:`samples_for` need not read it back."""
-        self._cache.update(frame=frame, folds=folds, label_row=label_row, feature_row=feature_row)
+    def prime(self, frame: pd.DataFrame, label_row: LabelRow | None, feature_row: FeatureRow) -> None:
+        """Keep what the pipeline just wrote, so the first :meth:`samples_for` need not read it back.
+
+        Folds are not kept: the pipeline drops their row indices from memory, and they are read on request.
+        """
+        self._cache.update(frame=frame, label_row=label_row, feature_row=feature_row)
 
     # --- rows of the related tables, read once --------------------------------------------------------------
 

@@ -27,6 +27,7 @@ _CATALOG: dict[str, tuple[str, str, str | None, int, str]] = {
     "sonar.csv": ("tabular", "classification_binary", "object", 208, "Sonar returns (60 bands): rock R or mine M"),
     "heart_failure.parquet": ("tabular", "classification_binary", "died", 299, "Heart failure clinical records"),
     "exoplanets.parquet": ("tabular", "regression", "SurfaceTempK", 433, "Exoplanet surface temperatures"),
+    "houses.csv": ("tabular", "regression", "price", 506, "House prices by neighbourhood (12 numeric columns)"),
     "spam.csv": ("text", "classification_binary", "label", 1000, "SMS messages (column TextData): ham or spam"),
     "epilepsy.parquet": ("sequence", "classification_binary", "seizure", 1000, "EEG windows of 178 readings"),
     "delhi_climate.parquet": ("tabular time series", "forecasting", None, 1575, "Daily climate of Delhi"),

@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -122,6 +123,28 @@ class SplitsetRow(Base):
     interpolaters: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
     # forecasting windows (assay.data.windows): size_window, size_shift, record_shifted, split order
     window: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # False while a splitset made step by step (``Splitset.make``) waits for its encoders to be fitted
+    is_encoded: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class FoldsetRow(Base):
+    """The cross-validation folds of a splitset, as one object (AIQC's Foldset); at most one per splitset."""
+
+    __tablename__ = "foldset"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    splitset_id: Mapped[int] = mapped_column(ForeignKey("splitset.id", ondelete="CASCADE"), unique=True)
+    fold_count: Mapped[int] = mapped_column(Integer)
+    bin_count: Mapped[int | None] = mapped_column(Integer)
+
+
+class EncodersetRow(Base):
+    """An ordered set of feature encoder specifications made for a feature (AIQC's Encoderset)."""
+
+    __tablename__ = "encoderset"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feature_id: Mapped[int] = _fk("feature.id")
 
 
 class FoldRow(Base):
@@ -136,6 +159,26 @@ class FoldRow(Base):
     samples: Mapped[dict[str, list[int]]] = mapped_column(JSONType, deferred=True)
 
 
+class CoderRow(Base):
+    """An encoder specification made step by step: a label's labelcoder (``label_id``) or one featurecoder of
+    an encoderset (``encoderset_id``). Encoding a splitset copies it into an :class:`EncoderSpecRow`."""
+
+    __tablename__ = "coder"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label_id: Mapped[int | None] = _fk("label.id", nullable=True)
+    encoderset_id: Mapped[int | None] = _fk("encoderset.id", nullable=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    family: Mapped[str] = mapped_column(String(64))
+    class_name: Mapped[str] = mapped_column(String(255))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    dtypes: Mapped[list[str] | None] = mapped_column(JSONType)
+    columns_selected: Mapped[list[str] | None] = mapped_column(JSONType)
+    include: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_categorical: Mapped[bool] = mapped_column(Boolean)
+    blob: Mapped[bytes] = mapped_column(Blob, deferred=True)
+
+
 class EncoderSpecRow(Base):
     """A user's unfitted encoder: for the label or one step of the feature encoders."""
 
@@ -143,6 +186,8 @@ class EncoderSpecRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     splitset_id: Mapped[int] = _fk("splitset.id")
+    # False: the step encoded the columns that do *not* match dtypes/columns (AIQC's include=False)
+    include: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     role: Mapped[str] = mapped_column(String(16))  # "label" | "feature"
     position: Mapped[int] = mapped_column(Integer, default=0)
     family: Mapped[str] = mapped_column(String(64))
@@ -191,6 +236,9 @@ class HyperparamsetRow(Base):
     search_count: Mapped[int | None] = mapped_column(Integer)
     search_percent: Mapped[float | None] = mapped_column(Float)
     combination_count: Mapped[int] = mapped_column(Integer)
+    # the algorithm whose make_hyperparamset made it (checked by make_queue); a plain column, so SQLite can add
+    # it without rebuilding a table that others reference
+    algorithm_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class HyperparamcomboRow(Base):
@@ -219,6 +267,7 @@ class QueueRow(Base):
     seed: Mapped[int] = mapped_column(Integer)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
     job_count: Mapped[int] = mapped_column(Integer)
+    permute_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

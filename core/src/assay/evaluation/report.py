@@ -2,24 +2,24 @@
 
 The page holds the queue's summary, the leaderboard, the comparison of every model and, for the best models,
 their metrics per split, learning curves and the analysis type's plots (from every plugin's ``assay_plots``).
-Images are PNGs embedded as base64, so the file can be mailed or archived alone. The layout is
-``report.html`` next to this module, filled with :class:`string.Template`.
+Images are PNGs embedded as base64, so the file can be mailed or archived alone. This module gathers the
+numbers and figures into plain data; the page itself is the Jinja2 template ``templates/report.html`` (autoescaped),
+whose macros (``templates/macros.html``) other pages can reuse.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import html
+import functools
 import io
 import math
 import os
-import string
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import jinja2
 import pandas as pd
 
 from assay import __version__, errors, plugins
@@ -46,7 +46,15 @@ PIXELS_PER_INCH = 75
 #: shown where a value is missing (an en dash)
 MISSING = "\u2013"
 
-escape = html.escape
+
+@functools.cache
+def templates() -> jinja2.Environment:
+    """The Jinja2 environment of assay's HTML pages (templates shipped in ``assay/evaluation/templates``)."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("assay.evaluation", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,  # a misspelt name fails loudly instead of printing nothing
+    )
 
 
 @attrs.frozen
@@ -99,24 +107,25 @@ def render(queue_id: int, best_count: int = BEST_MODEL_COUNT) -> str:
     queue = _Queue.load(queue_id)
     board = tables.leaderboard(queue_id)
     status = queue.status
-    analysis_type = queue.analysis_type
-    values = {
-        "version": escape(__version__),
-        "title": escape(f"Queue {queue.id}: {analysis_type.replace('_', ' ')} with {queue.library}"),
-        "subtitle": escape(_subtitle(board, status)),
+    context = {
+        "version": __version__,
+        "title": f"Queue {queue.id}: {queue.analysis_type.replace('_', ' ')} with {queue.library}",
+        "subtitle": _subtitle(board, status),
         "cards": _cards(queue, board, status),
-        "leaderboard": _leaderboard_table(board),
-        "comparison": _comparison(queue, board),
+        "leaderboard": _leaderboard(board),
+        "comparison": None if board.empty else figure_data(
+            "the comparison", plots.plot_performance, queue.id, split=board.attrs["split"],
+            metric=board.attrs["metric"]),
         "models": _best_models(queue, board, best_count),
+        "models_split": board.attrs.get("split"),
         "failures": _failures(queue, status),
-        "written": escape(dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")),
+        "written": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
     }
-    template = resources.files("assay.evaluation").joinpath("report.html").read_text(encoding="utf-8")
-    return string.Template(template).substitute(values)
+    return templates().get_template("report.html").render(context)
 
 
 # --------------------------------------------------------------------------------------------------------------
-# pieces of the page
+# what the page shows, as plain data
 # --------------------------------------------------------------------------------------------------------------
 
 
@@ -132,30 +141,31 @@ def number(value: Any) -> str:
     return f"{value:.4f}"
 
 
-def figure_html(figure: Figure, caption: str = "") -> str:
-    """A figure as an embedded PNG (base64), with an accessible description.
+def figure_png(figure: Figure, caption: str = "") -> dict[str, Any]:
+    """A figure as an embedded PNG: ``{"png": base64, "alt": description, "width": pixels}``.
 
     Every figure is shown at :data:`PIXELS_PER_INCH` of its size in inches, so text has one size across the
     page whatever the figure's shape; it is rendered at :data:`DPI` to stay sharp on dense screens.
     """
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, facecolor="white")  # constrained layout already fits it
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    alt = escape(caption or (figure.texts[0].get_text() if figure.texts else "plot"))
-    width = round(figure.get_figwidth() * PIXELS_PER_INCH)
-    return f'<figure><img src="data:image/png;base64,{data}" alt="{alt}" style="width: {width}px"></figure>'
+    return {
+        "png": base64.b64encode(buffer.getvalue()).decode("ascii"),
+        "alt": caption or (figure.texts[0].get_text() if figure.texts else "plot"),
+        "width": round(figure.get_figwidth() * PIXELS_PER_INCH),
+        "error": None,
+    }
 
 
-def _safe_figure(what: str, draw: Any, *args: Any, **kwargs: Any) -> str:
-    """A figure, or a one-line note when it cannot be drawn.
+def figure_data(what: str, draw: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """A drawn figure (:func:`figure_png`), or ``{"what", "error"}`` when it cannot be drawn.
 
     A plot a plugin registered may fail on data it did not expect; the rest of the report is still worth having.
     """
     try:
-        return figure_html(draw(*args, **kwargs))
+        return figure_png(draw(*args, **kwargs))
     except Exception as exc:  # any failure of a plugin's plot (see the docstring)
-        reason = escape(f"{type(exc).__name__}: {exc}")
-        return f'<p class="plot-error">{escape(what)} could not be drawn: {reason}</p>'
+        return {"what": what, "error": f"{type(exc).__name__}: {exc}"}
 
 
 def _status_word(status: dict[str, Any]) -> tuple[str, str]:
@@ -177,11 +187,6 @@ def _subtitle(board: pd.DataFrame, status: dict[str, Any]) -> str:
             f"(mean of {int(best['run_count'])} runs).")
 
 
-def _card(label: str, value: str, css: str = "") -> str:
-    return (f'<div class="card"><div class="label">{escape(label)}</div>'
-            f'<div class="value {css}">{escape(value)}</div></div>')
-
-
 def _splitset_text(queue: _Queue) -> str:
     splitset = data_queries.splitset_summary(queue.splitset_id)
     sizes = " · ".join(f"{name} {count}" for name, count in (splitset.split_sizes or {}).items())
@@ -191,27 +196,27 @@ def _splitset_text(queue: _Queue) -> str:
             f"{sizes}{folds}")
 
 
-def _cards(queue: _Queue, board: pd.DataFrame, status: dict[str, Any]) -> str:
+def _cards(queue: _Queue, board: pd.DataFrame, status: dict[str, Any]) -> list[dict[str, str]]:
     word, css = _status_word(status)
     grid = queue.hyperparameters
     grid_text = "; ".join(f"{name}: {', '.join(map(str, values))}" for name, values in grid.items()) or "none"
     split, metric = board.attrs.get("split"), board.attrs.get("metric")
     best = MISSING if board.empty else f"{number(board.iloc[0][f'{metric}_mean'])} {metric} ({split})"
     cards = [
-        _card("Queue", f"#{queue.id}"),
-        _card("Library", queue.library),
-        _card("Analysis type", queue.analysis_type),
-        _card("Status", word, css),
-        _card("Runs trained", f"{status['succeeded']} / {status['total']}"),
-        _card("Failed runs", str(status["failed"]), "status-failed" if status["failed"] else ""),
-        _card("Best score", best),
-        _card("Combinations x repeats", f"{len(board) if not board.empty else MISSING} x {queue.repeat_count}"),
-        _card("Hyperparameters", grid_text),
-        _card("Splitset", _splitset_text(queue)),
-        _card("Test split", "hidden from training and evaluation" if queue.hide_test else "evaluated"),
-        _card("Created", queue.created_at.strftime("%Y-%m-%d %H:%M") if queue.created_at else MISSING),
+        ("Queue", f"#{queue.id}", ""),
+        ("Library", queue.library, ""),
+        ("Analysis type", queue.analysis_type, ""),
+        ("Status", word, css),
+        ("Runs trained", f"{status['succeeded']} / {status['total']}", ""),
+        ("Failed runs", str(status["failed"]), "status-failed" if status["failed"] else ""),
+        ("Best score", best, ""),
+        ("Combinations x repeats", f"{len(board) if not board.empty else MISSING} x {queue.repeat_count}", ""),
+        ("Hyperparameters", grid_text, ""),
+        ("Splitset", _splitset_text(queue), ""),
+        ("Test split", "hidden from training and evaluation" if queue.hide_test else "evaluated", ""),
+        ("Created", queue.created_at.strftime("%Y-%m-%d %H:%M") if queue.created_at else MISSING, ""),
     ]
-    return "".join(cards)
+    return [{"label": label, "value": value, "css": css} for label, value, css in cards]
 
 
 def _hp_columns(board: pd.DataFrame) -> list[str]:
@@ -219,64 +224,38 @@ def _hp_columns(board: pd.DataFrame) -> list[str]:
     return list(board.columns[board.columns.get_loc("combo_index") + 1: board.columns.get_loc("run_count")])
 
 
-def _leaderboard_table(board: pd.DataFrame) -> str:
+def _leaderboard(board: pd.DataFrame) -> dict[str, Any] | None:
     if board.empty:
-        return '<p class="note">No trained model yet: run <code>queue.run_jobs()</code>.</p>'
-    split, metric = board.attrs["split"], board.attrs["metric"]
-    direction = "higher" if board.attrs["higher_is_better"] else "lower"
+        return None
+    metric = board.attrs["metric"]
     hp_columns = _hp_columns(board)
     others = [c[: -len("_mean")] for c in board.columns if c.endswith("_mean") and c != f"{metric}_mean"]
-    header = "".join(
-        [f"<th>{name}</th>" for name in ("#", "combination")]
-        + [f'<th class="text">{escape(name)}</th>' for name in hp_columns]
-        + ["<th>runs</th>", "<th>best model</th>",
-           f'<th class="ranking">{escape(metric)}<br>mean ± std</th>', '<th class="ranking">min / max</th>']
-        + [f"<th>{escape(name)}<br>mean</th>" for name in others]
-    )
     rows = []
     for row in board.head(LEADERBOARD_ROWS).to_dict("records"):
         std = row[f"{metric}_std"]
-        ranking = number(row[f"{metric}_mean"]) + ("" if pd.isna(std) else f" ± {number(std)}")
-        cells = (
-            [f"<td>{int(row['rank'])}</td>", f"<td>{int(row['combo_index'])}</td>"]
-            + [f'<td class="text">{escape(str(row[c]))}</td>' for c in hp_columns]
-            + [f"<td>{int(row['run_count'])}</td>", f"<td>predictor {int(row['best_predictor_id'])}</td>",
-               f'<td class="ranking">{escape(ranking)}</td>',
-               f'<td class="ranking">{number(row[f"{metric}_min"])} / {number(row[f"{metric}_max"])}</td>']
-            # the other metrics' spread is one hover away, keeping the table narrow enough to read
-            + [f'<td title="std {number(row[f"{name}_std"])}, min {number(row[f"{name}_min"])}, '
-               f'max {number(row[f"{name}_max"])}">{number(row[f"{name}_mean"])}</td>' for name in others]
-        )
-        rows.append(f'<tr class="{"best" if row["rank"] == 1 else ""}">{"".join(cells)}</tr>')
-    more = len(board) - LEADERBOARD_ROWS
-    note = (f'<p class="note">Ranked by mean <b>{escape(metric)}</b> on the <b>{escape(split)}</b> split '
-            f"({direction} is better) over each combination's repeats and folds. Hover a mean for its spread."
-            + (f" {more} more combinations are not shown; <code>queue.leaderboard()</code> has them all." if more > 0
-               else "") + "</p>")
-    return (f'{note}<div class="table-wrap"><table><thead><tr>{header}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>')
+        rows.append({
+            "rank": int(row["rank"]), "combo_index": int(row["combo_index"]),
+            "hyperparameters": [str(row[c]) for c in hp_columns], "run_count": int(row["run_count"]),
+            "best_predictor_id": int(row["best_predictor_id"]),
+            "ranking": number(row[f"{metric}_mean"]) + ("" if pd.isna(std) else f" ± {number(std)}"),
+            "min": number(row[f"{metric}_min"]), "max": number(row[f"{metric}_max"]),
+            "others": [{stat: number(row[f"{name}_{stat}"]) for stat in ("mean", "std", "min", "max")}
+                       for name in others],
+        })
+    return {
+        "metric": metric, "split": board.attrs["split"],
+        "direction": "higher" if board.attrs["higher_is_better"] else "lower",
+        "hp_columns": hp_columns, "others": others, "rows": rows, "hidden": len(board) - LEADERBOARD_ROWS,
+    }
 
 
-def _comparison(queue: _Queue, board: pd.DataFrame) -> str:
-    if board.empty:
-        return '<p class="note">Nothing to compare yet.</p>'
-    note = ('<p class="note">Left: every model\'s loss against the ranking metric (star: the best model). '
-            "Then one panel per hyperparameter: each model's score at each value, with the mean ± std.</p>")
-    return note + _safe_figure("the comparison", plots.plot_performance, queue.id, split=board.attrs["split"],
-                               metric=board.attrs["metric"])
-
-
-def _metrics_table(predictor: Trained) -> str:
+def _metrics_table(predictor: Trained) -> tuple[list[str], list[dict[str, Any]]]:
+    """(the splits, one ``{"name", "cells"}`` per metric) of a model's metrics per split."""
     by_split = predictor.metrics()
     splits = [s for s in tables.SPLIT_ORDER if s in by_split] + [s for s in by_split if s not in tables.SPLIT_ORDER]
     names = list(dict.fromkeys(name for split in splits for name in by_split[split]))
-    header = '<th class="text">metric</th>' + "".join(f"<th>{escape(split)}</th>" for split in splits)
-    rows = "".join(
-        f'<tr><td class="text">{escape(name)}</td>'
-        + "".join(f"<td>{number(by_split[split].get(name))}</td>" for split in splits) + "</tr>"
-        for name in names
-    )
-    return f'<div class="table-wrap"><table><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table></div>'
+    return splits, [{"name": name, "cells": [number(by_split[split].get(name)) for split in splits]}
+                    for name in names]
 
 
 def _stored_importance(predictor: Trained, split: str) -> int | None:
@@ -285,66 +264,52 @@ def _stored_importance(predictor: Trained, split: str) -> int | None:
     return max((int(count) for count in stored), default=None)
 
 
-def _model_section(queue: _Queue, predictor: Trained, place: int, row: dict[str, Any], hp_columns: list[str],
-                   splits: list[str]) -> str:
-    hyperparameters = ", ".join(f"{c}={row[c]}" for c in hp_columns) or "no hyperparameters"
-    job = predictor.job
-    fold = f", fold {job.fold_index}" if job.fold_index is not None else ""
-    parts = [
-        f'<div class="model"><h3><span class="badge">#{place}</span>predictor {predictor.id}: combination '
-        f"{int(row['combo_index'])} ({escape(hyperparameters)})</h3>",
-        f'<p class="note">The best of its combination\'s {int(row["run_count"])} runs: repeat {job.repeat_index}'
-        f"{fold}, trained in {predictor.predictor.seconds_train:.1f} s.</p>",
-        '<div class="plots"><div><h4>Metrics per split</h4>', _metrics_table(predictor), "</div>",
-        _safe_figure("the learning curve", plots.plot_learning_curve, predictor.id, predictor.predictor.history,
-                     predictor.evaluated_splits()), "</div>",
-    ]
+def _model(queue: _Queue, predictor: Trained, place: int, row: dict[str, Any], hp_columns: list[str],
+           splits: list[str]) -> dict[str, Any]:
+    metric_splits, metrics = _metrics_table(predictor)
     registered = plugins.plots(queue.analysis_type)
+    split_plots = []
     for split in splits:
         prediction = predictor.prediction(split)
         if prediction is None:
             continue
-        parts.append(f'<h4>{escape(split.capitalize())} split</h4><div class="grid">')
-        for name in registered:
-            parts.append(_safe_figure(f"{name} ({split})", plots.plot_prediction, prediction, name))
+        figures = [figure_data(f"{name} ({split})", plots.plot_prediction, prediction, name) for name in registered]
         count = _stored_importance(predictor, split)
         if count is not None:
-            parts.append(_safe_figure(f"feature importance ({split})", plots.plot_feature_importance, predictor.id,
-                                      split=split, permutation_count=count))
-        parts.append("</div>")
-    parts.append("</div>")
-    return "".join(parts)
+            figures.append(figure_data(f"feature importance ({split})", plots.plot_feature_importance, predictor.id,
+                                       split=split, permutation_count=count))
+        split_plots.append({"name": split, "plots": figures})
+    return {
+        "place": place, "id": predictor.id, "combo_index": int(row["combo_index"]),
+        "hyperparameters": ", ".join(f"{c}={row[c]}" for c in hp_columns) or "no hyperparameters",
+        "run_count": int(row["run_count"]), "repeat_index": predictor.job.repeat_index,
+        "fold_index": predictor.job.fold_index, "seconds_train": predictor.predictor.seconds_train,
+        "metric_splits": metric_splits, "metrics": metrics,
+        "learning_curve": figure_data("the learning curve", plots.plot_learning_curve, predictor.id,
+                                      predictor.predictor.history, predictor.evaluated_splits()),
+        "splits": split_plots,
+    }
 
 
-def _best_models(queue: _Queue, board: pd.DataFrame, best_count: int) -> str:
+def _best_models(queue: _Queue, board: pd.DataFrame, best_count: int) -> list[dict[str, Any]]:
     if board.empty:
-        return '<p class="note">No trained model yet.</p>'
+        return []
     split = board.attrs["split"]
     hp_columns = _hp_columns(board)
-    sections = [
-        '<p class="note">The best model of each of the top combinations on the leaderboard. Plots are drawn on the '
-        f"{escape(split)} split (the first model's also on the test split). Permutation feature importance appears "
-        "once computed: <code>predictor.feature_importance()</code>.</p>"
-    ]
+    models = []
     for place, row in enumerate(board.head(best_count).to_dict("records"), start=1):
         predictor = Trained.load(int(row["best_predictor_id"]))
         splits = [split] + (["test"] if place == 1 and split != "test" else [])
-        sections.append(_model_section(queue, predictor, place, row, hp_columns, splits))
-    return "".join(sections)
+        models.append(_model(queue, predictor, place, row, hp_columns, splits))
+    return models
 
 
-def _failures(queue: _Queue, status: dict[str, Any]) -> str:
+def _failures(queue: _Queue, status: dict[str, Any]) -> dict[str, Any] | None:
     if not status["failed"]:
-        return ""
+        return None
     rows = queries.failed_jobs(queue.id, limit=FAILED_JOBS_SHOWN)
-    body = "".join(
-        f'<tr><td>{row.id}</td><td>{row.run_index}</td><td class="text">{escape(str(row.hyperparameters))}</td>'
-        f'<td class="error">{escape((row.error or "").splitlines()[0] if row.error else "")}</td></tr>'
-        for row in rows
-    )
-    shown = f"the first {len(rows)} of " if status["failed"] > len(rows) else ""
-    return (f'<section><h2>Failed runs</h2><p class="note">{shown}{status["failed"]} failed runs; '
-            "<code>assay.Job.get(id).traceback</code> has the details and <code>queue.retry_failed()</code> queues "
-            'them again.</p><div class="table-wrap"><table><thead><tr><th>job</th><th>run</th>'
-            '<th class="text">hyperparameters</th><th class="text">error</th></tr></thead>'
-            f"<tbody>{body}</tbody></table></div></section>")
+    return {
+        "count": status["failed"], "shown": len(rows),
+        "jobs": [{"id": row.id, "run_index": row.run_index, "hyperparameters": str(row.hyperparameters),
+                  "error": (row.error or "").splitlines()[0] if row.error else ""} for row in rows],
+    }

@@ -1,17 +1,16 @@
 """Claiming jobs from the database atomically, with leases, so any number of workers share one queue.
 
 A worker claims a job by moving it from ``queued`` (or from ``running`` with an expired lease: its worker
-died) to ``running`` with its own name and a lease. PostgreSQL does it with ``FOR UPDATE SKIP LOCKED``;
-SQLite with a single conditional ``UPDATE`` inside an immediate transaction. While a job runs, a heartbeat
-renews the lease. Results are written only if the job is still claimed by the same worker, so a job is never
-stored twice even if its lease was taken over.
+died) to ``running`` with its own name and a lease (the queries are in :mod:`assay.db.queries.claims`). While a
+job runs, a heartbeat renews the lease. Results are written only if the job is still claimed by the same worker,
+so a job is never stored twice even if its lease was taken over. This module holds the policy: lease lengths,
+worker names, which local worker is dead, and the time spent in storage.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import os
 import socket
 import threading
@@ -19,12 +18,9 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import Any
 
-from sqlalchemy import Integer, String, and_, bindparam, func, or_, select, update
-
-from assay.db.engine import get_engine, session_scope
-from assay.db.models import JobRow, QueueRow, utcnow
+from assay.db.models import utcnow
+from assay.db.queries import claims as queries
 
 LEASE_SECONDS = float(os.environ.get("ASSAY_LEASE_SECONDS", "60"))
 
@@ -82,15 +78,8 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _lease_until(seconds: float | None = None) -> dt.datetime:
-    return utcnow() + dt.timedelta(seconds=LEASE_SECONDS if seconds is None else seconds)
-
-
-def _claimable(now: dt.datetime):
-    return or_(
-        JobRow.status == "queued",
-        and_(JobRow.status == "running", JobRow.lease_expires_at < now),
-    )
+def _lease_until(seconds: float | None = None, now: dt.datetime | None = None) -> dt.datetime:
+    return (now or utcnow()) + dt.timedelta(seconds=LEASE_SECONDS if seconds is None else seconds)
 
 
 def claim_next(queue_id: int, worker: str, lease_seconds: float | None = None) -> int | None:
@@ -106,102 +95,18 @@ def claim_next(queue_id: int, worker: str, lease_seconds: float | None = None) -
 
 def _claim_next(queue_id: int, worker: str, lease_seconds: float | None) -> int | None:
     now = utcnow()
-    engine = get_engine()
-    postgres = engine.dialect.name == "postgresql"
-    # SQLAlchemy Core on one connection, not an ORM session: the session's bookkeeping cost more than the claim's
-    # statements (SQLite holds its write lock for the whole transaction)
-    with engine.begin() as connection:
-        claimed = connection.execute(_claim_first(postgres), {
-            "claim_queue": queue_id, "claim_now": now, "claim_worker": worker,
-            "claim_lease_until": _lease_until(lease_seconds),
-        }).scalar()
-        if claimed is not None:
-            return claimed
-        # the first claimable job has used up its attempts, or none is left: look at them one by one
-        max_attempts = connection.execute(
-            select(QueueRow.max_attempts).where(QueueRow.id == queue_id)
-        ).scalar_one()
-        while True:
-            query = (
-                select(JobRow.id, JobRow.attempts)
-                .where(JobRow.queue_id == queue_id, _claimable(now))
-                .order_by(JobRow.run_index)
-                .limit(1)
-            )
-            if postgres:
-                query = query.with_for_update(skip_locked=True)
-            row = connection.execute(query).first()
-            if row is None:
-                return None
-            if row.attempts >= max_attempts:
-                # only a worker that died leaves attempts used up on a claimable job (retry_failed resets them)
-                connection.execute(
-                    update(JobRow).where(JobRow.id == row.id, _claimable(now)).values(
-                        status="failed", finished_at=now, lease_expires_at=None, worker=None,
-                        error=f"WorkerDied: the worker running this job died {row.attempts} times "
-                              f"(max_attempts={max_attempts}); see the workers' output for why",
-                    )
-                )
-                continue
-            # The conditional UPDATE is the claim: it only matches if nobody took the job in between.
-            result = connection.execute(
-                update(JobRow)
-                .where(JobRow.id == row.id, _claimable(now))
-                .values(status="running", worker=worker, attempts=JobRow.attempts + 1, started_at=now,
-                        lease_expires_at=_lease_until(lease_seconds), error=None, traceback=None)
-            )
-            if result.rowcount == 1:
-                return row.id
-
-
-@functools.lru_cache(maxsize=2)
-def _claim_first(postgres: bool) -> Any:
-    """The common claim as one statement: the first claimable job in run order, if it has attempts left.
-
-    ``UPDATE ... WHERE id = (the first claimable job) AND attempts < max_attempts RETURNING id``; no row when that
-    job has used up its attempts (its workers died) or nothing is claimable, which the caller sorts out. Built
-    once per dialect with bound parameters (``claim_queue``, ``claim_now``, ``claim_worker``,
-    ``claim_lease_until``): building the
-    expression costs more than running it.
-    """
-    queue_id, now = bindparam("claim_queue", type_=Integer), bindparam("claim_now", type_=JobRow.lease_expires_at.type)
-    first = (
-        select(JobRow.id)
-        .where(JobRow.queue_id == queue_id, _claimable(now))
-        .order_by(JobRow.run_index)
-        .limit(1)
-    )
-    if postgres:
-        first = first.with_for_update(skip_locked=True)  # a job another worker is claiming right now is skipped
-    max_attempts = select(QueueRow.max_attempts).where(QueueRow.id == queue_id).scalar_subquery()
-    return (
-        update(JobRow)
-        .where(JobRow.id == first.scalar_subquery(), _claimable(now), JobRow.attempts < max_attempts)
-        .values(status="running", worker=bindparam("claim_worker", type_=String), attempts=JobRow.attempts + 1,
-                started_at=now, lease_expires_at=bindparam("claim_lease_until", type_=JobRow.lease_expires_at.type),
-                error=None, traceback=None)
-        .returning(JobRow.id)
-    )
+    return queries.claim_next_job(queue_id, worker, now, _lease_until(lease_seconds, now))
 
 
 def release_dead_local_jobs(queue_id: int) -> int:
     """Requeue jobs held by processes of this host that no longer exist (a crash, a kill, Ctrl-C)."""
     host = socket.gethostname()
-    with session_scope() as session:
-        rows = session.execute(
-            select(JobRow.id, JobRow.worker).where(JobRow.queue_id == queue_id, JobRow.status == "running")
-        ).all()
-        dead = []
-        for job_id, worker in rows:
-            parts = (worker or "").split(":")
-            if len(parts) == 3 and parts[0] == host and parts[1].isdigit() and not _pid_alive(int(parts[1])):
-                dead.append(job_id)
-        if dead:
-            session.execute(
-                update(JobRow).where(JobRow.id.in_(dead), JobRow.status == "running")
-                .values(status="queued", worker=None, lease_expires_at=None)
-            )
-        return len(dead)
+
+    def is_dead(worker: str | None) -> bool:
+        parts = (worker or "").split(":")
+        return len(parts) == 3 and parts[0] == host and parts[1].isdigit() and not _pid_alive(int(parts[1]))
+
+    return queries.requeue_jobs_of_dead_workers(queue_id, is_dead)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -218,13 +123,8 @@ def _pid_alive(pid: int) -> bool:
 
 def renew_lease(job_id: int, worker: str, lease_seconds: float | None = None) -> bool:
     """Extend this worker's lease on a job; ``False`` if the job is no longer ours."""
-    with STORAGE_TIMER.measure("heartbeat"), session_scope() as session:
-        result = session.execute(
-            update(JobRow)
-            .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
-            .values(lease_expires_at=_lease_until(lease_seconds))
-        )
-        return result.rowcount == 1
+    with STORAGE_TIMER.measure("heartbeat"):
+        return queries.extend_lease(job_id, worker, _lease_until(lease_seconds))
 
 
 class _Heartbeats:
@@ -283,22 +183,9 @@ def heartbeat(job_id: int, worker: str, lease_seconds: float | None = None) -> I
 
 def unclaim(job_id: int, worker: str) -> None:
     """Give a job back to the queue (the user interrupted it): it will run again from scratch."""
-    with session_scope() as session:
-        session.execute(
-            update(JobRow)
-            .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
-            .values(status="queued", worker=None, lease_expires_at=None, attempts=JobRow.attempts - 1)
-        )
+    queries.give_back(job_id, worker)
 
 
 def unfinished_counts(queue_id: int) -> dict[str, int]:
     """How many jobs of a queue are ``queued`` and ``running`` (one small query; idle workers poll it)."""
-    with session_scope() as session:
-        rows = session.execute(
-            select(JobRow.status, func.count())
-            .where(JobRow.queue_id == queue_id, JobRow.status.in_(("queued", "running")))
-            .group_by(JobRow.status)
-        ).all()
-    counts = {"queued": 0, "running": 0}
-    counts.update(dict(rows))
-    return counts
+    return queries.unfinished_counts(queue_id)

@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from assay import errors, plugins
+from assay import contracts, errors, plugins
 from assay.data.splitsets import SplitsetData
 from assay.db.engine import current_url
 from assay.db.models import AlgorithmRow, JobRow, QueueRow
@@ -126,7 +126,8 @@ def train_and_evaluate(job: JobRow, queue: QueueRow, algorithm: AlgorithmRow, hy
     features_shape = tuple(splitset.features_shape)
     label_shape = tuple(splitset.label_shape) if splitset.label_shape is not None else None
 
-    model = _call_user("fn_build", functions["fn_build"], hyperparameters, features_shape, label_shape)
+    build_shape = contracts.build_label_shape(label_shape, analysis_type, len(splitset.label_classes))
+    model = _call_user("fn_build", functions["fn_build"], hyperparameters, features_shape, build_shape)
     if model is None:
         raise errors.ExperimentError("fn_build", "fn_build returned None; return the model it builds")
     if functions["fn_lose"] is not None:

@@ -11,8 +11,9 @@ from typing import Any
 
 import attrs
 
-from assay import plugins
+from assay import contracts, plugins
 from assay.db.models import AlgorithmRow, JobRow, PredictorRow, QueueRow
+from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as queries
 from assay.experiment import arrays
 from assay.experiment.functions import load_functions
@@ -54,9 +55,11 @@ class Trained:
 
     def model(self) -> Any:
         """The trained model, loaded back from its stored bytes with the library's own safe loader."""
+        class_count = len(data_queries.label_classes(self.queue.splitset_id))
         return plugins.backend(self.algorithm.library).model_from_bytes(
             queries.model_blob(self.id), fn_build=self.functions["fn_build"], features_shape=self.features_shape,
-            label_shape=self.label_shape, hyperparameters=self.hyperparameters,
+            label_shape=contracts.build_label_shape(self.label_shape, self.algorithm.analysis_type, class_count),
+            hyperparameters=self.hyperparameters,
         )
 
     @functools.cached_property

@@ -48,7 +48,7 @@ import attrs
 import cloudpickle
 import pandas as pd
 
-from assay import __version__, errors, plugins
+from assay import __version__, contracts, errors, plugins
 from assay.data import ingest
 from assay.data.encoding import FittedEncoder, FittedEncoders, json_safe
 from assay.data.interpolation import Interpolater
@@ -296,7 +296,7 @@ class Bundle:
         model = backend.model_from_bytes(
             self._members[self.manifest["model_file"]], fn_build=functions.get("fn_build"),
             features_shape=tuple(self.manifest["features_shape"]),
-            label_shape=None if label_shape is None else tuple(label_shape),
+            label_shape=contracts.build_label_shape(label_shape, self.analysis_type, len(self.classes)),
             hyperparameters=self.hyperparameters,
         )
         encoders = self._encoders()

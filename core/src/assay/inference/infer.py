@@ -24,9 +24,8 @@ from assay import errors, plugins
 from assay.data import ingest
 from assay.data.encoding import FittedEncoders
 from assay.data.splitsets import SplitsetData
-from assay.db.engine import session_scope
-from assay.db.models import PredictionRow
 from assay.db.queries import data as data_queries
+from assay.db.queries import experiments as experiment_queries
 from assay.experiment import arrays, predicting
 from assay.experiment.trained import Trained
 from assay.inference.schema import InputSchema, check
@@ -205,14 +204,9 @@ def infer(predictor_id: int, df_or_path: Any) -> pd.DataFrame:
     classes = inference.classes
     blob = arrays.dumps(predictions=outcome.predictions, probabilities=outcome.probabilities, labels=outcome.labels,
                         classes=np.asarray(classes) if classes else None)
-    serialized = ingest.serialize(df)  # before the transaction: keep the write lock short
-    with session_scope() as session:
-        dataset = ingest.store(session, df, serialized, name)
-        row = PredictionRow(predictor_id=predictor.id, split="inference", dataset_id=dataset.id,
-                            row_count=len(df), arrays=blob, metrics=metrics)
-        session.add(row)
-        session.flush()
-        prediction_id = row.id
+    with ingest.serialize(df) as serialized:  # before the transaction: keep the write lock short
+        prediction_id = experiment_queries.store_inference(predictor.id, serialized,
+                                                           ingest.dataset_fields(df, name), blob, metrics, len(df))
     frame = outcome.frame.set_axis(index)
     frame.attrs.update(prediction_id=prediction_id, metrics=metrics)
     return frame

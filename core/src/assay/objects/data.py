@@ -16,8 +16,8 @@ from assay.data import ingest
 from assay.data.encoding import FittedEncoders
 from assay.data.interpolation import Interpolater
 from assay.data.splitsets import SplitsetData
-from assay.db.engine import session_scope
 from assay.db.models import DatasetRow, FoldRow, SplitsetRow
+from assay.db.queries import data as data_queries
 from assay.objects.base import Persisted, column
 
 
@@ -46,8 +46,8 @@ class Dataset(Persisted):
     def make(cls, df_or_path: Any) -> Dataset:
         """Store a DataFrame or a .csv/.tsv/.parquet file (or find the identical one already stored)."""
         df, name = ingest.read_tabular(df_or_path)
-        with ingest.serialize(df) as serialized, session_scope() as session:
-            row = ingest.store(session, df, serialized, name)
+        with ingest.serialize(df) as serialized:
+            row = data_queries.store_new_dataset(serialized, ingest.dataset_fields(df, name))
         return cls(row, df)
 
     def to_pandas(self) -> pd.DataFrame:
@@ -92,6 +92,8 @@ class Splitset(Persisted):
     bin_count = column["int | None"]("bins a continuous label was stratified on")
     seed = column[int]("seed of the splits")
     split_sizes = column["dict[str, int]"]("rows per split")
+    is_encoded = column[bool]("False while a splitset made step by step waits for its encoders to be fitted")
+    window = column["dict[str, Any] | None"]("forecasting windows (size_window, size_shift, ...), when made with them")
     created_at = column[dt.datetime]("when it was made (UTC)")
 
     def __init__(self, row: SplitsetRow, data: SplitsetData | None = None):

@@ -61,6 +61,7 @@ class Queue(Persisted):
     seed = column[int]("seeds the search and every job")
     max_attempts = column[int]("how often a job whose worker died is tried before it is marked failed")
     job_count = column[int]("how many jobs it has (combinations x folds x repeats)")
+    permute_count = column[int]("permutations per feature of the train-split importance run_jobs computes (0: none)")
     created_at = column[dt.datetime]("when it was made (UTC)")
 
     # -- related objects -------------------------------------------------------------------------------------
@@ -114,9 +115,22 @@ class Queue(Persisted):
             The counts of succeeded and failed jobs (also printed).
         """
         if workers is not None or executor is not None:
-            return run_parallel(self.id, workers=workers, executor=executor, progress=progress, threads=threads,
-                                lease_seconds=lease_seconds)
-        return run_in_process(self.id, progress=progress)
+            summary = run_parallel(self.id, workers=workers, executor=executor, progress=progress, threads=threads,
+                                   lease_seconds=lease_seconds)
+        else:
+            summary = run_in_process(self.id, progress=progress)
+        self._permute()
+        return summary
+
+    def _permute(self) -> None:
+        """With ``permute_count``, the train-split feature importance of every model that lacks it (AIQC's
+        importance after training). Already stored results are kept, so a resumed run computes only new ones."""
+        permute_count = self.permute_count or 0
+        if permute_count < 1 or self.splitset.label_column is None:
+            return
+        for predictor in self.predictors:
+            if "train" in predictor.predictions:
+                predictor.feature_importance(split="train", permutation_count=permute_count)
 
     def status(self) -> dict[str, Any]:
         """Counts of queued / running / succeeded / failed jobs, and the failed jobs' errors."""

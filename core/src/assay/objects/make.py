@@ -9,19 +9,9 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
-
 from assay import errors, plugins
-from assay.db.engine import session_scope
-from assay.db.models import (
-    AlgorithmRow,
-    EncoderSpecRow,
-    FoldRow,
-    HyperparamcomboRow,
-    HyperparamsetRow,
-    JobRow,
-    QueueRow,
-)
+from assay.db.queries import data as data_queries
+from assay.db.queries import experiments as experiment_queries
 from assay.experiment.functions import FUNCTION_NAMES, serialise_functions, source_of
 from assay.objects.data import Splitset
 from assay.objects.experiment import Queue
@@ -73,8 +63,9 @@ def _check_grid(hyperparameters: Any) -> dict[str, list[Any]]:
         )
     grid: dict[str, list[Any]] = {}
     for key, values in hyperparameters.items():
-        if not isinstance(key, str) or not key.isidentifier():
-            raise errors.ExperimentError("hyperparameters", f"key {key!r} must be a string usable as a keyword")
+        # any string reaches **hp, identifier or not (AIQC grids use keys such as "2nd_dense_neurons")
+        if not isinstance(key, str) or not key:
+            raise errors.ExperimentError("hyperparameters", f"key {key!r} must be a non-empty string")
         if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, range)):
             raise errors.ExperimentError(
                 "hyperparameters", f"{key!r} must map to a list of values, e.g. {{{key!r}: [{values!r}]}}"
@@ -122,12 +113,7 @@ def _check_labels(splitset: Any, analysis_type: str) -> None:
             "splitset_id", f"splitset {splitset.id} has no label (unsupervised); supervised analysis types need "
             "a splitset made with label_column=..."
         )
-    with session_scope() as session:
-        categorical = session.scalars(
-            select(EncoderSpecRow.is_categorical).where(
-                EncoderSpecRow.splitset_id == splitset.id, EncoderSpecRow.role == "label"
-            )
-        ).first()
+    categorical = data_queries.label_encoder_is_categorical(splitset.id)
     labels = splitset.raw_labels(sorted(i for rows in splitset.samples.values() for i in rows))
     plugins.analysis_type(analysis_type).check_labels(labels, categorical_encoder=bool(categorical))
 
@@ -152,11 +138,13 @@ class Experiment:
         hide_test: bool = False,
         seed: int | None = None,
         max_attempts: int = 3,
+        permute_count: int = 0,
     ) -> Queue:
         """Check the definition and store a Queue with one Job per combination x fold x repeat.
 
         Args:
-            library: the ML library of the functions (``"keras"``, ``"torch"``, or one a plugin provides).
+            library: the ML library of the functions (``"keras"``, ``"torch"`` (or ``"pytorch"``), or one a
+                plugin provides).
             analysis_type: ``"regression"``, ``"classification_binary"`` or ``"classification_multi"``.
             fn_build: ``fn_build(features_shape, label_shape, **hp)`` returns an untrained model.
             fn_train: ``fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp)`` returns the
@@ -171,10 +159,15 @@ class Experiment:
             hide_test: keep the test split out of training and evaluation.
             seed: seeds splits of the search and every job (a random one is drawn and stored if ``None``).
             max_attempts: how often a job whose worker died is tried before it is marked failed.
+            permute_count: permutations per feature column of the permutation feature importance that
+                ``queue.run_jobs()`` computes on the train split of every trained model (AIQC's
+                ``permute_count``); 0 (the default) computes none until ``predictor.feature_importance()``
+                is asked for.
 
         Raises:
             assay.errors.AssayError: a clear error naming the parameter; nothing is stored then.
         """
+        library = plugins.canonical_library(library)
         plugins.backend(library)  # fails early, naming the package to install
         plugins.analysis_type(analysis_type)
         if splitset_id is None:
@@ -190,6 +183,10 @@ class Experiment:
             raise errors.ExperimentError("hide_test", f"must be True or False, got {hide_test!r}")
         if not isinstance(max_attempts, int) or max_attempts < 1:
             raise errors.ExperimentError("max_attempts", f"must be an int >= 1, got {max_attempts!r}")
+        if not isinstance(permute_count, int) or isinstance(permute_count, bool) or permute_count < 0:
+            raise errors.ExperimentError(
+                "permute_count", f"must be an int >= 0 (0 computes no feature importance), got {permute_count!r}"
+            )
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
         elif not isinstance(seed, int) or isinstance(seed, bool):
@@ -209,41 +206,12 @@ class Experiment:
                 "fn_build", f"the functions cannot be serialised for other processes: {exc}"
             ) from exc
 
-        with session_scope() as session:
-            folds = session.execute(
-                select(FoldRow.id, FoldRow.fold_index).where(FoldRow.splitset_id == splitset.id)
-                .order_by(FoldRow.fold_index)
-            ).all() or [(None, None)]
-            algorithm = AlgorithmRow(
-                library=library, analysis_type=analysis_type, functions=functions_blob,
-                sources={name: source_of(fn) for name, fn in functions.items()},
-            )
-            hyperparamset = HyperparamsetRow(
-                grid=grid, search_count=search_count, search_percent=search_percent, combination_count=len(combos)
-            )
-            session.add_all([algorithm, hyperparamset])
-            session.flush()
-            combo_rows = [
-                HyperparamcomboRow(hyperparamset_id=hyperparamset.id, combo_index=i, hyperparameters=combo)
-                for i, combo in enumerate(combos)
-            ]
-            session.add_all(combo_rows)
-            queue = QueueRow(
-                algorithm_id=algorithm.id, splitset_id=splitset.id, hyperparamset_id=hyperparamset.id,
-                repeat_count=repeat_count, hide_test=hide_test, seed=seed, max_attempts=max_attempts,
-                job_count=len(combos) * len(folds) * repeat_count,
-            )
-            session.add(queue)
-            session.flush()
-            run_index = 0
-            jobs = []
-            for combo in combo_rows:
-                for fold_id, fold_index in folds:
-                    for repeat_index in range(repeat_count):
-                        jobs.append(JobRow(
-                            queue_id=queue.id, run_index=run_index, hyperparamcombo_id=combo.id, fold_id=fold_id,
-                            fold_index=fold_index, repeat_index=repeat_index, status="queued", attempts=0,
-                        ))
-                        run_index += 1
-            session.add_all(jobs)
+        queue = experiment_queries.store_queue(
+            algorithm=dict(library=library, analysis_type=analysis_type, functions=functions_blob,
+                           sources={name: source_of(fn) for name, fn in functions.items()}),
+            hyperparamset=dict(grid=grid, search_count=search_count, search_percent=search_percent),
+            combinations=combos, folds=data_queries.fold_ids(splitset.id) or [(None, None)],
+            queue=dict(splitset_id=splitset.id, repeat_count=repeat_count, hide_test=hide_test, seed=seed,
+                       max_attempts=max_attempts, permute_count=permute_count),
+        )
         return Queue(queue)

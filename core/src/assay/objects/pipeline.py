@@ -17,8 +17,7 @@ from assay.data import encoding, ingest, interpolation, splitting
 from assay.data.encoding import EncoderStep
 from assay.data.interpolation import Interpolater
 from assay.data.splitsets import SplitsetData
-from assay.db.engine import session_scope
-from assay.db.models import EncoderSpecRow, FeatureRow, FittedEncoderRow, FoldRow, LabelRow, SplitsetRow
+from assay.db.queries import data as data_queries
 from assay.objects.data import Splitset
 
 
@@ -287,44 +286,30 @@ def _write(plan: _Plan, fits: list[_Fit], label_fit: _Fit | None) -> Splitset:
         label_shape = [len(label_fit.names)] if label_fit else [1]
     feature_names = [n for fit in fits for n in fit.names] + list(plan.passthrough)
 
-    with ingest.serialize(plan.df) as serialized, session_scope() as session:
-        dataset_row = ingest.store(session, plan.df, serialized, plan.name)
-        label_row = None
-        if label is not None:
-            label_row = LabelRow(
-                dataset_id=dataset_row.id, column=label.name, dtype=str(label.dtype),
-                is_categorical=plan.is_categorical, classes=[encoding.json_safe(c) for c in classes],
-                class_counts=({str(k): int(v) for k, v in label.value_counts(sort=False).items()}
-                              if plan.is_categorical else None),
-            )
-            session.add(label_row)
-        feature_row = FeatureRow(
-            dataset_id=dataset_row.id, columns=plan.feature_columns, columns_excluded=plan.excluded,
-            dtypes=ingest.dtype_names(plan.features),
+    label_columns = None
+    if label is not None:
+        label_columns = dict(
+            column=label.name, dtype=str(label.dtype), is_categorical=plan.is_categorical,
+            classes=[encoding.json_safe(c) for c in classes],
+            class_counts=({str(k): int(v) for k, v in label.value_counts(sort=False).items()}
+                          if plan.is_categorical else None),
         )
-        session.add(feature_row)
-        session.flush()
-        splitset_row = SplitsetRow(
-            dataset_id=dataset_row.id, label_id=label_row.id if label_row else None, feature_id=feature_row.id,
-            samples=_as_lists(plan.samples), split_sizes={split: len(rows) for split, rows in plan.samples.items()},
-            features_shape=[len(feature_names)], label_shape=label_shape, feature_names=feature_names,
-            interpolaters=[step.to_json() for step in plan.interpolaters] or None, **plan.settings,
+    with ingest.serialize(plan.df) as serialized:
+        splitset_row, label_row, feature_row = data_queries.store_splitset(
+            serialized, ingest.dataset_fields(plan.df, plan.name), label=label_columns,
+            features=dict(columns=plan.feature_columns, columns_excluded=plan.excluded,
+                          dtypes=ingest.dtype_names(plan.features)),
+            splitset=dict(
+                samples=_as_lists(plan.samples), split_sizes={split: len(rows) for split, rows in plan.samples.items()},
+                features_shape=[len(feature_names)], label_shape=label_shape, feature_names=feature_names,
+                interpolaters=[step.to_json() for step in plan.interpolaters] or None, **plan.settings,
+            ),
+            folds=[_as_lists(fold) for fold in plan.folds],
+            encoders=[_encoder_rows(fit) for fit in ([label_fit] if label_fit else []) + fits],
         )
-        session.add(splitset_row)
-        session.flush()
-        fold_rows = []
-        for index, fold in enumerate(plan.folds):
-            fold_rows.append(FoldRow(splitset_id=splitset_row.id, fold_index=index, samples=_as_lists(fold)))
-            session.add(fold_rows[-1])
-            session.flush()
-            # millions of row indices as Python ints are large: drop them; Fold reads them on demand
-            session.expire(fold_rows[-1], ["samples"])
-        fold_ids = {i: row.id for i, row in enumerate(fold_rows)}
-        for fit in ([label_fit] if label_fit else []) + fits:
-            _store_fit(session, splitset_row.id, fit, fold_ids)
     data = SplitsetData(splitset_row)
     # the data and related rows are in memory already: the first samples_for() need not read them back
-    data.prime(plan.df, fold_rows, label_row, feature_row)
+    data.prime(plan.df, label_row, feature_row)
     return Splitset(splitset_row, data)
 
 
@@ -332,19 +317,14 @@ def _as_lists(samples: dict[str, np.ndarray]) -> dict[str, list[int]]:
     return {split: rows.tolist() for split, rows in samples.items()}
 
 
-def _store_fit(session, splitset_id: int, fit: _Fit, fold_ids: dict[int, int]) -> None:
+def _encoder_rows(fit: _Fit) -> tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]:
+    """One encoder as :func:`assay.db.queries.data.store_splitset` stores it: its specification and its fits."""
     step = fit.step
     family = step.family
-    spec = EncoderSpecRow(
-        splitset_id=splitset_id, role=step.role, position=step.position, family=family.name,
-        class_name=type(step.encoder).__name__, params=family.describe(step.encoder), dtypes=step.dtypes,
-        columns_selected=step.columns_selected, columns_matched=list(step.columns),
-        is_categorical=step.is_categorical, blob=family.dumps(step.encoder),
+    spec = dict(
+        role=step.role, position=step.position, family=family.name, class_name=type(step.encoder).__name__,
+        params=family.describe(step.encoder), dtypes=step.dtypes, columns_selected=step.columns_selected,
+        columns_matched=list(step.columns), include=step.include, is_categorical=step.is_categorical,
+        blob=family.dumps(step.encoder),
     )
-    session.add(spec)
-    session.flush()
-    for index, fitted in fit.by_fold.items():
-        session.add(FittedEncoderRow(
-            encoderspec_id=spec.id, fold_id=None if index is None else fold_ids[index],
-            output_names=fit.names, blob=family.dumps(fitted),
-        ))
+    return spec, {index: (family.dumps(fitted), fit.names) for index, fitted in fit.by_fold.items()}

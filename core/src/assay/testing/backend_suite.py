@@ -169,22 +169,28 @@ class BackendContractSuite:
             pytest.skip(f"{self.library} does not support {request.param}")
         return request.param
 
+    # Class-scoped fixtures are classmethods (pytest deprecates them as instance methods: each test gets a new
+    # instance); they train through a fresh instance, since the suite's configuration lives on the class.
+
     @pytest.fixture(scope="class", params=ANALYSIS_TYPES)
-    def contract_run(self, request) -> ContractRun:
-        if request.param not in self.analysis_types:
-            pytest.skip(f"{self.library} does not support {request.param}")
-        run = self.train_once(request.param)
+    @classmethod
+    def contract_run(cls, request) -> ContractRun:
+        if request.param not in cls.analysis_types:
+            pytest.skip(f"{cls.library} does not support {request.param}")
+        run = cls().train_once(request.param)
         yield run
         run.backend.clear_session()
 
     @pytest.fixture(scope="class", params=ANALYSIS_TYPES)
-    def contract_seeded_runs(self, request) -> dict[str, ContractRun]:
+    @classmethod
+    def contract_seeded_runs(cls, request) -> dict[str, ContractRun]:
         """Runs with seed 7, seed 7 again and seed 8, with ``clear_session`` after each, as a queue does."""
-        if request.param not in self.analysis_types:
-            pytest.skip(f"{self.library} does not support {request.param}")
+        if request.param not in cls.analysis_types:
+            pytest.skip(f"{cls.library} does not support {request.param}")
+        suite = cls()
         runs = {}
         for name, seed in (("first", 7), ("again", 7), ("other", 8)):
-            runs[name] = self.train_once(request.param, seed=seed)
+            runs[name] = suite.train_once(request.param, seed=seed)
             runs[name].backend.clear_session()
         return runs
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Protocol
 
-from sqlalchemy import select
-from sqlalchemy.orm import undefer
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, undefer
 
 from assay import errors
 from assay.db.engine import current_url, session_scope
@@ -64,6 +65,16 @@ def feature_row(feature_id: int) -> FeatureRow | None:
         return session.get(FeatureRow, feature_id)
 
 
+def label_classes(splitset_id: int) -> list[Any]:
+    """A splitset's original classes in encoded order; ``[]`` for a continuous label or none."""
+    with session_scope() as session:
+        row = session.execute(
+            select(LabelRow.is_categorical, LabelRow.classes)
+            .join(SplitsetRow, SplitsetRow.label_id == LabelRow.id).where(SplitsetRow.id == splitset_id)
+        ).first()
+    return list(row.classes or []) if row is not None and row.is_categorical else []
+
+
 def fold_rows(splitset_id: int) -> list[FoldRow]:
     """The folds of a splitset by ``fold_index``, their samples loaded."""
     with session_scope() as session:
@@ -117,3 +128,91 @@ def splitset_summary(splitset_id: int) -> Any:
             .join(DatasetRow, DatasetRow.id == SplitsetRow.dataset_id)
             .where(SplitsetRow.id == splitset_id)
         ).one()
+
+
+class SerializedData(Protocol):
+    """Bytes to store as a dataset, written to a file first (:class:`assay.data.ingest.Serialized`)."""
+
+    sha256: str
+    size: int
+
+    def chunks(self) -> Iterator[bytes]: ...
+
+    def read_bytes(self) -> bytes: ...
+
+
+def store_dataset(session: Session, serialized: SerializedData, fields: dict[str, Any]) -> DatasetRow:
+    """The DatasetRow holding these bytes: an existing one with the same sha256, or a new one with ``fields``
+    (within ``session``, so the caller's transaction decides). On SQLite the blob is streamed into place."""
+    existing = session.scalars(select(DatasetRow).where(DatasetRow.sha256 == serialized.sha256)).first()
+    if existing is not None:
+        return existing
+    raw = session.connection().connection.driver_connection
+    streamed = hasattr(raw, "blobopen")  # SQLite (Python >= 3.11): write the blob in place, chunk by chunk
+    row = DatasetRow(
+        sha256=serialized.sha256, blob=func.zeroblob(serialized.size) if streamed else serialized.read_bytes(),
+        **fields,
+    )
+    session.add(row)
+    session.flush()
+    if streamed:
+        with raw.blobopen(DatasetRow.__tablename__, "blob", row.id) as blob:
+            for chunk in serialized.chunks():
+                blob.write(chunk)
+    session.expire(row, ["blob"])  # never keep the bytes alive on the row
+    return row
+
+
+def store_new_dataset(serialized: SerializedData, fields: dict[str, Any]) -> DatasetRow:
+    """:func:`store_dataset` in a transaction of its own."""
+    with session_scope() as session:
+        return store_dataset(session, serialized, fields)
+
+
+def store_splitset(serialized: SerializedData, dataset_fields: dict[str, Any], label: dict[str, Any] | None,
+                   features: dict[str, Any], splitset: dict[str, Any], folds: list[dict[str, list[int]]],
+                   encoders: list[tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]],
+                   ) -> tuple[SplitsetRow, LabelRow | None, FeatureRow]:
+    """Store a dataset (or find it), its label and feature columns, a splitset, its folds and its encoders in one
+    transaction; returns the splitset, label and feature rows.
+
+    Args:
+        serialized, dataset_fields: the data, as :func:`store_dataset` takes them.
+        label: LabelRow columns but ``dataset_id``, or ``None`` when unsupervised.
+        features: FeatureRow columns but ``dataset_id``.
+        splitset: SplitsetRow columns but the ids.
+        folds: each fold's ``{"train": rows, "validation": rows}``, by fold index.
+        encoders: per encoder, its EncoderSpecRow columns but ``splitset_id``, and its fitted encoders as
+            ``{fold index or None: (bytes, output names)}``.
+    """
+    with session_scope() as session:
+        dataset_row = store_dataset(session, serialized, dataset_fields)
+        label_row = None
+        if label is not None:
+            label_row = LabelRow(dataset_id=dataset_row.id, **label)
+            session.add(label_row)
+        feature_row = FeatureRow(dataset_id=dataset_row.id, **features)
+        session.add(feature_row)
+        session.flush()
+        splitset_row = SplitsetRow(dataset_id=dataset_row.id, label_id=label_row.id if label_row else None,
+                                   feature_id=feature_row.id, **splitset)
+        session.add(splitset_row)
+        session.flush()
+        fold_ids = {}
+        for index, samples in enumerate(folds):
+            fold_row = FoldRow(splitset_id=splitset_row.id, fold_index=index, samples=samples)
+            session.add(fold_row)
+            session.flush()
+            fold_ids[index] = fold_row.id
+            # millions of row indices as Python ints are large: drop them; folds read them on demand
+            session.expire(fold_row, ["samples"])
+        for spec, fitted in encoders:
+            spec_row = EncoderSpecRow(splitset_id=splitset_row.id, **spec)
+            session.add(spec_row)
+            session.flush()
+            session.add_all([
+                FittedEncoderRow(encoderspec_id=spec_row.id, fold_id=None if index is None else fold_ids[index],
+                                 output_names=names, blob=blob)
+                for index, (blob, names) in fitted.items()
+            ])
+    return splitset_row, label_row, feature_row

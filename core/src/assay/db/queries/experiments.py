@@ -21,6 +21,7 @@ from assay.db.models import (
     QueueRow,
     utcnow,
 )
+from assay.db.queries.data import store_dataset
 
 JOB_STATES = ("queued", "running", "succeeded", "failed")
 
@@ -204,3 +205,57 @@ def feature_importance(predictor_id: int) -> dict[str, Any]:
             select(PredictorRow.feature_importance).where(PredictorRow.id == predictor_id)
         ).scalar_one()
     return dict(stored or {})
+
+
+def store_queue(algorithm: dict[str, Any], hyperparamset: dict[str, Any], combinations: list[dict[str, Any]],
+                folds: list[tuple[int | None, int | None]], queue: dict[str, Any]) -> QueueRow:
+    """Store an experiment in one transaction: its algorithm, hyperparameter set and combinations, the queue,
+    and one queued job per combination x fold x repeat (in that run order).
+
+    Args:
+        algorithm: AlgorithmRow columns (library, analysis_type, functions, sources).
+        hyperparamset: HyperparamsetRow columns but ``combination_count``.
+        combinations: each combination's hyperparameters, in combo_index order.
+        folds: ``(fold id, fold_index)`` per fold, or ``[(None, None)]`` without folds.
+        queue: QueueRow columns but the ids and ``job_count`` (repeat_count included).
+    """
+    repeat_count = queue["repeat_count"]
+    with session_scope() as session:
+        algorithm_row = AlgorithmRow(**algorithm)
+        hyperparamset_row = HyperparamsetRow(**hyperparamset, combination_count=len(combinations))
+        session.add_all([algorithm_row, hyperparamset_row])
+        session.flush()
+        combo_rows = [
+            HyperparamcomboRow(hyperparamset_id=hyperparamset_row.id, combo_index=i, hyperparameters=combo)
+            for i, combo in enumerate(combinations)
+        ]
+        session.add_all(combo_rows)
+        queue_row = QueueRow(algorithm_id=algorithm_row.id, hyperparamset_id=hyperparamset_row.id,
+                             job_count=len(combinations) * len(folds) * repeat_count, **queue)
+        session.add(queue_row)
+        session.flush()
+        jobs = []
+        run_index = 0
+        for combo in combo_rows:
+            for fold_id, fold_index in folds:
+                for repeat_index in range(repeat_count):
+                    jobs.append(JobRow(
+                        queue_id=queue_row.id, run_index=run_index, hyperparamcombo_id=combo.id, fold_id=fold_id,
+                        fold_index=fold_index, repeat_index=repeat_index, status="queued", attempts=0,
+                    ))
+                    run_index += 1
+        session.add_all(jobs)
+    return queue_row
+
+
+def store_inference(predictor_id: int, dataset: Any, dataset_fields: dict[str, Any], arrays: bytes,
+                    metrics: dict[str, float], row_count: int) -> int:
+    """Store new data (found again when identical, see :func:`~assay.db.queries.data.store_dataset`) and a
+    predictor's prediction on it, in one transaction; returns the prediction's id."""
+    with session_scope() as session:
+        dataset_row = store_dataset(session, dataset, dataset_fields)
+        row = PredictionRow(predictor_id=predictor_id, split="inference", dataset_id=dataset_row.id,
+                            row_count=row_count, arrays=arrays, metrics=metrics)
+        session.add(row)
+        session.flush()
+        return row.id

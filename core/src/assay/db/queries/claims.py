@@ -1,0 +1,160 @@
+"""Queries of job claiming: workers take jobs atomically, renew their leases and give jobs back.
+
+A worker claims a job by moving it from ``queued`` (or from ``running`` with an expired lease: its worker died)
+to ``running`` with its own name and a lease. PostgreSQL does it with ``FOR UPDATE SKIP LOCKED``; SQLite with a
+single conditional ``UPDATE`` inside an immediate transaction. The policy (lease lengths, heartbeats, which
+worker is dead) is :mod:`assay.experiment.claiming`'s; these functions only read and write rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Integer, String, and_, bindparam, func, or_, select, update
+
+from assay.db.engine import get_engine, session_scope
+from assay.db.models import JobRow, QueueRow
+
+
+def _claimable(now: dt.datetime):
+    return or_(
+        JobRow.status == "queued",
+        and_(JobRow.status == "running", JobRow.lease_expires_at < now),
+    )
+
+
+def claim_next_job(queue_id: int, worker: str, now: dt.datetime, lease_until: dt.datetime) -> int | None:
+    """Claim the next runnable job of a queue for ``worker``; returns its id, or ``None`` when none is left.
+
+    A claimable job that has used the queue's ``max_attempts`` (only a worker that died leaves one) is marked
+    failed instead, so a job that kills its worker every time cannot stall the queue.
+
+    SQLAlchemy Core on one connection, not an ORM session: the session's bookkeeping cost more than the claim's
+    statements, and SQLite holds its write lock for the whole transaction. The common case is one statement.
+    """
+    engine = get_engine()
+    postgres = engine.dialect.name == "postgresql"
+    with engine.begin() as connection:
+        claimed = connection.execute(_claim_first(postgres), {
+            "claim_queue": queue_id, "claim_now": now, "claim_worker": worker, "claim_lease_until": lease_until,
+        }).scalar()
+        if claimed is not None:
+            return claimed
+        # the first claimable job has used up its attempts, or none is left: look at them one by one
+        max_attempts = connection.execute(
+            select(QueueRow.max_attempts).where(QueueRow.id == queue_id)
+        ).scalar_one()
+        while True:
+            query = (
+                select(JobRow.id, JobRow.attempts)
+                .where(JobRow.queue_id == queue_id, _claimable(now))
+                .order_by(JobRow.run_index)
+                .limit(1)
+            )
+            if postgres:
+                query = query.with_for_update(skip_locked=True)
+            row = connection.execute(query).first()
+            if row is None:
+                return None
+            if row.attempts >= max_attempts:
+                # only a worker that died leaves attempts used up on a claimable job (retry_failed resets them)
+                connection.execute(
+                    update(JobRow).where(JobRow.id == row.id, _claimable(now)).values(
+                        status="failed", finished_at=now, lease_expires_at=None, worker=None,
+                        error=f"WorkerDied: the worker running this job died {row.attempts} times "
+                              f"(max_attempts={max_attempts}); see the workers' output for why",
+                    )
+                )
+                continue
+            # The conditional UPDATE is the claim: it only matches if nobody took the job in between.
+            result = connection.execute(
+                update(JobRow)
+                .where(JobRow.id == row.id, _claimable(now))
+                .values(status="running", worker=worker, attempts=JobRow.attempts + 1, started_at=now,
+                        lease_expires_at=lease_until, error=None, traceback=None)
+            )
+            if result.rowcount == 1:
+                return row.id
+
+
+@functools.lru_cache(maxsize=2)
+def _claim_first(postgres: bool) -> Any:
+    """The common claim as one statement: the first claimable job in run order, if it has attempts left.
+
+    ``UPDATE ... WHERE id = (the first claimable job) AND attempts < max_attempts RETURNING id``; no row when that
+    job has used up its attempts (its workers died) or nothing is claimable, which the caller sorts out. Built
+    once per dialect with bound parameters (``claim_queue``, ``claim_now``, ``claim_worker``,
+    ``claim_lease_until``): building the expression costs more than running it.
+    """
+    timestamp = JobRow.lease_expires_at.type
+    queue_id, now = bindparam("claim_queue", type_=Integer), bindparam("claim_now", type_=timestamp)
+    first = (
+        select(JobRow.id)
+        .where(JobRow.queue_id == queue_id, _claimable(now))
+        .order_by(JobRow.run_index)
+        .limit(1)
+    )
+    if postgres:
+        first = first.with_for_update(skip_locked=True)  # a job another worker is claiming right now is skipped
+    max_attempts = select(QueueRow.max_attempts).where(QueueRow.id == queue_id).scalar_subquery()
+    return (
+        update(JobRow)
+        .where(JobRow.id == first.scalar_subquery(), _claimable(now), JobRow.attempts < max_attempts)
+        .values(status="running", worker=bindparam("claim_worker", type_=String), attempts=JobRow.attempts + 1,
+                started_at=now, lease_expires_at=bindparam("claim_lease_until", type_=timestamp),
+                error=None, traceback=None)
+        .returning(JobRow.id)
+    )
+
+
+def requeue_jobs_of_dead_workers(queue_id: int, is_dead: Callable[[str | None], bool]) -> int:
+    """Put a queue's running jobs back in the queue when ``is_dead(worker)`` says their worker is gone; one
+    transaction, so a job another worker claims meanwhile is left alone. Returns how many."""
+    with session_scope() as session:
+        rows = session.execute(
+            select(JobRow.id, JobRow.worker).where(JobRow.queue_id == queue_id, JobRow.status == "running")
+        ).all()
+        dead = [job_id for job_id, worker in rows if is_dead(worker)]
+        if dead:
+            session.execute(
+                update(JobRow).where(JobRow.id.in_(dead), JobRow.status == "running")
+                .values(status="queued", worker=None, lease_expires_at=None)
+            )
+        return len(dead)
+
+
+def extend_lease(job_id: int, worker: str, until: dt.datetime) -> bool:
+    """Move this worker's lease on a job to ``until``; ``False`` if the job is no longer the worker's."""
+    with session_scope() as session:
+        result = session.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
+            .values(lease_expires_at=until)
+        )
+        return result.rowcount == 1
+
+
+def give_back(job_id: int, worker: str) -> None:
+    """Put a job the worker holds back in the queue, its attempt not counted (the user interrupted it)."""
+    with session_scope() as session:
+        session.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
+            .values(status="queued", worker=None, lease_expires_at=None, attempts=JobRow.attempts - 1)
+        )
+
+
+def unfinished_counts(queue_id: int) -> dict[str, int]:
+    """How many jobs of a queue are ``queued`` and ``running`` (one small query; idle workers poll it)."""
+    with session_scope() as session:
+        rows = session.execute(
+            select(JobRow.status, func.count())
+            .where(JobRow.queue_id == queue_id, JobRow.status.in_(("queued", "running")))
+            .group_by(JobRow.status)
+        ).all()
+    counts = {"queued": 0, "running": 0}
+    counts.update(dict(rows))
+    return counts
