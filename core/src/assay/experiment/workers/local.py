@@ -9,6 +9,8 @@ capped before anything imports numpy.
 from __future__ import annotations
 
 import json
+import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,10 +22,35 @@ from assay.experiment.outcomes import RunSummary
 from assay.experiment.workers.loop import WorkerReport
 from assay.experiment.workers.pool import pool_for
 from assay.experiment.workers.progress import PROGRESS_POLL_SECONDS, Watch, check_finished, summarise
-from assay.experiment.workers.threads import threads_per_worker
+from assay.experiment.workers.threads import thread_environment, threads_per_worker
 
 #: how often this process looks whether its workers finished the queue (the progress bar polls less often)
 FINISH_POLL_SECONDS = 0.02
+
+
+def worker_command(queue_id: int, *, threads: int, report: str | None = None,
+                   lease_seconds: float | None = None) -> list[str]:
+    """The command line of one stand-alone worker process for one queue (``python -m assay.cli.worker ...``),
+    for running a queue's workers outside this process's pool (on another terminal, or under a supervisor)."""
+    command = [sys.executable, "-m", "assay.cli.worker", "--queue", str(queue_id), "--threads", str(threads),
+               "--quiet"]
+    if report is not None:
+        command += ["--report", report]
+    if lease_seconds is not None:
+        command += ["--lease-seconds", repr(float(lease_seconds))]
+    return command
+
+
+def worker_environment(url: str, threads: int) -> dict[str, str]:
+    """The environment of a stand-alone worker: the database URL, thread caps, and this process's import path."""
+    env = dict(os.environ)
+    env.update(thread_environment(threads))
+    # the URL travels in the environment, so a password never shows in the process list
+    env["ASSAY_DATABASE_URL"] = url
+    # like multiprocessing's spawn: the child imports what the parent could (the user's own modules included)
+    paths = [path for path in sys.path if path and os.path.isdir(path)]
+    env["PYTHONPATH"] = os.pathsep.join([*paths, *filter(None, [os.environ.get("PYTHONPATH")])])
+    return env
 
 
 def queue_library(queue_id: int) -> str:
