@@ -118,7 +118,7 @@ def job_context(job_id: int) -> tuple[JobRow, HyperparamcomboRow, QueueRow, Algo
     """Everything a claimed job needs, read in one statement (under several workers each one waits its turn):
     the job, its combination, its queue and the queue's algorithm (without its deferred function bytes)."""
     with session_scope() as session:
-        return session.execute(_job_context_query(), {"context_job": job_id}).one().tuple()
+        return tuple(session.execute(_job_context_query(), {"context_job": job_id}).one())
 
 
 @functools.lru_cache(maxsize=1)
