@@ -12,7 +12,8 @@ import pytest
 import assay
 from assay.objects.base import column
 
-PUBLIC_CLASSES = ["Dataset", "Splitset", "Fold", "Algorithm", "Queue", "Job", "Predictor", "Prediction"]
+PUBLIC_CLASSES = ["Dataset", "Splitset", "Fold", "Algorithm", "Queue", "Job", "Predictor", "Prediction", "Label",
+                  "Feature", "Encoderset", "Coder", "Foldset", "Hyperparamset"]
 
 
 @pytest.mark.parametrize("name", PUBLIC_CLASSES)

@@ -17,9 +17,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name load
     from assay.callbacks import TrainingCallback
     from assay.inference.bundle import load_bundle
     from assay.objects.data import Dataset, Fold, Splitset
-    from assay.objects.experiment import Algorithm, Job, Prediction, Predictor, Queue
+    from assay.objects.experiment import Algorithm, Hyperparamset, Job, Prediction, Predictor, Queue
     from assay.objects.make import Experiment
     from assay.objects.pipeline import Pipeline
+    from assay.objects.steps import Coder, Encoderset, Feature, Foldset, Label
 
 __version__ = "0.1.0"
 
@@ -33,6 +34,12 @@ _LAZY = {
     "Dataset": "assay.objects.data",
     "Splitset": "assay.objects.data",
     "Fold": "assay.objects.data",
+    "Label": "assay.objects.steps",
+    "Feature": "assay.objects.steps",
+    "Encoderset": "assay.objects.steps",
+    "Coder": "assay.objects.steps",
+    "Foldset": "assay.objects.steps",
+    "Hyperparamset": "assay.objects.experiment",
     "Experiment": "assay.objects.make",
     "Algorithm": "assay.objects.experiment",
     "Queue": "assay.objects.experiment",
@@ -45,7 +52,9 @@ _LAZY = {
 
 __all__ = [  # noqa: RUF022  (grouped as in the docs, not sorted)
     "__version__", "errors", "setup", "datum", "Pipeline", "Dataset", "Splitset", "Fold", "Experiment", "Algorithm",
-    "Queue", "Job", "Predictor", "Prediction", "load_bundle", "TrainingCallback",
+    "Queue", "Job", "Predictor", "Prediction", "load_bundle",
+    # the step-by-step API (AIQC's low-level objects) and AIQC's callbacks
+    "Label", "Feature", "Encoderset", "Coder", "Foldset", "Hyperparamset", "TrainingCallback",
 ]
 
 

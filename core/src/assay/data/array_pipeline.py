@@ -27,7 +27,15 @@ from assay.data.array_encoding import ArrayStep
 from assay.data.splitsets import SplitsetData
 from assay.db import arrays as db_arrays
 from assay.db.engine import session_scope
-from assay.db.models import EncoderSpecRow, FeatureRow, FittedEncoderRow, FoldRow, LabelRow, SplitsetRow
+from assay.db.models import (
+    EncoderSpecRow,
+    FeatureRow,
+    FittedEncoderRow,
+    FoldRow,
+    FoldsetRow,
+    LabelRow,
+    SplitsetRow,
+)
 
 NAN_PROBE_SAMPLES = 200
 LAYOUTS = {"sequence": "timesteps_features", "image": "channels_first"}
@@ -273,6 +281,9 @@ def write(plan: _Plan, fitted: _Fitted) -> SplitsetData:
         session.add(splitset_row)
         session.flush()
         fold_rows = []
+        if plan.folds:  # the folds as one object too, as the step-by-step API makes them (AIQC's Foldset)
+            session.add(FoldsetRow(splitset_id=splitset_row.id, fold_count=len(plan.folds),
+                                   bin_count=plan.settings["bin_count"]))
         for index, fold in enumerate(plan.folds):
             fold_rows.append(FoldRow(splitset_id=splitset_row.id, fold_index=index, samples=fits.as_lists(fold)))
             session.add(fold_rows[-1])

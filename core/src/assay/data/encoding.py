@@ -94,8 +94,13 @@ def parse_feature_encoders(feature_encoders: Any) -> list[EncoderStep]:
     return [parse_spec(spec, f"feature_encoders[{i}]", "feature", i) for i, spec in enumerate(feature_encoders)]
 
 
-def select_columns(steps: list[EncoderStep], features: pd.DataFrame, label_column: str | None) -> list[str]:
-    """Give each step the columns its selectors match among those earlier steps left; return the passthrough."""
+def select_columns(steps: list[EncoderStep], features: pd.DataFrame, label_column: str | None,
+                   check_passthrough: bool = True) -> list[str]:
+    """Give each step the columns its selectors match among those earlier steps left; return the passthrough.
+
+    ``check_passthrough=False`` skips the check that the columns no step encodes are numeric: the step-by-step
+    API checks each featurecoder as it is made, before later ones encode the rest.
+    """
     remaining = list(features.columns)
     head = features.iloc[:0]
     for step in steps:
@@ -137,7 +142,7 @@ def select_columns(steps: list[EncoderStep], features: pd.DataFrame, label_colum
         step.columns = [c for c in remaining if c in chosen]
         remaining = [c for c in remaining if c not in chosen]
     not_numeric = [c for c in remaining if not _is_numeric(features[c].dtype)]
-    if not_numeric:
+    if not_numeric and check_passthrough:
         raise errors.EncoderError(
             "feature_encoders",
             f"columns {not_numeric} are not numeric and no encoder encodes them; add e.g. "

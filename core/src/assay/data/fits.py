@@ -66,19 +66,31 @@ def as_lists(samples: dict[str, np.ndarray]) -> dict[str, list[int]]:
     return {split: rows.tolist() for split, rows in samples.items()}
 
 
-def store_fit(session, splitset_id: int, fit: Fit, fold_ids: dict[int, int]) -> None:
+def encoder_spec(fit: Fit) -> dict[str, Any]:
+    """The ``EncoderSpecRow`` columns of one fitted step (its unfitted encoder and how it selects columns)."""
     step = fit.step
     family = step.family
-    spec = EncoderSpecRow(
-        splitset_id=splitset_id, role=step.role, position=step.position, family=family.name,
-        class_name=type(step.encoder).__name__, params=storable(family.describe(step.encoder)), dtypes=step.dtypes,
-        columns_selected=step.columns_selected, columns_matched=list(step.columns), include=step.include,
-        is_categorical=step.is_categorical, blob=family.dumps(step.encoder),
+    return dict(
+        role=step.role, position=step.position, family=family.name, class_name=type(step.encoder).__name__,
+        params=storable(family.describe(step.encoder)), dtypes=step.dtypes, columns_selected=step.columns_selected,
+        columns_matched=list(step.columns), include=step.include, is_categorical=step.is_categorical,
+        blob=family.dumps(step.encoder),
     )
+
+
+def encoder_rows(fit: Fit) -> tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]:
+    """One fitted step as plain values: :func:`encoder_spec` and ``{fold_index | None: (blob, output names)}``,
+    for writers that store outside a session of their own (the step-by-step API's ``store_encoding``)."""
+    family = fit.step.family
+    return encoder_spec(fit), {index: (family.dumps(fitted), fit.names) for index, fitted in fit.by_fold.items()}
+
+
+def store_fit(session, splitset_id: int, fit: Fit, fold_ids: dict[int, int]) -> None:
+    spec = EncoderSpecRow(splitset_id=splitset_id, **encoder_spec(fit))
     session.add(spec)
     session.flush()
     for index, fitted in fit.by_fold.items():
         session.add(FittedEncoderRow(
             encoderspec_id=spec.id, fold_id=None if index is None else fold_ids[index],
-            output_names=fit.names, blob=family.dumps(fitted),
+            output_names=fit.names, blob=fit.step.family.dumps(fitted),
         ))

@@ -212,6 +212,11 @@ class SplitsetData:
 
     def encoders(self, fold_index: int | None = None) -> FittedEncoders:
         """The fitted encoders of the splitset (``fold_index=None``) or of one fold, ready to encode raw rows."""
+        if not getattr(self._row, "is_encoded", True):
+            raise errors.SplitError(
+                "splitset_id", f"splitset {self.id} is not encoded yet: making a queue with it (algorithm.make_queue "
+                               "or Experiment.make) fits its labelcoder and featurecoders"
+            )
         fold = self._fold(fold_index)
         key = ("encoders", fold_index)
         if key not in self._cache:

@@ -411,9 +411,11 @@ def propose(settings_search: str, checked: dict[str, Any], trials: list[Combinat
     if finite and len(used) >= space_size(checked):
         return None
     dists = distributions(checked)
-    for attempt in range(DUPLICATE_RETRIES):
-        sampler = make_sampler(settings_search, sampler_seed(queue_seed, combo_index, attempt), search_count)
-        study = study_from_trials(checked, trials, objective, sampler)
+    # one study for every attempt: a repeated proposal is told FAIL (which samplers ignore) and the sampler,
+    # its random state moved on, is asked again; rebuilding the study per attempt cost most of a search's time
+    sampler = make_sampler(settings_search, sampler_seed(queue_seed, combo_index), search_count)
+    study = study_from_trials(checked, trials, objective, sampler)
+    for _attempt in range(DUPLICATE_RETRIES):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             warnings.simplefilter("ignore", UserWarning)
@@ -422,6 +424,7 @@ def propose(settings_search: str, checked: dict[str, Any], trials: list[Combinat
         if _key(combo) not in used:
             attrs = dict(study._storage.get_trial_system_attrs(trial._trial_id))
             return combo, attrs
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
     # the sampler keeps proposing what was run (a small discrete space nearly exhausted): take an unused one
     if finite and space_size(checked) <= ENUMERABLE:
         keys = list(checked)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay.data import ingest
+from assay.data import ingest, splitting, steps
 from assay.data.encoding import FittedEncoders
 from assay.data.interpolation import Interpolater
 from assay.data.splitsets import SplitsetData
@@ -20,6 +20,7 @@ from assay.data.windows import Window
 from assay.db.models import DatasetRow, FoldRow, SplitsetRow
 from assay.db.queries import data as data_queries
 from assay.objects.base import Persisted, column
+from assay.objects.steps import Feature, Foldset, Label
 
 
 class Dataset(Persisted):
@@ -45,12 +46,47 @@ class Dataset(Persisted):
         self._frame = frame
 
     @classmethod
-    def make(cls, df_or_path: Any) -> Dataset:
-        """Store a DataFrame or a .csv/.tsv/.parquet file (or find the identical one already stored)."""
-        df, name = ingest.read_tabular(df_or_path)
+    def make(cls, df_or_path: Any, name: str | None = None, source_file_format: str | None = None,
+             dtype: Any = None) -> Dataset:
+        """Store a DataFrame or a .csv/.tsv/.parquet file (or find the identical one already stored).
+
+        Args:
+            df_or_path: a DataFrame or the path of a file.
+            name: a name to remember it by (default: the file's name).
+            source_file_format: ``"csv"``, ``"tsv"`` or ``"parquet"``; by the file's suffix when ``None``.
+            dtype: cast the data first: a dtype, or ``{column: dtype}``.
+        """
+        df, file_name = steps.read(df_or_path, source_file_format, dtype)
         with ingest.serialize(df) as serialized:
-            row = data_queries.store_new_dataset(serialized, ingest.dataset_fields(df, name))
+            row = data_queries.store_new_dataset(serialized, ingest.dataset_fields(df, name or file_name))
         return cls(row, df)
+
+    class Tabular:
+        """AIQC's spelling of :meth:`Dataset.make`: ``Dataset.Tabular.from_path`` / ``from_pandas``."""
+
+        @staticmethod
+        def from_path(file_path: str, source_file_format: str | None = None, name: str | None = None,
+                      dtype: Any = None) -> Dataset:
+            """Store a .csv/.tsv/.parquet file; see :meth:`Dataset.make`."""
+            return Dataset.make(file_path, name=name, source_file_format=source_file_format, dtype=dtype)
+
+        @staticmethod
+        def from_pandas(dataframe: pd.DataFrame, name: str | None = None, dtype: Any = None) -> Dataset:
+            """Store a DataFrame (the caller's frame is never changed); see :meth:`Dataset.make`."""
+            return Dataset.make(dataframe, name=name, dtype=dtype)
+
+    def make_label(self, columns: Any) -> Label:
+        """The label column, ``columns=["name"]`` (step-by-step API; ``Pipeline.Tabular.make``'s ``label_column``).
+
+        Raises:
+            assay.errors.DataError: not one existing column, or a column with missing values.
+        """
+        return Label(steps.make_label(self._row, self.to_pandas(), columns))
+
+    def make_feature(self, include_columns: Any = None, exclude_columns: Any = None) -> Feature:
+        """The feature columns: ``include_columns``, or every column but ``exclude_columns`` (exclude the label
+        column), as ``Pipeline.Tabular.make``'s ``feature_cols_excluded``."""
+        return Feature(steps.make_feature(self._row, self.to_pandas(), include_columns, exclude_columns))
 
     def to_pandas(self) -> pd.DataFrame:
         """The stored data as a DataFrame (read once, then cached); dtypes are those ingested."""
@@ -102,6 +138,43 @@ class Splitset(Persisted):
     split_sizes = column["dict[str, int]"]("rows per split")
     is_encoded = column[bool]("False while a splitset made step by step waits for its encoders to be fitted")
     created_at = column[dt.datetime]("when it was made (UTC)")
+
+    @classmethod
+    def make(cls, feature_ids: Any, label_id: int | None = None, size_test: float | None = None,
+             size_validation: float | None = None, bin_count: int | None = None,
+             seed: int = splitting.DEFAULT_SEED) -> Splitset:
+        """Split a feature's rows, stratified on its label (step-by-step API).
+
+        The splits are those ``Pipeline.Tabular.make`` makes with the same arguments. Add folds with
+        :meth:`make_foldset`; encoders come from the label's labelcoder and the feature's encoderset and are
+        fitted when the splitset is first queued (``algorithm.make_queue`` or ``Experiment.make``).
+
+        Args:
+            feature_ids: ``[feature.id]`` (one feature).
+            label_id: the label's id; ``None`` for unsupervised data.
+            size_test, size_validation, bin_count, seed: as in ``Pipeline.Tabular.make``.
+        """
+        return cls(steps.make_splitset(feature_ids, label_id, size_test, size_validation, bin_count, seed))
+
+    def make_foldset(self, fold_count: int, bin_count: int | None = None) -> Foldset:
+        """Cross-validation folds on the train rows, stratified as the splits (``bin_count`` bins a continuous
+        label; default the splitset's); only before the splitset is encoded."""
+        foldset = Foldset(steps.make_foldset(self.refresh()._row, fold_count, bin_count))
+        self._reload()
+        return foldset
+
+    @property
+    def foldset(self) -> Foldset | None:
+        """The folds as one object, ``None`` without folds."""
+        from assay.db.queries import steps as step_queries
+
+        row = step_queries.foldset_of(self.id)
+        return None if row is None else Foldset(row)
+
+    def _reload(self) -> Splitset:
+        self.refresh()
+        self._data = SplitsetData(self._row)  # its caches belong to the row as it was
+        return self
 
     def __init__(self, row: SplitsetRow, data: SplitsetData | None = None):
         super().__init__(row)

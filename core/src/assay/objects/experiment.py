@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assay.db.models import AlgorithmRow, JobRow, PredictionRow, PredictorRow, QueueRow
+from assay import errors
+from assay.db.models import AlgorithmRow, HyperparamsetRow, JobRow, PredictionRow, PredictorRow, QueueRow
+from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as queries
+from assay.db.queries import steps as step_queries
 from assay.evaluation import leaderboard
-from assay.experiment import arrays
+from assay.experiment import arrays, definition
 from assay.experiment.functions import load_functions
 from assay.experiment.trained import Trained
 from assay.experiment.workers import run_in_process, run_parallel
 from assay.objects.base import Persisted, column
 from assay.objects.data import Splitset
+from assay.objects.pipeline import queue_splitset
 
 # plots, reports, feature importance and inference load matplotlib or a model library: each method imports its
 # module on first use, so ``assay.Queue`` stays cheap to import (worker processes import it too)
@@ -47,6 +52,97 @@ class Algorithm(Persisted):
         """``{"fn_build": ..., "fn_train": ..., "fn_lose": ..., "fn_optimize": ..., "fn_predict": ...}``."""
         return load_functions(self.id)
 
+    @classmethod
+    def make(cls, library: str, analysis_type: str, fn_build: Callable[..., Any], fn_train: Callable[..., Any],
+             fn_predict: Callable[..., Any] | None = None, fn_lose: Callable[..., Any] | None = None,
+             fn_optimize: Callable[..., Any] | None = None, description: str | None = None) -> Algorithm:
+        """Store a library, an analysis type and the five functions (step-by-step API; the first part of
+        ``Experiment.make``, checked the same way). ``description`` is accepted for AIQC scripts.
+
+        Raises:
+            assay.errors.AssayError: an unknown library or analysis type, or a function that cannot be called
+                as the runner calls it; nothing is stored then.
+        """
+        functions = {"fn_build": fn_build, "fn_train": fn_train, "fn_lose": fn_lose, "fn_optimize": fn_optimize,
+                     "fn_predict": fn_predict}
+        fields = definition.algorithm_fields(library, analysis_type, functions, None)
+        return cls(step_queries.store_algorithm(fields))
+
+    def make_hyperparamset(self, hyperparameters: dict[str, list[Any]], search_count: int | None = None,
+                           search_percent: float | None = None, seed: int | None = None,
+                           description: str | None = None) -> Hyperparamset:
+        """Store a hyperparameter grid for this algorithm: every combination, or a seeded random subset of
+        ``search_count`` of them (or ``search_percent``), as ``Experiment.make`` chooses them with its ``seed``.
+
+        Raises:
+            assay.errors.ExperimentError: a grid that is not a dict of non-empty lists of JSON values, or a
+                function that cannot take its keys; nothing is stored then.
+        """
+        grid = definition.check_grid(hyperparameters)
+        functions = self.functions
+        for name in definition.SIGNATURES:
+            definition.check_function(name, functions.get(name), list(grid))
+        seed = definition.check_seed(seed)
+        strategy, combos = definition.combinations(grid, search_count, search_percent, seed)
+        return Hyperparamset(step_queries.store_hyperparamset(
+            dict(grid=grid, search_count=search_count, search_percent=search_percent, search=strategy,
+                 algorithm_id=self.id), combos
+        ))
+
+    def make_queue(self, splitset_id: int, foldset_id: int | None = None, hyperparamset_id: int | None = None,
+                   repeat_count: int = 1, permute_count: int = 0, hide_test: bool = False, seed: int | None = None,
+                   max_attempts: int = 3) -> Queue:
+        """A queue of jobs training this algorithm on a splitset (step-by-step API; the last part of
+        ``Experiment.make``, checked and stored the same way).
+
+        A splitset from ``Splitset.make`` is encoded first (its labelcoder and featurecoders fitted).
+
+        Args:
+            splitset_id: the splitset to train on.
+            foldset_id: its foldset (``splitset.make_foldset``), required when it has folds.
+            hyperparamset_id: a hyperparameter set of this algorithm; ``None``: one run without hyperparameters.
+            repeat_count, permute_count, hide_test, seed, max_attempts: as in ``Experiment.make``.
+        """
+        seed = definition.check_seed(seed)
+        splitset = queue_splitset(splitset_id, self.analysis_type)
+        queue = definition.queue_fields(splitset.id, repeat_count, hide_test, seed, max_attempts, permute_count)
+        foldset = step_queries.foldset_of(splitset.id)
+        if foldset is not None and foldset_id != foldset.id:
+            raise errors.ExperimentError(
+                "foldset_id", f"splitset {splitset.id} has folds: pass foldset_id={foldset.id} (its foldset)"
+            )
+        if foldset is None and foldset_id is not None:
+            raise errors.ExperimentError("foldset_id", f"splitset {splitset.id} has no foldset {foldset_id}")
+        if hyperparamset_id is None:
+            hyperparamset = self.make_hyperparamset({}, seed=seed)
+        else:
+            hyperparamset = Hyperparamset.get(hyperparamset_id)
+            if hyperparamset.algorithm_id != self.id:
+                raise errors.ExperimentError(
+                    "hyperparamset_id", f"hyperparamset {hyperparamset_id} was made by algorithm "
+                    f"{hyperparamset.algorithm_id}, not {self.id}: use algorithm.make_hyperparamset"
+                )
+        row = queries.store_queue_for(
+            self.id, hyperparamset.id, step_queries.combination_ids(hyperparamset.id),
+            data_queries.fold_ids(splitset.id) or [(None, None)], queue,
+        )
+        return Queue(row)
+
+
+class Hyperparamset(Persisted):
+    """A hyperparameter grid and the combinations chosen from it (``algorithm.make_hyperparamset``)."""
+
+    _row_type = HyperparamsetRow
+
+    grid = column["dict[str, list[Any]]"]("the grid: each hyperparameter's values")
+    search_count = column["int | None"]("how many combinations were drawn at random (``None``: all)")
+    search_percent = column["float | None"]("the share of combinations drawn at random (``None``: all)")
+    combination_count = column[int]("how many combinations it holds")
+    search = column[str]("``grid``, ``random`` (up front) or an adaptive strategy (``tpe``, ``gp``, ``cmaes``)")
+    objective = column["dict[str, str] | None"]("``{\"metric\", \"split\", \"direction\"}`` the search optimises")
+    pruner = column["bytes | None"]("the pickled Optuna pruner that stops bad runs early (``None``: none)")
+    algorithm_id = column["int | None"]("the :class:`Algorithm` that made it (``None`` from Experiment.make)")
+
 
 class Queue(Persisted):
     """An experiment: every hyperparameter combination, on every fold, repeated; run with :meth:`run_jobs`."""
@@ -61,7 +157,7 @@ class Queue(Persisted):
     seed = column[int]("seeds the search and every job")
     max_attempts = column[int]("how often a job whose worker died is tried before it is marked failed")
     job_count = column[int]("how many jobs it has (combinations x folds x repeats)")
-    permute_count = column[int]("permutations per feature of the train-split importance run_jobs computes (0: none)")
+    permute_count = column[int]("permutations of the train-split feature importance run_jobs stores (0: none)")
     created_at = column[dt.datetime]("when it was made (UTC)")
 
     # -- related objects -------------------------------------------------------------------------------------
@@ -124,8 +220,8 @@ class Queue(Persisted):
             The counts of succeeded and failed jobs (also printed).
         """
         if workers is not None or executor is not None:
-            summary = run_parallel(self.id, workers=workers, executor=executor, progress=progress, threads=threads,
-                                   lease_seconds=lease_seconds)
+            summary = run_parallel(self.id, workers=workers, executor=executor, progress=progress,
+                                   threads=threads, lease_seconds=lease_seconds)
         else:
             summary = run_in_process(self.id, progress=progress)
         self._permute()

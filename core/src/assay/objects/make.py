@@ -2,67 +2,16 @@
 
 from __future__ import annotations
 
-import inspect
-import random
 from collections.abc import Callable
 from typing import Any
 
-from assay import errors, plugins
 from assay.db.engine import session_scope
 from assay.db.models import AlgorithmRow, HyperparamcomboRow, HyperparamsetRow, JobRow, QueueRow
 from assay.db.queries import data as data_queries
-from assay.experiment import pruning
+from assay.experiment import definition, pruning
 from assay.experiment import search as searching
-from assay.experiment.functions import FUNCTION_NAMES, serialise_functions, source_of
-from assay.objects.data import Splitset
+from assay.objects import pipeline
 from assay.objects.experiment import Queue
-
-# how each user function is called; the names are for error messages
-SIGNATURES = {
-    "fn_build": ("features_shape", "label_shape"),
-    "fn_train": ("model", "loser", "optimizer", "samples_train", "samples_evaluate"),
-    "fn_lose": (),
-    "fn_optimize": (),
-    "fn_predict": ("model", "samples"),
-}
-REQUIRED = ("fn_build", "fn_train")
-
-
-def _check_function(name: str, fn: Any, hyperparameter_names: list[str]) -> None:
-    if fn is None:
-        if name in REQUIRED:
-            raise errors.ExperimentError(name, f"{name} is required; pass a function")
-        return
-    if not callable(fn):
-        raise errors.ExperimentError(name, f"{name} must be a function, got {type(fn).__name__}")
-    positional = SIGNATURES[name]
-    try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return  # builtins without a signature: trust them
-    args: list[Any] = [None] * len(positional)
-    kwargs = {} if name == "fn_predict" else dict.fromkeys(hyperparameter_names)
-    if name == "fn_optimize" and "model" in signature.parameters:
-        kwargs["model"] = None  # torch optimizers need the model's parameters
-    try:
-        signature.bind(*args, **kwargs)
-    except TypeError as exc:
-        expected = ", ".join([*positional, "**hp"] if name != "fn_predict" else positional)
-        raise errors.ExperimentError(
-            name, f"{name}{signature} cannot be called as {name}({expected}): {exc}; define it as "
-            f"def {name}({expected})"
-        ) from None
-
-
-def _check_labels(splitset: Any, analysis_type: str) -> None:
-    if splitset.label_shape is None:  # forecasting windows have labels (the shifted windows) but no label column
-        raise errors.ExperimentError(
-            "splitset_id", f"splitset {splitset.id} has no label (unsupervised); supervised analysis types need "
-            "a splitset made with label_column=..., or with feature_window=dict(..., record_shifted=True)"
-        )
-    categorical = data_queries.label_encoder_is_categorical(splitset.id)
-    labels = splitset.raw_labels(sorted(i for rows in splitset.samples.values() for i in rows))
-    plugins.analysis_type(analysis_type).check_labels(labels, categorical_encoder=bool(categorical))
 
 
 def _evaluated_splits(splitset: Any, hide_test: bool) -> list[str]:
@@ -146,34 +95,13 @@ class Experiment:
         Raises:
             assay.errors.AssayError: a clear error naming the parameter; nothing is stored then.
         """
-        for name, value, example in (("library", library, "'keras'"), ("analysis_type", analysis_type,
-                                                                        "'classification_multi'")):
-            if not isinstance(value, str):
-                raise errors.ExperimentError(name, f"must be one name (a string) such as {example}, got {value!r}")
-        library = plugins.canonical_library(library)
-        plugins.backend(library)  # fails early, naming the package to install
-        plugins.analysis_type(analysis_type)
-        if splitset_id is None:
-            raise errors.ExperimentError("splitset_id", "pass the id of a splitset from assay.Pipeline.Tabular.make")
-        try:
-            splitset = Splitset.get(splitset_id)
-        except errors.NotFoundError as exc:
-            raise errors.ExperimentError("splitset_id", str(exc)) from None
-        _check_labels(splitset, analysis_type)
-        if not isinstance(repeat_count, int) or isinstance(repeat_count, bool) or repeat_count < 1:
-            raise errors.ExperimentError("repeat_count", f"must be an int >= 1, got {repeat_count!r}")
-        if not isinstance(hide_test, bool):
-            raise errors.ExperimentError("hide_test", f"must be True or False, got {hide_test!r}")
-        if not isinstance(max_attempts, int) or max_attempts < 1:
-            raise errors.ExperimentError("max_attempts", f"must be an int >= 1, got {max_attempts!r}")
-        if not isinstance(permute_count, int) or isinstance(permute_count, bool) or permute_count < 0:
-            raise errors.ExperimentError(
-                "permute_count", f"must be an int >= 0 (0 computes no feature importance), got {permute_count!r}"
-            )
-        if seed is None:
-            seed = random.SystemRandom().randrange(2**31)
-        elif not isinstance(seed, int) or isinstance(seed, bool):
-            raise errors.ExperimentError("seed", f"must be an int, got {seed!r}")
+        # checked with the step-by-step API's functions (assay.experiment.definition), in the same order as
+        # Algorithm.make, algorithm.make_hyperparamset and algorithm.make_queue
+        library = definition.check_names(library, analysis_type)
+        splitset = pipeline.queue_splitset(splitset_id, analysis_type)
+        queue_fields = definition.queue_fields(splitset.id, repeat_count, hide_test, definition.check_seed(seed),
+                                               max_attempts, permute_count)
+        seed = queue_fields["seed"]
         grid = searching.check_space(hyperparameters)
         strategy = searching.check_strategy(search, grid, search_count, search_percent)
         splits = _evaluated_splits(splitset, hide_test)
@@ -183,24 +111,14 @@ class Experiment:
             "fn_build": fn_build, "fn_train": fn_train, "fn_lose": fn_lose, "fn_optimize": fn_optimize,
             "fn_predict": fn_predict,
         }
-        for name in FUNCTION_NAMES:
-            _check_function(name, functions[name], list(grid))
+        algorithm_fields = definition.algorithm_fields(library, analysis_type, functions, list(grid))
         combos = searching.initial_combinations(strategy, grid, search_count, search_percent, seed)
         adaptive = strategy in searching.ADAPTIVE
         combination_count = searching.adaptive_count(grid, search_count, search_percent) if adaptive else len(combos)
-        try:
-            functions_blob = serialise_functions(functions)
-        except Exception as exc:
-            raise errors.ExperimentError(
-                "fn_build", f"the functions cannot be serialised for other processes: {exc}"
-            ) from exc
 
         with session_scope() as session:
             folds = data_queries.fold_ids(splitset.id) or [(None, None)]
-            algorithm = AlgorithmRow(
-                library=library, analysis_type=analysis_type, functions=functions_blob,
-                sources={name: source_of(fn) for name, fn in functions.items()},
-            )
+            algorithm = AlgorithmRow(**algorithm_fields)
             hyperparamset = HyperparamsetRow(
                 grid=searching.stored_space(grid), search_count=combination_count if adaptive else search_count,
                 search_percent=search_percent, combination_count=combination_count, search=strategy,
@@ -214,9 +132,8 @@ class Experiment:
             ]
             session.add_all(combo_rows)
             queue = QueueRow(
-                algorithm_id=algorithm.id, splitset_id=splitset.id, hyperparamset_id=hyperparamset.id,
-                repeat_count=repeat_count, hide_test=hide_test, seed=seed, max_attempts=max_attempts,
-                job_count=combination_count * len(folds) * repeat_count, permute_count=permute_count,
+                algorithm_id=algorithm.id, hyperparamset_id=hyperparamset.id,
+                job_count=combination_count * len(folds) * repeat_count, **queue_fields,
             )
             session.add(queue)
             session.flush()

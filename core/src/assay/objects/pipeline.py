@@ -13,13 +13,24 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import array_pipeline, encoding, finite, ingest, interpolation, splitting, windows
+from assay.data import array_pipeline, encoding, finite, ingest, interpolation, splitting, steps, windows
 from assay.data.encoding import EncoderStep
-from assay.data.fits import Fit, as_lists, check_label_values, fit_step, label_is_categorical, store_fit
+from assay.data.fits import (
+    Fit,
+    as_lists,
+    check_label_values,
+    encoder_rows,
+    fit_step,
+    label_is_categorical,
+    store_fit,
+)
 from assay.data.interpolation import Interpolater
 from assay.data.splitsets import SplitsetData
 from assay.db.engine import session_scope
-from assay.db.models import FeatureRow, FoldRow, LabelRow, SplitsetRow
+from assay.db.models import FeatureRow, FoldRow, FoldsetRow, LabelRow, SplitsetRow
+from assay.db.queries import data as data_queries
+from assay.db.queries import steps as step_queries
+from assay.experiment import definition
 from assay.objects.data import Splitset
 
 
@@ -446,6 +457,9 @@ def _write(plan: _Plan, fits: list[Fit], label_fit: Fit | None) -> Splitset:
         session.add(splitset_row)
         session.flush()
         fold_rows = []
+        if plan.folds:  # the folds as one object too, as the step-by-step API makes them (AIQC's Foldset)
+            session.add(FoldsetRow(splitset_id=splitset_row.id, fold_count=len(plan.folds),
+                                   bin_count=plan.settings["bin_count"]))
         for index, fold in enumerate(plan.folds):
             fold_rows.append(FoldRow(splitset_id=splitset_row.id, fold_index=index, samples=as_lists(fold)))
             session.add(fold_rows[-1])
@@ -459,3 +473,71 @@ def _write(plan: _Plan, fits: list[Fit], label_fit: Fit | None) -> Splitset:
     # the data and related rows are in memory already: the first samples_for() need not read them back
     data.prime(plan.df, label_row, feature_row)
     return Splitset(splitset_row, data)
+
+
+def encode(splitset_id: int) -> None:
+    """Fit the encoders of a splitset made step by step (its label's labelcoder, its feature's encoderset) with
+    the planning and fitting code of :meth:`Pipeline.Tabular.make`, and store them; nothing when it is encoded."""
+    splitset = data_queries.row(SplitsetRow, splitset_id, "Splitset")
+    if splitset.is_encoded:
+        return
+    feature = data_queries.row(FeatureRow, splitset.feature_id, "Feature")
+    label_row = None if splitset.label_id is None else data_queries.row(LabelRow, splitset.label_id, "Label")
+    encodersets = step_queries.encodersets(feature.id)
+    feature_steps = [steps.coder_step(row) for row in step_queries.coders(encoderset_id=encodersets[0].id)] \
+        if encodersets else []
+    label_coders = [] if label_row is None else step_queries.coders(label_id=label_row.id)
+    label_step = steps.coder_step(label_coders[0]) if label_coders else None
+
+    df = steps.frame(splitset.dataset_id)
+    label = None if label_row is None else df[label_row.column]
+    if label_step is not None:
+        label_step.columns = [label_row.column]
+    samples = {split: np.asarray(rows, dtype=np.int64)
+               for split, rows in data_queries.column_value(SplitsetRow, splitset.id, "samples").items()}
+    folds = [{split: np.asarray(rows, dtype=np.int64) for split, rows in fold.samples.items()}
+             for fold in data_queries.fold_rows(splitset.id)]
+    features = df[feature.columns]
+    passthrough = encoding.select_columns(feature_steps, features, None if label is None else label.name)
+    encoding.check_data(feature_steps, features)
+    parts = _parts(df[feature.columns + ([label.name] if label is not None else [])], [], samples, folds)
+    nan_columns = [c for c, has_nan in parts.all[feature.columns].isna().any().items() if has_nan]
+    nan_passthrough = [c for c in passthrough if c in nan_columns]
+    if nan_passthrough:
+        raise errors.DataError("encoderset", f"columns {nan_passthrough} hold NaNs and no featurecoder imputes them; "
+                                             "add make_featurecoder(sklearn_preprocess=SimpleImputer(), columns=...)")
+    settings = dict(size_test=splitset.size_test, size_validation=splitset.size_validation,
+                    fold_count=splitset.fold_count, bin_count=splitset.bin_count, seed=splitset.seed)
+    is_categorical = label is not None and label_is_categorical(label, label_step)
+    plan = _Plan(df, None, list(feature.columns), list(feature.columns_excluded), label, label_step, is_categorical,
+                 feature_steps, passthrough, nan_columns, samples, folds, settings, [], parts)
+    fits, label_fit = _fit_all(plan)
+    label_updates, shapes = None, {}
+    if label is not None:
+        fitted_label = label_fit.by_fold[None] if label_fit else None
+        classes = encoding.label_classes(label_step, fitted_label, label) if is_categorical else []
+        label_updates = dict(
+            is_categorical=is_categorical, classes=[encoding.json_safe(c) for c in classes],
+            class_counts=({str(k): int(v) for k, v in label.value_counts(sort=False).items()}
+                          if is_categorical else None),
+        )
+        shapes["label_shape"] = [len(label_fit.names)] if label_fit else [1]
+    feature_names = [n for fit in fits for n in fit.names] + list(passthrough)
+    shapes.update(features_shape=[len(feature_names)], feature_names=feature_names)
+    encoders = [encoder_rows(fit) for fit in ([label_fit] if label_fit else []) + fits]
+    step_queries.store_encoding(splitset.id, shapes, splitset.label_id, label_updates, encoders)
+
+
+def queue_splitset(splitset_id: Any, analysis_type: str) -> SplitsetData:
+    """The splitset a queue will train on, encoded (a step-by-step splitset is encoded now), its labels checked."""
+    if splitset_id is None:
+        raise errors.ExperimentError("splitset_id", "pass the id of a splitset from assay.Pipeline.Tabular.make")
+    try:
+        splitset = SplitsetData.load(splitset_id)
+    except errors.NotFoundError as exc:
+        raise errors.ExperimentError("splitset_id", str(exc)) from None
+    if not splitset._row.is_encoded:
+        encode(splitset.id)
+        splitset = SplitsetData.load(splitset_id)
+    definition.check_labels(splitset, analysis_type)
+    return splitset

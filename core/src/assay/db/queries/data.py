@@ -17,6 +17,7 @@ from assay.db.models import (
     FeatureRow,
     FittedEncoderRow,
     FoldRow,
+    FoldsetRow,
     LabelRow,
     SplitsetRow,
 )
@@ -199,6 +200,9 @@ def store_splitset(serialized: SerializedData, dataset_fields: dict[str, Any], l
         session.add(splitset_row)
         session.flush()
         fold_ids = {}
+        if folds:  # the folds as one object too, as the step-by-step API makes them (AIQC's Foldset)
+            session.add(FoldsetRow(splitset_id=splitset_row.id, fold_count=len(folds),
+                                   bin_count=splitset.get("bin_count")))
         for index, samples in enumerate(folds):
             fold_row = FoldRow(splitset_id=splitset_row.id, fold_index=index, samples=samples)
             session.add(fold_row)

@@ -226,7 +226,6 @@ def store_queue(algorithm: dict[str, Any], hyperparamset: dict[str, Any], combin
         folds: ``(fold id, fold_index)`` per fold, or ``[(None, None)]`` without folds.
         queue: QueueRow columns but the ids and ``job_count`` (repeat_count included).
     """
-    repeat_count = queue["repeat_count"]
     with session_scope() as session:
         algorithm_row = AlgorithmRow(**algorithm)
         hyperparamset_row = HyperparamsetRow(**hyperparamset, combination_count=len(combinations))
@@ -237,21 +236,37 @@ def store_queue(algorithm: dict[str, Any], hyperparamset: dict[str, Any], combin
             for i, combo in enumerate(combinations)
         ]
         session.add_all(combo_rows)
-        queue_row = QueueRow(algorithm_id=algorithm_row.id, hyperparamset_id=hyperparamset_row.id,
-                             job_count=len(combinations) * len(folds) * repeat_count, **queue)
-        session.add(queue_row)
+        hyperparamset_row.algorithm_id = algorithm_row.id
         session.flush()
-        jobs = []
-        run_index = 0
-        for combo in combo_rows:
-            for fold_id, fold_index in folds:
-                for repeat_index in range(repeat_count):
-                    jobs.append(JobRow(
-                        queue_id=queue_row.id, run_index=run_index, hyperparamcombo_id=combo.id, fold_id=fold_id,
-                        fold_index=fold_index, repeat_index=repeat_index, status="queued", attempts=0,
-                    ))
-                    run_index += 1
-        session.add_all(jobs)
+        return add_queue(session, algorithm_row.id, hyperparamset_row.id, [c.id for c in combo_rows], folds, queue)
+
+
+def store_queue_for(algorithm_id: int, hyperparamset_id: int, combination_ids: list[int],
+                    folds: list[tuple[int | None, int | None]], queue: dict[str, Any]) -> QueueRow:
+    """:func:`store_queue` for an algorithm and a hyperparameter set stored already (the step-by-step API)."""
+    with session_scope() as session:
+        return add_queue(session, algorithm_id, hyperparamset_id, combination_ids, folds, queue)
+
+
+def add_queue(session: Any, algorithm_id: int, hyperparamset_id: int, combination_ids: list[int],
+              folds: list[tuple[int | None, int | None]], queue: dict[str, Any]) -> QueueRow:
+    """Within ``session``: the queue and one queued job per combination x fold x repeat, in that run order."""
+    repeat_count = queue["repeat_count"]
+    queue_row = QueueRow(algorithm_id=algorithm_id, hyperparamset_id=hyperparamset_id,
+                         job_count=len(combination_ids) * len(folds) * repeat_count, **queue)
+    session.add(queue_row)
+    session.flush()
+    jobs = []
+    run_index = 0
+    for combo_id in combination_ids:
+        for fold_id, fold_index in folds:
+            for repeat_index in range(repeat_count):
+                jobs.append(JobRow(
+                    queue_id=queue_row.id, run_index=run_index, hyperparamcombo_id=combo_id, fold_id=fold_id,
+                    fold_index=fold_index, repeat_index=repeat_index, status="queued", attempts=0,
+                ))
+                run_index += 1
+    session.add_all(jobs)
     return queue_row
 
 

@@ -1,0 +1,201 @@
+"""The step-by-step data API (AIQC's low-level API): checks and writes of labels, features, splitsets, foldsets,
+encodersets and coders, one at a time (``assay.objects.pipeline.encode`` then fits a splitset made that way).
+
+Each function checks its input before it writes anything. Splits and folds are made by :mod:`assay.data.splitting`
+with the same calls ``Pipeline.Tabular.make`` makes, so the same choices give the same splitset whichever API made
+it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assay import errors
+from assay.data import encoding, fits, ingest, splitting
+from assay.data.encoding import EncoderStep
+from assay.db.models import CoderRow, DatasetRow, FeatureRow, FoldsetRow, LabelRow, SplitsetRow
+from assay.db.queries import data as data_queries
+from assay.db.queries import steps as queries
+
+FORMATS = {"csv": ",", "tsv": "\t", "parquet": None}
+
+
+def frame(dataset_id: int) -> pd.DataFrame:
+    return ingest.deserialize(data_queries.dataset_blob(dataset_id))
+
+
+def read(df_or_path: Any, source_file_format: str | None, dtype: Any) -> tuple[pd.DataFrame, str | None]:
+    """A DataFrame or file (``source_file_format`` csv, tsv or parquet; by suffix when ``None``), cast to
+    ``dtype`` (a dtype or a ``{column: dtype}`` dict) when given; checked as ``Pipeline.Tabular.make`` checks."""
+    if isinstance(df_or_path, pd.DataFrame) or source_file_format is None:
+        df, name = ingest.read_tabular(df_or_path)
+    else:
+        if source_file_format not in FORMATS:
+            raise errors.DataError("source_file_format", f"must be one of {list(FORMATS)}, got {source_file_format!r}")
+        path = str(df_or_path)
+        try:
+            df = pd.read_parquet(path) if source_file_format == "parquet" else \
+                pd.read_csv(path, sep=FORMATS[source_file_format])
+        except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise errors.DataError("file_path", f"cannot read {path!r} as {source_file_format}: {exc}") from exc
+        df, name = ingest.read_tabular(df)
+        name = path.rsplit("/", 1)[-1]
+    if dtype is not None:
+        try:
+            df = df.astype(dtype)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise errors.DataError("dtype", f"cannot cast the data to {dtype!r}: {exc}") from exc
+    return df, name
+
+
+def make_label(dataset: DatasetRow, df: pd.DataFrame, columns: Any) -> LabelRow:
+    """Store the label column of a dataset (one column; AIQC's ``columns=[name]``)."""
+    names = encoding.as_list(columns)
+    if not names or len(names) != 1 or not isinstance(names[0], str):
+        raise errors.DataError("columns", f"give the one label column as columns=['name'], got {columns!r}")
+    column = names[0]
+    if column not in df.columns:
+        raise errors.DataError("columns", f"{column!r} is not a column; columns: {list(df.columns)}")
+    label = df[column]
+    fits.check_label_values(label)
+    is_categorical = fits.label_is_categorical(label, None)
+    return queries.store_label(dataset.id, dict(column=column, dtype=str(label.dtype), is_categorical=is_categorical,
+                                                classes=None, class_counts=None))
+
+
+def make_feature(dataset: DatasetRow, df: pd.DataFrame, include_columns: Any, exclude_columns: Any) -> FeatureRow:
+    """Store the feature columns of a dataset: ``include_columns`` or every column but ``exclude_columns``."""
+    include, exclude = encoding.as_list(include_columns), encoding.as_list(exclude_columns)
+    if include is not None and exclude is not None:
+        raise errors.DataError("include_columns", "give include_columns or exclude_columns, not both")
+    for parameter, names in (("include_columns", include), ("exclude_columns", exclude)):
+        unknown = [c for c in names or [] if c not in df.columns]
+        if unknown:
+            raise errors.DataError(parameter, f"{unknown} are not columns; columns: {list(df.columns)}")
+    columns = include if include is not None else [c for c in df.columns if c not in (exclude or [])]
+    if not columns:
+        raise errors.DataError("exclude_columns", "excludes every column: no feature column is left")
+    excluded = [c for c in df.columns if c not in columns]
+    return queries.store_feature(dataset.id, dict(columns=list(columns), columns_excluded=excluded,
+                                                  dtypes=ingest.dtype_names(df[columns])))
+
+
+def make_splitset(feature_ids: Any, label_id: int | None, size_test: float | None, size_validation: float | None,
+                  bin_count: int | None, seed: int) -> SplitsetRow:
+    """Check, split and store a splitset of one feature (and its label); encoders are fitted later."""
+    ids = encoding.as_list(feature_ids) if not isinstance(feature_ids, int) else [feature_ids]
+    if not ids or len(ids) != 1:
+        raise errors.SplitError("feature_ids", f"give one feature id as feature_ids=[id] (several feature inputs "
+                                               f"are not supported yet), got {feature_ids!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise errors.SplitError("seed", f"must be an integer, got {seed!r}")
+    splitting.check_sizes(size_test, size_validation, None)
+    feature = _row(FeatureRow, ids[0], "feature_ids")
+    label = None if label_id is None else _row(LabelRow, label_id, "label_id")
+    if label is not None and label.dataset_id != feature.dataset_id:
+        raise errors.SplitError("label_id", f"label {label.id} is of dataset {label.dataset_id}, the feature of "
+                                            f"dataset {feature.dataset_id}: make both from the same dataset")
+    if label is not None and label.column in feature.columns:
+        raise errors.SplitError(
+            "feature_ids", f"feature {feature.id} holds the label column {label.column!r}; make the feature with "
+                           f"dataset.make_feature(exclude_columns=[{label.column!r}])"
+        )
+    df = frame(feature.dataset_id)
+    strata = _strata(df, label, bin_count)
+    samples = splitting.split_rows(strata, len(df), size_test, size_validation, int(seed))
+    return queries.store_open_splitset(dict(
+        dataset_id=feature.dataset_id, label_id=label_id, feature_id=feature.id, size_test=size_test,
+        size_validation=size_validation, fold_count=None, bin_count=bin_count, seed=int(seed),
+        samples=fits.as_lists(samples), split_sizes={split: len(rows) for split, rows in samples.items()},
+    ))
+
+
+def make_foldset(splitset: SplitsetRow, fold_count: int, bin_count: int | None) -> FoldsetRow:
+    """Check and store folds made on a splitset's train rows (before it is encoded)."""
+    _check_open(splitset, "make_foldset")
+    if queries.foldset_of(splitset.id) is not None:
+        raise errors.SplitError("fold_count", f"splitset {splitset.id} has its folds already")
+    splitting.check_sizes(splitset.size_test, splitset.size_validation, fold_count)
+    label = None if splitset.label_id is None else _row(LabelRow, splitset.label_id, "label_id")
+    df = frame(splitset.dataset_id)
+    bins = bin_count if bin_count is not None else splitset.bin_count
+    strata = _strata(df, label, bins)
+    train = np.asarray(data_queries.column_value(SplitsetRow, splitset.id, "samples")["train"], dtype=np.int64)
+    folds = splitting.fold_rows(strata, train, fold_count, int(splitset.seed))
+    return queries.store_foldset(splitset.id, fold_count, bins, [fits.as_lists(fold) for fold in folds])
+
+
+def _strata(df: pd.DataFrame, label: LabelRow | None, bin_count: int | None) -> splitting.Strata:
+    if label is None:
+        return splitting.make_strata(None, False, bin_count)
+    # as Pipeline.Tabular.make decides: by the label encoder when there is one, else by the label's dtype
+    coders = queries.coders(label_id=label.id)
+    categorical = coders[0].is_categorical if coders else label.is_categorical
+    return splitting.make_strata(df[label.column], bool(categorical), bin_count)
+
+
+def make_labelcoder(label: LabelRow, sklearn_preprocess: Any) -> CoderRow:
+    """Check and store a label's encoder (one per label)."""
+    if queries.coders(label_id=label.id):
+        raise errors.EncoderError("sklearn_preprocess", f"label {label.id} has its labelcoder already")
+    step = encoding.parse_spec(dict(sklearn_preprocess=sklearn_preprocess), "label_encoder", "label", 0)
+    if step.is_categorical != label.is_categorical:
+        splitsets = [row.id for row in queries.splitsets_of_label(label.id)]
+        if splitsets:  # they were stratified as the label's dtype suggested
+            kind, was = ("categorical", "continuous") if step.is_categorical else ("continuous", "categorical")
+            raise errors.EncoderError(
+                "sklearn_preprocess",
+                f"{type(sklearn_preprocess).__name__} makes label {label.column!r} {kind}, but splitsets "
+                f"{splitsets} were already stratified on it as {was}; make the labelcoder before Splitset.make",
+            )
+    return queries.store_coder(_coder_fields(step, label_id=label.id))
+
+
+def make_featurecoder(encoderset_id: int, feature: FeatureRow, spec: dict[str, Any]) -> CoderRow:
+    """Check a featurecoder against the feature's columns and the encoderset's earlier coders, then store it."""
+    earlier = queries.coders(encoderset_id=encoderset_id)
+    position = len(earlier)
+    step = encoding.parse_spec(spec, f"feature_encoders[{position}]", "feature", position)
+    steps = [coder_step(row) for row in earlier] + [step]
+    df = frame(feature.dataset_id)
+    encoding.select_columns(steps, df[feature.columns], None, check_passthrough=False)
+    encoding.check_data([step], df[feature.columns])
+    return queries.store_coder(_coder_fields(step, encoderset_id=encoderset_id))
+
+
+def _coder_fields(step: EncoderStep, **owner: int) -> dict[str, Any]:
+    family = step.family
+    return dict(owner, position=step.position, family=family.name, class_name=type(step.encoder).__name__,
+                params=family.describe(step.encoder), dtypes=step.dtypes, columns_selected=step.columns_selected,
+                include=step.include, is_categorical=step.is_categorical, blob=family.dumps(step.encoder))
+
+
+def coder_step(row: CoderRow) -> EncoderStep:
+    """A stored coder as the pipeline's :class:`~assay.data.encoding.EncoderStep` (checked again)."""
+    from assay import plugins
+
+    encoder = plugins.encoder_family_named(row.family).loads(row.blob)
+    if row.label_id is not None:
+        return encoding.parse_spec(dict(sklearn_preprocess=encoder), "label_encoder", "label", 0)
+    spec = dict(sklearn_preprocess=encoder, dtypes=row.dtypes, columns=row.columns_selected, include=row.include)
+    return encoding.parse_spec(spec, f"feature_encoders[{row.position}]", "feature", row.position)
+
+
+def _check_open(splitset: SplitsetRow, what: str) -> None:
+    if splitset.is_encoded:
+        raise errors.SplitError(
+            "splitset_id", f"splitset {splitset.id} is encoded already (made by Pipeline.Tabular.make, or used by a "
+                           f"queue); {what} works on a splitset from Splitset.make before its first queue"
+        )
+
+
+def _row(row_type: Any, row_id: Any, parameter: str) -> Any:
+    if isinstance(row_id, bool) or not isinstance(row_id, (int, np.integer)):
+        raise errors.ValidationError(parameter, f"must be an id (int), got {row_id!r}")
+    try:
+        return data_queries.row(row_type, int(row_id))
+    except errors.NotFoundError as exc:
+        raise errors.ValidationError(parameter, str(exc)) from None

@@ -1,0 +1,128 @@
+"""The objects of the step-by-step data API (AIQC's low-level API): :class:`Label`, :class:`Feature`,
+:class:`Encoderset`, :class:`Coder` and :class:`Foldset`.
+
+They are made from a :class:`~assay.Dataset` and a :class:`~assay.Splitset` (``dataset.make_label``,
+``dataset.make_feature``, ``splitset.make_foldset``...) and checked and written by :mod:`assay.data.steps`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assay import errors
+from assay.data import steps
+from assay.db.models import CoderRow, EncodersetRow, FeatureRow, FoldsetRow, LabelRow
+from assay.db.queries import data as data_queries
+from assay.db.queries import steps as queries
+from assay.objects.base import Persisted, column
+
+
+class Label(Persisted):
+    """The label column of a dataset. Give it an encoder with :meth:`make_labelcoder`."""
+
+    _row_type = LabelRow
+
+    dataset_id = column[int]("the :class:`~assay.Dataset` it belongs to")
+    dtype = column[str]("its dtype, as ingested")
+    is_categorical = column[bool]("whether its values are classes (by its encoder, else its dtype)")
+    classes = column["list[Any] | None"]("the classes in encoded order, once a splitset of it is encoded")
+    class_counts = column["dict[str, int] | None"]("rows per class, once a splitset of it is encoded")
+    column = column[str]("the label column")  # last: the name shadows the declaration helper below it
+
+    def make_labelcoder(self, sklearn_preprocess: Any) -> Coder:
+        """Encode this label with ``sklearn_preprocess`` (e.g. ``OneHotEncoder()``, ``PowerTransformer()``).
+
+        Categorical encoders are fitted on all rows, others on the train rows (and each fold's), as
+        ``Pipeline.Tabular.make(label_encoder=dict(sklearn_preprocess=...))`` fits them.
+
+        Raises:
+            assay.errors.EncoderError: not a usable encoder, a second labelcoder, or one that would make a label
+                categorical (or continuous) after splitsets were stratified on it the other way.
+        """
+        return Coder(steps.make_labelcoder(self._row, sklearn_preprocess))
+
+
+class Feature(Persisted):
+    """The feature columns of a dataset. Encode them with :meth:`make_encoderset`, then its featurecoders."""
+
+    _row_type = FeatureRow
+
+    dataset_id = column[int]("the :class:`~assay.Dataset` it belongs to")
+    columns = column["list[str]"]("the feature columns, in order")
+    columns_excluded = column["list[str]"]("the dataset's other columns")
+    dtypes = column["dict[str, str]"]("feature column -> dtype name")
+    kind = column[str]("``tabular``, ``sequence`` or ``image`` (the step-by-step API makes tabular ones)")
+    sample_shape = column["list[int] | None"]("one sample's shape, for sequences and images")
+    reshape_indices = column["Any"]("how sample columns were reshaped, for sequences and images")
+    layout = column["str | None"]("the array layout of sequences and images")
+
+    def make_encoderset(self) -> Encoderset:
+        """An empty, ordered set of feature encoders for this feature (one per feature)."""
+        if queries.encodersets(self.id):
+            raise errors.EncoderError("encoderset", f"feature {self.id} has its encoderset already")
+        return Encoderset(queries.store_encoderset(self.id))
+
+
+class Encoderset(Persisted):
+    """Feature encoders applied in order, each to the columns its selectors match among those earlier ones left."""
+
+    _row_type = EncodersetRow
+
+    feature_id = column[int]("the :class:`Feature` it encodes")
+
+    def make_featurecoder(self, sklearn_preprocess: Any, include: bool = True, dtypes: Any = None,
+                          columns: Any = None, verbose: bool = False) -> Coder:
+        """Add a feature encoder: ``Pipeline.Tabular.make``'s ``feature_encoders`` entry
+        ``dict(sklearn_preprocess=..., dtypes=..., columns=..., include=...)``.
+
+        Args:
+            sklearn_preprocess: the encoder (e.g. ``StandardScaler()``); fitted on train rows (and each fold's),
+                categorical ones on all rows.
+            include: ``True`` encodes the remaining columns matching ``dtypes``/``columns``; ``False`` those that
+                do not match.
+            dtypes, columns: selectors; neither selects every remaining column.
+            verbose: accepted for AIQC scripts; the columns chosen are on the returned coder's splitset later.
+
+        Raises:
+            assay.errors.EncoderError: the same checks as ``Pipeline.Tabular.make``, against the feature's columns
+                and the earlier featurecoders; nothing is stored then.
+        """
+        feature = data_queries.row(FeatureRow, self.feature_id)
+        spec = dict(sklearn_preprocess=sklearn_preprocess, dtypes=dtypes, columns=columns, include=include)
+        return Coder(steps.make_featurecoder(self.id, feature, {k: v for k, v in spec.items() if v is not None}))
+
+    @property
+    def featurecoders(self) -> list[Coder]:
+        """The featurecoders, in the order they apply."""
+        return [Coder(row) for row in queries.coders(encoderset_id=self.id)]
+
+
+class Coder(Persisted):
+    """An encoder specification: a label's labelcoder or one featurecoder of an encoderset."""
+
+    _row_type = CoderRow
+
+    label_id = column["int | None"]("the :class:`Label` it encodes (labelcoder)")
+    encoderset_id = column["int | None"]("the :class:`Encoderset` it belongs to (featurecoder)")
+    position = column[int]("its place among the encoderset's featurecoders")
+    family = column[str]("the encoder family that handles it (``sklearn``)")
+    class_name = column[str]("the encoder's class")
+    params = column["dict[str, Any]"]("the encoder's parameters")
+    dtypes = column["list[str] | None"]("dtypes selector")
+    columns_selected = column["list[str] | None"]("columns selector")
+    include = column[bool]("``False``: it encodes the columns that do not match its selectors")
+    is_categorical = column[bool]("whether it only maps categories (fitted on all rows)")
+    blob = column[bytes]("the unfitted encoder (its family's bytes)")
+
+
+class Foldset(Persisted):
+    """The cross-validation folds of a splitset, made by :meth:`assay.Splitset.make_foldset`."""
+
+    _row_type = FoldsetRow
+
+    splitset_id = column[int]("the :class:`~assay.Splitset` whose train rows it folds")
+    fold_count = column[int]("number of folds")
+    bin_count = column["int | None"]("bins a continuous label was stratified on")
+
+
+__all__ = ["Coder", "Encoderset", "Feature", "Foldset", "Label"]

@@ -1,0 +1,267 @@
+"""AIQC 3.1.1's tabular ``make_test_queue_*`` scenarios (``aiqc/tests/__init__.py``), translated to assay.
+
+Each builds its queue step by step through the low-level API exactly as AIQC's did, with ``aiqc`` changed to
+``assay``. Other changes, each needed by today's libraries or by a test budget:
+
+* ``OneHotEncoder(sparse=False)`` is ``OneHotEncoder(sparse_output=False)`` (scikit-learn renamed it);
+* ``tf.keras`` is ``keras`` (Keras 3), and the torch ``fn_train``s call ``assay_torch.fit`` instead of AIQC's
+  ``torch_batcher`` + torchmetrics loop;
+* ``hyperparameters=`` overrides AIQC's grid, so tests train a few small models instead of dozens of 100-epoch
+  ones (AIQC's grids are the defaults).
+
+Module level, so worker processes can load the functions.
+"""
+
+from __future__ import annotations
+
+from sklearn.preprocessing import (
+    LabelBinarizer,
+    MinMaxScaler,
+    OneHotEncoder,
+    OrdinalEncoder,
+    PowerTransformer,
+    StandardScaler,
+)
+
+from assay import Algorithm, Dataset, Splitset, datum
+
+
+def _splits(fold_count):
+    if fold_count is not None:
+        return 0.25, None
+    return 0.18, 0.14
+
+
+# ------------------------ KERAS TABULAR MULTICLASS ------------------------
+def keras_multiclass_fn_build(features_shape, label_shape, **hp):
+    import keras
+    from keras import layers
+
+    model = keras.models.Sequential()
+    model.add(layers.Dense(units=features_shape[0], activation="relu", kernel_initializer="he_uniform"))
+    model.add(layers.Dropout(0.2))
+    model.add(layers.Dense(units=hp["neuron_count"], activation="relu", kernel_initializer="he_uniform"))
+    model.add(layers.Dense(units=label_shape[0], activation="softmax"))
+    return model
+
+
+def keras_multiclass_fn_optimize(**hp):
+    import keras
+
+    return keras.optimizers.Adamax(hp["learning_rate"])
+
+
+def keras_multiclass_fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
+    import keras
+
+    model.compile(loss=loser, optimizer=optimizer, metrics=["accuracy"])
+    model.fit(samples_train["features"], samples_train["labels"],
+              validation_data=(samples_evaluate["features"], samples_evaluate["labels"]),
+              verbose=0, batch_size=hp["batch_size"], epochs=hp["epoch_count"],
+              callbacks=[keras.callbacks.History()])
+    return model
+
+
+def make_test_queue_keras_multiclass(repeat_count=1, fold_count=None, permute_count=3, hyperparameters=None):
+    hyperparameters = hyperparameters or {
+        "neuron_count": [9, 12], "batch_size": [3], "learning_rate": [0.03, 0.05], "epoch_count": [30, 60],
+    }
+    file_path = datum.get_path("iris_10x.tsv" if fold_count is not None else "iris.tsv")
+    dataset = Dataset.Tabular.from_path(file_path=file_path, source_file_format="tsv", dtype=None)
+    label_column = "species"
+    label = dataset.make_label(columns=[label_column])
+    feature = dataset.make_feature(exclude_columns=[label_column])
+    size_test, size_validation = _splits(fold_count)
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=size_test,
+                             size_validation=size_validation)
+    foldset_id = splitset.make_foldset(fold_count=fold_count).id if fold_count is not None else None
+    encoderset = feature.make_encoderset()
+    label.make_labelcoder(sklearn_preprocess=OneHotEncoder(sparse_output=False))
+    encoderset.make_featurecoder(sklearn_preprocess=StandardScaler(copy=False), columns=["petal_width"])
+    encoderset.make_featurecoder(sklearn_preprocess=StandardScaler(copy=False), dtypes=["float64"])
+    algorithm = Algorithm.make(library="keras", analysis_type="classification_multi",
+                               fn_build=keras_multiclass_fn_build, fn_optimize=keras_multiclass_fn_optimize,
+                               fn_train=keras_multiclass_fn_train)
+    hyperparamset = algorithm.make_hyperparamset(hyperparameters=hyperparameters)
+    return algorithm.make_queue(splitset_id=splitset.id, foldset_id=foldset_id, hyperparamset_id=hyperparamset.id,
+                                repeat_count=repeat_count)
+
+
+# ------------------------ KERAS TABULAR BINARY ------------------------
+def keras_binary_fn_build(features_shape, label_shape, **hp):
+    import keras
+    from keras import layers
+
+    model = keras.models.Sequential()
+    model.add(layers.Dense(hp["neuron_count"], activation="relu", kernel_initializer="he_uniform"))
+    model.add(layers.Dropout(0.30))
+    model.add(layers.Dense(hp["neuron_count"], activation="relu", kernel_initializer="he_uniform"))
+    model.add(layers.Dropout(0.30))
+    model.add(layers.Dense(hp["neuron_count"], activation="relu", kernel_initializer="he_uniform"))
+    model.add(layers.Dense(units=label_shape[0], activation="sigmoid", kernel_initializer="glorot_uniform"))
+    return model
+
+
+def keras_binary_fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
+    import keras
+
+    model.compile(loss=loser, optimizer=optimizer, metrics=["accuracy"])
+    model.fit(samples_train["features"], samples_train["labels"],
+              validation_data=(samples_evaluate["features"], samples_evaluate["labels"]),
+              verbose=0, batch_size=3, epochs=hp["epochs"], callbacks=[keras.callbacks.History()])
+    return model
+
+
+def make_test_queue_keras_binary(repeat_count=1, fold_count=None, permute_count=3, hyperparameters=None):
+    hyperparameters = hyperparameters or {"neuron_count": [25, 50], "epochs": [75, 150]}
+    file_path = datum.get_path("sonar.csv")
+    dataset = Dataset.Tabular.from_path(file_path=file_path, source_file_format="csv", name="rocks n radio",
+                                        dtype=None)
+    label_column = "object"
+    label = dataset.make_label(columns=[label_column])
+    feature = dataset.make_feature(exclude_columns=[label_column])
+    size_test, size_validation = _splits(fold_count)
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=size_test,
+                             size_validation=size_validation)
+    foldset_id = splitset.make_foldset(fold_count=fold_count).id if fold_count is not None else None
+    label.make_labelcoder(sklearn_preprocess=LabelBinarizer(sparse_output=False))
+    encoderset = feature.make_encoderset()
+    encoderset.make_featurecoder(sklearn_preprocess=PowerTransformer(method="yeo-johnson", copy=False),
+                                 dtypes=["float64"])
+    algorithm = Algorithm.make(library="keras", analysis_type="classification_binary",
+                               fn_build=keras_binary_fn_build, fn_train=keras_binary_fn_train)
+    hyperparamset = algorithm.make_hyperparamset(hyperparameters=hyperparameters)
+    return algorithm.make_queue(splitset_id=splitset.id, foldset_id=foldset_id, hyperparamset_id=hyperparamset.id,
+                                repeat_count=repeat_count, permute_count=permute_count)
+
+
+# ------------------------ PYTORCH TABULAR (binary, multi-class, regression) ------------------------
+def torch_fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
+    import assay_torch
+
+    return model, assay_torch.fit(model, loser, optimizer, samples_train, samples_evaluate,
+                                  epochs=hp.get("epoch_count", 2), batch_size=hp.get("batch_size", 5), seed=0)
+
+
+def pytorch_binary_fn_build(features_shape, label_shape, **hp):
+    from torch import nn
+
+    return nn.Sequential(nn.Linear(features_shape[0], 12), nn.BatchNorm1d(12, 12), nn.ReLU(), nn.Dropout(p=0.5),
+                         nn.Linear(12, label_shape[0]), nn.Sigmoid())
+
+
+def pytorch_binary_fn_optimize(model, **hp):
+    import torch
+
+    return torch.optim.Adamax(model.parameters(), lr=hp["learning_rate"])
+
+
+def make_test_queue_pytorch_binary(repeat_count=1, fold_count=None, permute_count=3, hyperparameters=None):
+    file_path = datum.get_path("sonar.csv")
+    dataset = Dataset.Tabular.from_path(file_path=file_path, source_file_format="csv", name="rocks n radio",
+                                        dtype=None)
+    label_column = "object"
+    label = dataset.make_label(columns=[label_column])
+    feature = dataset.make_feature(exclude_columns=[label_column])
+    size_test, size_validation = _splits(fold_count)
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=size_test,
+                             size_validation=size_validation)
+    foldset_id = splitset.make_foldset(fold_count=fold_count).id if fold_count is not None else None
+    encoderset = feature.make_encoderset()
+    label.make_labelcoder(sklearn_preprocess=LabelBinarizer(sparse_output=False))
+    encoderset.make_featurecoder(sklearn_preprocess=PowerTransformer(method="yeo-johnson", copy=False),
+                                 dtypes=["float64"])
+    algorithm = Algorithm.make(library="pytorch", analysis_type="classification_binary",
+                               fn_build=pytorch_binary_fn_build, fn_train=torch_fn_train,
+                               fn_optimize=pytorch_binary_fn_optimize)
+    hyperparameters = hyperparameters or {"learning_rate": [0.01, 0.005], "epoch_count": [50]}
+    hyperparamset = algorithm.make_hyperparamset(hyperparameters=hyperparameters)
+    return algorithm.make_queue(splitset_id=splitset.id, foldset_id=foldset_id, hyperparamset_id=hyperparamset.id,
+                                repeat_count=repeat_count, permute_count=permute_count)
+
+
+def pytorch_multiclass_fn_build(features_shape, num_classes, **hp):
+    from torch import nn
+
+    return nn.Sequential(nn.Linear(features_shape[0], 12), nn.BatchNorm1d(12, 12), nn.ReLU(), nn.Dropout(p=0.5),
+                         nn.Linear(12, num_classes), nn.Softmax(dim=1))
+
+
+def pytorch_multiclass_lose(**hp):
+    from torch import nn
+
+    return nn.CrossEntropyLoss(reduction=hp["reduction"])
+
+
+def make_test_queue_pytorch_multiclass(repeat_count=1, fold_count=None, permute_count=3, hyperparameters=None):
+    file_path = datum.get_path("iris_10x.tsv" if fold_count is not None else "iris.tsv")
+    dataset = Dataset.Tabular.from_path(file_path=file_path, source_file_format="tsv", dtype=None)
+    label_column = "species"
+    label = dataset.make_label(columns=[label_column])
+    feature = dataset.make_feature(exclude_columns=[label_column])
+    size_test, size_validation = _splits(fold_count)
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=size_test,
+                             size_validation=size_validation)
+    foldset_id = splitset.make_foldset(fold_count=fold_count).id if fold_count is not None else None
+    label.make_labelcoder(sklearn_preprocess=OrdinalEncoder())
+    encoderset = feature.make_encoderset()
+    encoderset.make_featurecoder(sklearn_preprocess=StandardScaler(copy=False), dtypes=["float64"])
+    algorithm = Algorithm.make(library="pytorch", analysis_type="classification_multi",
+                               fn_build=pytorch_multiclass_fn_build, fn_train=torch_fn_train,
+                               fn_lose=pytorch_multiclass_lose)
+    hyperparameters = hyperparameters or {"reduction": ["mean", "sum"], "batch_size": [3, 5]}
+    hyperparamset = algorithm.make_hyperparamset(hyperparameters=hyperparameters)
+    return algorithm.make_queue(splitset_id=splitset.id, foldset_id=foldset_id, hyperparamset_id=hyperparamset.id,
+                                repeat_count=repeat_count, permute_count=permute_count)
+
+
+def pytorch_regression_lose(**hp):
+    from torch import nn
+
+    if hp["loss_type"] == "mae":
+        return nn.L1Loss()
+    return nn.MSELoss()
+
+
+def pytorch_regression_fn_build(features_shape, label_shape, **hp):
+    from torch import nn
+
+    nc = hp["neuron_count"]
+    return nn.Sequential(nn.Linear(features_shape[0], nc), nn.BatchNorm1d(nc, nc), nn.ReLU(), nn.Dropout(p=0.4),
+                         nn.Linear(nc, nc), nn.BatchNorm1d(nc, nc), nn.ReLU(), nn.Dropout(p=0.4),
+                         nn.Linear(nc, label_shape[0]))
+
+
+def make_test_queue_pytorch_regression(repeat_count=1, fold_count=None, permute_count=3, hyperparameters=None):
+    file_path = datum.get_path("houses.csv")
+    dataset = Dataset.Tabular.from_path(file_path=file_path, source_file_format="csv", name="real estate stats",
+                                        dtype=None)
+    label_column = "price"
+    label = dataset.make_label(columns=[label_column])
+    feature = dataset.make_feature(exclude_columns=[label_column])
+    size_test, size_validation = _splits(fold_count)
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=size_test,
+                             size_validation=size_validation, bin_count=3)
+    foldset_id = None
+    if fold_count is not None:
+        foldset_id = splitset.make_foldset(fold_count=fold_count, bin_count=3).id
+    label.make_labelcoder(sklearn_preprocess=PowerTransformer(method="box-cox", copy=False))
+    encoderset = feature.make_encoderset()
+    encoderset.make_featurecoder(include=False, dtypes=["int64"], sklearn_preprocess=MinMaxScaler(copy=False))
+    # We expect double None to use all columns because nothing is excluded.
+    encoderset.make_featurecoder(include=False, dtypes=None, columns=None, sklearn_preprocess=OrdinalEncoder())
+    algorithm = Algorithm.make(library="pytorch", analysis_type="regression", fn_build=pytorch_regression_fn_build,
+                               fn_train=torch_fn_train, fn_lose=pytorch_regression_lose)
+    hyperparameters = hyperparameters or {"neuron_count": [22, 24], "loss_type": ["mae", "mse"]}
+    hyperparamset = algorithm.make_hyperparamset(hyperparameters=hyperparameters)
+    return algorithm.make_queue(splitset_id=splitset.id, foldset_id=foldset_id, hyperparamset_id=hyperparamset.id,
+                                repeat_count=repeat_count, permute_count=permute_count)
+
+
+SCENARIOS = {
+    "keras_multiclass": make_test_queue_keras_multiclass,
+    "keras_binary": make_test_queue_keras_binary,
+    "pytorch_binary": make_test_queue_pytorch_binary,
+    "pytorch_multiclass": make_test_queue_pytorch_multiclass,
+    "pytorch_regression": make_test_queue_pytorch_regression,
+}
