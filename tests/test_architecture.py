@@ -5,7 +5,9 @@ The layering itself (imports point down, no cycles) is checked by import-linter 
 
 from __future__ import annotations
 
+import ast
 import inspect
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +78,72 @@ def test_prediction_plots_draw_any_prediction_data_without_a_database_or_a_model
     counts = plots.plot_confusion_matrix(prediction).axes[0].images[0].get_array()
     assert np.asarray(counts).tolist() == [[2, 1], [0, 1]]  # rows: true a, b; columns: predicted a, b
     assert plots.plot_roc_curve(prediction).axes[0].get_title() == "ROC curve, test split"
+
+
+# --- SQL lives in assay/db/ (issue 11): every other layer calls a function of assay.db.queries ------------------
+
+CORE = Path(assay.__file__).parent
+#: what builds a statement; importing sqlalchemy for its errors or URLs (the CLI) is fine
+STATEMENT_BUILDERS = {"select", "insert", "update", "delete", "text", "func", "and_", "or_", "exists", "case",
+                      "bindparam", "literal", "literal_column", "union", "union_all", "join", "outerjoin"}
+#: what runs a statement or writes a row, called on a session
+SESSION_CALLS = {"add", "add_all", "execute", "scalars", "scalar", "query", "delete", "merge", "flush", "get"}
+#: modules outside db/ that still write rows through a session. Each one is a TODO of issue 11, not a rule:
+#: move its writes into a db/queries function and delete its line here.
+STILL_WRITING = {
+    "data/fits.py",            # store_fit: EncoderSpecRow/FittedEncoderRow, called by objects/pipeline._write
+    "data/array_pipeline.py",  # write(): the array splitset's rows (store_splitset takes tabular data only)
+    "inference/infer.py",      # _infer_samples: array dataset + PredictionRow
+    "objects/make.py",         # Experiment.make: algorithm, hyperparamset, combinations, queue, jobs (store_queue)
+    "objects/pipeline.py",     # _write: the tabular splitset's rows (db/queries/data.store_splitset is ready)
+}
+
+
+def _outside_db() -> list[Path]:
+    return [path for path in sorted(CORE.rglob("*.py")) if path.relative_to(CORE).parts[0] != "db"]
+
+
+def _statement_imports(tree: ast.AST) -> list[str]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sqlalchemy":
+            if node.module.startswith(("sqlalchemy.sql", "sqlalchemy.future")):
+                found.append(f"line {node.lineno}: from {node.module} import ...")
+            found += [f"line {node.lineno}: from {node.module} import {alias.name}" for alias in node.names
+                      if alias.name in STATEMENT_BUILDERS]
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id in {"sqlalchemy", "sa"} and node.attr in STATEMENT_BUILDERS:
+            found.append(f"line {node.lineno}: {node.value.id}.{node.attr}")
+    return found
+
+
+def _session_calls(tree: ast.AST) -> list[str]:
+    return [f"line {node.lineno}: session.{node.func.attr}(...)" for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "session"
+            and node.func.attr in SESSION_CALLS]
+
+
+def test_no_module_outside_db_builds_sql():
+    offenders = {str(path.relative_to(CORE)): found for path in _outside_db()
+                 if (found := _statement_imports(ast.parse(path.read_text(), str(path))))}
+    assert not offenders, f"SQL is built outside assay/db/ (move it into a db/queries function): {offenders}"
+
+
+def test_only_the_listed_modules_outside_db_run_statements_on_a_session():
+    offenders = {}
+    for path in _outside_db():
+        name = path.relative_to(CORE).as_posix()
+        found = _session_calls(ast.parse(path.read_text(), str(path)))
+        if found and name not in STILL_WRITING:
+            offenders[name] = found
+        if not found:
+            assert name not in STILL_WRITING, f"{name} no longer writes rows: delete it from STILL_WRITING"
+    assert not offenders, f"rows written outside assay/db/ (move them into a db/queries function): {offenders}"
+
+
+def test_the_scan_sees_sql_it_must_refuse():
+    # the scan itself must be able to fail
+    tree = ast.parse("from sqlalchemy import select, update\nsession.add(row)\nsession.execute(select(x))\n")
+    assert len(_statement_imports(tree)) == 2
+    assert [call.split(": ")[1] for call in _session_calls(tree)] == ["session.add(...)", "session.execute(...)"]

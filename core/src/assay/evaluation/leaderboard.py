@@ -28,14 +28,6 @@ STATISTICS = ["mean", "std", "min", "max"]
 LOWER_IS_BETTER = {"loss", "log_loss", "mse", "rmse", "mae", "mape", "rmsle", "msle"}
 
 
-def _pruned_combos(queue_id: int) -> set[int]:
-    from assay.db.engine import session_scope
-    from assay.db.search_queries import pruned_combo_indexes
-
-    with session_scope() as session:
-        return pruned_combo_indexes(session, queue_id)
-
-
 def hyperparameter_columns(names: list[str]) -> dict[str, str]:
     """Hyperparameter name → its column; a name that clashes with a fixed column gets the prefix ``hp_``."""
     fixed = set(ID_COLUMNS) | set(RUN_COLUMNS)
@@ -206,7 +198,7 @@ def leaderboard(queue_id: int, split: str | None = None, metric: str | None = No
         best = (chosen.sort_values(metric, ascending=not better_high, na_position="last", kind="stable")
                 .groupby("combo_index", sort=True)["predictor_id"].first().rename("best_predictor_id"))
         board = pd.concat([firsts, counts, best, stats], axis=1).reset_index()
-        board["pruned"] = board["combo_index"].isin(_pruned_combos(queue_id))
+        board["pruned"] = board["combo_index"].isin(queries.pruned_combo_indexes(queue_id))
         # a pruned combination stopped early: it is listed after every other one and never ranked best
         board = board.sort_values(
             ["pruned", f"{metric}_mean", f"{metric}_std", "combo_index"],

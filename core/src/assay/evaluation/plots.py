@@ -390,14 +390,6 @@ def _category_positions(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     return values.map(lookup).to_numpy(dtype=float), [str(value) for value in unique]
 
 
-def _pruned_predictors(queue_id: int) -> set[int]:
-    from assay.db.engine import session_scope
-    from assay.db.search_queries import pruned_predictor_ids
-
-    with session_scope() as session:
-        return pruned_predictor_ids(session, queue_id)
-
-
 def plot_performance(queue_id: int, split: str | None = None, metric: str | None = None) -> Figure:
     """Every trained model of a queue compared on one split.
 
@@ -430,7 +422,7 @@ def plot_performance(queue_id: int, split: str | None = None, metric: str | None
         bar = figure.colorbar(points, ax=overview, label="combination")
         if combo_count <= 12:
             bar.set_ticks(range(combo_count))
-    scores = chosen[metric].where(~chosen["predictor_id"].isin(_pruned_predictors(queue_id)))  # never best
+    scores = chosen[metric].where(~chosen["predictor_id"].isin(queries.pruned_predictor_ids(queue_id)))  # never best
     if scores.notna().any():
         best = scores.idxmax() if better_high else scores.idxmin()
         overview.scatter([x[best]], [scores[best]], marker="*", s=220, color=COLORS[3], edgecolors="black",

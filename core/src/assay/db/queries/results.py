@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Text, cast, func, select
 
+from assay.db import search_queries
 from assay.db.engine import session_scope
 from assay.db.models import (
     AlgorithmRow,
@@ -114,3 +115,15 @@ def failed_jobs(queue_id: int, limit: int | None = None) -> list[Any]:
             .where(JobRow.queue_id == queue_id, JobRow.status == "failed")
             .order_by(JobRow.run_index).limit(limit)
         ).all())
+
+
+def pruned_combo_indexes(queue_id: int) -> set[int]:
+    """The combination indexes of a queue with at least one pruned job."""
+    with session_scope() as session:
+        return search_queries.pruned_combo_indexes(session, queue_id)
+
+
+def pruned_predictor_ids(queue_id: int) -> set[int]:
+    """The predictors of a queue's pruned jobs (never ranked best)."""
+    with session_scope() as session:
+        return search_queries.pruned_predictor_ids(session, queue_id)
