@@ -7,6 +7,7 @@ e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/test``; each test gets a dat
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -38,6 +39,9 @@ def _isolated_assay(tmp_path, monkeypatch):
     yield
     db_engine.dispose()
     reset_plugin_manager()
+    pool = sys.modules.get("assay.experiment.workers.pool")
+    if pool is not None:
+        pool.stop_workers()  # a test's idle worker processes would otherwise wait for the next one's queue
 
 
 @pytest.fixture

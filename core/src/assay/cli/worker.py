@@ -12,8 +12,9 @@ killed outright loses nothing either: its job is taken again when its lease expi
 Importing this module registers ``worker`` with :func:`assay.cli.subcommand` (list it in
 ``assay.cli.COMMAND_MODULES``); :func:`register` adds the same command to any other ``argparse`` sub-parser set.
 :func:`run_worker` runs it and returns the exit code; errors are raised as :mod:`assay.errors` exceptions for
-``assay.cli.main`` to turn into one line and an exit code. ``python -m assay.cli.worker`` (what
-``queue.run_jobs(workers=N)`` starts) runs the same command through :func:`worker_main`.
+``assay.cli.main`` to turn into one line and an exit code. ``python -m assay.cli.worker`` runs the same
+command through :func:`worker_main` (``queue.run_jobs(workers=N)`` starts long-lived workers of its own instead:
+:mod:`assay.experiment.workers.pool`).
 """
 
 from __future__ import annotations

@@ -76,18 +76,33 @@ class _Evaluated:
     row_count: int
 
 
+@functools.lru_cache(maxsize=64)
+def _split_truth(splitset: SplitsetData, split: str, fold_index: int | None,
+                 classes: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A split's dataset rows, true labels and their coding for the metrics, read-only.
+
+    They never change, so each process codes them once per split instead of once per job (the splitset object is
+    itself kept per process and database by :func:`_splitset`).
+    """
+    rows = np.asarray(splitset.row_indices(split, fold_index=fold_index))
+    labels = np.asarray(splitset.raw_labels(rows))
+    coded = predicting.true_coding(labels, list(classes))
+    for array in (rows, labels, coded):
+        array.setflags(write=False)
+    return rows, labels, coded
+
+
 def evaluate_split(*, backend: plugins.Backend, analysis_type: str, fn_predict: Callable[..., Any] | None,
                    model: Any, loser: Any, splitset: Any, split: str, fold_index: int | None) -> _Evaluated:
     """Predict one split, decode the predictions to original label values and compute its metrics."""
     raw = splitset.samples_for(split, fold_index=fold_index)
     samples = backend.prepare_samples(analysis_type, library_samples(raw, splitset.layout, backend.channels_last()))
     predictions, probabilities = predicting.predict(backend, analysis_type, fn_predict, model, samples)
-    rows = np.asarray(splitset.row_indices(split, fold_index=fold_index))
     classes = list(splitset.label_classes) if plugins.analysis_type(analysis_type).is_classification else []
+    rows, labels, true_codes = _split_truth(splitset, split, fold_index, tuple(classes))
     decoded = splitset.decode_labels(predicting.one_column(predictions, len(rows)), fold_index=fold_index)
-    labels = splitset.raw_labels(rows)
-    metrics = plugins.metrics(analysis_type, predicting.true_coding(labels, classes),
-                              predicting.predicted_coding(predictions, decoded, classes), probabilities, classes)
+    metrics = plugins.metrics(analysis_type, true_codes, predicting.predicted_coding(predictions, decoded, classes),
+                              probabilities, classes)
     loss = backend.evaluate_loss(analysis_type, model, loser, samples)
     if np.isfinite(loss):
         metrics["loss"] = loss

@@ -23,23 +23,32 @@ class StorageTimer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.seconds: dict[str, float] = defaultdict(float)
+        #: the CPU time of the same calls (of the calling thread): on a busy machine the wall time also counts
+        #: the time other processes held the cores
+        self.cpu_seconds: dict[str, float] = defaultdict(float)
         self.calls: dict[str, int] = defaultdict(int)
 
     @contextlib.contextmanager
     def measure(self, kind: str) -> Iterator[None]:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             yield
         finally:
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
             with self._lock:
                 self.seconds[kind] += elapsed
+                self.cpu_seconds[kind] += cpu
                 self.calls[kind] += 1
 
     def snapshot(self) -> dict[str, float]:
         """Seconds per kind so far; subtract two snapshots to time a stretch of work."""
         with self._lock:
             return dict(self.seconds)
+
+    def cpu_snapshot(self) -> dict[str, float]:
+        """CPU seconds per kind so far (this process's calls)."""
+        with self._lock:
+            return dict(self.cpu_seconds)
 
 
 #: this process's storage time; workers report it, ``run_jobs`` reports the part spent in its call

@@ -207,7 +207,9 @@ class Queue(Persisted):
         """Run every job not finished yet; interrupted and called again, it resumes where it stopped.
 
         Args:
-            workers: run in this many local worker processes (default: in this process).
+            workers: run in this many local worker processes (default: in this process). They stay, with the
+                library imported, for the next ``run_jobs`` (any queue, any database), so only the first call of
+                a session waits for them to start; ``assay.experiment.workers.stop_workers()`` ends them.
             executor: a ``dask.distributed.Client`` to run workers on a Dask cluster.
             progress: show a progress bar over all runs.
             threads: BLAS/OpenMP/TensorFlow/torch threads per worker process (with ``workers`` or ``executor``).

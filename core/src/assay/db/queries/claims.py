@@ -9,9 +9,11 @@ worker is dead) is :mod:`assay.experiment.claiming`'s; these functions only read
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Integer, String, and_, bindparam, func, or_, select, update
 
 from assay.db.engine import get_engine, session_scope
 from assay.db.models import JobRow, QueueRow
@@ -29,12 +31,19 @@ def claim_next_job(queue_id: int, worker: str, now: dt.datetime, lease_until: dt
 
     A claimable job that has used the queue's ``max_attempts`` (only a worker that died leaves one) is marked
     failed instead, so a job that kills its worker every time cannot stall the queue.
+
+    SQLAlchemy Core on one connection, not an ORM session: the session's bookkeeping cost more than the claim's
+    statements, and SQLite holds its write lock for the whole transaction. The common case is one statement.
     """
     engine = get_engine()
     postgres = engine.dialect.name == "postgresql"
-    # SQLAlchemy Core on one connection, not an ORM session: a claim is three small statements, and the session's
-    # bookkeeping cost more than they do (SQLite holds its write lock for the whole transaction)
     with engine.begin() as connection:
+        claimed = connection.execute(_claim_first(postgres), {
+            "claim_queue": queue_id, "claim_now": now, "claim_worker": worker, "claim_lease_until": lease_until,
+        }).scalar()
+        if claimed is not None:
+            return claimed
+        # the first claimable job has used up its attempts, or none is left: look at them one by one
         max_attempts = connection.execute(
             select(QueueRow.max_attempts).where(QueueRow.id == queue_id)
         ).scalar_one()
@@ -69,6 +78,36 @@ def claim_next_job(queue_id: int, worker: str, now: dt.datetime, lease_until: dt
             )
             if result.rowcount == 1:
                 return row.id
+
+
+@functools.lru_cache(maxsize=2)
+def _claim_first(postgres: bool) -> Any:
+    """The common claim as one statement: the first claimable job in run order, if it has attempts left.
+
+    ``UPDATE ... WHERE id = (the first claimable job) AND attempts < max_attempts RETURNING id``; no row when that
+    job has used up its attempts (its workers died) or nothing is claimable, which the caller sorts out. Built
+    once per dialect with bound parameters (``claim_queue``, ``claim_now``, ``claim_worker``,
+    ``claim_lease_until``): building the expression costs more than running it.
+    """
+    timestamp = JobRow.lease_expires_at.type
+    queue_id, now = bindparam("claim_queue", type_=Integer), bindparam("claim_now", type_=timestamp)
+    first = (
+        select(JobRow.id)
+        .where(JobRow.queue_id == queue_id, _claimable(now))
+        .order_by(JobRow.run_index)
+        .limit(1)
+    )
+    if postgres:
+        first = first.with_for_update(skip_locked=True)  # a job another worker is claiming right now is skipped
+    max_attempts = select(QueueRow.max_attempts).where(QueueRow.id == queue_id).scalar_subquery()
+    return (
+        update(JobRow)
+        .where(JobRow.id == first.scalar_subquery(), _claimable(now), JobRow.attempts < max_attempts)
+        .values(status="running", worker=bindparam("claim_worker", type_=String), attempts=JobRow.attempts + 1,
+                started_at=now, lease_expires_at=bindparam("claim_lease_until", type_=timestamp),
+                error=None, traceback=None)
+        .returning(JobRow.id)
+    )
 
 
 def requeue_jobs_of_dead_workers(queue_id: int, is_dead: Callable[[str | None], bool]) -> int:

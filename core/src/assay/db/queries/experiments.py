@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import traceback
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Integer, bindparam, insert, select, update
 
 from assay import errors
-from assay.db.engine import current_url, session_scope
+from assay.db.engine import current_url, get_engine, session_scope
 from assay.db.models import (
     AlgorithmRow,
     HyperparamcomboRow,
@@ -101,35 +102,59 @@ def requeue_failed_jobs(queue_id: int) -> int:
         return result.rowcount
 
 
+@functools.lru_cache(maxsize=1)
+def _job_context_query() -> Any:
+    # built once: building the expression costs more than running it, for every job of a queue
+    return (
+        select(JobRow, HyperparamcomboRow, QueueRow, AlgorithmRow)
+        .join(HyperparamcomboRow, HyperparamcomboRow.id == JobRow.hyperparamcombo_id)
+        .join(QueueRow, QueueRow.id == JobRow.queue_id)
+        .join(AlgorithmRow, AlgorithmRow.id == QueueRow.algorithm_id)
+        .where(JobRow.id == bindparam("context_job", type_=Integer))
+    )
+
+
 def job_context(job_id: int) -> tuple[JobRow, HyperparamcomboRow, QueueRow, AlgorithmRow]:
-    """Everything a claimed job needs, read in one short transaction (under several workers each one waits
-    its turn): the job, its combination, its queue and the queue's algorithm."""
+    """Everything a claimed job needs, read in one statement (under several workers each one waits its turn):
+    the job, its combination, its queue and the queue's algorithm (without its deferred function bytes)."""
     with session_scope() as session:
-        job = session.get(JobRow, job_id)
-        combo = session.get(HyperparamcomboRow, job.hyperparamcombo_id)
-        queue = session.get(QueueRow, job.queue_id)
-        algorithm = session.get(AlgorithmRow, queue.algorithm_id)
-    return job, combo, queue, algorithm
+        return tuple(session.execute(_job_context_query(), {"context_job": job_id}).one())
+
+
+@functools.lru_cache(maxsize=1)
+def _store_statements() -> tuple[Any, Any, Any]:
+    # built once, with bound parameters: building the expressions costs more than running them
+    owned = (
+        update(JobRow)
+        .where(JobRow.id == bindparam("store_job", type_=Integer), JobRow.worker == bindparam("store_worker"),
+               JobRow.status == "running")
+        .values(status=bindparam("store_status", type_=JobRow.status.type),
+                finished_at=bindparam("store_finished", type_=JobRow.finished_at.type), lease_expires_at=None)
+    )
+    return owned, insert(PredictorRow).returning(PredictorRow.id), insert(PredictionRow)
 
 
 def store_trained(job_id: int, worker: str, predictor: dict[str, Any], predictions: list[dict[str, Any]],
                   status: str = "succeeded") -> bool:
     """Write a Predictor, its Predictions and the job's end (``succeeded``, or ``pruned`` by an adaptive search)
     in one transaction, if the job is still ``worker``'s; returns whether it was (``False``: another worker took
-    the job over, nothing is written)."""
-    with session_scope() as session:
-        owned = session.execute(
-            update(JobRow)
-            .where(JobRow.id == job_id, JobRow.worker == worker, JobRow.status == "running")
-            .values(status=status, finished_at=utcnow(), lease_expires_at=None)
-        )
-        if owned.rowcount != 1:
-            session.rollback()
-            return False
-        row = PredictorRow(job_id=job_id, **predictor)
-        session.add(row)
-        session.flush()
-        session.add_all([PredictionRow(predictor_id=row.id, **prediction) for prediction in predictions])
+    the job over, nothing is written).
+
+    Three statements on one Core connection (the predictions as one multi-row insert): the ORM's unit of work
+    cost more than the writes themselves, and SQLite holds its write lock for the whole transaction.
+    """
+    owned, insert_predictor, insert_predictions = _store_statements()
+    with get_engine().begin() as connection:
+        result = connection.execute(owned, {"store_job": job_id, "store_worker": worker, "store_status": status,
+                                             "store_finished": utcnow()})
+        if result.rowcount != 1:
+            return False  # nothing was written
+        predictor_id = connection.execute(
+            insert_predictor, {"feature_importance": None, **predictor, "job_id": job_id}
+        ).scalar_one()
+        if predictions:
+            connection.execute(insert_predictions, [{"dataset_id": None, "plot_data": None, **prediction,
+                                                     "predictor_id": predictor_id} for prediction in predictions])
     return True
 
 

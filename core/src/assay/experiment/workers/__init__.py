@@ -4,7 +4,10 @@ Every way runs the same claim loop (:func:`~assay.experiment.workers.loop.work`)
 
 - :mod:`~assay.experiment.workers.loop`: the loop;
 - :mod:`~assay.experiment.workers.in_process`: the loop in this process (``queue.run_jobs()``);
-- :mod:`~assay.experiment.workers.local`: fresh local worker processes (``queue.run_jobs(workers=N)``);
+- :mod:`~assay.experiment.workers.local`: local worker processes (``queue.run_jobs(workers=N)``), taken from
+  :mod:`~assay.experiment.workers.pool`, which keeps them, framework imported, for the next queue
+  (:func:`start_workers` starts them ahead, :func:`stop_workers` stops them); each runs
+  :mod:`~assay.experiment.workers.serve`;
 - :mod:`~assay.experiment.workers.dask_cluster`: one loop per Dask worker (``queue.run_jobs(executor=client)``);
 - :mod:`~assay.experiment.workers.progress`: the starting process's progress bar and summary;
 - :mod:`~assay.experiment.workers.threads`: thread caps per worker process.
@@ -25,11 +28,13 @@ from assay.experiment.workers.dask_cluster import run_on_dask
 from assay.experiment.workers.in_process import run_in_process
 from assay.experiment.workers.local import run_local, worker_command, worker_environment
 from assay.experiment.workers.loop import WorkerReport, work
+from assay.experiment.workers.pool import start_workers, stop_workers
 from assay.experiment.workers.threads import limit_threads, thread_environment, threads_per_worker
 
 __all__ = [
     "RunSummary", "WorkerReport", "limit_threads", "run_in_process", "run_local", "run_on_dask", "run_parallel",
-    "shared_database_url", "thread_environment", "threads_per_worker", "work", "worker_command", "worker_environment",
+    "shared_database_url", "start_workers", "stop_workers", "thread_environment", "threads_per_worker", "work",
+    "worker_command", "worker_environment",
 ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assay.db.queries import experiments as queries
-from assay.experiment import claiming
+from assay.experiment import claiming, reclaim
 from assay.experiment.outcomes import RunSummary
 from assay.experiment.workers.loop import work
 from assay.experiment.workers.progress import progress_bar
@@ -22,6 +22,7 @@ def run_in_process(queue_id: int, progress: bool = True, worker: str | None = No
         report = work(queue_id, worker=worker, wait=False, on_job=lambda _outcome: bar.update(1))
     finally:
         bar.close()
+        reclaim.release()  # the user's own objects were frozen by the collections between jobs
     if report.error is not None:
         raise report.error
     summary = RunSummary(queue_id, report.succeeded, report.failed, queries.queue_status(queue_id),

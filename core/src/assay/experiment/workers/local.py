@@ -1,32 +1,37 @@
-"""Local worker processes: ``queue.run_jobs(workers=N)`` starts N fresh ``python -m assay.cli.worker`` processes.
+"""Local worker processes: ``queue.run_jobs(workers=N)`` runs the queue in N long-lived worker processes.
 
-Never forked: TensorFlow, torch and open database connections do not survive ``fork``. Each process has its
-BLAS/OpenMP/TensorFlow threads capped before anything imports numpy.
+The processes come from this process's pool (:mod:`assay.experiment.workers.pool`): the first call starts them
+(fresh interpreters, never forked: TensorFlow, torch and open database connections do not survive ``fork``), and
+they stay, with their framework imported, for the calls that follow. Each has its BLAS/OpenMP/TensorFlow threads
+capped before anything imports numpy.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from assay.db.models import AlgorithmRow, QueueRow
+from assay.db.queries import data as data_queries
 from assay.experiment import claiming
 from assay.experiment.outcomes import RunSummary
 from assay.experiment.workers.loop import WorkerReport
+from assay.experiment.workers.pool import pool_for
 from assay.experiment.workers.progress import PROGRESS_POLL_SECONDS, Watch, check_finished, summarise
 from assay.experiment.workers.threads import thread_environment, threads_per_worker
 
-#: how long interrupted workers get to give their jobs back before they are killed
-STOP_GRACE_SECONDS = 10.0
+#: how often this process looks whether its workers finished the queue (the progress bar polls less often)
+FINISH_POLL_SECONDS = 0.02
 
 
 def worker_command(queue_id: int, *, threads: int, report: str | None = None,
                    lease_seconds: float | None = None) -> list[str]:
-    """The command line of one local worker process (``python -m assay.cli.worker ...``)."""
+    """The command line of one stand-alone worker process for one queue (``python -m assay.cli.worker ...``),
+    for running a queue's workers outside this process's pool (on another terminal, or under a supervisor)."""
     command = [sys.executable, "-m", "assay.cli.worker", "--queue", str(queue_id), "--threads", str(threads),
                "--quiet"]
     if report is not None:
@@ -37,7 +42,7 @@ def worker_command(queue_id: int, *, threads: int, report: str | None = None,
 
 
 def worker_environment(url: str, threads: int) -> dict[str, str]:
-    """The environment of a local worker: the database URL, thread caps, and this process's import path."""
+    """The environment of a stand-alone worker: the database URL, thread caps, and this process's import path."""
     env = dict(os.environ)
     env.update(thread_environment(threads))
     # the URL travels in the environment, so a password never shows in the process list
@@ -48,48 +53,41 @@ def worker_environment(url: str, threads: int) -> dict[str, str]:
     return env
 
 
+def queue_library(queue_id: int) -> str:
+    """The library of a queue's algorithm: what its workers import while they start."""
+    algorithm_id = data_queries.column_value(QueueRow, queue_id, "algorithm_id")
+    return data_queries.column_value(AlgorithmRow, algorithm_id, "library")
+
+
 def run_local(queue_id: int, worker_count: int, *, url: str, progress: bool = True,
               lease_seconds: float | None = None, threads: int | None = None) -> RunSummary:
-    """Run a queue in ``worker_count`` fresh local worker processes with one progress bar here."""
+    """Run a queue in ``worker_count`` local worker processes (kept for later queues) with one progress bar here."""
     claiming.release_dead_local_jobs(queue_id)
     threads = threads or threads_per_worker(worker_count)
-    env = worker_environment(url, threads)
+    pool = pool_for(threads)
+    workers = pool.take(worker_count, [queue_library(queue_id)])
     watch = Watch(queue_id, progress)
     with tempfile.TemporaryDirectory(prefix="assay-workers-") as folder:
-        report_paths = [str(Path(folder) / f"worker-{i}.json") for i in range(worker_count)]
-        processes: list[subprocess.Popen[bytes]] = []
+        reports = [Path(folder) / f"worker-{index}.json" for index in range(worker_count)]
         try:
-            for path in report_paths:
-                command = worker_command(queue_id, threads=threads, report=path, lease_seconds=lease_seconds)
-                processes.append(subprocess.Popen(command, env=env))
-            while any(process.poll() is None for process in processes):
-                watch.update()
-                time.sleep(PROGRESS_POLL_SECONDS)
+            for worker, report in zip(workers, reports, strict=True):
+                worker.assign(queue_id, url, lease_seconds, report)
+            last_update = 0.0
+            while any(worker.busy() for worker in workers):
+                if time.monotonic() - last_update >= PROGRESS_POLL_SECONDS:
+                    watch.update()
+                    last_update = time.monotonic()
+                time.sleep(FINISH_POLL_SECONDS)
             watch.update()
         except BaseException:
-            _stop_processes(processes)
+            pool.discard(workers, terminate=True)  # Ctrl-C: the running jobs go back to the queue
             raise
         finally:
             watch.close()
-        reports = [WorkerReport.from_dict(json.loads(Path(path).read_text()))
-                   for path in report_paths if Path(path).exists()]
-    problems = [f"worker process {process.pid} exited with code {process.returncode}"
-                for process in processes if process.returncode != 0]
-    stopped_early = any(report.stopped_by for report in reports)
-    if not stopped_early:
+        done = [WorkerReport.from_dict(json.loads(report.read_text())) for report in reports if report.exists()]
+    dead = [worker for worker in workers if not worker.alive()]
+    problems = [f"worker process {worker.pid} exited with code {worker.process.returncode}" for worker in dead]
+    pool.discard(dead, terminate=False)
+    if not any(report.stopped_by for report in done):
         check_finished(queue_id, problems)
-    return summarise(queue_id, watch, reports, progress)
-
-
-def _stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
-    """Ask workers to give their jobs back (SIGTERM), then kill whatever still runs after a grace period."""
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
-    for process in processes:
-        try:
-            process.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()  # its job comes back through its lease or release_dead_local_jobs
-            process.wait()
+    return summarise(queue_id, watch, done, progress)
