@@ -91,10 +91,8 @@ SESSION_CALLS = {"add", "add_all", "execute", "scalars", "scalar", "query", "del
 #: modules outside db/ that still write rows through a session. Each one is a TODO of issue 11, not a rule:
 #: move its writes into a db/queries function and delete its line here.
 STILL_WRITING = {
-    "data/fits.py",            # store_fit: EncoderSpecRow/FittedEncoderRow, called by objects/pipeline._write
     "data/array_pipeline.py",  # write(): the array splitset's rows (store_splitset takes tabular data only)
     "inference/infer.py",      # _infer_samples: array dataset + PredictionRow
-    "objects/pipeline.py",     # _write: the tabular splitset's rows (db/queries/data.store_splitset is ready)
 }
 
 

@@ -12,7 +12,7 @@ from assay import errors
 from assay.data import encoding, finite
 from assay.data.encoding import EncoderStep
 from assay.db.jsontype import storable
-from assay.db.models import EncoderSpecRow, FittedEncoderRow
+from assay.db.queries import data as db_data
 
 
 @attrs.define
@@ -86,11 +86,5 @@ def encoder_rows(fit: Fit) -> tuple[dict[str, Any], dict[int | None, tuple[bytes
 
 
 def store_fit(session, splitset_id: int, fit: Fit, fold_ids: dict[int, int]) -> None:
-    spec = EncoderSpecRow(splitset_id=splitset_id, **encoder_spec(fit))
-    session.add(spec)
-    session.flush()
-    for index, fitted in fit.by_fold.items():
-        session.add(FittedEncoderRow(
-            encoderspec_id=spec.id, fold_id=None if index is None else fold_ids[index],
-            output_names=fit.names, blob=fit.step.family.dumps(fitted),
-        ))
+    # the array pipeline's one transaction still writes through here (to move into db/queries with it)
+    db_data.add_encoder(session, splitset_id, *encoder_rows(fit), fold_ids)

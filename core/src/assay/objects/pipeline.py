@@ -22,12 +22,10 @@ from assay.data.fits import (
     encoder_rows,
     fit_step,
     label_is_categorical,
-    store_fit,
 )
 from assay.data.interpolation import Interpolater
 from assay.data.splitsets import SplitsetData
-from assay.db.engine import session_scope
-from assay.db.models import FeatureRow, FoldRow, FoldsetRow, LabelRow, SplitsetRow
+from assay.db.models import FeatureRow, LabelRow, SplitsetRow
 from assay.db.queries import data as data_queries
 from assay.db.queries import steps as step_queries
 from assay.experiment import definition
@@ -430,45 +428,28 @@ def _write(plan: _Plan, fits: list[Fit], label_fit: Fit | None) -> Splitset:
         features_shape = [plan.window.size_window, len(feature_names)]
         label_shape = list(features_shape) if plan.window.record_shifted else None
 
-    with ingest.serialize(plan.df) as serialized, session_scope() as session:
-        dataset_row = ingest.store(session, plan.df, serialized, plan.name)
-        label_row = None
-        if label is not None:
-            label_row = LabelRow(
-                dataset_id=dataset_row.id, column=label.name, dtype=str(label.dtype),
-                is_categorical=plan.is_categorical, classes=[encoding.json_safe(c) for c in classes],
-                class_counts=({str(k): int(v) for k, v in label.value_counts(sort=False).items()}
-                              if plan.is_categorical else None),
-            )
-            session.add(label_row)
-        feature_row = FeatureRow(
-            dataset_id=dataset_row.id, columns=plan.feature_columns, columns_excluded=plan.excluded,
-            dtypes=ingest.dtype_names(plan.features),
+    label_columns = None
+    if label is not None:
+        label_columns = dict(
+            column=label.name, dtype=str(label.dtype),
+            is_categorical=plan.is_categorical, classes=[encoding.json_safe(c) for c in classes],
+            class_counts=({str(k): int(v) for k, v in label.value_counts(sort=False).items()}
+                          if plan.is_categorical else None),
         )
-        session.add(feature_row)
-        session.flush()
-        splitset_row = SplitsetRow(
-            dataset_id=dataset_row.id, label_id=label_row.id if label_row else None, feature_id=feature_row.id,
-            samples=as_lists(plan.samples), split_sizes={split: len(rows) for split, rows in plan.samples.items()},
-            features_shape=features_shape, label_shape=label_shape, feature_names=feature_names,
-            interpolaters=[step.to_json() for step in plan.interpolaters] or None,
-            window=None if plan.window is None else plan.window.to_json(), **plan.settings,
+    with ingest.serialize(plan.df) as serialized:
+        splitset_row, label_row, feature_row = data_queries.store_splitset(
+            serialized, ingest.dataset_fields(plan.df, plan.name), label_columns,
+            features=dict(columns=plan.feature_columns, columns_excluded=plan.excluded,
+                          dtypes=ingest.dtype_names(plan.features)),
+            splitset=dict(
+                samples=as_lists(plan.samples), split_sizes={split: len(rows) for split, rows in plan.samples.items()},
+                features_shape=features_shape, label_shape=label_shape, feature_names=feature_names,
+                interpolaters=[step.to_json() for step in plan.interpolaters] or None,
+                window=None if plan.window is None else plan.window.to_json(), **plan.settings,
+            ),
+            folds=[as_lists(fold) for fold in plan.folds],
+            encoders=[encoder_rows(fit) for fit in ([label_fit] if label_fit else []) + fits],
         )
-        session.add(splitset_row)
-        session.flush()
-        fold_rows = []
-        if plan.folds:  # the folds as one object too, as the step-by-step API makes them (AIQC's Foldset)
-            session.add(FoldsetRow(splitset_id=splitset_row.id, fold_count=len(plan.folds),
-                                   bin_count=plan.settings["bin_count"]))
-        for index, fold in enumerate(plan.folds):
-            fold_rows.append(FoldRow(splitset_id=splitset_row.id, fold_index=index, samples=as_lists(fold)))
-            session.add(fold_rows[-1])
-            session.flush()
-            # millions of row indices as Python ints are large: drop them; Fold reads them on demand
-            session.expire(fold_rows[-1], ["samples"])
-        fold_ids = {i: row.id for i, row in enumerate(fold_rows)}
-        for fit in ([label_fit] if label_fit else []) + fits:
-            store_fit(session, splitset_row.id, fit, fold_ids)
     data = SplitsetData(splitset_row)
     # the data and related rows are in memory already: the first samples_for() need not read them back
     data.prime(plan.df, label_row, feature_row)

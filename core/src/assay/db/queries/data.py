@@ -211,12 +211,20 @@ def store_splitset(serialized: SerializedData, dataset_fields: dict[str, Any], l
             # millions of row indices as Python ints are large: drop them; folds read them on demand
             session.expire(fold_row, ["samples"])
         for spec, fitted in encoders:
-            spec_row = EncoderSpecRow(splitset_id=splitset_row.id, **spec)
-            session.add(spec_row)
-            session.flush()
-            session.add_all([
-                FittedEncoderRow(encoderspec_id=spec_row.id, fold_id=None if index is None else fold_ids[index],
-                                 output_names=names, blob=blob)
-                for index, (blob, names) in fitted.items()
-            ])
+            add_encoder(session, splitset_row.id, spec, fitted, fold_ids)
     return splitset_row, label_row, feature_row
+
+
+def add_encoder(session: Session, splitset_id: int, spec: dict[str, Any],
+                fitted: dict[int | None, tuple[bytes, list[str]]], fold_ids: dict[int, int]) -> EncoderSpecRow:
+    """A splitset's encoder (EncoderSpecRow columns but ``splitset_id``) and its fitted encoders
+    (``{fold index or None: (bytes, output names)}``), within ``session``; ``fold_ids`` maps fold index → id."""
+    spec_row = EncoderSpecRow(splitset_id=splitset_id, **spec)
+    session.add(spec_row)
+    session.flush()
+    session.add_all([
+        FittedEncoderRow(encoderspec_id=spec_row.id, fold_id=None if index is None else fold_ids[index],
+                         output_names=names, blob=blob)
+        for index, (blob, names) in fitted.items()
+    ])
+    return spec_row
