@@ -94,7 +94,6 @@ STILL_WRITING = {
     "data/fits.py",            # store_fit: EncoderSpecRow/FittedEncoderRow, called by objects/pipeline._write
     "data/array_pipeline.py",  # write(): the array splitset's rows (store_splitset takes tabular data only)
     "inference/infer.py",      # _infer_samples: array dataset + PredictionRow
-    "objects/make.py",         # Experiment.make: algorithm, hyperparamset, combinations, queue, jobs (store_queue)
     "objects/pipeline.py",     # _write: the tabular splitset's rows (db/queries/data.store_splitset is ready)
 }
 

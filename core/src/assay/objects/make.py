@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from assay.db.engine import session_scope
-from assay.db.models import AlgorithmRow, HyperparamcomboRow, HyperparamsetRow, JobRow, QueueRow
 from assay.db.queries import data as data_queries
+from assay.db.queries import experiments as experiment_queries
 from assay.experiment import definition, pruning
 from assay.experiment import search as searching
 from assay.objects import pipeline
@@ -116,36 +115,15 @@ class Experiment:
         adaptive = strategy in searching.ADAPTIVE
         combination_count = searching.adaptive_count(grid, search_count, search_percent) if adaptive else len(combos)
 
-        with session_scope() as session:
-            folds = data_queries.fold_ids(splitset.id) or [(None, None)]
-            algorithm = AlgorithmRow(**algorithm_fields)
-            hyperparamset = HyperparamsetRow(
+        queue = experiment_queries.store_queue(
+            algorithm=algorithm_fields,
+            hyperparamset=dict(
                 grid=searching.stored_space(grid), search_count=combination_count if adaptive else search_count,
                 search_percent=search_percent, combination_count=combination_count, search=strategy,
                 objective=objective_spec, pruner=pruner_blob,
-            )
-            session.add_all([algorithm, hyperparamset])
-            session.flush()
-            combo_rows = [
-                HyperparamcomboRow(hyperparamset_id=hyperparamset.id, combo_index=i, hyperparameters=combo)
-                for i, combo in enumerate(combos)
-            ]
-            session.add_all(combo_rows)
-            queue = QueueRow(
-                algorithm_id=algorithm.id, hyperparamset_id=hyperparamset.id,
-                job_count=combination_count * len(folds) * repeat_count, **queue_fields,
-            )
-            session.add(queue)
-            session.flush()
-            run_index = 0
-            jobs = []
-            for combo in combo_rows:
-                for fold_id, fold_index in folds:
-                    for repeat_index in range(repeat_count):
-                        jobs.append(JobRow(
-                            queue_id=queue.id, run_index=run_index, hyperparamcombo_id=combo.id, fold_id=fold_id,
-                            fold_index=fold_index, repeat_index=repeat_index, status="queued", attempts=0,
-                        ))
-                        run_index += 1
-            session.add_all(jobs)
+            ),
+            combinations=combos,
+            folds=data_queries.fold_ids(splitset.id) or [(None, None)],
+            queue=queue_fields,
+        )
         return Queue(queue)

@@ -221,14 +221,16 @@ def store_queue(algorithm: dict[str, Any], hyperparamset: dict[str, Any], combin
 
     Args:
         algorithm: AlgorithmRow columns (library, analysis_type, functions, sources).
-        hyperparamset: HyperparamsetRow columns but ``combination_count``.
+        hyperparamset: HyperparamsetRow columns; ``combination_count`` defaults to ``len(combinations)`` (an
+            adaptive search stores its first combinations now and counts, and queues jobs for, all it will make).
         combinations: each combination's hyperparameters, in combo_index order.
         folds: ``(fold id, fold_index)`` per fold, or ``[(None, None)]`` without folds.
         queue: QueueRow columns but the ids and ``job_count`` (repeat_count included).
     """
     with session_scope() as session:
         algorithm_row = AlgorithmRow(**algorithm)
-        hyperparamset_row = HyperparamsetRow(**hyperparamset, combination_count=len(combinations))
+        combination_count = hyperparamset.get("combination_count", len(combinations))
+        hyperparamset_row = HyperparamsetRow(**{**hyperparamset, "combination_count": combination_count})
         session.add_all([algorithm_row, hyperparamset_row])
         session.flush()
         combo_rows = [
@@ -238,7 +240,8 @@ def store_queue(algorithm: dict[str, Any], hyperparamset: dict[str, Any], combin
         session.add_all(combo_rows)
         hyperparamset_row.algorithm_id = algorithm_row.id
         session.flush()
-        return add_queue(session, algorithm_row.id, hyperparamset_row.id, [c.id for c in combo_rows], folds, queue)
+        return add_queue(session, algorithm_row.id, hyperparamset_row.id, [c.id for c in combo_rows], folds, queue,
+                         combination_count)
 
 
 def store_queue_for(algorithm_id: int, hyperparamset_id: int, combination_ids: list[int],
@@ -249,11 +252,17 @@ def store_queue_for(algorithm_id: int, hyperparamset_id: int, combination_ids: l
 
 
 def add_queue(session: Any, algorithm_id: int, hyperparamset_id: int, combination_ids: list[int],
-              folds: list[tuple[int | None, int | None]], queue: dict[str, Any]) -> QueueRow:
-    """Within ``session``: the queue and one queued job per combination x fold x repeat, in that run order."""
+              folds: list[tuple[int | None, int | None]], queue: dict[str, Any],
+              combination_count: int | None = None) -> QueueRow:
+    """Within ``session``: the queue and one queued job per combination x fold x repeat, in that run order.
+
+    The queue's ``job_count`` counts ``combination_count`` combinations (default: those given); an adaptive
+    search adds the rest later."""
     repeat_count = queue["repeat_count"]
+    if combination_count is None:
+        combination_count = len(combination_ids)
     queue_row = QueueRow(algorithm_id=algorithm_id, hyperparamset_id=hyperparamset_id,
-                         job_count=len(combination_ids) * len(folds) * repeat_count, **queue)
+                         job_count=combination_count * len(folds) * repeat_count, **queue)
     session.add(queue_row)
     session.flush()
     jobs = []
