@@ -92,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
             run_command(line)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    finally:
+        # the loop is over and no job is held: a SIGTERM from the pool that stops us now (while the interpreter
+        # runs torch's exit-time cleanup) just ends the process, instead of raising KeyboardInterrupt there
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 if __name__ == "__main__":
