@@ -92,7 +92,6 @@ SESSION_CALLS = {"add", "add_all", "execute", "scalars", "scalar", "query", "del
 #: move its writes into a db/queries function and delete its line here.
 STILL_WRITING = {
     "data/array_pipeline.py",  # write(): the array splitset's rows (store_splitset takes tabular data only)
-    "inference/infer.py",      # _infer_samples: array dataset + PredictionRow
 }
 
 

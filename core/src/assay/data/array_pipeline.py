@@ -307,13 +307,20 @@ def store_array(session, kind: str, array: np.ndarray, name: str | None, names: 
     row = db_arrays.dataset_with_sha256(session, sha256)
     if row is not None:
         return row
+    return db_arrays.add_array_dataset(session, *array_dataset(kind, array, name, names, sha256, statistics))
+
+
+def array_dataset(kind: str, array: np.ndarray, name: str | None, names: list[str], sha256: str,
+                  statistics: dict[str, Any] | None = None) -> tuple[dict[str, Any], Any]:
+    """A new array dataset as :func:`assay.db.arrays.add_array_dataset` stores it: its DatasetRow columns and its
+    compressed chunks (a generator: one chunk alive at a time)."""
     if statistics is None:
         statistics = arraystore.statistics(array, names, 2 if kind == "sequence" else 1)
-    return db_arrays.add_array_dataset(session, dict(
+    return dict(
         kind=kind, name=name, sha256=sha256, file_format=arraystore.FILE_FORMAT, row_count=int(array.shape[0]),
         column_count=len(names), columns=list(names), dtypes={n: str(array.dtype) for n in names},
         statistics=statistics, shape=[int(s) for s in array.shape],
-    ), arraystore.compressed_chunks(array))
+    ), arraystore.compressed_chunks(array)
 
 
 def _store_step(session, splitset_id: int, step: ArrayStep, columns: list[str],

@@ -21,13 +21,11 @@ import numpy as np
 import pandas as pd
 
 from assay import errors, plugins
-from assay.data import finite, ingest
+from assay.data import arraystore, finite, ingest
 from assay.data.array_input import ArrayEncoders, library_features, read_samples
-from assay.data.array_pipeline import store_array
+from assay.data.array_pipeline import array_dataset
 from assay.data.encoding import FittedEncoders
 from assay.data.splitsets import SplitsetData
-from assay.db.engine import session_scope
-from assay.db.models import PredictionRow
 from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as experiment_queries
 from assay.experiment import arrays, predicting
@@ -272,13 +270,14 @@ def _metrics_with_loss(predictor: Trained, inference: Inference, outcome: Outcom
     return metrics
 
 
-def _store_prediction(session: Any, predictor: Any, dataset_id: int, row_count: int, blob: bytes,
-                      metrics: dict[str, float]) -> int:
-    row = PredictionRow(predictor_id=predictor.id, split="inference", dataset_id=dataset_id, row_count=row_count,
-                        arrays=blob, metrics=metrics)
-    session.add(row)
-    session.flush()
-    return row.id
+def _store_array_prediction(predictor: Trained, encoders: Any, samples: np.ndarray, name: str | None,
+                            row_count: int, blob: bytes, metrics: dict[str, float]) -> int:
+    columns = list(encoders.columns)
+    sha256 = arraystore.fingerprint(samples)
+    return experiment_queries.store_array_inference(
+        predictor.id, sha256, lambda: array_dataset(encoders.kind, samples, name, columns, sha256), blob, metrics,
+        row_count,
+    )
 
 
 def _infer_samples(predictor: Trained, inference: Inference, data: Any, label_df_or_path: Any) -> pd.DataFrame:
@@ -289,10 +288,8 @@ def _infer_samples(predictor: Trained, inference: Inference, data: Any, label_df
 
         outcome = forecast.predict_series_window(inference, data)
         series = np.asarray(data).reshape(1, *np.shape(data)[-2:])
-        with session_scope() as session:
-            dataset = store_array(session, encoders.kind, series, None, list(encoders.columns))
-            prediction_id = _store_prediction(session, predictor, dataset.id, 1, arrays.dumps(
-                predictions=outcome.predictions), {})
+        prediction_id = _store_array_prediction(predictor, encoders, series, None, 1, arrays.dumps(
+            predictions=outcome.predictions), {})
         outcome.frame.attrs.update(prediction_id=prediction_id)
         return outcome.frame
     samples, name = read_samples(encoders.kind, data, "df_or_path")
@@ -310,9 +307,7 @@ def _infer_samples(predictor: Trained, inference: Inference, data: Any, label_df
     classes = inference.classes
     blob = arrays.dumps(predictions=outcome.predictions, probabilities=outcome.probabilities, labels=outcome.labels,
                         classes=np.asarray(classes) if classes else None)
-    with session_scope() as session:
-        dataset = store_array(session, encoders.kind, samples, name, list(encoders.columns))
-        prediction_id = _store_prediction(session, predictor, dataset.id, len(samples), blob, metrics)
+    prediction_id = _store_array_prediction(predictor, encoders, samples, name, len(samples), blob, metrics)
     frame = outcome.frame
     frame.attrs.update(prediction_id=prediction_id, metrics=metrics)
     return frame

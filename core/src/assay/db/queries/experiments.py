@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, insert, select, update
 
 from assay import errors
+from assay.db import arrays as db_arrays
 from assay.db.engine import current_url, get_engine, session_scope
 from assay.db.models import (
     AlgorithmRow,
@@ -285,6 +286,22 @@ def store_inference(predictor_id: int, dataset: Any, dataset_fields: dict[str, A
     predictor's prediction on it, in one transaction; returns the prediction's id."""
     with session_scope() as session:
         dataset_row = store_dataset(session, dataset, dataset_fields)
+        row = PredictionRow(predictor_id=predictor_id, split="inference", dataset_id=dataset_row.id,
+                            row_count=row_count, arrays=arrays, metrics=metrics)
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def store_array_inference(predictor_id: int, sha256: str, new_dataset: Any, arrays: bytes,
+                          metrics: dict[str, float], row_count: int) -> int:
+    """Store new sequence or image samples (found again by ``sha256`` when identical) and a predictor's prediction
+    on them, in one transaction; returns the prediction's id. ``new_dataset()`` gives the dataset's columns and
+    chunks as :func:`assay.db.arrays.add_array_dataset` takes them; it is called only when the samples are new."""
+    with session_scope() as session:
+        dataset_row = db_arrays.dataset_with_sha256(session, sha256)
+        if dataset_row is None:
+            dataset_row = db_arrays.add_array_dataset(session, *new_dataset())
         row = PredictionRow(predictor_id=predictor_id, split="inference", dataset_id=dataset_row.id,
                             row_count=row_count, arrays=arrays, metrics=metrics)
         session.add(row)
