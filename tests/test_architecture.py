@@ -88,11 +88,6 @@ STATEMENT_BUILDERS = {"select", "insert", "update", "delete", "text", "func", "a
                       "bindparam", "literal", "literal_column", "union", "union_all", "join", "outerjoin"}
 #: what runs a statement or writes a row, called on a session
 SESSION_CALLS = {"add", "add_all", "execute", "scalars", "scalar", "query", "delete", "merge", "flush", "get"}
-#: modules outside db/ that still write rows through a session. Each one is a TODO of issue 11, not a rule:
-#: move its writes into a db/queries function and delete its line here.
-STILL_WRITING = {
-    "data/array_pipeline.py",  # write(): the array splitset's rows (store_splitset takes tabular data only)
-}
 
 
 def _outside_db() -> list[Path]:
@@ -126,15 +121,9 @@ def test_no_module_outside_db_builds_sql():
     assert not offenders, f"SQL is built outside assay/db/ (move it into a db/queries function): {offenders}"
 
 
-def test_only_the_listed_modules_outside_db_run_statements_on_a_session():
-    offenders = {}
-    for path in _outside_db():
-        name = path.relative_to(CORE).as_posix()
-        found = _session_calls(ast.parse(path.read_text(), str(path)))
-        if found and name not in STILL_WRITING:
-            offenders[name] = found
-        if not found:
-            assert name not in STILL_WRITING, f"{name} no longer writes rows: delete it from STILL_WRITING"
+def test_no_module_outside_db_runs_statements_on_a_session():
+    offenders = {str(path.relative_to(CORE)): found for path in _outside_db()
+                 if (found := _session_calls(ast.parse(path.read_text(), str(path))))}
     assert not offenders, f"rows written outside assay/db/ (move them into a db/queries function): {offenders}"
 
 

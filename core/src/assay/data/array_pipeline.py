@@ -25,17 +25,7 @@ from assay import errors
 from assay.data import array_encoding, arraystore, encoding, fits, images, ingest, sequence, splitting, windows
 from assay.data.array_encoding import ArrayStep
 from assay.data.splitsets import SplitsetData
-from assay.db import arrays as db_arrays
-from assay.db.engine import session_scope
-from assay.db.models import (
-    EncoderSpecRow,
-    FeatureRow,
-    FittedEncoderRow,
-    FoldRow,
-    FoldsetRow,
-    LabelRow,
-    SplitsetRow,
-)
+from assay.db.queries import data as data_queries
 
 NAN_PROBE_SAMPLES = 200
 LAYOUTS = {"sequence": "timesteps_features", "image": "channels_first"}
@@ -250,64 +240,40 @@ def write(plan: _Plan, fitted: _Fitted) -> SplitsetData:
     if plan.window is not None:
         windows_check_invertible(plan, fitted)
         label_shape = list(fitted.features_shape) if plan.window.record_shifted else None
+    label_columns = None
+    if labels is not None:
+        label_columns = dict(
+            column=labels.column, dtype=str(labels.series.dtype),
+            is_categorical=labels.is_categorical, classes=[encoding.json_safe(c) for c in classes],
+            class_counts=({str(k): int(v) for k, v in labels.series.value_counts(sort=False).items()}
+                          if labels.is_categorical else None),
+        )
     serialized = ingest.serialize(labels.df) if labels is not None else contextlib.nullcontext()
-    with serialized, session_scope() as session:
-        dataset_row = store_array(session, plan.kind, array, plan.name, plan.names, sha256, fitted.statistics)
-        label_row = None
-        if labels is not None:
-            label_dataset = ingest.store(session, labels.df, serialized, labels.name)
-            label_row = LabelRow(
-                dataset_id=label_dataset.id, column=labels.column, dtype=str(labels.series.dtype),
-                is_categorical=labels.is_categorical, classes=[encoding.json_safe(c) for c in classes],
-                class_counts=({str(k): int(v) for k, v in labels.series.value_counts(sort=False).items()}
-                              if labels.is_categorical else None),
-            )
-            session.add(label_row)
-        feature_row = FeatureRow(
-            dataset_id=dataset_row.id, columns=kept_names, columns_excluded=excluded,
-            dtypes={name: str(array.dtype) for name in kept_names}, kind=plan.kind,
-            sample_shape=[int(s) for s in array.shape[1:]], reshape_indices=plan.reshape_indices,
-            layout="reshaped" if plan.reshape_indices is not None else LAYOUTS[plan.kind],
+    encoders = [fits.encoder_rows(fitted.label_fit)] if fitted.label_fit is not None else []
+    encoders += [_step_rows(step, kept_names, {index: models[position] for index, models in fitted.by_fold.items()})
+                 for position, step in enumerate(plan.steps)]
+    with serialized:
+        splitset_row, label_row, feature_row = data_queries.store_array_splitset(
+            sha256, lambda: array_dataset(plan.kind, array, plan.name, plan.names, sha256, fitted.statistics),
+            None if labels is None else (serialized, ingest.dataset_fields(labels.df, labels.name)),
+            label_columns,
+            features=dict(
+                columns=kept_names, columns_excluded=excluded,
+                dtypes={name: str(array.dtype) for name in kept_names}, kind=plan.kind,
+                sample_shape=[int(s) for s in array.shape[1:]], reshape_indices=plan.reshape_indices,
+                layout="reshaped" if plan.reshape_indices is not None else LAYOUTS[plan.kind],
+            ),
+            splitset=dict(
+                samples=fits.as_lists(plan.samples), split_sizes={s: len(r) for s, r in plan.samples.items()},
+                features_shape=list(fitted.features_shape), label_shape=label_shape, feature_names=kept_names,
+                window=None if plan.window is None else plan.window.to_json(), **plan.settings,
+            ),
+            folds=[fits.as_lists(fold) for fold in plan.folds],
+            encoders=encoders,
         )
-        session.add(feature_row)
-        session.flush()
-        splitset_row = SplitsetRow(
-            dataset_id=dataset_row.id, label_id=label_row.id if label_row else None, feature_id=feature_row.id,
-            samples=fits.as_lists(plan.samples), split_sizes={s: len(r) for s, r in plan.samples.items()},
-            features_shape=list(fitted.features_shape), label_shape=label_shape, feature_names=kept_names,
-            window=None if plan.window is None else plan.window.to_json(),
-            **plan.settings,
-        )
-        session.add(splitset_row)
-        session.flush()
-        fold_rows = []
-        if plan.folds:  # the folds as one object too, as the step-by-step API makes them (AIQC's Foldset)
-            session.add(FoldsetRow(splitset_id=splitset_row.id, fold_count=len(plan.folds),
-                                   bin_count=plan.settings["bin_count"]))
-        for index, fold in enumerate(plan.folds):
-            fold_rows.append(FoldRow(splitset_id=splitset_row.id, fold_index=index, samples=fits.as_lists(fold)))
-            session.add(fold_rows[-1])
-            session.flush()
-            session.expire(fold_rows[-1], ["samples"])
-        fold_ids = {i: row.id for i, row in enumerate(fold_rows)}
-        if fitted.label_fit is not None:
-            fits.store_fit(session, splitset_row.id, fitted.label_fit, fold_ids)
-        for position, step in enumerate(plan.steps):
-            _store_step(session, splitset_row.id, step, kept_names,
-                        {index: models[position] for index, models in fitted.by_fold.items()}, fold_ids)
     data = SplitsetData(splitset_row)
     data.prime(None, label_row, feature_row, label_frame=None if labels is None else labels.df)
     return data
-
-
-def store_array(session, kind: str, array: np.ndarray, name: str | None, names: list[str],
-                sha256: str | None = None, statistics: dict[str, Any] | None = None) -> Any:
-    """The DatasetRow holding ``array``: an existing one with the same content, or a new one (within ``session``)."""
-    sha256 = sha256 or arraystore.fingerprint(array)
-    row = db_arrays.dataset_with_sha256(session, sha256)
-    if row is not None:
-        return row
-    return db_arrays.add_array_dataset(session, *array_dataset(kind, array, name, names, sha256, statistics))
 
 
 def array_dataset(kind: str, array: np.ndarray, name: str | None, names: list[str], sha256: str,
@@ -323,20 +289,17 @@ def array_dataset(kind: str, array: np.ndarray, name: str | None, names: list[st
     ), arraystore.compressed_chunks(array)
 
 
-def _store_step(session, splitset_id: int, step: ArrayStep, columns: list[str],
-                by_fold: dict[int | None, Any], fold_ids: dict[int, int]) -> None:
+def _step_rows(step: ArrayStep, columns: list[str], by_fold: dict[int | None, Any],
+               ) -> tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]:
+    """An array step as :func:`assay.db.queries.data.store_array_splitset` stores it (see ``fits.encoder_rows``)."""
     family = step.family
-    spec = EncoderSpecRow(
-        splitset_id=splitset_id, role="feature", position=step.position, family=family.name,
+    spec = dict(
+        role="feature", position=step.position, family=family.name,
         class_name=type(step.encoder).__name__, params=family.describe(step.encoder), dtypes=None,
         columns_selected=None, columns_matched=list(columns), is_categorical=step.is_categorical,
         blob=family.dumps(step.encoder), axis=step.axis,
     )
-    session.add(spec)
-    session.flush()
-    for index, model in by_fold.items():
-        session.add(FittedEncoderRow(encoderspec_id=spec.id, fold_id=None if index is None else fold_ids[index],
-                                     output_names=[], blob=family.dumps(model)))
+    return spec, {index: (family.dumps(model), []) for index, model in by_fold.items()}
 
 
 # --- the two entry points ----------------------------------------------------------------------------------------

@@ -188,30 +188,55 @@ def store_splitset(serialized: SerializedData, dataset_fields: dict[str, Any], l
     """
     with session_scope() as session:
         dataset_row = store_dataset(session, serialized, dataset_fields)
-        label_row = None
-        if label is not None:
-            label_row = LabelRow(dataset_id=dataset_row.id, **label)
-            session.add(label_row)
-        feature_row = FeatureRow(dataset_id=dataset_row.id, **features)
-        session.add(feature_row)
+        return _add_splitset(session, dataset_row.id, dataset_row.id, label, features, splitset, folds, encoders)
+
+
+def store_array_splitset(sha256: str, new_dataset: Any, label_data: tuple[SerializedData, dict[str, Any]] | None,
+                         label: dict[str, Any] | None, features: dict[str, Any], splitset: dict[str, Any],
+                         folds: list[dict[str, list[int]]],
+                         encoders: list[tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]],
+                         ) -> tuple[SplitsetRow, LabelRow | None, FeatureRow]:
+    """:func:`store_splitset` for sequence or image samples: the array dataset is found by ``sha256`` or added
+    from ``new_dataset()`` (its columns and chunks, see :func:`assay.db.arrays.add_array_dataset`); the labels, a
+    tabular dataset of their own, come as ``label_data`` (serialized, fields). One transaction."""
+    from assay.db import arrays as db_arrays
+
+    with session_scope() as session:
+        dataset_row = db_arrays.dataset_with_sha256(session, sha256)
+        if dataset_row is None:
+            dataset_row = db_arrays.add_array_dataset(session, *new_dataset())
+        label_dataset_id = None if label_data is None else store_dataset(session, *label_data).id
+        return _add_splitset(session, dataset_row.id, label_dataset_id, label, features, splitset, folds, encoders)
+
+
+def _add_splitset(session: Session, dataset_id: int, label_dataset_id: int | None, label: dict[str, Any] | None,
+                  features: dict[str, Any], splitset: dict[str, Any], folds: list[dict[str, list[int]]],
+                  encoders: list[tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]],
+                  ) -> tuple[SplitsetRow, LabelRow | None, FeatureRow]:
+    label_row = None
+    if label is not None:
+        label_row = LabelRow(dataset_id=label_dataset_id, **label)
+        session.add(label_row)
+    feature_row = FeatureRow(dataset_id=dataset_id, **features)
+    session.add(feature_row)
+    session.flush()
+    splitset_row = SplitsetRow(dataset_id=dataset_id, label_id=label_row.id if label_row else None,
+                               feature_id=feature_row.id, **splitset)
+    session.add(splitset_row)
+    session.flush()
+    fold_ids = {}
+    if folds:  # the folds as one object too, as the step-by-step API makes them (AIQC's Foldset)
+        session.add(FoldsetRow(splitset_id=splitset_row.id, fold_count=len(folds),
+                               bin_count=splitset.get("bin_count")))
+    for index, samples in enumerate(folds):
+        fold_row = FoldRow(splitset_id=splitset_row.id, fold_index=index, samples=samples)
+        session.add(fold_row)
         session.flush()
-        splitset_row = SplitsetRow(dataset_id=dataset_row.id, label_id=label_row.id if label_row else None,
-                                   feature_id=feature_row.id, **splitset)
-        session.add(splitset_row)
-        session.flush()
-        fold_ids = {}
-        if folds:  # the folds as one object too, as the step-by-step API makes them (AIQC's Foldset)
-            session.add(FoldsetRow(splitset_id=splitset_row.id, fold_count=len(folds),
-                                   bin_count=splitset.get("bin_count")))
-        for index, samples in enumerate(folds):
-            fold_row = FoldRow(splitset_id=splitset_row.id, fold_index=index, samples=samples)
-            session.add(fold_row)
-            session.flush()
-            fold_ids[index] = fold_row.id
-            # millions of row indices as Python ints are large: drop them; folds read them on demand
-            session.expire(fold_row, ["samples"])
-        for spec, fitted in encoders:
-            add_encoder(session, splitset_row.id, spec, fitted, fold_ids)
+        fold_ids[index] = fold_row.id
+        # millions of row indices as Python ints are large: drop them; folds read them on demand
+        session.expire(fold_row, ["samples"])
+    for spec, fitted in encoders:
+        add_encoder(session, splitset_row.id, spec, fitted, fold_ids)
     return splitset_row, label_row, feature_row
 
 
