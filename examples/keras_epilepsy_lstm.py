@@ -7,13 +7,12 @@ feature over every timestep and is fitted on the train samples only.
 Runs on the embedded SQLite default (a file under the user data directory; ASSAY_DATABASE_URL overrides it).
 """
 
+import assay  # noqa: I001 (first: importing assay keeps the C++ start-up logs of TensorFlow quiet)
+from assay import datum
 from keras import Input, Sequential
 from keras.callbacks import History
 from keras.layers import LSTM, Dense
 from sklearn.preprocessing import StandardScaler
-
-import assay
-from assay import datum
 
 assay.setup()
 features = datum.to_numpy('epilepsy.parquet')            # (1000, 178, 1) float64
