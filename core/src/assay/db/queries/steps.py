@@ -17,9 +17,7 @@ from assay.db.models import (
     AlgorithmRow,
     CoderRow,
     EncodersetRow,
-    EncoderSpecRow,
     FeatureRow,
-    FittedEncoderRow,
     FoldRow,
     FoldsetRow,
     HyperparamcomboRow,
@@ -28,6 +26,7 @@ from assay.db.models import (
     QueueRow,
     SplitsetRow,
 )
+from assay.db.queries.data import add_encoder
 
 
 def _store(row: Any) -> Any:
@@ -123,14 +122,7 @@ def store_encoding(splitset_id: int, splitset: dict[str, Any], label_id: int | N
         fold_ids = dict(session.execute(
             select(FoldRow.fold_index, FoldRow.id).where(FoldRow.splitset_id == splitset_id)).all())
         for spec, fitted in encoders:
-            spec_row = EncoderSpecRow(splitset_id=splitset_id, **spec)
-            session.add(spec_row)
-            session.flush()
-            session.add_all([
-                FittedEncoderRow(encoderspec_id=spec_row.id, fold_id=None if index is None else fold_ids[index],
-                                 output_names=names, blob=blob)
-                for index, (blob, names) in fitted.items()
-            ])
+            add_encoder(session, splitset_id, spec, fitted, fold_ids)
     return row
 
 
