@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from test_pipeline_errors import row_counts
 
 import assay
 from assay import datum, errors
-from tests.test_pipeline_errors import row_counts
 
 
 def climate(rows: int = 120) -> pd.DataFrame:

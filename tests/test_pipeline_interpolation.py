@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.preprocessing import StandardScaler
+from test_pipeline_errors import row_counts
 
 import assay
 from assay import errors
 from assay.db import engine as db_engine
-from tests.test_pipeline_errors import row_counts
 
 
 def split_world(rows: int = 40) -> pd.DataFrame:

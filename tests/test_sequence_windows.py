@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
+from test_pipeline_errors import row_counts
 
 import assay
 from assay import errors
 from assay.data import windows
-from tests.test_pipeline_errors import row_counts
 
 
 def series(count: int = 4, timesteps: int = 50) -> np.ndarray:

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfVectorizer
 from sklearn.preprocessing import OrdinalEncoder, StandardScaler
+from test_pipeline_errors import row_counts
 
 import assay
 from assay import datum, errors
 from assay.data import encoding
-from tests.test_pipeline_errors import row_counts
 
 TokenSequencer = pytest.importorskip("assay_sklearn.text").TokenSequencer
 
