@@ -82,3 +82,28 @@ class PostgresDatabase:
         with self.admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
         self.admin.dispose()
+
+
+def trained_database(kind: str, tmp_path_factory, name: str):
+    """Yield ``(url, predictor_id)`` of a database (``kind`` "sqlite" or "postgresql") holding one trained
+    predictor; the body of the module-scoped ``trained`` fixtures. Skips PostgreSQL when no server is set."""
+    import pytest
+    from conftest import postgres_admin_url
+
+    from assay.db import engine as db_engine
+
+    database = None
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp(name) / 'assay.sqlite3'}"
+    else:
+        if postgres_admin_url() is None:
+            pytest.skip("set ASSAY_TEST_POSTGRES_URL to run PostgreSQL tests")
+        database = PostgresDatabase(postgres_admin_url())
+        url = database.url
+    assay.setup(url)
+    predictor_id = train_predictor()
+    db_engine.dispose()
+    yield url, predictor_id
+    db_engine.dispose()
+    if database is not None:
+        database.drop()

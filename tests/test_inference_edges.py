@@ -9,34 +9,17 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from edge_helpers import SPLITSET, PostgresDatabase, frame, row_counts, train_predictor
+from edge_helpers import SPLITSET, frame, row_counts, trained_database
 
 import assay
 from assay import errors
-from assay.db import engine as db_engine
 
 pytest.importorskip("assay_torch")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def trained(request, tmp_path_factory):
-    from conftest import postgres_admin_url
-
-    database = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('edges') / 'assay.sqlite3'}"
-    else:
-        if postgres_admin_url() is None:
-            pytest.skip("set ASSAY_TEST_POSTGRES_URL to run PostgreSQL tests")
-        database = PostgresDatabase(postgres_admin_url())
-        url = database.url
-    assay.setup(url)
-    predictor_id = train_predictor()
-    db_engine.dispose()
-    yield url, predictor_id
-    db_engine.dispose()
-    if database is not None:
-        database.drop()
+    yield from trained_database(request.param, tmp_path_factory, "edges")
 
 
 @pytest.fixture

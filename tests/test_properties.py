@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from edge_helpers import PostgresDatabase, row_counts, train_predictor
+from edge_helpers import row_counts, trained_database
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sklearn.impute import SimpleImputer
@@ -19,7 +19,6 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 import assay
 from assay import errors
-from assay.db import engine as db_engine
 
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -116,23 +115,7 @@ def test_make_gives_a_valid_splitset_or_an_assay_error_that_wrote_nothing(any_db
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def trained(request, tmp_path_factory):
-    from conftest import postgres_admin_url
-
-    database = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('properties') / 'assay.sqlite3'}"
-    else:
-        if postgres_admin_url() is None:
-            pytest.skip("set ASSAY_TEST_POSTGRES_URL to run PostgreSQL tests")
-        database = PostgresDatabase(postgres_admin_url())
-        url = database.url
-    assay.setup(url)
-    predictor_id = train_predictor()
-    db_engine.dispose()
-    yield url, predictor_id
-    db_engine.dispose()
-    if database is not None:
-        database.drop()
+    yield from trained_database(request.param, tmp_path_factory, "properties")
 
 
 @st.composite
