@@ -52,6 +52,7 @@ class SearchStudy:
         self.metric_seen = False
         #: False once a proposal's trials could not be dropped: the caller then builds a new study next time
         self.reusable = True
+        self._every: list[tuple[str, dict[str, Any]]] | None = None
 
     def open_indexes(self) -> list[int]:
         return sorted(self._open)
@@ -142,8 +143,8 @@ class SearchStudy:
         self.study.sampler = sampler
         held = len(self.study._storage.get_all_trials(self.study._study_id, deepcopy=False))
         try:
-            # a repeated proposal is told FAIL (which samplers ignore) and the sampler, its random state moved on,
-            # is asked again
+            # a repeated proposal stays in the study as running: TPE (constant liar) and GP take it as pending,
+            # so the next ask moves away from it, as it would for another worker's running combination
             for _attempt in range(search.DUPLICATE_RETRIES):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -152,7 +153,6 @@ class SearchStudy:
                 combo = search.from_params(self._checked, trial.params)
                 if search._key(combo) not in self._used:
                     return combo, dict(self.study._storage.get_trial_system_attrs(trial._trial_id))
-                self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
         finally:
             self.reusable = self.reusable and _drop_trials_from(self.study, held)
         # the sampler keeps proposing what was run (a small discrete space nearly exhausted): take an unused one
@@ -162,11 +162,13 @@ class SearchStudy:
         return combo, {}
 
     def _unused(self) -> dict[str, Any] | None:
-        keys = list(self._checked)
-        choices = [list(range(v.low, v.high + 1, v.step)) if isinstance(v, space.Int) else
-                   ([v.low] if isinstance(v, space.Float) else v) for v in self._checked.values()]
-        unused = [combo for values in itertools.product(*choices)
-                  if search._key(combo := dict(zip(keys, values, strict=True))) not in self._used]
+        if self._every is None:  # the whole (finite, small) space with its keys, made once
+            keys = list(self._checked)
+            choices = [list(range(v.low, v.high + 1, v.step)) if isinstance(v, space.Int) else
+                       ([v.low] if isinstance(v, space.Float) else v) for v in self._checked.values()]
+            self._every = [(search._key(combo), combo) for values in itertools.product(*choices)
+                           for combo in [dict(zip(keys, values, strict=True))]]
+        unused = [combo for key, combo in self._every if key not in self._used]
         if not unused:
             return None
         seed = search.sampler_seed(self._queue_seed, self.count, search.DUPLICATE_RETRIES)
