@@ -123,13 +123,13 @@ def _compute(predictor: Trained, split: str, permutation_count: int, sample_rows
     if splitset.kind == "tabular":
         raw = splitset.frame().iloc[rows].reset_index(drop=True)
         permuted = permutation.PermutedEncoder(splitset.encoders(fold_index), raw, encode_all)
-        base, encode = permuted.base, permuted.encode
+        base, encode_many = permuted.base, permuted.encode_many
     else:  # raw samples as stored: every feature (sequences) or channel (images), before encoding
         raw = splitset._stored_array().rows(rows)
         base = encode_all(raw)
 
-        def encode(task: permutation.Task) -> np.ndarray:
-            return encode_all(_shuffled(splitset, raw, task.column, task.order))
+        def encode_many(tasks: list[permutation.Task]) -> list[np.ndarray]:
+            return [encode_all(_shuffled(splitset, raw, task.column, task.order)) for task in tasks]
 
     labels = splitset.samples_for(split, fold_index=fold_index)["labels"][positions]
     score, metric, better_high = _scorer(predictor, algorithm, analysis, splitset, rows, labels, base)
@@ -139,7 +139,7 @@ def _compute(predictor: Trained, split: str, permutation_count: int, sample_rows
              for column in splitset.feature_columns for _ in range(permutation_count)]
     drops: dict[str, list[float]] = {column: [] for column in splitset.feature_columns}
     for batch in permutation.batches(tasks, len(rows), batch_rows):
-        for task, value in zip(batch, score([encode(task) for task in batch]), strict=True):
+        for task, value in zip(batch, score(encode_many(batch)), strict=True):
             change = baseline - value
             drops[task.column].append(float(change if better_high else -change))
     return {"metric": metric, "higher_is_better": better_high, "baseline": float(baseline), "drops": drops}
