@@ -173,12 +173,12 @@ class Splitset(Persisted):
 
     def _reload(self) -> Splitset:
         self.refresh()
-        self._data = SplitsetData(self._row)  # its caches belong to the row as it was
+        self._data = SplitsetData.of(self._row)  # its caches belong to the row as it was
         return self
 
     def __init__(self, row: SplitsetRow, data: SplitsetData | None = None):
         super().__init__(row)
-        self._data = data if data is not None else SplitsetData(row)
+        self._data = data if data is not None else SplitsetData.of(row)
 
     def _repr_html_(self) -> str:
         """Jupyter's display: rows per split and fold, and the class balance of each."""
