@@ -48,8 +48,10 @@ def test_features_are_one_array_per_input_in_order_with_a_list_of_shapes(any_db)
     samples = splitset.samples_for("train")
     assert isinstance(samples["features"], list)
     table, photo = samples["features"]
-    assert table.shape == (20, 3) and photo.shape == (20, 1, 80, 110)
-    assert table.dtype == np.float32 and photo.dtype == np.float32
+    assert table.shape == (20, 3)
+    assert photo.shape == (20, 1, 80, 110)
+    assert table.dtype == np.float32
+    assert photo.dtype == np.float32
     assert samples["labels"].shape == (20, 2)
     assert splitset.feature_columns == ["table: clarity", "table: angle", "photo: L"]
     # loaded back from the database, it is the same splitset
@@ -88,7 +90,8 @@ def test_a_single_input_splitset_is_unchanged(db):
     splitset = assay.Pipeline.Tabular.make(
         df_or_path=datum.to_pandas("iris.tsv"), label_column="species",
         label_encoder=dict(sklearn_preprocess=OneHotEncoder()), size_test=0.2)
-    assert splitset.kind == "tabular" and splitset.inputs == {}
+    assert splitset.kind == "tabular"
+    assert splitset.inputs == {}
     assert splitset.features_shape == (4,)
     assert isinstance(splitset.samples_for("train")["features"], np.ndarray)
 
@@ -119,7 +122,7 @@ def test_labels_of_another_count_than_the_inputs_are_refused(db):
 
 
 def test_a_text_column_without_an_encoder_is_refused_naming_the_input(db):
-    galaxies, inputs = galaxy_inputs()
+    _galaxies, inputs = galaxy_inputs()
     inputs[0]["feature_encoders"] = [CLARITY]  # 'angle' is text and nothing encodes it
     _refused(r"inputs\[0\]\..*angle", inputs=inputs)
 
@@ -138,7 +141,7 @@ def test_malformed_inputs_are_refused_before_anything_is_read(db, inputs, match)
 
 
 def test_an_input_option_error_names_the_input_and_its_parameter(db):
-    galaxies, inputs = galaxy_inputs()
+    _galaxies, inputs = galaxy_inputs()
     inputs[1]["feature_encoders"] = [dict(sklearn_preprocess=StandardScaler(), axis="row")]
     _refused(r"inputs\[1\]\.feature_encoders\[0\]", inputs=inputs)
 
@@ -264,7 +267,8 @@ def test_a_single_input_keras_model_fails_its_job_naming_the_shapes(db):
     status = queue.status()
     assert status["failed"] == 1
     [message] = status["errors"].values()
-    assert "2 inputs of shapes [(3,), (80, 110, 1)]" in message and "takes 1 input(s)" in message
+    assert "2 inputs of shapes [(3,), (80, 110, 1)]" in message
+    assert "takes 1 input(s)" in message
 
 
 def test_a_torch_module_with_forward_of_two_tensors_trains_on_every_fold(db):
@@ -294,4 +298,5 @@ def test_a_torch_module_taking_one_tensor_fails_its_job_naming_the_shapes(db):
                                   hyperparameters={"epoch_count": [1]}, splitset_id=splitset.id)
     queue.run_jobs()
     [message] = queue.status()["errors"].values()
-    assert "2 inputs of shapes [(3,), (1, 80, 110)]" in message and "cannot take 2 tensors" in message
+    assert "2 inputs of shapes [(3,), (1, 80, 110)]" in message
+    assert "cannot take 2 tensors" in message
