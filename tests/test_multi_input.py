@@ -300,3 +300,37 @@ def test_a_torch_module_taking_one_tensor_fails_its_job_naming_the_shapes(db):
     [message] = queue.status()["errors"].values()
     assert "2 inputs of shapes [(3,), (1, 80, 110)]" in message
     assert "cannot take 2 tensors" in message
+
+
+def test_a_bundle_records_the_inputs_and_predicts_both_without_the_database(db, tmp_path):
+    splitset = make_galaxies()
+    queue = _keras_queue(splitset)
+    queue.run_jobs()
+    [predictor] = queue.predictors
+    path = predictor.export(tmp_path / "galaxy.assay")
+    bundle = assay.load_bundle(path)
+    assert [(one.name, one.kind) for one in bundle.manifest.inputs] == [("table", "tabular"), ("photo", "image")]
+    assert bundle.manifest.inputs[0].schema.feature_columns == ["clarity", "angle"]
+    assert bundle.manifest.features_shape == [[3], [80, 110, 1]]
+    galaxies = datum.galaxy_morphology()
+    rows = splitset.row_indices("test")
+    table, images = galaxies["table"].iloc[rows], [galaxies["images"][i] for i in rows]
+    predicted = bundle.predict([table, images], label_df_or_path=galaxies["labels"].iloc[rows])
+    assert list(predicted["prediction"]) == list(predictor.predictions["test"].predictions)
+    assert predicted.attrs["metrics"]["accuracy"] == pytest.approx(predictor.predictions["test"].metrics["accuracy"])
+    with pytest.raises(errors.SchemaMismatchError, match=r"df\[1\] \(input 'photo'\)"):
+        bundle.predict([table, np.zeros((len(rows), 1, 8, 8))])
+    # the command line takes one path per input, in input order
+    import shutil
+
+    from assay import cli
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for position, image in enumerate(images):
+        shutil.copyfile(image, folder / f"{position:03d}.jpeg")  # read sorted by name: the rows' order
+    table.to_csv(tmp_path / "table.csv", index=False)
+    output = tmp_path / "predicted.csv"
+    assert cli.main(["predict", str(path), str(tmp_path / "table.csv"), str(folder), "-o", str(output)]) == 0
+    assert list(pd.read_csv(output)["prediction"]) == list(predicted["prediction"])
+    assert cli.main(["predict", str(path), str(tmp_path / "table.csv")]) != 0  # one path for two inputs
