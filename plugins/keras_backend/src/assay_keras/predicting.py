@@ -62,7 +62,14 @@ def _forward(model: Any) -> Any:
 
 def forward_batches(model: Any, features: Any) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(first_row, outputs)`` of the model in inference mode, batch by batch (see :func:`_forward`)."""
-    if not isinstance(features, np.ndarray):  # several inputs: let Keras batch the structure
+    if isinstance(features, list) and all(isinstance(part, np.ndarray) for part in features):
+        # several inputs (a multi-input splitset): every input sliced alike, one call per batch
+        forward = _forward(model)
+        rows = len(features[0]) if features else 0
+        for start in range(0, max(rows, 1), BATCH_SIZE):
+            yield start, _to_numpy(forward([part[start:start + BATCH_SIZE] for part in features]))
+        return
+    if not isinstance(features, np.ndarray):  # another structure (a dict of inputs): let Keras batch it
         yield 0, _to_numpy(model.predict(features, verbose=0, batch_size=BATCH_SIZE))
         return
     forward = _forward(model)
