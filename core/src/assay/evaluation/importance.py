@@ -118,27 +118,14 @@ def _compute(predictor: Trained, split: str, permutation_count: int, sample_rows
     rows = rows[positions]
     fold_index = predictor.job.fold_index
 
-<<<<<<< HEAD
-    def encode_all(data: Any) -> np.ndarray:
-        return splitset.encode_features(data, fold_index=fold_index)
-
-    if splitset.kind == "tabular":
-        raw = splitset.frame().iloc[rows].reset_index(drop=True)
-        permuted = permutation.PermutedEncoder(splitset.encoders(fold_index), raw, encode_all)
-        base, encode_many = permuted.base, permuted.encode_many
-    else:  # raw samples as stored: every feature (sequences) or channel (images), before encoding
-        raw = splitset._stored_array().rows(rows)
-        base = encode_all(raw)
-
-        def encode_many(tasks: list[permutation.Task]) -> list[np.ndarray]:
-            return [encode_all(_shuffled(splitset, raw, task.column, task.order)) for task in tasks]
-=======
     if splitset.kind == multi_input.KIND:
         base, encode, columns = _multi_permuter(splitset, rows, fold_index)
+
+        def encode_many(tasks: list[permutation.Task]) -> list[Any]:
+            return [encode(task) for task in tasks]
     else:
-        base, encode = _permuter(splitset, rows, fold_index)
+        base, encode_many = _permuter(splitset, rows, fold_index)
         columns = splitset.feature_columns
->>>>>>> main
 
     labels = splitset.samples_for(split, fold_index=fold_index)["labels"][positions]
     score, metric, better_high = _scorer(predictor, algorithm, analysis, splitset, rows, labels, base)
@@ -155,22 +142,23 @@ def _compute(predictor: Trained, split: str, permutation_count: int, sample_rows
 
 
 def _permuter(splitset: Any, rows: np.ndarray, fold_index: int | None,
-              ) -> tuple[np.ndarray, Callable[[permutation.Task], np.ndarray]]:
-    """The encoded rows of one input and a function encoding them with one column (feature, channel) shuffled."""
+              ) -> tuple[np.ndarray, Callable[[list[permutation.Task]], list[np.ndarray]]]:
+    """The encoded rows of one input and a function encoding them once per task, each with the task's column
+    (feature, channel) shuffled."""
     def encode_all(data: Any) -> np.ndarray:
         return splitset.encode_features(data, fold_index=fold_index)
 
     if splitset.kind == "tabular":
         raw = splitset.frame().iloc[rows].reset_index(drop=True)
         permuted = permutation.PermutedEncoder(splitset.encoders(fold_index), raw, encode_all)
-        return permuted.base, permuted.encode
+        return permuted.base, permuted.encode_many
     # raw samples as stored: every feature (sequences) or channel (images), before encoding
     raw = splitset._stored_array().rows(rows)
 
-    def encode(task: permutation.Task) -> np.ndarray:
-        return encode_all(_shuffled(splitset, raw, task.column, task.order))
+    def encode_many(tasks: list[permutation.Task]) -> list[np.ndarray]:
+        return [encode_all(_shuffled(splitset, raw, task.column, task.order)) for task in tasks]
 
-    return encode_all(raw), encode
+    return encode_all(raw), encode_many
 
 
 def _multi_permuter(splitset: Any, rows: np.ndarray, fold_index: int | None,
@@ -186,7 +174,7 @@ def _multi_permuter(splitset: Any, rows: np.ndarray, fold_index: int | None,
     def encode(task: permutation.Task) -> list[np.ndarray]:
         index, column = owners[task.column]
         copy = list(base)
-        copy[index] = permuters[index][1](permutation.Task(column, task.order))
+        [copy[index]] = permuters[index][1]([permutation.Task(column, task.order)])
         return copy
 
     return base, encode, list(owners)
