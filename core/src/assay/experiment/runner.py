@@ -142,7 +142,7 @@ def train_and_evaluate(job: JobRow, queue: QueueRow, algorithm: AlgorithmRow, hy
     if evaluate_split_name is not None:
         samples_evaluate = backend.prepare_samples(analysis_type, library_samples(
             splitset.samples_for(evaluate_split_name, fold_index=fold_index), layout, channels_last))
-    features_shape = library_shape(tuple(splitset.features_shape), layout, channels_last)
+    features_shape = library_shape(splitset.features_shape, layout, channels_last)  # a list for several inputs
     label_shape = tuple(splitset.label_shape) if splitset.label_shape is not None else None
 
     build_shape = contracts.build_label_shape(label_shape, analysis_type, len(splitset.label_classes))
@@ -182,7 +182,8 @@ def train_and_evaluate(job: JobRow, queue: QueueRow, algorithm: AlgorithmRow, hy
         "model_format": library,
         "model_blob": backend.model_to_bytes(model),
         "history": {key: [float(v) for v in values] for key, values in (result.history or {}).items()},
-        "features_shape": list(features_shape),
+        "features_shape": [list(shape) for shape in features_shape] if isinstance(features_shape, list)
+        else list(features_shape),
         "label_shape": None if label_shape is None else list(label_shape),
         "versions": backend.versions(),
         "seconds_train": seconds_train,
