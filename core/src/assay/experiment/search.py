@@ -363,36 +363,44 @@ def combination_value(trial: CombinationTrial, metric: str) -> tuple[str, float 
     return ("complete", value) if value is not None else ("failed", None)
 
 
+def frozen_trial(checked: dict[str, Any], dists: dict[str, Any], trial: CombinationTrial,
+                 metric: str) -> Any | None:
+    """A stored combination as an Optuna trial (see :func:`combination_value`); ``None`` outside the space.
+
+    A pruned combination's value is its intermediate value at the last epoch its runs reached.
+    """
+    from optuna.trial import TrialState, create_trial
+
+    params = to_params(checked, trial.hyperparameters)
+    if params is None:
+        return None
+    state, value = combination_value(trial, metric)
+    attrs = dict(trial.sampler_attrs)
+    if state == "complete":
+        return create_trial(state=TrialState.COMPLETE, value=value, params=params, distributions=dists,
+                            system_attrs=attrs)
+    if state == "pruned":
+        return create_trial(state=TrialState.PRUNED, params=params, distributions=dists,
+                            intermediate_values=pruned_at(trial, value), system_attrs=attrs)
+    return create_trial(state=TrialState.RUNNING if state == "running" else TrialState.FAIL, params=params,
+                        distributions=dists, system_attrs=attrs)
+
+
+def pruned_at(trial: CombinationTrial, value: float | None) -> dict[int, float] | None:
+    """A pruned combination's value at the last epoch its runs reached, as Optuna's intermediate values."""
+    steps = max((job.epochs for job in trial.jobs), default=0) or 1
+    return {steps: value} if value is not None else None
+
+
 def study_from_trials(checked: dict[str, Any], trials: list[CombinationTrial], objective: dict[str, str],
                       sampler: Any) -> Any:
     """An in-memory Optuna study holding every stored combination as a trial (see :func:`combination_value`)."""
     import optuna
-    from optuna.trial import TrialState, create_trial
 
     dists = distributions(checked)
     study = _study(sampler, objective["direction"])
-    frozen = []
-    for trial in trials:
-        params = to_params(checked, trial.hyperparameters)
-        if params is None:
-            continue
-        state, value = combination_value(trial, objective["metric"])
-        attrs = dict(trial.sampler_attrs)
-        if state == "complete":
-            frozen.append(create_trial(state=TrialState.COMPLETE, value=value, params=params, distributions=dists,
-                                       system_attrs=attrs))
-        elif state == "pruned":
-            steps = max((job.epochs for job in trial.jobs), default=0) or 1
-            frozen.append(create_trial(state=TrialState.PRUNED, params=params, distributions=dists,
-                                       intermediate_values={steps: value} if value is not None else None,
-                                       system_attrs=attrs))
-        elif state == "running":
-            frozen.append(create_trial(state=TrialState.RUNNING, params=params, distributions=dists,
-                                       system_attrs=attrs))
-        else:
-            frozen.append(create_trial(state=TrialState.FAIL, params=params, distributions=dists,
-                                       system_attrs=attrs))
+    frozen = [frozen_trial(checked, dists, trial, objective["metric"]) for trial in trials]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        study.add_trials(frozen)
+        study.add_trials([trial for trial in frozen if trial is not None])
     return study

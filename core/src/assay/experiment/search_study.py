@@ -63,7 +63,7 @@ class SearchStudy:
         Raises:
             StaleStudy: they do not continue what this study holds.
         """
-        from optuna.trial import TrialState, create_trial
+        from optuna.trial import TrialState
 
         indexes = {trial.combo_index for trial in trials}
         if not indexes >= set(self._open):
@@ -71,28 +71,16 @@ class SearchStudy:
         frozen = []
         for trial in trials:
             self._measure(trial)
-            state, value = search.combination_value(trial, self._objective["metric"])
             if trial.combo_index in self._open:
+                state, value = search.combination_value(trial, self._objective["metric"])
                 if state != "running":
                     self._finish(self._open.pop(trial.combo_index), trial, state, value)
                 continue
             if trial.combo_index != self.count + len(frozen):
                 raise StaleStudy(f"combination {trial.combo_index} follows {self.count + len(frozen) - 1}")
             self._used.add(search._key(trial.hyperparameters))
-            params = search.to_params(self._checked, trial.hyperparameters)
-            if params is None:
-                frozen.append(None)  # outside the space: counted and never proposed again, unseen by the sampler
-                continue
-            attrs = dict(trial.sampler_attrs)
-            if state == "complete":
-                frozen.append(create_trial(state=TrialState.COMPLETE, value=value, params=params,
-                                           distributions=self._dists, system_attrs=attrs))
-            elif state == "pruned":
-                frozen.append(create_trial(state=TrialState.PRUNED, params=params, distributions=self._dists,
-                                           intermediate_values=_stopped_at(trial, value), system_attrs=attrs))
-            else:
-                frozen.append(create_trial(state=TrialState.RUNNING if state == "running" else TrialState.FAIL,
-                                           params=params, distributions=self._dists, system_attrs=attrs))
+            # None (outside the space): counted and never proposed again, unseen by the sampler
+            frozen.append(search.frozen_trial(self._checked, self._dists, trial, self._objective["metric"]))
         for offset, trial in enumerate(frozen):
             if trial is None:
                 continue
@@ -118,7 +106,7 @@ class SearchStudy:
         if state == "complete":
             storage.set_trial_state_values(trial_id, TrialState.COMPLETE, [value])
         elif state == "pruned":
-            for step, stopped in (_stopped_at(trial, value) or {}).items():
+            for step, stopped in (search.pruned_at(trial, value) or {}).items():
                 storage.set_trial_intermediate_value(trial_id, step, stopped)
             storage.set_trial_state_values(trial_id, TrialState.PRUNED)
         else:
@@ -173,12 +161,6 @@ class SearchStudy:
             return None
         seed = search.sampler_seed(self._queue_seed, self.count, search.DUPLICATE_RETRIES)
         return random.Random(seed).choice(unused)
-
-
-def _stopped_at(trial: CombinationTrial, value: float | None) -> dict[int, float] | None:
-    """A pruned combination's value at the last epoch its runs reached."""
-    steps = max((job.epochs for job in trial.jobs), default=0) or 1
-    return {steps: value} if value is not None else None
 
 
 def _drop_trials_from(study: Any, number: int) -> bool:
