@@ -105,3 +105,10 @@ def test_new_work_runs_on_an_upgraded_database(upgraded):
     )
     new_queue.run_jobs(progress=False)
     assert new_queue.status()["succeeded"] == 2  # one combination on each of the two folds
+
+
+def test_predictions_stored_before_the_upgrade_read_back_beside_new_ones(upgraded):
+    old = assay.Queue.all()[0].predictors[0].predictions["test"]
+    assert len(old.predictions) == old.row_count == len(old.labels) == len(old.row_indices)
+    assert np.allclose(old.probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert set(old.predictions) <= set(old.classes)
