@@ -14,7 +14,7 @@ def test_list_datums_describes_every_shipped_tabular_dataset():
     assert list(table.columns) == ["name", "kind", "analysis_type", "label", "rows", "description"]
     assert set(table["name"]) == {"iris.tsv", "iris_10x.tsv", "sonar.csv", "heart_failure.parquet",
                                   "exoplanets.parquet", "houses.csv", "spam.csv", "epilepsy.parquet",
-                                  "delhi_climate.parquet", "brain_tumor.csv"}
+                                  "delhi_climate.parquet", "brain_tumor.csv", "galaxies.tsv"}
 
 
 @pytest.mark.parametrize("record", datum.list_datums().to_dict("records"), ids=lambda r: r["name"])

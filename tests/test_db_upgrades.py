@@ -107,6 +107,54 @@ def test_new_work_runs_on_an_upgraded_database(upgraded):
     assert new_queue.status()["succeeded"] == 2  # one combination on each of the two folds
 
 
+LATER = [path for path in FROZEN if path.stem >= "assay_0005"]
+
+
+@pytest.fixture(params=LATER, ids=[path.stem for path in LATER])
+def upgraded_later(request, tmp_path) -> str:
+    copy = tmp_path / request.param.name
+    shutil.copyfile(request.param, copy)
+    url = f"sqlite:///{copy}"
+    assay.setup(url)
+    return url
+
+
+def test_a_frozen_database_exists_for_revision_0005_with_every_table_filled():
+    assert any(path.name == "assay_0005.sqlite3" for path in FROZEN)
+
+
+def test_what_revisions_0002_to_0005_stored_reads_back_after_the_upgrade(upgraded_later):
+    with db_engine.session_scope() as session:
+        empty = [mapper.class_.__tablename__ for mapper in Base.registry.mappers
+                 if not session.scalars(select(mapper.class_)).first()]
+    assert empty == []
+
+    splitsets = assay.Splitset.all()
+    step_by_step, sequences, windowed = splitsets[1], splitsets[2], splitsets[3]
+    # 0003: the step-by-step splitset, its foldset and its coders
+    assert step_by_step.foldset.fold_count == 2
+    train = step_by_step.samples_for("train", fold_index=1)
+    assert train["features"].shape[1] == 4
+    assert train["labels"].shape[1] == 3
+    # 0004: the sequence dataset, read back from its chunks through its encoder
+    samples = sequences.samples_for("train", fold_index=0)
+    assert samples["features"].shape[1:] == (6, 2)
+    assert np.isfinite(samples["features"]).all()
+    # 0002: interpolated gaps are filled and the window shapes the samples
+    windowed_train = windowed.samples_for("train")
+    assert windowed_train["features"].shape[1:] == (4, 2)
+    assert np.isfinite(windowed_train["features"]).all()
+
+    queues = assay.Queue.all()
+    # the queue made step by step, and the adaptive search (3 combinations on 2 folds)
+    assert queues[1].status()["succeeded"] == 2
+    search = queues[2]
+    assert search.status()["succeeded"] == 6
+    assert len(search.leaderboard()) >= 1
+    result = search.predictors[0].infer(datum.to_pandas("iris.tsv").drop(columns="species").head(3))
+    assert len(result) == 3
+
+
 def test_predictions_stored_before_the_upgrade_read_back_beside_new_ones(upgraded):
     old = assay.Queue.all()[0].predictors[0].predictions["test"]
     assert len(old.predictions) == old.row_count == len(old.labels) == len(old.row_indices)

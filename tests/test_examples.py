@@ -23,6 +23,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
         ("torch_brain_tumor_cnn.py", "assay_torch", "Queue 1: 2 succeeded, 0 failed"),
         ("torch_spam_tfidf.py", "assay_torch", "Queue 1: 2 succeeded, 0 failed"),
         ("keras_delhi_forecast.py", "assay_keras", "Queue 1: 1 succeeded, 0 failed"),
+        ("keras_galaxy_multi_input.py", "assay_keras", "Queue 1: 2 succeeded, 0 failed"),
     ],
 )
 def test_example_runs_every_job_on_the_default_sqlite_database(script, plugin, expected, tmp_path):

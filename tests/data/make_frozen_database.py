@@ -5,7 +5,12 @@ Run it once per released schema revision, on the commit that released it, and co
 ``assay.setup()`` on the copy (which migrates it to head) and reads every object back. The data covers every
 table: a dataset with a label and features, encoders fitted on the splitset and per fold, an algorithm, a
 hyperparameter set, a queue whose jobs succeeded and failed, predictors with histories, predictions per split,
-feature importance and an inference.
+feature importance and an inference. From revision 0005 on it also holds what the later revisions store: a
+splitset made step by step (foldset, encoderset, coders), a sequence dataset in chunks, a splitset with
+interpolaters and a forecasting window, and an adaptive (TPE) search queue with a median pruner.
+
+``assay_0001.sqlite3`` was made by this script as it stood at revision 0001 (the iris part only); a frozen
+database is never remade.
 """
 
 from __future__ import annotations
@@ -59,11 +64,59 @@ def main() -> Path:
     predictor = next(p for p in queue.predictors)
     predictor.feature_importance()
     predictor.infer(df.drop(columns="species").head(5))
+    later_revisions(df)
     db_engine.dispose()
     with sqlite3_connection(path) as connection:
         connection.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
         connection.execute("VACUUM")
     return path
+
+
+def later_revisions(iris) -> None:
+    """What revisions 0002 to 0005 added, each with rows: they come after the iris splitset and queue, which
+    ``tests/test_db_upgrades.py`` reads back as the first of each."""
+    import numpy as np
+    import pandas as pd
+
+    from assay import Algorithm, Dataset, Splitset
+
+    # 0003: the step-by-step API (foldset, encoderset, coders) and a queue made from an algorithm
+    dataset = Dataset.Tabular.from_pandas(dataframe=iris)
+    label = dataset.make_label(columns=["species"])
+    feature = dataset.make_feature(exclude_columns=["species"])
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=0.2, size_validation=None)
+    foldset = splitset.make_foldset(fold_count=2)
+    label.make_labelcoder(sklearn_preprocess=OneHotEncoder())
+    feature.make_encoderset().make_featurecoder(sklearn_preprocess=StandardScaler(), dtypes=["float64"])
+    algorithm = Algorithm.make(library="pytorch", analysis_type="classification_multi", fn_build=fn_build,
+                               fn_train=fn_train)
+    hyperparamset = algorithm.make_hyperparamset(hyperparameters={"neuron_count": [4, 6]}, search_count=1, seed=3)
+    algorithm.make_queue(splitset_id=splitset.id, foldset_id=foldset.id, hyperparamset_id=hyperparamset.id,
+                         repeat_count=1, permute_count=0).run_jobs(progress=False)
+
+    # 0004: a sequence dataset stored in chunks, with a per-array encoder and folds
+    rng = np.random.default_rng(4)
+    sequences = rng.normal(size=(24, 6, 2)).astype("float32")
+    sequence_label = pd.DataFrame({"high": (sequences[:, :, 0].mean(axis=1) > 0).astype("int64")})
+    assay.Pipeline.Sequence.make(sequences, label_df_or_path=sequence_label, size_test=0.25, fold_count=2,
+                                 feature_encoders=[dict(sklearn_preprocess=StandardScaler())])
+
+    # 0002: interpolaters and a forecasting window
+    series = pd.DataFrame({"x": np.sin(np.arange(60) / 5.0), "y": np.cos(np.arange(60) / 5.0)})
+    series.loc[[7, 31], "x"] = np.nan
+    assay.Pipeline.Tabular.make(
+        df_or_path=series, feature_encoders=[dict(sklearn_preprocess=StandardScaler())],
+        feature_interpolaters=[dict(interpolate_kwargs=dict(method="linear"), columns=["x"])],
+        feature_window=dict(size_window=4, size_shift=2, record_shifted=True), size_test=0.2, size_validation=0.2,
+    )
+
+    # 0005: an adaptive search with a median pruner over ranges
+    search = assay.Experiment.make(
+        library="torch", analysis_type="classification_multi", fn_build=fn_build, fn_train=fn_train,
+        hyperparameters={"neuron_count": assay.space.Int(4, 12, step=4)}, search="tpe", search_count=3,
+        pruner="median", repeat_count=1, splitset_id=splitset.id, seed=5,
+    )
+    search.run_jobs(progress=False)
 
 
 def sqlite3_connection(path: Path):

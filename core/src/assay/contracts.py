@@ -183,3 +183,12 @@ def build_label_shape(label_shape: Any, analysis_type: str, class_count: int) ->
     if analysis_type == "classification_multi" and class_count > 0 and tuple(label_shape) in ((1,), (class_count,)):
         return ClassCount(class_count)
     return tuple(label_shape)
+
+
+def features_shape(stored: Any) -> Any:
+    """The ``features_shape`` argument of ``fn_build`` from its stored (JSON) form: a tuple for one input, a list
+    of tuples (one per input, in order) for a multi-input splitset."""
+    values = list(stored)
+    if values and isinstance(values[0], (list, tuple)):
+        return [tuple(int(size) for size in shape) for shape in values]
+    return tuple(values)

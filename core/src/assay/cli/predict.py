@@ -1,5 +1,8 @@
 """``assay predict BUNDLE INPUT -o OUTPUT``: predict a file of raw rows with an exported bundle, no database.
 
+A multi-input model takes one INPUT per input, in input order: a table file, a ``.npy`` file of sequences or a
+folder of images (``assay predict galaxy.assay galaxies.csv photos/``).
+
 Importing this module registers the subcommand with :func:`assay.cli.subcommand`; ``assay.cli`` imports it when
 it builds its parser. Errors are raised as :mod:`assay.errors` exceptions; ``assay.cli.main`` turns them into
 a one-line message and an exit code.
@@ -27,7 +30,9 @@ WRITERS = {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``assay predict``."""
     parser.add_argument("bundle", help="a bundle file written by predictor.export(path)")
-    parser.add_argument("input", help="raw rows to predict: a .csv, .tsv or .parquet file with the original columns")
+    parser.add_argument("input", nargs="+",
+                        help="raw rows to predict: a .csv, .tsv or .parquet file with the original columns; for a "
+                             "multi-input model one per input, in order (tables, .npy sequences, image folders)")
     parser.add_argument("-o", "--output", default=None,
                         help="where to write the predictions (.csv, .tsv or .parquet; default: CSV on stdout)")
     parser.add_argument("--keep-columns", action="store_true",
@@ -56,11 +61,25 @@ def predict(args: argparse.Namespace) -> int:
     from assay.inference.bundle import load_bundle
 
     bundle = load_bundle(args.bundle)
-    df, _ = ingest.read_tabular(args.input)
-    frame = bundle.predict(df)
+    inputs = bundle.manifest.inputs
+    expected = 1 if inputs is None else len(inputs)
+    if len(args.input) != expected:
+        names = "" if inputs is None else f" ({', '.join(one.name for one in inputs)}, in that order)"
+        raise errors.ValidationError("input", f"the model takes {expected} input(s){names}, got {len(args.input)} "
+                                     f"path(s): give one file or folder per input")
+    if inputs is None:
+        df, _ = ingest.read_tabular(args.input[0])
+        frame = bundle.predict(df)
+        kept = [df]
+    else:
+        tables = {index: ingest.read_tabular(path)[0] for index, (one, path) in enumerate(zip(inputs, args.input,
+                                                                                            strict=True))
+                  if one.kind == "tabular"}
+        frame = bundle.predict([tables.get(index, path) for index, path in enumerate(args.input)])
+        kept = [table.add_prefix(f"{inputs[index].name}: ") for index, table in tables.items()]
     metrics = frame.attrs.get("metrics") or {}
     if args.keep_columns:
-        frame = pd.concat([df, frame], axis=1)
+        frame = pd.concat([*kept, frame.reset_index(drop=True)], axis=1)
     write_predictions(frame, args.output)
     summary = f"{len(frame)} predictions by a {bundle.library} {bundle.analysis_type} model"
     if args.output not in (None, "-"):

@@ -198,23 +198,33 @@ def read_samples(kind: str, data: Any, parameter: str) -> tuple[np.ndarray, str 
 # --- the channel convention ----------------------------------------------------------------------------------
 
 
-def library_shape(shape: tuple[int, ...], layout: str, channels_last: bool) -> tuple[int, ...]:
-    """``features_shape`` as a library receives it: channels moved last for channels-last libraries (images)."""
+def library_shape(shape: Any, layout: str | list[str], channels_last: bool) -> Any:
+    """``features_shape`` as a library receives it: channels moved last for channels-last libraries (images).
+
+    A multi-input splitset has one shape and one layout per input: the result is then a list of shapes."""
+    if isinstance(layout, list):
+        return [library_shape(one, one_layout, channels_last) for one, one_layout in zip(shape, layout, strict=True)]
     shape = tuple(shape)
     if layout == "channels_first" and channels_last:
         return shape[1:] + shape[:1]
     return shape
 
 
-def library_features(features: Any, layout: str, channels_last: bool) -> Any:
-    """Samples as a library receives them (``(n, C, H, W)`` -> ``(n, H, W, C)`` for channels-last libraries)."""
+def library_features(features: Any, layout: str | list[str], channels_last: bool) -> Any:
+    """Samples as a library receives them (``(n, C, H, W)`` -> ``(n, H, W, C)`` for channels-last libraries);
+    for several inputs, a list with each input's samples converted by its own layout."""
+    if isinstance(layout, list):
+        return None if features is None else [library_features(one, one_layout, channels_last)
+                                              for one, one_layout in zip(features, layout, strict=True)]
     if layout == "channels_first" and channels_last and features is not None:
         return np.ascontiguousarray(np.moveaxis(features, 1, -1))
     return features
 
 
-def library_samples(samples: dict[str, Any], layout: str, channels_last: bool) -> dict[str, Any]:
+def library_samples(samples: dict[str, Any], layout: str | list[str], channels_last: bool) -> dict[str, Any]:
     """``samples`` with the features in the library's layout (labels untouched)."""
+    if isinstance(layout, list):
+        return {**samples, "features": library_features(samples["features"], layout, channels_last)}
     if layout != "channels_first" or not channels_last:
         return samples
     return {**samples, "features": library_features(samples["features"], layout, channels_last)}

@@ -250,7 +250,7 @@ def write(plan: _Plan, fitted: _Fitted) -> SplitsetData:
         )
     serialized = ingest.serialize(labels.df) if labels is not None else contextlib.nullcontext()
     encoders = [fits.encoder_rows(fitted.label_fit)] if fitted.label_fit is not None else []
-    encoders += [_step_rows(step, kept_names, {index: models[position] for index, models in fitted.by_fold.items()})
+    encoders += [step_rows(step, kept_names, {index: models[position] for index, models in fitted.by_fold.items()})
                  for position, step in enumerate(plan.steps)]
     with serialized:
         splitset_row, label_row, feature_row = data_queries.store_array_splitset(
@@ -289,7 +289,7 @@ def array_dataset(kind: str, array: np.ndarray, name: str | None, names: list[st
     ), arraystore.compressed_chunks(array)
 
 
-def _step_rows(step: ArrayStep, columns: list[str], by_fold: dict[int | None, Any],
+def step_rows(step: ArrayStep, columns: list[str], by_fold: dict[int | None, Any],
                ) -> tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]:
     """An array step as :func:`assay.db.queries.data.store_array_splitset` stores it (see ``fits.encoder_rows``)."""
     family = step.family
@@ -305,7 +305,7 @@ def _step_rows(step: ArrayStep, columns: list[str], by_fold: dict[int | None, An
 # --- the two entry points ----------------------------------------------------------------------------------------
 
 
-def _check_common(seed: Any, size_test: Any, size_validation: Any, fold_count: Any) -> None:
+def check_common(seed: Any, size_test: Any, size_validation: Any, fold_count: Any) -> None:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise errors.SplitError("seed", f"must be an integer, got {seed!r}")
     splitting.check_sizes(size_test, size_validation, fold_count)
@@ -315,7 +315,7 @@ def make_sequence(feature_ndarray3D_or_npyPath: Any, feature_dtype: Any, feature
                   feature_encoders: Any, feature_reshape_indices: Any, label_df_or_path: Any, label_dtype: Any,
                   label_column: Any, label_encoder: Any, size_test: Any, size_validation: Any, fold_count: Any,
                   bin_count: Any, seed: Any, feature_window: Any = None) -> SplitsetData:
-    _check_common(seed, size_test, size_validation, fold_count)
+    check_common(seed, size_test, size_validation, fold_count)
     array, name = sequence.read_sequence(feature_ndarray3D_or_npyPath, feature_dtype)
     window = None
     if feature_window is not None:
@@ -337,7 +337,7 @@ def make_sequence(feature_ndarray3D_or_npyPath: Any, feature_dtype: Any, feature
 def make_image(feature_folder_or_urls: Any, feature_dtype: Any, feature_encoders: Any, feature_reshape_indices: Any,
                label_df_or_path: Any, label_column: Any, label_encoder: Any, size_test: Any, size_validation: Any,
                fold_count: Any, bin_count: Any, seed: Any) -> SplitsetData:
-    _check_common(seed, size_test, size_validation, fold_count)
+    check_common(seed, size_test, size_validation, fold_count)
     sequence.check_dtype(feature_dtype)
     # labels first: a label file of the wrong length fails before thousands of images are decoded
     paths, name = images.image_paths(feature_folder_or_urls)

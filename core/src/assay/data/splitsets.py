@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import ingest, sequence_windows, windows
+from assay.data import ingest, multi_input, sequence_windows, windows
 from assay.data.array_input import ArrayEncoders, FittedArrayEncoder, StoredArray
 from assay.data.encoding import FittedEncoder, FittedEncoders
 from assay.data.interpolation import Interpolater
@@ -34,8 +34,19 @@ class SplitsetData:
 
     @classmethod
     def load(cls, splitset_id: int) -> SplitsetData:
-        """The splitset with this id; raises :class:`~assay.errors.NotFoundError` when there is none."""
-        return cls(queries.row(SplitsetRow, splitset_id, "Splitset"))
+        """The splitset with this id; raises :class:`~assay.errors.NotFoundError` when there is none.
+
+        A multi-input splitset comes back as a :class:`~assay.data.multi_input.MultiInputData` (the same contract,
+        with a list of feature arrays and shapes)."""
+        return cls.of(queries.row(SplitsetRow, splitset_id, "Splitset"))
+
+    @classmethod
+    def of(cls, row: SplitsetRow) -> SplitsetData:
+        """The data of a stored splitset row: a ``SplitsetData``, or a ``MultiInputData`` for several inputs."""
+        if not getattr(row, "inputs", None):
+            return cls(row)
+        inputs = [(entry["name"], cls.load(entry["splitset_id"])) for entry in row.inputs]
+        return multi_input.MultiInputData(cls(row), inputs)  # type: ignore[return-value]
 
     @property
     def id(self) -> int:
@@ -227,7 +238,7 @@ class SplitsetData:
         return self._once("stored_encoders", lambda: queries.encoder_rows(self.id))
 
     def _build_encoders(self, fold: FoldRow | None, fold_index: int | None) -> FittedEncoders | ArrayEncoders:
-        if self.kind != "tabular":
+        if self.kind not in ("tabular", multi_input.KIND):  # a multi-input splitset's own encoder is its label's
             return self._build_array_encoders(fold, fold_index)
         label, features = None, []
         for spec, fitted_rows in self._stored_encoders():
@@ -245,9 +256,9 @@ class SplitsetData:
             else:
                 features.append(encoder)
         encoded = {column for encoder in features for column in encoder.columns}
+        passthrough = [] if self.kind == multi_input.KIND else [c for c in self.feature_columns if c not in encoded]
         return FittedEncoders(
-            label=label, features=features,
-            passthrough=[c for c in self.feature_columns if c not in encoded],
+            label=label, features=features, passthrough=passthrough,
             label_column=self.label_column, label_classes=self.label_classes,
             label_is_categorical=self.label_is_categorical, interpolaters=self.interpolaters,
         )
@@ -313,6 +324,17 @@ class SplitsetData:
             self._cache[key] = {"features": features, "labels": labels}
         cached = self._cache[key]
         return {name: None if value is None else value.copy() for name, value in cached.items()}
+
+    def labels_for(self, split: str, fold_index: int | None = None) -> np.ndarray | None:
+        """The encoded labels of one split (``None`` when unsupervised), as ``samples_for`` gives them."""
+        if self.label_column is None:
+            return None
+        key = ("labels", split, fold_index)
+        if key not in self._cache:
+            rows = np.asarray(self.row_indices(split, fold_index), dtype=np.int64)
+            self._cache[key] = self.encoders(fold_index).encode_labels(
+                self._label_frame()[self.label_column].iloc[rows])
+        return self._cache[key].copy()
 
     def raw_labels(self, row_indices: Any) -> np.ndarray:
         """The original label values of these dataset rows (gaps interpolated among them, with a label

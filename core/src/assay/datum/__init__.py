@@ -8,6 +8,7 @@ They come from the AIQC project (BSD 3-Clause); ``files/README.md`` holds the li
 >>> features = datum.to_numpy("epilepsy.parquet")          # (1000, 178, 1): samples x timesteps x features
 >>> folder = datum.get_image_folder("brain_tumor.csv")     # 80 grayscale images; labels: image_labels(...)
 >>> df = datum.to_pandas("spam")          # the suffix may be left out
+>>> galaxies = datum.galaxy_morphology()   # a table, an image per galaxy and the labels: Pipeline.make(inputs=...)
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import pandas as pd
 
 from assay import errors
 
-__all__ = ["get_image_files", "get_image_folder", "get_path", "image_labels", "list_datums", "to_numpy",
-           "to_pandas"]
+__all__ = ["galaxy_morphology", "get_image_files", "get_image_folder", "get_path", "image_labels", "list_datums",
+           "to_numpy", "to_pandas"]
 
+_MULTI = "tabular and image"
 # name -> (kind, analysis type, label column, rows, description)
 _CATALOG: dict[str, tuple[str, str, str | None, int, str]] = {
     "iris.tsv": ("tabular", "classification_multi", "species", 150, "Iris flowers: 4 measurements, 3 species"),
@@ -37,9 +39,14 @@ _CATALOG: dict[str, tuple[str, str, str | None, int, str]] = {
     "delhi_climate.parquet": ("tabular time series", "forecasting", None, 1575, "Daily climate of Delhi"),
     "brain_tumor.csv": ("image", "classification_binary", "status", 80,
                         "Brain MRI slices (grayscale jpg, 120 wide x 160 high): healthy 0 or tumor 1"),
+    "galaxies.tsv": (_MULTI, "classification_binary", "morphology", 40,
+                     "Galaxies: clarity and viewing angle, and a photo each (grayscale jpeg, 110 wide x 80 high): "
+                     "bar or spiral; multi-input (galaxy_morphology())"),
 }
 # datasets kept in a folder of their own: name -> path under files/
-_SUBPATHS = {"brain_tumor.csv": "brain_tumor/brain_tumor.csv"}
+_SUBPATHS = {"brain_tumor.csv": "brain_tumor/brain_tumor.csv", "galaxies.tsv": "galaxy_morphology/galaxies.tsv"}
+# other names of a dataset
+_ALIASES = {"galaxy_morphology": "galaxies.tsv"}
 # sequence datasets as a wide table: name -> (label column, readings per sample)
 _SEQUENCES = {"epilepsy.parquet": ("seizure", 178)}
 
@@ -55,7 +62,7 @@ def list_datums() -> pd.DataFrame:
 
 def get_path(name: str) -> Path:
     """The file of the built-in dataset ``name`` (e.g. ``"iris.tsv"``, or without the suffix: ``"spam"``)."""
-    stems = {Path(file).stem: file for file in _CATALOG}
+    stems = {**{Path(file).stem: file for file in _CATALOG}, **_ALIASES}
     name = stems.get(name, name) if isinstance(name, str) else name
     if name not in _CATALOG:
         raise errors.ValidationError(
@@ -66,8 +73,8 @@ def get_path(name: str) -> Path:
 
 
 def _kind_check(name: str, kind: str, parameter: str = "name") -> None:
-    get_path(name)  # raises for unknown names
-    if _CATALOG[name][0] != kind:
+    name = get_path(name).name  # raises for unknown names
+    if _CATALOG[name][0] != kind and not (kind == "image" and _CATALOG[name][0] == _MULTI):
         known = [n for n, entry in _CATALOG.items() if entry[0] == kind]
         raise errors.ValidationError(parameter, f"{name!r} is not a {kind} dataset; use one of: {', '.join(known)}")
 
@@ -95,6 +102,29 @@ def get_image_files(name: str) -> list[Path]:
     _kind_check(name, "image")
     folder = get_image_folder(name)
     return [folder / url.rsplit("/", 1)[-1] for url in to_pandas(name)["url"]]
+
+
+def galaxy_morphology() -> dict[str, object]:
+    """The galaxy scenario of AIQC, ready for ``assay.Pipeline.make(inputs=[...])``: 40 galaxies, each with two
+    measurements and a photo, labelled ``bar`` or ``spiral``. Row i of every entry is galaxy i.
+
+    Returns:
+        ``{"table": DataFrame (clarity int, angle text "face"/"angle"), "images": [local jpeg paths, in row
+        order], "labels": DataFrame (morphology)}``.
+
+    Example::
+
+        galaxies = datum.galaxy_morphology()
+        splitset = assay.Pipeline.make(
+            inputs=[dict(df_or_path=galaxies["table"], feature_encoders=[dict(sklearn_preprocess=OneHotEncoder(),
+                                                                               columns=["angle"])]),
+                    dict(feature_folder_or_urls=galaxies["images"], feature_dtype="float32")],
+            label_df_or_path=galaxies["labels"], label_column="morphology",
+            label_encoder=dict(sklearn_preprocess=OrdinalEncoder()), size_test=0.25)
+    """
+    table = to_pandas("galaxies.tsv")
+    return {"table": table[["clarity", "angle"]], "images": get_image_files("galaxies.tsv"),
+            "labels": table[["morphology"]]}
 
 
 def image_labels(name: str) -> pd.DataFrame:

@@ -154,6 +154,9 @@ class SplitsetRow(Base):
     window: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     # False while a splitset made step by step (``Splitset.make``) waits for its encoders to be fitted
     is_encoded: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # multi-input splitsets (``Pipeline.make(inputs=[...])``): the inputs in order, ``[{"name", "splitset_id"}]``,
+    # each an unsupervised splitset with the same samples and folds holding that input's feature and encoders
+    inputs: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
 
 
 class FoldsetRow(Base):

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from assay import errors, plugins
+from assay.data import multi_input
 from assay.data.array_input import library_features
 from assay.data.splitsets import SplitsetData
 from assay.db.queries import experiments as queries
@@ -117,32 +118,62 @@ def _compute(predictor: Trained, split: str, permutation_count: int, sample_rows
     rows = rows[positions]
     fold_index = predictor.job.fold_index
 
-    def encode_all(data: Any) -> np.ndarray:
-        return splitset.encode_features(data, fold_index=fold_index)
-
-    if splitset.kind == "tabular":
-        raw = splitset.frame().iloc[rows].reset_index(drop=True)
-        permuted = permutation.PermutedEncoder(splitset.encoders(fold_index), raw, encode_all)
-        base, encode = permuted.base, permuted.encode
-    else:  # raw samples as stored: every feature (sequences) or channel (images), before encoding
-        raw = splitset._stored_array().rows(rows)
-        base = encode_all(raw)
-
-        def encode(task: permutation.Task) -> np.ndarray:
-            return encode_all(_shuffled(splitset, raw, task.column, task.order))
+    if splitset.kind == multi_input.KIND:
+        base, encode, columns = _multi_permuter(splitset, rows, fold_index)
+    else:
+        base, encode = _permuter(splitset, rows, fold_index)
+        columns = splitset.feature_columns
 
     labels = splitset.samples_for(split, fold_index=fold_index)["labels"][positions]
     score, metric, better_high = _scorer(predictor, algorithm, analysis, splitset, rows, labels, base)
 
     [baseline] = score([base])
     tasks = [permutation.Task(column, rng.permutation(len(rows)))
-             for column in splitset.feature_columns for _ in range(permutation_count)]
-    drops: dict[str, list[float]] = {column: [] for column in splitset.feature_columns}
+             for column in columns for _ in range(permutation_count)]
+    drops: dict[str, list[float]] = {column: [] for column in columns}
     for batch in permutation.batches(tasks, len(rows), batch_rows):
         for task, value in zip(batch, score([encode(task) for task in batch]), strict=True):
             change = baseline - value
             drops[task.column].append(float(change if better_high else -change))
     return {"metric": metric, "higher_is_better": better_high, "baseline": float(baseline), "drops": drops}
+
+
+def _permuter(splitset: Any, rows: np.ndarray, fold_index: int | None,
+              ) -> tuple[np.ndarray, Callable[[permutation.Task], np.ndarray]]:
+    """The encoded rows of one input and a function encoding them with one column (feature, channel) shuffled."""
+    def encode_all(data: Any) -> np.ndarray:
+        return splitset.encode_features(data, fold_index=fold_index)
+
+    if splitset.kind == "tabular":
+        raw = splitset.frame().iloc[rows].reset_index(drop=True)
+        permuted = permutation.PermutedEncoder(splitset.encoders(fold_index), raw, encode_all)
+        return permuted.base, permuted.encode
+    # raw samples as stored: every feature (sequences) or channel (images), before encoding
+    raw = splitset._stored_array().rows(rows)
+
+    def encode(task: permutation.Task) -> np.ndarray:
+        return encode_all(_shuffled(splitset, raw, task.column, task.order))
+
+    return encode_all(raw), encode
+
+
+def _multi_permuter(splitset: Any, rows: np.ndarray, fold_index: int | None,
+                    ) -> tuple[list[np.ndarray], Callable[[permutation.Task], list[np.ndarray]], list[str]]:
+    """Every input's encoded rows, a function re-encoding only the input whose column a task shuffles, and the
+    columns as ``"<input>: <column>"``."""
+    permuters, owners = [], {}
+    for index, (name, data) in enumerate(splitset.inputs):
+        permuters.append(_permuter(data, rows, fold_index))
+        owners.update({multi_input.qualified(name, column): (index, column) for column in data.feature_columns})
+    base = [permuter[0] for permuter in permuters]
+
+    def encode(task: permutation.Task) -> list[np.ndarray]:
+        index, column = owners[task.column]
+        copy = list(base)
+        copy[index] = permuters[index][1](permutation.Task(column, task.order))
+        return copy
+
+    return base, encode, list(owners)
 
 
 def _shuffled(splitset: Any, raw: Any, column: str, order: np.ndarray) -> Any:
@@ -182,9 +213,11 @@ def _scorer(predictor: Trained, algorithm: Any, analysis: Any, splitset: Any, ro
     y_true = predicting.true_coding(splitset.raw_labels(rows), classes)
     n = len(rows)
 
-    def samples_of(copies: list[np.ndarray]) -> dict[str, Any]:
-        features = np.concatenate(copies)
-        if splitset.kind == "tabular":
+    def samples_of(copies: list[Any]) -> dict[str, Any]:
+        features = multi_input.stack(copies)  # several inputs: one stacked array per input
+        if splitset.kind == multi_input.KIND:
+            features = library_features(features, splitset.layout, backend.channels_last())
+        elif splitset.kind == "tabular":
             features = features.reshape((len(copies) * n, *features_shape))
         else:  # images go channels last to channels-last libraries, as in training
             features = library_features(features, splitset.layout, backend.channels_last())

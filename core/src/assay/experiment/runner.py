@@ -171,7 +171,7 @@ def train_and_evaluate(job: claims.JobContext) -> tuple[dict[str, Any], list[_Ev
     samples_evaluate = None
     if evaluate_split_name is not None:
         samples_evaluate = _fresh(_prepared(backend, analysis_type, splitset, evaluate_split_name, fold_index))
-    features_shape = library_shape(tuple(splitset.features_shape), layout, channels_last)
+    features_shape = library_shape(splitset.features_shape, layout, channels_last)  # a list for several inputs
     label_shape = tuple(splitset.label_shape) if splitset.label_shape is not None else None
 
     build_shape = contracts.build_label_shape(label_shape, analysis_type, len(splitset.label_classes))
@@ -211,7 +211,8 @@ def train_and_evaluate(job: claims.JobContext) -> tuple[dict[str, Any], list[_Ev
         "model_format": library,
         "model_blob": backend.model_to_bytes(model),
         "history": {key: [float(v) for v in values] for key, values in (result.history or {}).items()},
-        "features_shape": list(features_shape),
+        "features_shape": [list(shape) for shape in features_shape] if isinstance(features_shape, list)
+        else list(features_shape),
         "label_shape": None if label_shape is None else list(label_shape),
         "versions": backend.versions(),
         "seconds_train": seconds_train,

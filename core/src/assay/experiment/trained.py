@@ -45,8 +45,9 @@ class Trained:
         return load_functions(self.algorithm.id)
 
     @property
-    def features_shape(self) -> tuple[int, ...]:
-        return tuple(self.predictor.features_shape)
+    def features_shape(self) -> Any:
+        """One sample's shape as ``fn_build`` received it (a list of shapes for a multi-input splitset)."""
+        return contracts.features_shape(self.predictor.features_shape)
 
     @property
     def label_shape(self) -> tuple[int, ...] | None:

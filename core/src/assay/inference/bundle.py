@@ -48,7 +48,7 @@ import cloudpickle
 import pandas as pd
 
 from assay import __version__, contracts, errors, plugins
-from assay.data import ingest
+from assay.data import ingest, multi_input
 from assay.data.array_input import ArrayEncoders, FittedArrayEncoder, read_samples
 from assay.data.encoding import FittedEncoder, FittedEncoders, json_safe
 from assay.data.interpolation import Interpolater
@@ -56,13 +56,15 @@ from assay.data.splitsets import SplitsetData
 from assay.db.queries import experiments as queries
 from assay.experiment.functions import serialise_functions
 from assay.experiment.trained import Trained
-from assay.inference.infer import Inference, input_schema, window_settings
+from assay.inference.infer import Inference, input_schema, read_label_column, window_settings
+from assay.inference.inputs import InputEntry
 from assay.inference.manifest import (
     FORMAT,
     FORMAT_VERSION,
     Arrays,
     EncoderEntry,
     Encoders,
+    Input,
     InterpolaterEntry,
     Label,
     Manifest,
@@ -109,6 +111,26 @@ def _arrays_entry(splitset: Any, encoders: ArrayEncoders) -> Arrays:
                   features_shape=list(encoders.features_shape), dtype=encoders.dtype, layout=splitset.layout)
 
 
+def _input_entries(splitset: Any, fold_index: int | None, members: dict[str, bytes]) -> list[Input]:
+    """A multi-input model's inputs for the manifest; their encoders' bytes are added to ``members``."""
+    entries = []
+    for index, (name, data) in enumerate(splitset.inputs):
+        encoders = data.encoders(fold_index)
+        features = []
+        for position, encoder in enumerate(encoders.features):
+            member = f"encoders/input_{index}_feature_{position}.bin"
+            features.append(_encoder_entry(encoder, member))
+            members[member] = encoder.blob
+        is_array = isinstance(encoders, ArrayEncoders)
+        entries.append(Input(
+            name=name, kind=data.kind,
+            encoders=Encoders(label=None, features=features, passthrough=list(encoders.passthrough)),
+            schema=None if is_array else Schema(**input_schema(data).to_dict()),
+            arrays=_arrays_entry(data, encoders) if is_array else None,
+        ))
+    return entries
+
+
 def export(predictor_id: int, path: str | os.PathLike[str]) -> str:
     """Write predictor ``predictor_id`` as one bundle file at ``path`` (replaced atomically); returns the path.
 
@@ -125,7 +147,9 @@ def export(predictor_id: int, path: str | os.PathLike[str]) -> str:
     predictor, job, queue, algorithm = trained.predictor, trained.job, trained.queue, trained.algorithm
     splitset = SplitsetData.load(queue.splitset_id)
     encoders = splitset.encoders(job.fold_index)
-    schema = input_schema(splitset)
+    is_multi = splitset.kind == multi_input.KIND
+    schema = (InputSchema(list(splitset.feature_columns), dict(splitset.feature_dtypes), splitset.label_column, [])
+              if is_multi else input_schema(splitset))
     functions = trained.functions
     needed = {name: functions[name] for name in ("fn_build", "fn_predict") if functions.get(name) is not None}
     model_file = MODEL_FILES.get(algorithm.library, "model.bin")
@@ -142,10 +166,12 @@ def export(predictor_id: int, path: str | os.PathLike[str]) -> str:
         members[member] = encoder.blob
 
     label_entries = [label_entry] if label_entry else []
+    inputs = _input_entries(splitset, job.fold_index, members) if is_multi else None
+    input_encoders = [entry for one in inputs or [] for entry in one.encoders.features]
     manifest = Manifest(
         format=FORMAT, format_version=FORMAT_VERSION, created_at=dt.datetime.now(dt.timezone.utc).isoformat(),
         library=algorithm.library, analysis_type=algorithm.analysis_type, model_file=model_file,
-        model_format=predictor.model_format, features_shape=list(predictor.features_shape),
+        model_format=predictor.model_format, features_shape=list(predictor.features_shape),  # lists per input
         label_shape=None if predictor.label_shape is None else list(predictor.label_shape),
         hyperparameters=dict(trained.hyperparameters), schema=Schema(**schema.to_dict()),
         label=Label(column=encoders.label_column, classes=[json_safe(value) for value in encoders.label_classes],
@@ -153,7 +179,7 @@ def export(predictor_id: int, path: str | os.PathLike[str]) -> str:
         encoders=Encoders(label=label_entry, features=feature_entries, passthrough=list(encoders.passthrough),
                           interpolaters=[InterpolaterEntry(**step.to_json()) for step in encoders.interpolaters]),
         window=window_settings(splitset),
-        arrays=_arrays_entry(splitset, encoders) if isinstance(encoders, ArrayEncoders) else None,
+        arrays=_arrays_entry(splitset, encoders) if isinstance(encoders, ArrayEncoders) else None, inputs=inputs,
         functions_file=FUNCTIONS, functions=sorted(needed),
         versions={**dict(predictor.versions or {}), **_package_versions()},
         source={"predictor_id": predictor.id, "job_id": job.id, "queue_id": queue.id, "splitset_id": splitset.id,
@@ -161,7 +187,7 @@ def export(predictor_id: int, path: str | os.PathLike[str]) -> str:
         trusts={
             FUNCTIONS: "cloudpickle of the user's functions",
             **{entry.file: f"fitted {entry.class_name} serialised by the {entry.family_name!r} family "
-               "(pickle for scikit-learn)" for entry in label_entries + feature_entries},
+               "(pickle for scikit-learn)" for entry in label_entries + feature_entries + input_encoders},
         },
     )
     members[MANIFEST] = manifest.to_json()
@@ -263,33 +289,18 @@ class Bundle:
                 f"{len(self.feature_columns)} feature columns>")
 
     def _encoders(self) -> FittedEncoders:
-        def fitted(entry: EncoderEntry) -> FittedEncoder:
-            return FittedEncoder(**{name: getattr(entry, name) for name in _ENCODER_FIELDS},
-                                 blob=self._members[entry.file])
+        return _fitted_encoders(self._members, self.manifest.encoders, self.manifest.label, self.manifest.arrays)
 
-        section, label = self.manifest.encoders, self.manifest.label
-        arrays = self.manifest.arrays
-        labels = FittedEncoders(
-            label=fitted(section.label) if section.label else None,
-            features=[] if arrays else [fitted(entry) for entry in section.features],
-            passthrough=list(section.passthrough),
-            label_column=label.column, label_classes=list(label.classes),
-            label_is_categorical=label.is_categorical,
-            interpolaters=[Interpolater.from_json(attrs.asdict(step)) for step in section.interpolaters],
-        )
-        if not arrays:
-            return labels
-        steps = [FittedArrayEncoder(
-            position=entry.position, family_name=entry.family_name, class_name=entry.class_name,
-            axis=entry.axis, is_categorical=entry.is_categorical, blob=self._members[entry.file],
-            fold_index=entry.fold_index, columns=list(entry.columns),
-        ) for entry in section.features]
-        return ArrayEncoders(
-            kind=arrays.kind, sample_shape=tuple(arrays.sample_shape), kept=list(arrays.kept),
-            features=steps, reshape_indices=arrays.reshape_indices,
-            features_shape=tuple(arrays.features_shape), labels=labels, dtype=arrays.dtype,
-            columns=list(arrays.columns),
-        )
+    def _inputs(self) -> list[InputEntry] | None:
+        """A multi-input model's inputs as inference takes them (``None`` for one input)."""
+        if self.manifest.inputs is None:
+            return None
+        empty = Label(column=None, classes=[], is_categorical=False)
+        return [InputEntry(name=one.name, kind=one.kind,
+                           encoders=_fitted_encoders(self._members, one.encoders, empty, one.arrays),
+                           schema=one.schema.input_schema() if one.schema else None,
+                           layout=one.arrays.layout if one.arrays else "tabular")
+                for one in self.manifest.inputs]
 
     @functools.cached_property
     def _inference(self) -> Inference:
@@ -310,14 +321,14 @@ class Bundle:
         try:
             model = backend.model_from_bytes(
                 self._members[manifest.model_file], fn_build=functions.get("fn_build"),
-                features_shape=tuple(manifest.features_shape),
+                features_shape=contracts.features_shape(manifest.features_shape),
                 label_shape=contracts.build_label_shape(label_shape, self.analysis_type, len(self.classes)),
                 hyperparameters=self.hyperparameters,
             )
         except errors.ModelLoadError as exc:
             raise errors.ModelLoadError(f"{str(self.path)!r}: {manifest.model_file}: {exc}") from exc
-        encoders = self._encoders()
-        for encoder in encoders:
+        encoders, inputs = self._encoders(), self._inputs()
+        for encoder in [*encoders, *(step for one in inputs or [] for step in one.encoders)]:
             try:
                 encoder.load()  # unpickle now, so a missing encoder family fails at load rather than mid-predict
             except errors.AssayError:
@@ -329,9 +340,11 @@ class Bundle:
                 ) from exc
         return Inference(
             library=self.library, analysis_type=self.analysis_type, model=model, encoders=encoders,
-            schema=self.schema, features_shape=tuple(manifest.features_shape),
+            schema=self.schema, features_shape=contracts.features_shape(manifest.features_shape),
             fn_predict=functions.get("fn_predict"), window=manifest.window,
-            layout=manifest.arrays.layout if manifest.arrays else "tabular",
+            layout=([one.layout for one in inputs] if inputs is not None
+                    else manifest.arrays.layout if manifest.arrays else "tabular"),
+            inputs=inputs,
         )
 
     def _warn_on_version_change(self, installed: dict[str, str]) -> None:
@@ -358,7 +371,8 @@ class Bundle:
 
         A model trained on sequences takes a 3-D array or ``.npy`` file, one trained on images a folder or a list
         of image files, shaped like the training samples; ``label_df_or_path`` (a table holding the label column,
-        one row per sample) then adds metrics.
+        one row per sample) then adds metrics. A multi-input model takes a list with each input's raw data in input
+        order, or a dict by input name (``bundle.manifest.inputs`` lists them).
 
         Returns:
             A DataFrame with the input's index: ``prediction`` (original label values) and, for classification,
@@ -370,6 +384,9 @@ class Bundle:
             assay.errors.SchemaMismatchError: missing, unexpected or incompatible columns, or samples of another
                 shape than the model was trained on.
         """
+        if self.manifest.inputs is not None:  # several inputs: a list (in input order) or a dict by input name
+            labels = None if label_df_or_path is None else read_label_column(label_df_or_path, self.label_column)
+            return self._inference.predict_inputs(df, labels, parameter="df").frame
         arrays = self.manifest.arrays
         if arrays:
             samples, _ = read_samples(arrays.kind, df, "df")
@@ -403,3 +420,32 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     path = Path(path)
     members = _read_members(path)
     return Bundle(path=path, manifest=_check_manifest(path, members), members=members)
+
+
+def _fitted_encoders(members: dict[str, bytes], section: Encoders, label: Label,
+                     arrays: Arrays | None) -> FittedEncoders | ArrayEncoders:
+    """The encoders a manifest section describes, their bytes taken from the archive's members."""
+    def fitted(entry: EncoderEntry) -> FittedEncoder:
+        return FittedEncoder(**{name: getattr(entry, name) for name in _ENCODER_FIELDS}, blob=members[entry.file])
+
+    labels = FittedEncoders(
+        label=fitted(section.label) if section.label else None,
+        features=[] if arrays else [fitted(entry) for entry in section.features],
+        passthrough=list(section.passthrough),
+        label_column=label.column, label_classes=list(label.classes),
+        label_is_categorical=label.is_categorical,
+        interpolaters=[Interpolater.from_json(attrs.asdict(step)) for step in section.interpolaters],
+    )
+    if not arrays:
+        return labels
+    steps = [FittedArrayEncoder(
+        position=entry.position, family_name=entry.family_name, class_name=entry.class_name,
+        axis=entry.axis, is_categorical=entry.is_categorical, blob=members[entry.file],
+        fold_index=entry.fold_index, columns=list(entry.columns),
+    ) for entry in section.features]
+    return ArrayEncoders(
+        kind=arrays.kind, sample_shape=tuple(arrays.sample_shape), kept=list(arrays.kept),
+        features=steps, reshape_indices=arrays.reshape_indices,
+        features_shape=tuple(arrays.features_shape), labels=labels, dtype=arrays.dtype,
+        columns=list(arrays.columns),
+    )

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from assay import errors, plugins
-from assay.data import arraystore, finite, ingest
+from assay.data import arraystore, finite, ingest, multi_input
 from assay.data.array_input import ArrayEncoders, library_features, read_samples
 from assay.data.array_pipeline import array_dataset
 from assay.data.encoding import FittedEncoders
@@ -30,6 +30,7 @@ from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as experiment_queries
 from assay.experiment import arrays, predicting
 from assay.experiment.trained import Trained
+from assay.inference.inputs import InputEntry, encode_inputs
 from assay.inference.outcome import Outcome, encoded_sources
 from assay.inference.schema import InputSchema, check
 
@@ -51,7 +52,14 @@ class Inference:
     #: the splitset's ``feature_window`` settings when the model forecasts windows (see assay.inference.forecast)
     window: dict[str, Any] | None = None
     #: the splitset's axis layout (see ``Splitset.layout``); images are moved channels last for Keras
-    layout: str = "tabular"
+    layout: str | list[str] = "tabular"
+    #: a multi-input model's inputs, in order (``encoders`` then holds only the label's encoder)
+    inputs: list[InputEntry] | None = attrs.field(default=None, repr=False)
+
+    @property
+    def is_multi(self) -> bool:
+        """Whether the model takes several inputs (a list of arrays)."""
+        return self.inputs is not None
 
     @property
     def is_array(self) -> bool:
@@ -119,12 +127,32 @@ class Inference:
         encoded = library_features(encoded, self.layout, channels_last)
         return self._predict_encoded(encoded, labels, y_true, pd.RangeIndex(len(encoded)))
 
+    def predict_inputs(self, data: Any, labels: pd.Series | None = None, parameter: str = "df_or_path") -> Outcome:
+        """Predict new raw data of every input of a multi-input model (a list in input order, or a dict by input
+        name: tables as DataFrames or files, sequences as arrays, images as folders or file lists); metrics when
+        ``labels`` (one per sample, original values) are given.
+
+        Raises:
+            assay.errors.SchemaMismatchError: not one entry per input, or an input's columns or sample shape differ
+                from training (naming ``df_or_path[i]`` and the input).
+            assay.errors.DataError: inputs of different sample counts, labels of another count or unknown values.
+        """
+        encoded = encode_inputs(self.inputs, data, plugins.backend(self.library).channels_last(), parameter)
+        count = len(encoded[0])
+        if labels is not None:
+            labels = pd.Series(labels).reset_index(drop=True)
+            if len(labels) != count:
+                raise errors.DataError("label_df_or_path", f"has {len(labels)} rows for {count} samples; give one "
+                                       "label per sample, in sample order")
+        y_true = self._true_coding(labels)
+        return self._predict_encoded(encoded, labels, y_true, pd.RangeIndex(count))
+
     def _true_coding(self, labels: pd.Series | None) -> np.ndarray | None:
         if labels is None:
             return None
         return predicting.true_coding(labels.to_numpy(), self.classes, self.schema.label_column or "label_column")
 
-    def _predict_encoded(self, encoded: np.ndarray, labels: pd.Series | None, y_true: np.ndarray | None,
+    def _predict_encoded(self, encoded: Any, labels: pd.Series | None, y_true: np.ndarray | None,
                          index: pd.Index) -> Outcome:
         classes = self.classes
         raw = {"features": encoded, "labels": self.encoders.encode_labels(labels) if labels is not None else None}
@@ -132,7 +160,7 @@ class Inference:
         samples = backend.prepare_samples(self.analysis_type, raw)
         predictions, probabilities = predicting.predict(backend, self.analysis_type, self.fn_predict, self.model,
                                                         samples)
-        decoded = self.encoders.decode_labels(predicting.one_column(predictions, len(encoded)))
+        decoded = self.encoders.decode_labels(predicting.one_column(predictions, len(index)))
 
         frame = pd.DataFrame({"prediction": decoded}, index=index)
         if classes and probabilities is not None:
@@ -183,9 +211,26 @@ def input_schema(splitset: SplitsetData) -> InputSchema:
     )
 
 
+def input_entries(splitset: Any, fold_index: int | None) -> list[InputEntry]:
+    """A multi-input splitset's inputs as inference needs them: name, kind, the (fold's) encoders, schema, layout."""
+    return [InputEntry(name=name, kind=data.kind, encoders=data.encoders(fold_index),
+                       schema=input_schema(data) if data.kind == "tabular" else None, layout=data.layout)
+            for name, data in splitset.inputs]
+
+
 def inference_for(trained: Trained) -> Inference:
     """Everything a trained model needs to predict raw rows, read from the database."""
     splitset = SplitsetData.load(trained.queue.splitset_id)
+    if splitset.kind == multi_input.KIND:
+        return Inference(
+            library=trained.algorithm.library, analysis_type=trained.algorithm.analysis_type, model=trained.model(),
+            encoders=splitset.encoders(trained.job.fold_index),
+            schema=InputSchema(feature_columns=list(splitset.feature_columns),
+                               feature_dtypes=dict(splitset.feature_dtypes), label_column=splitset.label_column,
+                               ignored_columns=[]),
+            features_shape=trained.features_shape, fn_predict=trained.functions["fn_predict"],
+            layout=splitset.layout, inputs=input_entries(splitset, trained.job.fold_index),
+        )
     return Inference(
         library=trained.algorithm.library, analysis_type=trained.algorithm.analysis_type, model=trained.model(),
         encoders=splitset.encoders(trained.job.fold_index), schema=input_schema(splitset),
@@ -236,6 +281,8 @@ def infer(predictor_id: int, df_or_path: Any, label_df_or_path: Any = None) -> p
     """
     predictor = Trained.load(predictor_id)
     inference = inference_for(predictor)
+    if inference.is_multi:
+        return _infer_inputs(predictor, inference, df_or_path, label_df_or_path)
     if inference.is_array:
         return _infer_samples(predictor, inference, df_or_path, label_df_or_path)
     if label_df_or_path is not None:
@@ -308,6 +355,41 @@ def _infer_samples(predictor: Trained, inference: Inference, data: Any, label_df
     blob = arrays.dumps(predictions=outcome.predictions, probabilities=outcome.probabilities, labels=outcome.labels,
                         classes=np.asarray(classes) if classes else None)
     prediction_id = _store_array_prediction(predictor, encoders, samples, name, len(samples), blob, metrics)
+    frame = outcome.frame
+    frame.attrs.update(prediction_id=prediction_id, metrics=metrics)
+    return frame
+
+
+def read_label_column(label_df_or_path: Any, column: str | None) -> pd.Series:
+    """The label column of a label table given at inference (for metrics)."""
+    label_df, _ = ingest.read_tabular(label_df_or_path)
+    if column is None or column not in label_df.columns:
+        raise errors.DataError("label_df_or_path",
+                               f"needs the label column {column!r}; it has {list(label_df.columns)}")
+    return label_df[column]
+
+
+def _infer_inputs(predictor: Trained, inference: Inference, data: Any, label_df_or_path: Any) -> pd.DataFrame:
+    """``infer`` for multi-input models. The stored Prediction's dataset is the first input's data (a Prediction
+    references one dataset); its arrays hold every prediction."""
+    labels = None if label_df_or_path is None else read_label_column(label_df_or_path,
+                                                                     inference.schema.label_column)
+    outcome = inference.predict_inputs(data, labels)
+    metrics = _metrics_with_loss(predictor, inference, outcome)
+    classes = inference.classes
+    blob = arrays.dumps(predictions=outcome.predictions, probabilities=outcome.probabilities, labels=outcome.labels,
+                        classes=np.asarray(classes) if classes else None)
+    first, entry = multi_input.per_input(data, [e.name for e in inference.inputs], "df_or_path")[0], \
+        inference.inputs[0]
+    count = len(outcome.predictions)
+    if entry.kind == "tabular":
+        df, name = ingest.read_tabular(first)
+        with ingest.serialize(df) as serialized:
+            prediction_id = experiment_queries.store_inference(predictor.id, serialized,
+                                                               ingest.dataset_fields(df, name), blob, metrics, count)
+    else:
+        samples, name = read_samples(entry.kind, first, "df_or_path[0]")
+        prediction_id = _store_array_prediction(predictor, entry.encoders, samples, name, count, blob, metrics)
     frame = outcome.frame
     frame.attrs.update(prediction_id=prediction_id, metrics=metrics)
     return frame

@@ -177,6 +177,18 @@ class Schema:
 
 
 @attrs.frozen
+class Input:
+    """One input of a multi-input model: its name and kind, its feature encoders (``label`` is null), and the
+    schema of a table or how raw sequence or image samples become model input."""
+
+    name: str
+    kind: str
+    encoders: Encoders
+    schema: Schema | None = None
+    arrays: Arrays | None = None
+
+
+@attrs.frozen
 class Manifest:
     """Everything ``manifest.json`` says about a bundle. Attribute names are the JSON keys."""
 
@@ -187,7 +199,7 @@ class Manifest:
     analysis_type: str
     model_file: str
     model_format: str
-    features_shape: list[int]
+    features_shape: list[int] | list[list[int]]  # one shape per input for a multi-input model
     label_shape: list[int] | None
     hyperparameters: dict[str, Any]
     schema: Schema
@@ -202,10 +214,14 @@ class Manifest:
     window: dict[str, Any] | None = None
     #: sequence and image models: how raw samples become model input (``None`` for tabular models)
     arrays: Arrays | None = None
+    #: multi-input models: every input in order (``schema`` then names columns ``"<input>: <column>"`` and
+    #: ``encoders`` holds the label's encoder only)
+    inputs: list[Input] | None = None
 
     def members(self) -> list[str]:
         """The archive members this manifest refers to: model, functions and every encoder."""
         entries = ([self.encoders.label] if self.encoders.label else []) + list(self.encoders.features)
+        entries += [entry for one in self.inputs or [] for entry in one.encoders.features]
         return [self.model_file, self.functions_file, *(entry.file for entry in entries)]
 
     def to_dict(self) -> dict[str, Any]:

@@ -173,12 +173,12 @@ class Splitset(Persisted):
 
     def _reload(self) -> Splitset:
         self.refresh()
-        self._data = SplitsetData(self._row)  # its caches belong to the row as it was
+        self._data = SplitsetData.of(self._row)  # its caches belong to the row as it was
         return self
 
     def __init__(self, row: SplitsetRow, data: SplitsetData | None = None):
         super().__init__(row)
-        self._data = data if data is not None else SplitsetData(row)
+        self._data = data if data is not None else SplitsetData.of(row)
 
     def _repr_html_(self) -> str:
         """Jupyter's display: rows per split and fold, and the class balance of each."""
@@ -192,13 +192,21 @@ class Splitset(Persisted):
         return self._data.samples
 
     @property
+    def inputs(self) -> dict[str, Splitset]:
+        """A multi-input splitset's inputs by name, in order, each an (unsupervised) splitset of its own holding
+        that input's feature and encoders, with the same splits and folds; ``{}`` for a single input."""
+        if self.kind != "multi":
+            return {}
+        return {name: Splitset(data.row, data) for name, data in self._data.inputs}
+
+    @property
     def folds(self) -> list[Fold]:
         """The folds made on the train split (empty without ``fold_count``), by ``fold_index``."""
         return [Fold(row) for row in self._data.folds]
 
     @property
-    def features_shape(self) -> tuple[int, ...]:
-        """Shape of one sample's encoded features."""
+    def features_shape(self) -> tuple[int, ...] | list[tuple[int, ...]]:
+        """Shape of one sample's encoded features; a list of shapes, one per input, for a multi-input splitset."""
         return self._data.features_shape
 
     @property
@@ -238,7 +246,8 @@ class Splitset(Persisted):
 
     @property
     def kind(self) -> str:
-        """The kind of the feature data: ``"tabular"``, ``"sequence"`` or ``"image"``."""
+        """The kind of the feature data: ``"tabular"``, ``"sequence"``, ``"image"``, or ``"multi"`` for several
+        inputs (see :attr:`inputs`)."""
         return self._data.kind
 
     @property
@@ -275,7 +284,8 @@ class Splitset(Persisted):
         return self._data.encoders(fold_index)
 
     def samples_for(self, split: str, fold_index: int | None = None) -> dict[str, np.ndarray | None]:
-        """``{"features": float32 (n, *features_shape), "labels": (n, *label_shape) or None}`` of one split.
+        """``{"features": float32 (n, *features_shape), "labels": (n, *label_shape) or None}`` of one split;
+        for a multi-input splitset ``features`` is a list with one such array per input, in order.
 
         Encoded with the splitset's encoders, or the fold's when ``fold_index`` is given. Arrays are cached;
         each call returns fresh copies, so a training function may modify them.

@@ -13,7 +13,17 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import array_pipeline, encoding, finite, ingest, interpolation, splitting, steps, windows
+from assay.data import (
+    array_pipeline,
+    encoding,
+    finite,
+    ingest,
+    interpolation,
+    multi_pipeline,
+    splitting,
+    steps,
+    windows,
+)
 from assay.data.encoding import EncoderStep
 from assay.data.fits import (
     Fit,
@@ -86,7 +96,52 @@ def _parts(frame: pd.DataFrame, steps: list[Interpolater], samples: dict[str, np
 
 class Pipeline:
     """Pipelines that turn raw data into a persisted :class:`~assay.Splitset`: ``Pipeline.Tabular``,
-    ``Pipeline.Sequence`` (3-D samples) and ``Pipeline.Image`` (4-D samples)."""
+    ``Pipeline.Sequence`` (3-D samples), ``Pipeline.Image`` (4-D samples), and ``Pipeline.make`` for several
+    inputs of those kinds at once (a multi-input splitset)."""
+
+    @staticmethod
+    def make(
+        inputs: list[dict[str, Any]],
+        label_df_or_path: Any = None,
+        label_column: str | None = None,
+        label_encoder: dict[str, Any] | None = None,
+        size_test: float | None = None,
+        size_validation: float | None = None,
+        fold_count: int | None = None,
+        bin_count: int | None = None,
+        seed: int = splitting.DEFAULT_SEED,
+        label_dtype: Any = None,
+    ) -> Splitset:
+        """A multi-input splitset: several feature inputs and one label, aligned by sample (row i of every input
+        and of the label table is sample i).
+
+        The splits and folds are made once, stratified on the label, and shared by every input; each input's
+        encoders are fitted on those same train rows (and each fold's). ``splitset.samples_for(split)["features"]``
+        is a list with one array per input, in order, ``features_shape`` a list of shapes (``fn_build`` receives
+        it: build a model with one input per entry, e.g. a Keras functional model with several ``Input`` layers,
+        or a torch module whose ``forward`` takes one tensor per input).
+
+        Args:
+            inputs: two or more dicts, one per input, in the order the model takes them. A table:
+                ``dict(df_or_path=..., feature_cols_excluded=..., feature_encoders=[...])``; sequences:
+                ``dict(feature_ndarray3D_or_npyPath=..., feature_dtype=..., feature_cols_excluded=...,
+                feature_encoders=[...], feature_reshape_indices=...)``; images: ``dict(feature_folder_or_urls=...,
+                feature_dtype=..., feature_encoders=[...], feature_reshape_indices=...)`` (the options mean what
+                they mean in ``Pipeline.Tabular/Sequence/Image.make``). Each may add ``name=`` (default: its kind),
+                used in importance and inference (``"<name>: <column>"``).
+            label_df_or_path: a DataFrame or .csv/.tsv/.parquet file, one row per sample in sample order.
+            label_column: its label column (may be omitted when the table has one column).
+            label_encoder, size_test, size_validation, fold_count, bin_count, seed: as for
+                :meth:`Pipeline.Tabular.make`.
+            label_dtype: cast the label column to this dtype first.
+
+        Raises:
+            assay.errors.ValidationError: (a subclass naming the parameter, e.g. ``inputs[1].feature_encoders``)
+                inputs of different sample counts, labels of another count, a text column without an encoder...
+                Nothing is written then.
+        """
+        return _public(multi_pipeline.make(inputs, label_df_or_path, label_column, label_dtype, label_encoder,
+                                           size_test, size_validation, fold_count, bin_count, seed, _tabular_input))
 
     class Tabular:
         """Tabular data: a DataFrame or a .csv/.tsv/.parquet file."""
@@ -406,6 +461,26 @@ def _check_window_encoders(fits: list[Fit]) -> None:
                 "with feature_window the encoded features are also the label and are decoded back, so use "
                 "column-wise encoders such as StandardScaler() or MinMaxScaler()",
             )
+
+
+def _tabular_input(spec: multi_pipeline.InputSpec, samples: dict[str, np.ndarray],
+                   folds: list[dict[str, np.ndarray]], settings: dict[str, Any]) -> multi_pipeline.InputRows:
+    """A table of a multi-input splitset, planned and fitted as ``Pipeline.Tabular.make`` would, unsupervised and
+    on the shared splits and folds."""
+    options = spec.options
+    plan = _plan(spec.data, None, None, options["feature_cols_excluded"], options["feature_encoders"], None, None,
+                 None, None, settings["seed"])
+    parts = _parts(plan.df[plan.feature_columns], [], samples, folds)
+    plan = attrs.evolve(plan, samples=samples, folds=folds, settings=settings, parts=parts)
+    fits, _ = _fit_all(plan)
+    feature_names = [n for fit in fits for n in fit.names] + list(plan.passthrough)
+    return multi_pipeline.InputRows(
+        name=spec.name, kind="tabular", dataset=("tabular", plan.df, plan.name),
+        features=dict(columns=plan.feature_columns, columns_excluded=plan.excluded,
+                      dtypes=ingest.dtype_names(plan.features)),
+        splitset=dict(features_shape=[len(feature_names)], feature_names=feature_names),
+        encoders=[encoder_rows(fit) for fit in fits],
+    )
 
 
 def _public(data: SplitsetData) -> Splitset:

@@ -40,7 +40,13 @@ def forward_batches(model: Any, features: Any) -> Iterator[tuple[int, np.ndarray
     A direct call ``model(x, training=False)`` is used instead of ``model.predict``: for the small arrays of
     tabular work it is many times faster (no tf.data pipeline, no callbacks).
     """
-    if not isinstance(features, np.ndarray):  # several inputs: let Keras batch the structure
+    if isinstance(features, list) and all(isinstance(part, np.ndarray) for part in features):
+        # several inputs (a multi-input splitset): every input sliced alike, one direct call per batch
+        rows = len(features[0]) if features else 0
+        for start in range(0, max(rows, 1), BATCH_SIZE):
+            yield start, _to_numpy(model([part[start:start + BATCH_SIZE] for part in features], training=False))
+        return
+    if not isinstance(features, np.ndarray):  # another structure (a dict of inputs): let Keras batch it
         yield 0, _to_numpy(model.predict(features, verbose=0, batch_size=BATCH_SIZE))
         return
     if len(features) == 0:

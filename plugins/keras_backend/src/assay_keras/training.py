@@ -64,6 +64,36 @@ def _check_output_width(model: keras.Model, labels: np.ndarray | None) -> None:
         )
 
 
+def _shapes(features: Any) -> list[tuple[int, ...]]:
+    return [tuple(np.shape(array)[1:]) for array in features]
+
+
+def check_inputs(model: Any, features: Any) -> None:
+    """A multi-input splitset's list of arrays needs a model with as many inputs, in the same order and shapes.
+
+    Raises:
+        assay.errors.ExperimentError: naming the inputs' shapes and the model's, before Keras fails inside ``fit``.
+    """
+    if not isinstance(features, list):
+        return
+    inputs = getattr(model, "inputs", None)
+    try:
+        count = len(inputs) if inputs else None
+    except TypeError:
+        count = None
+    if count is None:  # a subclassed model not built yet: Keras reports at the first call
+        return
+    model_shapes = [tuple(getattr(tensor, "shape", ()))[1:] for tensor in inputs]
+    shapes = _shapes(features)
+    if count != len(features) or any(
+            len(got) != len(want) or any(w is not None and w != g for w, g in zip(want, got, strict=True))
+            for got, want in zip(shapes, model_shapes, strict=False)):
+        raise errors.ExperimentError(
+            "fn_build", f"the splitset has {len(features)} inputs of shapes {shapes} (samples['features'] is a list, "
+            f"in input order), but the model takes {count} input(s) of shape(s) {model_shapes}; build one Input per "
+            "entry of features_shape, e.g. keras.Model([keras.Input(shape) for shape in features_shape], outputs)")
+
+
 def train(analysis_type: str, fn_train: Callable[..., Any], model: Any, loser: Any, optimizer: Any,
           samples_train: dict[str, Any], samples_evaluate: dict[str, Any] | None,
           hyperparameters: dict[str, Any]) -> TrainResult:
@@ -76,6 +106,7 @@ def train(analysis_type: str, fn_train: Callable[..., Any], model: Any, loser: A
         if samples is not None:
             check_labels_fit_loss(analysis_type, loser, samples.get("labels"))
     _check_output_width(model, samples_train.get("labels"))
+    check_inputs(model, samples_train.get("features"))
     from assay_keras.pruning import attached
 
     with attached(model):  # a queue with a pruner hears every epoch of the model's fit

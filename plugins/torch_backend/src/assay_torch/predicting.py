@@ -21,19 +21,22 @@ from torch import nn
 
 from assay import errors
 from assay_torch.samples import BINARY, MULTI
-from assay_torch.training import EVALUATION_BATCH_SIZE, model_device
+from assay_torch.training import EVALUATION_BATCH_SIZE, as_inputs, check_inputs, model_device
 
 #: how far rows of a softmax output may sum from 1 (float32 rounding) and still count as probabilities
 _SUM_TOLERANCE = 1e-4
 
 
-def outputs(model: nn.Module, features: torch.Tensor, batch_size: int = EVALUATION_BATCH_SIZE) -> np.ndarray:
-    """The model's raw outputs for ``features``, in ``eval()`` mode and without gradients, as a numpy array."""
+def outputs(model: nn.Module, features: Any, batch_size: int = EVALUATION_BATCH_SIZE) -> np.ndarray:
+    """The model's raw outputs for ``features`` (a tensor, or a list of tensors, one per input, passed as
+    ``model(*inputs)``), in ``eval()`` mode and without gradients, as a numpy array."""
     model.eval()
     device = model_device(model)
+    check_inputs(model, features)
+    inputs = as_inputs(features)
     with torch.no_grad():
-        chunks = [model(features[start:start + batch_size].to(device)).detach().cpu()
-                  for start in range(0, len(features), batch_size)]
+        chunks = [model(*[part[start:start + batch_size].to(device) for part in inputs]).detach().cpu()
+                  for start in range(0, len(inputs[0]), batch_size)]
     return torch.cat(chunks).numpy() if chunks else np.empty((0,), dtype=np.float32)
 
 

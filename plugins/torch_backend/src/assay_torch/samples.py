@@ -34,10 +34,16 @@ MULTI = "classification_multi"
 def prepare(analysis_type: str, samples: dict[str, Any]) -> dict[str, Any]:
     """Convert one split's ``{"features", "labels"}`` to tensors; keys other than those two are kept as they are."""
     prepared = dict(samples)
-    prepared["features"] = _features(samples["features"])
+    features = samples["features"]
+    if isinstance(features, (list, tuple)):  # a multi-input splitset: one tensor per input, in order
+        prepared["features"] = [_features(part) for part in features]
+        row_count = len(prepared["features"][0]) if features else 0
+    else:
+        prepared["features"] = _features(features)
+        row_count = len(prepared["features"])
     labels = samples.get("labels")
     if labels is not None:
-        prepared["labels"] = _labels(analysis_type, labels, len(prepared["features"]))
+        prepared["labels"] = _labels(analysis_type, labels, row_count)
     return prepared
 
 

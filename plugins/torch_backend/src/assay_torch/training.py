@@ -21,6 +21,7 @@ top of a script (or set ``OMP_NUM_THREADS=1``) when models are small.
 
 from __future__ import annotations
 
+import inspect
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -93,8 +94,9 @@ def fit(
     _check_positive_int("epochs", epochs)
     _check_positive_int("batch_size", batch_size)
     features, labels = _features_and_labels(samples_train, "samples_train")
-    if len(features) == 0:
+    if len(labels) == 0:
         raise errors.ExperimentError("samples_train", "has no rows; a model cannot be trained on an empty split")
+    check_inputs(model, samples_train["features"])
     metric_name, metric_fn = resolve_metric(metric, loser, labels)
     history: dict[str, list[float]] = {"loss": [], metric_name: []}
     if samples_evaluate is not None:
@@ -102,7 +104,7 @@ def fit(
 
     device = model_device(model)
     generator = torch.Generator().manual_seed(torch.initial_seed() if seed is None else seed)
-    row_count = len(features)
+    row_count = len(labels)
     for epoch in range(epochs):
         model.train()
         order = torch.randperm(row_count, generator=generator) if shuffle else torch.arange(row_count)
@@ -111,9 +113,9 @@ def fit(
         metric_sum = torch.zeros((), device=device)
         for start in range(0, row_count, batch_size):
             rows = order[start:start + batch_size]
-            inputs, target = features[rows].to(device), labels[rows].to(device)
+            inputs, target = [part[rows].to(device) for part in features], labels[rows].to(device)
             optimizer.zero_grad()
-            output = model(inputs)
+            output = model(*inputs)
             target = match_target(output, target)
             loss = loser(output, target)
             loss.backward()
@@ -152,7 +154,7 @@ def evaluate(
         ``{"loss": float, "<metric>": float}``, the metric chosen as in :func:`fit`.
     """
     features, labels = _features_and_labels(samples, "samples")
-    if len(features) == 0:
+    if len(labels) == 0:
         raise errors.ExperimentError("samples", "has no rows; there is nothing to evaluate")
     metric_name, metric_fn = metric if isinstance(metric, tuple) else resolve_metric(metric, loser, labels)
     device = model_device(model)
@@ -162,15 +164,15 @@ def evaluate(
     metric_sum = torch.zeros((), device=device)
     try:
         with torch.no_grad():
-            for start in range(0, len(features), batch_size):
-                inputs = features[start:start + batch_size].to(device)
-                output = model(inputs)
+            for start in range(0, len(labels), batch_size):
+                inputs = [part[start:start + batch_size].to(device) for part in features]
+                output = model(*inputs)
                 target = match_target(output, labels[start:start + batch_size].to(device))
-                loss_sum += loser(output, target) * len(inputs)
-                metric_sum += torch.as_tensor(metric_fn(output, target), device=device) * len(inputs)
+                loss_sum += loser(output, target) * len(target)
+                metric_sum += torch.as_tensor(metric_fn(output, target), device=device) * len(target)
     finally:
         model.train(was_training)
-    return {"loss": float(loss_sum) / len(features), metric_name: float(metric_sum) / len(features)}
+    return {"loss": float(loss_sum) / len(labels), metric_name: float(metric_sum) / len(labels)}
 
 
 def last_history(model: nn.Module, *, pop: bool = False) -> dict[str, list[float]] | None:
@@ -213,18 +215,47 @@ def _multi_accuracy(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (output.argmax(dim=1) == target).float().mean()
 
 
-def _features_and_labels(samples: Any, parameter: str) -> tuple[torch.Tensor, torch.Tensor]:
+def as_inputs(features: Any) -> list[torch.Tensor]:
+    """The model's inputs as a list of tensors: one for a single input, one per input (in order) for a list, so
+    every batch is sliced from each input alike and passed as ``model(*inputs)``."""
+    parts = list(features) if isinstance(features, (list, tuple)) else [features]
+    return [_as_tensor(part, torch.float32) for part in parts]
+
+
+def check_inputs(model: nn.Module, features: Any) -> None:
+    """A multi-input splitset's list of tensors needs a ``forward`` taking one tensor per input.
+
+    Raises:
+        assay.errors.ExperimentError: naming the inputs' shapes, when ``forward`` cannot take that many tensors.
+    """
+    if not isinstance(features, (list, tuple)):
+        return
+    shapes = [tuple(np.shape(part))[1:] for part in features]
+    try:
+        inspect.signature(model.forward).bind(*range(len(shapes)))
+    except TypeError:
+        raise errors.ExperimentError(
+            "fn_build", f"the splitset has {len(shapes)} inputs of shapes {shapes} (samples['features'] is a list, "
+            f"in input order), but {type(model).__name__}.forward{inspect.signature(model.forward)} cannot take "
+            f"{len(shapes)} tensors; define forward(self, {', '.join(f'x_{i}' for i in range(len(shapes)))})"
+        ) from None
+    except ValueError:  # no signature to read (a builtin): torch reports at the first call
+        return
+
+
+def _features_and_labels(samples: Any, parameter: str) -> tuple[list[torch.Tensor], torch.Tensor]:
     if not isinstance(samples, dict) or "features" not in samples or samples.get("labels") is None:
         raise errors.ExperimentError(
             parameter, "needs a dict with 'features' and 'labels' (the samples assay passes to fn_train)"
         )
-    features = _as_tensor(samples["features"], torch.float32)
+    features = as_inputs(samples["features"])
     labels = samples["labels"]
     if not isinstance(labels, torch.Tensor):
         array = np.asarray(labels)
         labels = torch.as_tensor(array, dtype=torch.long if array.dtype.kind in "iu" else torch.float32)
-    if len(features) != len(labels):
-        raise errors.ExperimentError(parameter, f"has {len(features)} feature rows but {len(labels)} labels")
+    for part in features:
+        if len(part) != len(labels):
+            raise errors.ExperimentError(parameter, f"has {len(part)} feature rows but {len(labels)} labels")
     return features, labels
 
 

@@ -209,6 +209,41 @@ def store_array_splitset(sha256: str, new_dataset: Any, label_data: tuple[Serial
         return _add_splitset(session, dataset_row.id, label_dataset_id, label, features, splitset, folds, encoders)
 
 
+def store_multi_splitset(label_data: tuple[SerializedData, dict[str, Any]], label: dict[str, Any],
+                         features: dict[str, Any], splitset: dict[str, Any], inputs: list[dict[str, Any]],
+                         folds: list[dict[str, list[int]]],
+                         encoders: list[tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]],
+                         ) -> tuple[SplitsetRow, LabelRow, FeatureRow]:
+    """A multi-input splitset in one transaction: the label dataset, each input's dataset (found or added), feature,
+    unsupervised splitset (with the same folds) and encoders, then the splitset of the label that lists the inputs.
+
+    Args:
+        label_data: the label table (serialized, dataset fields); ``label``, ``features``, ``splitset``, ``folds``
+            and ``encoders`` (the label encoder) as :func:`store_splitset` takes them, for the label's splitset.
+        inputs: in order, ``dict(name, dataset, features, splitset, encoders)``; ``dataset`` is
+            ``("tabular", serialized, fields)`` or ``("array", sha256, new_dataset)`` as in
+            :func:`store_array_splitset`.
+    """
+    from assay.db import arrays as db_arrays
+
+    with session_scope() as session:
+        label_dataset = store_dataset(session, *label_data)
+        listed = []
+        for item in inputs:
+            dataset = item["dataset"]
+            if dataset[0] == "tabular":
+                dataset_row = store_dataset(session, dataset[1], dataset[2])
+            else:
+                dataset_row = db_arrays.dataset_with_sha256(session, dataset[1])
+                if dataset_row is None:
+                    dataset_row = db_arrays.add_array_dataset(session, *dataset[2]())
+            input_row, _, _ = _add_splitset(session, dataset_row.id, None, None, item["features"], item["splitset"],
+                                            folds, item["encoders"])
+            listed.append({"name": item["name"], "splitset_id": input_row.id})
+        return _add_splitset(session, label_dataset.id, label_dataset.id, label, features,
+                             {**splitset, "inputs": listed}, folds, encoders)
+
+
 def _add_splitset(session: Session, dataset_id: int, label_dataset_id: int | None, label: dict[str, Any] | None,
                   features: dict[str, Any], splitset: dict[str, Any], folds: list[dict[str, list[int]]],
                   encoders: list[tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]],

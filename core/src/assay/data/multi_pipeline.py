@@ -1,0 +1,251 @@
+"""``assay.Pipeline.make(inputs=[...])``: several feature inputs (tables, sequences, images) and one label, aligned
+by sample, to one persisted multi-input splitset.
+
+Everything is read and checked first (every input's sample count against the others and the labels, each input's
+own parameters), then the splits and folds are made once from the label and shared by every input, every input's
+encoders are fitted on those same train rows (and each fold's), and one transaction writes the label dataset, each
+input's dataset, feature, splitset and encoders, and the multi-input splitset that lists the inputs in order (see
+:mod:`assay.data.multi_input` for how they are read back). Bad input never leaves rows behind.
+
+An input is a dict: ``dict(df_or_path=..., feature_cols_excluded=..., feature_encoders=[...])`` for a table,
+``dict(feature_ndarray3D_or_npyPath=..., ...)`` for sequences and ``dict(feature_folder_or_urls=..., ...)`` for
+images (the parameters of ``Pipeline.Tabular/Sequence/Image.make`` that concern features), with an optional
+``name`` (default: its kind, numbered when two inputs share one) and ``kind``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import numpy as np
+
+from assay import errors
+from assay.data import array_pipeline, arraystore, encoding, fits, images, ingest, multi_input, sequence, splitting
+from assay.data.multi_input import qualified
+from assay.data.splitsets import SplitsetData
+from assay.db.queries import data as data_queries
+
+#: each kind's data parameter and the other parameters an input of that kind takes
+KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "tabular": ("df_or_path", ("feature_cols_excluded", "feature_encoders")),
+    "sequence": ("feature_ndarray3D_or_npyPath",
+                 ("feature_dtype", "feature_cols_excluded", "feature_encoders", "feature_reshape_indices")),
+    "image": ("feature_folder_or_urls", ("feature_dtype", "feature_encoders", "feature_reshape_indices")),
+}
+
+
+@attrs.frozen
+class InputSpec:
+    """One input as the user described it, checked: its position, name, kind, data and options."""
+
+    index: int
+    name: str
+    kind: str
+    data: Any
+    options: dict[str, Any]
+
+    @property
+    def parameter(self) -> str:
+        return f"inputs[{self.index}]"
+
+
+@attrs.frozen
+class InputRows:
+    """One input, fitted, as :func:`assay.db.queries.data.store_multi_splitset` stores it."""
+
+    name: str
+    kind: str
+    dataset: tuple[Any, ...]  # ("tabular", DataFrame, name) or ("array", sha256, new_dataset callable)
+    features: dict[str, Any]
+    splitset: dict[str, Any]
+    encoders: list[Any]
+
+
+#: plans and fits a tabular input on shared splits: (spec, samples, folds, settings) -> InputRows
+TabularFitter = Callable[[InputSpec, dict[str, np.ndarray], list[dict[str, np.ndarray]], dict[str, Any]], InputRows]
+
+
+def parse_inputs(inputs: Any) -> list[InputSpec]:
+    """Check the ``inputs`` list: dicts naming their data, known options, unique names."""
+    if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+        raise errors.DataError(
+            "inputs", f"give a list of two or more inputs, e.g. [dict(df_or_path=table), "
+            f"dict(feature_folder_or_urls=images)], got {inputs!r:.80}; for one input use Pipeline.Tabular.make, "
+            "Pipeline.Sequence.make or Pipeline.Image.make")
+    specs, names = [], []
+    for index, item in enumerate(inputs):
+        parameter = f"inputs[{index}]"
+        if not isinstance(item, dict):
+            raise errors.DataError(parameter, f"must be a dict such as dict(df_or_path=df, feature_encoders=[...]), "
+                                   f"got {type(item).__name__}")
+        given = [kind for kind, (key, _) in KINDS.items() if key in item]
+        kind = item.get("kind", given[0] if len(given) == 1 else None)
+        if kind not in KINDS:
+            keys = ", ".join(key for key, _ in KINDS.values())
+            raise errors.DataError(parameter, f"name its data with exactly one of {keys} (and optionally "
+                                   f"kind='tabular'|'sequence'|'image'), got keys {sorted(item)}")
+        key, allowed = KINDS[kind]
+        if key not in item:
+            raise errors.DataError(parameter, f"a {kind} input needs {key}=...")
+        unknown = sorted(set(item) - {key, "kind", "name", *allowed})
+        if unknown:
+            raise errors.DataError(parameter, f"{unknown} are not options of a {kind} input; use {list(allowed)}")
+        name = item.get("name")
+        if name is None:
+            name = kind if kind not in names and sum(k == kind for k in _kinds(inputs)) == 1 else f"{kind}_{index}"
+        if not isinstance(name, str) or not name or ":" in name:
+            raise errors.DataError(f"{parameter}.name", f"must be a non-empty string without ':', got {name!r}")
+        if name in names:
+            raise errors.DataError(f"{parameter}.name", f"{name!r} names two inputs; give each a name of its own")
+        names.append(name)
+        specs.append(InputSpec(index, name, kind, item[key], {k: item.get(k) for k in allowed}))
+    return specs
+
+
+def _kinds(inputs: list[Any]) -> list[str | None]:
+    kinds = []
+    for item in inputs:
+        given = [kind for kind, (key, _) in KINDS.items() if isinstance(item, dict) and key in item]
+        kinds.append(item.get("kind", given[0] if len(given) == 1 else None) if isinstance(item, dict) else None)
+    return kinds
+
+
+@attrs.frozen
+class _Read:
+    spec: InputSpec
+    count: int
+    value: Any  # the DataFrame, the 3-D array, or the image paths
+    name: str | None
+
+
+def _read(spec: InputSpec) -> _Read:
+    """The input's data, read only as far as needed to count its samples (images are decoded later)."""
+    try:
+        if spec.kind == "tabular":
+            df, name = ingest.read_tabular(spec.data)
+            return _Read(spec, len(df), df, name)
+        if spec.kind == "sequence":
+            array, name = sequence.read_sequence(spec.data, spec.options["feature_dtype"],
+                                                 "feature_ndarray3D_or_npyPath")
+            return _Read(spec, len(array), array, name)
+        paths, name = images.image_paths(spec.data, "feature_folder_or_urls")
+        return _Read(spec, len(paths), paths, name)
+    except errors.ValidationError as exc:
+        raise multi_input.renamed(exc, f"{spec.parameter}.{KINDS[spec.kind][0]}") from None
+
+
+def _in_input(spec: InputSpec, exc: errors.ValidationError) -> errors.ValidationError:
+    """An error raised while planning or fitting one input, naming the input (``inputs[1].feature_encoders``)."""
+    return multi_input.renamed(exc, f"{spec.parameter}.{exc.parameter}")
+
+
+def _array_rows(read: _Read, samples: dict[str, np.ndarray], folds: list[dict[str, np.ndarray]],
+                settings: dict[str, Any]) -> InputRows:
+    spec, options = read.spec, read.spec.options
+    if spec.kind == "sequence":
+        array = read.value
+        names = sequence.feature_names(array.shape[2])
+        excluded = sequence.excluded_indices(options["feature_cols_excluded"], names)
+        kept = [i for i in range(len(names)) if i not in excluded]
+    else:
+        sequence.check_dtype(options["feature_dtype"])
+        array, _, _ = images.read_images(read.value, options["feature_dtype"], "feature_folder_or_urls")
+        names = images.channel_names(array.shape[1])
+        kept = list(range(len(names)))
+    plan = array_pipeline.plan(spec.kind, array, read.name, names, kept, options["feature_encoders"],
+                               options["feature_reshape_indices"], None, None, None, None, None, settings["seed"])
+    plan = attrs.evolve(plan, samples=samples, folds=folds, settings=settings)
+    fitted = array_pipeline.fit(plan)
+    kept_names = [names[i] for i in kept]
+    sha256 = arraystore.fingerprint(array)
+    encoders = [array_pipeline.step_rows(step, kept_names, {index: models[position]
+                                                            for index, models in fitted.by_fold.items()})
+                for position, step in enumerate(plan.steps)]
+    return InputRows(
+        name=spec.name, kind=spec.kind,
+        dataset=("array", sha256, lambda: array_pipeline.array_dataset(spec.kind, array, read.name, names, sha256,
+                                                                       fitted.statistics)),
+        features=dict(columns=kept_names, columns_excluded=[n for i, n in enumerate(names) if i not in kept],
+                      dtypes={name: str(array.dtype) for name in kept_names}, kind=spec.kind,
+                      sample_shape=[int(s) for s in array.shape[1:]], reshape_indices=plan.reshape_indices,
+                      layout="reshaped" if plan.reshape_indices is not None else array_pipeline.LAYOUTS[spec.kind]),
+        splitset=dict(features_shape=list(fitted.features_shape), feature_names=kept_names),
+        encoders=encoders,
+    )
+
+
+def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any, label_encoder: Any,
+         size_test: Any, size_validation: Any, fold_count: Any, bin_count: Any, seed: Any,
+         fit_tabular: TabularFitter) -> SplitsetData:
+    """Check, split, fit and store a multi-input splitset; see the module docstring."""
+    array_pipeline.check_common(seed, size_test, size_validation, fold_count)
+    specs = parse_inputs(inputs)
+    if label_df_or_path is None:
+        raise errors.DataError("label_df_or_path", "give the labels: a DataFrame or file with one row per sample, "
+                               "in the inputs' sample order")
+    reads = [_read(spec) for spec in specs]
+    multi_input.check_counts([read.count for read in reads], [spec.name for spec in specs], "inputs")
+    labels = array_pipeline.read_labels(label_df_or_path, label_column, label_dtype, label_encoder, reads[0].count)
+
+    strata = splitting.make_strata(labels.series, labels.is_categorical, bin_count)
+    samples = splitting.split_rows(strata, reads[0].count, size_test, size_validation, int(seed))
+    folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
+    settings = dict(size_test=size_test, size_validation=size_validation, fold_count=fold_count,
+                    bin_count=bin_count, seed=int(seed))
+
+    fitted_inputs = []
+    for read in reads:
+        try:
+            if read.spec.kind == "tabular":
+                fitted_inputs.append(fit_tabular(attrs.evolve(read.spec, data=read.value), samples, folds, settings))
+            else:
+                fitted_inputs.append(_array_rows(read, samples, folds, settings))
+        except errors.ValidationError as exc:
+            raise _in_input(read.spec, exc) from None
+
+    label_fit = None
+    if labels.step is not None:
+        frame = labels.series.to_frame()
+        label_fit = fits.fit_step(labels.step, frame, frame.iloc[samples["train"]],
+                                  [frame.iloc[fold["train"]] for fold in folds], [])
+    classes = (encoding.label_classes(labels.step, label_fit.by_fold[None] if label_fit else None, labels.series)
+               if labels.is_categorical else [])
+    label_columns = dict(
+        column=labels.column, dtype=str(labels.series.dtype), is_categorical=labels.is_categorical,
+        classes=[encoding.json_safe(c) for c in classes],
+        class_counts=({str(k): int(v) for k, v in labels.series.value_counts(sort=False).items()}
+                      if labels.is_categorical else None),
+    )
+    split_fields = dict(samples=fits.as_lists(samples), split_sizes={s: len(r) for s, r in samples.items()},
+                        **settings)
+    parent_features = dict(
+        columns=[qualified(i.name, c) for i in fitted_inputs for c in i.features["columns"]], columns_excluded=[],
+        dtypes={qualified(i.name, c): d for i in fitted_inputs for c, d in i.features["dtypes"].items()},
+        kind=multi_input.KIND,
+    )
+    parent = dict(
+        features_shape=[list(i.splitset["features_shape"]) for i in fitted_inputs],
+        label_shape=[len(label_fit.names)] if label_fit else [1],
+        feature_names=[qualified(i.name, n) for i in fitted_inputs for n in i.splitset["feature_names"]],
+        **split_fields,
+    )
+    with contextlib.ExitStack() as stack:
+        serialized_label = stack.enter_context(ingest.serialize(labels.df))
+        stored_inputs = []
+        for rows in fitted_inputs:
+            dataset = rows.dataset
+            if dataset[0] == "tabular":
+                serialized = stack.enter_context(ingest.serialize(dataset[1]))
+                dataset = ("tabular", serialized, ingest.dataset_fields(dataset[1], dataset[2]))
+            stored_inputs.append(dict(name=rows.name, dataset=dataset, features=rows.features,
+                                      splitset={**rows.splitset, "label_shape": None, **split_fields},
+                                      encoders=rows.encoders))
+        splitset_row, _, _ = data_queries.store_multi_splitset(
+            (serialized_label, ingest.dataset_fields(labels.df, labels.name)), label_columns, parent_features,
+            parent, stored_inputs, [fits.as_lists(fold) for fold in folds],
+            [fits.encoder_rows(label_fit)] if label_fit is not None else [],
+        )
+    return SplitsetData.of(splitset_row)
