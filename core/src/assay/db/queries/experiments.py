@@ -105,25 +105,6 @@ def requeue_failed_jobs(queue_id: int) -> int:
 
 
 @functools.lru_cache(maxsize=1)
-def _job_context_query() -> Any:
-    # built once: building the expression costs more than running it, for every job of a queue
-    return (
-        select(JobRow, HyperparamcomboRow, QueueRow, AlgorithmRow)
-        .join(HyperparamcomboRow, HyperparamcomboRow.id == JobRow.hyperparamcombo_id)
-        .join(QueueRow, QueueRow.id == JobRow.queue_id)
-        .join(AlgorithmRow, AlgorithmRow.id == QueueRow.algorithm_id)
-        .where(JobRow.id == bindparam("context_job", type_=Integer))
-    )
-
-
-def job_context(job_id: int) -> tuple[JobRow, HyperparamcomboRow, QueueRow, AlgorithmRow]:
-    """Everything a claimed job needs, read in one statement (under several workers each one waits its turn):
-    the job, its combination, its queue and the queue's algorithm (without its deferred function bytes)."""
-    with session_scope() as session:
-        return tuple(session.execute(_job_context_query(), {"context_job": job_id}).one())
-
-
-@functools.lru_cache(maxsize=1)
 def _store_statements() -> tuple[Any, Any, Any]:
     # built once, with bound parameters: building the expressions costs more than running them
     owned = (
