@@ -334,3 +334,20 @@ def test_a_bundle_records_the_inputs_and_predicts_both_without_the_database(db, 
     assert cli.main(["predict", str(path), str(tmp_path / "table.csv"), str(folder), "-o", str(output)]) == 0
     assert list(pd.read_csv(output)["prediction"]) == list(predicted["prediction"])
     assert cli.main(["predict", str(path), str(tmp_path / "table.csv")]) != 0  # one path for two inputs
+
+
+def test_keyed_tables_must_list_the_label_tables_samples_in_the_same_order(db):
+    galaxies, inputs = galaxy_inputs()
+    ids = [f"g{i}" for i in range(40)]
+    labels = galaxies["labels"].assign(galaxy=ids)
+    inputs[0]["df_or_path"] = galaxies["table"].assign(galaxy=ids)
+    splitset = assay.Pipeline.make(inputs=inputs, label_df_or_path=labels, label_column="morphology",
+                                   label_encoder=dict(sklearn_preprocess=OrdinalEncoder()), key_column="galaxy",
+                                   size_test=0.25)
+    assert splitset.inputs["table"].feature_columns == ["clarity", "angle"]  # the key is no feature
+    shuffled = galaxies["table"].assign(galaxy=ids).iloc[::-1].reset_index(drop=True)
+    inputs[0]["df_or_path"] = shuffled
+    _refused(r"inputs\[0\]: row 0 has galaxy='g39' but the label table has 'g0' \(40 rows differ\)",
+             errors.DataError, inputs=inputs, label_df_or_path=labels, key_column="galaxy")
+    _refused(r"key_column: 'id' must be a column of the label table", errors.DataError, inputs=inputs,
+             label_df_or_path=labels, key_column="id")
