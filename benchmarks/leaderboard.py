@@ -10,9 +10,17 @@ Prints one row per database with the time to store the runs and the best of ``--
 Target: under 1 second each.
 
 It also times the web dashboard's queue page of that queue (``assay dashboard``; needs ``assay[dashboard]``):
-the server time of ``GET /queues/<id>`` as its ``Server-Timing`` header reports it, the first request (the
-leaderboard computed) and the best of the next ones (the leaderboard cached until a job finishes). Target:
-under 300 ms.
+the server time of ``GET /queues/<id>`` as its ``Server-Timing`` header reports it (``app``: wall milliseconds;
+``cpu``: CPU milliseconds of the thread that built the page, which other processes on a busy machine do not
+lengthen). Target: under 300 ms of server time for a user opening the page, which is the first view:
+
+- ``page first``: the first request of a freshly made app in this process (what a started ``assay dashboard``
+  answers a visitor who opens the queue: the leaderboard computed from the database), the median of
+  ``--page-repeat`` apps;
+- ``fresh process first``: the same request answered by a new Python process that only imported assay and made the
+  app (nothing of the queue computed or compiled before: SQL statements, JSON, pandas), the median of
+  ``--fresh`` processes;
+- ``page later``: the median of the next requests (the leaderboard cached until a job finishes).
 
     python benchmarks/leaderboard.py                       # SQLite, and PostgreSQL when reachable
     python benchmarks/leaderboard.py --runs 2000 --postgres none
@@ -21,6 +29,10 @@ under 300 ms.
 from __future__ import annotations
 
 import argparse
+import json
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -119,7 +131,7 @@ def best_time(call, repeat: int) -> tuple[float, float, object]:
     return times[0], min(times), result
 
 
-def bench(url: str, label: str, runs: int, repeat: int) -> dict[str, object]:
+def bench(url: str, label: str, runs: int, repeat: int, page_repeat: int, fresh: int) -> dict[str, object]:
     assay.setup(url)
     queue = make_queue(runs)
     seconds_store = store_runs(queue)
@@ -127,35 +139,74 @@ def bench(url: str, label: str, runs: int, repeat: int) -> dict[str, object]:
     first_table, best_table, table = best_time(queue.metrics_to_pandas, repeat)
     first_board, best_board, board = best_time(queue.leaderboard, repeat)
     assert len(table) == 3 * runs, len(table)
-    page = queue_page_times(url, queue.id, repeat)
+    page = queue_page_times(url, queue.id, page_repeat)
     db_engine.dispose()
+    page.update(fresh_process_times(url, queue.id, fresh))
     return {"database": label, "runs": runs, "rows": len(table), "combinations": len(board),
             "store s": seconds_store, "metrics_to_pandas first s": first_table, "metrics_to_pandas best s": best_table,
             "leaderboard first s": first_board, "leaderboard best s": best_board, **page}
 
 
-def queue_page_times(url: str, queue_id: int, repeat: int) -> dict[str, object]:
-    """Server milliseconds of the dashboard's queue page: the first request and the best of ``repeat`` more."""
+def _served_ms(client, queue_id: int) -> tuple[float, float]:
+    """(wall, CPU) server milliseconds of one ``GET /queues/<id>`` from its ``Server-Timing`` header."""
+    response = client.get(f"/queues/{queue_id}")
+    assert response.status_code == 200, response.text[:300]
+    timings = dict(part.strip().split(";dur=") for part in response.headers["server-timing"].split(","))
+    return float(timings["app"]), float(timings["cpu"])
+
+
+def _client(url: str):
     import warnings
+
+    from assay import dashboard
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the test client's note about httpx versions
-        try:
-            from starlette.testclient import TestClient
+        from starlette.testclient import TestClient
 
-            from assay import dashboard
-        except ImportError:
-            return {"queue page first ms": "n/a", "queue page best ms": "n/a"}
-        client = TestClient(dashboard.create_app(url), base_url="http://127.0.0.1")
+        return TestClient(dashboard.create_app(url), base_url="http://127.0.0.1")
 
-    def served_ms() -> float:
-        response = client.get(f"/queues/{queue_id}")
-        assert response.status_code == 200, response.text[:300]
-        return float(response.headers["server-timing"].split("dur=")[1])
 
-    first = served_ms()
-    best = min(served_ms() for _ in range(repeat))
-    return {"queue page first ms": first, "queue page best ms": best}
+def queue_page_times(url: str, queue_id: int, repeat: int) -> dict[str, object]:
+    """Server milliseconds of the dashboard's queue page: the first request of each of ``repeat`` new apps
+    (median) and the requests after it (median of three per app)."""
+    try:
+        import starlette  # noqa: F401
+
+        from assay import dashboard  # noqa: F401
+    except ImportError:
+        return {"page first ms": "n/a", "page first cpu ms": "n/a", "page later ms": "n/a"}
+    firsts, later = [], []
+    for _ in range(repeat):
+        client = _client(url)
+        firsts.append(_served_ms(client, queue_id))
+        later += [_served_ms(client, queue_id)[0] for _ in range(3)]
+    return {"page first ms": statistics.median(wall for wall, _ in firsts),
+            "page first cpu ms": statistics.median(cpu for _, cpu in firsts),
+            "page later ms": statistics.median(later)}
+
+
+FRESH_PROCESS = """
+import json, sys
+sys.path.insert(0, {folder!r})
+import leaderboard as bench
+client = bench._client({url!r})
+print(json.dumps(bench._served_ms(client, {queue_id})))
+"""
+
+
+def fresh_process_times(url: str, queue_id: int, count: int) -> dict[str, object]:
+    """Server milliseconds of the queue page's first request in each of ``count`` new processes (median)."""
+    if count < 1:
+        return {"fresh process first ms": "n/a", "fresh process first cpu ms": "n/a"}
+    folder = str(__import__("pathlib").Path(__file__).resolve().parent)
+    times = []
+    for _ in range(count):
+        done = subprocess.run([sys.executable, "-c", FRESH_PROCESS.format(folder=folder, url=url, queue_id=queue_id)],
+                              capture_output=True, text=True, check=True)
+        times.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return {"fresh process first ms": statistics.median(wall for wall, _ in times),
+            "fresh process first cpu ms": statistics.median(cpu for _, cpu in times)}
 
 
 def postgres_database(admin_url: str):
@@ -182,16 +233,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3, help="timings per call; the best is reported")
+    parser.add_argument("--page-repeat", type=int, default=5,
+                        help="new dashboard apps whose first queue-page request is timed; the median is reported")
+    parser.add_argument("--fresh", type=int, default=3,
+                        help="new processes whose first queue-page request is timed (0: none); the median is reported")
     parser.add_argument("--postgres", default=POSTGRES_ADMIN,
                         help="admin URL of a PostgreSQL server (a scratch database is made), or 'none'")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as folder:
-        results.append(bench(f"sqlite:///{folder}/bench.sqlite3", "SQLite", args.runs, args.repeat))
+        results.append(bench(f"sqlite:///{folder}/bench.sqlite3", "SQLite", args.runs, args.repeat,
+                             args.page_repeat, args.fresh))
     if args.postgres != "none" and (scratch := postgres_database(args.postgres)) is not None:
         url, drop = scratch
         try:
-            results.append(bench(url, "PostgreSQL", args.runs, args.repeat))
+            results.append(bench(url, "PostgreSQL", args.runs, args.repeat, args.page_repeat, args.fresh))
         finally:
             drop()
 
@@ -202,13 +258,20 @@ def main() -> None:
         print("  ".join(_cell(result[c]).rjust(w) for c, w in zip(columns, widths, strict=True)))
     slowest = max(max(r["metrics_to_pandas best s"], r["leaderboard best s"]) for r in results)
     print(f"target: under 1 s each; slowest best time {slowest:.3f} s -> {'met' if slowest < 1 else 'MISSED'}")
-    pages = [r for r in results if isinstance(r["queue page first ms"], float)]
+    pages = [r for r in results if isinstance(r["page first ms"], float)]
     if pages:
-        first = max(r["queue page first ms"] for r in pages)
-        best = max(r["queue page best ms"] for r in pages)
-        print(f"target: queue page under 300 ms of server time; first request {first:.0f} ms "
-              f"({'met' if first < 300 else 'MISSED'}), later requests {best:.0f} ms "
-              f"({'met' if best < 300 else 'MISSED'})")
+        print(f"load average (1, 5, 15 min): {' '.join(f'{load:.2f}' for load in __import__('os').getloadavg())}")
+        print("target: queue page under 300 ms of server time (medians; cpu: the page's own CPU time)")
+        for result in pages:
+            readings = [("first view", "page first ms", "page first cpu ms"),
+                        ("first view, fresh process", "fresh process first ms", "fresh process first cpu ms"),
+                        ("later views", "page later ms", None)]
+            for name, wall, cpu in readings:
+                if not isinstance(result[wall], float):
+                    continue
+                spent = f" (cpu {result[cpu]:.0f} ms)" if cpu else ""
+                print(f"  {result['database']:<10} {name:<26} {result[wall]:6.0f} ms{spent:<15} "
+                      f"{'met' if result[wall] < 300 else 'MISSED'}")
 
 
 def _cell(value: object) -> str:

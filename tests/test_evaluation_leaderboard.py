@@ -105,6 +105,50 @@ def count_statements(engine):
     return counter, lambda: event.remove(engine, "before_cursor_execute", count)
 
 
+def test_the_leaderboard_aggregates_the_metrics_table_with_missing_values_and_ties_on_either_database(any_db):
+    """The leaderboard's own reading of the results (one split, three columns) gives what aggregating
+    ``metrics_to_pandas()`` by hand gives: NaN and absent metrics skipped, ties broken the documented way."""
+    queue = make_queue({"neuron_count": [1, 2, 3], "activation": ["relu", "tanh"]}, repeat_count=3)
+
+    def metrics(job, split):
+        n = job.hyperparameters["neuron_count"]
+        values = {"accuracy": 0.5 + 0.1 * n - 0.05 * (job.repeat_index == 2),  # repeats 0 and 1 tie for best
+                  "f1": float("nan") if job.repeat_index == 0 or n == 3 else 0.1 * job.repeat_index + n,
+                  "loss": 1.0 / n + 0.01 * job.repeat_index}
+        if job.hyperparameters["activation"] == "tanh":  # relu runs have no roc_auc at all
+            values["roc_auc"] = 0.7 + 0.01 * job.repeat_index + (split == "test")
+        return values
+
+    store(queue, metrics)
+    board = queue.leaderboard()
+    table = queue.metrics_to_pandas()
+    runs = table[table["split"] == "validation"]
+    names = ["accuracy", "f1", "loss", "roc_auc"]
+    expected = runs.groupby("combo_index")[names].agg(tables.STATISTICS)
+    expected.columns = [f"{name}_{stat}" for name, stat in expected.columns]
+    stat_columns = [column for column in board.columns if column.endswith(tuple(tables.STATISTICS))]
+    assert stat_columns == list(expected.columns)
+    by_combo = board.set_index("combo_index").sort_index()
+    np.testing.assert_allclose(by_combo[stat_columns].to_numpy(float), expected.to_numpy(float), equal_nan=True)
+    assert np.isnan(by_combo.loc[runs.loc[runs["neuron_count"] == 3, "combo_index"].iloc[0], "f1_mean"])
+    # equal means (relu and tanh of one size) and equal spreads: the lower combination index ranks first
+    ranked = expected.reset_index().sort_values(["accuracy_mean", "accuracy_std", "combo_index"],
+                                                ascending=[False, True, True], kind="stable")
+    assert board["combo_index"].tolist() == ranked["combo_index"].tolist()
+    assert board["rank"].tolist() == list(range(1, 7))
+    assert board["run_count"].tolist() == [3] * 6
+    for combo_index, rows in runs.groupby("combo_index"):
+        best_runs = rows[rows["accuracy"] == rows["accuracy"].max()]
+        tied_first = best_runs.sort_values("run_index")["predictor_id"].iloc[0]
+        assert by_combo.loc[combo_index, "best_predictor_id"] == tied_first
+        assert by_combo.loc[combo_index, "neuron_count"] == rows["neuron_count"].iloc[0]
+        assert by_combo.loc[combo_index, "activation"] == rows["activation"].iloc[0]
+    # the same on the test split, ranked by a metric only some runs have
+    on_test = queue.leaderboard(split="test", metric="roc_auc")
+    assert on_test["roc_auc_mean"].notna().tolist() == [True] * 3 + [False] * 3
+    assert on_test.loc[0, "roc_auc_mean"] == pytest.approx(1.71)
+
+
 def test_metrics_table_costs_the_same_queries_for_4_runs_as_for_40(db):
     counts = []
     for repeat_count in (1, 10):

@@ -57,7 +57,7 @@ def test_an_in_process_run_reports_the_time_spent_in_storage_calls(splitset):
     summary = queue.run_jobs(progress=False)
 
     assert summary.succeeded == 4
-    assert {"claim", "load", "store"} <= set(summary.storage_seconds)
+    assert {"claim", "store"} <= set(summary.storage_seconds)  # the claim reads the job's context too
     assert 0 < summary.storage_ms_per_run < 1000
 
 

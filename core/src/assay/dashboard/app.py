@@ -9,6 +9,7 @@ are drawn from database rows, and a bundle is written to a fresh temporary folde
 from __future__ import annotations
 
 import csv
+import gc
 import inspect
 import io
 import secrets
@@ -45,6 +46,8 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
                            "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
                            "frame-ancestors 'none'")
 LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]", "::1"]
+#: the scope key where a handler run on the thread pool leaves its thread's CPU seconds (for ``Server-Timing``)
+CPU_SECONDS = "assay.cpu_seconds"
 
 
 class SecurityHeaders:
@@ -65,11 +68,19 @@ class SecurityHeaders:
                 headers += [(b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
                             (b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                             (b"referrer-policy", b"no-referrer"),
-                            (b"server-timing", f"app;dur={(time.perf_counter() - started) * 1000:.1f}".encode())]
+                            (b"server-timing", _server_timing(scope, started).encode())]
                 message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _server_timing(scope: Scope, started: float) -> str:
+    """``app``: milliseconds since the request came in; ``cpu``: CPU milliseconds of the thread that built the
+    response (unlike ``app``, not lengthened by other processes on a busy machine)."""
+    timing = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+    cpu = scope.get(CPU_SECONDS)
+    return timing if cpu is None else f"{timing}, cpu;dur={cpu * 1000:.1f}"
 
 
 def _static_files() -> dict[str, tuple[bytes, str]]:
@@ -115,6 +126,14 @@ class Dashboard:
         self.environment = _environment()
         self.static = _static_files()
         self.url = current_url()
+        # What every process pays once is paid at start, not by the first visitor: compiling the templates
+        # (about 100 ms), loading the plugins (analysis types, metrics, plots), and the first full garbage
+        # collection, which the objects made by the imports have made due (otherwise the first page that
+        # allocates much, a large leaderboard, pays about 100 ms for it).
+        for name in self.environment.list_templates():
+            self.environment.get_template(name)
+        plugins.analysis_types()
+        gc.collect()
 
     # -- helpers ---------------------------------------------------------------------------------------------
 
@@ -274,6 +293,14 @@ def _safe_name(name: str) -> str:
     return "".join(char if char.isalnum() or char in "-_." else "_" for char in name)
 
 
+def _cpu_timed(handler: Any, request: Request) -> Response:
+    started = time.thread_time()
+    try:
+        return handler(request)
+    finally:
+        request.scope[CPU_SECONDS] = time.thread_time() - started
+
+
 def create_app(allow_retry: bool = False, allowed_hosts: list[str] | None = None) -> Starlette:
     """The dashboard as an ASGI application over the database :func:`assay.setup` chose.
 
@@ -290,7 +317,7 @@ def create_app(allow_retry: bool = False, allowed_hosts: list[str] | None = None
                 if inspect.iscoroutinefunction(handler):
                     return await handler(request)
                 # database reads and matplotlib block: run them on the thread pool, not the event loop
-                return await run_in_threadpool(handler, request)
+                return await run_in_threadpool(_cpu_timed, handler, request)
             except errors.NotFoundError as exc:
                 return dashboard.problem(404, str(exc))
             except errors.ValidationError as exc:

@@ -25,7 +25,9 @@ as itself. Anything else (an estimator, a function) cannot be stored: :func:`enc
 from __future__ import annotations
 
 import importlib
+import json
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -138,6 +140,19 @@ def decode(value: Any) -> Any:
     if kind is dict:
         return _tag(value)
     return value
+
+
+def loads_many(texts: Iterable[str | None]) -> list[Any]:
+    """JSON column values read as raw text (``cast(column, Text)``), decoded as the column type would.
+
+    Parsed as one JSON document: for thousands of small values (a queue's metrics or hyperparameters) that is
+    several times faster than one ``json.loads`` each. ``None`` (SQL NULL) reads back as ``None``.
+    """
+    document = "[" + ",".join("null" if text is None else text for text in texts) + "]"
+    values = json.loads(document)
+    if '"$' in document:  # a tagged value somewhere (NaN, a tuple...): decode each as process_result_value does
+        values = [None if value is None else decode(value) for value in values]
+    return values
 
 
 def storable(value: Any) -> Any:

@@ -7,7 +7,6 @@ prediction blobs, so a queue of ten thousand runs is tabled in well under a seco
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -22,6 +21,8 @@ ID_COLUMNS = ["queue_id", "job_id", "predictor_id", "run_index", "combo_index"]
 RUN_COLUMNS = ["fold_index", "repeat_index", "split"]
 #: the order splits are listed in; anything else (a plugin's split) comes after them
 SPLIT_ORDER = ["train", "validation", "test"]
+#: the split models are compared on by default: the first of these that was evaluated
+PREFERRED_SPLITS = ("validation", "test", "train")
 #: statistics the leaderboard gives for every metric
 STATISTICS = ["mean", "std", "min", "max"]
 #: metrics of the built-in analysis types where a smaller value is better (besides names ending in loss/error)
@@ -74,11 +75,7 @@ def metrics_table(queue_id: int, split: str | None = None) -> tuple[pd.DataFrame
     base = pd.DataFrame({name: pd.Series(fetched.get(name, ()), dtype=object if name in ("fold_index", "split")
                                          else "int64") for name in names_fetched[:7]})
     base["split"] = base["split"].astype("str")
-    # One JSON document for all rows parses several times faster than a json.loads per row.
-    document = "[" + ",".join(text or "{}" for text in fetched.get("metrics", ())) + "]"
-    metrics = json.loads(document)
-    if '"$' in document:  # a tagged value (a non-finite metric a plugin stored): decode as the column type would
-        metrics = jsontype.decode(metrics)
+    metrics = jsontype.loads_many(text or "{}" for text in fetched.get("metrics", ()))
     metric_frame = pd.DataFrame.from_records(metrics, index=base.index).astype(float)
     metric_names = [name for name in metric_frame.columns if name not in ID_COLUMNS + RUN_COLUMNS]
 
@@ -108,10 +105,23 @@ def higher_is_better(metric: str, analysis_type: str | None = None) -> bool:
 
 def evaluation_split(splits: list[str] | set[str]) -> str | None:
     """The split models are compared on: validation if evaluated, else test, else train."""
-    for name in ("validation", "test", "train"):
+    for name in PREFERRED_SPLITS:
         if name in splits:
             return name
     return next(iter(sorted(splits)), None)
+
+
+def _queue_split(queue_id: int, split: str | None) -> str | None:
+    """:func:`evaluation_split` of a queue's stored splits, or ``split`` checked against them, asking only whether
+    a split exists (the first matching prediction answers) unless neither a preferred split nor ``split`` does."""
+    if split is None:
+        found = next((name for name in PREFERRED_SPLITS if queries.split_evaluated(queue_id, name)), None)
+        return found if found is not None else evaluation_split(queries.evaluated_splits(queue_id))
+    if not queries.split_evaluated(queue_id, split):
+        evaluated = queries.evaluated_splits(queue_id)
+        if evaluated:
+            _check_choice("split", split, _ordered(evaluated), "an evaluated split")
+    return split
 
 
 def _check_choice(parameter: str, value: str, available: list[str], what: str) -> None:
@@ -135,20 +145,47 @@ def choose_split_and_metric(runs: pd.DataFrame, analysis_type: str, hp_columns: 
     Raises:
         assay.errors.ValidationError: naming the splits or metrics that exist.
     """
-    analysis = plugins.analysis_type(analysis_type)
     splits = _ordered(runs["split"].unique().tolist())
     if split is None:
         split = evaluation_split(splits)
     elif splits:
         _check_choice("split", split, splits, "an evaluated split")
     metric_names = [c for c in runs.columns if c not in ID_COLUMNS + hp_columns + RUN_COLUMNS]
-    chosen = runs[runs["split"] == split]
-    present = [name for name in metric_names if chosen[name].notna().any()]
+    metric, ordered = _choose_metric(runs.loc[runs["split"] == split, metric_names], analysis_type, split, metric)
+    return split, metric, ordered
+
+
+def _choose_metric(values: pd.DataFrame, analysis_type: str, split: str | None,
+                   metric: str | None) -> tuple[str, list[str]]:
+    """``metric`` checked (or the analysis type's main metric) against the metric columns of one split's runs,
+    and the metric names holding a value there, ``metric`` first."""
+    analysis = plugins.analysis_type(analysis_type)
+    present = [name for name in values.columns if values[name].notna().any()]
     if metric is None:
         metric = analysis.main_metric if (analysis.main_metric in present or not present) else present[0]
     elif present:
         _check_choice("metric", metric, present, f"a metric on the {split!r} split")
-    return split, metric, [metric, *[name for name in present if name != metric]]
+    return metric, [metric, *[name for name in present if name != metric]]
+
+
+def _split_runs(queue_id: int, split: str | None) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Combination indexes, predictor ids and a float column per metric of a queue's runs on ``split``, in run
+    order: three columns from one query, the metrics parsed as one JSON document."""
+    rows = queries.split_metric_runs(queue_id, split) if split is not None else []
+    combo_indexes, predictor_ids, texts = zip(*rows, strict=True) if rows else ((), (), ())
+    metrics = jsontype.loads_many(text or "{}" for text in texts)
+    values = pd.DataFrame.from_records(metrics, index=pd.RangeIndex(len(metrics))).astype(float)
+    values = values[[name for name in values.columns if name not in ID_COLUMNS + RUN_COLUMNS]]
+    return np.asarray(combo_indexes, dtype=np.int64), np.asarray(predictor_ids, dtype=np.int64), values
+
+
+def _combo_hyperparameters(hyperparamset_id: int, names: list[str]) -> pd.DataFrame:
+    """One row per combination (indexed by combo_index), one column per hyperparameter as metrics tables name it."""
+    columns = hyperparameter_columns(names)
+    combos = queries.combos(hyperparamset_id)
+    return pd.DataFrame([{columns[name]: _hashable((values or {}).get(name)) for name in names}
+                         for _, _, values in combos], columns=list(columns.values()),
+                        index=pd.Index([index for _, index, _ in combos], name="combo_index"))
 
 
 def leaderboard(queue_id: int, split: str | None = None, metric: str | None = None) -> pd.DataFrame:
@@ -173,31 +210,33 @@ def leaderboard(queue_id: int, split: str | None = None, metric: str | None = No
     Raises:
         assay.errors.ValidationError: ``split`` or ``metric`` does not exist in this queue's results.
     """
-    # Choose the split first, from the splits stored, so only its rows are read.
-    evaluated = queries.evaluated_splits(queue_id)
-    if split is None:
-        split = evaluation_split(evaluated)
-    elif evaluated:
-        _check_choice("split", split, _ordered(evaluated), "an evaluated split")
-    runs, analysis_type, hp_columns = metrics_table(queue_id, split=split)
-    split, metric, ordered_metrics = choose_split_and_metric(runs, analysis_type, hp_columns, split, metric)
+    # Choose the split first, so only its rows are read: one query of three columns.
+    split = _queue_split(queue_id, split)
+    analysis_type, grid, hyperparamset_id = queries.queue_analysis_type_and_grid(queue_id)
+    hp_columns = list(hyperparameter_columns(list(grid)).values())
+    combo_indexes, predictor_ids, values = _split_runs(queue_id, split)
+    metric, ordered_metrics = _choose_metric(values, analysis_type, split, metric)
     better_high = higher_is_better(metric, analysis_type)
-    chosen = runs[runs["split"] == split]
 
     front = ["rank", "combo_index", *hp_columns, "run_count", "best_predictor_id"]
     stat_columns = [f"{name}_{stat}" for name in ordered_metrics for stat in STATISTICS] + ["pruned"]
-    if chosen.empty:
+    if not len(combo_indexes):
         board = pd.DataFrame(columns=front + stat_columns)
     else:
-        grouped = chosen.groupby("combo_index", sort=True)
-        stats = grouped[ordered_metrics].agg(STATISTICS)
-        stats.columns = [f"{name}_{stat}" for name, stat in stats.columns]
-        firsts = grouped[hp_columns].first() if hp_columns else pd.DataFrame(index=stats.index)
-        counts = grouped.size().rename("run_count")
-        # each combination's best model: sort its runs by the metric (missing values last) and take the first
-        best = (chosen.sort_values(metric, ascending=not better_high, na_position="last", kind="stable")
-                .groupby("combo_index", sort=True)["predictor_id"].first().rename("best_predictor_id"))
-        board = pd.concat([firsts, counts, best, stats], axis=1).reset_index()
+        values = values.reindex(columns=ordered_metrics)
+        grouped = values.groupby(combo_indexes, sort=True)
+        # one call per statistic over every metric column (a list of statistics in .agg loops per column)
+        stats = {stat: getattr(grouped, stat)() for stat in STATISTICS}
+        board = pd.DataFrame({f"{name}_{stat}": stats[stat][name] for name in ordered_metrics for stat in STATISTICS})
+        board.index.name = "combo_index"
+        board.insert(0, "run_count", grouped.size())
+        # each combination's best model: its runs sorted by the metric (missing values last, ties in run order)
+        order = values[metric].sort_values(ascending=not better_high, na_position="last",
+                                           kind="stable").index.to_numpy()
+        best = pd.Series(predictor_ids[order], index=combo_indexes[order]).groupby(level=0, sort=True).first()
+        board.insert(1, "best_predictor_id", best)
+        hyperparameters = _combo_hyperparameters(hyperparamset_id, list(grid)).reindex(board.index)
+        board = pd.concat([hyperparameters, board], axis=1).reset_index()
         board["pruned"] = board["combo_index"].isin(queries.pruned_combo_indexes(queue_id))
         # a pruned combination stopped early: it is listed after every other one and never ranked best
         board = board.sort_values(

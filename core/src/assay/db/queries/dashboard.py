@@ -32,6 +32,18 @@ from assay.db.models import (
 #: job states in the order pages show them; a state a newer engine adds (e.g. "pruned") is shown after them
 JOB_STATES = ("succeeded", "failed", "running", "queued")
 
+# The queue page's queries select table columns (SQLAlchemy Core), not ORM attributes: the rows are plain either
+# way, and Core statements compile and run with less overhead (a queue page opened first costs all of them).
+_job, _combo, _queue = JobRow.__table__.c, HyperparamcomboRow.__table__.c, QueueRow.__table__.c
+_algorithm, _hyperparamset = AlgorithmRow.__table__.c, HyperparamsetRow.__table__.c
+_splitset, _dataset, _label = SplitsetRow.__table__.c, DatasetRow.__table__.c, LabelRow.__table__.c
+_prediction = PredictionRow.__table__.c
+
+
+def _core_rows(statement: Any) -> list[Any]:
+    with session_scope() as session:
+        return session.connection().execute(statement).all()
+
 
 def _counts(rows: Any) -> dict[int, dict[str, int]]:
     counts: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(JOB_STATES, 0))
@@ -45,21 +57,19 @@ def job_counts_by_queue(queue_ids: list[int] | None = None) -> dict[int, dict[st
 
     One grouped query over the ``(queue_id, status)`` index; ``queue_ids=None`` counts every queue.
     """
-    query = select(JobRow.queue_id, JobRow.status, func.count()).group_by(JobRow.queue_id, JobRow.status)
+    query = select(_job.queue_id, _job.status, func.count()).group_by(_job.queue_id, _job.status)
     if queue_ids is not None:
-        query = query.where(JobRow.queue_id.in_(queue_ids))
-    with session_scope() as session:
-        counts = _counts(session.execute(query).all())
+        query = query.where(_job.queue_id.in_(queue_ids))
+    counts = _counts(_core_rows(query))
     return {queue_id: dict(counts[queue_id]) for queue_id in (queue_ids if queue_ids is not None else counts)}
 
 
 def last_finished_by_queue(queue_ids: list[int] | None = None) -> dict[int, dt.datetime | None]:
     """Queue id → when its most recent job finished (``None`` before any finished)."""
-    query = select(JobRow.queue_id, func.max(JobRow.finished_at)).group_by(JobRow.queue_id)
+    query = select(_job.queue_id, func.max(_job.finished_at)).group_by(_job.queue_id)
     if queue_ids is not None:
-        query = query.where(JobRow.queue_id.in_(queue_ids))
-    with session_scope() as session:
-        return dict(session.execute(query).all())
+        query = query.where(_job.queue_id.in_(queue_ids))
+    return dict(_core_rows(query))
 
 
 def queue_summaries() -> list[dict[str, Any]]:
@@ -90,25 +100,26 @@ def queue_summary(queue_id: int) -> dict[str, Any] | None:
     (``search``: grid, random or an adaptive strategy; ``search_count``, ``search_percent``,
     ``combination_count``, ``objective``) and the algorithm's function ``sources``;
     ``None`` when no queue has that id."""
-    with session_scope() as session:
-        row = session.execute(
-            select(QueueRow.id, QueueRow.created_at, QueueRow.repeat_count, QueueRow.job_count, QueueRow.seed,
-                   QueueRow.hide_test, QueueRow.max_attempts, QueueRow.splitset_id, QueueRow.algorithm_id,
-                   QueueRow.hyperparamset_id, AlgorithmRow.library, AlgorithmRow.analysis_type,
-                   AlgorithmRow.sources, HyperparamsetRow.grid, HyperparamsetRow.search_count,
-                   HyperparamsetRow.search_percent, HyperparamsetRow.combination_count, HyperparamsetRow.search,
-                   HyperparamsetRow.objective,
-                   DatasetRow.id.label("dataset_id"), DatasetRow.name.label("dataset_name"),
-                   LabelRow.column.label("label_column"))
-            .join(AlgorithmRow, AlgorithmRow.id == QueueRow.algorithm_id)
-            .join(HyperparamsetRow, HyperparamsetRow.id == QueueRow.hyperparamset_id)
-            .join(SplitsetRow, SplitsetRow.id == QueueRow.splitset_id)
-            .join(DatasetRow, DatasetRow.id == SplitsetRow.dataset_id)
-            .outerjoin(LabelRow, LabelRow.id == SplitsetRow.label_id)
-            .where(QueueRow.id == queue_id)
-        ).one_or_none()
-    if row is None:
+    rows = _core_rows(
+        select(_queue.id, _queue.created_at, _queue.repeat_count, _queue.job_count, _queue.seed,
+               _queue.hide_test, _queue.max_attempts, _queue.splitset_id, _queue.algorithm_id,
+               _queue.hyperparamset_id, _algorithm.library, _algorithm.analysis_type,
+               _algorithm.sources, _hyperparamset.grid, _hyperparamset.search_count,
+               _hyperparamset.search_percent, _hyperparamset.combination_count, _hyperparamset.search,
+               _hyperparamset.objective,
+               _dataset.id.label("dataset_id"), _dataset.name.label("dataset_name"),
+               _label.column.label("label_column"))
+        .select_from(QueueRow.__table__)
+        .join(AlgorithmRow.__table__, _algorithm.id == _queue.algorithm_id)
+        .join(HyperparamsetRow.__table__, _hyperparamset.id == _queue.hyperparamset_id)
+        .join(SplitsetRow.__table__, _splitset.id == _queue.splitset_id)
+        .join(DatasetRow.__table__, _dataset.id == _splitset.dataset_id)
+        .outerjoin(LabelRow.__table__, _label.id == _splitset.label_id)
+        .where(_queue.id == queue_id)
+    )
+    if not rows:
         return None
+    row = rows[0]
     return {**row._asdict(), "counts": job_counts_by_queue([queue_id])[queue_id],
             "last_finished_at": last_finished_by_queue([queue_id]).get(queue_id)}
 
@@ -120,32 +131,26 @@ def _job_dicts(rows: Any) -> list[dict[str, Any]]:
 def failed_jobs(queue_id: int, limit: int = 20) -> list[dict[str, Any]]:
     """The most recently finished failed jobs of a queue (at most ``limit``): id, run_index, combo_index,
     hyperparameters, fold_index, repeat_index, attempts, worker, error, traceback, finished_at."""
-    with session_scope() as session:
-        rows = session.execute(
-            select(JobRow.id, JobRow.run_index, HyperparamcomboRow.combo_index, HyperparamcomboRow.hyperparameters,
-                   JobRow.fold_index, JobRow.repeat_index, JobRow.attempts, JobRow.worker, JobRow.error,
-                   JobRow.traceback, JobRow.finished_at)
-            .join(HyperparamcomboRow, HyperparamcomboRow.id == JobRow.hyperparamcombo_id)
-            .where(JobRow.queue_id == queue_id, JobRow.status == "failed")
-            .order_by(JobRow.finished_at.desc(), JobRow.run_index)
-            .limit(limit)
-        ).all()
-    return _job_dicts(rows)
+    return _job_dicts(_core_rows(
+        select(_job.id, _job.run_index, _combo.combo_index, _combo.hyperparameters, _job.fold_index,
+               _job.repeat_index, _job.attempts, _job.worker, _job.error, _job.traceback, _job.finished_at)
+        .select_from(JobRow.__table__.join(HyperparamcomboRow.__table__, _combo.id == _job.hyperparamcombo_id))
+        .where(_job.queue_id == queue_id, _job.status == "failed")
+        .order_by(_job.finished_at.desc(), _job.run_index)
+        .limit(limit)
+    ))
 
 
 def running_jobs(queue_id: int) -> list[dict[str, Any]]:
     """The jobs of a queue being run now, by run index: id, run_index, combo_index, hyperparameters,
     fold_index, repeat_index, attempts, worker, started_at, lease_expires_at."""
-    with session_scope() as session:
-        rows = session.execute(
-            select(JobRow.id, JobRow.run_index, HyperparamcomboRow.combo_index, HyperparamcomboRow.hyperparameters,
-                   JobRow.fold_index, JobRow.repeat_index, JobRow.attempts, JobRow.worker, JobRow.started_at,
-                   JobRow.lease_expires_at)
-            .join(HyperparamcomboRow, HyperparamcomboRow.id == JobRow.hyperparamcombo_id)
-            .where(JobRow.queue_id == queue_id, JobRow.status == "running")
-            .order_by(JobRow.run_index)
-        ).all()
-    return _job_dicts(rows)
+    return _job_dicts(_core_rows(
+        select(_job.id, _job.run_index, _combo.combo_index, _combo.hyperparameters, _job.fold_index,
+               _job.repeat_index, _job.attempts, _job.worker, _job.started_at, _job.lease_expires_at)
+        .select_from(JobRow.__table__.join(HyperparamcomboRow.__table__, _combo.id == _job.hyperparamcombo_id))
+        .where(_job.queue_id == queue_id, _job.status == "running")
+        .order_by(_job.run_index)
+    ))
 
 
 def job_timeline(queue_id: int) -> list[dict[str, Any]]:
@@ -187,12 +192,11 @@ def predictor_summary(predictor_id: int) -> dict[str, Any] | None:
 
 def metrics_by_split(predictor_id: int) -> dict[str, dict[str, float]]:
     """Split → metric → value of one predictor (the splits evaluated after training, in the order stored)."""
-    with session_scope() as session:
-        rows = session.execute(
-            select(PredictionRow.split, PredictionRow.metrics)
-            .where(PredictionRow.predictor_id == predictor_id, PredictionRow.split != "inference")
-            .order_by(PredictionRow.id)
-        ).all()
+    rows = _core_rows(
+        select(_prediction.split, _prediction.metrics)
+        .where(_prediction.predictor_id == predictor_id, _prediction.split != "inference")
+        .order_by(_prediction.id)
+    )
     return {split: dict(metrics or {}) for split, metrics in rows}
 
 

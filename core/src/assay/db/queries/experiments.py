@@ -23,6 +23,7 @@ from assay.db.models import (
     utcnow,
 )
 from assay.db.queries.data import store_dataset
+from assay.db.queries.steps import add_encoding, add_hyperparamset
 
 JOB_STATES = ("queued", "running", "succeeded", "failed", "pruned")
 
@@ -101,25 +102,6 @@ def requeue_failed_jobs(queue_id: int) -> int:
                     lease_expires_at=None, started_at=None, finished_at=None)
         )
         return result.rowcount
-
-
-@functools.lru_cache(maxsize=1)
-def _job_context_query() -> Any:
-    # built once: building the expression costs more than running it, for every job of a queue
-    return (
-        select(JobRow, HyperparamcomboRow, QueueRow, AlgorithmRow)
-        .join(HyperparamcomboRow, HyperparamcomboRow.id == JobRow.hyperparamcombo_id)
-        .join(QueueRow, QueueRow.id == JobRow.queue_id)
-        .join(AlgorithmRow, AlgorithmRow.id == QueueRow.algorithm_id)
-        .where(JobRow.id == bindparam("context_job", type_=Integer))
-    )
-
-
-def job_context(job_id: int) -> tuple[JobRow, HyperparamcomboRow, QueueRow, AlgorithmRow]:
-    """Everything a claimed job needs, read in one statement (under several workers each one waits its turn):
-    the job, its combination, its queue and the queue's algorithm (without its deferred function bytes)."""
-    with session_scope() as session:
-        return tuple(session.execute(_job_context_query(), {"context_job": job_id}).one())
 
 
 @functools.lru_cache(maxsize=1)
@@ -216,7 +198,8 @@ def feature_importance(predictor_id: int) -> dict[str, Any]:
 
 
 def store_queue(algorithm: dict[str, Any], hyperparamset: dict[str, Any], combinations: list[dict[str, Any]],
-                folds: list[tuple[int | None, int | None]], queue: dict[str, Any]) -> QueueRow:
+                folds: list[tuple[int | None, int | None]], queue: dict[str, Any],
+                encoding: dict[str, Any] | None = None) -> QueueRow:
     """Store an experiment in one transaction: its algorithm, hyperparameter set and combinations, the queue,
     and one queued job per combination x fold x repeat (in that run order).
 
@@ -227,8 +210,12 @@ def store_queue(algorithm: dict[str, Any], hyperparamset: dict[str, Any], combin
         combinations: each combination's hyperparameters, in combo_index order.
         folds: ``(fold id, fold_index)`` per fold, or ``[(None, None)]`` without folds.
         queue: QueueRow columns but the ids and ``job_count`` (repeat_count included).
+        encoding: for a splitset made step by step and not encoded yet, the keyword arguments of
+            :func:`~assay.db.queries.steps.add_encoding`: its encoders are stored in the same transaction.
     """
     with session_scope() as session:
+        if encoding is not None:
+            add_encoding(session, **encoding)
         algorithm_row = AlgorithmRow(**algorithm)
         combination_count = hyperparamset.get("combination_count", len(combinations))
         hyperparamset_row = HyperparamsetRow(**{**hyperparamset, "combination_count": combination_count})
@@ -245,10 +232,22 @@ def store_queue(algorithm: dict[str, Any], hyperparamset: dict[str, Any], combin
                          combination_count)
 
 
-def store_queue_for(algorithm_id: int, hyperparamset_id: int, combination_ids: list[int],
-                    folds: list[tuple[int | None, int | None]], queue: dict[str, Any]) -> QueueRow:
-    """:func:`store_queue` for an algorithm and a hyperparameter set stored already (the step-by-step API)."""
+def store_queue_for(algorithm_id: int, hyperparamset_id: int | None, combination_ids: list[int],
+                    folds: list[tuple[int | None, int | None]], queue: dict[str, Any],
+                    encoding: dict[str, Any] | None = None,
+                    hyperparamset: tuple[dict[str, Any], list[dict[str, Any]]] | None = None) -> QueueRow:
+    """:func:`store_queue` for an algorithm stored already (the step-by-step API), in one transaction: with
+    ``encoding``, the splitset's encoders first; with ``hyperparamset`` (fields and combinations) instead of a
+    ``hyperparamset_id``, a new hyperparameter set of the algorithm."""
     with session_scope() as session:
+        if encoding is not None:
+            add_encoding(session, **encoding)
+        if hyperparamset is not None:
+            fields, combinations = hyperparamset
+            hyperparamset_id = add_hyperparamset(session, fields, combinations).id
+            combination_ids = list(session.scalars(
+                select(HyperparamcomboRow.id).where(HyperparamcomboRow.hyperparamset_id == hyperparamset_id)
+                .order_by(HyperparamcomboRow.combo_index)).all())
         return add_queue(session, algorithm_id, hyperparamset_id, combination_ids, folds, queue)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Text, cast, func, select
 
-from assay.db import search_queries
+from assay.db import jsontype, search_queries
 from assay.db.engine import session_scope
 from assay.db.models import (
     AlgorithmRow,
@@ -22,24 +22,31 @@ from assay.db.models import (
 
 def queue_analysis_type_and_grid(queue_id: int) -> tuple[str, dict[str, list[Any]], int]:
     """A queue's analysis type, hyperparameter grid and hyperparamset id."""
+    queue, algorithm, hyperparamset = QueueRow.__table__, AlgorithmRow.__table__, HyperparamsetRow.__table__
     with session_scope() as session:
-        row = session.execute(
-            select(AlgorithmRow.analysis_type, HyperparamsetRow.grid, HyperparamsetRow.id)
-            .select_from(QueueRow)
-            .join(AlgorithmRow, AlgorithmRow.id == QueueRow.algorithm_id)
-            .join(HyperparamsetRow, HyperparamsetRow.id == QueueRow.hyperparamset_id)
-            .where(QueueRow.id == queue_id)
+        row = session.connection().execute(
+            select(algorithm.c.analysis_type, hyperparamset.c.grid, hyperparamset.c.id)
+            .select_from(queue.join(algorithm, algorithm.c.id == queue.c.algorithm_id)
+                         .join(hyperparamset, hyperparamset.c.id == queue.c.hyperparamset_id))
+            .where(queue.c.id == queue_id)
         ).one()
     return row[0], dict(row[1] or {}), row[2]
 
 
 def combos(hyperparamset_id: int) -> list[tuple[int, int, dict[str, Any]]]:
-    """``(combo id, combo_index, hyperparameters)`` of every combination of a hyperparameter set."""
+    """``(combo id, combo_index, hyperparameters)`` of every combination of a hyperparameter set.
+
+    The hyperparameters are read as JSON text and parsed as one document (a thousand combinations: one parse,
+    not a thousand).
+    """
+    combo = HyperparamcomboRow.__table__.c
     with session_scope() as session:
-        return [tuple(row) for row in session.execute(
-            select(HyperparamcomboRow.id, HyperparamcomboRow.combo_index, HyperparamcomboRow.hyperparameters)
-            .where(HyperparamcomboRow.hyperparamset_id == hyperparamset_id)
-        ).all()]
+        rows = session.connection().execute(
+            select(combo.id, combo.combo_index, cast(combo.hyperparameters, Text))
+            .where(combo.hyperparamset_id == hyperparamset_id)
+        ).all()
+    values = jsontype.loads_many(row[2] for row in rows)
+    return [(row[0], row[1], value) for row, value in zip(rows, values, strict=True)]
 
 
 def evaluated_splits(queue_id: int) -> list[str]:
@@ -115,6 +122,37 @@ def failed_jobs(queue_id: int, limit: int | None = None) -> list[Any]:
             .where(JobRow.queue_id == queue_id, JobRow.status == "failed")
             .order_by(JobRow.run_index).limit(limit)
         ).all())
+
+
+def split_evaluated(queue_id: int, split: str) -> bool:
+    """Whether a trained model of the queue was evaluated on ``split`` (inferences do not count); the query stops
+    at the first such prediction."""
+    job, predictor, prediction = JobRow.__table__, PredictorRow.__table__, PredictionRow.__table__
+    with session_scope() as session:
+        return bool(session.connection().execute(select(
+            select(prediction.c.id)
+            .select_from(job.join(predictor, predictor.c.job_id == job.c.id)
+                         .join(prediction, prediction.c.predictor_id == predictor.c.id))
+            .where(job.c.queue_id == queue_id, prediction.c.split == split, prediction.c.split != "inference")
+            .exists()
+        )).scalar())
+
+
+def split_metric_runs(queue_id: int, split: str) -> list[tuple[int, int, str | None]]:
+    """``(combo_index, predictor id, metrics as JSON text)`` of every trained model of a queue evaluated on
+    ``split``, in run order: the three columns a leaderboard ranks (one query over the job, combination,
+    predictor and prediction indexes; no model or prediction arrays)."""
+    job, combo = JobRow.__table__, HyperparamcomboRow.__table__
+    predictor, prediction = PredictorRow.__table__, PredictionRow.__table__
+    with session_scope() as session:
+        return [tuple(row) for row in session.connection().execute(
+            select(combo.c.combo_index, predictor.c.id, cast(prediction.c.metrics, Text))
+            .select_from(job.join(combo, combo.c.id == job.c.hyperparamcombo_id)
+                         .join(predictor, predictor.c.job_id == job.c.id)
+                         .join(prediction, prediction.c.predictor_id == predictor.c.id))
+            .where(job.c.queue_id == queue_id, prediction.c.split == split)
+            .order_by(job.c.run_index)
+        ).all()]
 
 
 def pruned_combo_indexes(queue_id: int) -> set[int]:

@@ -89,16 +89,16 @@ def work(
     storage_before = claiming.STORAGE_TIMER.snapshot()
     try:
         while should_stop is None or not should_stop():
-            job_id = claiming.claim_next(queue_id, worker, lease_seconds)
-            if job_id is None:
+            claimed = claiming.claim(queue_id, worker, lease_seconds)
+            if claimed is None:
                 if not wait or not _others_may_hand_back(queue_id):
                     break
                 time.sleep(_idle_poll_seconds(lease_seconds))
                 continue
             try:
-                outcome = runner.run_claimed_job(job_id, worker, lease_seconds)
+                outcome = runner.run_claimed_job(claimed.job_id, worker, lease_seconds, context=claimed)
             except BaseException:
-                claiming.unclaim(job_id, worker)  # interrupted: the job runs again later, from scratch
+                claiming.unclaim(claimed.job_id, worker)  # interrupted: the job runs again later, from scratch
                 raise
             if on_job is not None:
                 on_job(outcome)
