@@ -177,9 +177,42 @@ def _array_rows(read: _Read, samples: dict[str, np.ndarray], folds: list[dict[st
     )
 
 
+def _check_keys(reads: list[_Read], labels: Any, key_column: Any) -> list[_Read]:
+    """Every table's ``key_column`` equals the label table's, row by row; the key is no feature."""
+    if not isinstance(key_column, str):
+        raise errors.DataError("key_column", f"must be a column name, got {key_column!r}")
+    if key_column not in labels.df.columns or key_column == labels.column:
+        raise errors.DataError("key_column", f"{key_column!r} must be a column of the label table other than the "
+                               f"label; its columns: {list(labels.df.columns)}")
+    keys = labels.df[key_column]
+    if keys.duplicated().any():
+        raise errors.DataError("key_column", f"{key_column!r} holds duplicate values in the label table (e.g. "
+                               f"{keys[keys.duplicated()].iloc[0]!r}); a key names one sample")
+    checked = []
+    for read in reads:
+        if read.spec.kind != "tabular":  # sequences and images carry no keys: aligned by position
+            checked.append(read)
+            continue
+        df = read.value
+        if key_column not in df.columns:
+            raise errors.DataError(read.spec.parameter, f"has no key column {key_column!r}; its columns: "
+                                   f"{list(df.columns)}")
+        different = np.flatnonzero(df[key_column].to_numpy() != keys.to_numpy())
+        if len(different):
+            row = int(different[0])
+            raise errors.DataError(
+                read.spec.parameter, f"row {row} has {key_column}={df[key_column].iloc[row]!r} but the label table "
+                f"has {keys.iloc[row]!r} ({len(different)} rows differ); give every input's rows in the label table's "
+                "order")
+        excluded = encoding.as_list(read.spec.options["feature_cols_excluded"]) or []
+        options = {**read.spec.options, "feature_cols_excluded": [*excluded, key_column]}
+        checked.append(attrs.evolve(read, spec=attrs.evolve(read.spec, options=options)))
+    return checked
+
+
 def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any, label_encoder: Any,
          size_test: Any, size_validation: Any, fold_count: Any, bin_count: Any, seed: Any,
-         fit_tabular: TabularFitter) -> SplitsetData:
+         fit_tabular: TabularFitter, key_column: Any = None) -> SplitsetData:
     """Check, split, fit and store a multi-input splitset; see the module docstring."""
     array_pipeline.check_common(seed, size_test, size_validation, fold_count)
     specs = parse_inputs(inputs)
@@ -189,6 +222,8 @@ def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any
     reads = [_read(spec) for spec in specs]
     multi_input.check_counts([read.count for read in reads], [spec.name for spec in specs], "inputs")
     labels = array_pipeline.read_labels(label_df_or_path, label_column, label_dtype, label_encoder, reads[0].count)
+    if key_column is not None:
+        reads = _check_keys(reads, labels, key_column)
 
     strata = splitting.make_strata(labels.series, labels.is_categorical, bin_count)
     samples = splitting.split_rows(strata, reads[0].count, size_test, size_validation, int(seed))
