@@ -5,6 +5,8 @@ Real Keras and torch training on the built-in galaxy_morphology data (40 galaxie
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -101,7 +103,8 @@ def test_a_single_input_splitset_is_unchanged(db):
 
 def _refused(match, error=errors.ValidationError, **overrides):
     galaxies, inputs = galaxy_inputs()
-    kwargs = dict(inputs=inputs, label_df_or_path=galaxies["labels"], label_column="morphology", size_test=0.25)
+    kwargs = dict(inputs=inputs, label_df_or_path=galaxies["labels"], label_column="morphology", size_test=0.25,
+                  label_encoder=dict(sklearn_preprocess=OneHotEncoder()))
     kwargs.update(overrides)
     before = row_counts()
     with pytest.raises(error, match=match):
@@ -121,6 +124,11 @@ def test_labels_of_another_count_than_the_inputs_are_refused(db):
              label_df_or_path=galaxies["labels"].iloc[:39])
 
 
+def test_text_labels_without_an_encoder_are_refused_before_any_input_is_fitted(db):
+    _refused(r"label_encoder: the label's classes \['bar', 'spiral'\] are not class indices", errors.EncoderError,
+             label_encoder=None)
+
+
 def test_a_text_column_without_an_encoder_is_refused_naming_the_input(db):
     _galaxies, inputs = galaxy_inputs()
     inputs[0]["feature_encoders"] = [CLARITY]  # 'angle' is text and nothing encodes it
@@ -128,6 +136,8 @@ def test_a_text_column_without_an_encoder_is_refused_naming_the_input(db):
 
 
 @pytest.mark.parametrize(("inputs", "match"), [
+    ([dict(df_or_path=pd.DataFrame({"x": [1.0]})), dict(df_or_path=pd.DataFrame({"y": [1.0]}))],
+     r"label_df_or_path: has 40 rows but there are 1 samples"),
     ("table", r"inputs: give a list of two or more inputs"),
     ([dict(df_or_path=pd.DataFrame({"x": [1.0]}))], r"inputs: give a list of two or more inputs"),
     ([dict(df_or_path=pd.DataFrame({"x": [1.0]})), dict(pixels=[1])], r"inputs\[1\]: name its data"),
@@ -211,7 +221,7 @@ def _keras_queue(splitset, fn_build=keras_build):
                                  fn_train=keras_train, hyperparameters={"epoch_count": [2]}, splitset_id=splitset.id)
 
 
-def test_a_two_input_keras_model_trains_and_every_split_is_predicted_with_metrics(db):
+def test_a_two_input_keras_model_trains_and_every_split_is_predicted_with_metrics(db, tmp_path):
     splitset = make_galaxies()
     queue = _keras_queue(splitset)
     queue.run_jobs()
@@ -224,6 +234,8 @@ def test_a_two_input_keras_model_trains_and_every_split_is_predicted_with_metric
     assert len(predictor.predictions["test"].predictions) == 10
     importance = predictor.feature_importance(split="test", permutation_count=2)
     assert sorted(importance["feature"]) == ["photo: L", "table: angle", "table: clarity"]
+    report = queue.report(tmp_path / "report.html")  # the queue's metrics and plots, as for one input
+    assert "Best models" in Path(report).read_text(encoding="utf-8")
 
 
 def test_inference_on_new_raw_data_of_both_inputs_reproduces_the_stored_predictions(db):
