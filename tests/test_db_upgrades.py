@@ -153,3 +153,10 @@ def test_what_revisions_0002_to_0005_stored_reads_back_after_the_upgrade(upgrade
     assert len(search.leaderboard()) >= 1
     result = search.predictors[0].infer(datum.to_pandas("iris.tsv").drop(columns="species").head(3))
     assert len(result) == 3
+
+
+def test_predictions_stored_before_the_upgrade_read_back_beside_new_ones(upgraded):
+    old = assay.Queue.all()[0].predictors[0].predictions["test"]
+    assert len(old.predictions) == old.row_count == len(old.labels) == len(old.row_indices)
+    assert np.allclose(old.probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert set(old.predictions) <= set(old.classes)

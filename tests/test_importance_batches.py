@@ -57,6 +57,24 @@ def test_a_permuted_copy_encodes_like_the_whole_shuffled_frame(predictor):
                                       splitset.encode_features(shuffled, 1))
 
 
+def test_copies_encoded_together_equal_copies_encoded_one_by_one(predictor):
+    splitset = predictor.queue.splitset
+    raw = assay.Dataset.get(splitset.dataset_id).to_pandas().iloc[splitset.samples["test"]].reset_index(drop=True)
+    before = raw.copy()
+    permuted = permutation.PermutedEncoder(splitset.encoders(1), raw, lambda df: splitset.encode_features(df, 1))
+    rng = np.random.default_rng(1)
+    # one-hot, two copies of a column scaled with others, passthrough: each encoder called once for its copies
+    tasks = [permutation.Task(column, rng.permutation(len(raw))) for column in ["district", "crim", "zn", "crim", "rm"]]
+
+    together = permuted.encode_many(tasks)
+
+    assert len(together) == len(tasks)
+    for task, encoded in zip(tasks, together, strict=True):
+        np.testing.assert_array_equal(encoded, permuted.encode(task))
+    assert not np.array_equal(together[1], together[3])  # each copy keeps its own shuffle
+    assert raw.equals(before)
+
+
 def test_batched_importance_equals_one_prediction_call_per_copy(predictor):
     trained = Trained.load(predictor.id)  # what the public Predictor hands down: its id
     one_by_one = importance._compute(trained, "test", 2, batch_rows=1)

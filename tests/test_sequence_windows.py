@@ -91,6 +91,25 @@ def test_a_model_forecasts_each_step_and_infer_forecasts_the_next_window_of_a_se
         predictor.infer(array[0, -3:])
 
 
+def test_a_bundle_of_a_sequence_forecaster_forecasts_as_infer_does(db, tmp_path):
+    pytest.importorskip("assay_torch")
+    array = series()
+    queue = assay.Experiment.make(library="torch", analysis_type="regression", fn_build=fn_build, fn_train=fn_train,
+                                  hyperparameters={"unused": [0]}, splitset_id=make(array).id)
+    queue.run_jobs(progress=False)
+    predictor = queue.jobs[0].predictor
+    bundle = assay.load_bundle(predictor.export(tmp_path / "forecaster.assay"))
+
+    forecast = bundle.predict(array[1, -12:])
+
+    pd.testing.assert_frame_equal(forecast, predictor.infer(array[1, -12:]), check_exact=False, atol=1e-6)
+    assert forecast.index.tolist() == list(range(12 - 6 + 2, 12 + 2))
+    np.save(tmp_path / "series.npy", array[1, -12:])
+    pd.testing.assert_frame_equal(bundle.predict(str(tmp_path / "series.npy")), forecast)
+    with pytest.raises(errors.DataError, match="latest 6"):
+        bundle.predict(array[1, -3:])
+
+
 @pytest.mark.parametrize(("overrides", "parameter"), [
     (dict(feature_window=dict(size_window=60, size_shift=1)), "feature_window.size_window"),
     (dict(feature_window=dict(size_window=6, size_shift=0)), "feature_window.size_shift"),

@@ -153,14 +153,28 @@ def test_bad_steps_are_refused_naming_the_parameter_before_anything_is_stored(db
     other = Algorithm.make(library="torch", analysis_type="regression", fn_build=pytorch_regression_fn_build,
                            fn_train=torch_fn_train)
     hyperparamset = other.make_hyperparamset(hyperparameters={"neuron_count": [4]})
-    queues = table_counts()["queue"]
+    before = table_counts()
     with pytest.raises(errors.ExperimentError, match=f"foldset_id={foldset.id}"):
         algorithm.make_queue(splitset_id=splitset.id)
     with pytest.raises(errors.ExperimentError, match=r"hyperparamset_id.*use algorithm\.make_hyperparamset"):
         algorithm.make_queue(splitset_id=splitset.id, foldset_id=foldset.id, hyperparamset_id=hyperparamset.id)
+    with pytest.raises(errors.ExperimentError, match="repeat_count"):
+        algorithm.make_queue(splitset_id=splitset.id, foldset_id=foldset.id, repeat_count=0)
     with pytest.raises(errors.ExperimentError, match="search_count"):
         algorithm.make_hyperparamset(hyperparameters={"neuron_count": [4]}, search_count=2)
-    assert table_counts()["queue"] == queues
+    classifier = Algorithm.make(library="torch", analysis_type="classification_binary",
+                                fn_build=pytorch_regression_fn_build, fn_train=torch_fn_train)
+    with pytest.raises(errors.AssayError, match="label"):  # a continuous price is no binary label
+        classifier.make_queue(splitset_id=splitset.id, foldset_id=foldset.id)
+    with pytest.raises(errors.AssayError, match="search"):  # the high-level make refuses after the same fit
+        assay.Experiment.make(library="torch", analysis_type="regression", fn_build=pytorch_regression_fn_build,
+                              fn_train=torch_fn_train, hyperparameters={"neuron_count": [4]}, search="nope",
+                              splitset_id=splitset.id)
+    # the refused queues stored nothing: not the splitset's encoders (fitted for the checks), no hyperparameters
+    after = table_counts()
+    assert {table: after[table] - before[table] for table in after if after[table] != before[table]} == \
+        {"algorithm": 1}  # the classifier's own, stored by Algorithm.make
+    assert not Splitset.get(splitset.id).is_encoded
     queue = algorithm.make_queue(splitset_id=splitset.id, foldset_id=foldset.id,
                                  hyperparamset_id=algorithm.make_hyperparamset({"neuron_count": [4]}).id)
     assert queue.job_count == 2

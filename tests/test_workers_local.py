@@ -134,7 +134,7 @@ def test_four_workers_finish_a_40_run_queue_running_each_run_exactly_once(any_sp
     # 2 cores shared by 4 workers: each worker's BLAS ran on one thread
     assert {tuple(p.history["blas_threads"]) for p in queue.predictors} <= {(1.0,), ()}
     assert "database is locked" not in capfd.readouterr().err
-    assert set(summary.storage_seconds) >= {"claim", "load", "store"}
+    assert set(summary.storage_seconds) >= {"claim", "store"}  # the claim reads the job's context too
     assert 0 < summary.storage_ms_per_run < 1000
 
 

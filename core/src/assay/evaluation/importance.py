@@ -120,8 +120,11 @@ def _compute(predictor: Trained, split: str, permutation_count: int, sample_rows
 
     if splitset.kind == multi_input.KIND:
         base, encode, columns = _multi_permuter(splitset, rows, fold_index)
+
+        def encode_many(tasks: list[permutation.Task]) -> list[Any]:
+            return [encode(task) for task in tasks]
     else:
-        base, encode = _permuter(splitset, rows, fold_index)
+        base, encode_many = _permuter(splitset, rows, fold_index)
         columns = splitset.feature_columns
 
     labels = splitset.samples_for(split, fold_index=fold_index)["labels"][positions]
@@ -132,29 +135,30 @@ def _compute(predictor: Trained, split: str, permutation_count: int, sample_rows
              for column in columns for _ in range(permutation_count)]
     drops: dict[str, list[float]] = {column: [] for column in columns}
     for batch in permutation.batches(tasks, len(rows), batch_rows):
-        for task, value in zip(batch, score([encode(task) for task in batch]), strict=True):
+        for task, value in zip(batch, score(encode_many(batch)), strict=True):
             change = baseline - value
             drops[task.column].append(float(change if better_high else -change))
     return {"metric": metric, "higher_is_better": better_high, "baseline": float(baseline), "drops": drops}
 
 
 def _permuter(splitset: Any, rows: np.ndarray, fold_index: int | None,
-              ) -> tuple[np.ndarray, Callable[[permutation.Task], np.ndarray]]:
-    """The encoded rows of one input and a function encoding them with one column (feature, channel) shuffled."""
+              ) -> tuple[np.ndarray, Callable[[list[permutation.Task]], list[np.ndarray]]]:
+    """The encoded rows of one input and a function encoding them once per task, each with the task's column
+    (feature, channel) shuffled."""
     def encode_all(data: Any) -> np.ndarray:
         return splitset.encode_features(data, fold_index=fold_index)
 
     if splitset.kind == "tabular":
         raw = splitset.frame().iloc[rows].reset_index(drop=True)
         permuted = permutation.PermutedEncoder(splitset.encoders(fold_index), raw, encode_all)
-        return permuted.base, permuted.encode
+        return permuted.base, permuted.encode_many
     # raw samples as stored: every feature (sequences) or channel (images), before encoding
     raw = splitset._stored_array().rows(rows)
 
-    def encode(task: permutation.Task) -> np.ndarray:
-        return encode_all(_shuffled(splitset, raw, task.column, task.order))
+    def encode_many(tasks: list[permutation.Task]) -> list[np.ndarray]:
+        return [encode_all(_shuffled(splitset, raw, task.column, task.order)) for task in tasks]
 
-    return encode_all(raw), encode
+    return encode_all(raw), encode_many
 
 
 def _multi_permuter(splitset: Any, rows: np.ndarray, fold_index: int | None,
@@ -170,7 +174,7 @@ def _multi_permuter(splitset: Any, rows: np.ndarray, fold_index: int | None,
     def encode(task: permutation.Task) -> list[np.ndarray]:
         index, column = owners[task.column]
         copy = list(base)
-        copy[index] = permuters[index][1](permutation.Task(column, task.order))
+        [copy[index]] = permuters[index][1]([permutation.Task(column, task.order)])
         return copy
 
     return base, encode, list(owners)

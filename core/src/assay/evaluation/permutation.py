@@ -4,7 +4,10 @@ Predicting every permuted copy on its own pays the model's per-call overhead (gr
 conversion, the backend's own batching) once per column and permutation: 178 columns x 5 permutations is 890
 calls. Here the rows are encoded once; a permuted copy re-encodes only the encoder(s) that read the shuffled
 column (or copies one passthrough column), and many copies are stacked into one array of up to
-``BATCH_ROWS`` rows that is predicted in one call, then scored copy by copy.
+``BATCH_ROWS`` rows that is predicted in one call, then scored copy by copy. The copies of a batch are encoded
+together too: each encoder transforms the stacked rows of every copy whose shuffled column it reads in one call
+(an encoder transforms each row on its own, so this equals encoding the copies one by one; it saves the
+encoder's per-call validation, 2 ms for a StandardScaler over 178 columns, once per copy).
 """
 
 from __future__ import annotations
@@ -74,6 +77,51 @@ class PermutedEncoder:
                 frame[task.column] = shuffled
                 out[:, outputs] = encoder.transform(frame)
         return out
+
+
+    def encode_many(self, tasks: list[Task]) -> list[np.ndarray]:
+        """:meth:`encode` of each task, with each encoder called once for all the tasks that touch it."""
+        if self._whole or len(tasks) < 2:
+            return [self.encode(task) for task in tasks]
+        n = len(self.raw)
+        outs = [self.base.copy() for _ in tasks]
+        touching: dict[int, list[int]] = {}  # encoder position -> positions of the tasks shuffling its columns
+        encoders = {id(encoder): encoder for encoder in self.encoders.features}
+        for position, task in enumerate(tasks):
+            for outputs, encoder in self._outputs.get(task.column, []):
+                if encoder is None:
+                    shuffled = self.raw[task.column].to_numpy()[task.order]
+                    outs[position][:, outputs] = pd.Series(shuffled).to_numpy(
+                        dtype=np.float32, na_value=np.nan).reshape(-1, 1)
+                else:
+                    touching.setdefault(id(encoder), []).append(position)
+        for key, positions in touching.items():
+            encoder = encoders[key]
+            stacked = self._stacked(encoder.columns, [tasks[position] for position in positions])
+            encoded = encoder.transform(stacked)
+            outputs = next(out for out, known in self._outputs[encoder.columns[0]] if known is encoder)
+            for i, position in enumerate(positions):
+                outs[position][:, outputs] = encoded[i * n:(i + 1) * n]
+        return outs
+
+    def _stacked(self, columns: list[str], tasks: list[Task]) -> pd.DataFrame:
+        """The raw ``columns`` repeated once per task, each copy with its task's column shuffled (dtypes kept)."""
+        n = len(self.raw)
+        frame = self.raw[columns]
+        dtypes = set(frame.dtypes)
+        if len(dtypes) == 1 and isinstance(next(iter(dtypes)), np.dtype):  # one numpy dtype: one block
+            values = frame.to_numpy()
+            stacked = np.tile(values, (len(tasks), 1))
+            for i, task in enumerate(tasks):
+                index = columns.index(task.column)
+                stacked[i * n:(i + 1) * n, index] = values[task.order, index]
+            return pd.DataFrame(stacked, columns=columns, copy=False)
+        base_rows = np.arange(n)
+        data = {}
+        for column in columns:  # mixed or extension dtypes: column by column, each keeping its dtype
+            rows = np.concatenate([task.order if task.column == column else base_rows for task in tasks])
+            data[column] = frame[column].take(rows).reset_index(drop=True)
+        return pd.DataFrame(data)
 
 
 def batches(tasks: list[Task], row_count: int, batch_rows: int = BATCH_ROWS) -> Iterator[list[Task]]:

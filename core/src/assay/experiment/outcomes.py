@@ -16,8 +16,9 @@ from assay import errors
 class RunSummary:
     """What ``run_jobs`` did: jobs that succeeded, failed and were pruned in this call, and the queue's state after.
 
-    ``storage_seconds`` is the time spent in assay's own storage calls during the call, by kind (``claim``,
-    ``load``, ``heartbeat``, ``store``), summed over every worker; ``storage_ms_per_run`` divides it by the runs.
+    ``storage_seconds`` is the time spent in assay's own storage calls during the call, by kind (``claim``, which
+    also reads what the claimed job needs, ``heartbeat``, ``store``, and ``load`` for a job run without its claim's
+    context), summed over every worker; ``storage_ms_per_run`` divides it by the runs.
     """
 
     queue_id: int
@@ -29,7 +30,7 @@ class RunSummary:
 
     @property
     def storage_ms_per_run(self) -> float | None:
-        """Milliseconds of database work per finished run (claim, load, heartbeat, store and search together)."""
+        """Milliseconds of database work per finished run (claim, heartbeat, store and search together)."""
         runs = self.succeeded + self.failed + self.pruned
         return 1000 * sum(self.storage_seconds.values()) / runs if runs else None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import functools
 import inspect
 import time
@@ -16,7 +18,7 @@ from assay import contracts, epochs, errors, plugins
 from assay.data.array_input import library_samples, library_shape
 from assay.data.splitsets import SplitsetData
 from assay.db.engine import current_url
-from assay.db.models import AlgorithmRow, JobRow, QueueRow
+from assay.db.queries import claims
 from assay.db.queries import experiments as queries
 from assay.experiment import arrays, claiming, predicting, pruning, reclaim
 from assay.experiment.functions import load_functions
@@ -30,9 +32,38 @@ def job_seed(queue_seed: int, combo_index: int, fold_index: int | None, repeat_i
 
 
 @functools.lru_cache(maxsize=8)
-def _splitset(url: str | None, splitset_id: int) -> SplitsetData:
-    # Splitsets never change once written; keeping one per process and database keeps its arrays cached.
+def _splitset(url: str | None, splitset_id: int, created_at: dt.datetime) -> SplitsetData:
+    # Splitsets never change once queued; keeping one per process and database keeps its arrays cached. The
+    # time it was made tells it from a splitset with the same id in a database made again at the same URL.
     return SplitsetData.load(splitset_id)
+
+
+@functools.lru_cache(maxsize=16)
+def _prepared(backend: plugins.Backend, analysis_type: str, splitset: SplitsetData, split: str,
+              fold_index: int | None) -> dict[str, Any]:
+    """A split's samples as the library takes them, made once per process (callers copy what users receive).
+
+    Converting and checking a split's arrays costs about as much as training a tiny model; a queue's jobs
+    share the same splits, which never change once queued (the splitset itself is kept by :func:`_splitset`).
+    """
+    raw = splitset.samples_for(split, fold_index=fold_index)
+    return backend.prepare_samples(analysis_type, library_samples(raw, splitset.layout, backend.channels_last()))
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of prepared samples for a user function, which may modify them in place.
+
+    Arrays and tensors are copied directly (``deepcopy`` of a torch tensor costs ten times its ``clone``);
+    dicts and lists of them (several inputs) are copied item by item; anything else is deep-copied.
+    """
+    if isinstance(value, dict):
+        return {key: _fresh(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_fresh(item) for item in value)
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    clone = getattr(value, "clone", None)  # torch tensors
+    return clone() if callable(clone) else copy.deepcopy(value)
 
 
 def _missing_hyperparameter(name: str, fn: Callable[..., Any], exc: KeyError,
@@ -95,9 +126,10 @@ def _split_truth(splitset: SplitsetData, split: str, fold_index: int | None,
 def evaluate_split(*, backend: plugins.Backend, analysis_type: str, fn_predict: Callable[..., Any] | None,
                    model: Any, loser: Any, splitset: Any, split: str, fold_index: int | None) -> _Evaluated:
     """Predict one split, decode the predictions to original label values and compute its metrics."""
-    raw = splitset.samples_for(split, fold_index=fold_index)
-    samples = backend.prepare_samples(analysis_type, library_samples(raw, splitset.layout, backend.channels_last()))
-    predictions, probabilities = predicting.predict(backend, analysis_type, fn_predict, model, samples)
+    samples = _prepared(backend, analysis_type, splitset, split, fold_index)
+    # the backend's own predict leaves the samples alone; a user's fn_predict gets a copy it may change
+    predictions, probabilities = predicting.predict(backend, analysis_type, fn_predict, model,
+                                                    samples if fn_predict is None else _fresh(samples))
     classes = list(splitset.label_classes) if plugins.analysis_type(analysis_type).is_classification else []
     rows, labels, true_codes = _split_truth(splitset, split, fold_index, tuple(classes))
     decoded = splitset.decode_labels(predicting.one_column(predictions, len(rows)), fold_index=fold_index)
@@ -121,27 +153,24 @@ def _evaluation_splits(splitset: Any, fold_index: int | None, hide_test: bool) -
     return evaluate, splits
 
 
-def train_and_evaluate(job: JobRow, queue: QueueRow, algorithm: AlgorithmRow, hyperparameters: dict[str, Any],
-                       combo_index: int) -> tuple[dict[str, Any], list[_Evaluated]]:
+def train_and_evaluate(job: claims.JobContext) -> tuple[dict[str, Any], list[_Evaluated]]:
     """Everything one job computes; touches no database rows (the caller stores the result)."""
     started = time.perf_counter()
-    analysis_type, library = algorithm.analysis_type, algorithm.library
+    analysis_type, library = job.analysis_type, job.library
+    hyperparameters = dict(job.hyperparameters)
     backend = plugins.backend(library)
-    functions = load_functions(algorithm.id)
-    splitset = _splitset(current_url(), queue.splitset_id)
+    functions = load_functions(job.algorithm_id)
+    splitset = _splitset(current_url(), job.splitset_id, job.splitset_created_at)
     fold_index = job.fold_index
-    backend.seed(job_seed(queue.seed, combo_index, fold_index, job.repeat_index))
+    backend.seed(job_seed(job.seed, job.combo_index, fold_index, job.repeat_index))
 
-    evaluate_split_name, splits = _evaluation_splits(splitset, fold_index, queue.hide_test)
+    evaluate_split_name, splits = _evaluation_splits(splitset, fold_index, job.hide_test)
     # images are stored channels first; a channels-last library (Keras) gets them, and their shape, channels last
     layout, channels_last = splitset.layout, backend.channels_last()
-    samples_train = backend.prepare_samples(
-        analysis_type, library_samples(splitset.samples_for("train", fold_index=fold_index), layout, channels_last)
-    )
+    samples_train = _fresh(_prepared(backend, analysis_type, splitset, "train", fold_index))
     samples_evaluate = None
     if evaluate_split_name is not None:
-        samples_evaluate = backend.prepare_samples(analysis_type, library_samples(
-            splitset.samples_for(evaluate_split_name, fold_index=fold_index), layout, channels_last))
+        samples_evaluate = _fresh(_prepared(backend, analysis_type, splitset, evaluate_split_name, fold_index))
     features_shape = library_shape(splitset.features_shape, layout, channels_last)  # a list for several inputs
     label_shape = tuple(splitset.label_shape) if splitset.label_shape is not None else None
 
@@ -193,13 +222,19 @@ def train_and_evaluate(job: JobRow, queue: QueueRow, algorithm: AlgorithmRow, hy
 
 
 def _store(job_id: int, worker: str, predictor: dict[str, Any], evaluated: list[_Evaluated],
-           status: str = "succeeded") -> bool:
+           status: str = "succeeded", next_of: int | None = None,
+           lease_seconds: float | None = None) -> tuple[bool, claims.JobContext | None]:
     """Write the Predictor, its Predictions and the job's end (``succeeded`` or ``pruned``) in one transaction,
-    if the job is still ours."""
+    if the job is still ours; with ``next_of``, claim this worker's next job of that queue in the same one.
+
+    Returns ``(stored, the next job's context or None)``.
+    """
+    predictions = [{"split": e.split, "arrays": e.arrays, "metrics": e.metrics, "row_count": e.row_count}
+                   for e in evaluated]
+    if next_of is not None:
+        return claiming.store_and_claim_next(job_id, worker, predictor, predictions, status, next_of, lease_seconds)
     with claiming.STORAGE_TIMER.measure("store"):
-        return queries.store_trained(job_id, worker, predictor, [
-            {"split": e.split, "arrays": e.arrays, "metrics": e.metrics, "row_count": e.row_count} for e in evaluated
-        ], status=status)
+        return queries.store_trained(job_id, worker, predictor, predictions, status=status), None
 
 
 def _fail(job_id: int, worker: str, exc: BaseException) -> None:
@@ -212,26 +247,34 @@ class JobOutcome:
     job_id: int
     status: str  # succeeded | pruned | failed | lost (the lease was taken over)
     error: BaseException | None = None
+    #: the next job, claimed in the same transaction as this one's results (see ``run_claimed_job``'s ``next_of``)
+    next_job: claims.JobContext | None = None
 
 
-def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None) -> JobOutcome:
+def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None,
+                    context: claims.JobContext | None = None, next_of: int | None = None) -> JobOutcome:
     """Run a job this worker has claimed; a failing user function fails only this job.
 
     Args:
         job_id: a job :func:`assay.experiment.claiming.claim_next` gave ``worker``.
         worker: the claiming worker's name; results are stored only while the job is still its own.
         lease_seconds: the lease the heartbeat keeps renewing (default ``ASSAY_LEASE_SECONDS``, else 60).
+        context: the job's context as :func:`assay.experiment.claiming.claim` read it with the claim; read now
+            when not given.
+        next_of: a queue id: once this job succeeded, claim the worker's next job of that queue in the same
+            transaction that stores this one's results (the outcome's ``next_job``; the claim loop's way).
     """
-    # one short transaction for everything the job needs: under several workers each one waits its turn
-    with claiming.STORAGE_TIMER.measure("load"):
-        job, combo, queue, algorithm = queries.job_context(job_id)
-    backend = plugins.backend(algorithm.library)
+    job = context
+    if job is None:
+        # one short transaction for everything the job needs: under several workers each one waits its turn
+        with claiming.STORAGE_TIMER.measure("load"):
+            job = claims.job_context(job_id)
+    backend = plugins.backend(job.library)
     # the queue's pruner (if any) hears every epoch the backend reports and may stop training early
-    pruner = pruning.job_pruner(queue.id, job_id, job.fold_index)
+    pruner = pruning.job_pruner(job.queue_id, job_id, job.fold_index)
     try:
         with claiming.heartbeat(job_id, worker, lease_seconds), epochs.reporting(pruner):
-            predictor, evaluated = train_and_evaluate(job, queue, algorithm, dict(combo.hyperparameters),
-                                                      combo.combo_index)
+            predictor, evaluated = train_and_evaluate(job)
     except Exception as exc:
         _fail(job_id, worker, exc)
         return JobOutcome(job_id, "failed", exc)
@@ -239,5 +282,5 @@ def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None
         backend.clear_session()
         reclaim.after_job()  # a full collection only when memory grew: after every job it costs more than a run
     status = "pruned" if pruner is not None and pruner.pruned_at is not None else "succeeded"
-    stored = _store(job_id, worker, predictor, evaluated, status)
-    return JobOutcome(job_id, status if stored else "lost")
+    stored, next_job = _store(job_id, worker, predictor, evaluated, status, next_of, lease_seconds)
+    return JobOutcome(job_id, status if stored else "lost", next_job=next_job)

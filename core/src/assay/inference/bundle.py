@@ -56,6 +56,7 @@ from assay.data.splitsets import SplitsetData
 from assay.db.queries import experiments as queries
 from assay.experiment.functions import serialise_functions
 from assay.experiment.trained import Trained
+from assay.inference import forecast
 from assay.inference.infer import Inference, input_schema, read_label_column, window_settings
 from assay.inference.inputs import InputEntry
 from assay.inference.manifest import (
@@ -388,6 +389,8 @@ class Bundle:
             labels = None if label_df_or_path is None else read_label_column(label_df_or_path, self.label_column)
             return self._inference.predict_inputs(df, labels, parameter="df").frame
         arrays = self.manifest.arrays
+        if arrays and self._inference.window is not None:  # the window after the latest timesteps of one series
+            return forecast.predict_series_window(self._inference, df).frame
         if arrays:
             samples, _ = read_samples(arrays.kind, df, "df")
             labels = None

@@ -9,6 +9,7 @@ rows lie beyond the data.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -70,13 +71,19 @@ def _check_shape(predictions: Any, features_shape: tuple[int, ...]) -> None:
 def predict_series_window(inference: Inference, series: Any) -> Outcome:
     """Forecast the window that follows the latest ``size_window`` timesteps of one series of a sequence model.
 
-    ``series`` is ``(timesteps, features)`` or ``(1, timesteps, features)`` with every stored feature, oldest first.
+    ``series`` is ``(timesteps, features)`` or ``(1, timesteps, features)`` with every stored feature, oldest first,
+    as an array or a ``.npy`` file.
     The frame's index continues the series' timesteps, as :func:`predict_window` does for rows.
     """
     from assay.data import sequence_windows
 
     window = windows.Window.from_json({**inference.window, "starts": []})
     size, encoders = window.size_window, inference.encoders
+    if isinstance(series, (str, os.PathLike)):  # a .npy file holding the series (assay predict passes a path)
+        if not str(series).endswith(".npy") or not os.path.isfile(series):
+            raise errors.DataError("df_or_path", f"{str(series)!r} is not a .npy file; give the series as an array "
+                                   "or a .npy file holding it")
+        series = np.load(series, allow_pickle=False)
     array = np.asarray(series)
     if array.ndim == 2:
         array = array[np.newaxis]

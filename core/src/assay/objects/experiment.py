@@ -104,7 +104,7 @@ class Algorithm(Persisted):
             repeat_count, permute_count, hide_test, seed, max_attempts: as in ``Experiment.make``.
         """
         seed = definition.check_seed(seed)
-        splitset = queue_splitset(splitset_id, self.analysis_type)
+        splitset, pending_encoding = queue_splitset(splitset_id, self.analysis_type)
         queue = definition.queue_fields(splitset.id, repeat_count, hide_test, seed, max_attempts, permute_count)
         foldset = step_queries.foldset_of(splitset.id)
         if foldset is not None and foldset_id != foldset.id:
@@ -113,8 +113,11 @@ class Algorithm(Persisted):
             )
         if foldset is None and foldset_id is not None:
             raise errors.ExperimentError("foldset_id", f"splitset {splitset.id} has no foldset {foldset_id}")
-        if hyperparamset_id is None:
-            hyperparamset = self.make_hyperparamset({}, seed=seed)
+        new_hyperparamset, combination_ids = None, []
+        if hyperparamset_id is None:  # one run without hyperparameters: stored with the queue
+            strategy, combos = definition.combinations({}, None, None, seed)
+            new_hyperparamset = (dict(grid={}, search_count=None, search_percent=None, search=strategy,
+                                      algorithm_id=self.id), combos)
         else:
             hyperparamset = Hyperparamset.get(hyperparamset_id)
             if hyperparamset.algorithm_id != self.id:
@@ -122,9 +125,12 @@ class Algorithm(Persisted):
                     "hyperparamset_id", f"hyperparamset {hyperparamset_id} was made by algorithm "
                     f"{hyperparamset.algorithm_id}, not {self.id}: use algorithm.make_hyperparamset"
                 )
+            combination_ids = step_queries.combination_ids(hyperparamset.id)
+        # the splitset's encoders (when made step by step), a hyperparameter set if none was given, the queue
+        # and its jobs: one transaction, after every check
         row = queries.store_queue_for(
-            self.id, hyperparamset.id, step_queries.combination_ids(hyperparamset.id),
-            data_queries.fold_ids(splitset.id) or [(None, None)], queue,
+            self.id, hyperparamset_id, combination_ids, data_queries.fold_ids(splitset.id) or [(None, None)], queue,
+            encoding=None if pending_encoding is None else pending_encoding.rows, hyperparamset=new_hyperparamset,
         )
         return Queue(row)
 

@@ -97,7 +97,7 @@ class Experiment:
         # checked with the step-by-step API's functions (assay.experiment.definition), in the same order as
         # Algorithm.make, algorithm.make_hyperparamset and algorithm.make_queue
         library = definition.check_names(library, analysis_type)
-        splitset = pipeline.queue_splitset(splitset_id, analysis_type)
+        splitset, pending_encoding = pipeline.queue_splitset(splitset_id, analysis_type)
         queue_fields = definition.queue_fields(splitset.id, repeat_count, hide_test, definition.check_seed(seed),
                                                max_attempts, permute_count)
         seed = queue_fields["seed"]
@@ -125,5 +125,6 @@ class Experiment:
             combinations=combos,
             folds=data_queries.fold_ids(splitset.id) or [(None, None)],
             queue=queue_fields,
+            encoding=None if pending_encoding is None else pending_encoding.rows,
         )
         return Queue(queue)

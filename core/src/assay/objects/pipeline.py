@@ -111,6 +111,7 @@ class Pipeline:
         bin_count: int | None = None,
         seed: int = splitting.DEFAULT_SEED,
         label_dtype: Any = None,
+        key_column: str | None = None,
     ) -> Splitset:
         """A multi-input splitset: several feature inputs and one label, aligned by sample (row i of every input
         and of the label table is sample i).
@@ -134,6 +135,9 @@ class Pipeline:
             label_encoder, size_test, size_validation, fold_count, bin_count, seed: as for
                 :meth:`Pipeline.Tabular.make`.
             label_dtype: cast the label column to this dtype first.
+            key_column: a column of sample ids in the label table and in every table input: each table's ids must
+                equal the label table's row by row (checked before anything is written), and the column is no
+                feature. Sequences and images carry no ids; they are aligned by position.
 
         Raises:
             assay.errors.ValidationError: (a subclass naming the parameter, e.g. ``inputs[1].feature_encoders``)
@@ -141,7 +145,8 @@ class Pipeline:
                 Nothing is written then.
         """
         return _public(multi_pipeline.make(inputs, label_df_or_path, label_column, label_dtype, label_encoder,
-                                           size_test, size_validation, fold_count, bin_count, seed, _tabular_input))
+                                           size_test, size_validation, fold_count, bin_count, seed, _tabular_input,
+                                           key_column))
 
     class Tabular:
         """Tabular data: a DataFrame or a .csv/.tsv/.parquet file."""
@@ -531,12 +536,35 @@ def _write(plan: _Plan, fits: list[Fit], label_fit: Fit | None) -> Splitset:
     return Splitset(splitset_row, data)
 
 
+@attrs.frozen
+class PendingEncoding:
+    """The fitted encoders of a splitset made step by step, not stored yet.
+
+    Attributes:
+        rows: the keyword arguments of ``db.queries.steps.add_encoding`` (what is stored, in the queue's
+            transaction).
+        label_shape: the shape of one encoded label (``None`` without a label).
+        categorical_encoder: whether the label encoder only maps categories.
+    """
+
+    rows: dict[str, Any]
+    label_shape: tuple[int, ...] | None
+    categorical_encoder: bool
+
+
 def encode(splitset_id: int) -> None:
+    """Fit and store the encoders of a splitset made step by step; nothing when it is encoded."""
+    pending = plan_encoding(splitset_id)
+    if pending is not None:
+        step_queries.store_encoding(**pending.rows)
+
+
+def plan_encoding(splitset_id: int) -> PendingEncoding | None:
     """Fit the encoders of a splitset made step by step (its label's labelcoder, its feature's encoderset) with
-    the planning and fitting code of :meth:`Pipeline.Tabular.make`, and store them; nothing when it is encoded."""
+    the planning and fitting code of :meth:`Pipeline.Tabular.make`, in memory; ``None`` when it is encoded."""
     splitset = data_queries.row(SplitsetRow, splitset_id, "Splitset")
     if splitset.is_encoded:
-        return
+        return None
     feature = data_queries.row(FeatureRow, splitset.feature_id, "Feature")
     label_row = None if splitset.label_id is None else data_queries.row(LabelRow, splitset.label_id, "Label")
     encodersets = step_queries.encodersets(feature.id)
@@ -581,19 +609,28 @@ def encode(splitset_id: int) -> None:
     feature_names = [n for fit in fits for n in fit.names] + list(passthrough)
     shapes.update(features_shape=[len(feature_names)], feature_names=feature_names)
     encoders = [encoder_rows(fit) for fit in ([label_fit] if label_fit else []) + fits]
-    step_queries.store_encoding(splitset.id, shapes, splitset.label_id, label_updates, encoders)
+    return PendingEncoding(
+        rows=dict(splitset_id=splitset.id, splitset=shapes, label_id=splitset.label_id, label=label_updates,
+                  encoders=encoders),
+        label_shape=tuple(shapes["label_shape"]) if "label_shape" in shapes else None,
+        categorical_encoder=bool(label_step is not None and label_step.is_categorical),
+    )
 
 
-def queue_splitset(splitset_id: Any, analysis_type: str) -> SplitsetData:
-    """The splitset a queue will train on, encoded (a step-by-step splitset is encoded now), its labels checked."""
+def queue_splitset(splitset_id: Any, analysis_type: str) -> tuple[SplitsetData, PendingEncoding | None]:
+    """The splitset a queue will train on, its labels checked; a splitset made step by step and not encoded yet
+    comes with its encoders fitted in memory, for the queue to store in its own transaction (so a later check
+    that fails leaves nothing written)."""
     if splitset_id is None:
         raise errors.ExperimentError("splitset_id", "pass the id of a splitset from assay.Pipeline.Tabular.make")
     try:
         splitset = SplitsetData.load(splitset_id)
     except errors.NotFoundError as exc:
         raise errors.ExperimentError("splitset_id", str(exc)) from None
-    if not splitset._row.is_encoded:
-        encode(splitset.id)
-        splitset = SplitsetData.load(splitset_id)
-    definition.check_labels(splitset, analysis_type)
-    return splitset
+    pending = None if splitset._row.is_encoded else plan_encoding(splitset.id)
+    if pending is None:
+        definition.check_labels(splitset, analysis_type)
+    else:
+        definition.check_labels(splitset, analysis_type, label_shape=pending.label_shape,
+                                categorical_encoder=pending.categorical_encoder)
+    return splitset, pending

@@ -15,6 +15,7 @@ Installed beside ``assay``, it is found through the ``assay.plugins`` entry poin
 Importing this package does not import Keras; the hook module imports it only when a hook answers.
 """
 
+import logging
 import os
 
 from assay_keras.environment import DEFAULTS
@@ -25,6 +26,22 @@ __version__ = "0.1.0"
 # without that declaration installed. A value the user set wins either way.
 for _name, _value in DEFAULTS.items():
     os.environ.setdefault(_name, _value)
+
+
+class _NoRetracingNotice(logging.Filter):
+    """Drops TensorFlow's "N out of the last M calls to <function ...> triggered tf.function retracing" notice.
+
+    A queue builds, trains and predicts with a fresh model in every job, so Keras makes new train and predict
+    functions per job; TensorFlow counts those as one function retraced again and again, and after five jobs
+    advises restructuring code that is assay's loop, not the user's. Every other TensorFlow message passes.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+if not any(isinstance(known, _NoRetracingNotice) for known in logging.getLogger("tensorflow").filters):
+    logging.getLogger("tensorflow").addFilter(_NoRetracingNotice())
 
 
 def __getattr__(name: str):

@@ -13,10 +13,12 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, bindparam, func, or_, select, update
+import attrs
+from sqlalchemy import Connection, Integer, String, and_, bindparam, func, or_, select, update
 
 from assay.db.engine import get_engine, session_scope
-from assay.db.models import JobRow, QueueRow
+from assay.db.models import AlgorithmRow, HyperparamcomboRow, JobRow, QueueRow, SplitsetRow
+from assay.db.queries import experiments
 
 
 def _claimable(now: dt.datetime):
@@ -36,48 +38,76 @@ def claim_next_job(queue_id: int, worker: str, now: dt.datetime, lease_until: dt
     statements, and SQLite holds its write lock for the whole transaction. The common case is one statement.
     """
     engine = get_engine()
-    postgres = engine.dialect.name == "postgresql"
     with engine.begin() as connection:
-        claimed = connection.execute(_claim_first(postgres), {
-            "claim_queue": queue_id, "claim_now": now, "claim_worker": worker, "claim_lease_until": lease_until,
-        }).scalar()
-        if claimed is not None:
-            return claimed
-        # the first claimable job has used up its attempts, or none is left: look at them one by one
-        max_attempts = connection.execute(
-            select(QueueRow.max_attempts).where(QueueRow.id == queue_id)
-        ).scalar_one()
-        while True:
-            query = (
-                select(JobRow.id, JobRow.attempts)
-                .where(JobRow.queue_id == queue_id, _claimable(now))
-                .order_by(JobRow.run_index)
-                .limit(1)
-            )
-            if postgres:
-                query = query.with_for_update(skip_locked=True)
-            row = connection.execute(query).first()
-            if row is None:
-                return None
-            if row.attempts >= max_attempts:
-                # only a worker that died leaves attempts used up on a claimable job (retry_failed resets them)
-                connection.execute(
-                    update(JobRow).where(JobRow.id == row.id, _claimable(now)).values(
-                        status="failed", finished_at=now, lease_expires_at=None, worker=None,
-                        error=f"WorkerDied: the worker running this job died {row.attempts} times "
-                              f"(max_attempts={max_attempts}); see the workers' output for why",
-                    )
+        return _claim(connection, engine.dialect.name == "postgresql", queue_id, worker, now, lease_until)
+
+
+def claim_next_context(queue_id: int, worker: str, now: dt.datetime, lease_until: dt.datetime) -> JobContext | None:
+    """:func:`claim_next_job`, and what the claimed job needs to run, in the same transaction."""
+    engine = get_engine()
+    with engine.begin() as connection:
+        job_id = _claim(connection, engine.dialect.name == "postgresql", queue_id, worker, now, lease_until)
+        return None if job_id is None else _context(connection, job_id)
+
+
+def store_and_claim_next(job_id: int, worker: str, predictor: dict[str, Any], predictions: list[dict[str, Any]],
+                         status: str, queue_id: int, now: dt.datetime,
+                         lease_until: dt.datetime) -> tuple[bool, JobContext | None]:
+    """Store a finished job as :func:`assay.db.queries.experiments.store_trained` does and claim the worker's next
+    job of ``queue_id`` as :func:`claim_next_context` does, in one transaction: one commit per job instead of two.
+
+    Returns whether the finished job was stored (``False``: it was no longer the worker's, nothing of it is
+    written) and the next job's context (``None`` when nothing is claimable).
+    """
+    engine = get_engine()
+    with engine.begin() as connection:
+        stored = experiments.store_trained_in(connection, job_id, worker, predictor, predictions, status)
+        next_id = _claim(connection, engine.dialect.name == "postgresql", queue_id, worker, now, lease_until)
+        return stored, None if next_id is None else _context(connection, next_id)
+
+
+def _claim(connection: Connection, postgres: bool, queue_id: int, worker: str, now: dt.datetime,
+           lease_until: dt.datetime) -> int | None:
+    claimed = connection.execute(_claim_first(postgres), {
+        "claim_queue": queue_id, "claim_now": now, "claim_worker": worker, "claim_lease_until": lease_until,
+    }).scalar()
+    if claimed is not None:
+        return claimed
+    # the first claimable job has used up its attempts, or none is left: look at them one by one
+    max_attempts = connection.execute(
+        select(QueueRow.max_attempts).where(QueueRow.id == queue_id)
+    ).scalar_one()
+    while True:
+        query = (
+            select(JobRow.id, JobRow.attempts)
+            .where(JobRow.queue_id == queue_id, _claimable(now))
+            .order_by(JobRow.run_index)
+            .limit(1)
+        )
+        if postgres:
+            query = query.with_for_update(skip_locked=True)
+        row = connection.execute(query).first()
+        if row is None:
+            return None
+        if row.attempts >= max_attempts:
+            # only a worker that died leaves attempts used up on a claimable job (retry_failed resets them)
+            connection.execute(
+                update(JobRow).where(JobRow.id == row.id, _claimable(now)).values(
+                    status="failed", finished_at=now, lease_expires_at=None, worker=None,
+                    error=f"WorkerDied: the worker running this job died {row.attempts} times "
+                          f"(max_attempts={max_attempts}); see the workers' output for why",
                 )
-                continue
-            # The conditional UPDATE is the claim: it only matches if nobody took the job in between.
-            result = connection.execute(
-                update(JobRow)
-                .where(JobRow.id == row.id, _claimable(now))
-                .values(status="running", worker=worker, attempts=JobRow.attempts + 1, started_at=now,
-                        lease_expires_at=lease_until, error=None, traceback=None)
             )
-            if result.rowcount == 1:
-                return row.id
+            continue
+        # The conditional UPDATE is the claim: it only matches if nobody took the job in between.
+        result = connection.execute(
+            update(JobRow)
+            .where(JobRow.id == row.id, _claimable(now))
+            .values(status="running", worker=worker, attempts=JobRow.attempts + 1, started_at=now,
+                    lease_expires_at=lease_until, error=None, traceback=None)
+        )
+        if result.rowcount == 1:
+            return row.id
 
 
 @functools.lru_cache(maxsize=2)
@@ -108,6 +138,54 @@ def _claim_first(postgres: bool) -> Any:
                 error=None, traceback=None)
         .returning(JobRow.id)
     )
+
+
+@attrs.frozen
+class JobContext:
+    """What running one claimed job needs from its job, combination, queue and algorithm rows."""
+
+    job_id: int
+    fold_index: int | None
+    repeat_index: int
+    combo_index: int
+    hyperparameters: dict[str, Any]
+    queue_id: int
+    seed: int
+    splitset_id: int
+    #: when the splitset was made: with the database URL and its id, it tells a splitset kept by a long-lived
+    #: worker from another one that got the same id in a database made again at the same path
+    splitset_created_at: dt.datetime
+    hide_test: bool
+    algorithm_id: int
+    library: str
+    analysis_type: str
+
+
+@functools.lru_cache(maxsize=1)
+def _job_context_query() -> Any:
+    # built once: building the expression costs more than running it, for every job of a queue
+    return (
+        select(JobRow.id, JobRow.fold_index, JobRow.repeat_index, HyperparamcomboRow.combo_index,
+               HyperparamcomboRow.hyperparameters, QueueRow.id, QueueRow.seed, QueueRow.splitset_id,
+               SplitsetRow.created_at, QueueRow.hide_test, AlgorithmRow.id, AlgorithmRow.library,
+               AlgorithmRow.analysis_type)
+        .join(HyperparamcomboRow, HyperparamcomboRow.id == JobRow.hyperparamcombo_id)
+        .join(QueueRow, QueueRow.id == JobRow.queue_id)
+        .join(SplitsetRow, SplitsetRow.id == QueueRow.splitset_id)
+        .join(AlgorithmRow, AlgorithmRow.id == QueueRow.algorithm_id)
+        .where(JobRow.id == bindparam("context_job", type_=Integer))
+    )
+
+
+def job_context(job_id: int) -> JobContext:
+    """Everything a claimed job needs, read in one statement (under several workers each one waits its turn)."""
+    with get_engine().begin() as connection:
+        return _context(connection, job_id)
+
+
+def _context(connection: Connection, job_id: int) -> JobContext:
+    # plain columns on a Core connection: hydrating four ORM rows cost more than the query itself
+    return JobContext(*connection.execute(_job_context_query(), {"context_job": job_id}).one())
 
 
 def requeue_jobs_of_dead_workers(queue_id: int, is_dead: Callable[[str | None], bool]) -> int:

@@ -7,7 +7,7 @@ import traceback
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, insert, select, update
+from sqlalchemy import Connection, Integer, bindparam, insert, select, update
 
 from assay import errors
 from assay.db import arrays as db_arrays
@@ -23,6 +23,7 @@ from assay.db.models import (
     utcnow,
 )
 from assay.db.queries.data import store_dataset
+from assay.db.queries.steps import add_encoding, add_hyperparamset
 
 JOB_STATES = ("queued", "running", "succeeded", "failed", "pruned")
 
@@ -104,25 +105,6 @@ def requeue_failed_jobs(queue_id: int) -> int:
 
 
 @functools.lru_cache(maxsize=1)
-def _job_context_query() -> Any:
-    # built once: building the expression costs more than running it, for every job of a queue
-    return (
-        select(JobRow, HyperparamcomboRow, QueueRow, AlgorithmRow)
-        .join(HyperparamcomboRow, HyperparamcomboRow.id == JobRow.hyperparamcombo_id)
-        .join(QueueRow, QueueRow.id == JobRow.queue_id)
-        .join(AlgorithmRow, AlgorithmRow.id == QueueRow.algorithm_id)
-        .where(JobRow.id == bindparam("context_job", type_=Integer))
-    )
-
-
-def job_context(job_id: int) -> tuple[JobRow, HyperparamcomboRow, QueueRow, AlgorithmRow]:
-    """Everything a claimed job needs, read in one statement (under several workers each one waits its turn):
-    the job, its combination, its queue and the queue's algorithm (without its deferred function bytes)."""
-    with session_scope() as session:
-        return tuple(session.execute(_job_context_query(), {"context_job": job_id}).one())
-
-
-@functools.lru_cache(maxsize=1)
 def _store_statements() -> tuple[Any, Any, Any]:
     # built once, with bound parameters: building the expressions costs more than running them
     owned = (
@@ -144,18 +126,24 @@ def store_trained(job_id: int, worker: str, predictor: dict[str, Any], predictio
     Three statements on one Core connection (the predictions as one multi-row insert): the ORM's unit of work
     cost more than the writes themselves, and SQLite holds its write lock for the whole transaction.
     """
-    owned, insert_predictor, insert_predictions = _store_statements()
     with get_engine().begin() as connection:
-        result = connection.execute(owned, {"store_job": job_id, "store_worker": worker, "store_status": status,
-                                             "store_finished": utcnow()})
-        if result.rowcount != 1:
-            return False  # nothing was written
-        predictor_id = connection.execute(
-            insert_predictor, {"feature_importance": None, **predictor, "job_id": job_id}
-        ).scalar_one()
-        if predictions:
-            connection.execute(insert_predictions, [{"dataset_id": None, "plot_data": None, **prediction,
-                                                     "predictor_id": predictor_id} for prediction in predictions])
+        return store_trained_in(connection, job_id, worker, predictor, predictions, status)
+
+
+def store_trained_in(connection: Connection, job_id: int, worker: str, predictor: dict[str, Any],
+                     predictions: list[dict[str, Any]], status: str = "succeeded") -> bool:
+    """:func:`store_trained` within the caller's transaction (the claim loop claims its next job in it too)."""
+    owned, insert_predictor, insert_predictions = _store_statements()
+    result = connection.execute(owned, {"store_job": job_id, "store_worker": worker, "store_status": status,
+                                         "store_finished": utcnow()})
+    if result.rowcount != 1:
+        return False  # nothing was written
+    predictor_id = connection.execute(
+        insert_predictor, {"feature_importance": None, **predictor, "job_id": job_id}
+    ).scalar_one()
+    if predictions:
+        connection.execute(insert_predictions, [{"dataset_id": None, "plot_data": None, **prediction,
+                                                 "predictor_id": predictor_id} for prediction in predictions])
     return True
 
 
@@ -216,7 +204,8 @@ def feature_importance(predictor_id: int) -> dict[str, Any]:
 
 
 def store_queue(algorithm: dict[str, Any], hyperparamset: dict[str, Any], combinations: list[dict[str, Any]],
-                folds: list[tuple[int | None, int | None]], queue: dict[str, Any]) -> QueueRow:
+                folds: list[tuple[int | None, int | None]], queue: dict[str, Any],
+                encoding: dict[str, Any] | None = None) -> QueueRow:
     """Store an experiment in one transaction: its algorithm, hyperparameter set and combinations, the queue,
     and one queued job per combination x fold x repeat (in that run order).
 
@@ -227,8 +216,12 @@ def store_queue(algorithm: dict[str, Any], hyperparamset: dict[str, Any], combin
         combinations: each combination's hyperparameters, in combo_index order.
         folds: ``(fold id, fold_index)`` per fold, or ``[(None, None)]`` without folds.
         queue: QueueRow columns but the ids and ``job_count`` (repeat_count included).
+        encoding: for a splitset made step by step and not encoded yet, the keyword arguments of
+            :func:`~assay.db.queries.steps.add_encoding`: its encoders are stored in the same transaction.
     """
     with session_scope() as session:
+        if encoding is not None:
+            add_encoding(session, **encoding)
         algorithm_row = AlgorithmRow(**algorithm)
         combination_count = hyperparamset.get("combination_count", len(combinations))
         hyperparamset_row = HyperparamsetRow(**{**hyperparamset, "combination_count": combination_count})
@@ -245,10 +238,22 @@ def store_queue(algorithm: dict[str, Any], hyperparamset: dict[str, Any], combin
                          combination_count)
 
 
-def store_queue_for(algorithm_id: int, hyperparamset_id: int, combination_ids: list[int],
-                    folds: list[tuple[int | None, int | None]], queue: dict[str, Any]) -> QueueRow:
-    """:func:`store_queue` for an algorithm and a hyperparameter set stored already (the step-by-step API)."""
+def store_queue_for(algorithm_id: int, hyperparamset_id: int | None, combination_ids: list[int],
+                    folds: list[tuple[int | None, int | None]], queue: dict[str, Any],
+                    encoding: dict[str, Any] | None = None,
+                    hyperparamset: tuple[dict[str, Any], list[dict[str, Any]]] | None = None) -> QueueRow:
+    """:func:`store_queue` for an algorithm stored already (the step-by-step API), in one transaction: with
+    ``encoding``, the splitset's encoders first; with ``hyperparamset`` (fields and combinations) instead of a
+    ``hyperparamset_id``, a new hyperparameter set of the algorithm."""
     with session_scope() as session:
+        if encoding is not None:
+            add_encoding(session, **encoding)
+        if hyperparamset is not None:
+            fields, combinations = hyperparamset
+            hyperparamset_id = add_hyperparamset(session, fields, combinations).id
+            combination_ids = list(session.scalars(
+                select(HyperparamcomboRow.id).where(HyperparamcomboRow.hyperparamset_id == hyperparamset_id)
+                .order_by(HyperparamcomboRow.combo_index)).all())
         return add_queue(session, algorithm_id, hyperparamset_id, combination_ids, folds, queue)
 
 

@@ -109,20 +109,28 @@ def store_encoding(splitset_id: int, splitset: dict[str, Any], label_id: int | N
     Refuses (:class:`~assay.errors.SplitError`) a splitset another process encoded meanwhile.
     """
     with session_scope() as session:
-        row = session.get(SplitsetRow, splitset_id, with_for_update=True)
-        if row.is_encoded:
-            raise errors.SplitError("splitset_id", f"splitset {splitset_id} is encoded already")
-        for key, value in splitset.items():
-            setattr(row, key, value)
-        row.is_encoded = True
-        if label is not None:
-            label_row = session.get(LabelRow, label_id)
-            for key, value in label.items():
-                setattr(label_row, key, value)
-        fold_ids = dict(session.execute(
-            select(FoldRow.fold_index, FoldRow.id).where(FoldRow.splitset_id == splitset_id)).all())
-        for spec, fitted in encoders:
-            add_encoder(session, splitset_id, spec, fitted, fold_ids)
+        return add_encoding(session, splitset_id, splitset, label_id, label, encoders)
+
+
+def add_encoding(session: Any, splitset_id: int, splitset: dict[str, Any], label_id: int | None,
+                 label: dict[str, Any] | None,
+                 encoders: list[tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]]) -> SplitsetRow:
+    """:func:`store_encoding` within ``session`` (so a queue can be stored in the same transaction)."""
+    row = session.get(SplitsetRow, splitset_id, with_for_update=True)
+    if row.is_encoded:
+        raise errors.SplitError("splitset_id", f"splitset {splitset_id} is encoded already")
+    for key, value in splitset.items():
+        setattr(row, key, value)
+    row.is_encoded = True
+    if label is not None:
+        label_row = session.get(LabelRow, label_id)
+        for key, value in label.items():
+            setattr(label_row, key, value)
+    fold_ids = dict(session.execute(
+        select(FoldRow.fold_index, FoldRow.id).where(FoldRow.splitset_id == splitset_id)).all())
+    for spec, fitted in encoders:
+        add_encoder(session, splitset_id, spec, fitted, fold_ids)
+    session.flush()
     return row
 
 
@@ -133,11 +141,17 @@ def store_algorithm(fields: dict[str, Any]) -> AlgorithmRow:
 def store_hyperparamset(fields: dict[str, Any], combinations: list[dict[str, Any]]) -> HyperparamsetRow:
     """A hyperparameter set with its combinations, in one transaction."""
     with session_scope() as session:
-        row = HyperparamsetRow(**fields, combination_count=len(combinations))
-        session.add(row)
-        session.flush()
-        session.add_all([HyperparamcomboRow(hyperparamset_id=row.id, combo_index=i, hyperparameters=combo)
-                         for i, combo in enumerate(combinations)])
+        return add_hyperparamset(session, fields, combinations)
+
+
+def add_hyperparamset(session: Any, fields: dict[str, Any], combinations: list[dict[str, Any]]) -> HyperparamsetRow:
+    """:func:`store_hyperparamset` within ``session``."""
+    row = HyperparamsetRow(**fields, combination_count=len(combinations))
+    session.add(row)
+    session.flush()
+    session.add_all([HyperparamcomboRow(hyperparamset_id=row.id, combo_index=i, hyperparameters=combo)
+                     for i, combo in enumerate(combinations)])
+    session.flush()
     return row
 
 
