@@ -88,8 +88,8 @@ def make_splitset(feature_ids: Any, label_id: int | None, size_test: float | Non
     """Check, split and store a splitset of one feature (and its label); encoders are fitted later."""
     ids = encoding.as_list(feature_ids) if not isinstance(feature_ids, int) else [feature_ids]
     if not ids or len(ids) != 1:
-        raise errors.SplitError("feature_ids", f"give one feature id as feature_ids=[id] (several feature inputs "
-                                               f"are not supported yet), got {feature_ids!r}")
+        raise errors.SplitError("feature_ids", f"give one feature id as feature_ids=[id], got {feature_ids!r}; for "
+                                               "several feature inputs use assay.Pipeline.make(inputs=[...])")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise errors.SplitError("seed", f"must be an integer, got {seed!r}")
     splitting.check_sizes(size_test, size_validation, None)

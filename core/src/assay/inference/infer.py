@@ -283,6 +283,12 @@ def infer(predictor_id: int, df_or_path: Any, label_df_or_path: Any = None) -> p
     inference = inference_for(predictor)
     if inference.is_multi:
         return _infer_inputs(predictor, inference, df_or_path, label_df_or_path)
+    if isinstance(df_or_path, (list, tuple)) and any(isinstance(item, (pd.DataFrame, np.ndarray))
+                                                     for item in df_or_path):
+        raise errors.SchemaMismatchError(
+            "df_or_path", f"got a list of {len(df_or_path)} inputs, but predictor {predictor.id} takes one input of "
+            f"shape {tuple(inference.features_shape)} (its data: one DataFrame, array or image list); several inputs "
+            "are for models trained on assay.Pipeline.make(inputs=[...])")
     if inference.is_array:
         return _infer_samples(predictor, inference, df_or_path, label_df_or_path)
     if label_df_or_path is not None:

@@ -111,6 +111,7 @@ class Pipeline:
         bin_count: int | None = None,
         seed: int = splitting.DEFAULT_SEED,
         label_dtype: Any = None,
+        key_column: str | None = None,
     ) -> Splitset:
         """A multi-input splitset: several feature inputs and one label, aligned by sample (row i of every input
         and of the label table is sample i).
@@ -134,6 +135,9 @@ class Pipeline:
             label_encoder, size_test, size_validation, fold_count, bin_count, seed: as for
                 :meth:`Pipeline.Tabular.make`.
             label_dtype: cast the label column to this dtype first.
+            key_column: a column of sample ids in the label table and in every table input: each table's ids must
+                equal the label table's row by row (checked before anything is written), and the column is no
+                feature. Sequences and images carry no ids; they are aligned by position.
 
         Raises:
             assay.errors.ValidationError: (a subclass naming the parameter, e.g. ``inputs[1].feature_encoders``)
@@ -141,7 +145,8 @@ class Pipeline:
                 Nothing is written then.
         """
         return _public(multi_pipeline.make(inputs, label_df_or_path, label_column, label_dtype, label_encoder,
-                                           size_test, size_validation, fold_count, bin_count, seed, _tabular_input))
+                                           size_test, size_validation, fold_count, bin_count, seed, _tabular_input,
+                                           key_column))
 
     class Tabular:
         """Tabular data: a DataFrame or a .csv/.tsv/.parquet file."""
