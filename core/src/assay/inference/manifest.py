@@ -70,7 +70,8 @@ def _check(value: Any, hint: Any, where: str) -> Any:
 
 def _describe(hint: Any) -> str:
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        return " or ".join(_describe(option) for option in typing.get_args(hint))
+        # list[int] | list[list[int]] reads "a list", not "a list or a list"
+        return " or ".join(dict.fromkeys(_describe(option) for option in typing.get_args(hint)))
     origin = typing.get_origin(hint)
     if origin is not None:
         return _TYPE_NAMES.get(origin, str(origin))
