@@ -62,9 +62,11 @@ def extend(queue_id: int) -> bool:
             if study.count >= config.search_count:
                 return False
             _check_metric_exists(study, config.objective)
-            proposal = study.propose()
-            if not study.reusable:
-                _STUDIES.pop(_study_key(config), None)
+            try:
+                proposal = study.propose()
+            finally:
+                if not study.reusable:
+                    _STUDIES.pop(_study_key(config), None)
             index = study.count
         if proposal is None:
             queries.set_job_count(session, queue_id, queries.job_row_count(session, queue_id))
