@@ -29,8 +29,9 @@ STRATEGIES = ("grid", "random", "tpe", "gp", "cmaes")
 ADAPTIVE = frozenset({"tpe", "gp", "cmaes"})
 #: metrics of the built-in analysis types where smaller is better (besides names ending in loss or error)
 LOWER_IS_BETTER = frozenset({"loss", "log_loss", "mse", "rmse", "mae", "mape", "rmsle", "msle"})
-#: how often the sampler is asked again when it proposes a combination that already exists
-DUPLICATE_RETRIES = 8
+#: how often the sampler is asked in all while it proposes combinations that already exist; then a finite
+#: space's unused combination nearest to its proposal is taken
+DUPLICATE_RETRIES = 3
 #: finite spaces up to this size are enumerated to find an unused combination when the sampler keeps repeating
 ENUMERABLE = 200_000
 

@@ -52,7 +52,7 @@ class SearchStudy:
         self.metric_seen = False
         #: False once a proposal's trials could not be dropped: the caller then builds a new study next time
         self.reusable = True
-        self._every: list[tuple[str, dict[str, Any]]] | None = None
+        self._every: list[tuple[str, dict[str, Any], tuple[str, ...]]] | None = None
 
     def open_indexes(self) -> list[int]:
         return sorted(self._open)
@@ -143,21 +143,31 @@ class SearchStudy:
                     return combo, dict(self.study._storage.get_trial_system_attrs(trial._trial_id))
         finally:
             self.reusable = self.reusable and search.drop_trials_from(self.study, held)
-        # the sampler keeps proposing what was run (a small discrete space nearly exhausted): take an unused one
+        # the sampler keeps proposing what was run (it has settled on a region of a discrete space): take an
+        # unused combination next to its proposal, rather than asking on (each ask costs more than a small run's
+        # storage, and a settled TPE rarely moves)
         if self._finite and search.space_size(self._checked) <= search.ENUMERABLE:
-            unused = self._unused()
+            unused = self._nearest_unused(combo)
             return None if unused is None else (unused, {})
         return combo, {}
 
-    def _unused(self) -> dict[str, Any] | None:
-        if self._every is None:  # the whole (finite, small) space with its keys, made once
+    def _nearest_unused(self, proposed: dict[str, Any]) -> dict[str, Any] | None:
+        """An unused combination differing from ``proposed`` in the fewest hyperparameters (seeded among ties)."""
+        if self._every is None:  # the whole (finite, small) space, each value's key, made once
             keys = list(self._checked)
             choices = [list(range(v.low, v.high + 1, v.step)) if isinstance(v, space.Int) else
                        ([v.low] if isinstance(v, space.Float) else v) for v in self._checked.values()]
-            self._every = [(search._key(combo), combo) for values in itertools.product(*choices)
+            self._every = [(search._key(combo), combo, _parts(combo)) for values in itertools.product(*choices)
                            for combo in [dict(zip(keys, values, strict=True))]]
-        unused = [combo for key, combo in self._every if key not in self._used]
+        target = _parts(proposed)
+        unused = [(sum(a != b for a, b in zip(parts, target, strict=True)), combo)
+                  for key, combo, parts in self._every if key not in self._used]
         if not unused:
             return None
+        nearest = min(distance for distance, _ in unused)
         seed = search.sampler_seed(self._queue_seed, self.count, search.DUPLICATE_RETRIES)
-        return random.Random(seed).choice(unused)
+        return random.Random(seed).choice([combo for distance, combo in unused if distance == nearest])
+
+
+def _parts(combo: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(search._key({name: value}) for name, value in combo.items())
