@@ -332,6 +332,17 @@ def test_a_bundle_records_the_inputs_and_predicts_both_without_the_database(db, 
     assert predicted.attrs["metrics"]["accuracy"] == pytest.approx(predictor.predictions["test"].metrics["accuracy"])
     with pytest.raises(errors.SchemaMismatchError, match=r"df\[1\] \(input 'photo'\)"):
         bundle.predict([table, np.zeros((len(rows), 1, 8, 8))])
+    # a damaged inputs section is refused naming the field, as the rest of the manifest
+    from test_inference_edges import with_manifest
+
+    for change, fragment in [
+        (lambda m: m["inputs"][1].update(kind=3), "inputs[1].kind: expected a string"),
+        (lambda m: m["inputs"][0]["encoders"]["features"][0].update(file="encoders/gone.bin"),
+         "is incomplete: it lacks ['encoders/gone.bin']"),
+    ]:
+        with pytest.raises(errors.BundleError) as caught:
+            assay.load_bundle(with_manifest(path, tmp_path, change))
+        assert fragment in str(caught.value)
     # the command line takes one path per input, in input order
     import shutil
 
