@@ -116,8 +116,9 @@ def _split_truth(splitset: SplitsetData, split: str, fold_index: int | None,
     itself kept per process and database by :func:`_splitset`).
     """
     rows = np.asarray(splitset.row_indices(split, fold_index=fold_index))
-    labels = np.asarray(splitset.raw_labels(rows))
-    coded = predicting.true_coding(labels, list(classes))
+    raw = np.asarray(splitset.raw_labels(rows))
+    coded = predicting.true_coding(raw, list(classes))
+    labels = arrays.storable(raw)  # as every job's predictions store them
     for array in (rows, labels, coded):
         array.setflags(write=False)
     return rows, labels, coded
