@@ -12,6 +12,7 @@ import html
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sqlalchemy import event, update
@@ -147,6 +148,21 @@ def test_the_leaderboard_aggregates_the_metrics_table_with_missing_values_and_ti
     on_test = queue.leaderboard(split="test", metric="roc_auc")
     assert on_test["roc_auc_mean"].notna().tolist() == [True] * 3 + [False] * 3
     assert on_test.loc[0, "roc_auc_mean"] == pytest.approx(1.71)
+
+
+def test_metrics_written_plainly_tagged_or_pretty_printed_read_back_as_the_same_columns():
+    nan = float("nan")
+    plain = ['{"accuracy": 0.5, "f1": 1}', None, '{"f1": 0.25, "roc_auc": null}', '{"accuracy": 1, "loss": 0.125}']
+    expected = pd.DataFrame({"accuracy": [0.5, nan, nan, 1.0], "f1": [1.0, nan, 0.25, nan], "roc_auc": [nan] * 4,
+                             "loss": [nan, nan, nan, 0.125]})
+    pd.testing.assert_frame_equal(tables.metric_columns(plain, pd.RangeIndex(4)), expected)
+    # a non-finite metric is stored as a tagged object; a row written by hand may span lines
+    tagged = [*plain[:3], '{"accuracy": {"$float": "inf"}, "loss": 0.125}']
+    pd.testing.assert_frame_equal(tables.metric_columns(tagged, pd.RangeIndex(4)),
+                                  expected.assign(accuracy=[0.5, nan, nan, float("inf")]))
+    pretty = ['{\n  "accuracy": 0.5,\n  "f1": 1\n}', *plain[1:]]
+    pd.testing.assert_frame_equal(tables.metric_columns(pretty, pd.RangeIndex(4)), expected)
+    assert tables.metric_columns([], pd.RangeIndex(0)).empty
 
 
 def test_metrics_table_costs_the_same_queries_for_4_runs_as_for_40(db):

@@ -5,6 +5,8 @@ Real Keras and torch training on the built-in galaxy_morphology data (40 galaxie
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -101,7 +103,8 @@ def test_a_single_input_splitset_is_unchanged(db):
 
 def _refused(match, error=errors.ValidationError, **overrides):
     galaxies, inputs = galaxy_inputs()
-    kwargs = dict(inputs=inputs, label_df_or_path=galaxies["labels"], label_column="morphology", size_test=0.25)
+    kwargs = dict(inputs=inputs, label_df_or_path=galaxies["labels"], label_column="morphology", size_test=0.25,
+                  label_encoder=dict(sklearn_preprocess=OneHotEncoder()))
     kwargs.update(overrides)
     before = row_counts()
     with pytest.raises(error, match=match):
@@ -121,6 +124,11 @@ def test_labels_of_another_count_than_the_inputs_are_refused(db):
              label_df_or_path=galaxies["labels"].iloc[:39])
 
 
+def test_text_labels_without_an_encoder_are_refused_before_any_input_is_fitted(db):
+    _refused(r"label_encoder: the label's classes \['bar', 'spiral'\] are not class indices", errors.EncoderError,
+             label_encoder=None)
+
+
 def test_a_text_column_without_an_encoder_is_refused_naming_the_input(db):
     _galaxies, inputs = galaxy_inputs()
     inputs[0]["feature_encoders"] = [CLARITY]  # 'angle' is text and nothing encodes it
@@ -128,6 +136,8 @@ def test_a_text_column_without_an_encoder_is_refused_naming_the_input(db):
 
 
 @pytest.mark.parametrize(("inputs", "match"), [
+    ([dict(df_or_path=pd.DataFrame({"x": [1.0]})), dict(df_or_path=pd.DataFrame({"y": [1.0]}))],
+     r"label_df_or_path: has 40 rows but there are 1 samples"),
     ("table", r"inputs: give a list of two or more inputs"),
     ([dict(df_or_path=pd.DataFrame({"x": [1.0]}))], r"inputs: give a list of two or more inputs"),
     ([dict(df_or_path=pd.DataFrame({"x": [1.0]})), dict(pixels=[1])], r"inputs\[1\]: name its data"),
@@ -211,7 +221,7 @@ def _keras_queue(splitset, fn_build=keras_build):
                                  fn_train=keras_train, hyperparameters={"epoch_count": [2]}, splitset_id=splitset.id)
 
 
-def test_a_two_input_keras_model_trains_and_every_split_is_predicted_with_metrics(db):
+def test_a_two_input_keras_model_trains_and_every_split_is_predicted_with_metrics(db, tmp_path):
     splitset = make_galaxies()
     queue = _keras_queue(splitset)
     queue.run_jobs()
@@ -224,6 +234,8 @@ def test_a_two_input_keras_model_trains_and_every_split_is_predicted_with_metric
     assert len(predictor.predictions["test"].predictions) == 10
     importance = predictor.feature_importance(split="test", permutation_count=2)
     assert sorted(importance["feature"]) == ["photo: L", "table: angle", "table: clarity"]
+    report = queue.report(tmp_path / "report.html")  # the queue's metrics and plots, as for one input
+    assert "Best models" in Path(report).read_text(encoding="utf-8")
 
 
 def test_inference_on_new_raw_data_of_both_inputs_reproduces_the_stored_predictions(db):
@@ -320,6 +332,17 @@ def test_a_bundle_records_the_inputs_and_predicts_both_without_the_database(db, 
     assert predicted.attrs["metrics"]["accuracy"] == pytest.approx(predictor.predictions["test"].metrics["accuracy"])
     with pytest.raises(errors.SchemaMismatchError, match=r"df\[1\] \(input 'photo'\)"):
         bundle.predict([table, np.zeros((len(rows), 1, 8, 8))])
+    # a damaged inputs section is refused naming the field, as the rest of the manifest
+    from test_inference_edges import with_manifest
+
+    for change, fragment in [
+        (lambda m: m["inputs"][1].update(kind=3), "inputs[1].kind: expected a string"),
+        (lambda m: m["inputs"][0]["encoders"]["features"][0].update(file="encoders/gone.bin"),
+         "is incomplete: it lacks ['encoders/gone.bin']"),
+    ]:
+        with pytest.raises(errors.BundleError) as caught:
+            assay.load_bundle(with_manifest(path, tmp_path, change))
+        assert fragment in str(caught.value)
     # the command line takes one path per input, in input order
     import shutil
 
@@ -334,3 +357,143 @@ def test_a_bundle_records_the_inputs_and_predicts_both_without_the_database(db, 
     assert cli.main(["predict", str(path), str(tmp_path / "table.csv"), str(folder), "-o", str(output)]) == 0
     assert list(pd.read_csv(output)["prediction"]) == list(predicted["prediction"])
     assert cli.main(["predict", str(path), str(tmp_path / "table.csv")]) != 0  # one path for two inputs
+
+
+def test_keyed_tables_must_list_the_label_tables_samples_in_the_same_order(db):
+    galaxies, inputs = galaxy_inputs()
+    ids = [f"g{i}" for i in range(40)]
+    labels = galaxies["labels"].assign(galaxy=ids)
+    inputs[0]["df_or_path"] = galaxies["table"].assign(galaxy=ids)
+    splitset = assay.Pipeline.make(inputs=inputs, label_df_or_path=labels, label_column="morphology",
+                                   label_encoder=dict(sklearn_preprocess=OrdinalEncoder()), key_column="galaxy",
+                                   size_test=0.25)
+    assert splitset.inputs["table"].feature_columns == ["clarity", "angle"]  # the key is no feature
+    shuffled = galaxies["table"].assign(galaxy=ids).iloc[::-1].reset_index(drop=True)
+    inputs[0]["df_or_path"] = shuffled
+    _refused(r"inputs\[0\]: row 0 has galaxy='g39' but the label table has 'g0' \(40 rows differ\)",
+             errors.DataError, inputs=inputs, label_df_or_path=labels, key_column="galaxy")
+    _refused(r"key_column: 'id' must be a column of the label table", errors.DataError, inputs=inputs,
+             label_df_or_path=labels, key_column="id")
+
+
+def test_a_sequence_input_beside_a_table_trains_with_torch_and_infers(db):
+    pytest.importorskip("assay_torch")
+    rng = np.random.default_rng(0)
+    readings = rng.normal(size=(40, 6, 2))
+    labels = pd.DataFrame({"rising": (readings[:, -1, 0] > readings[:, 0, 0]).astype(int)})
+    table = pd.DataFrame({"size": rng.normal(size=40)})
+    splitset = assay.Pipeline.make(
+        inputs=[dict(df_or_path=table), dict(feature_ndarray3D_or_npyPath=readings, feature_cols_excluded=[1],
+                                             feature_encoders=[dict(sklearn_preprocess=StandardScaler())])],
+        label_df_or_path=labels, label_column="rising", size_test=0.25)
+    assert splitset.features_shape == [(1,), (6, 1)]
+
+    def fn_build(features_shape, label_shape, **hp):
+        import torch
+        from torch import nn
+
+        class Both(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.out = nn.Sequential(nn.Linear(1 + 6, 1), nn.Sigmoid())
+
+            def forward(self, x_table, x_sequence):
+                return self.out(torch.cat([x_table, x_sequence.flatten(1)], dim=1))
+
+        return Both()
+
+    queue = assay.Experiment.make(library="torch", analysis_type="classification_binary", fn_build=fn_build,
+                                  fn_train=torch_train, hyperparameters={"epoch_count": [2]}, splitset_id=splitset.id)
+    queue.run_jobs()
+    [predictor] = queue.predictors
+    rows = splitset.row_indices("test")
+    inferred = predictor.infer({"tabular": table.iloc[rows], "sequence": readings[rows]})
+    assert list(inferred["prediction"]) == list(predictor.predictions["test"].predictions)
+    importance = predictor.feature_importance(split="test", permutation_count=1)
+    assert sorted(importance["feature"]) == ["sequence: feature_0", "tabular: size"]
+    with pytest.raises(errors.SchemaMismatchError, match=r"df_or_path\[1\] \(input 'sequence'\).*\(6, 2\)"):
+        predictor.infer([table.iloc[rows], readings[rows][:, :3]])
+
+
+def test_a_list_of_inputs_given_to_a_single_input_model_is_refused_naming_its_shape(db):
+    pytest.importorskip("assay_torch")
+    df = datum.to_pandas("iris.tsv")
+    splitset = assay.Pipeline.Tabular.make(df_or_path=df, label_column="species",
+                                           label_encoder=dict(sklearn_preprocess=OrdinalEncoder()), size_test=0.2)
+
+    def fn_build(features_shape, label_shape, **hp):
+        from torch import nn
+
+        return nn.Linear(features_shape[0], label_shape[0])
+
+    queue = assay.Experiment.make(library="torch", analysis_type="classification_multi", fn_build=fn_build,
+                                  fn_train=torch_train, hyperparameters={"epoch_count": [1]}, splitset_id=splitset.id)
+    queue.run_jobs()
+    [predictor] = queue.predictors
+    before = row_counts()
+    with pytest.raises(errors.SchemaMismatchError, match=r"a list of 2 inputs, but predictor 1 takes one input of "
+                                                         r"shape \(4,\)"):
+        predictor.infer([df, df])
+    assert row_counts() == before
+
+
+# --- the step-by-step API ----------------------------------------------------------------------------------------
+
+
+def test_splitset_make_with_several_feature_ids_makes_a_multi_input_splitset_step_by_step(db):
+    pytest.importorskip("assay_torch")
+    from assay import Dataset, Splitset
+
+    dataset = Dataset.Tabular.from_pandas(dataframe=datum.to_pandas("iris.tsv"))
+    label = dataset.make_label(columns=["species"])
+    sepals = dataset.make_feature(include_columns=["sepal_length", "sepal_width"])
+    petals = dataset.make_feature(include_columns=["petal_length", "petal_width"])
+    splitset = Splitset.make(feature_ids=[sepals.id, petals.id], label_id=label.id, size_test=0.2)
+    splitset.make_foldset(fold_count=2)
+    label.make_labelcoder(sklearn_preprocess=OrdinalEncoder())
+    sepals.make_encoderset().make_featurecoder(sklearn_preprocess=StandardScaler())
+
+    def fn_build(features_shape, label_shape, **hp):
+        import torch
+        from torch import nn
+
+        class Flowers(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.out = nn.Linear(features_shape[0][0] + features_shape[1][0], 3)
+
+            def forward(self, x_sepals, x_petals):
+                return self.out(torch.cat([x_sepals, x_petals], dim=1))
+
+        return Flowers()
+
+    queue = assay.Experiment.make(library="torch", analysis_type="classification_multi", fn_build=fn_build,
+                                  fn_train=torch_train, hyperparameters={"epoch_count": [2]}, splitset_id=splitset.id)
+    queue.run_jobs()
+    assert queue.status()["succeeded"] == 2  # one per fold
+    encoded = assay.Splitset.get(splitset.id)
+    assert list(encoded.inputs) == ["tabular_0", "tabular_1"]
+    assert encoded.features_shape == [(2,), (2,)]
+    for part in encoded.inputs.values():
+        assert part.row_indices("validation", 1) == encoded.row_indices("validation", 1)
+    train = encoded.samples_for("train", 0)["features"][0]
+    assert np.allclose(train.mean(axis=0), 0, atol=1e-5)  # scaled on fold 0's train rows
+    importance = queue.predictors[0].feature_importance(split="test", permutation_count=1)
+    assert "tabular_1: petal_length" in set(importance["feature"])
+
+
+def test_splitset_make_refuses_features_of_another_row_count_and_writes_nothing(db):
+    from assay import Dataset, Splitset
+
+    iris = datum.to_pandas("iris.tsv")
+    dataset = Dataset.Tabular.from_pandas(dataframe=iris)
+    label = dataset.make_label(columns=["species"])
+    feature = dataset.make_feature(exclude_columns=["species"])
+    shorter = Dataset.Tabular.from_pandas(dataframe=iris.iloc[:100]).make_feature(exclude_columns=["species"])
+    before = row_counts()
+    with pytest.raises(errors.SplitError, match=r"feature_ids\[1\]: feature \d+ has 100 rows but the label's dataset "
+                                                r"has 150"):
+        Splitset.make(feature_ids=[feature.id, shorter.id], label_id=label.id, size_test=0.2)
+    with pytest.raises(errors.SplitError, match=r"label_id: several feature inputs are aligned by their label"):
+        Splitset.make(feature_ids=[feature.id, shorter.id])
+    assert row_counts() == before

@@ -316,6 +316,57 @@ def test_a_search_killed_with_sigkill_resumes_without_a_duplicate_combination(sp
     assert_no_duplicate(queue, 8)
 
 
+SECOND_WORKER = """
+import sys
+import assay
+from assay.experiment.workers import loop
+
+assay.setup()  # ASSAY_DATABASE_URL
+done = []
+loop.work(int(sys.argv[1]), wait=False, should_stop=lambda: len(done) >= int(sys.argv[2]), on_job=done.append)
+"""
+
+
+def test_a_workers_kept_study_sees_every_run_another_worker_process_finished(any_splitset, any_db):
+    from optuna.trial import TrialState
+
+    from assay.db import search_queries
+    from assay.experiment import adaptive, claiming, runner
+    from assay.experiment.search_study import SearchStudy
+    from assay.experiment.workers.local import worker_environment
+
+    queue = make_search(any_splitset, search_count=12)
+    worker = claiming.worker_name()
+    for _ in range(3):  # this process's study holds combinations 0-2, complete
+        runner.run_claimed_job(claiming.claim_next(queue.id, worker), worker)
+    # it proposes combination 3 and claims it, then sees 3 running while it proposes 4
+    held = [claiming.claim_next(queue.id, worker), claiming.claim_next(queue.id, worker)]
+    # another process proposes and runs 5, 6 and 7 (with 3 and 4 pending)
+    subprocess.run([sys.executable, "-c", SECOND_WORKER, str(queue.id), "3"], check=True, timeout=120,
+                   env=worker_environment(any_db, threads=1))
+    for job_id in held:  # 3 and 4 finish here
+        runner.run_claimed_job(job_id, worker)
+    assert queue.status()["succeeded"] == 8
+
+    # what a study built from scratch (a fresh process) proposes next
+    config = adaptive.settings(queue.id)
+    with session_scope() as session:
+        trials = search_queries.combination_trials(session, queue.id, config.hyperparamset_id, "validation")
+    fresh = SearchStudy(config.search, assay.experiment.search.loaded_space(config.space), config.objective,
+                        config.seed, config.search_count)
+    fresh.update(trials)
+    expected, _ = fresh.propose()
+
+    claiming.claim_next(queue.id, worker)  # this process's kept study proposes combination 8
+
+    assert combinations(queue)[8] == expected
+    kept = adaptive._STUDIES[adaptive._study_key(config)]
+    complete = kept.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    assert [trial.number for trial in complete] == list(range(8))  # all eight runs, whichever process ran them
+    assert len(kept.study.get_trials(deepcopy=False)) == 8  # the proposal's own attempts were dropped again
+    assert_no_duplicate(queue, 9)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # pruning
 # ---------------------------------------------------------------------------------------------------------------
@@ -389,6 +440,27 @@ def test_torch_fit_reports_every_epoch_and_a_bad_run_is_pruned(db):
     summary = queue.run_jobs(progress=False)
     assert (summary.succeeded, summary.pruned) == (2, 1)
     assert_the_bad_run_is_pruned_stored_and_never_best(queue, epochs=8)
+
+
+def test_a_threads_kept_pruning_study_sees_the_runs_another_worker_process_finished(db):
+    from assay.experiment import claiming, pruning, runner
+    from assay.experiment.workers.local import worker_environment
+
+    queue = assay.Experiment.make(
+        library="torch", analysis_type="classification_multi", fn_build=torch_build, fn_train=torch_train,
+        fn_optimize=torch_optimize, hyperparameters={"lr": [0.05, 0.04, 0.0]}, objective="loss",
+        pruner=median_pruner(), splitset_id=iris_species_splitset().id, seed=1,
+    )
+    worker = claiming.worker_name()
+    assert runner.run_claimed_job(claiming.claim_next(queue.id, worker), worker).status == "succeeded"  # lr 0.05
+    subprocess.run([sys.executable, "-c", SECOND_WORKER, str(queue.id), "1"], check=True, timeout=180,
+                   env=worker_environment(db, threads=1))  # lr 0.04, in another process
+    # the bad run is judged against both finished runs (the pruner waits for two): this thread's kept study
+    # took in the other process's run
+    assert runner.run_claimed_job(claiming.claim_next(queue.id, worker), worker).status == "pruned"
+    assert_the_bad_run_is_pruned_stored_and_never_best(queue, epochs=8)
+    (kept,) = [study for key, study in pruning._STUDIES.items() if key[0] == assay.db.engine.current_url()]
+    assert kept.held == 2  # the two finished runs; the pruned run's own trial is dropped when the next run starts
 
 
 def test_keras_gets_the_pruning_callback_attached_without_user_code(db):

@@ -70,3 +70,18 @@ def test_the_heartbeat_keeps_a_running_job_leased_and_stops_renewing_when_the_jo
     time.sleep(0.5)  # no more renewals: the lease runs out and the job can be taken
     taken = [claiming.claim_next(queue.id, "other:1:bbbb") for _ in range(4)]
     assert job_id in taken
+
+
+def test_a_worker_told_to_stop_between_jobs_leaves_no_job_claimed_and_the_rest_run_once_later(splitset):
+    from assay.experiment.workers import loop
+
+    queue = make_queue(splitset)
+    finished = []
+
+    report = loop.work(queue.id, wait=False, should_stop=lambda: len(finished) >= 1, on_job=finished.append)
+
+    assert report.succeeded == 1
+    status = queue.status()
+    assert (status["succeeded"], status["running"], status["queued"]) == (1, 0, 3)
+    assert queue.run_jobs(progress=False).succeeded == 3
+    assert {job.attempts for job in queue.jobs} == {1}

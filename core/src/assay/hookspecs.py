@@ -90,7 +90,8 @@ def assay_prepare_samples(library, analysis_type, samples):
     Args:
         library (str): the algorithm's library; answer ``None`` unless it is yours.
         analysis_type (str): the analysis type of the experiment.
-        samples (dict): ``{"features": np.ndarray, "labels": np.ndarray | None}`` as encoded by the pipeline.
+        samples (dict): ``{"features": np.ndarray, "labels": np.ndarray | None}`` as encoded by the pipeline;
+            for a multi-input splitset ``features`` is a list of arrays, one per input, in order (keep it a list).
 
     Returns:
         dict with the same keys, in the library's own types; or ``None`` when not answering for ``library``.
@@ -187,7 +188,8 @@ def assay_model_from_bytes(library, data, fn_build, features_shape, label_shape,
         library (str): the algorithm's library; answer ``None`` unless it is yours.
         data (bytes): the stored model.
         fn_build (callable): the user's build function.
-        features_shape (tuple): the shape of one sample's features.
+        features_shape (tuple | list[tuple]): the shape of one sample's features; for a multi-input splitset a
+            list with one shape per input, in order (as ``fn_build`` received it).
         label_shape (tuple): the shape of one sample's label.
         hyperparameters (dict): the hyperparameters the model was trained with.
 

@@ -75,42 +75,42 @@ def parse_inputs(inputs: Any) -> list[InputSpec]:
             "inputs", f"give a list of two or more inputs, e.g. [dict(df_or_path=table), "
             f"dict(feature_folder_or_urls=images)], got {inputs!r:.80}; for one input use Pipeline.Tabular.make, "
             "Pipeline.Sequence.make or Pipeline.Image.make")
+    kinds = [_kind(index, item) for index, item in enumerate(inputs)]
     specs, names = [], []
-    for index, item in enumerate(inputs):
-        parameter = f"inputs[{index}]"
-        if not isinstance(item, dict):
-            raise errors.DataError(parameter, f"must be a dict such as dict(df_or_path=df, feature_encoders=[...]), "
-                                   f"got {type(item).__name__}")
-        given = [kind for kind, (key, _) in KINDS.items() if key in item]
-        kind = item.get("kind", given[0] if len(given) == 1 else None)
-        if kind not in KINDS:
-            keys = ", ".join(key for key, _ in KINDS.values())
-            raise errors.DataError(parameter, f"name its data with exactly one of {keys} (and optionally "
-                                   f"kind='tabular'|'sequence'|'image'), got keys {sorted(item)}")
-        key, allowed = KINDS[kind]
-        if key not in item:
-            raise errors.DataError(parameter, f"a {kind} input needs {key}=...")
-        unknown = sorted(set(item) - {key, "kind", "name", *allowed})
-        if unknown:
-            raise errors.DataError(parameter, f"{unknown} are not options of a {kind} input; use {list(allowed)}")
+    for index, (item, kind) in enumerate(zip(inputs, kinds, strict=True)):
+        # by default an input is named for its kind, numbered when several inputs share it
         name = item.get("name")
         if name is None:
-            name = kind if kind not in names and sum(k == kind for k in _kinds(inputs)) == 1 else f"{kind}_{index}"
+            name = kind if kinds.count(kind) == 1 else f"{kind}_{index}"
         if not isinstance(name, str) or not name or ":" in name:
-            raise errors.DataError(f"{parameter}.name", f"must be a non-empty string without ':', got {name!r}")
+            raise errors.DataError(f"inputs[{index}].name", f"must be a non-empty string without ':', got {name!r}")
         if name in names:
-            raise errors.DataError(f"{parameter}.name", f"{name!r} names two inputs; give each a name of its own")
+            raise errors.DataError(f"inputs[{index}].name", f"{name!r} names two inputs; give each a name of its own")
         names.append(name)
-        specs.append(InputSpec(index, name, kind, item[key], {k: item.get(k) for k in allowed}))
+        key, allowed = KINDS[kind]
+        specs.append(InputSpec(index, name, kind, item[key], {option: item.get(option) for option in allowed}))
     return specs
 
 
-def _kinds(inputs: list[Any]) -> list[str | None]:
-    kinds = []
-    for item in inputs:
-        given = [kind for kind, (key, _) in KINDS.items() if isinstance(item, dict) and key in item]
-        kinds.append(item.get("kind", given[0] if len(given) == 1 else None) if isinstance(item, dict) else None)
-    return kinds
+def _kind(index: int, item: Any) -> str:
+    """The kind of input ``inputs[index]`` (given, or by the key naming its data), its options checked."""
+    parameter = f"inputs[{index}]"
+    if not isinstance(item, dict):
+        raise errors.DataError(parameter, f"must be a dict such as dict(df_or_path=df, feature_encoders=[...]), got "
+                               f"{type(item).__name__}")
+    given = [kind for kind, (key, _) in KINDS.items() if key in item]
+    kind = item.get("kind", given[0] if len(given) == 1 else None)
+    if kind not in KINDS:
+        keys = ", ".join(key for key, _ in KINDS.values())
+        raise errors.DataError(parameter, f"name its data with exactly one of {keys} (and optionally "
+                               f"kind='tabular'|'sequence'|'image'), got keys {sorted(item)}")
+    key, allowed = KINDS[kind]
+    if key not in item:
+        raise errors.DataError(parameter, f"a {kind} input needs {key}=...")
+    unknown = sorted(set(item) - {key, "kind", "name", *allowed})
+    if unknown:
+        raise errors.DataError(parameter, f"{unknown} are not options of a {kind} input; use {list(allowed)}")
+    return kind
 
 
 @attrs.frozen
@@ -177,9 +177,42 @@ def _array_rows(read: _Read, samples: dict[str, np.ndarray], folds: list[dict[st
     )
 
 
+def _check_keys(reads: list[_Read], labels: Any, key_column: Any) -> list[_Read]:
+    """Every table's ``key_column`` equals the label table's, row by row; the key is no feature."""
+    if not isinstance(key_column, str):
+        raise errors.DataError("key_column", f"must be a column name, got {key_column!r}")
+    if key_column not in labels.df.columns or key_column == labels.column:
+        raise errors.DataError("key_column", f"{key_column!r} must be a column of the label table other than the "
+                               f"label; its columns: {list(labels.df.columns)}")
+    keys = labels.df[key_column]
+    if keys.duplicated().any():
+        raise errors.DataError("key_column", f"{key_column!r} holds duplicate values in the label table (e.g. "
+                               f"{keys[keys.duplicated()].iloc[0]!r}); a key names one sample")
+    checked = []
+    for read in reads:
+        if read.spec.kind != "tabular":  # sequences and images carry no keys: aligned by position
+            checked.append(read)
+            continue
+        df = read.value
+        if key_column not in df.columns:
+            raise errors.DataError(read.spec.parameter, f"has no key column {key_column!r}; its columns: "
+                                   f"{list(df.columns)}")
+        different = np.flatnonzero(df[key_column].to_numpy() != keys.to_numpy())
+        if len(different):
+            row = int(different[0])
+            raise errors.DataError(
+                read.spec.parameter, f"row {row} has {key_column}={df[key_column].iloc[row]!r} but the label table "
+                f"has {keys.iloc[row]!r} ({len(different)} rows differ); give every input's rows in the label table's "
+                "order")
+        excluded = encoding.as_list(read.spec.options["feature_cols_excluded"]) or []
+        options = {**read.spec.options, "feature_cols_excluded": [*excluded, key_column]}
+        checked.append(attrs.evolve(read, spec=attrs.evolve(read.spec, options=options)))
+    return checked
+
+
 def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any, label_encoder: Any,
          size_test: Any, size_validation: Any, fold_count: Any, bin_count: Any, seed: Any,
-         fit_tabular: TabularFitter) -> SplitsetData:
+         fit_tabular: TabularFitter, key_column: Any = None) -> SplitsetData:
     """Check, split, fit and store a multi-input splitset; see the module docstring."""
     array_pipeline.check_common(seed, size_test, size_validation, fold_count)
     specs = parse_inputs(inputs)
@@ -189,12 +222,23 @@ def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any
     reads = [_read(spec) for spec in specs]
     multi_input.check_counts([read.count for read in reads], [spec.name for spec in specs], "inputs")
     labels = array_pipeline.read_labels(label_df_or_path, label_column, label_dtype, label_encoder, reads[0].count)
+    if key_column is not None:
+        reads = _check_keys(reads, labels, key_column)
 
     strata = splitting.make_strata(labels.series, labels.is_categorical, bin_count)
     samples = splitting.split_rows(strata, reads[0].count, size_test, size_validation, int(seed))
     folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
     settings = dict(size_test=size_test, size_validation=size_validation, fold_count=fold_count,
                     bin_count=bin_count, seed=int(seed))
+
+    # the label first: a label that cannot be used fails before any image is decoded or encoder fitted
+    label_fit = None
+    if labels.step is not None:
+        frame = labels.series.to_frame()
+        label_fit = fits.fit_step(labels.step, frame, frame.iloc[samples["train"]],
+                                  [frame.iloc[fold["train"]] for fold in folds], [])
+    classes = (encoding.label_classes(labels.step, label_fit.by_fold[None] if label_fit else None, labels.series)
+               if labels.is_categorical else [])
 
     fitted_inputs = []
     for read in reads:
@@ -206,13 +250,6 @@ def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any
         except errors.ValidationError as exc:
             raise _in_input(read.spec, exc) from None
 
-    label_fit = None
-    if labels.step is not None:
-        frame = labels.series.to_frame()
-        label_fit = fits.fit_step(labels.step, frame, frame.iloc[samples["train"]],
-                                  [frame.iloc[fold["train"]] for fold in folds], [])
-    classes = (encoding.label_classes(labels.step, label_fit.by_fold[None] if label_fit else None, labels.series)
-               if labels.is_categorical else [])
     label_columns = dict(
         column=labels.column, dtype=str(labels.series.dtype), is_categorical=labels.is_categorical,
         classes=[encoding.json_safe(c) for c in classes],

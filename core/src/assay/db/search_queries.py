@@ -7,6 +7,7 @@ Every function is named for what it returns or does; the engine (:mod:`assay.exp
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 import attrs
@@ -97,23 +98,35 @@ def claimable_job_exists(session: Session, queue_id: int, now: dt.datetime | Non
     return found is not None
 
 
-def combination_trials(session: Session, queue_id: int, hyperparamset_id: int,
-                       split: str | None) -> list[CombinationTrial]:
-    """Every combination of a queue in creation order, with each job's state, metrics on ``split`` and epochs."""
-    combos = session.execute(
+def combination_trials(session: Session, queue_id: int, hyperparamset_id: int, split: str | None, *,
+                       from_index: int = 0, also: Collection[int] = ()) -> list[CombinationTrial]:
+    """Combinations of a queue in creation order, with each job's state, metrics on ``split`` and epochs.
+
+    Every combination by default; with ``from_index`` only those from that index on, plus the indexes in
+    ``also`` (an adaptive search's cached study reads what was added or has finished since it last looked).
+    """
+    combo_query = (
         select(HyperparamcomboRow.id, HyperparamcomboRow.combo_index, HyperparamcomboRow.hyperparameters,
                HyperparamcomboRow.sampler_attrs)
         .where(HyperparamcomboRow.hyperparamset_id == hyperparamset_id)
         .order_by(HyperparamcomboRow.combo_index)
-    ).all()
-    jobs = session.execute(
-        select(JobRow.id, JobRow.hyperparamcombo_id, JobRow.status).where(JobRow.queue_id == queue_id)
-    ).all()
+    )
+    partial = from_index > 0 or bool(also)
+    if partial:
+        combo_query = combo_query.where(or_(HyperparamcomboRow.combo_index >= from_index,
+                                            HyperparamcomboRow.combo_index.in_(list(also))))
+    combos = session.execute(combo_query).all()
+    if not combos:
+        return []
+    job_filter = [JobRow.queue_id == queue_id]
+    if partial:
+        job_filter.append(JobRow.hyperparamcombo_id.in_([row.id for row in combos]))
+    jobs = session.execute(select(JobRow.id, JobRow.hyperparamcombo_id, JobRow.status).where(*job_filter)).all()
     finished = session.execute(
         select(PredictorRow.job_id, PredictionRow.metrics, PredictorRow.history)
         .join(JobRow, JobRow.id == PredictorRow.job_id)
         .outerjoin(PredictionRow, and_(PredictionRow.predictor_id == PredictorRow.id, PredictionRow.split == split))
-        .where(JobRow.queue_id == queue_id)
+        .where(*job_filter)
     ).all()
     results = {job_id: (metrics, max((len(v) for v in (history or {}).values()), default=0))
                for job_id, metrics, history in finished}
@@ -165,18 +178,25 @@ def job_row_count(session: Session, queue_id: int) -> int:
     return session.execute(select(func.count()).select_from(JobRow).where(JobRow.queue_id == queue_id)).scalar_one()
 
 
-def finished_histories(session: Session, queue_id: int, fold_index: int | None,
-                       exclude_job_id: int) -> list[tuple[int, str, dict[str, list[float]]]]:
-    """``(run index, status, per-epoch history)`` of the queue's succeeded and pruned jobs on the same fold."""
+def finished_runs(session: Session, queue_id: int, fold_index: int | None) -> list[tuple[int, int, str]]:
+    """``(job id, run index, status)`` of the queue's succeeded and pruned jobs on a fold, by run index."""
     fold_match = JobRow.fold_index.is_(None) if fold_index is None else JobRow.fold_index == fold_index
     rows = session.execute(
-        select(JobRow.run_index, JobRow.status, PredictorRow.history)
-        .join(PredictorRow, PredictorRow.job_id == JobRow.id)
-        .where(JobRow.queue_id == queue_id, JobRow.status.in_(("succeeded", "pruned")), fold_match,
-               JobRow.id != exclude_job_id)
+        select(JobRow.id, JobRow.run_index, JobRow.status)
+        .where(JobRow.queue_id == queue_id, JobRow.status.in_(("succeeded", "pruned")), fold_match)
         .order_by(JobRow.run_index)
     ).all()
-    return [(row.run_index, row.status, dict(row.history or {})) for row in rows]
+    return [(row.id, row.run_index, row.status) for row in rows]
+
+
+def run_histories(session: Session, job_ids: Collection[int]) -> dict[int, dict[str, list[float]]]:
+    """The per-epoch history of each of these jobs' predictor."""
+    if not job_ids:
+        return {}
+    rows = session.execute(
+        select(PredictorRow.job_id, PredictorRow.history).where(PredictorRow.job_id.in_(list(job_ids)))
+    ).all()
+    return {row.job_id: dict(row.history or {}) for row in rows}
 
 
 def pruned_combo_indexes(session: Session, queue_id: int) -> set[int]:

@@ -4,6 +4,8 @@
 SQLite: ``BEGIN IMMEDIATE``), so two workers never add a combination at the same time: the second one sees the
 first one's jobs queued and claims one of them instead. Inside that transaction the sampler sees every stored
 combination (running ones as pending), proposes the next, and its jobs (every fold x repeat) are stored queued.
+Each process keeps the queue's study (:class:`assay.experiment.search_study.SearchStudy`) and reads only the
+combinations added or finished since its last proposal.
 Any claim loop (in-process ``run_jobs``, ``workers=N``, Dask, ``assay worker``) grows a queue the same way,
 because :func:`assay.experiment.claiming.claim_next` calls :func:`extend` when nothing is left to claim.
 """
@@ -11,11 +13,17 @@ because :func:`assay.experiment.claiming.claim_next` calls :func:`extend` when n
 from __future__ import annotations
 
 import functools
+import threading
+from typing import TYPE_CHECKING
 
 from assay.db import search_queries as queries
 from assay.db.engine import current_url, session_scope
 from assay.experiment import search
+from assay.experiment.search_study import SearchStudy, StaleStudy
 from assay.experiment.timing import STORAGE_TIMER
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @functools.lru_cache(maxsize=64)
@@ -48,34 +56,66 @@ def extend(queue_id: int) -> bool:
         queries.lock_queue(session, queue_id)
         if queries.claimable_job_exists(session, queue_id):
             return True  # another worker added a combination while this one waited for the lock
-        split = (config.objective or {}).get("split")
-        trials = queries.combination_trials(session, queue_id, config.hyperparamset_id, split)
-        if len(trials) >= config.search_count:
-            return False
-        _check_metric_exists(trials, config.objective)
-        checked = search.loaded_space(config.space)
-        objective = config.objective or {"metric": "loss", "split": split or "validation", "direction": "minimize"}
-        proposal = search.propose(config.search, checked, trials, objective, config.seed, config.search_count)
+        # the queue's lock serialises this across processes; the process lock, threads sharing the cache
+        with _STUDIES_LOCK:
+            study = _current_study(session, config)
+            if study.count >= config.search_count:
+                return False
+            _check_metric_exists(study, config.objective)
+            proposal = study.propose()
+            if not study.reusable:
+                _STUDIES.pop(_study_key(config), None)
+            index = study.count
         if proposal is None:
             queries.set_job_count(session, queue_id, queries.job_row_count(session, queue_id))
             return False
         combo, sampler_attrs = proposal
-        queries.add_combination(session, config, len(trials), combo, sampler_attrs,
+        queries.add_combination(session, config, index, combo, sampler_attrs,
                                 queries.fold_keys(session, config.splitset_id))
     return True
 
 
-def _check_metric_exists(trials: list[queries.CombinationTrial], objective: dict[str, str] | None) -> None:
-    """A misspelt objective would leave the sampler blind (every value missing): say so once results exist."""
-    if not objective:
-        return
-    measured = [job.metrics for trial in trials for job in trial.jobs
-                if job.status in ("succeeded", "pruned") and job.metrics]
-    if measured and not any(objective["metric"] in metrics for metrics in measured):
-        from assay import errors
+#: each process's study per (database, queue, hyperparamset), brought up to date before each proposal; the most
+#: recently used few, as a pooled worker serves one queue after another
+_STUDIES: dict[tuple[str | None, int, int], SearchStudy] = {}
+_STUDIES_KEPT = 8
+_STUDIES_LOCK = threading.Lock()
 
-        available = sorted({name for metrics in measured for name in metrics})
-        raise errors.ExperimentError(
-            "objective", f"{objective['metric']!r} is not a metric of split {objective['split']!r} in this queue; "
-            f"use one of {', '.join(available)}"
-        )
+
+def _study_key(config: queries.SearchSettings) -> tuple[str | None, int, int]:
+    return current_url(), config.queue_id, config.hyperparamset_id
+
+
+def _current_study(session: Session, config: queries.SearchSettings) -> SearchStudy:
+    """The queue's study holding every stored combination: this process's, updated with what changed, or new."""
+    key = _study_key(config)
+    split = (config.objective or {}).get("split")
+    study = _STUDIES.pop(key, None)  # put back only once it is up to date: a failure below leaves no half-updated one
+    if study is not None:
+        changed = queries.combination_trials(session, config.queue_id, config.hyperparamset_id, split,
+                                             from_index=study.count, also=study.open_indexes())
+        try:
+            study.update(changed)
+        except StaleStudy:
+            study = None
+    if study is None:
+        objective = config.objective or {"metric": "loss", "split": split or "validation", "direction": "minimize"}
+        study = SearchStudy(config.search, search.loaded_space(config.space), objective, config.seed,
+                            config.search_count)
+        study.update(queries.combination_trials(session, config.queue_id, config.hyperparamset_id, split))
+    _STUDIES[key] = study  # last in the dict: the most recently used
+    while len(_STUDIES) > _STUDIES_KEPT:
+        del _STUDIES[next(iter(_STUDIES))]
+    return study
+
+
+def _check_metric_exists(study: SearchStudy, objective: dict[str, str] | None) -> None:
+    """A misspelt objective would leave the sampler blind (every value missing): say so once results exist."""
+    if not objective or study.metric_seen or not study.measured:
+        return
+    from assay import errors
+
+    raise errors.ExperimentError(
+        "objective", f"{objective['metric']!r} is not a metric of split {objective['split']!r} in this queue; "
+        f"use one of {', '.join(sorted(study.measured))}"
+    )

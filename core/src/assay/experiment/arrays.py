@@ -19,7 +19,8 @@ import numpy as np
 MAGIC = b"\x93ASSAY-ARRAYS-1\n"
 
 
-def _storable(array) -> np.ndarray:
+def storable(array) -> np.ndarray:
+    """``array`` as :func:`dumps` stores it: object arrays (strings from pandas) as unicode."""
     array = np.asarray(array)
     if array.dtype == object:  # strings from pandas come as objects; store them as unicode, never pickled
         array = array.astype(str)
@@ -28,7 +29,7 @@ def _storable(array) -> np.ndarray:
 
 def dumps(**arrays) -> bytes:
     """Bytes holding every array that is not ``None`` (read them back with :func:`loads`)."""
-    stored = {name: _storable(value) for name, value in arrays.items() if value is not None}
+    stored = {name: storable(value) for name, value in arrays.items() if value is not None}
     header = json.dumps([[name, array.dtype.str, list(array.shape)] for name, array in stored.items()]).encode()
     payload = b"".join([struct.pack("<I", len(header)), header, *(array.tobytes() for array in stored.values())])
     return MAGIC + zlib.compress(payload, 1)

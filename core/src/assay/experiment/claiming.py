@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 from assay.db.models import utcnow
 from assay.db.queries import claims as queries
@@ -64,6 +65,21 @@ def claim(queue_id: int, worker: str, lease_seconds: float | None = None) -> que
             context = queries.claim_next_context(queue_id, worker, now, _lease_until(lease_seconds, now))
         if context is not None or not adaptive.extend(queue_id):
             return context
+
+
+def store_and_claim_next(job_id: int, worker: str, predictor: dict[str, Any], predictions: list[dict[str, Any]],
+                         status: str, queue_id: int,
+                         lease_seconds: float | None = None) -> tuple[bool, queries.JobContext | None]:
+    """Store a finished job and claim the worker's next one of ``queue_id`` in one transaction (see
+    :func:`assay.db.queries.claims.store_and_claim_next`); ``(stored, next job's context or None)``.
+
+    ``None`` only says that nothing was claimable at that moment: :func:`claim` then asks once more, and grows an
+    adaptive queue.
+    """
+    with STORAGE_TIMER.measure("store"):
+        now = utcnow()
+        return queries.store_and_claim_next(job_id, worker, predictor, predictions, status, queue_id, now,
+                                            _lease_until(lease_seconds, now))
 
 
 def _claim_next(queue_id: int, worker: str, lease_seconds: float | None) -> int | None:

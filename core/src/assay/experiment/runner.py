@@ -116,8 +116,9 @@ def _split_truth(splitset: SplitsetData, split: str, fold_index: int | None,
     itself kept per process and database by :func:`_splitset`).
     """
     rows = np.asarray(splitset.row_indices(split, fold_index=fold_index))
-    labels = np.asarray(splitset.raw_labels(rows))
-    coded = predicting.true_coding(labels, list(classes))
+    raw = np.asarray(splitset.raw_labels(rows))
+    coded = predicting.true_coding(raw, list(classes))
+    labels = arrays.storable(raw)  # as every job's predictions store them
     for array in (rows, labels, coded):
         array.setflags(write=False)
     return rows, labels, coded
@@ -222,13 +223,19 @@ def train_and_evaluate(job: claims.JobContext) -> tuple[dict[str, Any], list[_Ev
 
 
 def _store(job_id: int, worker: str, predictor: dict[str, Any], evaluated: list[_Evaluated],
-           status: str = "succeeded") -> bool:
+           status: str = "succeeded", next_of: int | None = None,
+           lease_seconds: float | None = None) -> tuple[bool, claims.JobContext | None]:
     """Write the Predictor, its Predictions and the job's end (``succeeded`` or ``pruned``) in one transaction,
-    if the job is still ours."""
+    if the job is still ours; with ``next_of``, claim this worker's next job of that queue in the same one.
+
+    Returns ``(stored, the next job's context or None)``.
+    """
+    predictions = [{"split": e.split, "arrays": e.arrays, "metrics": e.metrics, "row_count": e.row_count}
+                   for e in evaluated]
+    if next_of is not None:
+        return claiming.store_and_claim_next(job_id, worker, predictor, predictions, status, next_of, lease_seconds)
     with claiming.STORAGE_TIMER.measure("store"):
-        return queries.store_trained(job_id, worker, predictor, [
-            {"split": e.split, "arrays": e.arrays, "metrics": e.metrics, "row_count": e.row_count} for e in evaluated
-        ], status=status)
+        return queries.store_trained(job_id, worker, predictor, predictions, status=status), None
 
 
 def _fail(job_id: int, worker: str, exc: BaseException) -> None:
@@ -241,10 +248,12 @@ class JobOutcome:
     job_id: int
     status: str  # succeeded | pruned | failed | lost (the lease was taken over)
     error: BaseException | None = None
+    #: the next job, claimed in the same transaction as this one's results (see ``run_claimed_job``'s ``next_of``)
+    next_job: claims.JobContext | None = None
 
 
 def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None,
-                    context: claims.JobContext | None = None) -> JobOutcome:
+                    context: claims.JobContext | None = None, next_of: int | None = None) -> JobOutcome:
     """Run a job this worker has claimed; a failing user function fails only this job.
 
     Args:
@@ -253,6 +262,8 @@ def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None
         lease_seconds: the lease the heartbeat keeps renewing (default ``ASSAY_LEASE_SECONDS``, else 60).
         context: the job's context as :func:`assay.experiment.claiming.claim` read it with the claim; read now
             when not given.
+        next_of: a queue id: once this job succeeded, claim the worker's next job of that queue in the same
+            transaction that stores this one's results (the outcome's ``next_job``; the claim loop's way).
     """
     job = context
     if job is None:
@@ -272,5 +283,5 @@ def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None
         backend.clear_session()
         reclaim.after_job()  # a full collection only when memory grew: after every job it costs more than a run
     status = "pruned" if pruner is not None and pruner.pruned_at is not None else "succeeded"
-    stored = _store(job_id, worker, predictor, evaluated, status)
-    return JobOutcome(job_id, status if stored else "lost")
+    stored, next_job = _store(job_id, worker, predictor, evaluated, status, next_of, lease_seconds)
+    return JobOutcome(job_id, status if stored else "lost", next_job=next_job)

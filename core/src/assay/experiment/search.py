@@ -3,11 +3,12 @@
 ``grid`` and ``random`` make every combination up front. ``tpe``, ``gp`` and ``cmaes`` are adaptive: a worker
 that finds nothing queued asks the sampler for the next combination (:mod:`assay.experiment.adaptive`).
 
-Optuna is used as a library only. assay's database stays the one store: each time a combination is asked for,
-an in-memory Optuna study is rebuilt from the stored combinations (finished ones with their objective value,
-pruned ones with the value they stopped at, running ones as pending), and the sampler, seeded from the queue's
-seed and the combination's index, proposes the next. The sampler's own per-trial state (Optuna's system attrs,
-such as CMA-ES's optimizer) is stored with the combination, so a search rebuilt after a crash continues exactly.
+Optuna is used as a library only. assay's database stays the one store: an in-memory Optuna study holds the
+stored combinations (finished ones with their objective value, pruned ones with the value they stopped at,
+running ones as pending; each process keeps it and reads only what changed, :mod:`assay.experiment.search_study`),
+and the sampler, seeded from the queue's seed and the combination's index, proposes the next. The sampler's own
+per-trial state (Optuna's system attrs, such as CMA-ES's optimizer) is stored with the combination, so a search
+rebuilt after a crash continues exactly.
 """
 
 from __future__ import annotations
@@ -362,77 +363,63 @@ def combination_value(trial: CombinationTrial, metric: str) -> tuple[str, float 
     return ("complete", value) if value is not None else ("failed", None)
 
 
+def frozen_trial(checked: dict[str, Any], dists: dict[str, Any], trial: CombinationTrial,
+                 metric: str) -> Any | None:
+    """A stored combination as an Optuna trial (see :func:`combination_value`); ``None`` outside the space.
+
+    A pruned combination's value is its intermediate value at the last epoch its runs reached.
+    """
+    from optuna.trial import TrialState, create_trial
+
+    params = to_params(checked, trial.hyperparameters)
+    if params is None:
+        return None
+    state, value = combination_value(trial, metric)
+    attrs = dict(trial.sampler_attrs)
+    if state == "complete":
+        return create_trial(state=TrialState.COMPLETE, value=value, params=params, distributions=dists,
+                            system_attrs=attrs)
+    if state == "pruned":
+        return create_trial(state=TrialState.PRUNED, params=params, distributions=dists,
+                            intermediate_values=pruned_at(trial, value), system_attrs=attrs)
+    return create_trial(state=TrialState.RUNNING if state == "running" else TrialState.FAIL, params=params,
+                        distributions=dists, system_attrs=attrs)
+
+
+def pruned_at(trial: CombinationTrial, value: float | None) -> dict[int, float] | None:
+    """A pruned combination's value at the last epoch its runs reached, as Optuna's intermediate values."""
+    steps = max((job.epochs for job in trial.jobs), default=0) or 1
+    return {steps: value} if value is not None else None
+
+
 def study_from_trials(checked: dict[str, Any], trials: list[CombinationTrial], objective: dict[str, str],
                       sampler: Any) -> Any:
     """An in-memory Optuna study holding every stored combination as a trial (see :func:`combination_value`)."""
     import optuna
-    from optuna.trial import TrialState, create_trial
 
     dists = distributions(checked)
     study = _study(sampler, objective["direction"])
-    frozen = []
-    for trial in trials:
-        params = to_params(checked, trial.hyperparameters)
-        if params is None:
-            continue
-        state, value = combination_value(trial, objective["metric"])
-        attrs = dict(trial.sampler_attrs)
-        if state == "complete":
-            frozen.append(create_trial(state=TrialState.COMPLETE, value=value, params=params, distributions=dists,
-                                       system_attrs=attrs))
-        elif state == "pruned":
-            steps = max((job.epochs for job in trial.jobs), default=0) or 1
-            frozen.append(create_trial(state=TrialState.PRUNED, params=params, distributions=dists,
-                                       intermediate_values={steps: value} if value is not None else None,
-                                       system_attrs=attrs))
-        elif state == "running":
-            frozen.append(create_trial(state=TrialState.RUNNING, params=params, distributions=dists,
-                                       system_attrs=attrs))
-        else:
-            frozen.append(create_trial(state=TrialState.FAIL, params=params, distributions=dists,
-                                       system_attrs=attrs))
+    frozen = [frozen_trial(checked, dists, trial, objective["metric"]) for trial in trials]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        study.add_trials(frozen)
+        study.add_trials([trial for trial in frozen if trial is not None])
     return study
 
 
-def propose(settings_search: str, checked: dict[str, Any], trials: list[CombinationTrial],
-            objective: dict[str, str], queue_seed: int, search_count: int) -> tuple[dict[str, Any], dict] | None:
-    """The next combination an adaptive search runs and the sampler state to store with it.
+def drop_trials_from(study: Any, number: int) -> bool:
+    """Forget an in-memory study's trials numbered ``number`` and above; False if that failed.
 
-    Returns ``None`` when a finite space has no unused combination left.
+    A study kept between proposals (or runs) drops what it asked for itself, so it holds only stored results.
+    Optuna's in-memory storage cannot delete a trial, so this trims its lists. Should a future Optuna lay them
+    out otherwise, the caller does not reuse the study and rebuilds one from the database: slower, never wrong.
     """
-    import optuna
-
-    combo_index = len(trials)
-    used = {_key(trial.hyperparameters) for trial in trials}
-    finite = not math.isinf(space_size(checked))
-    if finite and len(used) >= space_size(checked):
-        return None
-    dists = distributions(checked)
-    # one study for every attempt: a repeated proposal is told FAIL (which samplers ignore) and the sampler,
-    # its random state moved on, is asked again; rebuilding the study per attempt cost most of a search's time
-    sampler = make_sampler(settings_search, sampler_seed(queue_seed, combo_index), search_count)
-    study = study_from_trials(checked, trials, objective, sampler)
-    for _attempt in range(DUPLICATE_RETRIES):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            warnings.simplefilter("ignore", UserWarning)
-            trial = study.ask(dists)
-        combo = from_params(checked, trial.params)
-        if _key(combo) not in used:
-            attrs = dict(study._storage.get_trial_system_attrs(trial._trial_id))
-            return combo, attrs
-        study.tell(trial, state=optuna.trial.TrialState.FAIL)
-    # the sampler keeps proposing what was run (a small discrete space nearly exhausted): take an unused one
-    if finite and space_size(checked) <= ENUMERABLE:
-        keys = list(checked)
-        choices = [list(range(v.low, v.high + 1, v.step)) if isinstance(v, space.Int) else
-                   ([v.low] if isinstance(v, space.Float) else v) for v in checked.values()]
-        unused = [combo for values in itertools.product(*choices)
-                  if _key(combo := dict(zip(keys, values, strict=True))) not in used]
-        if not unused:
-            return None
-        return random.Random(sampler_seed(queue_seed, combo_index, DUPLICATE_RETRIES)).choice(unused), {}
-    return combo, {}
+    storage = study._storage
+    try:
+        trials = storage._studies[study._study_id].trials
+        for trial in trials[number:]:
+            del storage._trial_id_to_study_id_and_number[trial._trial_id]
+        del trials[number:]
+        study._thread_local.cached_all_trials = None
+        return len(storage.get_all_trials(study._study_id, deepcopy=False)) == number
+    except (AttributeError, KeyError, TypeError):
+        return False

@@ -45,7 +45,10 @@ def _check(value: Any, hint: Any, where: str) -> Any:
         options = typing.get_args(hint)
         if value is None and type(None) in options:
             return None
-        for option in (o for o in options if o is not type(None)):
+        given = [o for o in options if o is not type(None)]
+        if len(given) == 1 and _same_container(value, given[0]):  # an optional list or object: name the inner field
+            return _check(value, given[0], where)
+        for option in given:
             try:
                 return _check(value, option, where)
             except _Invalid:
@@ -68,9 +71,15 @@ def _check(value: Any, hint: Any, where: str) -> Any:
     return value
 
 
+def _same_container(value: Any, hint: Any) -> bool:
+    """Whether ``value`` is the JSON container ``hint`` describes (a list for ``list[...]``, an object for a class)."""
+    return (typing.get_origin(hint) is list and type(value) is list) or (attrs.has(hint) and type(value) is dict)
+
+
 def _describe(hint: Any) -> str:
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        return " or ".join(_describe(option) for option in typing.get_args(hint))
+        # list[int] | list[list[int]] reads "a list", not "a list or a list"
+        return " or ".join(dict.fromkeys(_describe(option) for option in typing.get_args(hint)))
     origin = typing.get_origin(hint)
     if origin is not None:
         return _TYPE_NAMES.get(origin, str(origin))

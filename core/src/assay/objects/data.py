@@ -122,7 +122,8 @@ class Fold(Persisted):
 class Splitset(Persisted):
     """Row indices per split, stratified on the label, optional folds, and the encoders fitted for them.
 
-    Made by :meth:`assay.Pipeline.Tabular.make`; load a stored one with ``Splitset.get(id)``.
+    Made by :meth:`assay.Pipeline.Tabular.make` (or ``Pipeline.Sequence/Image.make``, or ``Pipeline.make`` for
+    several inputs); load a stored one with ``Splitset.get(id)``.
     """
 
     _row_type = SplitsetRow
@@ -280,7 +281,9 @@ class Splitset(Persisted):
         return self._data.row_indices(split, fold_index)
 
     def encoders(self, fold_index: int | None = None) -> FittedEncoders:
-        """The fitted encoders of the splitset (``fold_index=None``) or of one fold, ready to encode raw rows."""
+        """The fitted encoders of the splitset (``fold_index=None``) or of one fold, ready to encode raw rows.
+
+        For a multi-input splitset only the label's; each input's are ``splitset.inputs[name].encoders()``."""
         return self._data.encoders(fold_index)
 
     def samples_for(self, split: str, fold_index: int | None = None) -> dict[str, np.ndarray | None]:
@@ -303,6 +306,9 @@ class Splitset(Persisted):
 
     def encode_features(self, df: pd.DataFrame, fold_index: int | None = None) -> np.ndarray:
         """Encode new raw rows (inference) after checking they have the feature columns with fitting dtypes.
+
+        For a multi-input splitset ``df`` holds every input's raw data (a list in input order, or a dict by input
+        name) and the result is a list of arrays.
 
         Raises:
             assay.errors.SchemaMismatchError: a feature column is missing or holds another kind of values.

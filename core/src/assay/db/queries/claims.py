@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Integer, String, and_, bindparam, func, or_, 
 
 from assay.db.engine import get_engine, session_scope
 from assay.db.models import AlgorithmRow, HyperparamcomboRow, JobRow, QueueRow, SplitsetRow
+from assay.db.queries import experiments
 
 
 def _claimable(now: dt.datetime):
@@ -47,6 +48,22 @@ def claim_next_context(queue_id: int, worker: str, now: dt.datetime, lease_until
     with engine.begin() as connection:
         job_id = _claim(connection, engine.dialect.name == "postgresql", queue_id, worker, now, lease_until)
         return None if job_id is None else _context(connection, job_id)
+
+
+def store_and_claim_next(job_id: int, worker: str, predictor: dict[str, Any], predictions: list[dict[str, Any]],
+                         status: str, queue_id: int, now: dt.datetime,
+                         lease_until: dt.datetime) -> tuple[bool, JobContext | None]:
+    """Store a finished job as :func:`assay.db.queries.experiments.store_trained` does and claim the worker's next
+    job of ``queue_id`` as :func:`claim_next_context` does, in one transaction: one commit per job instead of two.
+
+    Returns whether the finished job was stored (``False``: it was no longer the worker's, nothing of it is
+    written) and the next job's context (``None`` when nothing is claimable).
+    """
+    engine = get_engine()
+    with engine.begin() as connection:
+        stored = experiments.store_trained_in(connection, job_id, worker, predictor, predictions, status)
+        next_id = _claim(connection, engine.dialect.name == "postgresql", queue_id, worker, now, lease_until)
+        return stored, None if next_id is None else _context(connection, next_id)
 
 
 def _claim(connection: Connection, postgres: bool, queue_id: int, worker: str, now: dt.datetime,

@@ -7,7 +7,7 @@ import traceback
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, insert, select, update
+from sqlalchemy import Connection, Integer, bindparam, insert, select, update
 
 from assay import errors
 from assay.db import arrays as db_arrays
@@ -126,18 +126,24 @@ def store_trained(job_id: int, worker: str, predictor: dict[str, Any], predictio
     Three statements on one Core connection (the predictions as one multi-row insert): the ORM's unit of work
     cost more than the writes themselves, and SQLite holds its write lock for the whole transaction.
     """
-    owned, insert_predictor, insert_predictions = _store_statements()
     with get_engine().begin() as connection:
-        result = connection.execute(owned, {"store_job": job_id, "store_worker": worker, "store_status": status,
-                                             "store_finished": utcnow()})
-        if result.rowcount != 1:
-            return False  # nothing was written
-        predictor_id = connection.execute(
-            insert_predictor, {"feature_importance": None, **predictor, "job_id": job_id}
-        ).scalar_one()
-        if predictions:
-            connection.execute(insert_predictions, [{"dataset_id": None, "plot_data": None, **prediction,
-                                                     "predictor_id": predictor_id} for prediction in predictions])
+        return store_trained_in(connection, job_id, worker, predictor, predictions, status)
+
+
+def store_trained_in(connection: Connection, job_id: int, worker: str, predictor: dict[str, Any],
+                     predictions: list[dict[str, Any]], status: str = "succeeded") -> bool:
+    """:func:`store_trained` within the caller's transaction (the claim loop claims its next job in it too)."""
+    owned, insert_predictor, insert_predictions = _store_statements()
+    result = connection.execute(owned, {"store_job": job_id, "store_worker": worker, "store_status": status,
+                                         "store_finished": utcnow()})
+    if result.rowcount != 1:
+        return False  # nothing was written
+    predictor_id = connection.execute(
+        insert_predictor, {"feature_importance": None, **predictor, "job_id": job_id}
+    ).scalar_one()
+    if predictions:
+        connection.execute(insert_predictions, [{"dataset_id": None, "plot_data": None, **prediction,
+                                                 "predictor_id": predictor_id} for prediction in predictions])
     return True
 
 

@@ -74,7 +74,8 @@ def run_local(queue_id: int, worker_count: int, *, url: str, progress: bool = Tr
                 worker.assign(queue_id, url, lease_seconds, report)
             last_update = 0.0
             while any(worker.busy() for worker in workers):
-                if time.monotonic() - last_update >= PROGRESS_POLL_SECONDS:
+                # without a bar, no polling: on SQLite every read briefly takes the lock the workers' stores need
+                if progress and time.monotonic() - last_update >= PROGRESS_POLL_SECONDS:
                     watch.update()
                     last_update = time.monotonic()
                 time.sleep(FINISH_POLL_SECONDS)

@@ -87,19 +87,25 @@ def work(
     worker = worker or claiming.worker_name()
     report = WorkerReport(worker)
     storage_before = claiming.STORAGE_TIMER.snapshot()
+    claimed = None
     try:
         while should_stop is None or not should_stop():
-            claimed = claiming.claim(queue_id, worker, lease_seconds)
+            if claimed is None:
+                claimed = claiming.claim(queue_id, worker, lease_seconds)
             if claimed is None:
                 if not wait or not _others_may_hand_back(queue_id):
                     break
                 time.sleep(_idle_poll_seconds(lease_seconds))
                 continue
             try:
-                outcome = runner.run_claimed_job(claimed.job_id, worker, lease_seconds, context=claimed)
+                # the next job is claimed in the transaction that stores this one: one commit per job
+                outcome = runner.run_claimed_job(claimed.job_id, worker, lease_seconds, context=claimed,
+                                                 next_of=queue_id)
             except BaseException:
                 claiming.unclaim(claimed.job_id, worker)  # interrupted: the job runs again later, from scratch
+                claimed = None
                 raise
+            claimed = outcome.next_job
             if on_job is not None:
                 on_job(outcome)
             if outcome.status == "succeeded":
@@ -115,6 +121,8 @@ def work(
                     report.error = outcome.error
                     break
     finally:
+        if claimed is not None:  # claimed with the last job's results, but the loop stopped: give it back
+            claiming.unclaim(claimed.job_id, worker)
         report.storage_seconds = claiming.seconds_since(storage_before)
     return report
 
