@@ -27,13 +27,18 @@ def test_a_frozen_database_exists_for_the_first_released_revision():
     assert any(path.name == "assay_0001.sqlite3" for path in FROZEN)
 
 
-@pytest.fixture(params=FROZEN, ids=[path.stem for path in FROZEN])
-def upgraded(request, tmp_path) -> str:
-    copy = tmp_path / request.param.name
-    shutil.copyfile(request.param, copy)
+def set_up_a_copy(frozen: Path, tmp_path: Path) -> str:
+    """``assay.setup()`` on a copy of a frozen database (so it upgrades the copy); returns its URL."""
+    copy = tmp_path / frozen.name
+    shutil.copyfile(frozen, copy)
     url = f"sqlite:///{copy}"
     assay.setup(url)
     return url
+
+
+@pytest.fixture(params=FROZEN, ids=[path.stem for path in FROZEN])
+def upgraded(request, tmp_path) -> str:
+    return set_up_a_copy(request.param, tmp_path)
 
 
 def test_setup_upgrades_a_frozen_database_to_the_newest_revision(upgraded):
@@ -112,11 +117,7 @@ LATER = [path for path in FROZEN if path.stem >= "assay_0005"]
 
 @pytest.fixture(params=LATER, ids=[path.stem for path in LATER])
 def upgraded_later(request, tmp_path) -> str:
-    copy = tmp_path / request.param.name
-    shutil.copyfile(request.param, copy)
-    url = f"sqlite:///{copy}"
-    assay.setup(url)
-    return url
+    return set_up_a_copy(request.param, tmp_path)
 
 
 def test_a_frozen_database_exists_for_revision_0005_with_every_table_filled():
