@@ -442,6 +442,27 @@ def test_torch_fit_reports_every_epoch_and_a_bad_run_is_pruned(db):
     assert_the_bad_run_is_pruned_stored_and_never_best(queue, epochs=8)
 
 
+def test_a_threads_kept_pruning_study_sees_the_runs_another_worker_process_finished(db):
+    from assay.experiment import claiming, pruning, runner
+    from assay.experiment.workers.local import worker_environment
+
+    queue = assay.Experiment.make(
+        library="torch", analysis_type="classification_multi", fn_build=torch_build, fn_train=torch_train,
+        fn_optimize=torch_optimize, hyperparameters={"lr": [0.05, 0.04, 0.0]}, objective="loss",
+        pruner=median_pruner(), splitset_id=iris_species_splitset().id, seed=1,
+    )
+    worker = claiming.worker_name()
+    assert runner.run_claimed_job(claiming.claim_next(queue.id, worker), worker).status == "succeeded"  # lr 0.05
+    subprocess.run([sys.executable, "-c", SECOND_WORKER, str(queue.id), "1"], check=True, timeout=180,
+                   env=worker_environment(db, threads=1))  # lr 0.04, in another process
+    # the bad run is judged against both finished runs (the pruner waits for two): this thread's kept study
+    # took in the other process's run
+    assert runner.run_claimed_job(claiming.claim_next(queue.id, worker), worker).status == "pruned"
+    assert_the_bad_run_is_pruned_stored_and_never_best(queue, epochs=8)
+    (kept,) = [study for key, study in pruning._STUDIES.items() if key[0] == assay.db.engine.current_url()]
+    assert kept.held == 2  # the two finished runs; the pruned run's own trial is dropped when the next run starts
+
+
 def test_keras_gets_the_pruning_callback_attached_without_user_code(db):
     from experiment_helpers import fn_build as keras_build
     from experiment_helpers import fn_train as keras_train

@@ -178,18 +178,25 @@ def job_row_count(session: Session, queue_id: int) -> int:
     return session.execute(select(func.count()).select_from(JobRow).where(JobRow.queue_id == queue_id)).scalar_one()
 
 
-def finished_histories(session: Session, queue_id: int, fold_index: int | None,
-                       exclude_job_id: int) -> list[tuple[int, str, dict[str, list[float]]]]:
-    """``(run index, status, per-epoch history)`` of the queue's succeeded and pruned jobs on the same fold."""
+def finished_runs(session: Session, queue_id: int, fold_index: int | None) -> list[tuple[int, int, str]]:
+    """``(job id, run index, status)`` of the queue's succeeded and pruned jobs on a fold, by run index."""
     fold_match = JobRow.fold_index.is_(None) if fold_index is None else JobRow.fold_index == fold_index
     rows = session.execute(
-        select(JobRow.run_index, JobRow.status, PredictorRow.history)
-        .join(PredictorRow, PredictorRow.job_id == JobRow.id)
-        .where(JobRow.queue_id == queue_id, JobRow.status.in_(("succeeded", "pruned")), fold_match,
-               JobRow.id != exclude_job_id)
+        select(JobRow.id, JobRow.run_index, JobRow.status)
+        .where(JobRow.queue_id == queue_id, JobRow.status.in_(("succeeded", "pruned")), fold_match)
         .order_by(JobRow.run_index)
     ).all()
-    return [(row.run_index, row.status, dict(row.history or {})) for row in rows]
+    return [(row.id, row.run_index, row.status) for row in rows]
+
+
+def run_histories(session: Session, job_ids: Collection[int]) -> dict[int, dict[str, list[float]]]:
+    """The per-epoch history of each of these jobs' predictor."""
+    if not job_ids:
+        return {}
+    rows = session.execute(
+        select(PredictorRow.job_id, PredictorRow.history).where(PredictorRow.job_id.in_(list(job_ids)))
+    ).all()
+    return {row.job_id: dict(row.history or {}) for row in rows}
 
 
 def pruned_combo_indexes(session: Session, queue_id: int) -> set[int]:

@@ -3,9 +3,10 @@
 A queue made with ``pruner=`` stores an Optuna pruner. While one of its jobs trains, a :class:`JobPruner` listens
 to the epochs the backend reports (:mod:`assay.epochs`). At the first report it builds an in-memory Optuna study
 from the database: every succeeded and pruned job of the queue on the same fold is a trial whose intermediate
-values are its stored per-epoch history. Each epoch the running job is reported to that study's trial and the
-pruner decides. A pruned job stops training; it is then evaluated and stored like any other, with status
-``pruned`` (never ranked best).
+values are its stored per-epoch history (each thread keeps that study for its next run, which reads only the
+histories of runs finished since). Each epoch the running job is reported to that study's trial and the pruner
+decides. A pruned job stops training; it is then evaluated and stored like any other, with status ``pruned``
+(never ranked best).
 
 Which history entry is judged: the objective's metric per epoch (``val_<metric>`` for the validation or test
 split, ``<metric>`` for train) when the backend records it, else the loss on the same split, minimised.
@@ -14,6 +15,7 @@ split, ``<metric>`` for train) when the backend records it, else the loss on the
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -22,7 +24,8 @@ import cloudpickle
 
 from assay import errors
 from assay.db import search_queries as queries
-from assay.db.engine import session_scope
+from assay.db.engine import current_url, session_scope
+from assay.experiment import search
 
 PRUNERS = ("median", "hyperband", "successive_halving")
 
@@ -103,20 +106,62 @@ class JobPruner:
 
     def _start(self, key: str, direction: str) -> Any:
         """A study of the other finished jobs on this fold, and this job's running trial in it."""
+        cache_key = (current_url(), threading.get_ident(), self._queue_id, self._fold_index, key, direction,
+                     self._pruner_blob)
+        held = _STUDIES.pop(cache_key, None)
+        with session_scope() as session:
+            finished = [run for run in queries.finished_runs(session, self._queue_id, self._fold_index)
+                        if run[0] != self._job_id]
+            if held is not None and not held.takes(finished):
+                held = None
+            if held is None:
+                held = _FoldStudy.new(self._queue_id, self._fold_index, direction, self._pruner_blob)
+            new = [run for run in finished if run[0] not in held.seen]
+            histories = queries.run_histories(session, [job_id for job_id, _, _ in new])
+        held.add(new, histories, key)
+        _STUDIES[cache_key] = held
+        while len(_STUDIES) > _STUDIES_KEPT:
+            del _STUDIES[next(iter(_STUDIES))]
+        return held.study.ask()
+
+
+class _FoldStudy:
+    """The finished runs of one fold as an in-memory Optuna study, kept by a thread from one run to its next.
+
+    It holds them in run order, as a study rebuilt from the database would; the running trial a run asked for is
+    dropped when the thread's next run starts. A run that finished out of order makes it rebuild.
+    """
+
+    def __init__(self, study: Any):
+        self.study = study
+        self.seen: set[int] = set()  # job ids taken in (with or without a usable history)
+        self.last_run = -1  # the largest run index taken in
+        self.held = 0  # trials that are finished runs; any after them were asked by an earlier run
+
+    @classmethod
+    def new(cls, queue_id: int, fold_index: int | None, direction: str, pruner_blob: bytes) -> _FoldStudy:
         import optuna
-        from optuna.trial import TrialState, create_trial
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        with session_scope() as session:
-            others = queries.finished_histories(session, self._queue_id, self._fold_index, self._job_id)
         # a fixed name: Hyperband assigns brackets from the study name and trial number
-        study = optuna.create_study(
-            study_name=f"assay-queue-{self._queue_id}-fold-{self._fold_index}", direction=direction,
-            pruner=cloudpickle.loads(self._pruner_blob), sampler=optuna.samplers.RandomSampler(seed=0),
-        )
+        return cls(optuna.create_study(
+            study_name=f"assay-queue-{queue_id}-fold-{fold_index}", direction=direction,
+            pruner=cloudpickle.loads(pruner_blob), sampler=optuna.samplers.RandomSampler(seed=0),
+        ))
+
+    def takes(self, finished: list[tuple[int, int, str]]) -> bool:
+        """Whether the runs finished since can be appended in run order, after the earlier run's trial is dropped."""
+        new = [run_index for job_id, run_index, _ in finished if job_id not in self.seen]
+        return min(new, default=self.last_run + 1) > self.last_run and search.drop_trials_from(self.study, self.held)
+
+    def add(self, runs: list[tuple[int, int, str]], histories: dict[int, dict[str, list[float]]], key: str) -> None:
+        from optuna.trial import TrialState, create_trial
+
         trials = []
-        for _run_index, status, history in others:
-            values = {step: float(v) for step, v in enumerate(history.get(key) or [], start=1)
+        for job_id, run_index, status in runs:
+            self.seen.add(job_id)
+            self.last_run = max(self.last_run, run_index)
+            values = {step: float(v) for step, v in enumerate(histories.get(job_id, {}).get(key) or [], start=1)
                       if v is not None and math.isfinite(v)}
             if not values:
                 continue
@@ -125,8 +170,14 @@ class JobPruner:
                                            intermediate_values=values))
             else:
                 trials.append(create_trial(state=TrialState.PRUNED, intermediate_values=values))
-        study.add_trials(trials)
-        return study.ask()
+        self.study.add_trials(trials)
+        self.held += len(trials)
+
+
+#: each thread's fold studies per (database, thread, queue, fold, history key, direction, pruner); the most
+#: recently used few, as a pooled worker serves one queue after another
+_STUDIES: dict[tuple[Any, ...], _FoldStudy] = {}
+_STUDIES_KEPT = 8
 
 
 def job_pruner(queue_id: int, job_id: int, fold_index: int | None) -> JobPruner | None:

@@ -404,3 +404,22 @@ def study_from_trials(checked: dict[str, Any], trials: list[CombinationTrial], o
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.add_trials([trial for trial in frozen if trial is not None])
     return study
+
+
+def drop_trials_from(study: Any, number: int) -> bool:
+    """Forget an in-memory study's trials numbered ``number`` and above; False if that failed.
+
+    A study kept between proposals (or runs) drops what it asked for itself, so it holds only stored results.
+    Optuna's in-memory storage cannot delete a trial, so this trims its lists. Should a future Optuna lay them
+    out otherwise, the caller does not reuse the study and rebuilds one from the database: slower, never wrong.
+    """
+    storage = study._storage
+    try:
+        trials = storage._studies[study._study_id].trials
+        for trial in trials[number:]:
+            del storage._trial_id_to_study_id_and_number[trial._trial_id]
+        del trials[number:]
+        study._thread_local.cached_all_trials = None
+        return len(storage.get_all_trials(study._study_id, deepcopy=False)) == number
+    except (AttributeError, KeyError, TypeError):
+        return False

@@ -142,7 +142,7 @@ class SearchStudy:
                 if search._key(combo) not in self._used:
                     return combo, dict(self.study._storage.get_trial_system_attrs(trial._trial_id))
         finally:
-            self.reusable = self.reusable and _drop_trials_from(self.study, held)
+            self.reusable = self.reusable and search.drop_trials_from(self.study, held)
         # the sampler keeps proposing what was run (a small discrete space nearly exhausted): take an unused one
         if self._finite and search.space_size(self._checked) <= search.ENUMERABLE:
             unused = self._unused()
@@ -161,22 +161,3 @@ class SearchStudy:
             return None
         seed = search.sampler_seed(self._queue_seed, self.count, search.DUPLICATE_RETRIES)
         return random.Random(seed).choice(unused)
-
-
-def _drop_trials_from(study: Any, number: int) -> bool:
-    """Forget the study's trials numbered ``number`` and above (a proposal's attempts); False if that failed.
-
-    Optuna's in-memory storage cannot delete a trial, so this trims its lists. Should a future Optuna lay them
-    out otherwise, the study is not reused and the next proposal rebuilds one from the database: slower, never
-    wrong.
-    """
-    storage = study._storage
-    try:
-        trials = storage._studies[study._study_id].trials
-        for trial in trials[number:]:
-            del storage._trial_id_to_study_id_and_number[trial._trial_id]
-        del trials[number:]
-        study._thread_local.cached_all_trials = None
-        return len(storage.get_all_trials(study._study_id, deepcopy=False)) == number
-    except (AttributeError, KeyError, TypeError):
-        return False
