@@ -128,6 +128,8 @@ def main() -> None:
                         help="alternate the two ways this many times and report medians (a shared machine is noisy)")
     args = parser.parse_args()
     fn_build, fn_train = keras_functions() if args.library == "keras" else torch_functions()
+    # the ratio is only meaningful on otherwise idle cores: say how busy the machine was
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before", flush=True)
     plains, queued, ratios = [], [], []
     with tempfile.TemporaryDirectory() as folder:
         assay.setup(f"sqlite:///{folder}/bench.sqlite3")
@@ -148,6 +150,7 @@ def main() -> None:
             ratios.append(through_assay / plain)
             print(f"  round {len(ratios)}: plain {plain:.2f} s, assay {through_assay:.2f} s, "
                   f"ratio {ratios[-1]:.3f}", flush=True)
+    print(f"load average after {os.getloadavg()[0]:.2f}")
     print(f"| library | runs | plain loop (s) | queue.run_jobs (s) | ratio, median of {args.rounds} "
           "(target: Keras <= 1.02, torch <= 1.10) |")
     print("|---|---|---|---|---|")

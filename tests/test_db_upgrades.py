@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
@@ -27,13 +28,18 @@ def test_a_frozen_database_exists_for_the_first_released_revision():
     assert any(path.name == "assay_0001.sqlite3" for path in FROZEN)
 
 
-@pytest.fixture(params=FROZEN, ids=[path.stem for path in FROZEN])
-def upgraded(request, tmp_path) -> str:
-    copy = tmp_path / request.param.name
-    shutil.copyfile(request.param, copy)
+def set_up_a_copy(frozen: Path, tmp_path: Path) -> str:
+    """``assay.setup()`` on a copy of a frozen database (so it upgrades the copy); returns its URL."""
+    copy = tmp_path / frozen.name
+    shutil.copyfile(frozen, copy)
     url = f"sqlite:///{copy}"
     assay.setup(url)
     return url
+
+
+@pytest.fixture(params=FROZEN, ids=[path.stem for path in FROZEN])
+def upgraded(request, tmp_path) -> str:
+    return set_up_a_copy(request.param, tmp_path)
 
 
 def test_setup_upgrades_a_frozen_database_to_the_newest_revision(upgraded):
@@ -112,11 +118,7 @@ LATER = [path for path in FROZEN if path.stem >= "assay_0005"]
 
 @pytest.fixture(params=LATER, ids=[path.stem for path in LATER])
 def upgraded_later(request, tmp_path) -> str:
-    copy = tmp_path / request.param.name
-    shutil.copyfile(request.param, copy)
-    url = f"sqlite:///{copy}"
-    assay.setup(url)
-    return url
+    return set_up_a_copy(request.param, tmp_path)
 
 
 def test_a_frozen_database_exists_for_revision_0005_with_every_table_filled():
@@ -160,3 +162,39 @@ def test_predictions_stored_before_the_upgrade_read_back_beside_new_ones(upgrade
     assert len(old.predictions) == old.row_count == len(old.labels) == len(old.row_indices)
     assert np.allclose(old.probabilities.sum(axis=1), 1.0, atol=1e-5)
     assert set(old.predictions) <= set(old.classes)
+
+
+MULTI_INPUT = [path for path in FROZEN if path.stem >= "assay_0006"]
+
+
+@pytest.fixture(params=MULTI_INPUT, ids=[path.stem for path in MULTI_INPUT])
+def upgraded_multi_input(request, tmp_path) -> str:
+    return set_up_a_copy(request.param, tmp_path)
+
+
+def test_a_frozen_database_exists_for_revision_0006():
+    assert any(path.name == "assay_0006.sqlite3" for path in FROZEN)
+
+
+def test_a_multi_input_splitset_and_its_model_read_back_and_predict_after_the_upgrade(upgraded_multi_input):
+    multi = next(splitset for splitset in assay.Splitset.all() if splitset.kind == "multi")
+    assert list(multi.inputs) == ["table", "series"]
+    train = multi.samples_for("train")
+    table, series = train["features"]
+    assert len(table) == len(series) == len(train["labels"])
+    assert series.shape[1:] == (6, 2)
+    queue = next(queue for queue in assay.Queue.all() if queue.splitset_id == multi.id)
+    assert queue.status()["succeeded"] == 1
+    predictor = queue.predictors[0]
+    rows = np.asarray(predictor.predictions["test"].row_indices)
+    # the inputs as make_frozen_database.py drew them (seed 4: the sequences, then the table)
+    rng = np.random.default_rng(4)
+    sequences = rng.normal(size=(24, 6, 2)).astype("float32")
+    table = pd.DataFrame({"level": rng.normal(size=24), "kind": rng.choice(["a", "b"], size=24)})
+    np.testing.assert_array_equal(multi.inputs["table"].samples_for("test")["features"],
+                                  multi.inputs["table"].encode_features(table.iloc[rows]))
+
+    result = predictor.infer([table.iloc[rows], sequences[rows]])
+
+    stored = predictor.predictions["test"]
+    np.testing.assert_array_equal(result["prediction"].to_numpy(), np.asarray(stored.predictions))

@@ -30,7 +30,8 @@ def test_example_runs_every_job_on_the_default_sqlite_database(script, plugin, e
     pytest.importorskip(plugin)
     env = {**os.environ, "ASSAY_HOME": str(tmp_path)}
     env.pop("ASSAY_DATABASE_URL", None)
-    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as a new user runs it: the Keras plugin keeps TensorFlow quiet
+    for name in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS"):  # as a new user runs it: the Keras plugin
+        env.pop(name, None)                                      # keeps TensorFlow quiet
     completed = subprocess.run([sys.executable, str(EXAMPLES / script)], env=env, cwd=tmp_path,
                                capture_output=True, text=True, timeout=900)
     assert completed.returncode == 0, completed.stderr[-3000:]

@@ -332,6 +332,17 @@ def test_a_bundle_records_the_inputs_and_predicts_both_without_the_database(db, 
     assert predicted.attrs["metrics"]["accuracy"] == pytest.approx(predictor.predictions["test"].metrics["accuracy"])
     with pytest.raises(errors.SchemaMismatchError, match=r"df\[1\] \(input 'photo'\)"):
         bundle.predict([table, np.zeros((len(rows), 1, 8, 8))])
+    # a damaged inputs section is refused naming the field, as the rest of the manifest
+    from test_inference_edges import with_manifest
+
+    for change, fragment in [
+        (lambda m: m["inputs"][1].update(kind=3), "inputs[1].kind: expected a string"),
+        (lambda m: m["inputs"][0]["encoders"]["features"][0].update(file="encoders/gone.bin"),
+         "is incomplete: it lacks ['encoders/gone.bin']"),
+    ]:
+        with pytest.raises(errors.BundleError) as caught:
+            assay.load_bundle(with_manifest(path, tmp_path, change))
+        assert fragment in str(caught.value)
     # the command line takes one path per input, in input order
     import shutil
 
@@ -423,4 +434,66 @@ def test_a_list_of_inputs_given_to_a_single_input_model_is_refused_naming_its_sh
     with pytest.raises(errors.SchemaMismatchError, match=r"a list of 2 inputs, but predictor 1 takes one input of "
                                                          r"shape \(4,\)"):
         predictor.infer([df, df])
+    assert row_counts() == before
+
+
+# --- the step-by-step API ----------------------------------------------------------------------------------------
+
+
+def test_splitset_make_with_several_feature_ids_makes_a_multi_input_splitset_step_by_step(db):
+    pytest.importorskip("assay_torch")
+    from assay import Dataset, Splitset
+
+    dataset = Dataset.Tabular.from_pandas(dataframe=datum.to_pandas("iris.tsv"))
+    label = dataset.make_label(columns=["species"])
+    sepals = dataset.make_feature(include_columns=["sepal_length", "sepal_width"])
+    petals = dataset.make_feature(include_columns=["petal_length", "petal_width"])
+    splitset = Splitset.make(feature_ids=[sepals.id, petals.id], label_id=label.id, size_test=0.2)
+    splitset.make_foldset(fold_count=2)
+    label.make_labelcoder(sklearn_preprocess=OrdinalEncoder())
+    sepals.make_encoderset().make_featurecoder(sklearn_preprocess=StandardScaler())
+
+    def fn_build(features_shape, label_shape, **hp):
+        import torch
+        from torch import nn
+
+        class Flowers(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.out = nn.Linear(features_shape[0][0] + features_shape[1][0], 3)
+
+            def forward(self, x_sepals, x_petals):
+                return self.out(torch.cat([x_sepals, x_petals], dim=1))
+
+        return Flowers()
+
+    queue = assay.Experiment.make(library="torch", analysis_type="classification_multi", fn_build=fn_build,
+                                  fn_train=torch_train, hyperparameters={"epoch_count": [2]}, splitset_id=splitset.id)
+    queue.run_jobs()
+    assert queue.status()["succeeded"] == 2  # one per fold
+    encoded = assay.Splitset.get(splitset.id)
+    assert list(encoded.inputs) == ["tabular_0", "tabular_1"]
+    assert encoded.features_shape == [(2,), (2,)]
+    for part in encoded.inputs.values():
+        assert part.row_indices("validation", 1) == encoded.row_indices("validation", 1)
+    train = encoded.samples_for("train", 0)["features"][0]
+    assert np.allclose(train.mean(axis=0), 0, atol=1e-5)  # scaled on fold 0's train rows
+    importance = queue.predictors[0].feature_importance(split="test", permutation_count=1)
+    assert "tabular_1: petal_length" in set(importance["feature"])
+
+
+def test_splitset_make_refuses_features_of_another_row_count_and_writes_nothing(db):
+    from assay import Dataset, Splitset
+
+    iris = datum.to_pandas("iris.tsv")
+    dataset = Dataset.Tabular.from_pandas(dataframe=iris)
+    label = dataset.make_label(columns=["species"])
+    feature = dataset.make_feature(exclude_columns=["species"])
+    shorter = Dataset.Tabular.from_pandas(dataframe=iris.iloc[:100]).make_feature(exclude_columns=["species"])
+    before = row_counts()
+    with pytest.raises(errors.SplitError, match=r"feature_ids\[1\]: feature \d+ has 100 rows but the label's dataset "
+                                                r"has 150"):
+        Splitset.make(feature_ids=[feature.id, shorter.id], label_id=label.id, size_test=0.2)
+    with pytest.raises(errors.SplitError, match=r"label_id: several feature inputs are aligned by their label"):
+        Splitset.make(feature_ids=[feature.id, shorter.id])
     assert row_counts() == before

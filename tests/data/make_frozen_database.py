@@ -7,7 +7,8 @@ table: a dataset with a label and features, encoders fitted on the splitset and 
 hyperparameter set, a queue whose jobs succeeded and failed, predictors with histories, predictions per split,
 feature importance and an inference. From revision 0005 on it also holds what the later revisions store: a
 splitset made step by step (foldset, encoderset, coders), a sequence dataset in chunks, a splitset with
-interpolaters and a forecasting window, and an adaptive (TPE) search queue with a median pruner.
+interpolaters and a forecasting window, and an adaptive (TPE) search queue with a median pruner; from 0006 on, a
+multi-input splitset (a table and a sequence per sample) with a queue of a two-input torch model.
 
 ``assay_0001.sqlite3`` was made by this script as it stood at revision 0001 (the iris part only); a frozen
 database is never remade.
@@ -117,6 +118,38 @@ def later_revisions(iris) -> None:
         pruner="median", repeat_count=1, splitset_id=splitset.id, seed=5,
     )
     search.run_jobs(progress=False)
+
+    # 0006: a multi-input splitset (a table and a sequence per sample, one label) and a two-input model
+    table = pd.DataFrame({"level": rng.normal(size=24), "kind": rng.choice(["a", "b"], size=24)})
+    multi = assay.Pipeline.make(
+        inputs=[dict(name="table", df_or_path=table,
+                     feature_encoders=[dict(sklearn_preprocess=OneHotEncoder(), columns=["kind"]),
+                                       dict(sklearn_preprocess=StandardScaler(), columns=["level"])]),
+                dict(name="series", feature_ndarray3D_or_npyPath=sequences,
+                     feature_encoders=[dict(sklearn_preprocess=StandardScaler())])],
+        label_df_or_path=sequence_label, label_column="high", size_test=0.25, size_validation=0.25,
+    )
+    assay.Experiment.make(library="torch", analysis_type="classification_binary", fn_build=fn_build_two_inputs,
+                          fn_train=fn_train, hyperparameters={"neuron_count": [4]}, splitset_id=multi.id,
+                          ).run_jobs(progress=False)
+
+
+def fn_build_two_inputs(features_shape, label_shape, **hp):
+    import torch
+
+    table_shape, series_shape = features_shape
+
+    class TableAndSeries(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden = nn.Linear(table_shape[0] + series_shape[0] * series_shape[1], hp["neuron_count"])
+            self.out = nn.Linear(hp["neuron_count"], 1)
+
+        def forward(self, x_table, x_series):
+            joined = torch.cat([x_table, x_series.flatten(1)], dim=1)
+            return torch.sigmoid(self.out(torch.relu(self.hidden(joined))))
+
+    return TableAndSeries()
 
 
 def sqlite3_connection(path: Path):

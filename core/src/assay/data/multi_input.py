@@ -64,9 +64,10 @@ class MultiInputData:
     def __init__(self, label: Any, inputs: list[tuple[str, Any]]):
         self.label = label
         self.inputs = inputs
+        self.aligned: set[tuple[str, int | None]] = set()  # (split, fold) whose rows every input was checked to share
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("label", "inputs"):  # not set yet (unpickling): never recurse
+        if name in ("label", "inputs", "aligned"):  # not set yet (unpickling): never recurse
             raise AttributeError(name)
         return getattr(self.label, name)
 
@@ -118,13 +119,14 @@ class MultiInputData:
     def samples_for(self, split: str, fold_index: int | None = None) -> dict[str, Any]:
         """``{"features": [float32 (n, *shape) per input], "labels": (n, *label_shape)}`` of one split; every
         input's rows are the split's rows in the same order (checked)."""
-        rows = self.label.row_indices(split, fold_index)
-        features = []
-        for name, data in self.inputs:
-            if data.row_indices(split, fold_index) != rows:
-                raise errors.SplitError("splitset_id", f"input {name!r} of splitset {self.label.id} holds other "
-                                        f"{split} rows than its label; the splitset is damaged, make it again")
-            features.append(data.samples_for(split, fold_index)["features"])
+        if (split, fold_index) not in self.aligned:
+            rows = self.label.row_indices(split, fold_index)
+            for name, data in self.inputs:
+                if data.row_indices(split, fold_index) != rows:
+                    raise errors.SplitError("splitset_id", f"input {name!r} of splitset {self.label.id} holds other "
+                                            f"{split} rows than its label; the splitset is damaged, make it again")
+            self.aligned.add((split, fold_index))
+        features = [data.samples_for(split, fold_index)["features"] for _, data in self.inputs]
         return {"features": features, "labels": self.label.labels_for(split, fold_index)}
 
     def encode_features(self, data: Any, fold_index: int | None = None, parameter: str = "df_or_path") -> list:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import encoding, fits, ingest, splitting
+from assay.data import encoding, fits, ingest, multi_input, splitting
 from assay.data.encoding import EncoderStep
 from assay.db.models import CoderRow, DatasetRow, FeatureRow, FoldsetRow, LabelRow, SplitsetRow
 from assay.db.queries import data as data_queries
@@ -85,14 +85,16 @@ def make_feature(dataset: DatasetRow, df: pd.DataFrame, include_columns: Any, ex
 
 def make_splitset(feature_ids: Any, label_id: int | None, size_test: float | None, size_validation: float | None,
                   bin_count: int | None, seed: int) -> SplitsetRow:
-    """Check, split and store a splitset of one feature (and its label); encoders are fitted later."""
+    """Check, split and store a splitset of one feature (and its label), or of several features aligned by row
+    (a multi-input splitset); encoders are fitted later."""
     ids = encoding.as_list(feature_ids) if not isinstance(feature_ids, int) else [feature_ids]
-    if not ids or len(ids) != 1:
-        raise errors.SplitError("feature_ids", f"give one feature id as feature_ids=[id], got {feature_ids!r}; for "
-                                               "several feature inputs use assay.Pipeline.make(inputs=[...])")
+    if not ids:
+        raise errors.SplitError("feature_ids", f"give feature ids as feature_ids=[id, ...], got {feature_ids!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise errors.SplitError("seed", f"must be an integer, got {seed!r}")
     splitting.check_sizes(size_test, size_validation, None)
+    if len(ids) > 1:
+        return _make_multi_splitset(ids, label_id, size_test, size_validation, bin_count, int(seed))
     feature = _row(FeatureRow, ids[0], "feature_ids")
     label = None if label_id is None else _row(LabelRow, label_id, "label_id")
     if label is not None and label.dataset_id != feature.dataset_id:
@@ -113,6 +115,42 @@ def make_splitset(feature_ids: Any, label_id: int | None, size_test: float | Non
     ))
 
 
+def _make_multi_splitset(ids: list[Any], label_id: Any, size_test: float | None, size_validation: float | None,
+                         bin_count: int | None, seed: int) -> SplitsetRow:
+    """Several features (of one dataset or of several with the same rows) and a label: one open splitset per
+    feature, sharing the splits, listed in order by the label's open splitset."""
+    if len(set(ids)) != len(ids):
+        raise errors.SplitError("feature_ids", f"lists a feature twice: {ids}; give each feature once")
+    features = [_row(FeatureRow, feature_id, f"feature_ids[{i}]") for i, feature_id in enumerate(ids)]
+    if label_id is None:
+        raise errors.SplitError("label_id", "several feature inputs are aligned by their label: give label_id")
+    label = _row(LabelRow, label_id, "label_id")
+    label_df = frame(label.dataset_id)
+    for index, feature in enumerate(features):
+        if feature.kind not in (None, "tabular"):
+            raise errors.SplitError(f"feature_ids[{index}]", f"feature {feature.id} is {feature.kind} data; the "
+                                    "step-by-step API combines table features (use assay.Pipeline.make for others)")
+        rows = data_queries.row(DatasetRow, feature.dataset_id).row_count
+        if rows != len(label_df):
+            raise errors.SplitError(f"feature_ids[{index}]", f"feature {feature.id} has {rows} rows but the label's "
+                                    f"dataset has {len(label_df)}; every feature needs one row per label row, in order")
+        if feature.dataset_id == label.dataset_id and label.column in feature.columns:
+            raise errors.SplitError(f"feature_ids[{index}]", f"feature {feature.id} holds the label column "
+                                    f"{label.column!r}; make it with exclude_columns=[{label.column!r}]")
+    strata = _strata(label_df, label, bin_count)
+    samples = splitting.split_rows(strata, len(label_df), size_test, size_validation, seed)
+    split = dict(size_test=size_test, size_validation=size_validation, fold_count=None, bin_count=bin_count,
+                 seed=seed, samples=fits.as_lists(samples), split_sizes={s: len(r) for s, r in samples.items()})
+    names = [f"tabular_{index}" for index in range(len(features))]
+    feature = dict(columns=[multi_input.qualified(name, c) for name, f in zip(names, features, strict=True)
+                            for c in f.columns], columns_excluded=[], kind=multi_input.KIND,
+                   dtypes={multi_input.qualified(name, c): d for name, f in zip(names, features, strict=True)
+                           for c, d in f.dtypes.items()})
+    return queries.store_open_multi_splitset(label.dataset_id, label.id, feature, split,
+                                             [(name, f.dataset_id, f.id) for name, f in zip(names, features,
+                                                                                            strict=True)])
+
+
 def make_foldset(splitset: SplitsetRow, fold_count: int, bin_count: int | None) -> FoldsetRow:
     """Check and store folds made on a splitset's train rows (before it is encoded)."""
     _check_open(splitset, "make_foldset")
@@ -125,7 +163,9 @@ def make_foldset(splitset: SplitsetRow, fold_count: int, bin_count: int | None) 
     strata = _strata(df, label, bins)
     train = np.asarray(data_queries.column_value(SplitsetRow, splitset.id, "samples")["train"], dtype=np.int64)
     folds = splitting.fold_rows(strata, train, fold_count, int(splitset.seed))
-    return queries.store_foldset(splitset.id, fold_count, bins, [fits.as_lists(fold) for fold in folds])
+    # a multi-input splitset's inputs get the same folds
+    inputs = [entry["splitset_id"] for entry in splitset.inputs or []]
+    return queries.store_foldset(splitset.id, fold_count, bins, [fits.as_lists(fold) for fold in folds], inputs)
 
 
 def _strata(df: pd.DataFrame, label: LabelRow | None, bin_count: int | None) -> splitting.Strata:

@@ -194,20 +194,25 @@ def metric_columns(texts: Sequence[str | None], index: pd.Index) -> pd.DataFrame
     return pd.DataFrame.from_records(metrics, index=index).astype(float)
 
 
-def _split_runs(queue_id: int, split: str | None) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+def _split_runs(queue_id: int, split: str | None,
+                combos: list[tuple[int, int, Any]]) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Combination indexes, predictor ids and a float column per metric of a queue's runs on ``split``, in run
-    order: three columns from one query."""
+    order: four columns from one query of three tables (the combination's index is looked up here, and the runs
+    put in order here, which costs the database more than it costs numpy)."""
     rows = queries.split_metric_runs(queue_id, split) if split is not None else []
-    combo_indexes, predictor_ids, texts = zip(*rows, strict=True) if rows else ((), (), ())
-    values = metric_columns(texts, pd.RangeIndex(len(texts)))
+    combo_ids, run_indexes, predictor_ids, texts = zip(*rows, strict=True) if rows else ((), (), (), ())
+    order = np.argsort(np.asarray(run_indexes, dtype=np.int64), kind="stable")
+    known = pd.Index([combo_id for combo_id, _, _ in combos])
+    combo_indexes = np.asarray([index for _, index, _ in combos], dtype=np.int64)[
+        known.get_indexer(np.asarray(combo_ids, dtype=np.int64))]
+    values = metric_columns(texts, pd.RangeIndex(len(texts))).iloc[order].reset_index(drop=True)
     values = values[[name for name in values.columns if name not in ID_COLUMNS + RUN_COLUMNS]]
-    return np.asarray(combo_indexes, dtype=np.int64), np.asarray(predictor_ids, dtype=np.int64), values
+    return combo_indexes[order], np.asarray(predictor_ids, dtype=np.int64)[order], values
 
 
-def _combo_hyperparameters(hyperparamset_id: int, names: list[str]) -> pd.DataFrame:
+def _combo_hyperparameters(combos: list[tuple[int, int, Any]], names: list[str]) -> pd.DataFrame:
     """One row per combination (indexed by combo_index), one column per hyperparameter as metrics tables name it."""
     columns = hyperparameter_columns(names)
-    combos = queries.combos(hyperparamset_id)
     return pd.DataFrame([{columns[name]: _hashable((values or {}).get(name)) for name in names}
                          for _, _, values in combos], columns=list(columns.values()),
                         index=pd.Index([index for _, index, _ in combos], name="combo_index"))
@@ -239,7 +244,8 @@ def leaderboard(queue_id: int, split: str | None = None, metric: str | None = No
     split = _queue_split(queue_id, split)
     analysis_type, grid, hyperparamset_id = queries.queue_analysis_type_and_grid(queue_id)
     hp_columns = list(hyperparameter_columns(list(grid)).values())
-    combo_indexes, predictor_ids, values = _split_runs(queue_id, split)
+    combos = queries.combos(hyperparamset_id)
+    combo_indexes, predictor_ids, values = _split_runs(queue_id, split, combos)
     metric, ordered_metrics = _choose_metric(values, analysis_type, split, metric)
     better_high = higher_is_better(metric, analysis_type)
 
@@ -260,7 +266,7 @@ def leaderboard(queue_id: int, split: str | None = None, metric: str | None = No
                                            kind="stable").index.to_numpy()
         best = pd.Series(predictor_ids[order], index=combo_indexes[order]).groupby(level=0, sort=True).first()
         board.insert(1, "best_predictor_id", best)
-        hyperparameters = _combo_hyperparameters(hyperparamset_id, list(grid)).reindex(board.index)
+        hyperparameters = _combo_hyperparameters(combos, list(grid)).reindex(board.index)
         board = pd.concat([hyperparameters, board], axis=1).reset_index()
         board["pruned"] = board["combo_index"].isin(queries.pruned_combo_indexes(queue_id))
         # a pruned combination stopped early: it is listed after every other one and never ranked best

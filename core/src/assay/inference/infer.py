@@ -264,9 +264,11 @@ def infer(predictor_id: int, df_or_path: Any, label_df_or_path: Any = None) -> p
             (see :mod:`assay.inference.schema` for the columns and dtypes accepted). When it also holds the
             label column, the metrics of the analysis type (and the loss) are computed and stored. For a model
             trained on sequences: a 3-D array or ``.npy`` file; on images: a folder or a list of image files;
-            either shaped like the training samples (every feature, before exclusion).
-        label_df_or_path: sequences and images only: the labels of the new samples (a DataFrame or file
-            holding the label column, one row per sample), to compute metrics.
+            either shaped like the training samples (every feature, before exclusion). For a multi-input model:
+            a list with each input's raw data (any of those forms) in input order, or a dict by input name; the
+            stored Prediction then references the first input's data.
+        label_df_or_path: sequences, images and multi-input models only: the labels of the new samples (a
+            DataFrame or file holding the label column, one row per sample), to compute metrics.
 
     Returns:
         A DataFrame with the input's index: ``prediction`` (original label values) and, for classification,

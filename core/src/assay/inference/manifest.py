@@ -45,7 +45,10 @@ def _check(value: Any, hint: Any, where: str) -> Any:
         options = typing.get_args(hint)
         if value is None and type(None) in options:
             return None
-        for option in (o for o in options if o is not type(None)):
+        given = [o for o in options if o is not type(None)]
+        if len(given) == 1 and _same_container(value, given[0]):  # an optional list or object: name the inner field
+            return _check(value, given[0], where)
+        for option in given:
             try:
                 return _check(value, option, where)
             except _Invalid:
@@ -66,6 +69,11 @@ def _check(value: Any, hint: Any, where: str) -> Any:
     if type(value) is not hint:  # exact types: JSON true is not an integer, 1 is not a string
         raise _Invalid(where, f"expected {_TYPE_NAMES.get(hint, hint.__name__)}, got {_shown(value)}")
     return value
+
+
+def _same_container(value: Any, hint: Any) -> bool:
+    """Whether ``value`` is the JSON container ``hint`` describes (a list for ``list[...]``, an object for a class)."""
+    return (typing.get_origin(hint) is list and type(value) is list) or (attrs.has(hint) and type(value) is dict)
 
 
 def _describe(hint: Any) -> str:

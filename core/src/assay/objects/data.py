@@ -122,7 +122,8 @@ class Fold(Persisted):
 class Splitset(Persisted):
     """Row indices per split, stratified on the label, optional folds, and the encoders fitted for them.
 
-    Made by :meth:`assay.Pipeline.Tabular.make`; load a stored one with ``Splitset.get(id)``.
+    Made by :meth:`assay.Pipeline.Tabular.make` (or ``Pipeline.Sequence/Image.make``, or ``Pipeline.make`` for
+    several inputs); load a stored one with ``Splitset.get(id)``.
     """
 
     _row_type = SplitsetRow

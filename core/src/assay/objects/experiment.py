@@ -433,7 +433,8 @@ class Predictor(Persisted):
 
         For a model trained on sequences ``df_or_path`` is a 3-D array or ``.npy`` file, on images a folder or a
         list of image files, shaped like the training samples; ``label_df_or_path`` then optionally gives their
-        labels for metrics. See :func:`assay.inference.infer.infer`.
+        labels for metrics. A multi-input model (``Pipeline.make(inputs=[...])``) takes a list with each input's
+        raw data in input order, or a dict by input name. See :func:`assay.inference.infer.infer`.
         """
         from assay.inference import infer
 

@@ -59,7 +59,9 @@ class Experiment:
             library: the ML library of the functions (``"keras"``, ``"torch"`` (or ``"pytorch"``), or one a
                 plugin provides).
             analysis_type: ``"regression"``, ``"classification_binary"`` or ``"classification_multi"``.
-            fn_build: ``fn_build(features_shape, label_shape, **hp)`` returns an untrained model.
+            fn_build: ``fn_build(features_shape, label_shape, **hp)`` returns an untrained model; for a multi-input
+                splitset (``Pipeline.make(inputs=[...])``) ``features_shape`` is a list of shapes, one per input,
+                and ``samples["features"]`` a list of arrays in that order.
             fn_train: ``fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp)`` returns the
                 trained model (torch: or ``(model, history)``).
             fn_lose: ``fn_lose(**hp)`` returns the loss; default by library and analysis type.

@@ -565,6 +565,8 @@ def plan_encoding(splitset_id: int) -> PendingEncoding | None:
     splitset = data_queries.row(SplitsetRow, splitset_id, "Splitset")
     if splitset.is_encoded:
         return None
+    if splitset.inputs:
+        return _plan_inputs_encoding(splitset)
     feature = data_queries.row(FeatureRow, splitset.feature_id, "Feature")
     label_row = None if splitset.label_id is None else data_queries.row(LabelRow, splitset.label_id, "Label")
     encodersets = step_queries.encodersets(feature.id)
@@ -613,6 +615,50 @@ def plan_encoding(splitset_id: int) -> PendingEncoding | None:
         rows=dict(splitset_id=splitset.id, splitset=shapes, label_id=splitset.label_id, label=label_updates,
                   encoders=encoders),
         label_shape=tuple(shapes["label_shape"]) if "label_shape" in shapes else None,
+        categorical_encoder=bool(label_step is not None and label_step.is_categorical),
+    )
+
+
+def _plan_inputs_encoding(splitset: SplitsetRow) -> PendingEncoding:
+    """The encoders of a multi-input splitset made step by step: each input's encoderset fitted on the shared train
+    rows (each input's splitset is encoded as a splitset of one feature), then the label's labelcoder; stored
+    together (``rows["inputs"]``) in the queue's transaction."""
+    input_rows, shapes_of = [], []
+    for entry in splitset.inputs:
+        pending = plan_encoding(entry["splitset_id"])
+        if pending is not None:
+            input_rows.append(pending.rows)
+            shapes_of.append((entry["name"], pending.rows["splitset"]))
+        else:
+            row = data_queries.row(SplitsetRow, entry["splitset_id"], "Splitset")
+            shapes_of.append((entry["name"], dict(features_shape=row.features_shape, feature_names=row.feature_names)))
+    label_row = data_queries.row(LabelRow, splitset.label_id, "Label")
+    label_coders = step_queries.coders(label_id=label_row.id)
+    label_step = steps.coder_step(label_coders[0]) if label_coders else None
+    label = steps.frame(splitset.dataset_id)[label_row.column]
+    if label_step is not None:
+        label_step.columns = [label_row.column]
+    samples = data_queries.column_value(SplitsetRow, splitset.id, "samples")
+    folds = [fold.samples for fold in data_queries.fold_rows(splitset.id)]
+    label_fit = None
+    if label_step is not None:
+        frame = label.to_frame()
+        label_fit = fit_step(label_step, frame, frame.iloc[samples["train"]],
+                             [frame.iloc[fold["train"]] for fold in folds], [])
+    is_categorical = label_is_categorical(label, label_step)
+    classes = (encoding.label_classes(label_step, label_fit.by_fold[None] if label_fit else None, label)
+               if is_categorical else [])
+    label_updates = dict(
+        is_categorical=is_categorical, classes=[encoding.json_safe(c) for c in classes],
+        class_counts=({str(k): int(v) for k, v in label.value_counts(sort=False).items()} if is_categorical else None),
+    )
+    shapes = dict(label_shape=[len(label_fit.names)] if label_fit else [1],
+                  features_shape=[list(shape["features_shape"]) for _, shape in shapes_of],
+                  feature_names=[f"{name}: {column}" for name, shape in shapes_of for column in shape["feature_names"]])
+    return PendingEncoding(
+        rows=dict(splitset_id=splitset.id, splitset=shapes, label_id=splitset.label_id, label=label_updates,
+                  encoders=[encoder_rows(label_fit)] if label_fit else [], inputs=input_rows),
+        label_shape=tuple(shapes["label_shape"]),
         categorical_encoder=bool(label_step is not None and label_step.is_categorical),
     )
 

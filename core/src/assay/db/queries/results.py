@@ -138,20 +138,17 @@ def split_evaluated(queue_id: int, split: str) -> bool:
         )).scalar())
 
 
-def split_metric_runs(queue_id: int, split: str) -> list[tuple[int, int, str | None]]:
-    """``(combo_index, predictor id, metrics as JSON text)`` of every trained model of a queue evaluated on
-    ``split``, in run order: the three columns a leaderboard ranks (one query over the job, combination,
-    predictor and prediction indexes; no model or prediction arrays)."""
-    job, combo = JobRow.__table__, HyperparamcomboRow.__table__
-    predictor, prediction = PredictorRow.__table__, PredictionRow.__table__
+def split_metric_runs(queue_id: int, split: str) -> list[tuple[int, int, int, str | None]]:
+    """``(hyperparamcombo id, run_index, predictor id, metrics as JSON text)`` of every trained model of a queue
+    evaluated on ``split``, in no particular order: what a leaderboard ranks, from one query over the job, predictor
+    and prediction indexes (no model or prediction arrays; no join or sort the caller does more cheaply)."""
+    job, predictor, prediction = JobRow.__table__, PredictorRow.__table__, PredictionRow.__table__
     with session_scope() as session:
         return [tuple(row) for row in session.connection().execute(
-            select(combo.c.combo_index, predictor.c.id, cast(prediction.c.metrics, Text))
-            .select_from(job.join(combo, combo.c.id == job.c.hyperparamcombo_id)
-                         .join(predictor, predictor.c.job_id == job.c.id)
+            select(job.c.hyperparamcombo_id, job.c.run_index, predictor.c.id, cast(prediction.c.metrics, Text))
+            .select_from(job.join(predictor, predictor.c.job_id == job.c.id)
                          .join(prediction, prediction.c.predictor_id == predictor.c.id))
             .where(job.c.queue_id == queue_id, prediction.c.split == split)
-            .order_by(job.c.run_index)
         ).all()]
 
 

@@ -49,15 +49,40 @@ def store_open_splitset(fields: dict[str, Any]) -> SplitsetRow:
 
 
 def store_foldset(splitset_id: int, fold_count: int, bin_count: int | None,
-                  folds: list[dict[str, list[int]]]) -> FoldsetRow:
-    """A foldset and its folds, and the splitset's ``fold_count``, in one transaction."""
+                  folds: list[dict[str, list[int]]], input_ids: list[int] | None = None) -> FoldsetRow:
+    """A foldset and its folds, and the splitset's ``fold_count``, in one transaction; the same folds for the
+    splitsets of a multi-input splitset's inputs (``input_ids``)."""
     with session_scope() as session:
-        foldset = FoldsetRow(splitset_id=splitset_id, fold_count=fold_count, bin_count=bin_count)
-        session.add(foldset)
-        session.add_all([FoldRow(splitset_id=splitset_id, fold_index=i, samples=samples)
-                         for i, samples in enumerate(folds)])
-        session.execute(update(SplitsetRow).where(SplitsetRow.id == splitset_id).values(fold_count=fold_count))
+        for owner in [*(input_ids or []), splitset_id]:
+            foldset = FoldsetRow(splitset_id=owner, fold_count=fold_count, bin_count=bin_count)
+            session.add(foldset)
+            session.add_all([FoldRow(splitset_id=owner, fold_index=i, samples=samples)
+                             for i, samples in enumerate(folds)])
+            session.execute(update(SplitsetRow).where(SplitsetRow.id == owner).values(fold_count=fold_count))
     return foldset
+
+
+def store_open_multi_splitset(dataset_id: int, label_id: int, feature: dict[str, Any], split: dict[str, Any],
+                              inputs: list[tuple[str, int, int]]) -> SplitsetRow:
+    """A multi-input splitset made step by step, in one transaction: an open, unsupervised splitset per input
+    (``(name, dataset id, feature id)``) with the splits ``split``, then the label's open splitset listing them, with
+    a feature row (``feature``: columns ``"<input>: <column>"``) of its own."""
+    def open_row(**fields: Any) -> SplitsetRow:
+        return SplitsetRow(is_encoded=False, features_shape=[], label_shape=None, feature_names=[], **split, **fields)
+
+    with session_scope() as session:
+        listed = []
+        for name, input_dataset_id, feature_id in inputs:
+            row = open_row(dataset_id=input_dataset_id, label_id=None, feature_id=feature_id)
+            session.add(row)
+            session.flush()
+            listed.append({"name": name, "splitset_id": row.id})
+        feature_row = FeatureRow(dataset_id=dataset_id, **feature)
+        session.add(feature_row)
+        session.flush()
+        row = open_row(dataset_id=dataset_id, label_id=label_id, feature_id=feature_row.id, inputs=listed)
+        session.add(row)
+    return row
 
 
 def foldset_of(splitset_id: int) -> FoldsetRow | None:
@@ -103,19 +128,24 @@ def open_splitsets_of_feature(feature_id: int) -> list[SplitsetRow]:
 
 
 def store_encoding(splitset_id: int, splitset: dict[str, Any], label_id: int | None, label: dict[str, Any] | None,
-                   encoders: list[tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]]) -> SplitsetRow:
-    """Encode an open splitset in one transaction: its shapes and names, its label's classes, its encoders.
+                   encoders: list[tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]],
+                   inputs: list[dict[str, Any]] | None = None) -> SplitsetRow:
+    """Encode an open splitset in one transaction: its shapes and names, its label's classes, its encoders (and,
+    for a multi-input splitset, its inputs' splitsets first: ``inputs``, each these same arguments).
 
     Refuses (:class:`~assay.errors.SplitError`) a splitset another process encoded meanwhile.
     """
     with session_scope() as session:
-        return add_encoding(session, splitset_id, splitset, label_id, label, encoders)
+        return add_encoding(session, splitset_id, splitset, label_id, label, encoders, inputs)
 
 
 def add_encoding(session: Any, splitset_id: int, splitset: dict[str, Any], label_id: int | None,
                  label: dict[str, Any] | None,
-                 encoders: list[tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]]) -> SplitsetRow:
+                 encoders: list[tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]],
+                 inputs: list[dict[str, Any]] | None = None) -> SplitsetRow:
     """:func:`store_encoding` within ``session`` (so a queue can be stored in the same transaction)."""
+    for one in inputs or []:
+        add_encoding(session, **one)
     row = session.get(SplitsetRow, splitset_id, with_for_update=True)
     if row.is_encoded:
         raise errors.SplitError("splitset_id", f"splitset {splitset_id} is encoded already")
