@@ -18,7 +18,7 @@ read from the grid's scores (``assay.experiment.search.initial_combinations``, t
 ``--real-random N`` runs the first N random seeds as queues too and checks their scores equal the grid's.
 TPE, with and without the pruner, always runs as real queues (it chooses from the scores it sees).
 
-    python benchmarks/search.py                    # the full benchmark: full grid, 5 seeds (~10 min on 2 cores)
+    python benchmarks/search.py                    # the full benchmark: full grid, 5 seeds (5-8 min on 2 busy cores)
     python benchmarks/search.py --seeds 2          # quicker
 """
 
