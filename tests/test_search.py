@@ -442,6 +442,25 @@ def test_torch_fit_reports_every_epoch_and_a_bad_run_is_pruned(db):
     assert_the_bad_run_is_pruned_stored_and_never_best(queue, epochs=8)
 
 
+def test_successive_halving_compares_a_run_with_what_the_finished_runs_had_at_each_rung(db):
+    import optuna
+
+    # rungs at epochs 2, 4, 8; at a rung a run must be the best of the values recorded there to go on
+    pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=2, reduction_factor=2)
+    queue = assay.Experiment.make(
+        library="torch", analysis_type="classification_multi", fn_build=torch_build, fn_train=torch_train,
+        fn_optimize=torch_optimize, hyperparameters={"lr": [0.05, 0.0]}, objective="loss", pruner=pruner,
+        splitset_id=iris_species_splitset().id, seed=1,
+    )
+    summary = queue.run_jobs(progress=False)
+
+    # the run that learns nothing is stopped at the first rung, against the finished run's loss there
+    assert (summary.succeeded, summary.pruned) == (1, 1)
+    (pruned,) = [job for job in queue.jobs if job.status == "pruned"]
+    assert pruned.hyperparameters["lr"] == 0.0
+    assert len(pruned.predictor.history["val_loss"]) < 8
+
+
 def test_a_threads_kept_pruning_study_sees_the_runs_another_worker_process_finished(db):
     from assay.experiment import claiming, pruning, runner
     from assay.experiment.workers.local import worker_environment

@@ -165,6 +165,9 @@ class _FoldStudy:
                       if v is not None and math.isfinite(v)}
             if not values:
                 continue
+            if _records_rungs(self.study.pruner):
+                self._replay(values, status)
+                continue
             if status == "succeeded":
                 trials.append(create_trial(state=TrialState.COMPLETE, value=values[max(values)],
                                            intermediate_values=values))
@@ -172,6 +175,36 @@ class _FoldStudy:
                 trials.append(create_trial(state=TrialState.PRUNED, intermediate_values=values))
         self.study.add_trials(trials)
         self.held += len(trials)
+
+    def _replay(self, values: dict[int, float], status: str) -> None:
+        """Add a finished run by reporting its epochs to the pruner again, as they were reported while it ran.
+
+        Successive halving (and Hyperband, built of it) compares a run with the values the others had when they
+        reached each rung, which the pruner records on their trials as they go; a trial made from the history
+        alone carries none, so the run would be compared with nobody and never pruned.
+        """
+        from optuna.trial import TrialState
+
+        trial = self.study.ask()
+        for step in sorted(values):
+            trial.report(values[step], step)
+            trial.should_prune()  # records each rung the run reached; it did (or did not) stop there already
+        if status == "succeeded":
+            self.study.tell(trial, values[max(values)])
+        else:
+            self.study.tell(trial, state=TrialState.PRUNED)
+        self.held += 1
+
+
+def _records_rungs(pruner: Any) -> bool:
+    """Whether the pruner (or the pruner it wraps, for ``PatientPruner``) keeps state on the trials it judges."""
+    import optuna
+
+    while pruner is not None:
+        if isinstance(pruner, (optuna.pruners.SuccessiveHalvingPruner, optuna.pruners.HyperbandPruner)):
+            return True
+        pruner = getattr(pruner, "_wrapped_pruner", None)
+    return False
 
 
 #: each thread's fold studies per (database, thread, queue, fold, history key, direction, pruner); the most
