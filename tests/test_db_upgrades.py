@@ -24,8 +24,14 @@ from assay.db.models import Base
 FROZEN = sorted((Path(__file__).parent / "data").glob("assay_*.sqlite3"))
 
 
-def test_a_frozen_database_exists_for_the_first_released_revision():
-    assert any(path.name == "assay_0001.sqlite3" for path in FROZEN)
+def frozen_since(revision: str) -> list[Path]:
+    """The frozen databases of ``revision`` and later ones (those holding what that revision added)."""
+    return [path for path in FROZEN if path.stem >= f"assay_{revision}"]
+
+
+@pytest.mark.parametrize("revision", ["0001", "0005", "0006"])
+def test_a_frozen_database_exists_for_each_released_revision(revision):
+    assert (Path(__file__).parent / "data" / f"assay_{revision}.sqlite3") in FROZEN
 
 
 def set_up_a_copy(frozen: Path, tmp_path: Path) -> str:
@@ -113,16 +119,9 @@ def test_new_work_runs_on_an_upgraded_database(upgraded):
     assert new_queue.status()["succeeded"] == 2  # one combination on each of the two folds
 
 
-LATER = [path for path in FROZEN if path.stem >= "assay_0005"]
-
-
-@pytest.fixture(params=LATER, ids=[path.stem for path in LATER])
+@pytest.fixture(params=frozen_since("0005"), ids=[path.stem for path in frozen_since("0005")])
 def upgraded_later(request, tmp_path) -> str:
     return set_up_a_copy(request.param, tmp_path)
-
-
-def test_a_frozen_database_exists_for_revision_0005_with_every_table_filled():
-    assert any(path.name == "assay_0005.sqlite3" for path in FROZEN)
 
 
 def test_what_revisions_0002_to_0005_stored_reads_back_after_the_upgrade(upgraded_later):
@@ -164,16 +163,9 @@ def test_predictions_stored_before_the_upgrade_read_back_beside_new_ones(upgrade
     assert set(old.predictions) <= set(old.classes)
 
 
-MULTI_INPUT = [path for path in FROZEN if path.stem >= "assay_0006"]
-
-
-@pytest.fixture(params=MULTI_INPUT, ids=[path.stem for path in MULTI_INPUT])
+@pytest.fixture(params=frozen_since("0006"), ids=[path.stem for path in frozen_since("0006")])
 def upgraded_multi_input(request, tmp_path) -> str:
     return set_up_a_copy(request.param, tmp_path)
-
-
-def test_a_frozen_database_exists_for_revision_0006():
-    assert any(path.name == "assay_0006.sqlite3" for path in FROZEN)
 
 
 def test_a_multi_input_splitset_and_its_model_read_back_and_predict_after_the_upgrade(upgraded_multi_input):
