@@ -49,11 +49,13 @@ class PermutedEncoder:
         self.encode_all = encode_all
         self.base = encode_all(raw)
         self._outputs: dict[str, list[tuple[slice, Any]]] = {}
+        self._slices: dict[int, slice] = {}  # id(encoder) -> its outputs
         start = 0
         for encoder in encoders.features:
             width = len(encoder.output_names)
+            self._slices[id(encoder)] = slice(start, start + width)
             for column in encoder.columns:
-                self._outputs.setdefault(column, []).append((slice(start, start + width), encoder))
+                self._outputs.setdefault(column, []).append((self._slices[id(encoder)], encoder))
             start += width
         for column in encoders.passthrough:
             self._outputs.setdefault(column, []).append((slice(start, start + 1), None))
@@ -85,8 +87,7 @@ class PermutedEncoder:
             return [self.encode(task) for task in tasks]
         n = len(self.raw)
         outs = [self.base.copy() for _ in tasks]
-        touching: dict[int, list[int]] = {}  # encoder position -> positions of the tasks shuffling its columns
-        encoders = {id(encoder): encoder for encoder in self.encoders.features}
+        touching: dict[int, tuple[Any, list[int]]] = {}  # id(encoder) -> it, the tasks shuffling its columns
         for position, task in enumerate(tasks):
             for outputs, encoder in self._outputs.get(task.column, []):
                 if encoder is None:
@@ -94,12 +95,11 @@ class PermutedEncoder:
                     outs[position][:, outputs] = pd.Series(shuffled).to_numpy(
                         dtype=np.float32, na_value=np.nan).reshape(-1, 1)
                 else:
-                    touching.setdefault(id(encoder), []).append(position)
-        for key, positions in touching.items():
-            encoder = encoders[key]
+                    touching.setdefault(id(encoder), (encoder, []))[1].append(position)
+        for key, (encoder, positions) in touching.items():
             stacked = self._stacked(encoder.columns, [tasks[position] for position in positions])
             encoded = encoder.transform(stacked)
-            outputs = next(out for out, known in self._outputs[encoder.columns[0]] if known is encoder)
+            outputs = self._slices[key]
             for i, position in enumerate(positions):
                 outs[position][:, outputs] = encoded[i * n:(i + 1) * n]
         return outs

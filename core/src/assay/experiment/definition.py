@@ -80,22 +80,20 @@ def combinations(grid: dict[str, list[Any]], search_count: int | None, search_pe
     return strategy, searching.initial_combinations(strategy, grid, search_count, search_percent, seed)
 
 
-def check_labels(splitset: Any, analysis_type: str, label_shape: Any = "stored",
-                 categorical_encoder: bool | None = None) -> None:
+def check_labels(splitset: Any, analysis_type: str, pending: Any = None) -> None:
     """The splitset's labels fit the analysis type (a :class:`~assay.data.splitsets.SplitsetData` or Splitset).
 
-    ``label_shape`` and ``categorical_encoder`` describe encoders fitted but not stored yet (a splitset made step
-    by step); by default both are read from the stored splitset.
+    ``pending``: encoders fitted but not stored yet (a splitset made step by step), with ``label_shape`` and
+    ``categorical_encoder``; without it both are read from the stored splitset.
     """
-    if label_shape == "stored":
-        label_shape = splitset.label_shape
+    label_shape = splitset.label_shape if pending is None else pending.label_shape
     if label_shape is None:  # forecasting windows have labels (the shifted windows) but no label column
         raise errors.ExperimentError(
             "splitset_id", f"splitset {splitset.id} has no label (unsupervised); supervised analysis types need "
             "a splitset made with label_column=..., or with feature_window=dict(..., record_shifted=True)"
         )
-    categorical = (data_queries.label_encoder_is_categorical(splitset.id) if categorical_encoder is None
-                   else categorical_encoder)
+    categorical = (data_queries.label_encoder_is_categorical(splitset.id) if pending is None
+                   else pending.categorical_encoder)
     labels = splitset.raw_labels(sorted(i for rows in splitset.samples.values() for i in rows))
     plugins.analysis_type(analysis_type).check_labels(labels, categorical_encoder=bool(categorical))
 

@@ -45,12 +45,7 @@ def predict_window(inference: Inference, features: pd.DataFrame) -> Outcome:
     # a NaN the encoders do not impute would forecast NaN: refused, naming rows by their position in the data
     finite.refuse_unencodable_rows(recent, encoded, encoded_sources(encoders), "df_or_path",
                                    index=pd.RangeIndex(len(features) - size, len(features)))
-    encoded = encoded.reshape(1, *inference.features_shape)
-    backend = plugins.backend(inference.library)
-    samples = backend.prepare_samples(inference.analysis_type, {"features": encoded, "labels": None})
-    predictions, _ = predicting.predict(backend, inference.analysis_type, inference.fn_predict, inference.model,
-                                        samples)
-    _check_shape(predictions, inference.features_shape)
+    predictions, samples = _predict_window(inference, encoded.reshape(1, *inference.features_shape))
     decoded = windows.decode(encoders, predictions, size)
     start = len(features) - size + window.size_shift
     frame = pd.DataFrame(decoded[0], columns=windows.forecast_columns(encoders),
@@ -66,6 +61,17 @@ def _check_shape(predictions: Any, features_shape: tuple[int, ...]) -> None:
             f"{np.shape(predictions)}; end the model with one output per timestep and column (e.g. "
             "Dense(columns) on a sequence, or Dense(size_window * columns) + Reshape)",
         )
+
+
+def _predict_window(inference: Inference, encoded: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """The model's forecast for one encoded window, checked to be shaped like a window, and the samples the
+    backend prepared for it."""
+    backend = plugins.backend(inference.library)
+    samples = backend.prepare_samples(inference.analysis_type, {"features": encoded, "labels": None})
+    predictions, _ = predicting.predict(backend, inference.analysis_type, inference.fn_predict, inference.model,
+                                        samples)
+    _check_shape(predictions, inference.features_shape)
+    return predictions, samples
 
 
 def predict_series_window(inference: Inference, series: Any) -> Outcome:
@@ -99,12 +105,7 @@ def predict_series_window(inference: Inference, series: Any) -> Outcome:
             "df_or_path", f"has {array.shape[1]} timestep(s); the model forecasts from the latest {size} (its "
             "size_window), so give at least that many, oldest first")
     recent = array[:, array.shape[1] - size:].astype(encoders.dtype)
-    encoded = encoders.encode_features(recent)
-    backend = plugins.backend(inference.library)
-    samples = backend.prepare_samples(inference.analysis_type, {"features": encoded, "labels": None})
-    predictions, _ = predicting.predict(backend, inference.analysis_type, inference.fn_predict, inference.model,
-                                        samples)
-    _check_shape(predictions, inference.features_shape)
+    predictions, samples = _predict_window(inference, encoders.encode_features(recent))
     decoded = sequence_windows.decode(encoders, predictions, size)
     start = array.shape[1] - size + window.size_shift
     frame = pd.DataFrame(decoded[0], columns=[encoders.columns[i] for i in encoders.kept],

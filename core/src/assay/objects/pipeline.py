@@ -552,11 +552,15 @@ class PendingEncoding:
     categorical_encoder: bool
 
 
-def encode(splitset_id: int) -> None:
-    """Fit and store the encoders of a splitset made step by step; nothing when it is encoded."""
-    pending = plan_encoding(splitset_id)
-    if pending is not None:
-        step_queries.store_encoding(**pending.rows)
+def _label_updates(label: pd.Series, label_step: EncoderStep | None, label_fit: Fit | None,
+                   is_categorical: bool) -> dict[str, Any]:
+    """The LabelRow columns a step-by-step splitset's fitted labelcoder sets: its classes and their counts."""
+    fitted = label_fit.by_fold[None] if label_fit else None
+    classes = encoding.label_classes(label_step, fitted, label) if is_categorical else []
+    return dict(
+        is_categorical=is_categorical, classes=[encoding.json_safe(c) for c in classes],
+        class_counts=({str(k): int(v) for k, v in label.value_counts(sort=False).items()} if is_categorical else None),
+    )
 
 
 def plan_encoding(splitset_id: int) -> PendingEncoding | None:
@@ -600,13 +604,7 @@ def plan_encoding(splitset_id: int) -> PendingEncoding | None:
     fits, label_fit = _fit_all(plan)
     label_updates, shapes = None, {}
     if label is not None:
-        fitted_label = label_fit.by_fold[None] if label_fit else None
-        classes = encoding.label_classes(label_step, fitted_label, label) if is_categorical else []
-        label_updates = dict(
-            is_categorical=is_categorical, classes=[encoding.json_safe(c) for c in classes],
-            class_counts=({str(k): int(v) for k, v in label.value_counts(sort=False).items()}
-                          if is_categorical else None),
-        )
+        label_updates = _label_updates(label, label_step, label_fit, is_categorical)
         shapes["label_shape"] = [len(label_fit.names)] if label_fit else [1]
     feature_names = [n for fit in fits for n in fit.names] + list(passthrough)
     shapes.update(features_shape=[len(feature_names)], feature_names=feature_names)
@@ -646,12 +644,7 @@ def _plan_inputs_encoding(splitset: SplitsetRow) -> PendingEncoding:
         label_fit = fit_step(label_step, frame, frame.iloc[samples["train"]],
                              [frame.iloc[fold["train"]] for fold in folds], [])
     is_categorical = label_is_categorical(label, label_step)
-    classes = (encoding.label_classes(label_step, label_fit.by_fold[None] if label_fit else None, label)
-               if is_categorical else [])
-    label_updates = dict(
-        is_categorical=is_categorical, classes=[encoding.json_safe(c) for c in classes],
-        class_counts=({str(k): int(v) for k, v in label.value_counts(sort=False).items()} if is_categorical else None),
-    )
+    label_updates = _label_updates(label, label_step, label_fit, is_categorical)
     shapes = dict(label_shape=[len(label_fit.names)] if label_fit else [1],
                   features_shape=[list(shape["features_shape"]) for _, shape in shapes_of],
                   feature_names=[f"{name}: {column}" for name, shape in shapes_of for column in shape["feature_names"]])
@@ -674,9 +667,5 @@ def queue_splitset(splitset_id: Any, analysis_type: str) -> tuple[SplitsetData, 
     except errors.NotFoundError as exc:
         raise errors.ExperimentError("splitset_id", str(exc)) from None
     pending = None if splitset._row.is_encoded else plan_encoding(splitset.id)
-    if pending is None:
-        definition.check_labels(splitset, analysis_type)
-    else:
-        definition.check_labels(splitset, analysis_type, label_shape=pending.label_shape,
-                                categorical_encoder=pending.categorical_encoder)
+    definition.check_labels(splitset, analysis_type, pending)
     return splitset, pending

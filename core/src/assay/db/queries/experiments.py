@@ -249,11 +249,8 @@ def store_queue_for(algorithm_id: int, hyperparamset_id: int | None, combination
         if encoding is not None:
             add_encoding(session, **encoding)
         if hyperparamset is not None:
-            fields, combinations = hyperparamset
-            hyperparamset_id = add_hyperparamset(session, fields, combinations).id
-            combination_ids = list(session.scalars(
-                select(HyperparamcomboRow.id).where(HyperparamcomboRow.hyperparamset_id == hyperparamset_id)
-                .order_by(HyperparamcomboRow.combo_index)).all())
+            row, combination_ids = add_hyperparamset(session, *hyperparamset)
+            hyperparamset_id = row.id
         return add_queue(session, algorithm_id, hyperparamset_id, combination_ids, folds, queue)
 
 

@@ -171,18 +171,20 @@ def store_algorithm(fields: dict[str, Any]) -> AlgorithmRow:
 def store_hyperparamset(fields: dict[str, Any], combinations: list[dict[str, Any]]) -> HyperparamsetRow:
     """A hyperparameter set with its combinations, in one transaction."""
     with session_scope() as session:
-        return add_hyperparamset(session, fields, combinations)
+        return add_hyperparamset(session, fields, combinations)[0]
 
 
-def add_hyperparamset(session: Any, fields: dict[str, Any], combinations: list[dict[str, Any]]) -> HyperparamsetRow:
-    """:func:`store_hyperparamset` within ``session``."""
+def add_hyperparamset(session: Any, fields: dict[str, Any],
+                      combinations: list[dict[str, Any]]) -> tuple[HyperparamsetRow, list[int]]:
+    """:func:`store_hyperparamset` within ``session``: the row and its combinations' ids, in combo_index order."""
     row = HyperparamsetRow(**fields, combination_count=len(combinations))
     session.add(row)
     session.flush()
-    session.add_all([HyperparamcomboRow(hyperparamset_id=row.id, combo_index=i, hyperparameters=combo)
-                     for i, combo in enumerate(combinations)])
+    combos = [HyperparamcomboRow(hyperparamset_id=row.id, combo_index=i, hyperparameters=combo)
+              for i, combo in enumerate(combinations)]
+    session.add_all(combos)
     session.flush()
-    return row
+    return row, [combo.id for combo in combos]
 
 
 def combination_ids(hyperparamset_id: int) -> list[int]:
