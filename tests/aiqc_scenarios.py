@@ -1,19 +1,26 @@
-"""AIQC 3.1.1's tabular ``make_test_queue_*`` scenarios (``aiqc/tests/__init__.py``), translated to assay.
+"""AIQC 3.1.1's ``make_test_queue_*`` scenarios (``aiqc/tests/__init__.py``), translated to assay.
 
 Each builds its queue step by step through the low-level API exactly as AIQC's did, with ``aiqc`` changed to
-``assay``. Other changes, each needed by today's libraries or by a test budget:
+``assay`` and AIQC's class-method spellings (``Label.from_dataset(dataset_id=...)``) written as assay's object
+methods (``dataset.make_label(...)``). Other changes, each needed by today's libraries or by a test budget:
 
 * ``OneHotEncoder(sparse=False)`` is ``OneHotEncoder(sparse_output=False)`` (scikit-learn renamed it);
 * ``tf.keras`` is ``keras`` (Keras 3), and the torch ``fn_train``s call ``assay_torch.fit`` instead of AIQC's
   ``torch_batcher`` + torchmetrics loop;
 * ``hyperparameters=`` overrides AIQC's grid, so tests train a few small models instead of dozens of 100-epoch
-  ones (AIQC's grids are the defaults).
+  ones (AIQC's grids are the defaults);
+* Keras layers get their input shape from ``keras.Input`` (Keras 3 warns about ``input_shape=``);
+* sequence gaps: AIQC fills them with a ``FeatureInterpolater`` along each sample's timesteps; assay's sequence
+  pipeline has no interpolation, so the sequence scenario imputes them with a ``SimpleImputer`` featurecoder
+  (and ``feature.make_interpolaterset()`` refuses a sequence feature with that advice).
 
 Module level, so worker processes can load the functions.
 """
 
 from __future__ import annotations
 
+import numpy as np
+from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import (
     LabelBinarizer,
     MinMaxScaler,
@@ -255,6 +262,66 @@ def make_test_queue_pytorch_regression(repeat_count=1, fold_count=None, permute_
     hyperparameters = hyperparameters or {"neuron_count": [22, 24], "loss_type": ["mae", "mse"]}
     hyperparamset = algorithm.make_hyperparamset(hyperparameters=hyperparameters)
     return algorithm.make_queue(splitset_id=splitset.id, foldset_id=foldset_id, hyperparamset_id=hyperparamset.id,
+                                repeat_count=repeat_count, permute_count=permute_count)
+
+
+# ------------------------ KERAS SEQUENCE BINARY ------------------------
+def keras_sequence_binary_fn_build(features_shape, label_shape, **hp):
+    import keras
+    from keras import layers
+
+    model = keras.models.Sequential()
+    model.add(keras.Input(shape=(features_shape[0], features_shape[1])))
+    model.add(layers.LSTM(hp["neuron_count"]))
+    model.add(layers.Dense(units=label_shape[0], activation="sigmoid"))
+    return model
+
+
+def keras_sequence_binary_fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
+    import keras
+
+    model.compile(loss=loser, optimizer=optimizer, metrics=["accuracy"])
+    model.fit(samples_train["features"], samples_train["labels"],
+              validation_data=(samples_evaluate["features"], samples_evaluate["labels"]),
+              verbose=0, batch_size=hp["batch_size"], epochs=hp["epochs"], callbacks=[keras.callbacks.History()])
+    return model
+
+
+#: AIQC's gaps in the epilepsy sensors: (column, row)
+SEQUENCE_GAPS = [("sensor_1", 999), ("sensor_1", 0), ("sensor_150", 130), ("sensor_152", 22), ("sensor_170", 0)]
+
+
+def make_test_queue_keras_sequence_binary(repeat_count=1, fold_count=None, permute_count=3, hyperparameters=None):
+    df = datum.to_pandas("epilepsy.parquet")
+    label_df = df[["seizure"]]
+    dataset_tabular = Dataset.Tabular.from_pandas(label_df)
+    label = dataset_tabular.make_label(columns="seizure")
+
+    sensor_arr3D = df.drop(columns=["seizure"]).to_numpy().reshape(1000, 178, 1).astype("float64")
+    # testing Featurepolater 3D: AIQC's gaps, set in the array (a sensor column is a timestep)
+    for column, row in SEQUENCE_GAPS:
+        sensor_arr3D[row, df.columns.get_loc(column), 0] = np.nan
+    dataset_sequence = Dataset.Sequence.from_numpy(sensor_arr3D)
+    feature = dataset_sequence.make_feature()
+
+    encoderset = feature.make_encoderset()
+    # AIQC: Interpolaterset + FeatureInterpolater(dtypes="float64"); assay imputes (see the module docstring)
+    encoderset.make_featurecoder(sklearn_preprocess=SimpleImputer(), columns=["0"])
+    encoderset.make_featurecoder(sklearn_preprocess=StandardScaler(), columns=["0"])
+
+    if fold_count is not None:
+        size_test, size_validation = 0.25, None
+    else:
+        size_test, size_validation = 0.22, 0.12
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=size_test,
+                             size_validation=size_validation)
+    foldset_id = splitset.make_foldset(fold_count=fold_count).id if fold_count is not None else None
+
+    algorithm = Algorithm.make(library="keras", analysis_type="classification_binary",
+                               fn_build=keras_sequence_binary_fn_build, fn_train=keras_sequence_binary_fn_train)
+    hyperparameters = hyperparameters or {"neuron_count": [25], "batch_size": [8], "epochs": [5]}
+    hyperparamset = algorithm.make_hyperparamset(hyperparameters=hyperparameters)
+    return algorithm.make_queue(splitset_id=splitset.id, hyperparamset_id=hyperparamset.id, foldset_id=foldset_id,
                                 repeat_count=repeat_count, permute_count=permute_count)
 
 

@@ -51,7 +51,7 @@ class Feature(Persisted):
     columns = column["list[str]"]("the feature columns, in order")
     columns_excluded = column["list[str]"]("the dataset's other columns")
     dtypes = column["dict[str, str]"]("feature column -> dtype name")
-    kind = column[str]("``tabular``, ``sequence`` or ``image`` (the step-by-step API makes tabular ones)")
+    kind = column[str]("``tabular``, ``sequence`` or ``image``: the kind of its dataset")
     sample_shape = column["list[int] | None"]("one sample's shape, for sequences and images")
     reshape_indices = column["Any"]("how sample columns were reshaped, for sequences and images")
     layout = column["str | None"]("the array layout of sequences and images")
@@ -83,12 +83,19 @@ class Encoderset(Persisted):
             dtypes, columns: selectors; neither selects every remaining column.
             verbose: accepted for AIQC scripts; the columns chosen are on the returned coder's splitset later.
 
+        A featurecoder of a sequence feature is ``Pipeline.Sequence.make``'s ``feature_encoders`` entry: it sees one
+        row per timestep; ``columns=[...]`` (names ``feature_0``, AIQC's ``'0'``, or indices; ``include=False``
+        for the others) limits it to those features, which it must keep in number (the others pass through). One
+        of an image feature is ``Pipeline.Image.make``'s entry (every channel; no selectors).
+
         Raises:
-            assay.errors.EncoderError: the same checks as ``Pipeline.Tabular.make``, against the feature's columns
-                and the earlier featurecoders; nothing is stored then.
+            assay.errors.EncoderError: the same checks as ``Pipeline.Tabular.make`` (or ``Pipeline.Sequence/Image
+                .make``), against the feature's columns and the earlier featurecoders; nothing is stored then.
         """
         feature = data_queries.row(FeatureRow, self.feature_id)
         spec = dict(sklearn_preprocess=sklearn_preprocess, dtypes=dtypes, columns=columns, include=include)
+        if feature.kind not in (None, "tabular") and include is True:
+            del spec["include"]  # the default; image encoders see every channel and take no include
         return Coder(steps.make_featurecoder(self.id, feature, {k: v for k, v in spec.items() if v is not None}))
 
     @property

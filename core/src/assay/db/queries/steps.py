@@ -35,6 +35,16 @@ def _store(row: Any) -> Any:
     return row
 
 
+def store_array_dataset(sha256: str, new_dataset: Any) -> Any:
+    """The sequence or image dataset stored with this content hash, or a new one from ``new_dataset()`` (its
+    columns and chunks, see :func:`assay.db.arrays.add_array_dataset`)."""
+    from assay.db import arrays as db_arrays
+
+    with session_scope() as session:
+        row = db_arrays.dataset_with_sha256(session, sha256)
+        return row if row is not None else db_arrays.add_array_dataset(session, *new_dataset())
+
+
 def store_label(dataset_id: int, fields: dict[str, Any]) -> LabelRow:
     return _store(LabelRow(dataset_id=dataset_id, **fields))
 
