@@ -20,6 +20,7 @@ Module level, so worker processes can load the functions.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import (
     LabelBinarizer,
@@ -135,6 +136,29 @@ def make_test_queue_keras_binary(repeat_count=1, fold_count=None, permute_count=
     encoderset = feature.make_encoderset()
     encoderset.make_featurecoder(sklearn_preprocess=PowerTransformer(method="yeo-johnson", copy=False),
                                  dtypes=["float64"])
+    algorithm = Algorithm.make(library="keras", analysis_type="classification_binary",
+                               fn_build=keras_binary_fn_build, fn_train=keras_binary_fn_train)
+    hyperparamset = algorithm.make_hyperparamset(hyperparameters=hyperparameters)
+    return algorithm.make_queue(splitset_id=splitset.id, foldset_id=foldset_id, hyperparamset_id=hyperparamset.id,
+                                repeat_count=repeat_count, permute_count=permute_count)
+
+
+# ------------------------ KERAS TEXT BINARY ------------------------
+def make_test_queue_keras_text_binary(repeat_count=1, fold_count=None, permute_count=3, hyperparameters=None):
+    hyperparameters = hyperparameters or {"neuron_count": [25], "epochs": [15]}
+    file_path = datum.get_path("spam.csv")
+    dataset = Dataset.Text.from_path(file_path=file_path, source_file_format="csv", name="text test dataset",
+                                     dtype=None)
+    label_column = "label"
+    label = dataset.make_label(columns=[label_column])
+    feature = dataset.make_feature(exclude_columns=[label_column])
+    size_test, size_validation = _splits(fold_count)
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=size_test,
+                             size_validation=size_validation)
+    foldset_id = splitset.make_foldset(fold_count=fold_count).id if fold_count is not None else None
+    label.make_labelcoder(sklearn_preprocess=LabelBinarizer(sparse_output=False))
+    encoderset = feature.make_encoderset()
+    encoderset.make_featurecoder(sklearn_preprocess=CountVectorizer(max_features=200), columns=["TextData"])
     algorithm = Algorithm.make(library="keras", analysis_type="classification_binary",
                                fn_build=keras_binary_fn_build, fn_train=keras_binary_fn_train)
     hyperparamset = algorithm.make_hyperparamset(hyperparameters=hyperparameters)

@@ -7,13 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from aiqc_scenarios import make_test_queue_keras_sequence_binary
+from aiqc_scenarios import make_test_queue_keras_sequence_binary, make_test_queue_keras_text_binary
+from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.impute import SimpleImputer
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import LabelBinarizer, OneHotEncoder, StandardScaler
 from sqlalchemy import func, select
 
 import assay
-from assay import Dataset, Splitset, errors
+from assay import Dataset, Splitset, datum, errors
 from assay.db import session_scope
 from assay.db.models import Base
 from assay.objects.pipeline import plan_encoding
@@ -157,5 +158,37 @@ def test_aiqc_keras_sequence_binary_scenario_runs_as_translated(db):
     assert summary.failed == 0, queue.status()["errors"]
     splitset = queue.splitset
     assert (splitset.kind, splitset.features_shape, splitset.label_shape) == ("sequence", (178, 1), (1,))
-    assert np.isfinite(splitset.samples_for("train")["features"]).all()  # the SEQUENCE_GAPS were imputed
+    assert np.isfinite(splitset.samples_for("train")["features"]).all()  # AIQC's gaps were imputed
     assert len(queue.predictors) == 1
+
+
+# ------------------------ text ------------------------
+def test_a_text_splitset_made_step_by_step_equals_pipeline_tabular_make(any_db):
+    df = datum.to_pandas("spam.csv").iloc[:200]
+    dataset = Dataset.Text.from_pandas(df)
+    label = dataset.make_label(columns=["label"])
+    feature = dataset.make_feature(exclude_columns=["label"])
+    label.make_labelcoder(sklearn_preprocess=LabelBinarizer(sparse_output=False))
+    feature.make_encoderset().make_featurecoder(sklearn_preprocess=CountVectorizer(max_features=50),
+                                                columns=["TextData"])
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=0.2, size_validation=0.2)
+    low = encode(splitset)
+    high = assay.Pipeline.Tabular.make(
+        df, label_column="label", label_encoder=dict(sklearn_preprocess=LabelBinarizer(sparse_output=False)),
+        feature_encoders=[dict(sklearn_preprocess=CountVectorizer(max_features=50), columns=["TextData"])],
+        size_test=0.2, size_validation=0.2)
+    assert low.dataset_id == high.dataset_id
+    assert_same_splitset(low, high)
+    assert low.features_shape == (50,)
+
+
+def test_aiqc_keras_text_binary_scenario_runs_as_translated(db):
+    pytest.importorskip("assay_keras")
+    queue = make_test_queue_keras_text_binary(permute_count=1, hyperparameters={"neuron_count": [4], "epochs": [1]})
+
+    summary = queue.run_jobs(progress=False)
+
+    assert summary.failed == 0, queue.status()["errors"]
+    splitset = queue.splitset
+    assert (splitset.kind, splitset.features_shape, splitset.label_classes) == ("tabular", (200,), ["ham", "spam"])
+    assert queue.predictors[0]._column("feature_importance")["train"]["1"]
