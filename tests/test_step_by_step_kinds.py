@@ -7,10 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from aiqc_scenarios import make_test_queue_keras_sequence_binary, make_test_queue_keras_text_binary
+from aiqc_scenarios import (
+    make_test_queue_keras_image_binary,
+    make_test_queue_keras_sequence_binary,
+    make_test_queue_keras_text_binary,
+    make_test_queue_pytorch_image_binary,
+)
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.impute import SimpleImputer
-from sklearn.preprocessing import LabelBinarizer, OneHotEncoder, StandardScaler
+from sklearn.preprocessing import LabelBinarizer, MinMaxScaler, OneHotEncoder, StandardScaler
 from sqlalchemy import func, select
 
 import assay
@@ -192,3 +197,80 @@ def test_aiqc_keras_text_binary_scenario_runs_as_translated(db):
     splitset = queue.splitset
     assert (splitset.kind, splitset.features_shape, splitset.label_classes) == ("tabular", (200,), ["ham", "spam"])
     assert queue.predictors[0]._column("feature_importance")["train"]["1"]
+
+
+# ------------------------ images ------------------------
+@pytest.mark.parametrize("fold_count", [None, 2], ids=["validation", "folds"])
+def test_an_image_splitset_made_step_by_step_equals_pipeline_image_make(any_db, fold_count):
+    files = datum.get_image_files("brain_tumor.csv")[:24]
+    labels = datum.to_pandas("brain_tumor.csv").iloc[:24]
+    label = Dataset.Tabular.from_pandas(labels).make_label(columns=["status"])
+    feature = Dataset.Image.from_files(files).make_feature()
+    assert (feature.kind, feature.columns, feature.sample_shape) == ("image", ["L"], [1, 160, 120])
+    feature.make_featureshaper(reshape_indices=(0, 2, 3))
+    encoderset = feature.make_encoderset()
+    coder = encoderset.make_featurecoder(sklearn_preprocess=MinMaxScaler(), axis="pixel")
+    assert coder.axis == "pixel"
+    size_validation = None if fold_count else 0.2
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=0.25,
+                             size_validation=size_validation)
+    if fold_count:
+        splitset.make_foldset(fold_count=fold_count)
+    low = encode(splitset)
+    high = assay.Pipeline.Image.make(
+        files, label_df_or_path=labels, label_column="status", feature_reshape_indices=(0, 2, 3),
+        feature_encoders=[dict(sklearn_preprocess=MinMaxScaler(), axis="pixel")],
+        size_test=0.25, size_validation=size_validation, fold_count=fold_count,
+    )
+    assert low.dataset_id == high.dataset_id
+    assert (low.features_shape, low.layout) == ((160, 120), "reshaped")
+    assert_same_splitset(low, high)
+
+
+def test_bad_image_steps_are_refused_naming_the_parameter(db):
+    with pytest.raises(errors.DataError, match="urls: assay never downloads"):
+        Dataset.Image.from_urls_pillow(urls=["https://example.org/a.jpg"])
+    with pytest.raises(errors.DataError, match=r"folder_path: .* is a URL"):
+        Dataset.Image.from_files(["https://example.org/a.jpg"])
+    files = datum.get_image_files("brain_tumor.csv")[:8]
+    dataset = Dataset.Image.from_folder(files)
+    with pytest.raises(errors.DataError, match="exclude_columns: an image feature has every channel"):
+        dataset.make_feature(exclude_columns=["L"])
+    feature = dataset.make_feature()
+    encoderset = feature.make_encoderset()
+    before = table_counts()
+    with pytest.raises(errors.EncoderError, match=r"feature_encoders\[0\]\.axis: must be one of"):
+        encoderset.make_featurecoder(sklearn_preprocess=MinMaxScaler(), axis="row")
+    with pytest.raises(errors.EncoderError, match=r"unknown key\(s\) \['columns'\]"):
+        encoderset.make_featurecoder(sklearn_preprocess=MinMaxScaler(), columns=["L"])
+    with pytest.raises(errors.DataError, match="reshape_indices: must start with 0"):
+        feature.make_featureshaper(reshape_indices=(1, 2))
+    tabular = Dataset.Tabular.from_pandas(pd.DataFrame({"a": [1.0, 2.0]})).make_feature()
+    with pytest.raises(errors.DataError, match=r"reshape_indices: feature .* is tabular"):
+        tabular.make_featureshaper(reshape_indices=(0, 1))
+    assert table_counts() == {**before, "dataset": before["dataset"] + 1, "feature": before["feature"] + 1}
+
+
+def test_aiqc_keras_image_binary_scenario_runs_as_translated(db):
+    pytest.importorskip("assay_keras")
+    queue = make_test_queue_keras_image_binary(hyperparameters={
+        "include_2nd_dense": [True], "neuron_multiply": [0.0625], "epoch_count": [1], "learning_rate": [0.01],
+        "pool_size": [2], "dropout": [0.4], "batch_size": [16], "kernel_size": [3], "dense_neurons": [32],
+        "2nd_dense_neurons": [4], "cnn_init": ["he_normal"]})
+
+    summary = queue.run_jobs(progress=False)
+
+    assert summary.failed == 0, queue.status()["errors"]
+    assert (queue.splitset.kind, queue.splitset.features_shape) == ("image", (1, 160, 120))
+    assert len(queue.predictors) == 1
+
+
+def test_aiqc_pytorch_image_binary_scenario_runs_as_translated(db):
+    pytest.importorskip("assay_torch")
+    queue = make_test_queue_pytorch_image_binary(hyperparameters={"dense_neurons": [8], "epoch_count": [1]})
+
+    summary = queue.run_jobs(progress=False)
+
+    assert summary.failed == 0, queue.status()["errors"]
+    assert (queue.splitset.layout, queue.splitset.features_shape) == ("reshaped", (160, 120))
+    assert len(queue.predictors) == 1

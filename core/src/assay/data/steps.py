@@ -116,6 +116,22 @@ def make_array_feature(dataset: DatasetRow, include_columns: Any, exclude_column
     ))
 
 
+def make_featureshaper(feature: FeatureRow, reshape_indices: Any) -> FeatureRow:
+    """Reshape a sequence or image feature's encoded samples (``Pipeline.Sequence/Image.make``'s
+    ``feature_reshape_indices``; AIQC's ``FeatureShaper``), before a queue fits a splitset of it."""
+    if feature.kind in (None, "tabular"):
+        raise errors.DataError("reshape_indices", f"feature {feature.id} is tabular: a table's samples are rows; "
+                               "reshape sequence or image features")
+    indices = array_encoding.check_reshape_indices(reshape_indices)
+    if indices is None:
+        raise errors.DataError("reshape_indices", "give the new shape's axes, e.g. (0, 2, 3)")
+    encoded = [row.id for row in queries.splitsets_of_feature(feature.id) if row.is_encoded]
+    if encoded:
+        raise errors.DataError("reshape_indices", f"splitsets {encoded} of feature {feature.id} are encoded already "
+                               "with its shape; make a new feature (dataset.make_feature()) to reshape")
+    return queries.update_feature(feature.id, dict(reshape_indices=indices, layout="reshaped"))
+
+
 def make_feature(dataset: DatasetRow, df: pd.DataFrame, include_columns: Any, exclude_columns: Any) -> FeatureRow:
     """Store the feature columns of a dataset: ``include_columns`` or every column but ``exclude_columns``."""
     include, exclude = encoding.as_list(include_columns), encoding.as_list(exclude_columns)
@@ -290,7 +306,7 @@ def _make_array_featurecoder(encoderset_id: int, feature: FeatureRow, spec: dict
     return queries.store_coder(dict(
         encoderset_id=encoderset_id, position=position, family=family.name, class_name=type(step.encoder).__name__,
         params=family.describe(step.encoder), dtypes=None, columns_selected=step.columns, include=True,
-        is_categorical=step.is_categorical, blob=family.dumps(step.encoder),
+        is_categorical=step.is_categorical, blob=family.dumps(step.encoder), axis=step.axis,
     ))
 
 
@@ -301,6 +317,8 @@ def array_coder_step(row: CoderRow, feature: FeatureRow) -> ArrayStep:
     spec = dict(sklearn_preprocess=plugins.encoder_family_named(row.family).loads(row.blob))
     if row.columns_selected is not None:
         spec["columns"] = row.columns_selected
+    if feature.kind == "image" and row.axis is not None:
+        spec["axis"] = row.axis
     return array_encoding.parse_array_spec(spec, row.position, feature.kind, list(feature.columns))
 
 
