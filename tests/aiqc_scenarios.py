@@ -1,19 +1,31 @@
-"""AIQC 3.1.1's tabular ``make_test_queue_*`` scenarios (``aiqc/tests/__init__.py``), translated to assay.
+"""AIQC 3.1.1's ``make_test_queue_*`` scenarios (``aiqc/tests/__init__.py``), translated to assay.
 
 Each builds its queue step by step through the low-level API exactly as AIQC's did, with ``aiqc`` changed to
-``assay``. Other changes, each needed by today's libraries or by a test budget:
+``assay`` and AIQC's class-method spellings (``Label.from_dataset(dataset_id=...)``) written as assay's object
+methods (``dataset.make_label(...)``). Other changes, each needed by today's libraries or by a test budget:
 
 * ``OneHotEncoder(sparse=False)`` is ``OneHotEncoder(sparse_output=False)`` (scikit-learn renamed it);
 * ``tf.keras`` is ``keras`` (Keras 3), and the torch ``fn_train``s call ``assay_torch.fit`` instead of AIQC's
   ``torch_batcher`` + torchmetrics loop;
 * ``hyperparameters=`` overrides AIQC's grid, so tests train a few small models instead of dozens of 100-epoch
-  ones (AIQC's grids are the defaults).
+  ones (AIQC's grids are the defaults);
+* Keras layers get their input shape from ``keras.Input`` (Keras 3 warns about ``input_shape=``);
+* images: AIQC downloads them (``Dataset.Image.from_urls_pillow(urls)``); assay never downloads, so the image
+  scenarios read the same images from the package (``Dataset.Image.from_files(datum.get_image_files(...))``, in
+  the label file's order). Keras gets images channels last, ``features_shape = (height, width, channels)``,
+  where AIQC's was channels first: the Keras image model reshapes ``features_shape[0], features_shape[1]``;
+* sequence gaps: AIQC fills them with a ``FeatureInterpolater`` along each sample's timesteps; assay's sequence
+  pipeline has no interpolation, so the sequence scenario imputes them with a ``SimpleImputer`` featurecoder
+  (and ``feature.make_interpolaterset()`` refuses a sequence feature with that advice).
 
 Module level, so worker processes can load the functions.
 """
 
 from __future__ import annotations
 
+import numpy as np
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import (
     LabelBinarizer,
     MinMaxScaler,
@@ -128,6 +140,29 @@ def make_test_queue_keras_binary(repeat_count=1, fold_count=None, permute_count=
     encoderset = feature.make_encoderset()
     encoderset.make_featurecoder(sklearn_preprocess=PowerTransformer(method="yeo-johnson", copy=False),
                                  dtypes=["float64"])
+    algorithm = Algorithm.make(library="keras", analysis_type="classification_binary",
+                               fn_build=keras_binary_fn_build, fn_train=keras_binary_fn_train)
+    hyperparamset = algorithm.make_hyperparamset(hyperparameters=hyperparameters)
+    return algorithm.make_queue(splitset_id=splitset.id, foldset_id=foldset_id, hyperparamset_id=hyperparamset.id,
+                                repeat_count=repeat_count, permute_count=permute_count)
+
+
+# ------------------------ KERAS TEXT BINARY ------------------------
+def make_test_queue_keras_text_binary(repeat_count=1, fold_count=None, permute_count=3, hyperparameters=None):
+    hyperparameters = hyperparameters or {"neuron_count": [25], "epochs": [15]}
+    file_path = datum.get_path("spam.csv")
+    dataset = Dataset.Text.from_path(file_path=file_path, source_file_format="csv", name="text test dataset",
+                                     dtype=None)
+    label_column = "label"
+    label = dataset.make_label(columns=[label_column])
+    feature = dataset.make_feature(exclude_columns=[label_column])
+    size_test, size_validation = _splits(fold_count)
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=size_test,
+                             size_validation=size_validation)
+    foldset_id = splitset.make_foldset(fold_count=fold_count).id if fold_count is not None else None
+    label.make_labelcoder(sklearn_preprocess=LabelBinarizer(sparse_output=False))
+    encoderset = feature.make_encoderset()
+    encoderset.make_featurecoder(sklearn_preprocess=CountVectorizer(max_features=200), columns=["TextData"])
     algorithm = Algorithm.make(library="keras", analysis_type="classification_binary",
                                fn_build=keras_binary_fn_build, fn_train=keras_binary_fn_train)
     hyperparamset = algorithm.make_hyperparamset(hyperparameters=hyperparameters)
@@ -256,6 +291,197 @@ def make_test_queue_pytorch_regression(repeat_count=1, fold_count=None, permute_
     hyperparamset = algorithm.make_hyperparamset(hyperparameters=hyperparameters)
     return algorithm.make_queue(splitset_id=splitset.id, foldset_id=foldset_id, hyperparamset_id=hyperparamset.id,
                                 repeat_count=repeat_count, permute_count=permute_count)
+
+
+# ------------------------ KERAS SEQUENCE BINARY ------------------------
+def keras_sequence_binary_fn_build(features_shape, label_shape, **hp):
+    import keras
+    from keras import layers
+
+    model = keras.models.Sequential()
+    model.add(keras.Input(shape=(features_shape[0], features_shape[1])))
+    model.add(layers.LSTM(hp["neuron_count"]))
+    model.add(layers.Dense(units=label_shape[0], activation="sigmoid"))
+    return model
+
+
+def keras_sequence_binary_fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
+    import keras
+
+    model.compile(loss=loser, optimizer=optimizer, metrics=["accuracy"])
+    model.fit(samples_train["features"], samples_train["labels"],
+              validation_data=(samples_evaluate["features"], samples_evaluate["labels"]),
+              verbose=0, batch_size=hp["batch_size"], epochs=hp["epochs"], callbacks=[keras.callbacks.History()])
+    return model
+
+
+#: AIQC's gaps in the epilepsy sensors: (column, row)
+SEQUENCE_GAPS = [("sensor_1", 999), ("sensor_1", 0), ("sensor_150", 130), ("sensor_152", 22), ("sensor_170", 0)]
+
+
+def make_test_queue_keras_sequence_binary(repeat_count=1, fold_count=None, permute_count=3, hyperparameters=None):
+    df = datum.to_pandas("epilepsy.parquet")
+    label_df = df[["seizure"]]
+    dataset_tabular = Dataset.Tabular.from_pandas(label_df)
+    label = dataset_tabular.make_label(columns="seizure")
+
+    sensor_arr3D = df.drop(columns=["seizure"]).to_numpy().reshape(1000, 178, 1).astype("float64")
+    # testing Featurepolater 3D: AIQC's gaps, set in the array (a sensor column is a timestep)
+    for column, row in SEQUENCE_GAPS:
+        sensor_arr3D[row, df.columns.get_loc(column), 0] = np.nan
+    dataset_sequence = Dataset.Sequence.from_numpy(sensor_arr3D)
+    feature = dataset_sequence.make_feature()
+
+    encoderset = feature.make_encoderset()
+    # AIQC: Interpolaterset + FeatureInterpolater(dtypes="float64"); assay imputes (see the module docstring)
+    encoderset.make_featurecoder(sklearn_preprocess=SimpleImputer(), columns=["0"])
+    encoderset.make_featurecoder(sklearn_preprocess=StandardScaler(), columns=["0"])
+
+    if fold_count is not None:
+        size_test, size_validation = 0.25, None
+    else:
+        size_test, size_validation = 0.22, 0.12
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=size_test,
+                             size_validation=size_validation)
+    foldset_id = splitset.make_foldset(fold_count=fold_count).id if fold_count is not None else None
+
+    algorithm = Algorithm.make(library="keras", analysis_type="classification_binary",
+                               fn_build=keras_sequence_binary_fn_build, fn_train=keras_sequence_binary_fn_train)
+    hyperparameters = hyperparameters or {"neuron_count": [25], "batch_size": [8], "epochs": [5]}
+    hyperparamset = algorithm.make_hyperparamset(hyperparameters=hyperparameters)
+    return algorithm.make_queue(splitset_id=splitset.id, hyperparamset_id=hyperparamset.id, foldset_id=foldset_id,
+                                repeat_count=repeat_count, permute_count=permute_count)
+
+
+# ------------------------ KERAS IMAGE BINARY ------------------------
+def keras_image_binary_fn_build(features_shape, label_shape, **hp):
+    import keras
+    from keras import layers
+
+    model = keras.models.Sequential()
+    # incoming features_shape = rows * columns * channels (channels last for Keras); drop the channel
+    model.add(keras.Input(shape=features_shape))
+    model.add(layers.Reshape((features_shape[0], features_shape[1])))
+
+    model.add(layers.Conv1D(int(128 * hp["neuron_multiply"]), kernel_size=hp["kernel_size"], padding="same",
+                            activation="relu", kernel_initializer=hp["cnn_init"]))
+    model.add(layers.MaxPooling1D(pool_size=hp["pool_size"]))
+    model.add(layers.Dropout(hp["dropout"]))
+
+    model.add(layers.Conv1D(int(256 * hp["neuron_multiply"]), kernel_size=hp["kernel_size"], padding="same",
+                            activation="relu", kernel_initializer=hp["cnn_init"]))
+    model.add(layers.MaxPooling1D(pool_size=hp["pool_size"]))
+    model.add(layers.Dropout(hp["dropout"]))
+
+    model.add(layers.Flatten())
+    model.add(layers.Dense(int(hp["dense_neurons"] * hp["neuron_multiply"]), activation="relu"))
+    model.add(layers.Dropout(0.2))
+    if hp["include_2nd_dense"] is True:
+        model.add(layers.Dense(hp["2nd_dense_neurons"], activation="relu"))
+
+    model.add(layers.Dense(units=label_shape[0], activation="sigmoid"))
+    return model
+
+
+def keras_image_binary_fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
+    import keras
+
+    from assay import TrainingCallback
+
+    model.compile(optimizer=optimizer, loss=loser, metrics=["accuracy"])
+    metrics_cuttoffs = [
+        {"metric": "val_accuracy", "cutoff": 0.70, "above_or_below": "above"},
+        {"metric": "accuracy", "cutoff": 0.70, "above_or_below": "above"},
+        {"metric": "val_loss", "cutoff": 0.50, "above_or_below": "below"},
+        {"metric": "loss", "cutoff": 0.50, "above_or_below": "below"},
+    ]
+    cutoffs = TrainingCallback.Keras.MetricCutoff(metrics_cuttoffs)
+    model.fit(samples_train["features"], samples_train["labels"],
+              validation_data=(samples_evaluate["features"], samples_evaluate["labels"]),
+              verbose=0, batch_size=hp["batch_size"], callbacks=[keras.callbacks.History(), cutoffs],
+              epochs=hp["epoch_count"])
+    return model
+
+
+def make_test_queue_keras_image_binary(repeat_count=1, fold_count=None, hyperparameters=None):
+    hyperparameters = hyperparameters or {
+        "include_2nd_dense": [True], "neuron_multiply": [1.0], "epoch_count": [10], "learning_rate": [0.01],
+        "pool_size": [2], "dropout": [0.4], "batch_size": [8], "kernel_size": [3], "dense_neurons": [32],
+        "2nd_dense_neurons": [16], "cnn_init": ["he_normal"],
+    }
+    df = datum.to_pandas(name="brain_tumor.csv")
+    # Dataset.Tabular
+    dataset_tabular = Dataset.Tabular.from_pandas(dataframe=df)
+    label = dataset_tabular.make_label(columns=["status"])
+
+    # Dataset.Image: AIQC downloads datum.get_remote_urls(manifest_name="brain_tumor.csv"); the same files, local
+    image_files = datum.get_image_files("brain_tumor.csv")
+    dataset_image = Dataset.Image.from_files(image_files)
+    feature = dataset_image.make_feature()
+
+    size_test, size_validation = _splits(fold_count)
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=size_test,
+                             size_validation=size_validation)
+    foldset_id = splitset.make_foldset(fold_count=fold_count).id if fold_count is not None else None
+
+    algorithm = Algorithm.make(library="keras", analysis_type="classification_binary",
+                               fn_build=keras_image_binary_fn_build, fn_train=keras_image_binary_fn_train)
+    hyperparamset = algorithm.make_hyperparamset(hyperparameters=hyperparameters)
+    return algorithm.make_queue(splitset_id=splitset.id, foldset_id=foldset_id, hyperparamset_id=hyperparamset.id,
+                                repeat_count=repeat_count)
+
+
+# ------------------------ PYTORCH IMAGE BINARY ------------------------
+def pytorch_image_binary_fn_build(features_shape, label_shape, **hp):
+    from torch import nn
+
+    # the images are (160, 120) after reshape_indices=(0, 2, 3): 160 rows as channels of a 1-D convolution;
+    # AIQC's 3840 units (128 filters x 30 steps); hp "dense_neurons" shrinks the dense layer for tests
+    dense = hp.get("dense_neurons", 3840)
+    return nn.Sequential(
+        nn.Conv1d(in_channels=features_shape[0], out_channels=56, kernel_size=3, padding=1),
+        nn.ReLU(), nn.MaxPool1d(kernel_size=2, stride=2), nn.Dropout(p=0.4),
+        nn.Conv1d(in_channels=56, out_channels=128, kernel_size=3, padding=1),
+        nn.ReLU(), nn.MaxPool1d(kernel_size=2, stride=2), nn.Dropout(p=0.4),
+        nn.Flatten(),
+        nn.Linear(128 * (features_shape[1] // 4), dense), nn.BatchNorm1d(dense, dense), nn.ReLU(), nn.Dropout(p=0.4),
+        nn.Linear(dense, label_shape[0]), nn.Sigmoid(),
+    )
+
+
+def pytorch_image_binary_fn_predict(model, samples_predict):
+    probability = model(samples_predict["features"])
+    # Convert tensor back to numpy for the metrics.
+    probability = probability.detach().numpy()
+    prediction = (probability > 0.5).astype("int32")
+    # Both objects are numpy.
+    return prediction, probability
+
+
+def make_test_queue_pytorch_image_binary(repeat_count=1, fold_count=None, hyperparameters=None):
+    df = datum.to_pandas(name="brain_tumor.csv")
+    # Dataset.Tabular
+    dataset_tabular = Dataset.Tabular.from_pandas(dataframe=df)
+    label = dataset_tabular.make_label(columns=["status"])
+
+    # Dataset.Image (local files, see the module docstring)
+    dataset_image = Dataset.Image.from_files(datum.get_image_files("brain_tumor.csv"))
+    feature = dataset_image.make_feature()
+    feature.make_featureshaper(reshape_indices=(0, 2, 3))
+
+    size_test, size_validation = _splits(fold_count)
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=size_test,
+                             size_validation=size_validation)
+    foldset_id = splitset.make_foldset(fold_count=fold_count).id if fold_count is not None else None
+
+    algorithm = Algorithm.make(library="pytorch", analysis_type="classification_binary",
+                               fn_build=pytorch_image_binary_fn_build, fn_train=torch_fn_train,
+                               fn_predict=pytorch_image_binary_fn_predict)
+    hyperparamset_id = None  # network takes a while.
+    if hyperparameters is not None:
+        hyperparamset_id = algorithm.make_hyperparamset(hyperparameters=hyperparameters).id
+    return algorithm.make_queue(splitset_id=splitset.id, foldset_id=foldset_id, hyperparamset_id=hyperparamset_id,
+                                repeat_count=repeat_count)
 
 
 SCENARIOS = {

@@ -190,3 +190,16 @@ def test_a_multi_input_splitset_and_its_model_read_back_and_predict_after_the_up
 
     stored = predictor.predictions["test"]
     np.testing.assert_array_equal(result["prediction"].to_numpy(), np.asarray(stored.predictions))
+
+
+def test_features_and_coders_stored_before_0007_read_back_and_take_its_step_by_step_kinds(upgraded_later):
+    from sklearn.preprocessing import MinMaxScaler
+
+    with db_engine.session_scope() as session:
+        from assay.db.models import CoderRow, FeatureRow
+
+        assert all(row.interpolaters is None and row.window is None for row in session.scalars(select(FeatureRow)))
+        assert all(row.axis is None for row in session.scalars(select(CoderRow)))
+    feature = assay.Dataset.Image.from_files(datum.get_image_files("brain_tumor.csv")[:8]).make_feature()
+    coder = feature.make_encoderset().make_featurecoder(sklearn_preprocess=MinMaxScaler(), axis="pixel")
+    assert assay.Coder.get(coder.id).axis == "pixel"

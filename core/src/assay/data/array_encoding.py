@@ -8,8 +8,10 @@ A scikit-learn style transformer works on 2-D tables, so each encoder step says 
   channel: ``(samples*height*width, channels)``; ``axis="pixel"``: one row per image, one column per value:
   ``(samples, channels*height*width)``, which must keep its width.
 
-Steps apply in order, each to the previous one's output. Categorical encoders may see every sample; every other
-encoder is fitted on the train (or fold-train) samples only, batch by batch when the encoder learns
+Steps apply in order, each to the previous one's output. A sequence step may be limited to some features
+(``columns=[...]``, or ``include=False`` for the others): it then encodes only those and must keep their number,
+which it replaces in place, while the other features pass through unchanged. Categorical encoders may see every
+sample; every other encoder is fitted on the train (or fold-train) samples only, batch by batch when the encoder learns
 incrementally (see :meth:`assay.contracts.EncoderFamily.fit_batches`). ``feature_reshape_indices`` reshapes the
 encoded samples last, with AIQC's spelling: an int takes that axis's size of the encoded array (0 is samples),
 a string is a literal size, and a tuple multiplies the sizes of several axes.
@@ -42,38 +44,83 @@ class ArrayStep:
     encoder: Any
     is_categorical: bool
     axis: str
+    columns: list[str] | None = None  # the features it encodes (sequences); None: every feature
 
 
-def parse_array_encoders(feature_encoders: Any, kind: str) -> list[ArrayStep]:
-    """Validate ``feature_encoders`` for a sequence or image pipeline."""
+ALLOWED_KEYS = {"sequence": {"sklearn_preprocess", "columns", "include"}, "image": {"sklearn_preprocess", "axis"}}
+
+
+def parse_array_encoders(feature_encoders: Any, kind: str, names: list[str] | None = None) -> list[ArrayStep]:
+    """Validate ``feature_encoders`` for a sequence or image pipeline; ``names`` are the features kept, which a
+    sequence step's ``columns`` choose from."""
     if feature_encoders is None:
         return []
     if isinstance(feature_encoders, dict):
         feature_encoders = [feature_encoders]
     if not isinstance(feature_encoders, (list, tuple)):
         raise errors.EncoderError("feature_encoders", "expected a list of dicts, e.g. [dict(sklearn_preprocess=...)]")
-    allowed = {"sklearn_preprocess"} | ({"axis"} if kind == "image" else set())
-    steps = []
-    for position, spec in enumerate(feature_encoders):
-        parameter = f"feature_encoders[{position}]"
-        if not isinstance(spec, dict):
-            raise errors.EncoderError(parameter, f"expected a dict such as dict(sklearn_preprocess=StandardScaler()), "
-                                      f"got {type(spec).__name__}")
-        unknown = sorted(set(spec) - allowed)
-        if unknown:
-            why = " (dtypes and columns select tabular columns; here an encoder sees every feature)" if set(
-                unknown) & {"dtypes", "columns"} else ""
-            raise errors.EncoderError(parameter, f"unknown key(s) {unknown}{why}; allowed keys: {sorted(allowed)}")
-        if "sklearn_preprocess" not in spec:
-            raise errors.EncoderError(parameter, "missing the key 'sklearn_preprocess' (the encoder instance)")
-        axis = spec.get("axis", DEFAULT_AXIS[kind])
-        if axis not in AXES[kind]:
-            raise errors.EncoderError(f"{parameter}.axis", f"must be one of {list(AXES[kind])}, got {axis!r}")
-        encoder = spec["sklearn_preprocess"]
-        family = plugins.encoder_family_for(encoder, parameter)
-        family.validate(encoder, parameter)
-        steps.append(ArrayStep(position, parameter, family, encoder, family.is_categorical(encoder), axis))
-    return steps
+    return [parse_array_spec(spec, position, kind, names) for position, spec in enumerate(feature_encoders)]
+
+
+def parse_array_spec(spec: Any, position: int, kind: str, names: list[str] | None) -> ArrayStep:
+    """One ``feature_encoders`` entry of a sequence or image pipeline (or one step-by-step featurecoder)."""
+    parameter = f"feature_encoders[{position}]"
+    if not isinstance(spec, dict):
+        raise errors.EncoderError(parameter, f"expected a dict such as dict(sklearn_preprocess=StandardScaler()), "
+                                  f"got {type(spec).__name__}")
+    allowed = ALLOWED_KEYS[kind]
+    unknown = sorted(set(spec) - allowed)
+    if unknown:
+        why = ""
+        if "dtypes" in unknown:
+            why = " (every feature of an array has its one dtype; choose features with columns=[...])"
+        elif "columns" in unknown:
+            why = " (an image encoder sees every channel)"
+        raise errors.EncoderError(parameter, f"unknown key(s) {unknown}{why}; allowed keys: {sorted(allowed)}")
+    if "sklearn_preprocess" not in spec:
+        raise errors.EncoderError(parameter, "missing the key 'sklearn_preprocess' (the encoder instance)")
+    axis = spec.get("axis", DEFAULT_AXIS[kind])
+    if axis not in AXES[kind]:
+        raise errors.EncoderError(f"{parameter}.axis", f"must be one of {list(AXES[kind])}, got {axis!r}")
+    columns = _chosen_columns(spec, names, parameter)
+    encoder = spec["sklearn_preprocess"]
+    family = plugins.encoder_family_for(encoder, parameter)
+    family.validate(encoder, parameter)
+    return ArrayStep(position, parameter, family, encoder, family.is_categorical(encoder), axis, columns)
+
+
+def _chosen_columns(spec: dict[str, Any], names: list[str] | None, parameter: str) -> list[str] | None:
+    """The features a sequence step encodes, by name (``None``: all); ``columns`` takes names (``"feature_3"``),
+    AIQC's names (``"3"``) or indices; ``include=False`` encodes the features it does not list."""
+    from assay.data import sequence
+
+    include = spec.get("include", True)
+    if not isinstance(include, bool):
+        raise errors.EncoderError(f"{parameter}.include", f"must be True or False, got {include!r}")
+    if spec.get("columns") is None:
+        if not include:
+            raise errors.EncoderError(f"{parameter}.include", "include=False encodes the features columns does not "
+                                      "list: give columns=[...]")
+        return None
+    if names is None:
+        raise errors.EncoderError(f"{parameter}.columns", "cannot choose features here; leave columns out")
+    try:
+        listed = sequence.feature_indices(spec["columns"], names, f"{parameter}.columns")
+    except errors.DataError as exc:
+        raise errors.EncoderError(exc.parameter, str(exc).split(": ", 1)[-1]) from None
+    chosen = [name for index, name in enumerate(names) if (index in listed) == include]
+    if not chosen:
+        raise errors.EncoderError(f"{parameter}.columns", f"with include=False it excludes every feature {names}; "
+                                  "leave some feature to encode")
+    return None if chosen == names else chosen
+
+
+def selection(step: Any, names: list[str] | None) -> list[int] | None:
+    """Indices (along the feature axis) of the features ``step`` encodes among ``names``; ``None`` for all."""
+    columns = getattr(step, "columns", None)
+    if not columns or not names or list(columns) == list(names):
+        return None
+    return [names.index(column) for column in columns]
 
 
 # --- the 2-D views --------------------------------------------------------------------------------------------
@@ -123,11 +170,38 @@ def batch_rows(sample_shape: tuple[int, ...]) -> int:
     return max(1, BATCH_VALUES // max(1, math.prod(sample_shape)))
 
 
+def transform_step(step: Any, fitted: Any, samples: np.ndarray, names: list[str] | None) -> np.ndarray:
+    """One step applied to samples: to every feature, or, for a step limited to some features (``columns``), to
+    those only, replaced in place (the step must keep their number); ``names`` are the features kept."""
+    chosen = selection(step, names)
+    if chosen is None:
+        return transform(step.family, fitted, samples, step.axis, step.parameter)
+    _check_selectable(step, samples, names)
+    encoded = transform(step.family, fitted, samples[..., chosen], step.axis, step.parameter)
+    if encoded.shape[-1] != len(chosen):
+        raise errors.EncoderError(
+            step.parameter, f"{type(fitted).__name__} turns the {len(chosen)} feature(s) of columns={step.columns} "
+            f"into {encoded.shape[-1]}; an encoder limited to some features must keep their number (scalers, "
+            "imputers); leave columns out to encode every feature with it")
+    out = samples.astype(np.result_type(samples.dtype, encoded.dtype), copy=True)
+    out[..., chosen] = encoded
+    return out
+
+
+def _check_selectable(step: Any, samples: np.ndarray, names: list[str]) -> None:
+    if samples.shape[-1] != len(names):
+        raise errors.EncoderError(
+            f"{step.parameter}.columns", f"chooses features by name, but an earlier encoder made the {len(names)} "
+            f"features {samples.shape[-1]}; put the encoders limited to some features before the ones that change "
+            "the number of features")
+
+
 def fit_steps(steps: list[ArrayStep], read: Callable[[np.ndarray], np.ndarray], rows: np.ndarray,
-              all_rows: np.ndarray, sample_shape: tuple[int, ...]) -> list[Any]:
+              all_rows: np.ndarray, sample_shape: tuple[int, ...], names: list[str] | None = None) -> list[Any]:
     """Each step fitted on the output of the steps before it: categorical ones on ``all_rows``, others on ``rows``.
 
-    ``read(rows)`` gives the raw samples of those rows.
+    ``read(rows)`` gives the raw samples of those rows; ``names`` are their features (sequences), which steps
+    limited to some features choose from.
     """
     fitted: list[Any] = []
     size = batch_rows(sample_shape)
@@ -138,7 +212,11 @@ def fit_steps(steps: list[ArrayStep], read: Callable[[np.ndarray], np.ndarray], 
             for start in range(0, len(chosen), size):
                 samples = read(chosen[start:start + size])
                 for earlier, model in zip(steps, fitted, strict=False):
-                    samples = transform(earlier.family, model, samples, earlier.axis, earlier.parameter)
+                    samples = transform_step(earlier, model, samples, names)
+                columns = selection(step, names)
+                if columns is not None:
+                    _check_selectable(step, samples, names)
+                    samples = samples[..., columns]
                 yield to_table(samples, step.axis)
 
         try:
@@ -151,10 +229,11 @@ def fit_steps(steps: list[ArrayStep], read: Callable[[np.ndarray], np.ndarray], 
     return fitted
 
 
-def apply(steps: list[Any], fitted: list[Any], samples: np.ndarray) -> np.ndarray:
-    """Samples encoded by every step (``steps`` have ``family``, ``axis`` and ``parameter``)."""
+def apply(steps: list[Any], fitted: list[Any], samples: np.ndarray, names: list[str] | None = None) -> np.ndarray:
+    """Samples encoded by every step (``steps`` have ``family``, ``axis``, ``parameter`` and may have ``columns``,
+    chosen among ``names``, the samples' features)."""
     for step, model in zip(steps, fitted, strict=True):
-        samples = transform(step.family, model, samples, step.axis, step.parameter)
+        samples = transform_step(step, model, samples, names)
     return samples
 
 

@@ -175,9 +175,10 @@ class ArrayEncoders:
         out = np.empty((len(samples), *self.features_shape), dtype=np.float32)
         step = max(1, ENCODE_BATCH_VALUES // max(1, int(np.prod(self.sample_shape))))
         fitted = [encoder.load() for encoder in self.features]
+        names = [self.columns[i] for i in self.kept] if self.columns else None
         for start in range(0, len(samples), step):
             batch = self.select(samples[start:start + step])
-            batch = array_encoding.apply(self.features, fitted, batch)
+            batch = array_encoding.apply(self.features, fitted, batch, names)
             out[start:start + len(batch)] = array_encoding.reshape(batch, self.reshape_indices)
         return out
 

@@ -121,6 +121,10 @@ class _Plan:
         return samples
 
     @property
+    def kept_names(self) -> list[str]:
+        return [self.names[i] for i in self.kept]
+
+    @property
     def kept_shape(self) -> tuple[int, ...]:
         shape = list(self.array.shape[1:])
         shape[self.axis - 1] = len(self.kept)
@@ -132,7 +136,7 @@ class _Plan:
 def plan(kind: str, array: np.ndarray, name: str | None, names: list[str], kept: list[int], feature_encoders: Any,
          feature_reshape_indices: Any, labels: _Labels | None, size_test: Any, size_validation: Any,
          fold_count: Any, bin_count: Any, seed: Any, window: windows.Window | None = None) -> _Plan:
-    steps = array_encoding.parse_array_encoders(feature_encoders, kind)
+    steps = array_encoding.parse_array_encoders(feature_encoders, kind, [names[i] for i in kept])
     reshape_indices = array_encoding.check_reshape_indices(feature_reshape_indices)
     if window is not None and reshape_indices is not None:
         raise errors.DataError("feature_reshape_indices", "with feature_window the forecast has the windows' shape "
@@ -161,15 +165,17 @@ class _Fitted:
 def fit(plan: _Plan) -> _Fitted:
     """Fit the feature encoders (splitset and folds) and the label encoder; check shapes and NaNs."""
     all_rows = np.arange(plan.sample_count)
+    names = plan.kept_names
     by_fold = {None: array_encoding.fit_steps(plan.steps, plan.read, plan.samples["train"], all_rows,
-                                              plan.kept_shape)}
+                                              plan.kept_shape, names)}
     if any(not step.is_categorical for step in plan.steps):
         for index, fold in enumerate(plan.folds):
-            by_fold[index] = array_encoding.fit_steps(plan.steps, plan.read, fold["train"], all_rows, plan.kept_shape)
+            by_fold[index] = array_encoding.fit_steps(plan.steps, plan.read, fold["train"], all_rows, plan.kept_shape,
+                                                      names)
     probe = plan.read(all_rows[:2])
     shapes = {}
     for index, fitted in by_fold.items():
-        encoded = array_encoding.apply(plan.steps, fitted, probe)
+        encoded = array_encoding.apply(plan.steps, fitted, probe, names)
         shapes[index] = array_encoding.reshape(encoded, plan.reshape_indices).shape[1:]
     if len(set(shapes.values())) > 1:
         raise errors.EncoderError("feature_encoders", f"fitted on different folds the encoders give samples of "
@@ -200,7 +206,7 @@ def _check_nans(plan: _Plan, fitted: list[Any], statistics: dict[str, dict[str, 
     rows = np.asarray(rows[:NAN_PROBE_SAMPLES], dtype=np.int64)
     if plan.window is not None:  # the windows of those series
         rows = (rows[:, None] * plan.window.count + np.arange(plan.window.count)[None, :]).ravel()
-    probe = array_encoding.apply(plan.steps, fitted, plan.read(rows))
+    probe = array_encoding.apply(plan.steps, fitted, plan.read(rows), plan.kept_names)
     if not np.isfinite(probe).all():
         what = "features" if plan.kind == "sequence" else "channels"
         raise errors.DataError(
@@ -225,12 +231,24 @@ def windows_check_invertible(plan: _Plan, fitted: _Fitted) -> None:
                                       "features (the default), so forecasts can be decoded")
 
 
-def write(plan: _Plan, fitted: _Fitted) -> SplitsetData:
-    """Store everything in one transaction and return the stored splitset (the public object wraps it)."""
-    array, labels = plan.array, plan.labels
-    sha256 = arraystore.fingerprint(array)
-    kept_names = [plan.names[i] for i in plan.kept]
-    excluded = [name for i, name in enumerate(plan.names) if i not in plan.kept]
+def stored_plan(kind: str, array: np.ndarray, names: list[str], kept: list[int], steps: list[ArrayStep],
+                reshape_indices: list[Any] | None, labels: _Labels | None, samples: dict[str, np.ndarray],
+                folds: list[dict[str, np.ndarray]], settings: dict[str, Any]) -> _Plan:
+    """The plan of samples already stored and split (a splitset made step by step): ``fit`` and
+    :func:`encoded_rows` then fit and describe its encoders as for ``Pipeline.Sequence/Image.make``."""
+    return _Plan(kind, array, None, names, kept, steps, reshape_indices, labels, samples, folds, settings)
+
+
+def stored_labels(df: pd.DataFrame, column: str, step: Any) -> _Labels:
+    """A stored label table (one row per sample) and its label encoder step."""
+    if step is not None:
+        step.columns = [column]
+    return _Labels(df, None, column, step, fits.label_is_categorical(df[column], step))
+
+
+def encoded_rows(plan: _Plan, fitted: _Fitted) -> tuple[list[int] | None, list[Any], list[Any]]:
+    """``(label_shape, classes, encoder rows)`` of fitted encoders, as stored with the splitset."""
+    labels = plan.labels
     classes, label_shape = [], None
     if labels is not None:
         label_fit = fitted.label_fit
@@ -240,6 +258,20 @@ def write(plan: _Plan, fitted: _Fitted) -> SplitsetData:
     if plan.window is not None:
         windows_check_invertible(plan, fitted)
         label_shape = list(fitted.features_shape) if plan.window.record_shifted else None
+    encoders = [fits.encoder_rows(fitted.label_fit)] if fitted.label_fit is not None else []
+    encoders += [step_rows(step, plan.kept_names, {index: models[position]
+                                                   for index, models in fitted.by_fold.items()})
+                 for position, step in enumerate(plan.steps)]
+    return label_shape, classes, encoders
+
+
+def write(plan: _Plan, fitted: _Fitted) -> SplitsetData:
+    """Store everything in one transaction and return the stored splitset (the public object wraps it)."""
+    array, labels = plan.array, plan.labels
+    sha256 = arraystore.fingerprint(array)
+    kept_names = plan.kept_names
+    excluded = [name for i, name in enumerate(plan.names) if i not in plan.kept]
+    label_shape, classes, encoders = encoded_rows(plan, fitted)
     label_columns = None
     if labels is not None:
         label_columns = dict(
@@ -249,9 +281,6 @@ def write(plan: _Plan, fitted: _Fitted) -> SplitsetData:
                           if labels.is_categorical else None),
         )
     serialized = ingest.serialize(labels.df) if labels is not None else contextlib.nullcontext()
-    encoders = [fits.encoder_rows(fitted.label_fit)] if fitted.label_fit is not None else []
-    encoders += [step_rows(step, kept_names, {index: models[position] for index, models in fitted.by_fold.items()})
-                 for position, step in enumerate(plan.steps)]
     with serialized:
         splitset_row, label_row, feature_row = data_queries.store_array_splitset(
             sha256, lambda: array_dataset(plan.kind, array, plan.name, plan.names, sha256, fitted.statistics),
@@ -296,7 +325,8 @@ def step_rows(step: ArrayStep, columns: list[str], by_fold: dict[int | None, Any
     spec = dict(
         role="feature", position=step.position, family=family.name,
         class_name=type(step.encoder).__name__, params=family.describe(step.encoder), dtypes=None,
-        columns_selected=None, columns_matched=list(columns), is_categorical=step.is_categorical,
+        columns_selected=None if step.columns is None else list(step.columns),
+        columns_matched=list(step.columns or columns), is_categorical=step.is_categorical,
         blob=family.dumps(step.encoder), axis=step.axis,
     )
     return spec, {index: (family.dumps(model), []) for index, model in by_fold.items()}

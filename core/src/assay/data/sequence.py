@@ -90,29 +90,42 @@ def feature_names(count: int) -> list[str]:
     return [f"feature_{i}" for i in range(count)]
 
 
-def excluded_indices(feature_cols_excluded: Any, names: list[str]) -> list[int]:
-    """Feature indices to drop, from indices or names (``feature_3`` or ``3``)."""
-    if feature_cols_excluded is None:
-        return []
-    values = feature_cols_excluded
+def feature_indices(values: Any, names: list[str], parameter: str) -> list[int]:
+    """Feature indices, sorted, from indices, names (``"feature_3"``) or AIQC's names (``"3"``: AIQC names a
+    numpy sequence's features ``'0'``, ``'1'``...)."""
     if isinstance(values, (int, np.integer, str)):
         values = [values]
-    if not isinstance(values, (list, tuple, np.ndarray)):
-        raise errors.DataError("feature_cols_excluded", f"expected feature indices or names, got {values!r}")
+    if not isinstance(values, (list, tuple, np.ndarray)) or len(values) == 0:
+        raise errors.DataError(parameter, f"expected feature indices or names, got {values!r}")
     indices = []
     for value in values:
         if isinstance(value, (bool, np.bool_)):
-            raise errors.DataError("feature_cols_excluded", f"expected feature indices or names, got {value!r}")
+            raise errors.DataError(parameter, f"expected feature indices or names, got {value!r}")
         if isinstance(value, (int, np.integer)) and -len(names) <= value < len(names):
             indices.append(int(value) % len(names))
         elif isinstance(value, str) and value in names:
             indices.append(names.index(value))
+        elif isinstance(value, str) and value.isdigit() and f"feature_{int(value)}" in names:
+            indices.append(names.index(f"feature_{int(value)}"))
         else:
             raise errors.DataError(
-                "feature_cols_excluded",
-                f"{value!r} is not a feature: there are {len(names)} features (indices 0..{len(names) - 1} or names "
-                f"{names[0]!r}..{names[-1]!r})",
+                parameter, f"{value!r} is not a feature: the features are {_described(names)} (by name, by AIQC's "
+                "name '0', '1'..., or by index)",
             )
-    if len(set(indices)) == len(names):
-        raise errors.DataError("feature_cols_excluded", "excludes every feature: no feature is left")
     return sorted(set(indices))
+
+
+def _described(names: list[str]) -> str:
+    return repr(names) if len(names) <= 6 else f"{names[0]!r}..{names[-1]!r} ({len(names)})"
+
+
+def excluded_indices(feature_cols_excluded: Any, names: list[str],
+                     parameter: str = "feature_cols_excluded") -> list[int]:
+    """Feature indices to drop, from indices or names (``feature_3``, ``3`` or ``"3"``)."""
+    if feature_cols_excluded is None or (isinstance(feature_cols_excluded, (list, tuple))
+                                         and not feature_cols_excluded):
+        return []
+    indices = feature_indices(feature_cols_excluded, names, parameter)
+    if len(indices) == len(names):
+        raise errors.DataError(parameter, "excludes every feature: no feature is left")
+    return indices

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from assay.data import windows
+from assay.data import array_encoding, windows
 
 
 def encode(encoders: Any, stored: Any, window: windows.Window, ids: Any) -> tuple[np.ndarray, np.ndarray | None]:
@@ -34,9 +34,16 @@ def decode(encoders: Any, values: Any, size_window: int) -> np.ndarray:
     width = len(encoders.kept)
     values = np.asarray(values, dtype=np.float64).reshape(-1, size_window, width)
     rows = values.reshape(-1, width)
+    names = [encoders.columns[i] for i in encoders.kept] if encoders.columns else None
     for step in reversed(encoders.features):
-        decoded = step.family.inverse_transform(step.load(), rows.copy())
-        rows = np.asarray(decoded, dtype=np.float64).reshape(len(rows), width)
+        chosen = array_encoding.selection(step, names)
+        if chosen is None:
+            decoded = step.family.inverse_transform(step.load(), rows.copy())
+            rows = np.asarray(decoded, dtype=np.float64).reshape(len(rows), width)
+        else:  # a step limited to some features: only those are decoded
+            decoded = step.family.inverse_transform(step.load(), rows[:, chosen].copy())
+            rows = rows.copy()
+            rows[:, chosen] = np.asarray(decoded, dtype=np.float64).reshape(len(rows), len(chosen))
     return rows.reshape(values.shape)
 
 

@@ -15,7 +15,19 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import encoding, fits, ingest, multi_input, splitting
+from assay.data import (
+    array_encoding,
+    array_pipeline,
+    arraystore,
+    encoding,
+    fits,
+    images,
+    ingest,
+    multi_input,
+    sequence,
+    splitting,
+)
+from assay.data.array_encoding import ArrayStep
 from assay.data.encoding import EncoderStep
 from assay.db.models import CoderRow, DatasetRow, FeatureRow, FoldsetRow, LabelRow, SplitsetRow
 from assay.db.queries import data as data_queries
@@ -52,6 +64,14 @@ def read(df_or_path: Any, source_file_format: str | None, dtype: Any) -> tuple[p
     return df, name
 
 
+def make_array_dataset(kind: str, array: np.ndarray, name: str | None) -> DatasetRow:
+    """Store sequence or image samples (checked by their reader) as ``Pipeline.Sequence/Image.make`` stores them,
+    or find the identical samples already stored."""
+    names = sequence.feature_names(array.shape[2]) if kind == "sequence" else images.channel_names(array.shape[1])
+    sha256 = arraystore.fingerprint(array)
+    return queries.store_array_dataset(sha256, lambda: array_pipeline.array_dataset(kind, array, name, names, sha256))
+
+
 def make_label(dataset: DatasetRow, df: pd.DataFrame, columns: Any) -> LabelRow:
     """Store the label column of a dataset (one column; AIQC's ``columns=[name]``)."""
     names = encoding.as_list(columns)
@@ -65,6 +85,51 @@ def make_label(dataset: DatasetRow, df: pd.DataFrame, columns: Any) -> LabelRow:
     is_categorical = fits.label_is_categorical(label, None)
     return queries.store_label(dataset.id, dict(column=column, dtype=str(label.dtype), is_categorical=is_categorical,
                                                 classes=None, class_counts=None))
+
+
+def check_tabular(dataset: DatasetRow, what: str) -> None:
+    if dataset.kind != "tabular":
+        raise errors.DataError("dataset_id", f"dataset {dataset.id} holds {dataset.kind} samples; {what}")
+
+
+def make_array_feature(dataset: DatasetRow, include_columns: Any, exclude_columns: Any) -> FeatureRow:
+    """Store the features (sequences) or channels (images) of an array dataset that a splitset uses: all of them,
+    ``include_columns`` or all but ``exclude_columns`` (names, AIQC's ``'0'``, ``'1'``... or indices), as
+    ``Pipeline.Sequence.make``'s ``feature_cols_excluded`` chooses them."""
+    names = list(dataset.columns)
+    if include_columns is not None and exclude_columns is not None:
+        raise errors.DataError("include_columns", "give include_columns or exclude_columns, not both")
+    if dataset.kind == "image" and (include_columns is not None or exclude_columns is not None):
+        raise errors.DataError("exclude_columns", "an image feature has every channel; convert the images' mode "
+                               "(e.g. to 'L') instead of choosing channels")
+    if include_columns is not None:
+        included = sequence.feature_indices(include_columns, names, "include_columns")
+        excluded = [i for i in range(len(names)) if i not in included]
+    else:
+        excluded = sequence.excluded_indices(exclude_columns, names, "exclude_columns")
+    kept = [name for i, name in enumerate(names) if i not in excluded]
+    dtype = next(iter(dataset.dtypes.values()))
+    return queries.store_feature(dataset.id, dict(
+        columns=kept, columns_excluded=[names[i] for i in excluded], dtypes=dict.fromkeys(kept, dtype),
+        kind=dataset.kind, sample_shape=[int(s) for s in dataset.shape[1:]], reshape_indices=None,
+        layout=array_pipeline.LAYOUTS[dataset.kind],
+    ))
+
+
+def make_featureshaper(feature: FeatureRow, reshape_indices: Any) -> FeatureRow:
+    """Reshape a sequence or image feature's encoded samples (``Pipeline.Sequence/Image.make``'s
+    ``feature_reshape_indices``; AIQC's ``FeatureShaper``), before a queue fits a splitset of it."""
+    if feature.kind in (None, "tabular"):
+        raise errors.DataError("reshape_indices", f"feature {feature.id} is tabular: a table's samples are rows; "
+                               "reshape sequence or image features")
+    indices = array_encoding.check_reshape_indices(reshape_indices)
+    if indices is None:
+        raise errors.DataError("reshape_indices", "give the new shape's axes, e.g. (0, 2, 3)")
+    encoded = [row.id for row in queries.splitsets_of_feature(feature.id) if row.is_encoded]
+    if encoded:
+        raise errors.DataError("reshape_indices", f"splitsets {encoded} of feature {feature.id} are encoded already "
+                               "with its shape; make a new feature (dataset.make_feature()) to reshape")
+    return queries.update_feature(feature.id, dict(reshape_indices=indices, layout="reshaped"))
 
 
 def make_feature(dataset: DatasetRow, df: pd.DataFrame, include_columns: Any, exclude_columns: Any) -> FeatureRow:
@@ -98,6 +163,8 @@ def make_splitset(feature_ids: Any, label_id: int | None, size_test: float | Non
         return _make_multi_splitset(ids, label_id, size_test, size_validation, bin_count, int(seed))
     feature = _row(FeatureRow, ids[0], "feature_ids")
     label = None if label_id is None else _row(LabelRow, label_id, "label_id")
+    if feature.kind not in (None, "tabular"):
+        return _make_array_splitset(feature, label, size_test, size_validation, bin_count, int(seed))
     if label is not None and label.dataset_id != feature.dataset_id:
         raise errors.SplitError("label_id", f"label {label.id} is of dataset {label.dataset_id}, the feature of "
                                             f"dataset {feature.dataset_id}: make both from the same dataset")
@@ -112,6 +179,27 @@ def make_splitset(feature_ids: Any, label_id: int | None, size_test: float | Non
     return queries.store_open_splitset(dict(
         dataset_id=feature.dataset_id, label_id=label_id, feature_id=feature.id, size_test=size_test,
         size_validation=size_validation, fold_count=None, bin_count=bin_count, seed=int(seed),
+        samples=fits.as_lists(samples), split_sizes={split: len(rows) for split, rows in samples.items()},
+    ))
+
+
+def _make_array_splitset(feature: FeatureRow, label: LabelRow | None, size_test: float | None,
+                         size_validation: float | None, bin_count: int | None, seed: int) -> SplitsetRow:
+    """A splitset of sequence or image samples, labelled by a table of one row per sample (a dataset of its own),
+    split as ``Pipeline.Sequence/Image.make`` splits them."""
+    count = data_queries.row(DatasetRow, feature.dataset_id).row_count
+    label_df = None
+    if label is not None:
+        label_df = frame(label.dataset_id)
+        if len(label_df) != count:
+            raise errors.SplitError(
+                "label_id", f"label {label.id}'s dataset has {len(label_df)} rows but feature {feature.id} has {count} "
+                f"{feature.kind} samples; make the label from a table of one row per sample, in sample order")
+    strata = _strata(label_df, label, bin_count)
+    samples = splitting.split_rows(strata, count, size_test, size_validation, seed)
+    return queries.store_open_splitset(dict(
+        dataset_id=feature.dataset_id, label_id=None if label is None else label.id, feature_id=feature.id,
+        size_test=size_test, size_validation=size_validation, fold_count=None, bin_count=bin_count, seed=seed,
         samples=fits.as_lists(samples), split_sizes={split: len(rows) for split, rows in samples.items()},
     ))
 
@@ -159,7 +247,7 @@ def make_foldset(splitset: SplitsetRow, fold_count: int, bin_count: int | None) 
         raise errors.SplitError("fold_count", f"splitset {splitset.id} has its folds already")
     splitting.check_sizes(splitset.size_test, splitset.size_validation, fold_count)
     label = None if splitset.label_id is None else _row(LabelRow, splitset.label_id, "label_id")
-    df = frame(splitset.dataset_id)
+    df = None if label is None else frame(label.dataset_id)  # sequences and images have their labels apart
     bins = bin_count if bin_count is not None else splitset.bin_count
     strata = _strata(df, label, bins)
     train = np.asarray(data_queries.column_value(SplitsetRow, splitset.id, "samples")["train"], dtype=np.int64)
@@ -169,7 +257,7 @@ def make_foldset(splitset: SplitsetRow, fold_count: int, bin_count: int | None) 
     return queries.store_foldset(splitset.id, fold_count, bins, [fits.as_lists(fold) for fold in folds], inputs)
 
 
-def _strata(df: pd.DataFrame, label: LabelRow | None, bin_count: int | None) -> splitting.Strata:
+def _strata(df: pd.DataFrame | None, label: LabelRow | None, bin_count: int | None) -> splitting.Strata:
     if label is None:
         return splitting.make_strata(None, False, bin_count)
     # as Pipeline.Tabular.make decides: by the label encoder when there is one, else by the label's dtype
@@ -199,12 +287,39 @@ def make_featurecoder(encoderset_id: int, feature: FeatureRow, spec: dict[str, A
     """Check a featurecoder against the feature's columns and the encoderset's earlier coders, then store it."""
     earlier = queries.coders(encoderset_id=encoderset_id)
     position = len(earlier)
+    if feature.kind not in (None, "tabular"):
+        return _make_array_featurecoder(encoderset_id, feature, spec, position)
     step = encoding.parse_spec(spec, f"feature_encoders[{position}]", "feature", position)
     steps = [coder_step(row) for row in earlier] + [step]
     df = frame(feature.dataset_id)
     encoding.select_columns(steps, df[feature.columns], None, check_passthrough=False)
     encoding.check_data([step], df[feature.columns])
     return queries.store_coder(_coder_fields(step, encoderset_id=encoderset_id))
+
+
+def _make_array_featurecoder(encoderset_id: int, feature: FeatureRow, spec: dict[str, Any],
+                             position: int) -> CoderRow:
+    """A featurecoder of sequence or image samples: ``Pipeline.Sequence/Image.make``'s ``feature_encoders`` entry,
+    checked by the same parser (its chosen features stored by name)."""
+    step = array_encoding.parse_array_spec(spec, position, feature.kind, list(feature.columns))
+    family = step.family
+    return queries.store_coder(dict(
+        encoderset_id=encoderset_id, position=position, family=family.name, class_name=type(step.encoder).__name__,
+        params=family.describe(step.encoder), dtypes=None, columns_selected=step.columns, include=True,
+        is_categorical=step.is_categorical, blob=family.dumps(step.encoder), axis=step.axis,
+    ))
+
+
+def array_coder_step(row: CoderRow, feature: FeatureRow) -> ArrayStep:
+    """A stored featurecoder of sequence or image samples as the array pipeline's step (checked again)."""
+    from assay import plugins
+
+    spec = dict(sklearn_preprocess=plugins.encoder_family_named(row.family).loads(row.blob))
+    if row.columns_selected is not None:
+        spec["columns"] = row.columns_selected
+    if feature.kind == "image" and row.axis is not None:
+        spec["axis"] = row.axis
+    return array_encoding.parse_array_spec(spec, row.position, feature.kind, list(feature.columns))
 
 
 def _coder_fields(step: EncoderStep, **owner: int) -> dict[str, Any]:

@@ -126,6 +126,10 @@ class FeatureRow(Base):
     sample_shape: Mapped[list[int] | None] = mapped_column(JSONType)
     reshape_indices: Mapped[list[Any] | None] = mapped_column(JSONType)
     layout: Mapped[str | None] = mapped_column(String(32))
+    # made step by step (tables): the ``feature_interpolaters`` specs and the ``feature_window`` spec a splitset of
+    # this feature is encoded with (AIQC's Interpolaterset and Window)
+    interpolaters: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    window: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class SplitsetRow(Base):
@@ -209,6 +213,8 @@ class CoderRow(Base):
     include: Mapped[bool] = mapped_column(Boolean, default=True)
     is_categorical: Mapped[bool] = mapped_column(Boolean)
     blob: Mapped[bytes] = mapped_column(Blob, deferred=True)
+    # image featurecoders: the 2-D view the encoder sees ("channel" or "pixel", as EncoderSpecRow.axis)
+    axis: Mapped[str | None] = mapped_column(String(16))
 
 
 class EncoderSpecRow(Base):

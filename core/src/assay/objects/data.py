@@ -28,7 +28,7 @@ class Dataset(Persisted):
 
     _row_type = DatasetRow
 
-    kind = column[str]("what the data is (``tabular``)")
+    kind = column[str]("what the data is: ``tabular`` (text columns included), ``sequence`` or ``image``")
     name = column["str | None"]("the file it was read from, when it came from a file")
     sha256 = column[str]("hash of the stored bytes: the same content twice is one Dataset")
     file_format = column[str]("format of :attr:`blob` (``parquet``)")
@@ -75,24 +75,122 @@ class Dataset(Persisted):
             """Store a DataFrame (the caller's frame is never changed); see :meth:`Dataset.make`."""
             return Dataset.make(dataframe, name=name, dtype=dtype)
 
+    class Text:
+        """AIQC's ``Dataset.Text``: a table with a text column (AIQC names it ``TextData``). assay stores it as a
+        tabular dataset; encode the text column with a vectorizer featurecoder, e.g.
+        ``encoderset.make_featurecoder(sklearn_preprocess=CountVectorizer(max_features=200), columns=["TextData"])``
+        (as ``Pipeline.Tabular.make`` encodes text columns)."""
+
+        @staticmethod
+        def from_path(file_path: str, source_file_format: str | None = None, name: str | None = None,
+                      dtype: Any = None) -> Dataset:
+            """Store a .csv/.tsv/.parquet file holding text; see :meth:`Dataset.make`."""
+            return Dataset.make(file_path, name=name, source_file_format=source_file_format, dtype=dtype)
+
+        @staticmethod
+        def from_pandas(dataframe: pd.DataFrame, name: str | None = None, dtype: Any = None) -> Dataset:
+            """Store a DataFrame holding text; see :meth:`Dataset.make`."""
+            return Dataset.make(dataframe, name=name, dtype=dtype)
+
+    class Sequence:
+        """Sequence samples (samples x timesteps x features), stored as ``Pipeline.Sequence.make`` stores them."""
+
+        @staticmethod
+        def from_numpy(ndarray3D_or_npyPath: Any, name: str | None = None, dtype: Any = None) -> Dataset:
+            """Store a 3-D numpy array or ``.npy`` file (or find the identical samples already stored).
+
+            The features are named ``feature_0``, ``feature_1``...; AIQC's names ``'0'``, ``'1'``... and indices
+            are accepted wherever features are chosen (``make_feature``, ``make_featurecoder(columns=...)``).
+            Labels come from a :class:`Dataset.Tabular` of one row per sample.
+
+            Args:
+                ndarray3D_or_npyPath: the samples (never modified) or the path of a ``.npy`` file.
+                name: a name to remember it by (default: the file's name).
+                dtype: cast the samples to this numeric dtype first (``Pipeline.Sequence.make``'s
+                    ``feature_dtype``).
+
+            Raises:
+                assay.errors.DataError: not 3-D, ragged, not numeric, empty, or an unreadable file.
+            """
+            from assay.data import sequence
+
+            array, file_name = sequence.read_sequence(ndarray3D_or_npyPath, dtype, "ndarray3D_or_npyPath")
+            return Dataset(steps.make_array_dataset("sequence", array, name or file_name))
+
+    class Image:
+        """Images (samples x channels x height x width) read with Pillow from local files, stored as
+        ``Pipeline.Image.make`` stores them. assay never downloads: AIQC's ``from_urls_pillow`` is refused."""
+
+        @staticmethod
+        def from_folder(folder_path: Any, name: str | None = None, dtype: Any = None) -> Dataset:
+            """Store the images of a folder (read sorted by file name; hidden files skipped) or of a list of local
+            image files (in that order); every image of one size and mode.
+
+            Args:
+                folder_path: the folder, or a list of image file paths.
+                name: a name to remember it by (default: the folder's name).
+                dtype: cast the pixels to this numeric dtype first (default: uint8 as read).
+
+            Raises:
+                assay.errors.DataError: an empty folder, a non-image file, images of mixed size or mode, a URL.
+            """
+            from assay.data import images, sequence
+
+            sequence.check_dtype(dtype)
+            paths, folder_name = images.image_paths(folder_path, "folder_path")
+            array, _, _ = images.read_images(paths, dtype, "folder_path")
+            return Dataset(steps.make_array_dataset("image", array, name or folder_name))
+
+        from_folder_pillow = from_folder  # AIQC's spelling
+
+        @staticmethod
+        def from_files(file_paths: list[Any], name: str | None = None, dtype: Any = None) -> Dataset:
+            """Store a list of local image files, in that order; see :meth:`from_folder`."""
+            return Dataset.Image.from_folder(list(file_paths), name=name, dtype=dtype)
+
+        @staticmethod
+        def from_urls_pillow(urls: Any, **_: Any) -> Dataset:
+            """Refused: assay never downloads. Download the images, then use :meth:`from_folder`."""
+            from assay import errors
+
+            raise errors.DataError("urls", "assay never downloads data; download the images into a folder, then "
+                                   "use Dataset.Image.from_folder(folder_path) or from_files([paths])")
+
     def make_label(self, columns: Any) -> Label:
         """The label column, ``columns=["name"]`` (step-by-step API; ``Pipeline.Tabular.make``'s ``label_column``).
 
         Raises:
-            assay.errors.DataError: not one existing column, or a column with missing values.
+            assay.errors.DataError: not one existing column, or a column with missing values; a sequence or image
+                dataset (their labels come from a :class:`Dataset.Tabular` of one row per sample).
         """
+        steps.check_tabular(self._row, "labels come from a Dataset.Tabular of one row per sample, in sample order")
         return Label(steps.make_label(self._row, self.to_pandas(), columns))
 
     def make_feature(self, include_columns: Any = None, exclude_columns: Any = None) -> Feature:
         """The feature columns: ``include_columns``, or every column but ``exclude_columns`` (exclude the label
-        column), as ``Pipeline.Tabular.make``'s ``feature_cols_excluded``."""
+        column), as ``Pipeline.Tabular.make``'s ``feature_cols_excluded``.
+
+        For sequences they are features (by name ``feature_3``, AIQC's name ``'3'`` or index) as
+        ``Pipeline.Sequence.make``'s ``feature_cols_excluded``; an image feature has every channel."""
+        if self.kind != "tabular":
+            return Feature(steps.make_array_feature(self._row, include_columns, exclude_columns))
         return Feature(steps.make_feature(self._row, self.to_pandas(), include_columns, exclude_columns))
 
     def to_pandas(self) -> pd.DataFrame:
         """The stored data as a DataFrame (read once, then cached); dtypes are those ingested."""
+        steps.check_tabular(self._row, "read its samples with to_numpy()")
         if self._frame is None:
             self._frame = ingest.deserialize(self._column("blob"))
         return self._frame
+
+    def to_numpy(self) -> np.ndarray:
+        """The stored samples of a sequence or image dataset, as stored."""
+        from assay.data.array_input import StoredArray
+
+        if self.kind == "tabular":
+            return self.to_pandas().to_numpy()
+        row = self._row
+        return StoredArray.load(row.id, row.shape, row.dtypes, row.columns).rows(np.arange(row.row_count))
 
     def _repr_html_(self) -> str:
         """Jupyter's display: size, columns with dtypes and the label's class counts."""

@@ -35,7 +35,7 @@ from assay.data.fits import (
 )
 from assay.data.interpolation import Interpolater
 from assay.data.splitsets import SplitsetData
-from assay.db.models import FeatureRow, LabelRow, SplitsetRow
+from assay.db.models import DatasetRow, FeatureRow, LabelRow, SplitsetRow
 from assay.db.queries import data as data_queries
 from assay.db.queries import steps as step_queries
 from assay.experiment import definition
@@ -573,6 +573,8 @@ def plan_encoding(splitset_id: int) -> PendingEncoding | None:
         return _plan_inputs_encoding(splitset)
     feature = data_queries.row(FeatureRow, splitset.feature_id, "Feature")
     label_row = None if splitset.label_id is None else data_queries.row(LabelRow, splitset.label_id, "Label")
+    if feature.kind not in (None, "tabular"):
+        return _plan_array_encoding(splitset, feature, label_row)
     encodersets = step_queries.encodersets(feature.id)
     feature_steps = [steps.coder_step(row) for row in step_queries.coders(encoderset_id=encodersets[0].id)] \
         if encodersets else []
@@ -614,6 +616,48 @@ def plan_encoding(splitset_id: int) -> PendingEncoding | None:
                   encoders=encoders),
         label_shape=tuple(shapes["label_shape"]) if "label_shape" in shapes else None,
         categorical_encoder=bool(label_step is not None and label_step.is_categorical),
+    )
+
+
+def _plan_array_encoding(splitset: SplitsetRow, feature: FeatureRow, label_row: LabelRow | None) -> PendingEncoding:
+    """The encoders of a sequence or image splitset made step by step, planned and fitted by the code of
+    ``Pipeline.Sequence/Image.make`` (the stored samples are read into memory to fit them)."""
+    from assay.data.array_input import StoredArray
+
+    dataset = data_queries.row(DatasetRow, splitset.dataset_id, "Dataset")
+    stored = StoredArray.load(dataset.id, dataset.shape, dataset.dtypes, dataset.columns)
+    array = stored.rows(np.arange(dataset.row_count))
+    encodersets = step_queries.encodersets(feature.id)
+    feature_steps = [steps.array_coder_step(row, feature)
+                     for row in step_queries.coders(encoderset_id=encodersets[0].id)] if encodersets else []
+    labels = None
+    if label_row is not None:
+        label_coders = step_queries.coders(label_id=label_row.id)
+        labels = array_pipeline.stored_labels(steps.frame(label_row.dataset_id), label_row.column,
+                                              steps.coder_step(label_coders[0]) if label_coders else None)
+    samples = {split: np.asarray(rows, dtype=np.int64)
+               for split, rows in data_queries.column_value(SplitsetRow, splitset.id, "samples").items()}
+    folds = [{split: np.asarray(rows, dtype=np.int64) for split, rows in fold.samples.items()}
+             for fold in data_queries.fold_rows(splitset.id)]
+    names = list(dataset.columns)
+    settings = dict(size_test=splitset.size_test, size_validation=splitset.size_validation,
+                    fold_count=splitset.fold_count, bin_count=splitset.bin_count, seed=splitset.seed)
+    plan = array_pipeline.stored_plan(feature.kind, array, names, [names.index(c) for c in feature.columns],
+                                      feature_steps, feature.reshape_indices, labels, samples, folds, settings)
+    fitted = array_pipeline.fit(plan)
+    label_shape, _, encoders = array_pipeline.encoded_rows(plan, fitted)
+    label_updates = None
+    if labels is not None:
+        label_fit = fitted.label_fit
+        label_updates = _label_updates(labels.series, labels.step, label_fit, labels.is_categorical)
+    shapes = dict(features_shape=list(fitted.features_shape), feature_names=list(feature.columns))
+    if label_shape is not None:
+        shapes["label_shape"] = label_shape
+    return PendingEncoding(
+        rows=dict(splitset_id=splitset.id, splitset=shapes, label_id=splitset.label_id, label=label_updates,
+                  encoders=encoders),
+        label_shape=None if label_shape is None else tuple(label_shape),
+        categorical_encoder=bool(labels is not None and labels.step is not None and labels.step.is_categorical),
     )
 
 

@@ -51,10 +51,22 @@ class Feature(Persisted):
     columns = column["list[str]"]("the feature columns, in order")
     columns_excluded = column["list[str]"]("the dataset's other columns")
     dtypes = column["dict[str, str]"]("feature column -> dtype name")
-    kind = column[str]("``tabular``, ``sequence`` or ``image`` (the step-by-step API makes tabular ones)")
+    kind = column[str]("``tabular``, ``sequence`` or ``image``: the kind of its dataset")
     sample_shape = column["list[int] | None"]("one sample's shape, for sequences and images")
     reshape_indices = column["Any"]("how sample columns were reshaped, for sequences and images")
     layout = column["str | None"]("the array layout of sequences and images")
+
+    def make_featureshaper(self, reshape_indices: Any) -> Feature:
+        """Reshape this sequence or image feature's encoded samples: ``Pipeline.Sequence/Image.make``'s
+        ``feature_reshape_indices`` (AIQC's ``FeatureShaper``), e.g. ``(0, 2, 3)`` drops the channel axis of
+        grayscale images. The shape is checked when a queue first fits a splitset of the feature.
+
+        Raises:
+            assay.errors.DataError: a tabular feature, indices that are not AIQC's spelling, or a feature whose
+                splitsets are encoded already.
+        """
+        self._row = steps.make_featureshaper(self._row, reshape_indices)
+        return self
 
     def make_encoderset(self) -> Encoderset:
         """An empty, ordered set of feature encoders for this feature (one per feature)."""
@@ -71,7 +83,7 @@ class Encoderset(Persisted):
     feature_id = column[int]("the :class:`Feature` it encodes")
 
     def make_featurecoder(self, sklearn_preprocess: Any, include: bool = True, dtypes: Any = None,
-                          columns: Any = None, verbose: bool = False) -> Coder:
+                          columns: Any = None, verbose: bool = False, axis: str | None = None) -> Coder:
         """Add a feature encoder: ``Pipeline.Tabular.make``'s ``feature_encoders`` entry
         ``dict(sklearn_preprocess=..., dtypes=..., columns=..., include=...)``.
 
@@ -82,13 +94,21 @@ class Encoderset(Persisted):
                 do not match.
             dtypes, columns: selectors; neither selects every remaining column.
             verbose: accepted for AIQC scripts; the columns chosen are on the returned coder's splitset later.
+            axis: images only: ``"channel"`` (default) or ``"pixel"``, as in ``Pipeline.Image.make``.
+
+        A featurecoder of a sequence feature is ``Pipeline.Sequence.make``'s ``feature_encoders`` entry: it sees one
+        row per timestep; ``columns=[...]`` (names ``feature_0``, AIQC's ``'0'``, or indices; ``include=False``
+        for the others) limits it to those features, which it must keep in number (the others pass through). One
+        of an image feature is ``Pipeline.Image.make``'s entry (every channel, ``axis=``; no selectors).
 
         Raises:
-            assay.errors.EncoderError: the same checks as ``Pipeline.Tabular.make``, against the feature's columns
-                and the earlier featurecoders; nothing is stored then.
+            assay.errors.EncoderError: the same checks as ``Pipeline.Tabular.make`` (or ``Pipeline.Sequence/Image
+                .make``), against the feature's columns and the earlier featurecoders; nothing is stored then.
         """
         feature = data_queries.row(FeatureRow, self.feature_id)
-        spec = dict(sklearn_preprocess=sklearn_preprocess, dtypes=dtypes, columns=columns, include=include)
+        spec = dict(sklearn_preprocess=sklearn_preprocess, dtypes=dtypes, columns=columns, include=include, axis=axis)
+        if feature.kind not in (None, "tabular") and include is True:
+            del spec["include"]  # the default; image encoders see every channel and take no include
         return Coder(steps.make_featurecoder(self.id, feature, {k: v for k, v in spec.items() if v is not None}))
 
     @property
@@ -112,6 +132,7 @@ class Coder(Persisted):
     columns_selected = column["list[str] | None"]("columns selector")
     include = column[bool]("``False``: it encodes the columns that do not match its selectors")
     is_categorical = column[bool]("whether it only maps categories (fitted on all rows)")
+    axis = column["str | None"]("the 2-D view an array encoder sees (``feature``, ``channel`` or ``pixel``)")
     blob = column[bytes]("the unfitted encoder (its family's bytes)")
 
 

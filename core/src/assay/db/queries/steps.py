@@ -35,6 +35,29 @@ def _store(row: Any) -> Any:
     return row
 
 
+def store_array_dataset(sha256: str, new_dataset: Any) -> Any:
+    """The sequence or image dataset stored with this content hash, or a new one from ``new_dataset()`` (its
+    columns and chunks, see :func:`assay.db.arrays.add_array_dataset`)."""
+    from assay.db import arrays as db_arrays
+
+    with session_scope() as session:
+        row = db_arrays.dataset_with_sha256(session, sha256)
+        return row if row is not None else db_arrays.add_array_dataset(session, *new_dataset())
+
+
+def update_feature(feature_id: int, fields: dict[str, Any]) -> FeatureRow:
+    with session_scope() as session:
+        row = session.get(FeatureRow, feature_id, with_for_update=True)
+        for key, value in fields.items():
+            setattr(row, key, value)
+    return row
+
+
+def splitsets_of_feature(feature_id: int) -> list[SplitsetRow]:
+    with session_scope() as session:
+        return list(session.scalars(select(SplitsetRow).where(SplitsetRow.feature_id == feature_id)).all())
+
+
 def store_label(dataset_id: int, fields: dict[str, Any]) -> LabelRow:
     return _store(LabelRow(dataset_id=dataset_id, **fields))
 

@@ -1,0 +1,276 @@
+"""The step-by-step API beyond tables: AIQC's sequence, text, image and forecast scenarios run as translated, and
+each spelled step by step gives the same splitset as ``Pipeline.Sequence/Image/Tabular.make`` with the same
+choices."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from aiqc_scenarios import (
+    make_test_queue_keras_image_binary,
+    make_test_queue_keras_sequence_binary,
+    make_test_queue_keras_text_binary,
+    make_test_queue_pytorch_image_binary,
+)
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.impute import SimpleImputer
+from sklearn.preprocessing import LabelBinarizer, MinMaxScaler, OneHotEncoder, StandardScaler
+from sqlalchemy import func, select
+
+import assay
+from assay import Dataset, Splitset, datum, errors
+from assay.db import session_scope
+from assay.db.models import Base
+from assay.objects.pipeline import plan_encoding
+
+
+def table_counts():
+    with session_scope() as session:
+        return {m.class_.__tablename__: session.scalar(select(func.count()).select_from(m.class_))
+                for m in Base.registry.mappers}
+
+
+def encode(splitset):
+    """Store a step-by-step splitset's encoders as its first queue would, without training anything."""
+    from assay.db.queries import steps as step_queries
+
+    step_queries.store_encoding(**plan_encoding(splitset.id).rows)
+    return Splitset.get(splitset.id)
+
+
+def assert_same_splitset(a, b):
+    assert a.kind == b.kind
+    assert a.samples == b.samples
+    assert [f.samples for f in a.folds] == [f.samples for f in b.folds]
+    assert (a.feature_names, a.features_shape, a.label_shape, a.layout) == \
+        (b.feature_names, b.features_shape, b.label_shape, b.layout)
+    assert (a.label_column, a.label_is_categorical, a.label_classes) == \
+        (b.label_column, b.label_is_categorical, b.label_classes)
+    for split in a.samples:
+        for key in ("features", "labels"):
+            left, right = a.samples_for(split)[key], b.samples_for(split)[key]
+            assert (left is None) == (right is None)
+            if left is not None:
+                np.testing.assert_allclose(left, right, rtol=1e-6)
+    for fold in a.folds:
+        np.testing.assert_allclose(a.samples_for("validation", fold.fold_index)["features"],
+                                   b.samples_for("validation", fold.fold_index)["features"], rtol=1e-6)
+    a_specs = [(e.class_name, e.columns) for e in a.encoders()]
+    assert a_specs == [(e.class_name, e.columns) for e in b.encoders()]
+
+
+# ------------------------ sequences ------------------------
+def sensors():
+    rng = np.random.default_rng(3)
+    array = rng.normal(size=(48, 10, 3)) * np.array([1.0, 10.0, 100.0])
+    array[5, 2, 0] = np.nan
+    labels = pd.DataFrame({"seizure": np.tile([0, 1], 24)})
+    return array, labels
+
+
+@pytest.mark.parametrize("fold_count", [None, 2], ids=["validation", "folds"])
+def test_a_sequence_splitset_made_step_by_step_equals_pipeline_sequence_make(any_db, fold_count):
+    array, labels = sensors()
+    label = Dataset.Tabular.from_pandas(labels).make_label(columns=["seizure"])
+    feature = Dataset.Sequence.from_numpy(array).make_feature(exclude_columns=["2"])
+    assert (feature.kind, feature.columns, feature.sample_shape) == ("sequence", ["feature_0", "feature_1"], [10, 3])
+    encoderset = feature.make_encoderset()
+    encoderset.make_featurecoder(sklearn_preprocess=SimpleImputer(), columns=["0"])
+    coder = encoderset.make_featurecoder(sklearn_preprocess=StandardScaler(), columns=["feature_1"], include=False)
+    assert coder.columns_selected == ["feature_0"]
+    label.make_labelcoder(sklearn_preprocess=OneHotEncoder(sparse_output=False))
+    size_validation = None if fold_count else 0.2
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=0.25,
+                             size_validation=size_validation)
+    if fold_count:
+        splitset.make_foldset(fold_count=fold_count)
+    low = encode(splitset)
+    high = assay.Pipeline.Sequence.make(
+        array, feature_cols_excluded=[2], label_df_or_path=labels, label_column="seizure",
+        label_encoder=dict(sklearn_preprocess=OneHotEncoder(sparse_output=False)),
+        feature_encoders=[dict(sklearn_preprocess=SimpleImputer(), columns=[0]),
+                          dict(sklearn_preprocess=StandardScaler(), columns=["1"], include=False)],
+        size_test=0.25, size_validation=size_validation, fold_count=fold_count,
+    )
+    assert low.dataset_id == high.dataset_id  # the same samples are one dataset
+    assert_same_splitset(low, high)
+    features = high.samples_for("train")["features"]
+    assert np.isfinite(features).all()
+    assert abs(features[..., 0].std() - 1) < 0.1  # only feature_0 was scaled
+    assert features[..., 1].std() > 5
+
+
+def test_pipeline_sequence_make_limits_an_encoder_to_the_columns_it_names(db):
+    array, labels = sensors()
+    array = np.nan_to_num(array)
+    splitset = assay.Pipeline.Sequence.make(
+        array, label_df_or_path=labels, size_test=0.25,
+        feature_encoders=[dict(sklearn_preprocess=StandardScaler(), columns=["feature_2"])])
+    train = splitset.samples_for("train")["features"]
+    np.testing.assert_allclose(train[..., :2], array[splitset.samples["train"]][..., :2], rtol=1e-6)
+    assert abs(train[..., 2].std() - 1) < 0.1
+    # new samples (inference) are encoded by the same limited encoder
+    rows = splitset.samples["test"][:4]
+    np.testing.assert_allclose(splitset.encoders().encode_features(array[rows], "samples"),
+                               splitset.samples_for("test")["features"][:4], rtol=1e-6)
+
+
+@pytest.mark.parametrize(("spec", "match"), [
+    (dict(sklearn_preprocess=StandardScaler(), columns=["7"]), r"feature_encoders\[0\]\.columns: '7' is not a "),
+    (dict(sklearn_preprocess=OneHotEncoder(sparse_output=False), columns=["0"]), "must keep their number"),
+    (dict(sklearn_preprocess=StandardScaler(), dtypes=["float64"]), "choose features with columns"),
+    (dict(sklearn_preprocess=StandardScaler(), columns=[0, 1, 2], include=False), "excludes every feature"),
+])
+def test_a_sequence_encoder_that_does_not_fit_its_columns_is_refused_before_anything_is_stored(db, spec, match):
+    array, labels = sensors()
+    before = table_counts()
+    with pytest.raises(errors.EncoderError, match=match):
+        assay.Pipeline.Sequence.make(np.nan_to_num(array), label_df_or_path=labels, feature_encoders=[spec])
+    assert table_counts() == before
+
+
+def test_bad_sequence_steps_are_refused_naming_the_parameter(db):
+    array, labels = sensors()
+    dataset = Dataset.Sequence.from_numpy(array)
+    assert Dataset.Sequence.from_numpy(array.copy()).id == dataset.id
+    np.testing.assert_array_equal(dataset.to_numpy(), array)
+    with pytest.raises(errors.DataError, match=r"labels come from a Dataset\.Tabular"):
+        dataset.make_label(columns=["0"])
+    with pytest.raises(errors.DataError, match=r"exclude_columns: '9' is not a feature"):
+        dataset.make_feature(exclude_columns=["9"])
+    with pytest.raises(errors.DataError, match="ndarray3D_or_npyPath: must be 3-D"):
+        Dataset.Sequence.from_numpy(array[:, :, 0])
+    feature = dataset.make_feature()
+    encoderset = feature.make_encoderset()
+    before = table_counts()
+    with pytest.raises(errors.EncoderError, match=r"feature_encoders\[0\]\.columns: 'nope' is not a feature"):
+        encoderset.make_featurecoder(sklearn_preprocess=StandardScaler(), columns=["nope"])
+    short = Dataset.Tabular.from_pandas(labels.iloc[:40]).make_label(columns=["seizure"])
+    before = table_counts()
+    with pytest.raises(errors.SplitError, match=r"label_id: .* 40 rows but feature .* 48 sequence samples"):
+        Splitset.make(feature_ids=[feature.id], label_id=short.id, size_test=0.25)
+    assert table_counts() == before
+
+
+def test_aiqc_keras_sequence_binary_scenario_runs_as_translated(db):
+    pytest.importorskip("assay_keras")
+    queue = make_test_queue_keras_sequence_binary(
+        fold_count=None, permute_count=1, hyperparameters={"neuron_count": [4], "batch_size": [128], "epochs": [1]})
+
+    summary = queue.run_jobs(progress=False)
+
+    assert summary.failed == 0, queue.status()["errors"]
+    splitset = queue.splitset
+    assert (splitset.kind, splitset.features_shape, splitset.label_shape) == ("sequence", (178, 1), (1,))
+    assert np.isfinite(splitset.samples_for("train")["features"]).all()  # AIQC's gaps were imputed
+    assert len(queue.predictors) == 1
+
+
+# ------------------------ text ------------------------
+def test_a_text_splitset_made_step_by_step_equals_pipeline_tabular_make(any_db):
+    df = datum.to_pandas("spam.csv").iloc[:200]
+    dataset = Dataset.Text.from_pandas(df)
+    label = dataset.make_label(columns=["label"])
+    feature = dataset.make_feature(exclude_columns=["label"])
+    label.make_labelcoder(sklearn_preprocess=LabelBinarizer(sparse_output=False))
+    feature.make_encoderset().make_featurecoder(sklearn_preprocess=CountVectorizer(max_features=50),
+                                                columns=["TextData"])
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=0.2, size_validation=0.2)
+    low = encode(splitset)
+    high = assay.Pipeline.Tabular.make(
+        df, label_column="label", label_encoder=dict(sklearn_preprocess=LabelBinarizer(sparse_output=False)),
+        feature_encoders=[dict(sklearn_preprocess=CountVectorizer(max_features=50), columns=["TextData"])],
+        size_test=0.2, size_validation=0.2)
+    assert low.dataset_id == high.dataset_id
+    assert_same_splitset(low, high)
+    assert low.features_shape == (50,)
+
+
+def test_aiqc_keras_text_binary_scenario_runs_as_translated(db):
+    pytest.importorskip("assay_keras")
+    queue = make_test_queue_keras_text_binary(permute_count=1, hyperparameters={"neuron_count": [4], "epochs": [1]})
+
+    summary = queue.run_jobs(progress=False)
+
+    assert summary.failed == 0, queue.status()["errors"]
+    splitset = queue.splitset
+    assert (splitset.kind, splitset.features_shape, splitset.label_classes) == ("tabular", (200,), ["ham", "spam"])
+    assert queue.predictors[0]._column("feature_importance")["train"]["1"]
+
+
+# ------------------------ images ------------------------
+@pytest.mark.parametrize("fold_count", [None, 2], ids=["validation", "folds"])
+def test_an_image_splitset_made_step_by_step_equals_pipeline_image_make(any_db, fold_count):
+    files = datum.get_image_files("brain_tumor.csv")[:24]
+    labels = datum.to_pandas("brain_tumor.csv").iloc[:24]
+    label = Dataset.Tabular.from_pandas(labels).make_label(columns=["status"])
+    feature = Dataset.Image.from_files(files).make_feature()
+    assert (feature.kind, feature.columns, feature.sample_shape) == ("image", ["L"], [1, 160, 120])
+    feature.make_featureshaper(reshape_indices=(0, 2, 3))
+    encoderset = feature.make_encoderset()
+    coder = encoderset.make_featurecoder(sklearn_preprocess=MinMaxScaler(), axis="pixel")
+    assert coder.axis == "pixel"
+    size_validation = None if fold_count else 0.2
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=0.25,
+                             size_validation=size_validation)
+    if fold_count:
+        splitset.make_foldset(fold_count=fold_count)
+    low = encode(splitset)
+    high = assay.Pipeline.Image.make(
+        files, label_df_or_path=labels, label_column="status", feature_reshape_indices=(0, 2, 3),
+        feature_encoders=[dict(sklearn_preprocess=MinMaxScaler(), axis="pixel")],
+        size_test=0.25, size_validation=size_validation, fold_count=fold_count,
+    )
+    assert low.dataset_id == high.dataset_id
+    assert (low.features_shape, low.layout) == ((160, 120), "reshaped")
+    assert_same_splitset(low, high)
+
+
+def test_bad_image_steps_are_refused_naming_the_parameter(db):
+    with pytest.raises(errors.DataError, match="urls: assay never downloads"):
+        Dataset.Image.from_urls_pillow(urls=["https://example.org/a.jpg"])
+    with pytest.raises(errors.DataError, match=r"folder_path: .* is a URL"):
+        Dataset.Image.from_files(["https://example.org/a.jpg"])
+    files = datum.get_image_files("brain_tumor.csv")[:8]
+    dataset = Dataset.Image.from_folder(files)
+    with pytest.raises(errors.DataError, match="exclude_columns: an image feature has every channel"):
+        dataset.make_feature(exclude_columns=["L"])
+    feature = dataset.make_feature()
+    encoderset = feature.make_encoderset()
+    before = table_counts()
+    with pytest.raises(errors.EncoderError, match=r"feature_encoders\[0\]\.axis: must be one of"):
+        encoderset.make_featurecoder(sklearn_preprocess=MinMaxScaler(), axis="row")
+    with pytest.raises(errors.EncoderError, match=r"unknown key\(s\) \['columns'\]"):
+        encoderset.make_featurecoder(sklearn_preprocess=MinMaxScaler(), columns=["L"])
+    with pytest.raises(errors.DataError, match="reshape_indices: must start with 0"):
+        feature.make_featureshaper(reshape_indices=(1, 2))
+    tabular = Dataset.Tabular.from_pandas(pd.DataFrame({"a": [1.0, 2.0]})).make_feature()
+    with pytest.raises(errors.DataError, match=r"reshape_indices: feature .* is tabular"):
+        tabular.make_featureshaper(reshape_indices=(0, 1))
+    assert table_counts() == {**before, "dataset": before["dataset"] + 1, "feature": before["feature"] + 1}
+
+
+def test_aiqc_keras_image_binary_scenario_runs_as_translated(db):
+    pytest.importorskip("assay_keras")
+    queue = make_test_queue_keras_image_binary(hyperparameters={
+        "include_2nd_dense": [True], "neuron_multiply": [0.0625], "epoch_count": [1], "learning_rate": [0.01],
+        "pool_size": [2], "dropout": [0.4], "batch_size": [16], "kernel_size": [3], "dense_neurons": [32],
+        "2nd_dense_neurons": [4], "cnn_init": ["he_normal"]})
+
+    summary = queue.run_jobs(progress=False)
+
+    assert summary.failed == 0, queue.status()["errors"]
+    assert (queue.splitset.kind, queue.splitset.features_shape) == ("image", (1, 160, 120))
+    assert len(queue.predictors) == 1
+
+
+def test_aiqc_pytorch_image_binary_scenario_runs_as_translated(db):
+    pytest.importorskip("assay_torch")
+    queue = make_test_queue_pytorch_image_binary(hyperparameters={"dense_neurons": [8], "epoch_count": [1]})
+
+    summary = queue.run_jobs(progress=False)
+
+    assert summary.failed == 0, queue.status()["errors"]
+    assert (queue.splitset.layout, queue.splitset.features_shape) == ("reshaped", (160, 120))
+    assert len(queue.predictors) == 1
