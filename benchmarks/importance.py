@@ -78,7 +78,7 @@ def one_pass_seconds(predictor, repeats: int = 3) -> float:
     analysis = plugins.analysis_type(algorithm.analysis_type)
     base = splitset.encode_features(raw)
     labels = splitset.samples_for("test")["labels"]
-    score, _, _ = importance._scorer(Trained.load(predictor.id), algorithm, analysis, splitset, rows, labels, base)
+    score, _, _, _ = importance._scorer(Trained.load(predictor.id), algorithm, analysis, splitset, rows, labels, base)
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
@@ -91,7 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--permutations", type=int, default=2)
     parser.add_argument("--rows", type=int, default=1000, help="rows of epilepsy.parquet to use")
-    parser.add_argument("--sample-rows", type=int, nargs="*", default=[50, 25],
+    parser.add_argument("--sample-rows", type=int, nargs="*", default=[50],
                         help="row samples to time importance on (sample_rows=)")
     args = parser.parse_args()
 
@@ -115,23 +115,28 @@ def main() -> None:
         started = time.perf_counter()
         importance._compute(Trained.load(predictor.id), "test", args.permutations, batch_rows=batch_rows)
         timings[name] = (time.perf_counter() - started) / args.permutations
-    for sample_rows in args.sample_rows:
+    auto = importance.sample_size("auto", test_rows, columns)
+    for sample_rows in [auto, *args.sample_rows]:
         started = time.perf_counter()
-        importance._compute(Trained.load(predictor.id), "test", args.permutations, sample_rows=sample_rows)
-        timings[f"sample_rows={sample_rows}"] = (time.perf_counter() - started) / args.permutations
+        importance._compute(Trained.load(predictor.id), "test", args.permutations, sample_size=sample_rows)
+        name = f"default ({sample_rows} rows)" if sample_rows == auto else f"sample_rows={sample_rows}"
+        timings[name] = (time.perf_counter() - started) / args.permutations
     floor = floor_seconds(predictor, columns)
 
     print(f"\nepilepsy: {columns} feature columns, {test_rows} test rows, small LSTM (keras), "
           f"{args.permutations} permutation round(s)\n")
-    print(f"{'':<28}{'seconds/round':>15}{'x one pass':>12}")
-    print(f"{'one prediction pass':<28}{one_pass:>15.3f}{1:>12.1f}")
-    print(f"{'floor: forward pass only':<28}{floor:>15.3f}{floor / one_pass:>12.1f}")
+    print(f"{'':<36}{'seconds/round':>15}{'x one pass':>12}")
+    print(f"{'one prediction pass':<36}{one_pass:>15.3f}{1:>12.1f}")
+    print(f"{'floor: forward pass only, every row':<36}{floor:>15.3f}{floor / one_pass:>12.1f}")
     for name, seconds in timings.items():
-        print(f"{'importance, ' + name:<28}{seconds:>15.3f}{seconds / one_pass:>12.1f}")
+        print(f"{'importance, ' + name:<36}{seconds:>15.3f}{seconds / one_pass:>12.1f}")
     batched = timings["batched"] / one_pass
     print(f"\nbatched vs one copy per call: {timings['one copy per call'] / timings['batched']:.1f}x faster; "
           f"every row: {batched:.1f}x one pass ({'under' if batched < 20 else 'NOT under'} 20x; the forward pass "
           f"alone is {floor / one_pass:.1f}x)")
+    default = timings[f"default ({auto} rows)"] / one_pass
+    print(f"default (sample_rows='auto': {auto} of {test_rows} rows per round): {default:.1f}x one pass "
+          f"({'under' if default < 20 else 'NOT under'} 20x)")
     for sample_rows in args.sample_rows:
         ratio = timings[f"sample_rows={sample_rows}"] / one_pass
         print(f"sample_rows={sample_rows}: {ratio:.1f}x one pass ({'under' if ratio < 20 else 'NOT under'} 20x)")

@@ -75,8 +75,8 @@ def make_queue(splitset, hyperparameters, repeat_count=1, **options):
 
 def build_database(url: str) -> dict[str, int]:
     """Fill the database at ``url``: a finished iris queue (4 combinations x 2 repeats, feature importance stored
-    for its best model), a queue with failed jobs, an adaptive (TPE) search of 5 combinations, and the markup
-    dataset's queue. Returns their ids."""
+    for its best model, on train as a row sample), a queue with failed jobs, an adaptive (TPE) search of 5
+    combinations, and the markup dataset's queue. Returns their ids."""
     import assay
 
     assay.setup(url)
@@ -87,6 +87,7 @@ def build_database(url: str) -> dict[str, int]:
     board = finished.leaderboard()
     best = assay.Predictor.get(int(board.iloc[0]["best_predictor_id"]))
     best.feature_importance(split="validation", permutation_count=3)
+    best.feature_importance(split="train", permutation_count=2, sample_rows=10)  # a row sample's result
     failing = make_queue(iris, {"neuron_count": [4], "epoch_count": [2], "fail": [False, True]})
     failing.run_jobs(progress=False)
     adaptive = make_queue(iris, {"neuron_count": [3, 6, 12], "epoch_count": [2, 4]}, search="tpe", search_count=5)

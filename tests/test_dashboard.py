@@ -150,6 +150,17 @@ def test_the_predictor_page_shows_metrics_plots_and_predictions(client, dashboar
     assert "(this one)" in siblings
 
 
+def test_importance_stored_for_a_row_sample_is_shown_with_its_sample(client, dashboard_database):
+    predictor_id = dashboard_database["best_predictor"]
+    page = client.get(f"/predictors/{predictor_id}?split=train")
+    assert page.status_code == 200
+    assert f"/predictors/{predictor_id}/importance/train/2.svg" in page.text
+    svg = client.get(f"/predictors/{predictor_id}/importance/train/2.svg")
+    assert svg.status_code == 200
+    assert b"mean of 2 permutations" in svg.content
+    assert b"10 of " in svg.content  # the legend says the bars average a sample of the rows
+
+
 def test_images_are_the_python_api_figures_as_svg_and_png(client, dashboard_database):
     predictor_id, queue_id = dashboard_database["best_predictor"], dashboard_database["finished"]
     svg = client.get(f"/predictors/{predictor_id}/learning_curve.svg")

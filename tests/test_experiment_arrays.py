@@ -88,6 +88,10 @@ def test_torch_lstm_trains_on_sequence_folds_and_repeats_and_infers_new_arrays(d
     importance = predictor.feature_importance(split="test", permutation_count=2)
     assert list(importance["feature"]).count("feature_0") == 1
     assert len(importance) == 2
+    sampled = predictor.feature_importance(split="test", permutation_count=2, sample_rows=3)  # a few series
+    assert sorted(sampled["feature"]) == sorted(importance["feature"])
+    assert sampled.attrs["sample_rows"] == 3
+    assert sampled.attrs["baseline"] == pytest.approx(importance.attrs["baseline"])
 
     frame = predictor.infer(array[:6], label_df_or_path=label.iloc[:6])
     assert set(frame["prediction"]) <= {0, 1}

@@ -234,6 +234,10 @@ def test_a_two_input_keras_model_trains_and_every_split_is_predicted_with_metric
     assert len(predictor.predictions["test"].predictions) == 10
     importance = predictor.feature_importance(split="test", permutation_count=2)
     assert sorted(importance["feature"]) == ["photo: L", "table: angle", "table: clarity"]
+    sampled = predictor.feature_importance(split="test", permutation_count=2, sample_rows=4)  # every input alike
+    assert sorted(sampled["feature"]) == sorted(importance["feature"])
+    assert sampled.attrs["sample_rows"] == 4
+    assert sampled.attrs["baseline"] == pytest.approx(importance.attrs["baseline"])
     report = queue.report(tmp_path / "report.html")  # the queue's metrics and plots, as for one input
     assert "Best models" in Path(report).read_text(encoding="utf-8")
 

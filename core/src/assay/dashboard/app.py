@@ -36,7 +36,7 @@ from assay.dashboard.board import BoardView
 from assay.db.engine import current_url
 from assay.db.queries import dashboard as queries
 from assay.db.queries import experiments as experiment_queries
-from assay.evaluation import plots
+from assay.evaluation import importance, plots
 
 #: media types of the assets shipped in ``static/``
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -229,11 +229,14 @@ class Dashboard:
         summary = self.pages.predictor_summary(request.path_params["predictor_id"])
         split, count = request.path_params["split"], request.path_params["count"]
         # only what is stored: computing importance would write to the database, and the dashboard only reads
-        if str(count) not in ((summary["feature_importance"] or {}).get(split) or {}):
+        stored = importance.shown((summary["feature_importance"] or {}).get(split) or {}, count)
+        if stored is None:
             return PlainTextResponse(f"no stored feature importance of split {split!r} with {count} permutations",
                                      404)
-        return self.image(("importance", summary["id"], split, count),
-                          lambda: plots.plot_feature_importance(summary["id"], split=split, permutation_count=count),
+        size = stored[1]
+        return self.image(("importance", summary["id"], split, count, size),
+                          lambda: plots.plot_feature_importance(summary["id"], split=split, permutation_count=count,
+                                                                sample_rows=size),
                           request.path_params["format"])
 
     def predictions_csv(self, request: Request) -> Response:

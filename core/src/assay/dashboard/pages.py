@@ -21,6 +21,7 @@ from assay import errors, plugins
 from assay.dashboard.board import BoardView, leaderboard_table
 from assay.dashboard.formatting import MISSING, number
 from assay.db.queries import dashboard as queries
+from assay.evaluation import importance
 from assay.evaluation import leaderboard as tables
 
 #: rows of a predictions table per page
@@ -179,7 +180,7 @@ class Pages:
             "has_history": bool(summary["history"]),
             "epochs": max((len(values) for values in (summary["history"] or {}).values()), default=0),
             "plot_names": plot_names,
-            "importance_counts": sorted(int(count) for count in stored),
+            "importance_counts": sorted({importance.parse_key(key)[0] for key in stored}),
             "predictions": self.predictions(predictor_id, split, page) if split is not None else None,
             "siblings": self.siblings(summary, split),
         }

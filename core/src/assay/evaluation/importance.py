@@ -9,11 +9,19 @@ means the model relies on that column; around zero means it does not.
 
 The score is the analysis type's main metric (accuracy, r2, ...), or the loss when the metrics lack it.
 Results are stored in ``PredictorRow.feature_importance`` as
-``{split: {str(permutation_count): {"metric", "higher_is_better", "baseline", "drops": {column: [...]}}}}``
-(``"<count>:rows=<sample_rows>"`` for a row sample) and read back on the next request.
+``{split: {key: {"metric", "higher_is_better", "baseline", "drops": {column: [...]}, "rows", "sample_rows"}}}``,
+the key ``str(permutation_count)`` on every row and ``"<count>:rows=<sample_rows>"`` on a row sample, and read
+back on the next request.
 
-The permuted copies are encoded and predicted in batches (:mod:`assay.evaluation.permutation`), so the cost is
-a few prediction calls per permutation round, not one per column.
+The cost: one permutation round predicts one permuted copy of the split per column, so columns x rows samples.
+The copies are encoded and predicted in batches (:mod:`assay.evaluation.permutation`), a few prediction calls
+per round, not one per column, but a model whose forward pass is compute-bound (a recurrent network) still
+spends about columns x one pass's forward time per round. ``sample_rows="auto"`` (the default) therefore
+permutes every row only while the split has at most :data:`ROUND_BUDGET` columns; wider data permutes a fresh
+random sample of ``ceil(ROUND_BUDGET * rows / columns)`` rows each round, so a round predicts at most
+``ROUND_BUDGET`` times the split's rows, whatever the width. Each round draws its own sample, so together the
+rounds see more of the split than any one of them, and each copy's drop is measured against its round's own
+unshuffled score. ``sample_rows=None`` permutes every row, ``sample_rows=<int>`` that many per round.
 """
 
 from __future__ import annotations
@@ -35,6 +43,11 @@ from assay.experiment.trained import Trained
 
 COLUMNS = ["feature", "importance_mean", "importance_std", "importance_min", "importance_max"]
 
+#: ``sample_rows="auto"``: rows predicted per permutation round, in multiples of the split's rows
+ROUND_BUDGET = 20
+#: ``sample_rows="auto"`` never samples fewer rows per round than this (nor more than the split has)
+MIN_SAMPLE_ROWS = 20
+
 
 def _check(predictor: Trained, split: str, permutation_count: int) -> None:
     if not isinstance(permutation_count, int) or isinstance(permutation_count, bool) or permutation_count < 1:
@@ -44,6 +57,51 @@ def _check(predictor: Trained, split: str, permutation_count: int) -> None:
         raise errors.ValidationError(
             "split", f"predictor {predictor.id} has no predictions on {split!r}; use one of: {', '.join(splits)}"
         )
+
+
+def sample_size(sample_rows: Any, row_count: int, column_count: int) -> int | None:
+    """The rows each permutation round permutes: ``None`` for every row, else the size of a random sample.
+
+    Raises:
+        assay.errors.ValidationError: ``sample_rows`` is neither ``"auto"``, ``None`` nor an int >= 2.
+    """
+    if sample_rows == "auto" and isinstance(sample_rows, str):
+        if column_count <= ROUND_BUDGET:
+            return None
+        size = max(MIN_SAMPLE_ROWS, -(-ROUND_BUDGET * row_count // column_count))
+    elif sample_rows is None:
+        return None
+    elif isinstance(sample_rows, int) and not isinstance(sample_rows, bool) and sample_rows >= 2:
+        size = sample_rows
+    else:
+        raise errors.ValidationError(
+            "sample_rows", f"must be 'auto' (sample wide splits), None (every row) or an int >= 2 (rows per "
+            f"permutation round), got {sample_rows!r}"
+        )
+    return None if size >= row_count else size
+
+
+def result_key(permutation_count: int, sample_size: int | None) -> str:
+    """The key a result is stored under: every row and each sample size are kept apart."""
+    return str(permutation_count) if sample_size is None else f"{permutation_count}:rows={sample_size}"
+
+
+def parse_key(key: str) -> tuple[int, int | None]:
+    """``(permutation_count, sample size or None)`` of a stored result's key."""
+    count, _, rows = key.partition(":rows=")
+    return int(count), (int(rows) if rows else None)
+
+
+def shown(keys: Any, permutation_count: int | None = None) -> tuple[int, int | None] | None:
+    """Which stored result of a split a report or the dashboard shows, as ``(permutation_count, sample size)``:
+    the most permutations (or ``permutation_count``'s), on every row if computed so, else the largest sample;
+    ``None`` when nothing (of that count) is stored."""
+    parsed = [parse_key(key) for key in keys]
+    counts = [count for count, _ in parsed if permutation_count in (None, count)]
+    if not counts:
+        return None
+    sizes = [size for count, size in parsed if count == max(counts)]
+    return max(counts), (None if None in sizes else max(sizes))
 
 
 def _frame(result: dict[str, Any], split: str, permutation_count: int) -> pd.DataFrame:
@@ -58,52 +116,66 @@ def _frame(result: dict[str, Any], split: str, permutation_count: int) -> pd.Dat
     )
     table = table.sort_values("importance_mean", ascending=False, kind="stable").reset_index(drop=True)
     table.attrs.update(split=split, permutation_count=permutation_count, metric=result["metric"],
-                       higher_is_better=result["higher_is_better"], baseline=result["baseline"])
+                       higher_is_better=result["higher_is_better"], baseline=result["baseline"],
+                       rows=result.get("rows"), sample_rows=result.get("sample_rows"))
     return table
 
 
 def feature_importance(predictor_id: int, split: str = "test", permutation_count: int = 5,
-                       refresh: bool = False, sample_rows: int | None = None) -> pd.DataFrame:
+                       refresh: bool = False, sample_rows: int | str | None = "auto") -> pd.DataFrame:
     """Permutation importance of each original feature column on one split.
 
     Args:
         predictor_id: the trained model.
         split: a split the model was evaluated on (``"train"``, ``"validation"``, ``"test"``).
-        permutation_count: how many times each column is shuffled; more gives steadier numbers.
+        permutation_count: how many times each column is shuffled (permutation rounds); more gives steadier
+            numbers.
         refresh: compute again even when a stored result exists.
-        sample_rows: permute a seeded random sample of at most this many rows of the split instead of all of
-            them: the cost grows with rows x columns x permutations, so this bounds it on large splits.
+        sample_rows: rows permuted per round. ``"auto"`` (default): every row while the split has at most
+            :data:`ROUND_BUDGET` (20) feature columns, else a fresh seeded random sample of
+            ``ceil(20 * rows / columns)`` rows (at least 20) each round, which bounds a round's cost at about
+            20 prediction passes of the split however wide it is. ``None``: every row, at any cost. An int:
+            a sample of that many rows each round.
 
     Returns:
         A DataFrame with ``feature``, ``importance_mean``, ``importance_std`` (NaN for one permutation),
         ``importance_min``, ``importance_max``: the score drop when the column is shuffled (positive = the
         model needs it), most important first. ``frame.attrs`` holds ``metric``, ``baseline`` (the unshuffled
-        score), ``higher_is_better``, ``split`` and ``permutation_count``.
+        score on every row of the split), ``higher_is_better``, ``split``, ``permutation_count``, ``rows`` (the
+        split's rows) and ``sample_rows`` (rows permuted per round; ``None`` for every row).
 
     Raises:
-        assay.errors.ValidationError: unknown ``split`` or a ``permutation_count`` that is not a positive int.
+        assay.errors.ValidationError: unknown ``split``, a ``permutation_count`` that is not a positive int, or
+            a ``sample_rows`` that is none of the above.
     """
     predictor = Trained.load(predictor_id)
     _check(predictor, split, permutation_count)
-    if sample_rows is not None and (not isinstance(sample_rows, int) or isinstance(sample_rows, bool)
-                                    or sample_rows < 2):
-        raise errors.ValidationError("sample_rows", f"must be an int >= 2 or None (every row), got {sample_rows!r}")
+    size = sample_size(sample_rows, len(predictor.prediction_arrays(split)["row_indices"]),
+                       len(_columns(SplitsetData.load(predictor.queue.splitset_id))))
     stored = queries.feature_importance(predictor_id)  # fresh: another process may have stored one
-    # a sampled result is kept apart from the one on every row
-    key = str(permutation_count) if sample_rows is None else f"{permutation_count}:rows={sample_rows}"
+    key = result_key(permutation_count, size)  # a sampled result is kept apart from the one on every row
     if not refresh and key in stored.get(split, {}):
         return _frame(stored[split][key], split, permutation_count)
 
-    result = _compute(predictor, split, permutation_count, sample_rows)
+    result = _compute(predictor, split, permutation_count, size)
     queries.store_feature_importance(predictor_id, split, key, result)
     return _frame(result, split, permutation_count)
 
 
-def _compute(predictor: Trained, split: str, permutation_count: int, sample_rows: int | None = None,
+def _columns(splitset: Any) -> list[str]:
+    """The columns importance shuffles: the original feature columns (``"<input>: <column>"`` per input)."""
+    if splitset.kind == multi_input.KIND:
+        return [multi_input.qualified(name, column)
+                for name, data in splitset.inputs for column in data.feature_columns]
+    return list(splitset.feature_columns)
+
+
+def _compute(predictor: Trained, split: str, permutation_count: int, sample_size: int | None = None,
              batch_rows: int = permutation.BATCH_ROWS) -> dict[str, Any]:
+    """The drops of every column over ``permutation_count`` rounds: every row in each round (``sample_size``
+    ``None``), or a fresh random sample of ``sample_size`` rows per round, each scored against its own
+    unshuffled rows."""
     queue = predictor.queue
-    algorithm = predictor.algorithm
-    analysis = plugins.analysis_type(algorithm.analysis_type)
     splitset = SplitsetData.load(queue.splitset_id)
     if splitset.window is not None:
         raise errors.ValidationError(
@@ -112,72 +184,123 @@ def _compute(predictor: Trained, split: str, permutation_count: int, sample_rows
         )
     rows = np.asarray(predictor.prediction_arrays(split)["row_indices"], dtype=np.int64)
     rng = np.random.default_rng([int(queue.seed), int(predictor.id), permutation_count])
-    positions = np.arange(len(rows))
-    if sample_rows is not None and sample_rows < len(rows):
-        positions = np.sort(rng.choice(len(rows), size=sample_rows, replace=False))
-    rows = rows[positions]
-    fold_index = predictor.job.fold_index
+    labels = splitset.samples_for(split, fold_index=predictor.job.fold_index)["labels"]
+    scoring = _Scoring(predictor, splitset, rows, labels)
 
-    if splitset.kind == multi_input.KIND:
-        base, encode, columns = _multi_permuter(splitset, rows, fold_index)
-
-        def encode_many(tasks: list[permutation.Task]) -> list[Any]:
-            return [encode(task) for task in tasks]
+    if sample_size is None:  # one set of rows: every round's copies batch together
+        baseline, drops = scoring.drops(None, permutation_count, rng, batch_rows)
     else:
-        base, encode_many = _permuter(splitset, rows, fold_index)
-        columns = splitset.feature_columns
-
-    labels = splitset.samples_for(split, fold_index=fold_index)["labels"][positions]
-    score, metric, better_high = _scorer(predictor, algorithm, analysis, splitset, rows, labels, base)
-
-    [baseline] = score([base])
-    tasks = [permutation.Task(column, rng.permutation(len(rows)))
-             for column in columns for _ in range(permutation_count)]
-    drops: dict[str, list[float]] = {column: [] for column in columns}
-    for batch in permutation.batches(tasks, len(rows), batch_rows):
-        for task, value in zip(batch, score(encode_many(batch)), strict=True):
-            change = baseline - value
-            drops[task.column].append(float(change if better_high else -change))
-    return {"metric": metric, "higher_is_better": better_high, "baseline": float(baseline), "drops": drops}
+        samples = [np.sort(rng.choice(len(rows), size=sample_size, replace=False)) for _ in range(permutation_count)]
+        drops = {column: [] for column in scoring.columns}
+        for positions in samples:
+            for column, values in scoring.drops(positions, 1, rng, batch_rows)[1].items():
+                drops[column].extend(values)
+        baseline = scoring.baseline()  # the score on every row, as a user reads it
+    return {"metric": scoring.metric, "higher_is_better": scoring.higher_is_better, "baseline": float(baseline),
+            "drops": drops, "rows": len(rows), "sample_rows": sample_size}
 
 
-def _permuter(splitset: Any, rows: np.ndarray, fold_index: int | None,
-              ) -> tuple[np.ndarray, Callable[[list[permutation.Task]], list[np.ndarray]]]:
-    """The encoded rows of one input and a function encoding them once per task, each with the task's column
-    (feature, channel) shuffled."""
+class _Scoring:
+    """The rows of one split, encoded once, and their permuted copies scored with one loaded model."""
+
+    def __init__(self, predictor: Trained, splitset: Any, rows: np.ndarray, labels: np.ndarray):
+        self.predictor = predictor
+        self.splitset = splitset
+        self.rows = rows
+        self.labels = labels
+        self.model = predictor.model()
+        self.permuter = _permuter(splitset, rows, predictor.job.fold_index)
+        self.columns = self.permuter.columns
+        self.metric, self.higher_is_better = "", True
+
+    def baseline(self) -> float:
+        """The unshuffled score of every row."""
+        return self._scorer(self.rows, self.labels, self.permuter.base)[1]
+
+    def drops(self, positions: np.ndarray | None, count: int, rng: np.random.Generator,
+              batch_rows: int) -> tuple[float, dict[str, list[float]]]:
+        """The unshuffled score of the rows at ``positions`` (``None``: every row) and each column's drops over
+        ``count`` shuffles of them."""
+        permuter = self.permuter if positions is None else self.permuter.subset(positions)
+        rows, labels = (self.rows, self.labels) if positions is None else (self.rows[positions],
+                                                                             self.labels[positions])
+        score, baseline = self._scorer(rows, labels, permuter.base)
+        tasks = [permutation.Task(column, rng.permutation(len(rows)))
+                 for column in self.columns for _ in range(count)]
+        drops: dict[str, list[float]] = {column: [] for column in self.columns}
+        for batch in permutation.batches(tasks, len(rows), batch_rows):
+            for task, value in zip(batch, score(permuter.encode_many(batch)), strict=True):
+                change = baseline - value
+                drops[task.column].append(float(change if self.higher_is_better else -change))
+        return baseline, drops
+
+    def _scorer(self, rows: np.ndarray, labels: np.ndarray, base: Any) -> tuple[Callable[[list[Any]], list[float]],
+                                                                               float]:
+        algorithm = self.predictor.algorithm
+        score, self.metric, self.higher_is_better, baseline = _scorer(
+            self.predictor, algorithm, plugins.analysis_type(algorithm.analysis_type), self.splitset, rows, labels,
+            base, self.model)
+        return score, baseline
+
+
+def _permuter(splitset: Any, rows: np.ndarray, fold_index: int | None) -> Any:
+    """The encoded rows of a split, which encode copies with one column shuffled (``encode_many``) and give
+    the same for some of the rows (``subset``): a table's :class:`~assay.evaluation.permutation.PermutedEncoder`,
+    an array input's :class:`_ArrayPermuter`, a multi-input splitset's :class:`_MultiPermuter`."""
+    if splitset.kind == multi_input.KIND:
+        return _MultiPermuter(splitset, rows, fold_index)
+
     def encode_all(data: Any) -> np.ndarray:
         return splitset.encode_features(data, fold_index=fold_index)
 
     if splitset.kind == "tabular":
         raw = splitset.frame().iloc[rows].reset_index(drop=True)
-        permuted = permutation.PermutedEncoder(splitset.encoders(fold_index), raw, encode_all)
-        return permuted.base, permuted.encode_many
+        return permutation.PermutedEncoder(splitset.encoders(fold_index), raw, encode_all,
+                                           list(splitset.feature_columns))
     # raw samples as stored: every feature (sequences) or channel (images), before encoding
-    raw = splitset._stored_array().rows(rows)
-
-    def encode_many(tasks: list[permutation.Task]) -> list[np.ndarray]:
-        return [encode_all(_shuffled(splitset, raw, task.column, task.order)) for task in tasks]
-
-    return encode_all(raw), encode_many
+    return _ArrayPermuter(splitset, splitset._stored_array().rows(rows), encode_all)
 
 
-def _multi_permuter(splitset: Any, rows: np.ndarray, fold_index: int | None,
-                    ) -> tuple[list[np.ndarray], Callable[[permutation.Task], list[np.ndarray]], list[str]]:
-    """Every input's encoded rows, a function re-encoding only the input whose column a task shuffles, and the
-    columns as ``"<input>: <column>"``."""
-    permuters, owners = [], {}
-    for index, (name, data) in enumerate(splitset.inputs):
-        permuters.append(_permuter(data, rows, fold_index))
-        owners.update({multi_input.qualified(name, column): (index, column) for column in data.feature_columns})
-    base = [permuter[0] for permuter in permuters]
+class _ArrayPermuter:
+    """Sequences or images: a copy deals one feature's whole series (one channel's whole plane) to other
+    samples and is encoded again."""
 
-    def encode(task: permutation.Task) -> list[np.ndarray]:
-        index, column = owners[task.column]
-        copy = list(base)
-        [copy[index]] = permuters[index][1]([permutation.Task(column, task.order)])
-        return copy
+    def __init__(self, splitset: Any, raw: np.ndarray, encode_all: Callable[[Any], np.ndarray]):
+        self.splitset, self.raw, self.encode_all = splitset, raw, encode_all
+        self.columns = list(splitset.feature_columns)
+        self.base = encode_all(raw)
 
-    return base, encode, list(owners)
+    def encode_many(self, tasks: list[permutation.Task]) -> list[np.ndarray]:
+        return [self.encode_all(_shuffled(self.splitset, self.raw, task.column, task.order)) for task in tasks]
+
+    def subset(self, positions: np.ndarray) -> _ArrayPermuter:
+        return _ArrayPermuter(self.splitset, self.raw[positions], self.encode_all)
+
+
+class _MultiPermuter:
+    """Several inputs: a copy re-encodes only the input whose column it shuffles; columns are named
+    ``"<input>: <column>"``."""
+
+    def __init__(self, splitset: Any, rows: np.ndarray, fold_index: int | None, permuters: list[Any] | None = None):
+        self.splitset, self.rows, self.fold_index = splitset, rows, fold_index
+        self.permuters = permuters or [_permuter(data, rows, fold_index) for _, data in splitset.inputs]
+        self.owners = {multi_input.qualified(name, column): (index, column)
+                       for index, (name, data) in enumerate(splitset.inputs) for column in data.feature_columns}
+        self.columns = list(self.owners)
+        self.base = [permuter.base for permuter in self.permuters]
+
+    def encode_many(self, tasks: list[permutation.Task]) -> list[list[np.ndarray]]:
+        copies = []
+        for task in tasks:
+            index, column = self.owners[task.column]
+            copy = list(self.base)
+            [copy[index]] = self.permuters[index].encode_many([permutation.Task(column, task.order)])
+            copies.append(copy)
+        return copies
+
+    def subset(self, positions: np.ndarray) -> _MultiPermuter:
+        return _MultiPermuter(self.splitset, self.rows[positions], self.fold_index,
+                              [permuter.subset(positions) for permuter in self.permuters])
 
 
 def _shuffled(splitset: Any, raw: Any, column: str, order: np.ndarray) -> Any:
@@ -197,8 +320,10 @@ def _shuffled(splitset: Any, raw: Any, column: str, order: np.ndarray) -> Any:
 
 
 def _scorer(predictor: Trained, algorithm: Any, analysis: Any, splitset: Any, rows: np.ndarray,
-            labels: np.ndarray, base: np.ndarray) -> tuple[Callable[[list[np.ndarray]], list[float]], str, bool]:
-    """A function scoring copies of the encoded rows, the metric's name and whether higher is better.
+            labels: np.ndarray, base: np.ndarray, model: Any = None,
+            ) -> tuple[Callable[[list[np.ndarray]], list[float]], str, bool, float]:
+    """A function scoring copies of the encoded rows, the metric's name, whether higher is better, and the
+    score of ``base`` (the unshuffled rows).
 
     The copies are stacked and predicted in one call, the way ``runner.evaluate_split`` predicts after
     training: the backend prepares the samples, ``fn_predict`` (or the backend's default) predicts, classes are
@@ -210,7 +335,7 @@ def _scorer(predictor: Trained, algorithm: Any, analysis: Any, splitset: Any, ro
     functions = predictor.functions
     hyperparameters = predictor.hyperparameters
     fold_index = predictor.job.fold_index
-    model = predictor.model()
+    model = predictor.model() if model is None else model
     analysis_type = analysis.name
     features_shape = predictor.features_shape
     classes = list(splitset.label_classes) if analysis.is_classification else []
@@ -245,8 +370,10 @@ def _scorer(predictor: Trained, algorithm: Any, analysis: Any, splitset: Any, ro
         # a metric may be undefined on shuffled rows (e.g. one class predicted): NaN then
         return [float("nan") if value is None else float(value) for value in values]
 
-    if main_metrics([base])[0] is not None:
-        return (lambda copies: nan_if_none(main_metrics(copies))), analysis.main_metric, analysis.higher_is_better
+    [baseline] = main_metrics([base])
+    if baseline is not None:
+        return ((lambda copies: nan_if_none(main_metrics(copies))), analysis.main_metric, analysis.higher_is_better,
+                float(baseline))
 
     loser = (functions["fn_lose"](**hyperparameters) if functions["fn_lose"] is not None
              else backend.default_loss(analysis_type))
@@ -255,4 +382,5 @@ def _scorer(predictor: Trained, algorithm: Any, analysis: Any, splitset: Any, ro
         # the loss is one number per call: each copy is its own call
         return [float(backend.evaluate_loss(analysis_type, model, loser, samples_of([copy]))) for copy in copies]
 
-    return losses, "loss", False
+    [baseline] = losses([base])
+    return losses, "loss", False, baseline

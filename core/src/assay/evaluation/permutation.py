@@ -40,14 +40,19 @@ class PermutedEncoder:
         raw: the unshuffled raw rows (index 0..n-1).
         encode_all: encodes a whole raw frame exactly as training did; used once for the base rows, and for
             every copy when feature interpolation makes one column's gaps depend on the others.
+        columns: the feature columns a copy may shuffle (:attr:`columns`, for the caller); default every column
+            of ``raw``.
+        base: the encoded ``raw`` when the caller has it already (:meth:`subset`).
     """
 
     def __init__(self, encoders: FittedEncoders, raw: pd.DataFrame,
-                 encode_all: Callable[[pd.DataFrame], np.ndarray]):
+                 encode_all: Callable[[pd.DataFrame], np.ndarray], columns: list[str] | None = None,
+                 base: np.ndarray | None = None):
         self.encoders = encoders
         self.raw = raw
         self.encode_all = encode_all
-        self.base = encode_all(raw)
+        self.columns = list(raw.columns) if columns is None else columns
+        self.base = encode_all(raw) if base is None else base
         self._outputs: dict[str, list[tuple[slice, Any]]] = {}
         self._slices: dict[int, slice] = {}  # id(encoder) -> its outputs
         start = 0
@@ -80,6 +85,13 @@ class PermutedEncoder:
                 out[:, outputs] = encoder.transform(frame)
         return out
 
+    def subset(self, positions: np.ndarray) -> PermutedEncoder:
+        """The same over the rows at ``positions`` (a row sample), without encoding them again: an encoder
+        transforms each row on its own, so their encoding is those rows of :attr:`base`. With interpolation
+        (gaps filled from neighbouring rows) the sample is encoded on its own, as every copy is."""
+        raw = self.raw.iloc[positions].reset_index(drop=True)
+        base = None if self._whole else self.base[positions]
+        return PermutedEncoder(self.encoders, raw, self.encode_all, self.columns, base)
 
     def encode_many(self, tasks: list[Task]) -> list[np.ndarray]:
         """:meth:`encode` of each task, with each encoder called once for all the tasks that touch it."""

@@ -322,22 +322,32 @@ def plot_learning_curve(predictor_id: int, history: dict[str, list[float]], eval
     return figure
 
 
+def _importance_legend(table: Any) -> str:
+    """What the bars average: the permutations, and the rows permuted per round when sampled."""
+    legend = f"mean of {table.attrs['permutation_count']} permutations (± std)"
+    if table.attrs.get("sample_rows") is not None:
+        legend += f", {table.attrs['sample_rows']} of {table.attrs['rows']} rows each"
+    return legend
+
+
 def plot_feature_importance(predictor_id: int, split: str = "test", permutation_count: int = 5,
-                            top_n: int = 20) -> Figure:
+                            top_n: int = 20, sample_rows: int | str | None = "auto") -> Figure:
     """Horizontal bars of permutation importance per original feature column, most important on top.
 
     The bar is the mean drop in the score when the column's values are shuffled; the whisker its standard
-    deviation over the permutations. Computed on first request (see :mod:`assay.evaluation.importance`).
+    deviation over the permutations. Computed on first request (see :mod:`assay.evaluation.importance`, which
+    also says what ``sample_rows`` chooses).
     """
     if not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1:
         raise errors.ValidationError("top_n", f"must be a positive int, got {top_n!r}")
-    table = importance.feature_importance(predictor_id, split=split, permutation_count=permutation_count)
+    table = importance.feature_importance(predictor_id, split=split, permutation_count=permutation_count,
+                                          sample_rows=sample_rows)
     shown = table.head(top_n).iloc[::-1]  # barh draws bottom-up: reverse so the most important is on top
     figure = Figure(figsize=(7.0, max(2.6, 0.38 * len(shown) + 1.4)), layout="constrained")
     axis = figure.add_subplot()
     colors = [COLORS[0] if value >= 0 else COLORS[3] for value in shown["importance_mean"]]
     axis.barh(shown["feature"].astype(str), shown["importance_mean"], xerr=shown["importance_std"].fillna(0.0),
-              color=colors, capsize=3, label=f"mean of {permutation_count} permutations (± std)")
+              color=colors, capsize=3, label=_importance_legend(table))
     axis.axvline(0.0, color="#444444", linewidth=0.8)
     axis.grid(True, axis="x", color="#e6e6e6")
     axis.set_axisbelow(True)

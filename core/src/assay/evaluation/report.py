@@ -27,8 +27,8 @@ from assay.db.models import AlgorithmRow, QueueRow
 from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as experiment_queries
 from assay.db.queries import results as queries
+from assay.evaluation import importance, plots, search_plots
 from assay.evaluation import leaderboard as tables
-from assay.evaluation import plots, search_plots
 from assay.experiment.trained import Trained
 
 if TYPE_CHECKING:
@@ -260,10 +260,10 @@ def _metrics_table(predictor: Trained) -> tuple[list[str], list[dict[str, Any]]]
                     for name in names]
 
 
-def _stored_importance(predictor: Trained, split: str) -> int | None:
-    """The largest permutation count already computed for ``split`` (the report never starts that work)."""
-    stored = experiment_queries.feature_importance(predictor.id).get(split) or {}
-    return max((int(count) for count in stored), default=None)
+def _stored_importance(predictor: Trained, split: str) -> tuple[int, int | None] | None:
+    """The permutation count and row sample of the result already computed for ``split`` that the report shows
+    (the report never starts that work)."""
+    return importance.shown(experiment_queries.feature_importance(predictor.id).get(split) or {})
 
 
 def _model(queue: _Queue, predictor: Trained, place: int, row: dict[str, Any], hp_columns: list[str],
@@ -276,10 +276,10 @@ def _model(queue: _Queue, predictor: Trained, place: int, row: dict[str, Any], h
         if prediction is None:
             continue
         figures = [figure_data(f"{name} ({split})", plots.plot_prediction, prediction, name) for name in registered]
-        count = _stored_importance(predictor, split)
-        if count is not None:
+        stored = _stored_importance(predictor, split)
+        if stored is not None:
             figures.append(figure_data(f"feature importance ({split})", plots.plot_feature_importance, predictor.id,
-                                       split=split, permutation_count=count))
+                                       split=split, permutation_count=stored[0], sample_rows=stored[1]))
         split_plots.append({"name": split, "plots": figures})
     return {
         "place": place, "id": predictor.id, "combo_index": int(row["combo_index"]),

@@ -413,20 +413,24 @@ class Predictor(Persisted):
         return plots.plot_learning_curve(self.id, self.history, list(self.predictions), metrics=metrics)
 
     def feature_importance(
-        self, split: str = "test", permutation_count: int = 5, refresh: bool = False, sample_rows: int | None = None
+        self, split: str = "test", permutation_count: int = 5, refresh: bool = False,
+        sample_rows: int | str | None = "auto",
     ) -> pd.DataFrame:
-        """Permutation importance per original feature column (computed once, then stored); ``sample_rows``
-        bounds the cost on large splits (see :func:`assay.evaluation.importance.feature_importance`)."""
+        """Permutation importance per original feature column (computed once, then stored). ``sample_rows``:
+        rows permuted per round, ``"auto"`` bounding a round at about 20 prediction passes of the split on wide
+        data, ``None`` every row (see :func:`assay.evaluation.importance.feature_importance`)."""
         from assay.evaluation import importance
 
         return importance.feature_importance(self.id, split=split, permutation_count=permutation_count,
                                              refresh=refresh, sample_rows=sample_rows)
 
-    def plot_feature_importance(self, split: str = "test", permutation_count: int = 5, top_n: int = 20) -> Figure:
+    def plot_feature_importance(self, split: str = "test", permutation_count: int = 5, top_n: int = 20,
+                                sample_rows: int | str | None = "auto") -> Figure:
         """Bar chart of :meth:`feature_importance`."""
         from assay.evaluation import plots
 
-        return plots.plot_feature_importance(self.id, split=split, permutation_count=permutation_count, top_n=top_n)
+        return plots.plot_feature_importance(self.id, split=split, permutation_count=permutation_count, top_n=top_n,
+                                             sample_rows=sample_rows)
 
     def infer(self, df_or_path: Any, label_df_or_path: Any = None) -> pd.DataFrame:
         """Predict new raw rows through this model's fitted encoders; the result is stored as a Prediction.
