@@ -14,6 +14,10 @@ methods (``dataset.make_label(...)``). Other changes, each needed by today's lib
   scenarios read the same images from the package (``Dataset.Image.from_files(datum.get_image_files(...))``, in
   the label file's order). Keras gets images channels last, ``features_shape = (height, width, channels)``,
   where AIQC's was channels first: the Keras image model reshapes ``features_shape[0], features_shape[1]``;
+* ``Splitset.make(..., unsupervised_stratify_col="day_of_year")`` is left out of the tabular forecast: assay
+  splits forecast windows in time order (test last, so no window trains on the future) and refuses the
+  parameter, saying so; its ``fn_train`` fits the labels (the windows ``size_shift`` rows later) where AIQC's
+  fitted the features themselves;
 * sequence gaps: AIQC fills them with a ``FeatureInterpolater`` along each sample's timesteps; assay's sequence
   pipeline has no interpolation, so the sequence scenario imputes them with a ``SimpleImputer`` featurecoder
   (and ``feature.make_interpolaterset()`` refuses a sequence feature with that advice).
@@ -32,6 +36,7 @@ from sklearn.preprocessing import (
     OneHotEncoder,
     OrdinalEncoder,
     PowerTransformer,
+    RobustScaler,
     StandardScaler,
 )
 
@@ -482,6 +487,68 @@ def make_test_queue_pytorch_image_binary(repeat_count=1, fold_count=None, hyperp
         hyperparamset_id = algorithm.make_hyperparamset(hyperparameters=hyperparameters).id
     return algorithm.make_queue(splitset_id=splitset.id, foldset_id=foldset_id, hyperparamset_id=hyperparamset_id,
                                 repeat_count=repeat_count)
+
+
+# ------------------------ KERAS TABULAR FORECAST ------------------------
+def keras_tabular_forecast_fn_build(features_shape, label_shape, **hp):
+    import keras
+    from keras import layers
+
+    model = keras.models.Sequential()
+    model.add(keras.Input(shape=(features_shape[0], features_shape[1])))
+    model.add(layers.GRU(hp["neuron_count"], return_sequences=False, activation="tanh"))
+    # Automatically flattens.
+    model.add(layers.Dense(label_shape[0] * label_shape[1] * hp["dense_multiplier"], activation="tanh"))
+    model.add(layers.Dropout(0.3))
+    model.add(layers.Dense(label_shape[0] * label_shape[1], activation="tanh"))
+    model.add(layers.Dropout(0.3))
+    # Reshape to be 3D.
+    model.add(layers.Reshape((label_shape[0], label_shape[1])))
+    return model
+
+
+def keras_tabular_forecast_fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
+    import keras
+
+    model.compile(loss=loser, optimizer=optimizer, metrics=["mean_squared_error"])
+    model.fit(samples_train["features"], samples_train["labels"],
+              validation_data=(samples_evaluate["features"], samples_evaluate["labels"]),
+              verbose=0, batch_size=hp["batch_size"], epochs=hp["epochs"], callbacks=[keras.callbacks.History()])
+    return model
+
+
+def make_test_queue_keras_tabular_forecast(repeat_count=1, fold_count=None, permute_count=3, hyperparameters=None):
+    df = datum.to_pandas("delhi_climate.parquet")
+    df.loc[[0, 13], "temperature"] = np.nan
+
+    dataset = Dataset.Tabular.from_pandas(dataframe=df)
+    feature = dataset.make_feature()
+
+    interpolaterset = feature.make_interpolaterset()
+    interpolaterset.make_featureinterpolater(dtypes=["float64"])
+
+    feature.make_window(size_window=28, size_shift=14)
+
+    encoderset = feature.make_encoderset()
+    encoderset.make_featurecoder(sklearn_preprocess=RobustScaler(copy=False), columns=["wind", "pressure"])
+    encoderset.make_featurecoder(sklearn_preprocess=StandardScaler(), dtypes=["float64", "int64"])
+
+    if fold_count is not None:
+        size_test, size_validation = 0.25, None
+    else:
+        size_test, size_validation = 0.17, 0.16
+    # AIQC: unsupervised_stratify_col="day_of_year" (see the module docstring)
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=None, size_test=size_test,
+                             size_validation=size_validation, bin_count=None)
+    foldset_id = splitset.make_foldset(fold_count=fold_count).id if fold_count is not None else None
+
+    algorithm = Algorithm.make(library="keras", analysis_type="regression", fn_build=keras_tabular_forecast_fn_build,
+                               fn_train=keras_tabular_forecast_fn_train)
+    hyperparameters = hyperparameters or {"neuron_count": [8], "batch_size": [8], "epochs": [12],
+                                          "dense_multiplier": [1]}
+    hyperparamset = algorithm.make_hyperparamset(hyperparameters=hyperparameters)
+    return algorithm.make_queue(splitset_id=splitset.id, foldset_id=foldset_id, hyperparamset_id=hyperparamset.id,
+                                repeat_count=repeat_count, permute_count=permute_count)
 
 
 SCENARIOS = {

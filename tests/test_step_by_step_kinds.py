@@ -10,6 +10,7 @@ import pytest
 from aiqc_scenarios import (
     make_test_queue_keras_image_binary,
     make_test_queue_keras_sequence_binary,
+    make_test_queue_keras_tabular_forecast,
     make_test_queue_keras_text_binary,
     make_test_queue_pytorch_image_binary,
 )
@@ -273,4 +274,93 @@ def test_aiqc_pytorch_image_binary_scenario_runs_as_translated(db):
 
     assert summary.failed == 0, queue.status()["errors"]
     assert (queue.splitset.layout, queue.splitset.features_shape) == ("reshaped", (160, 120))
+    assert len(queue.predictors) == 1
+
+
+# ------------------------ forecasting windows and interpolation ------------------------
+def climate():
+    df = datum.to_pandas("delhi_climate.parquet").iloc[:300].copy()
+    df.loc[[0, 13, 200], "temperature"] = np.nan
+    return df
+
+
+@pytest.mark.parametrize("time_ordered", [True, False], ids=["time-ordered", "shuffled"])
+def test_a_forecast_splitset_made_step_by_step_equals_pipeline_tabular_make(any_db, time_ordered):
+    df = climate()
+    feature = Dataset.Tabular.from_pandas(df).make_feature(exclude_columns=["day_of_year"])
+    interpolaterset = feature.make_interpolaterset()
+    step = interpolaterset.make_featureinterpolater(dtypes=["float64"], interpolate_kwargs=dict(method="linear"))
+    assert interpolaterset.featureinterpolaters == [step]
+    window = feature.make_window(size_window=10, size_shift=5, time_ordered=time_ordered)
+    assert (window.size_window, feature.window["size_shift"]) == (10, 5)
+    encoderset = feature.make_encoderset()
+    encoderset.make_featurecoder(sklearn_preprocess=StandardScaler(), columns=["wind", "pressure"])
+    encoderset.make_featurecoder(sklearn_preprocess=MinMaxScaler(), dtypes=["float64"])
+    splitset = Splitset.make(feature_ids=[feature.id], size_test=0.2, size_validation=0.2)
+    low = encode(splitset)
+    high = assay.Pipeline.Tabular.make(
+        df, feature_cols_excluded="day_of_year",
+        feature_interpolaters=[dict(dtypes=["float64"], interpolate_kwargs=dict(method="linear"))],
+        feature_window=dict(size_window=10, size_shift=5, time_ordered=time_ordered),
+        feature_encoders=[dict(sklearn_preprocess=StandardScaler(), columns=["wind", "pressure"]),
+                          dict(sklearn_preprocess=MinMaxScaler(), dtypes=["float64"])],
+        size_test=0.2, size_validation=0.2,
+    )
+    assert low.window == high.window
+    assert [i.to_json() for i in low.interpolaters] == [i.to_json() for i in high.interpolaters]
+    assert low.features_shape == low.label_shape == (10, 4)
+    assert_same_splitset(low, high)
+    assert np.isfinite(low.samples_for("train")["features"]).all()
+
+
+def test_bad_forecast_steps_are_refused_naming_the_parameter(db):
+    df = climate()
+    dataset = Dataset.Tabular.from_pandas(df)
+    feature = dataset.make_feature()
+    interpolaterset = feature.make_interpolaterset()
+    before = table_counts()
+    with pytest.raises(errors.DataError, match=r"columns: \['nope'\] are not feature columns"):
+        interpolaterset.make_featureinterpolater(columns=["nope"])
+    with pytest.raises(errors.DataError, match="process_separately"):
+        interpolaterset.make_featureinterpolater(process_separately=False)
+    with pytest.raises(errors.DataError, match=r"size_window: size_window \+ size_shift = 400 is longer"):
+        feature.make_window(size_window=300, size_shift=100)
+    with pytest.raises(errors.DataError, match="size_shift: must be an integer of at least 1"):
+        feature.make_window(size_window=10, size_shift=0)
+    sequence = Dataset.Sequence.from_numpy(np.ones((4, 5, 2))).make_feature()
+    with pytest.raises(errors.DataError, match=r"feature_id: .* sequence data; .*Pipeline\.Sequence\.make"):
+        sequence.make_window(size_window=2, size_shift=1)
+    with pytest.raises(errors.DataError, match=r"interpolaterset: .*SimpleImputer"):
+        sequence.make_interpolaterset().make_featureinterpolater(dtypes=["float64"])
+    after = table_counts()  # only the sequence dataset and its feature
+    assert {t: after[t] - before[t] for t in after if after[t] != before[t]} == \
+        {"dataset": 1, "datasetchunk": 1, "feature": 1}
+    before = table_counts()
+    feature.make_window(size_window=10, size_shift=5)
+    label = dataset.make_label(columns=["humidity"])
+    with pytest.raises(errors.SplitError, match=r"label_id: .* pass label_id=None"):
+        Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=0.2)
+    with pytest.raises(errors.SplitError, match="unsupervised_stratify_col: assay stratifies on the label only"):
+        Splitset.make(feature_ids=[feature.id], size_test=0.2, unsupervised_stratify_col="day_of_year")
+    splitset = Splitset.make(feature_ids=[feature.id], size_test=0.2)
+    with pytest.raises(errors.SplitError, match="fold_count: folds shuffle windows across time"):
+        splitset.make_foldset(fold_count=2)
+    with pytest.raises(errors.DataError, match=r"size_window: feature .* has its window already"):
+        feature.make_window(size_window=10, size_shift=5)
+    after = table_counts()
+    assert {t: after[t] - before[t] for t in after if after[t] != before[t]} == {"label": 1, "splitset": 1}
+
+
+def test_aiqc_keras_tabular_forecast_scenario_runs_as_translated(db):
+    pytest.importorskip("assay_keras")
+    queue = make_test_queue_keras_tabular_forecast(permute_count=0, hyperparameters={
+        "neuron_count": [4], "batch_size": [32], "epochs": [1], "dense_multiplier": [1]})
+
+    summary = queue.run_jobs(progress=False)
+
+    assert summary.failed == 0, queue.status()["errors"]
+    splitset = queue.splitset
+    assert (splitset.features_shape, splitset.label_shape) == ((28, 5), (28, 5))
+    assert [step.columns for step in splitset.interpolaters] == [["temperature", "humidity", "wind", "pressure"]]
+    assert np.isfinite(splitset.samples_for("train")["features"]).all()
     assert len(queue.predictors) == 1

@@ -8,7 +8,8 @@ hyperparameter set, a queue whose jobs succeeded and failed, predictors with his
 feature importance and an inference. From revision 0005 on it also holds what the later revisions store: a
 splitset made step by step (foldset, encoderset, coders), a sequence dataset in chunks, a splitset with
 interpolaters and a forecasting window, and an adaptive (TPE) search queue with a median pruner; from 0006 on, a
-multi-input splitset (a table and a sequence per sample) with a queue of a two-input torch model.
+multi-input splitset (a table and a sequence per sample) with a queue of a two-input torch model; from 0007 on, a
+step-by-step feature with interpolaters and a window (and its open splitset), and a sequence featurecoder.
 
 ``assay_0001.sqlite3`` was made by this script as it stood at revision 0001 (the iris part only); a frozen
 database is never remade.
@@ -132,6 +133,14 @@ def later_revisions(iris) -> None:
     assay.Experiment.make(library="torch", analysis_type="classification_binary", fn_build=fn_build_two_inputs,
                           fn_train=fn_train, hyperparameters={"neuron_count": [4]}, splitset_id=multi.id,
                           ).run_jobs(progress=False)
+
+    # 0007: step by step, a table's interpolaters and forecasting window, and a sequence featurecoder (coder.axis)
+    forecast = Dataset.Tabular.from_pandas(series).make_feature()
+    forecast.make_interpolaterset().make_featureinterpolater(interpolate_kwargs=dict(method="linear"), columns=["x"])
+    forecast.make_window(size_window=4, size_shift=2)
+    Splitset.make(feature_ids=[forecast.id], size_test=0.2, size_validation=0.2)
+    series_feature = Dataset.Sequence.from_numpy(sequences).make_feature()
+    series_feature.make_encoderset().make_featurecoder(sklearn_preprocess=StandardScaler(), columns=["0"])
 
 
 def fn_build_two_inputs(features_shape, label_shape, **hp):

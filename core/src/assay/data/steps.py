@@ -9,6 +9,7 @@ it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -23,9 +24,11 @@ from assay.data import (
     fits,
     images,
     ingest,
+    interpolation,
     multi_input,
     sequence,
     splitting,
+    windows,
 )
 from assay.data.array_encoding import ArrayStep
 from assay.data.encoding import EncoderStep
@@ -125,11 +128,68 @@ def make_featureshaper(feature: FeatureRow, reshape_indices: Any) -> FeatureRow:
     indices = array_encoding.check_reshape_indices(reshape_indices)
     if indices is None:
         raise errors.DataError("reshape_indices", "give the new shape's axes, e.g. (0, 2, 3)")
+    _check_unencoded(feature, "reshape_indices")
+    return queries.update_feature(feature.id, dict(reshape_indices=indices, layout="reshaped"))
+
+
+def make_featureinterpolater(feature: FeatureRow, spec: dict[str, Any]) -> FeatureRow:
+    """Add a ``feature_interpolaters`` entry to a tabular feature, checked with the earlier ones as
+    ``Pipeline.Tabular.make`` checks them (AIQC's FeatureInterpolater)."""
+    if feature.kind not in (None, "tabular"):
+        raise errors.DataError(
+            "interpolaterset", f"feature {feature.id} is {feature.kind} data, which has no interpolation (neither "
+            "has Pipeline.Sequence/Image.make); fill gaps with a featurecoder, e.g. feature.make_encoderset()"
+            ".make_featurecoder(sklearn_preprocess=SimpleImputer())")
+    _check_unencoded(feature, "interpolaters")
+    try:
+        json.dumps(spec)
+    except (TypeError, ValueError) as exc:
+        raise errors.DataError("interpolate_kwargs", f"the step must be stored as JSON (names, numbers, dtype names as "
+                               f"strings): {exc}") from None
+    specs = [*(feature.interpolaters or []), spec]
+    try:
+        interpolation.parse_feature_interpolaters(specs, frame(feature.dataset_id)[feature.columns])
+    except errors.DataError as exc:  # named as make_featureinterpolater's own parameter
+        raise errors.DataError(_own(exc.parameter, f"feature_interpolaters[{len(specs) - 1}]"),
+                               str(exc).split(": ", 1)[-1]) from None
+    return queries.update_feature(feature.id, dict(interpolaters=specs))
+
+
+def make_window(feature: FeatureRow, spec: dict[str, Any]) -> windows.Window:
+    """Give a tabular feature forecasting windows (``Pipeline.Tabular.make``'s ``feature_window``; AIQC's
+    Window), before any splitset of it is made: its splits depend on them."""
+    if feature.kind not in (None, "tabular"):
+        raise errors.DataError(
+            "feature_id", f"feature {feature.id} is {feature.kind} data; step by step, windows run along a table's "
+            f"rows: use assay.Pipeline.Sequence.make(..., feature_window=dict(...)) for windows along sequences")
+    if feature.window is not None:
+        raise errors.DataError("size_window", f"feature {feature.id} has its window already")
+    made = [row.id for row in queries.splitsets_of_feature(feature.id)]
+    if made:
+        raise errors.DataError("feature_id", f"splitsets {made} of feature {feature.id} are split already; make the "
+                               "window before Splitset.make")
+    df = frame(feature.dataset_id)
+    try:
+        window = windows.parse(spec, len(df), None)
+    except errors.DataError as exc:
+        raise errors.DataError(_own(exc.parameter, "feature_window"), str(exc).split(": ", 1)[-1]) from None
+    windows.check_forecastable(df[feature.columns], "feature_id",
+                               "make a feature without them: dataset.make_feature(exclude_columns={columns!r})")
+    queries.update_feature(feature.id, dict(window=spec))
+    return window
+
+
+def _own(parameter: str, prefix: str) -> str:
+    """A pipeline parameter (``feature_window.size_window``) as a step's own (``size_window``)."""
+    own = parameter[len(prefix):].lstrip(".") if parameter.startswith(prefix) else parameter
+    return own or prefix
+
+
+def _check_unencoded(feature: FeatureRow, what: str) -> None:
     encoded = [row.id for row in queries.splitsets_of_feature(feature.id) if row.is_encoded]
     if encoded:
-        raise errors.DataError("reshape_indices", f"splitsets {encoded} of feature {feature.id} are encoded already "
-                               "with its shape; make a new feature (dataset.make_feature()) to reshape")
-    return queries.update_feature(feature.id, dict(reshape_indices=indices, layout="reshaped"))
+        raise errors.DataError("feature_id", f"splitsets {encoded} of feature {feature.id} are encoded already; "
+                               f"{what} change a feature before its splitsets' first queue")
 
 
 def make_feature(dataset: DatasetRow, df: pd.DataFrame, include_columns: Any, exclude_columns: Any) -> FeatureRow:
@@ -150,9 +210,14 @@ def make_feature(dataset: DatasetRow, df: pd.DataFrame, include_columns: Any, ex
 
 
 def make_splitset(feature_ids: Any, label_id: int | None, size_test: float | None, size_validation: float | None,
-                  bin_count: int | None, seed: int) -> SplitsetRow:
+                  bin_count: int | None, seed: int, unsupervised_stratify_col: Any = None) -> SplitsetRow:
     """Check, split and store a splitset of one feature (and its label), or of several features aligned by row
     (a multi-input splitset); encoders are fitted later."""
+    if unsupervised_stratify_col is not None:
+        raise errors.SplitError(
+            "unsupervised_stratify_col", "assay stratifies on the label only: forecast windows (feature.make_window) "
+            "are split in time order (test last, so no window trains on the future), other unsupervised rows at "
+            "random; drop unsupervised_stratify_col (make_window(..., time_ordered=False) shuffles windows)")
     ids = encoding.as_list(feature_ids) if not isinstance(feature_ids, int) else [feature_ids]
     if not ids:
         raise errors.SplitError("feature_ids", f"give feature ids as feature_ids=[id, ...], got {feature_ids!r}")
@@ -165,6 +230,9 @@ def make_splitset(feature_ids: Any, label_id: int | None, size_test: float | Non
     label = None if label_id is None else _row(LabelRow, label_id, "label_id")
     if feature.kind not in (None, "tabular"):
         return _make_array_splitset(feature, label, size_test, size_validation, bin_count, int(seed))
+    if feature.window is not None and label is not None:
+        raise errors.SplitError("label_id", f"feature {feature.id} has forecasting windows, whose labels are the "
+                                "windows size_shift rows later; pass label_id=None")
     if label is not None and label.dataset_id != feature.dataset_id:
         raise errors.SplitError("label_id", f"label {label.id} is of dataset {label.dataset_id}, the feature of "
                                             f"dataset {feature.dataset_id}: make both from the same dataset")
@@ -174,12 +242,18 @@ def make_splitset(feature_ids: Any, label_id: int | None, size_test: float | Non
                            f"dataset.make_feature(exclude_columns=[{label.column!r}])"
         )
     df = frame(feature.dataset_id)
+    window = None if feature.window is None else windows.parse(feature.window, len(df), None)
     strata = _strata(df, label, bin_count)
-    samples = splitting.split_rows(strata, len(df), size_test, size_validation, int(seed))
+    if window is not None and window.time_ordered:  # as Pipeline.Tabular.make splits windows
+        samples = windows.split_time_ordered(window, size_test, size_validation, None)
+    else:
+        count = len(df) if window is None else window.count
+        samples = splitting.split_rows(strata, count, size_test, size_validation, int(seed))
     return queries.store_open_splitset(dict(
         dataset_id=feature.dataset_id, label_id=label_id, feature_id=feature.id, size_test=size_test,
         size_validation=size_validation, fold_count=None, bin_count=bin_count, seed=int(seed),
         samples=fits.as_lists(samples), split_sizes={split: len(rows) for split, rows in samples.items()},
+        window=None if window is None else window.to_json(),
     ))
 
 
@@ -250,6 +324,10 @@ def make_foldset(splitset: SplitsetRow, fold_count: int, bin_count: int | None) 
     df = None if label is None else frame(label.dataset_id)  # sequences and images have their labels apart
     bins = bin_count if bin_count is not None else splitset.bin_count
     strata = _strata(df, label, bins)
+    if splitset.window is not None and windows.Window.from_json(splitset.window).time_ordered:
+        raise errors.SplitError("fold_count", "folds shuffle windows across time; with time-ordered windows use "
+                                "size_validation, or feature.make_window(..., time_ordered=False) for folds of "
+                                "shuffled windows")
     train = np.asarray(data_queries.column_value(SplitsetRow, splitset.id, "samples")["train"], dtype=np.int64)
     folds = splitting.fold_rows(strata, train, fold_count, int(splitset.seed))
     # a multi-input splitset's inputs get the same folds

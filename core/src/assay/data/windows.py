@@ -122,6 +122,20 @@ def parse(spec: Any, row_count: int, label_column: Any) -> Window | None:
     return Window(size_window, size_shift, record_shifted, bool(spec.get("time_ordered", True)), starts)
 
 
+def check_forecastable(features: Any, parameter: str, fix: str) -> None:
+    """Windows forecast their own features: every feature column must be numeric (``fix`` is the advice, with
+    ``{columns}`` for the others)."""
+    import pandas as pd
+
+    not_numeric = {c: str(features[c].dtype) for c in features.columns
+                   if not pd.api.types.is_numeric_dtype(features[c].dtype) or pd.api.types.is_bool_dtype(
+                       features[c].dtype)}
+    if not_numeric:
+        raise errors.DataError(
+            parameter, f"with forecasting windows the features are forecast, so they must be numeric, but "
+            f"{not_numeric} are not; {fix.format(columns=list(not_numeric))}")
+
+
 def split_time_ordered(window: Window, size_test: float | None, size_validation: float | None,
                        fold_count: int | None) -> dict[str, np.ndarray]:
     """Train, then validation, then test windows in time order, with a gap at each boundary (see the module)."""
@@ -192,16 +206,20 @@ def encode(encoders: Any, frame: Any, window: Window, windows: Any) -> tuple[np.
 
 def raw_targets(encoders: Any, frame: Any, window: Window, windows: Any) -> np.ndarray:
     """The original values each window forecasts, ``(n, size_window, columns)``, gaps interpolated as encoded."""
+    return raw_windows(forecast_columns(encoders), encoders.feature_interpolaters, frame, window, windows)
+
+
+def raw_windows(columns: list[str], interpolaters: list[Any], frame: Any, window: Window, windows: Any) -> np.ndarray:
+    """:func:`raw_targets` of ``columns`` (in that order) and feature ``interpolaters``, before encoders exist."""
     import pandas as pd
 
     windows = np.asarray(windows, dtype=np.int64)
-    columns = forecast_columns(encoders)
     rows = window.rows(windows)
     part = frame[columns].iloc[rows]
-    if encoders.feature_interpolaters:
+    if interpolaters:
         from assay.data import interpolation
 
-        part = interpolation.apply(encoders.feature_interpolaters, part)
+        part = interpolation.apply(interpolaters, part)
     values = part.to_numpy(dtype=np.float64, na_value=np.nan)
     position = pd.Series(np.arange(len(rows)), index=rows)
     return values[position.loc[window.label_rows(windows).ravel()].to_numpy()].reshape(

@@ -83,8 +83,9 @@ def combinations(grid: dict[str, list[Any]], search_count: int | None, search_pe
 def check_labels(splitset: Any, analysis_type: str, pending: Any = None) -> None:
     """The splitset's labels fit the analysis type (a :class:`~assay.data.splitsets.SplitsetData` or Splitset).
 
-    ``pending``: encoders fitted but not stored yet (a splitset made step by step), with ``label_shape`` and
-    ``categorical_encoder``; without it both are read from the stored splitset.
+    ``pending``: encoders fitted but not stored yet (a splitset made step by step), with ``label_shape``,
+    ``categorical_encoder`` and ``raw_labels`` (forecast windows); without it they are read from the stored
+    splitset.
     """
     label_shape = splitset.label_shape if pending is None else pending.label_shape
     if label_shape is None:  # forecasting windows have labels (the shifted windows) but no label column
@@ -94,7 +95,9 @@ def check_labels(splitset: Any, analysis_type: str, pending: Any = None) -> None
         )
     categorical = (data_queries.label_encoder_is_categorical(splitset.id) if pending is None
                    else pending.categorical_encoder)
-    labels = splitset.raw_labels(sorted(i for rows in splitset.samples.values() for i in rows))
+    rows = sorted(i for rows in splitset.samples.values() for i in rows)
+    pending_labels = None if pending is None else pending.raw_labels
+    labels = splitset.raw_labels(rows) if pending_labels is None else pending_labels(rows)
     plugins.analysis_type(analysis_type).check_labels(labels, categorical_encoder=bool(categorical))
 
 

@@ -129,9 +129,10 @@ def evaluate_split(*, backend: plugins.Backend, analysis_type: str, fn_predict: 
     """Predict one split, decode the predictions to original label values and compute its metrics."""
     samples = _prepared(backend, analysis_type, splitset, split, fold_index)
     # the backend's own predict leaves the samples alone; a user's fn_predict gets a copy it may change
-    predictions, probabilities = predicting.predict(backend, analysis_type, fn_predict, model,
-                                                    samples if fn_predict is None else _fresh(samples))
     classes = list(splitset.label_classes) if plugins.analysis_type(analysis_type).is_classification else []
+    predictions, probabilities = predicting.predict(backend, analysis_type, fn_predict, model,
+                                                    samples if fn_predict is None else _fresh(samples),
+                                                    class_count=len(classes) or None)
     rows, labels, true_codes = _split_truth(splitset, split, fold_index, tuple(classes))
     decoded = splitset.decode_labels(predicting.one_column(predictions, len(rows)), fold_index=fold_index)
     metrics = plugins.metrics(analysis_type, true_codes, predicting.predicted_coding(predictions, decoded, classes),

@@ -159,7 +159,7 @@ class Inference:
         backend = plugins.backend(self.library)
         samples = backend.prepare_samples(self.analysis_type, raw)
         predictions, probabilities = predicting.predict(backend, self.analysis_type, self.fn_predict, self.model,
-                                                        samples)
+                                                        samples, class_count=len(classes) or None)
         decoded = self.encoders.decode_labels(predicting.one_column(predictions, len(index)))
 
         frame = pd.DataFrame({"prediction": decoded}, index=index)

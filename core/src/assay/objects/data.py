@@ -241,19 +241,31 @@ class Splitset(Persisted):
     @classmethod
     def make(cls, feature_ids: Any, label_id: int | None = None, size_test: float | None = None,
              size_validation: float | None = None, bin_count: int | None = None,
-             seed: int = splitting.DEFAULT_SEED) -> Splitset:
+             seed: int = splitting.DEFAULT_SEED, unsupervised_stratify_col: str | None = None) -> Splitset:
         """Split a feature's rows, stratified on its label (step-by-step API).
 
         The splits are those ``Pipeline.Tabular.make`` makes with the same arguments. Add folds with
         :meth:`make_foldset`; encoders come from the label's labelcoder and the feature's encoderset and are
         fitted when the splitset is first queued (``algorithm.make_queue`` or ``Experiment.make``).
 
+        A sequence or image feature takes a label made from a table of one row per sample
+        (``Pipeline.Sequence/Image.make``'s ``label_df_or_path``). A feature with forecasting windows
+        (``feature.make_window``) is its own label (``label_id=None``), split as ``Pipeline.Tabular.make``'s
+        ``feature_window`` splits it: in time order by default.
+
         Args:
-            feature_ids: ``[feature.id]`` (one feature).
-            label_id: the label's id; ``None`` for unsupervised data.
+            feature_ids: ``[feature.id]`` (one feature), or several tabular features aligned by row.
+            label_id: the label's id; ``None`` for unsupervised data and forecasts.
             size_test, size_validation, bin_count, seed: as in ``Pipeline.Tabular.make``.
+            unsupervised_stratify_col: refused (AIQC's): assay stratifies on the label only; forecast windows are
+                split in time order, so no window trains on the future. The error says what to do instead.
+
+        Raises:
+            assay.errors.SplitError: bad sizes, a label of another dataset (tables) or row count (sequences and
+                images), a label with forecasting windows, ``unsupervised_stratify_col``; nothing is stored then.
         """
-        return cls(steps.make_splitset(feature_ids, label_id, size_test, size_validation, bin_count, seed))
+        return cls(steps.make_splitset(feature_ids, label_id, size_test, size_validation, bin_count, seed,
+                                       unsupervised_stratify_col))
 
     def make_foldset(self, fold_count: int, bin_count: int | None = None) -> Foldset:
         """Cross-validation folds on the train rows, stratified as the splits (``bin_count`` bins a continuous

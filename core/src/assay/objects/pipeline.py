@@ -6,6 +6,8 @@ features, splitset, folds and encoders. Bad input therefore never leaves rows be
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -358,7 +360,8 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
     window = windows.parse(feature_window, len(df), label_column)
     feature_columns, excluded = _check_columns(df, label_column, feature_cols_excluded)
     if window is not None:
-        _check_forecastable(df[feature_columns])
+        windows.check_forecastable(df[feature_columns], "feature_cols_excluded",
+                                   "exclude them with feature_cols_excluded={columns!r}")
     if label_column is None and label_encoder is not None:
         raise errors.EncoderError("label_encoder", "needs a label_column; leave it None when unsupervised")
     label_step = None
@@ -408,19 +411,6 @@ def _plan(df_or_path, label_column, label_encoder, feature_cols_excluded, featur
                     bin_count=bin_count, seed=int(seed))
     return _Plan(df, name, feature_columns, excluded, label, label_step, is_categorical, feature_steps,
                  passthrough, nan_columns, samples, folds, settings, interpolaters, parts, window)
-
-
-def _check_forecastable(features: pd.DataFrame) -> None:
-    """Windows forecast their own features: every feature column must be numeric."""
-    not_numeric = {c: str(features[c].dtype) for c in features.columns
-                   if not pd.api.types.is_numeric_dtype(features[c].dtype) or pd.api.types.is_bool_dtype(
-                       features[c].dtype)}
-    if not_numeric:
-        raise errors.DataError(
-            "feature_cols_excluded",
-            f"with feature_window the features are forecast, so they must be numeric, but {not_numeric} are not; "
-            f"exclude them with feature_cols_excluded={list(not_numeric)!r}",
-        )
 
 
 def _fit_all(plan: _Plan) -> tuple[list[Fit], Fit | None]:
@@ -493,6 +483,19 @@ def _public(data: SplitsetData) -> Splitset:
     return Splitset(data.row, data)
 
 
+def _shapes(plan: _Plan, fits: list[Fit], label_shape: list[int] | None,
+            ) -> tuple[list[str], list[int], list[int] | None]:
+    """``(feature_names, features_shape, label_shape)`` of fitted encoders; with windows the samples are windows
+    and, when recorded, so are the labels."""
+    feature_names = [n for fit in fits for n in fit.names] + list(plan.passthrough)
+    features_shape = [len(feature_names)]
+    if plan.window is not None:
+        _check_window_encoders(fits)
+        features_shape = [plan.window.size_window, len(feature_names)]
+        label_shape = list(features_shape) if plan.window.record_shifted else None
+    return feature_names, features_shape, label_shape
+
+
 def _write(plan: _Plan, fits: list[Fit], label_fit: Fit | None) -> Splitset:
     """Store dataset, label, features, splitset, folds and encoders in one transaction."""
     label = plan.label
@@ -501,12 +504,7 @@ def _write(plan: _Plan, fits: list[Fit], label_fit: Fit | None) -> Splitset:
         fitted_label = label_fit.by_fold[None] if label_fit else None
         classes = encoding.label_classes(plan.label_step, fitted_label, label) if plan.is_categorical else []
         label_shape = [len(label_fit.names)] if label_fit else [1]
-    feature_names = [n for fit in fits for n in fit.names] + list(plan.passthrough)
-    features_shape = [len(feature_names)]
-    if plan.window is not None:
-        _check_window_encoders(fits)
-        features_shape = [plan.window.size_window, len(feature_names)]
-        label_shape = list(features_shape) if plan.window.record_shifted else None
+    feature_names, features_shape, label_shape = _shapes(plan, fits, label_shape)
 
     label_columns = None
     if label is not None:
@@ -545,11 +543,14 @@ class PendingEncoding:
             transaction).
         label_shape: the shape of one encoded label (``None`` without a label).
         categorical_encoder: whether the label encoder only maps categories.
+        raw_labels: with forecasting windows, the original values the windows of some rows forecast (the
+            stored splitset gives them only once encoded); ``None`` otherwise.
     """
 
     rows: dict[str, Any]
     label_shape: tuple[int, ...] | None
     categorical_encoder: bool
+    raw_labels: Callable[[Any], np.ndarray] | None = None
 
 
 def _label_updates(label: pd.Series, label_step: EncoderStep | None, label_fit: Fit | None,
@@ -592,7 +593,10 @@ def plan_encoding(splitset_id: int) -> PendingEncoding | None:
     features = df[feature.columns]
     passthrough = encoding.select_columns(feature_steps, features, None if label is None else label.name)
     encoding.check_data(feature_steps, features)
-    parts = _parts(df[feature.columns + ([label.name] if label is not None else [])], [], samples, folds)
+    interpolaters = interpolation.parse_feature_interpolaters(feature.interpolaters, features)
+    window = None if splitset.window is None else windows.Window.from_json(splitset.window)
+    parts = _parts(df[feature.columns + ([label.name] if label is not None else [])], interpolaters, samples, folds,
+                   window)
     nan_columns = [c for c, has_nan in parts.all[feature.columns].isna().any().items() if has_nan]
     nan_passthrough = [c for c in passthrough if c in nan_columns]
     if nan_passthrough:
@@ -602,20 +606,26 @@ def plan_encoding(splitset_id: int) -> PendingEncoding | None:
                     fold_count=splitset.fold_count, bin_count=splitset.bin_count, seed=splitset.seed)
     is_categorical = label is not None and label_is_categorical(label, label_step)
     plan = _Plan(df, None, list(feature.columns), list(feature.columns_excluded), label, label_step, is_categorical,
-                 feature_steps, passthrough, nan_columns, samples, folds, settings, [], parts)
+                 feature_steps, passthrough, nan_columns, samples, folds, settings, interpolaters, parts, window)
     fits, label_fit = _fit_all(plan)
-    label_updates, shapes = None, {}
+    label_updates, label_shape = None, None
     if label is not None:
         label_updates = _label_updates(label, label_step, label_fit, is_categorical)
-        shapes["label_shape"] = [len(label_fit.names)] if label_fit else [1]
-    feature_names = [n for fit in fits for n in fit.names] + list(passthrough)
-    shapes.update(features_shape=[len(feature_names)], feature_names=feature_names)
+        label_shape = [len(label_fit.names)] if label_fit else [1]
+    feature_names, features_shape, label_shape = _shapes(plan, fits, label_shape)
+    shapes = dict(features_shape=features_shape, feature_names=feature_names,
+                  interpolaters=[step.to_json() for step in interpolaters] or None)
+    if label_shape is not None:
+        shapes["label_shape"] = label_shape
     encoders = [encoder_rows(fit) for fit in ([label_fit] if label_fit else []) + fits]
     return PendingEncoding(
         rows=dict(splitset_id=splitset.id, splitset=shapes, label_id=splitset.label_id, label=label_updates,
                   encoders=encoders),
         label_shape=tuple(shapes["label_shape"]) if "label_shape" in shapes else None,
         categorical_encoder=bool(label_step is not None and label_step.is_categorical),
+        raw_labels=None if window is None or not window.record_shifted else functools.partial(
+            windows.raw_windows, [c for fit in fits for c in fit.step.columns] + list(passthrough), interpolaters,
+            df, window),
     )
 
 

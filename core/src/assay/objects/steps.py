@@ -11,6 +11,7 @@ from typing import Any
 
 from assay import errors
 from assay.data import steps
+from assay.data.windows import Window
 from assay.db.models import CoderRow, EncodersetRow, FeatureRow, FoldsetRow, LabelRow
 from assay.db.queries import data as data_queries
 from assay.db.queries import steps as queries
@@ -55,6 +56,33 @@ class Feature(Persisted):
     sample_shape = column["list[int] | None"]("one sample's shape, for sequences and images")
     reshape_indices = column["Any"]("how sample columns were reshaped, for sequences and images")
     layout = column["str | None"]("the array layout of sequences and images")
+    interpolaters = column["list[dict[str, Any]] | None"]("its ``feature_interpolaters`` specs (tables)")
+    window = column["dict[str, Any] | None"]("its ``feature_window`` spec (tables)")
+
+    def make_interpolaterset(self) -> Interpolaterset:
+        """This feature's interpolation steps (AIQC's Interpolaterset): add them with
+        :meth:`Interpolaterset.make_featureinterpolater`."""
+        return Interpolaterset(self)
+
+    def make_window(self, size_window: int, size_shift: int, record_shifted: bool = True,
+                    time_ordered: bool = True) -> Window:
+        """Forecasting windows over this table's rows (AIQC's ``Window.from_feature``): ``Pipeline.Tabular.make``'s
+        ``feature_window=dict(size_window=..., size_shift=..., record_shifted=..., time_ordered=...)``.
+
+        The samples of a splitset of this feature are then windows of ``size_window`` rows, each labelled with
+        the window ``size_shift`` rows later (make the splitset with ``label_id=None``), split in time order
+        (test last) unless ``time_ordered=False``. Make it before ``Splitset.make``.
+
+        Raises:
+            assay.errors.DataError: a window longer than the series, a feature with non-numeric columns, a
+                sequence or image feature (use ``Pipeline.Sequence.make(feature_window=...)``), a second window, or
+                one made after a splitset of the feature.
+        """
+        spec = dict(size_window=size_window, size_shift=size_shift, record_shifted=record_shifted,
+                    time_ordered=time_ordered)
+        window = steps.make_window(self._row, spec)
+        self.refresh()
+        return window
 
     def make_featureshaper(self, reshape_indices: Any) -> Feature:
         """Reshape this sequence or image feature's encoded samples: ``Pipeline.Sequence/Image.make``'s
@@ -73,6 +101,49 @@ class Feature(Persisted):
         if queries.encodersets(self.id):
             raise errors.EncoderError("encoderset", f"feature {self.id} has its encoderset already")
         return Encoderset(queries.store_encoderset(self.id))
+
+
+class Interpolaterset:
+    """The interpolation steps of a tabular feature (AIQC's Interpolaterset), stored on the feature: ``Pipeline
+    .Tabular.make``'s ``feature_interpolaters``. Each split is interpolated among its own rows when a queue first
+    encodes a splitset of the feature; inference interpolates new rows the same way."""
+
+    def __init__(self, feature: Feature):
+        self.feature_id = feature.id
+
+    def make_featureinterpolater(self, interpolate_kwargs: dict[str, Any] | None = None, dtypes: Any = None,
+                                 columns: Any = None, process_separately: bool = True,
+                                 verbose: bool = False) -> dict[str, Any]:
+        """Add an interpolation step: a ``feature_interpolaters`` entry ``dict(interpolate_kwargs=..., dtypes=...,
+        columns=...)`` (float columns; neither selector takes every float column no earlier step took).
+
+        Args:
+            interpolate_kwargs: ``pandas.DataFrame.interpolate`` arguments (default ``method="linear",
+                limit_direction="both"``).
+            dtypes, columns: selectors, as in ``Pipeline.Tabular.make``.
+            process_separately: AIQC's; assay always interpolates each split (and fold part) among its own rows,
+                so no split borrows values from another: ``False`` is refused.
+            verbose: accepted for AIQC scripts.
+
+        Returns:
+            the step as stored.
+
+        Raises:
+            assay.errors.DataError: the checks of ``Pipeline.Tabular.make`` (non-float or unknown columns, a
+                column an earlier step interpolates...), or a sequence or image feature; nothing is stored then.
+        """
+        if process_separately is not True:
+            raise errors.DataError("process_separately", "assay interpolates each split among its own rows so no "
+                                   "split borrows values from another; leave process_separately=True")
+        spec = {key: value for key, value in dict(interpolate_kwargs=interpolate_kwargs, dtypes=dtypes,
+                                                   columns=columns).items() if value is not None}
+        feature = steps.make_featureinterpolater(data_queries.row(FeatureRow, self.feature_id), spec)
+        return feature.interpolaters[-1]
+
+    @property
+    def featureinterpolaters(self) -> list[dict[str, Any]]:
+        """The steps, in the order they apply."""
+        return list(data_queries.row(FeatureRow, self.feature_id).interpolaters or [])
 
 
 class Encoderset(Persisted):
@@ -146,4 +217,4 @@ class Foldset(Persisted):
     bin_count = column["int | None"]("bins a continuous label was stratified on")
 
 
-__all__ = ["Coder", "Encoderset", "Feature", "Foldset", "Label"]
+__all__ = ["Coder", "Encoderset", "Feature", "Foldset", "Interpolaterset", "Label"]
