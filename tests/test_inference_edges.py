@@ -66,6 +66,28 @@ def test_rows_are_named_by_position_and_by_index_label_when_the_index_is_not_the
         predictor.infer(rows)
 
 
+def test_a_category_unseen_in_training_is_refused_naming_the_encoder_and_how_to_tolerate_it(db):
+    from edge_helpers import fn_build, fn_train
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
+
+    splitset = assay.Pipeline.Tabular.make(
+        frame(), label_column="kind", label_encoder=dict(sklearn_preprocess=OrdinalEncoder()),
+        feature_encoders=[dict(sklearn_preprocess=OneHotEncoder(), columns=["city"])], feature_cols_excluded=[
+            "imputed"], size_test=0.25)
+    queue = assay.Experiment.make(library="torch", analysis_type="classification_multi", fn_build=fn_build,
+                                  fn_train=fn_train, splitset_id=splitset.id, seed=3)
+    queue.run_jobs(progress=False)
+    rows = new_rows().drop(columns="imputed")
+    rows.loc[3, "city"] = "quito"
+    before = row_counts()
+
+    with pytest.raises(errors.EncoderError, match=r"^feature_encoders\[0\]: OneHotEncoder failed to encode "
+                       r"\['city'\].*'quito'.*never saw.*handle_unknown='ignore'"):
+        queue.predictors[0].infer(rows)
+
+    assert row_counts() == before
+
+
 def test_a_bundle_and_assay_predict_refuse_the_same_rows(predictor, tmp_path, capsys):
     from assay import cli
 

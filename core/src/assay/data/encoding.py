@@ -195,8 +195,13 @@ def transform(step: EncoderStep | FittedEncoder, fitted: Any, data: pd.DataFrame
     try:
         out = step.family.transform(fitted, private_copy(data))
     except Exception as exc:  # an encoder that cannot handle new values (unknown category...) names itself
+        hint = ""
+        if "unknown categor" in str(exc).lower():  # new data at inference: the fit saw every row it was given
+            hint = ("; the data holds a category the encoder never saw when it was fitted: drop those rows, or make "
+                    "the splitset again with an encoder that tolerates them, e.g. OneHotEncoder(handle_unknown="
+                    "'ignore') or OrdinalEncoder(handle_unknown='use_encoded_value', unknown_value=-1)")
         raise errors.EncoderError(
-            step.parameter, f"{type(fitted).__name__} failed to encode {list(data.columns)}: {exc}"
+            step.parameter, f"{type(fitted).__name__} failed to encode {list(data.columns)}: {exc}{hint}"
         ) from exc
     check_output(step.parameter, fitted, out, len(data))
     return out
