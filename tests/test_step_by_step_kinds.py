@@ -142,6 +142,8 @@ def test_bad_sequence_steps_are_refused_naming_the_parameter(db):
         dataset.make_feature(exclude_columns=["9"])
     with pytest.raises(errors.DataError, match="ndarray3D_or_npyPath: must be 3-D"):
         Dataset.Sequence.from_numpy(array[:, :, 0])
+    with pytest.raises(errors.DataError, match=r"^dtype: must be a numeric dtype"):
+        Dataset.Sequence.from_numpy(array, dtype="str")
     feature = dataset.make_feature()
     encoderset = feature.make_encoderset()
     before = table_counts()
@@ -166,6 +168,11 @@ def test_aiqc_keras_sequence_binary_scenario_runs_as_translated(db):
     assert (splitset.kind, splitset.features_shape, splitset.label_shape) == ("sequence", (178, 1), (1,))
     assert np.isfinite(splitset.samples_for("train")["features"]).all()  # AIQC's gaps were imputed
     assert len(queue.predictors) == 1
+    # inference encodes new samples with the limited encoders stored step by step
+    samples = Dataset.get(splitset.dataset_id).to_numpy()[splitset.samples["test"][:5]]
+    result = queue.predictors[0].infer(samples)
+    assert len(result) == 5
+    assert set(result["prediction"]) <= {0, 1}
 
 
 # ------------------------ text ------------------------
