@@ -217,6 +217,25 @@ def test_a_float_label_cannot_be_classified_and_a_categorical_label_encoder_cann
         make_queue(iris, analysis_type="regression", hyperparameters=None)
 
 
+@pytest.mark.parametrize("analysis_type", ["classification_binary", "classification_multi"])
+def test_a_whole_float_label_without_a_categorical_encoder_is_refused_for_classification_before_storing(
+        db, analysis_type):
+    # 0.0/1.0 (2.0) floats are stored as a continuous label with no classes: a classifier trained on them would
+    # infer without probability columns and decode to ints, so the definition is refused naming the fix
+    df = datum.to_pandas("iris.tsv")
+    classes = 2 if analysis_type == "classification_binary" else 3
+    df["species"] = (np.arange(len(df)) % classes).astype(float)
+    splitset = iris_splitset(df_or_path=df, label_encoder=None)
+    before = row_counts()
+
+    with pytest.raises(errors.ExperimentError, match=r"holds floats \[0\.0, 1\.0.*astype\(int\).*OrdinalEncoder"):
+        make_queue(splitset, analysis_type=analysis_type)
+
+    assert row_counts() == before
+    encoded = iris_splitset(df_or_path=df, label_encoder=dict(sklearn_preprocess=OrdinalEncoder()))
+    make_queue(encoded, analysis_type=analysis_type, fn_build=fn_build_binary if classes == 2 else fn_build)
+
+
 def test_the_same_seed_gives_the_same_metrics_on_a_rerun(splitset):
     first = make_queue(splitset, hyperparameters={"neuron_count": [8]}, seed=3)
     second = make_queue(splitset, hyperparameters={"neuron_count": [8]}, seed=3)

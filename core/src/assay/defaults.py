@@ -30,12 +30,23 @@ def _is_continuous(labels) -> bool:
     return bool(np.any(finite != np.round(finite)))
 
 
-def _check_classification(labels, classes_min: int, classes_max: int | None, name: str) -> None:
+def _check_classification(labels, classes_min: int, classes_max: int | None, name: str,
+                          categorical_encoder: bool) -> None:
     if _is_continuous(labels):
         raise errors.ExperimentError(
             "analysis_type",
             f"{name!r} needs class labels, but the label column holds continuous floats "
             f"(e.g. {np.asarray(labels)[0]!r}); use analysis_type='regression' or bin the label first",
+        )
+    if np.asarray(labels).dtype.kind == "f" and not categorical_encoder:
+        # a float label without a categorical encoder was stored as a continuous label: it has no classes, so
+        # predictions would decode without them and carry no probability columns
+        values = sorted({float(v) for v in np.unique(np.asarray(labels))})[:5]
+        raise errors.ExperimentError(
+            "label_encoder",
+            f"{name!r} needs class labels, but the label column holds floats {values}, which the splitset stores as "
+            "a continuous label; make the splitset again with the label cast to int (df[label_column].astype(int)) "
+            "or with label_encoder=dict(sklearn_preprocess=OrdinalEncoder())",
         )
     count = len(np.unique(np.asarray(labels).astype(str)))
     if count < classes_min or (classes_max is not None and count > classes_max):
@@ -47,11 +58,11 @@ def _check_classification(labels, classes_min: int, classes_max: int | None, nam
 
 
 def check_binary(labels, categorical_encoder: bool = False) -> None:
-    _check_classification(labels, 2, 2, BINARY)
+    _check_classification(labels, 2, 2, BINARY, categorical_encoder)
 
 
 def check_multi(labels, categorical_encoder: bool = False) -> None:
-    _check_classification(labels, 2, None, MULTI)
+    _check_classification(labels, 2, None, MULTI, categorical_encoder)
 
 
 def check_regression(labels, categorical_encoder: bool = False) -> None:
