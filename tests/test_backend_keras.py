@@ -38,6 +38,26 @@ def build_multi(features_shape, label_shape, **hp):
     return _dense_model(features_shape, label_shape[0], "softmax", hp["neuron_count"])
 
 
+def _multi_input_model(features_shape, units, activation, neuron_count):
+    """A functional model with one ``Input`` per shape (a table and a sequence), flattened and joined."""
+    inputs = [keras.Input(shape=shape) for shape in features_shape]
+    joined = keras.layers.Concatenate()([keras.layers.Flatten()(tensor) for tensor in inputs])
+    hidden = keras.layers.Dense(neuron_count, activation="relu")(joined)
+    return keras.Model(inputs, keras.layers.Dense(units, activation=activation)(hidden))
+
+
+def build_multi_input_regression(features_shape, label_shape, **hp):
+    return _multi_input_model(features_shape, label_shape[0], None, hp["neuron_count"])
+
+
+def build_multi_input_binary(features_shape, label_shape, **hp):
+    return _multi_input_model(features_shape, 1, "sigmoid", hp["neuron_count"])
+
+
+def build_multi_input_multi(features_shape, label_shape, **hp):
+    return _multi_input_model(features_shape, label_shape[0], "softmax", hp["neuron_count"])
+
+
 def train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
     model.compile(loss=loser, optimizer=optimizer)
     model.fit(samples_train["features"], samples_train["labels"],
@@ -51,6 +71,9 @@ class TestKerasBackendContract(BackendContractSuite):
     fn_build: ClassVar = {"regression": build_regression, "classification_binary": build_binary,
                           "classification_multi": build_multi}
     fn_train = train
+    fn_build_multi_input: ClassVar = {"regression": build_multi_input_regression,
+                                      "classification_binary": build_multi_input_binary,
+                                      "classification_multi": build_multi_input_multi}
     hyperparameters: ClassVar = {"neuron_count": 6}
 
     def model_outputs(self, model, samples):

@@ -41,6 +41,27 @@ def fn_build_binary(features_shape, label_shape, **hp):
     return fn_build(features_shape, label_shape, sigmoid=True, **hp)
 
 
+class MultiInputNet(nn.Module):
+    """One tensor per input (a table and a sequence), flattened, joined and passed through two dense layers."""
+
+    def __init__(self, features_shape, label_shape, neuron_count, sigmoid=False):
+        super().__init__()
+        width = sum(int(np.prod(shape)) for shape in features_shape)
+        layers = [nn.Linear(width, neuron_count), nn.ReLU(), nn.Linear(neuron_count, label_shape[0])]
+        self.layers = nn.Sequential(*layers, *([nn.Sigmoid()] if sigmoid else []))
+
+    def forward(self, table, sequence):
+        return self.layers(torch.cat([table.flatten(1), sequence.flatten(1)], dim=1))
+
+
+def fn_build_multi_input(features_shape, label_shape, **hp):
+    return MultiInputNet(features_shape, label_shape, hp["neuron_count"])
+
+
+def fn_build_multi_input_binary(features_shape, label_shape, **hp):
+    return MultiInputNet(features_shape, label_shape, hp["neuron_count"], sigmoid=True)
+
+
 @pytest.fixture(autouse=True)
 def _one_thread_in_child_processes(monkeypatch):
     """Fresh processes started by these tests (model loading) use one torch thread too."""
@@ -343,6 +364,8 @@ class TestTorchBackendContract(BackendContractSuite):
     library = "torch"
     fn_build: ClassVar = {REGRESSION: fn_build, BINARY: fn_build_binary, MULTI: fn_build}
     fn_train = fn_train
+    fn_build_multi_input: ClassVar = {REGRESSION: fn_build_multi_input, BINARY: fn_build_multi_input_binary,
+                                      MULTI: fn_build_multi_input}
     hyperparameters: ClassVar = {"neuron_count": 8, "batch_size": 8}
 
     def model_outputs(self, model, samples):

@@ -107,6 +107,29 @@ def test_continuous_label_is_stratified_by_quantile_bins(db):
     assert splitset.bin_count == 5
 
 
+@pytest.mark.parametrize(("rows", "bin_count"), [(20, None), (80, 40)])
+def test_folds_of_a_small_or_finely_binned_continuous_label_merge_neighbouring_bins(db, rows, bin_count):
+    # 16 train rows in 4 default bins, or 64 in 40 bins: every bin is smaller than the 5 (3) folds, which
+    # scikit-learn's StratifiedKFold refuses with a bare ValueError
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=rows), "target": rng.normal(size=rows)})
+    fold_count = 5 if bin_count is None else 3
+
+    splitset = assay.Pipeline.Tabular.make(df, label_column="target", size_test=0.2, fold_count=fold_count,
+                                           bin_count=bin_count)
+
+    train = splitset.samples["train"]
+    held_out = [fold.samples["validation"] for fold in splitset.folds]
+    assert_partition(dict(enumerate(held_out)), train)
+    assert max(map(len, held_out)) - min(map(len, held_out)) <= 1
+    # still stratified on the label: each fold holds rows from the low and the high half of the train labels
+    median = df["target"].iloc[train].median()
+    for rows_of_fold in held_out:
+        values = df["target"].iloc[rows_of_fold]
+        assert (values < median).any()
+        assert (values > median).any()
+
+
 def test_unsupervised_splits_take_the_requested_sizes(db):
     df = datum.to_pandas("delhi_climate.parquet")
     splitset = assay.Pipeline.Tabular.make(df, size_test=0.25, fold_count=3)

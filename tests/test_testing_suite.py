@@ -30,6 +30,7 @@ from assay.testing import BackendContractSuite
 from assay_dummy import model as linear
 
 DEFECT = {defect!r}
+MULTI_INPUT = {multi_input!r}
 LIBRARY = "contract_linear"
 
 
@@ -52,7 +53,14 @@ class ContractLinearPlugin:
     def assay_prepare_samples(self, library, analysis_type, samples):
         if library != LIBRARY:
             return None
-        return {{"features": linear.as_matrix(samples["features"]), "labels": linear.as_matrix(samples["labels"])}}
+        features = samples["features"]
+        if isinstance(features, list):  # several inputs: each a matrix, the list kept in input order
+            features = [linear.as_matrix(part) for part in features]
+            if DEFECT == "input_order":
+                features = features[::-1]
+        else:
+            features = linear.as_matrix(features)
+        return {{"features": features, "labels": linear.as_matrix(samples["labels"])}}
 
     @hookimpl
     def assay_train(self, library, fn_train, model, loser, optimizer, samples_train, samples_evaluate,
@@ -130,33 +138,75 @@ def fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hyperpa
     return linear.fit(model, loser, optimizer, samples_train, samples_evaluate, hyperparameters["epoch_count"])
 
 
+def joined(features):
+    """Several inputs side by side, each flattened: one matrix a linear model can take."""
+    return np.hstack([linear.as_matrix(part) for part in features]) if isinstance(features, list) else features
+
+
+class JoinedLinear(linear.LinearModel):
+    """numpy_linear on several inputs."""
+
+    def __init__(self, features_shape, label_shape):
+        super().__init__((sum(int(np.prod(shape)) for shape in features_shape),), label_shape)
+
+    def __call__(self, features):
+        return super().__call__(joined(features))
+
+
+def fn_build_multi_input(features_shape, label_shape, **hyperparameters):
+    return JoinedLinear(features_shape, label_shape)
+
+
+def fn_train_multi_input(model, loser, optimizer, samples_train, samples_evaluate, **hyperparameters):
+    samples_train, samples_evaluate = ({{"features": joined(samples["features"]), "labels": samples["labels"]}}
+                                       for samples in (samples_train, samples_evaluate))
+    return linear.fit(model, loser, optimizer, samples_train, samples_evaluate, hyperparameters["epoch_count"])
+
+
 class TestContractLinear(BackendContractSuite):
     library = LIBRARY
     fn_build = fn_build
     fn_train = fn_train
+    fn_build_multi_input = fn_build_multi_input if MULTI_INPUT else None
+    fn_train_multi_input = fn_train_multi_input
 '''
 
 
-def _run_suite(pytester, defect: str):
-    pytester.makepyfile(test_contract=TEST_MODULE.format(defect=defect))
-    return pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:xdist", "-q", "-k", "not fresh_process")
+# 3 library tests + 17 tests for each of the 3 analysis types: 2 left out (fresh process, one and two inputs),
+# 1 skipped (model_outputs is not defined), 14 passed (9 with one input, 5 with two)
+PASSED = 3 + 3 * 14
+
+
+def _run_suite(pytester, defect: str, multi_input: bool = True):
+    pytester.makepyfile(test_contract=TEST_MODULE.format(defect=defect, multi_input=multi_input))
+    return pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:xdist", "-q", "-rfEs",
+                                        "-k", "not fresh_process")
 
 
 def test_a_backend_that_keeps_the_contract_passes_every_test_of_the_suite(pytester):
     result = _run_suite(pytester, defect="")
-    # 3 library tests + 11 tests for each of the 3 analysis types: 1 left out (fresh process), 1 skipped
-    # (model_outputs is not defined), 9 passed
-    result.assert_outcomes(passed=3 + 3 * 9, skipped=3)
+    result.assert_outcomes(passed=PASSED, skipped=3)
+
+
+def test_without_fn_build_multi_input_the_multi_input_tests_skip_saying_how_to_enable_them(pytester):
+    result = _run_suite(pytester, defect="", multi_input=False)
+    result.assert_outcomes(passed=PASSED - 3 * 5, skipped=3 + 3 * 5)
+    result.stdout.fnmatch_lines(["SKIPPED *TestContractLinear does not define fn_build_multi_input: set it to *"])
 
 
 @pytest.mark.parametrize(("defect", "failing"), [
-    ("threshold", ["test_default_predict_fits_the_analysis_type[[]classification_binary[]]"]),
+    ("threshold", ["test_default_predict_fits_the_analysis_type[[]classification_binary[]]",
+                   "test_multi_input_default_predict_fits_the_analysis_type[[]classification_binary[]]"]),
     ("history", ["test_training_returns_a_train_result_with_one_history_value_per_epoch[[]*[]]"] * 3
-                + ["test_train_accepts_a_model_and_history_pair_from_fn_train[[]*[]]"] * 3),
-    ("seed", ["test_same_seed_gives_the_same_history_and_predictions_twice[[]*[]]"] * 3),
+                + ["test_train_accepts_a_model_and_history_pair_from_fn_train[[]*[]]"] * 3
+                + ["test_multi_input_training_returns_a_train_result_with_one_history_value_per_epoch[[]*[]]"] * 3),
+    ("seed", ["test_same_seed_gives_the_same_history_and_predictions_twice[[]*[]]"] * 3
+             + ["test_multi_input_same_seed_gives_the_same_history_and_predictions_twice[[]*[]]"] * 3),
+    ("input_order", ["test_multi_input_prepared_samples_keep_every_input_in_order_with_one_row_per_sample[[]*[]]"]
+                    * 3),
 ])
 def test_a_backend_that_breaks_one_rule_fails_the_test_for_that_rule(pytester, defect, failing):
     result = _run_suite(pytester, defect=defect)
-    result.assert_outcomes(passed=3 + 3 * 9 - len(failing), failed=len(failing), skipped=3)
+    result.assert_outcomes(passed=PASSED - len(failing), failed=len(failing), skipped=3)
     for name in set(failing):
         result.stdout.fnmatch_lines([f"FAILED *{name}*"])

@@ -30,3 +30,6 @@ class TestThirdPartyBackendContract(BackendContractSuite):
     fn_build = build
     fn_train = train
     # no model_outputs(): a linear model's raw outputs are not probabilities (the plugin clips and normalises them)
+    # no fn_build_multi_input: numpy_linear takes one feature matrix (its prepare_samples flattens `features` into
+    # one array), so the multi-input tests skip; tests/test_testing_suite.py runs them on a numpy backend that
+    # keeps a list of inputs

@@ -175,6 +175,18 @@ def _check_every_class(table: np.ndarray, strata: Strata, targets: dict[str, int
             )
 
 
+def _coarser_bins(codes: np.ndarray, fold_count: int) -> np.ndarray:
+    """Quantile bin codes, neighbouring bins merged until one holds at least ``fold_count`` rows.
+
+    ``StratifiedKFold`` refuses strata that are all smaller than the number of folds (a small regression label
+    with the default bins, or many bins): merging neighbours keeps the folds stratified on the label, only
+    coarser.
+    """
+    while np.bincount(codes).max() < fold_count:
+        codes = codes // 2
+    return codes
+
+
 def fold_rows(strata: Strata, train_rows: np.ndarray, fold_count: int, seed: int) -> list[dict[str, np.ndarray]]:
     """``fold_count`` stratified folds of ``train_rows``: each row is in exactly one fold's validation."""
     rows = np.asarray(train_rows, dtype=np.int64)
@@ -191,6 +203,8 @@ def fold_rows(strata: Strata, train_rows: np.ndarray, fold_count: int, seed: int
                 f"{fold_count} folds need at least {fold_count} train rows of every class, but class {name!r} has "
                 f"{smallest}; use fold_count <= {smallest}",
             )
+    elif len(codes):
+        codes = _coarser_bins(codes, fold_count)
     # a seed of its own: adding folds does not move the splits
     random_state = int(np.random.SeedSequence([seed, 1]).generate_state(1)[0])
     splitter = StratifiedKFold(n_splits=fold_count, shuffle=True, random_state=random_state)

@@ -6,6 +6,7 @@ package needs pytest; the rest of assay never imports it.
 """
 
 from assay.testing.backend_suite import BackendContractSuite, ContractRun
-from assay.testing.samples import ANALYSIS_TYPES, CLASS_COUNT, make_samples
+from assay.testing.samples import ANALYSIS_TYPES, CLASS_COUNT, make_multi_input_samples, make_samples
 
-__all__ = ["ANALYSIS_TYPES", "CLASS_COUNT", "BackendContractSuite", "ContractRun", "make_samples"]
+__all__ = ["ANALYSIS_TYPES", "CLASS_COUNT", "BackendContractSuite", "ContractRun", "make_multi_input_samples",
+           "make_samples"]

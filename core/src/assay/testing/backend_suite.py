@@ -1,7 +1,8 @@
 """The backend contract test suite: one pytest class that every backend plugin's tests subclass.
 
 It drives a backend only through :func:`assay.plugins.backend` (no database), for each analysis type, on small
-seeded synthetic data from :mod:`assay.testing.samples`.
+seeded synthetic data from :mod:`assay.testing.samples`: one input, and (when the subclass builds such models)
+two inputs, as a multi-input splitset hands them out.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ import pytest
 from assay import errors, plugins
 from assay.contracts import TrainResult
 from assay.testing.fresh_process import predict_in_fresh_process
-from assay.testing.samples import ANALYSIS_TYPES, BINARY, CLASS_COUNT, REGRESSION, make_samples
+from assay.testing.samples import (
+    ANALYSIS_TYPES,
+    BINARY,
+    CLASS_COUNT,
+    REGRESSION,
+    make_multi_input_samples,
+    make_samples,
+)
 
 # float tolerance when comparing predictions made in two processes from the same stored weights
 _RTOL, _ATOL = 1e-6, 1e-6
@@ -38,12 +46,33 @@ class ContractRun:
     probabilities: np.ndarray | None
 
     @property
-    def features_shape(self) -> tuple[int, ...]:
-        return tuple(self.samples["train"]["features"].shape[1:])
+    def features_shape(self) -> tuple[int, ...] | list[tuple[int, ...]]:
+        """One sample's shape, or a list of shapes (one per input) for a multi-input run."""
+        return _features_shape(self.samples["train"]["features"])
+
+    @property
+    def row_count(self) -> int:
+        """Rows of the evaluate split."""
+        return len(self.samples["evaluate"]["labels"])
 
     @property
     def label_shape(self) -> tuple[int, ...]:
         return tuple(self.samples["train"]["labels"].shape[1:])
+
+
+def _features_shape(features: Any) -> tuple[int, ...] | list[tuple[int, ...]]:
+    """``fn_build``'s first argument for these raw features: a list of shapes for a list of inputs."""
+    if isinstance(features, (list, tuple)):
+        return [tuple(np.shape(part)[1:]) for part in features]
+    return tuple(np.shape(features)[1:])
+
+
+def _as_numpy(values: Any) -> np.ndarray:
+    """A backend's array or tensor as numpy (torch tensors are detached and brought to the CPU first)."""
+    for method in ("detach", "cpu"):
+        if callable(getattr(values, method, None)) and hasattr(values, "requires_grad"):
+            values = getattr(values, method)()
+    return np.asarray(values)
 
 
 class BackendContractSuite:
@@ -74,6 +103,15 @@ class BackendContractSuite:
     * ``model_outputs(self, model, prepared_samples) -> np.ndarray``: the model's own outputs (probabilities
       for classification) computed directly with the library; when defined, the suite checks that
       ``default_predict`` derives its predictions from them (default: not defined, that test is skipped).
+    * ``fn_build_multi_input``: a ``fn_build(features_shape, label_shape, **hyperparameters)`` whose
+      ``features_shape`` is a list of shapes, one per input, returning a model that takes one tensor per input
+      in that order (Keras: one ``Input`` per shape; torch: ``forward(self, x_0, x_1)``), or a dict
+      ``{analysis_type: fn_build}``; module-level, like ``fn_build``. It switches on the multi-input tests
+      (default ``None``: they are skipped, saying how to switch them on). They train with
+      ``fn_train_multi_input`` (default ``None``: ``fn_train``), which receives ``samples["features"]`` as a list.
+    * ``make_multi_input_samples(self, analysis_type, split) -> {"features": [...], "labels"}``: the raw samples
+      of the multi-input tests (default :func:`assay.testing.samples.make_multi_input_samples`: a list of a
+      float32 table ``(n, 4)`` and a float32 sequence ``(n, 5, 2)``, the label depending on both).
 
     What the suite checks, per analysis type:
 
@@ -91,15 +129,23 @@ class BackendContractSuite:
     * ``model_to_bytes`` gives bytes that ``model_from_bytes`` loads in a fresh process (so the plugin must be
       installed through its entry point) with equal predictions (float32 tolerance for probabilities);
     * the same seed gives the same history and predictions twice, with ``clear_session`` after each run as a
-      queue does, and another seed gives another model.
+      queue does, and another seed gives another model;
+    * with ``fn_build_multi_input``, on samples whose ``features`` is a list of two inputs: ``prepare_samples``
+      keeps a list with every input, in order, one row per sample each; ``train`` returns the per-epoch
+      ``loss`` and ``val_loss``; ``default_predict`` returns what it returns for one input; ``evaluate_loss``
+      is finite; ``model_from_bytes`` (given the list of shapes) predicts the same in a fresh process; and the
+      same seed gives the same history and predictions twice.
 
-    Helpers for a subclass's own tests: :meth:`train_once` (seed, build, train with the defaults, predict) and
-    the fixtures ``contract_analysis_type``, ``contract_run`` and ``contract_seeded_runs``.
+    Helpers for a subclass's own tests: :meth:`train_once` (seed, build, train with the defaults, predict;
+    ``multi_input=True`` for the two-input model) and the fixtures ``contract_analysis_type``, ``contract_run``,
+    ``contract_seeded_runs`` and ``contract_multi_input_run``.
     """
 
     library: ClassVar[str] = ""
     fn_build: ClassVar[Callable[..., Any] | Mapping[str, Callable[..., Any]]]
     fn_train: ClassVar[Callable[..., Any] | Mapping[str, Callable[..., Any]]]
+    fn_build_multi_input: ClassVar[Callable[..., Any] | Mapping[str, Callable[..., Any]] | None] = None
+    fn_train_multi_input: ClassVar[Callable[..., Any] | Mapping[str, Callable[..., Any]] | None] = None
     hyperparameters: ClassVar[Mapping[str, Any]] = {}
     epoch_count: ClassVar[int] = 2
     analysis_types: ClassVar[tuple[str, ...]] = ANALYSIS_TYPES
@@ -111,6 +157,10 @@ class BackendContractSuite:
     def make_samples(self, analysis_type: str, split: str) -> dict[str, np.ndarray]:
         """Raw numpy samples of ``split`` (``"train"`` or ``"evaluate"``) for ``analysis_type``."""
         return make_samples(analysis_type, split)
+
+    def make_multi_input_samples(self, analysis_type: str, split: str) -> dict[str, Any]:
+        """Raw numpy samples of ``split`` for the multi-input tests: ``features`` is a list, one array per input."""
+        return make_multi_input_samples(analysis_type, split)
 
     def model_outputs(self, model: Any, samples: dict[str, Any]) -> np.ndarray | None:
         """The model's outputs on prepared ``samples`` as a numpy array, or ``None`` to skip that check."""
@@ -138,21 +188,44 @@ class BackendContractSuite:
             raise TypeError(f"{type(self).__name__} must set library = '<the library its plugin provides>'")
         return plugins.backend(self.library)
 
+    @classmethod
+    def _multi_input_functions(cls) -> tuple[str, str]:
+        """The names of the multi-input ``fn_build`` and ``fn_train`` (``fn_train`` unless one of its own is set)."""
+        return ("fn_build_multi_input",
+                "fn_train" if getattr(cls, "fn_train_multi_input", None) is None else "fn_train_multi_input")
+
+    @classmethod
+    def _skip_unless_multi_input(cls, analysis_type: str) -> None:
+        if analysis_type not in cls.analysis_types:
+            pytest.skip(f"{cls.library} does not support {analysis_type}")
+        if getattr(cls, "fn_build_multi_input", None) is None:
+            pytest.skip(
+                f"{cls.__name__} does not define fn_build_multi_input: set it to a module-level "
+                "fn_build(features_shape, label_shape, **hyperparameters) whose features_shape is a list of shapes "
+                "and whose model takes one tensor per input (or to a dict of such functions by analysis type) to "
+                f"check that {cls.library or 'the backend'} handles multi-input models"
+            )
+
     def train_once(self, analysis_type: str, seed: int = 0,
-                   fn_train: Callable[..., Any] | None = None) -> ContractRun:
-        """Seed, build, train with the default loss and optimizer, and predict the evaluate split."""
+                   fn_train: Callable[..., Any] | None = None, multi_input: bool = False) -> ContractRun:
+        """Seed, build, train with the default loss and optimizer, and predict the evaluate split.
+
+        ``multi_input=True`` trains ``fn_build_multi_input``'s model on :meth:`make_multi_input_samples`.
+        """
         backend = self._backend()
-        samples = {split: self.make_samples(analysis_type, split) for split in ("train", "evaluate")}
+        make = self.make_multi_input_samples if multi_input else self.make_samples
+        fn_build_name, fn_train_name = self._multi_input_functions() if multi_input else ("fn_build", "fn_train")
+        samples = {split: make(analysis_type, split) for split in ("train", "evaluate")}
         prepared = {split: backend.prepare_samples(analysis_type, value) for split, value in samples.items()}
         hyperparameters = self._run_hyperparameters()
         backend.seed(seed)
-        features_shape = tuple(samples["train"]["features"].shape[1:])
+        features_shape = _features_shape(samples["train"]["features"])
         label_shape = tuple(samples["train"]["labels"].shape[1:])
-        model = self._function("fn_build", analysis_type)(features_shape, label_shape, **hyperparameters)
+        model = self._function(fn_build_name, analysis_type)(features_shape, label_shape, **hyperparameters)
         loser = backend.default_loss(analysis_type)
         optimizer = backend.default_optimizer(analysis_type, model)
         result = backend.train(
-            analysis_type, fn_train or self._function("fn_train", analysis_type), model, loser, optimizer,
+            analysis_type, fn_train or self._function(fn_train_name, analysis_type), model, loser, optimizer,
             prepared["train"], prepared["evaluate"], hyperparameters,
         )
         predictions, probabilities = backend.default_predict(analysis_type, result.model, prepared["evaluate"])
@@ -192,6 +265,20 @@ class BackendContractSuite:
             runs[name] = suite.train_once(request.param, seed=seed)
             runs[name].backend.clear_session()
         return runs
+
+    @pytest.fixture
+    def contract_multi_input_analysis_type(self, contract_analysis_type) -> str:
+        self._skip_unless_multi_input(contract_analysis_type)
+        return contract_analysis_type
+
+    @pytest.fixture(scope="class", params=ANALYSIS_TYPES)
+    @classmethod
+    def contract_multi_input_run(cls, request) -> ContractRun:
+        """The two-input model trained with seed 0 (see ``fn_build_multi_input``)."""
+        cls._skip_unless_multi_input(request.param)
+        run = cls().train_once(request.param, multi_input=True)
+        yield run
+        run.backend.clear_session()
 
     # ---------------------------------------------------------------------------------------------------------
     # The library
@@ -237,7 +324,9 @@ class BackendContractSuite:
     # ---------------------------------------------------------------------------------------------------------
 
     def test_training_returns_a_train_result_with_one_history_value_per_epoch(self, contract_run):
-        result = contract_run.result
+        self._check_train_result(contract_run.result)
+
+    def _check_train_result(self, result: Any) -> None:
         assert isinstance(result, TrainResult)
         assert {"loss", "val_loss"} <= set(result.history), f"history keys: {sorted(result.history)}"
         for name, values in result.history.items():
@@ -270,8 +359,11 @@ class BackendContractSuite:
     # ---------------------------------------------------------------------------------------------------------
 
     def test_default_predict_fits_the_analysis_type(self, contract_run):
+        self._check_default_predict(contract_run)
+
+    def _check_default_predict(self, contract_run: ContractRun) -> None:
         predictions, probabilities = contract_run.predictions, contract_run.probabilities
-        row_count = len(contract_run.samples["evaluate"]["features"])
+        row_count = contract_run.row_count
         assert predictions.shape == (row_count,)
         if contract_run.analysis_type == REGRESSION:
             assert probabilities is None
@@ -307,6 +399,9 @@ class BackendContractSuite:
             np.testing.assert_allclose(contract_run.probabilities, outputs, rtol=_RTOL, atol=_ATOL)
 
     def test_evaluate_loss_is_a_finite_non_negative_float(self, contract_run):
+        self._check_evaluate_loss(contract_run)
+
+    def _check_evaluate_loss(self, contract_run: ContractRun) -> None:
         loss = contract_run.backend.evaluate_loss(
             contract_run.analysis_type, contract_run.result.model, contract_run.loser,
             contract_run.prepared["evaluate"],
@@ -320,11 +415,14 @@ class BackendContractSuite:
     # ---------------------------------------------------------------------------------------------------------
 
     def test_model_loaded_from_bytes_in_a_fresh_process_predicts_the_same(self, contract_run):
+        self._check_fresh_process(contract_run, "fn_build")
+
+    def _check_fresh_process(self, contract_run: ContractRun, fn_build_name: str) -> None:
         data = contract_run.backend.model_to_bytes(contract_run.result.model)
         assert isinstance(data, bytes)
         assert data
         predictions, probabilities = predict_in_fresh_process(
-            self.library, contract_run.analysis_type, data, self._function("fn_build", contract_run.analysis_type),
+            self.library, contract_run.analysis_type, data, self._function(fn_build_name, contract_run.analysis_type),
             contract_run.features_shape, contract_run.label_shape, contract_run.hyperparameters,
             contract_run.samples["evaluate"],
         )
@@ -340,7 +438,9 @@ class BackendContractSuite:
     # ---------------------------------------------------------------------------------------------------------
 
     def test_same_seed_gives_the_same_history_and_predictions_twice(self, contract_seeded_runs):
-        first, again = contract_seeded_runs["first"], contract_seeded_runs["again"]
+        self._check_same_run(contract_seeded_runs["first"], contract_seeded_runs["again"])
+
+    def _check_same_run(self, first: ContractRun, again: ContractRun) -> None:
         assert first.result.history == again.result.history
         np.testing.assert_array_equal(first.predictions, again.predictions)
         if first.probabilities is not None:
@@ -351,3 +451,47 @@ class BackendContractSuite:
         first_values = first.predictions if first.probabilities is None else first.probabilities
         other_values = other.predictions if other.probabilities is None else other.probabilities
         assert not np.array_equal(first_values, other_values)
+
+    # ---------------------------------------------------------------------------------------------------------
+    # Several inputs (fn_build_multi_input)
+    # ---------------------------------------------------------------------------------------------------------
+
+    def test_multi_input_prepared_samples_keep_every_input_in_order_with_one_row_per_sample(
+            self, contract_multi_input_analysis_type):
+        samples = self.make_multi_input_samples(contract_multi_input_analysis_type, "train")
+        prepared = self._backend().prepare_samples(contract_multi_input_analysis_type, samples)
+        assert set(prepared) >= {"features", "labels"}
+        assert isinstance(prepared["features"], (list, tuple)), (
+            f"a multi-input split's features must stay a list, one entry per input; got "
+            f"{type(prepared['features']).__name__}")
+        assert len(prepared["features"]) == len(samples["features"])
+        assert len(prepared["labels"]) == len(samples["labels"])
+        for index, (raw, part) in enumerate(zip(samples["features"], prepared["features"], strict=True)):
+            values = _as_numpy(part)
+            assert len(values) == len(raw), f"input {index}: {len(values)} rows for {len(raw)} samples"
+            # the same values row by row: a backend may change the dtype and the array type, not which input is where
+            assert values.size == raw.size, f"input {index} holds {values.size} values, not input {index}'s {raw.size}"
+            np.testing.assert_allclose(values.reshape(len(raw), -1), raw.reshape(len(raw), -1), rtol=1e-3, atol=1e-3,
+                                       err_msg=f"input {index} is not input {index} of the raw samples")
+
+    def test_multi_input_training_returns_a_train_result_with_one_history_value_per_epoch(
+            self, contract_multi_input_run):
+        self._check_train_result(contract_multi_input_run.result)
+
+    def test_multi_input_default_predict_fits_the_analysis_type(self, contract_multi_input_run):
+        self._check_default_predict(contract_multi_input_run)
+
+    def test_multi_input_evaluate_loss_is_a_finite_non_negative_float(self, contract_multi_input_run):
+        self._check_evaluate_loss(contract_multi_input_run)
+
+    def test_multi_input_model_loaded_from_bytes_in_a_fresh_process_predicts_the_same(
+            self, contract_multi_input_run):
+        self._check_fresh_process(contract_multi_input_run, "fn_build_multi_input")
+
+    def test_multi_input_same_seed_gives_the_same_history_and_predictions_twice(self, contract_multi_input_run):
+        # contract_multi_input_run was trained with seed 0; the session is cleared in between, as a queue does
+        run = contract_multi_input_run
+        run.backend.clear_session()
+        again = self.train_once(run.analysis_type, seed=0, multi_input=True)
+        again.backend.clear_session()
+        self._check_same_run(run, again)

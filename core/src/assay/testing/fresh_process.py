@@ -19,18 +19,22 @@ from typing import Any
 import cloudpickle
 import numpy as np
 
+from assay import contracts
+
 #: seconds the child process may take (it imports the library, loads the model and predicts)
 TIMEOUT_S = 300
 
 
 def predict_in_fresh_process(library: str, analysis_type: str, data: bytes, fn_build: Callable[..., Any],
-                             features_shape: tuple[int, ...], label_shape: tuple[int, ...],
-                             hyperparameters: dict[str, Any], samples: dict[str, np.ndarray],
+                             features_shape: tuple[int, ...] | list[tuple[int, ...]], label_shape: tuple[int, ...],
+                             hyperparameters: dict[str, Any], samples: dict[str, Any],
                              ) -> tuple[np.ndarray, np.ndarray | None]:
     """Load ``data`` with ``assay.plugins.backend(library)`` in a new process and return its default predictions.
 
     ``fn_build`` is pickled by value (its module registered with cloudpickle), so it need not be importable in
-    the child: test modules usually are not.
+    the child: test modules usually are not. For a multi-input model ``features_shape`` is a list of shapes and
+    ``samples["features"]`` a list of arrays, one per input; the child hands ``model_from_bytes`` the list of
+    shapes as a job does (:func:`assay.contracts.features_shape`).
     """
     module = sys.modules.get(getattr(fn_build, "__module__", ""))
     by_value = module is not None and module.__name__ not in {"__main__", "builtins"}
@@ -39,7 +43,7 @@ def predict_in_fresh_process(library: str, analysis_type: str, data: bytes, fn_b
     try:
         request = cloudpickle.dumps({
             "library": library, "analysis_type": analysis_type, "data": data, "fn_build": fn_build,
-            "features_shape": tuple(features_shape), "label_shape": tuple(label_shape),
+            "features_shape": contracts.features_shape(features_shape), "label_shape": tuple(label_shape),
             "hyperparameters": dict(hyperparameters), "samples": samples,
         })
     finally:
