@@ -2,7 +2,8 @@
 
 Each builds its queue step by step through the low-level API exactly as AIQC's did, with ``aiqc`` changed to
 ``assay`` and AIQC's class-method spellings (``Label.from_dataset(dataset_id=...)``) written as assay's object
-methods (``dataset.make_label(...)``). Other changes, each needed by today's libraries or by a test budget:
+methods (``dataset.make_label(...)``; AIQC's own spelling runs too, through ``assay.objects.aiqc``). Other
+changes, each needed by today's libraries or by a test budget:
 
 * ``OneHotEncoder(sparse=False)`` is ``OneHotEncoder(sparse_output=False)`` (scikit-learn renamed it);
 * ``tf.keras`` is ``keras`` (Keras 3), and the torch ``fn_train``s call ``assay_torch.fit`` instead of AIQC's

@@ -142,6 +142,8 @@ def test_bad_sequence_steps_are_refused_naming_the_parameter(db):
         dataset.make_feature(exclude_columns=["9"])
     with pytest.raises(errors.DataError, match="ndarray3D_or_npyPath: must be 3-D"):
         Dataset.Sequence.from_numpy(array[:, :, 0])
+    with pytest.raises(errors.DataError, match=r"^dtype: must be a numeric dtype"):
+        Dataset.Sequence.from_numpy(array, dtype="str")
     feature = dataset.make_feature()
     encoderset = feature.make_encoderset()
     before = table_counts()
@@ -166,6 +168,11 @@ def test_aiqc_keras_sequence_binary_scenario_runs_as_translated(db):
     assert (splitset.kind, splitset.features_shape, splitset.label_shape) == ("sequence", (178, 1), (1,))
     assert np.isfinite(splitset.samples_for("train")["features"]).all()  # AIQC's gaps were imputed
     assert len(queue.predictors) == 1
+    # inference encodes new samples with the limited encoders stored step by step
+    samples = Dataset.get(splitset.dataset_id).to_numpy()[splitset.samples["test"][:5]]
+    result = queue.predictors[0].infer(samples)
+    assert len(result) == 5
+    assert set(result["prediction"]) <= {0, 1}
 
 
 # ------------------------ text ------------------------
@@ -364,3 +371,75 @@ def test_aiqc_keras_tabular_forecast_scenario_runs_as_translated(db):
     assert [step.columns for step in splitset.interpolaters] == [["temperature", "humidity", "wind", "pressure"]]
     assert np.isfinite(splitset.samples_for("train")["features"]).all()
     assert len(queue.predictors) == 1
+
+
+# ------------------------ AIQC's class-method spelling ------------------------
+def aiqc_text_binary_as_written(fold_count):
+    """AIQC 3.1.1's make_test_queue_keras_text_binary, word for word but for the imports."""
+    from aiqc_scenarios import keras_binary_fn_build, keras_binary_fn_train
+
+    from assay.objects.aiqc import (
+        Algorithm,
+        Dataset,
+        Encoderset,
+        FeatureEncoder,
+        Foldset,
+        Hyperparamset,
+        Label,
+        LabelCoder,
+        Queue,
+        Splitset,
+    )
+    from assay.objects.aiqc import Feature as AiqcFeature
+
+    hyperparameters = {"neuron_count": [25], "epochs": [15]}
+    file_path = datum.get_path('spam.csv')
+    d_id = Dataset.Text.from_path(file_path=file_path, source_file_format='csv', name='text test dataset',
+                                  dtype=None).id
+    label_column = 'label'
+    l_id = Label.from_dataset(dataset_id=d_id, columns=[label_column]).id
+    f_id = AiqcFeature.from_dataset(dataset_id=d_id, exclude_columns=[label_column]).id
+    if (fold_count is not None):
+        size_test = 0.25
+        size_validation = None
+    elif (fold_count is None):
+        size_test = 0.18
+        size_validation = 0.14
+    s_id = Splitset.make(feature_ids=[f_id], label_id=l_id, size_test=size_test, size_validation=size_validation).id
+    if (fold_count is not None):  # noqa: SIM108 (AIQC's text)
+        fs_id = Foldset.from_splitset(splitset_id=s_id, fold_count=fold_count).id
+    else:
+        fs_id = None
+    LabelCoder.from_label(label_id=l_id, sklearn_preprocess=LabelBinarizer(sparse_output=False))
+    e_id = Encoderset.from_feature(feature_id=f_id).id
+    FeatureEncoder.from_encoderset(encoderset_id=e_id, sklearn_preprocess=CountVectorizer(max_features=200),
+                                   columns=['TextData'])
+    a_id = Algorithm.make(library="keras", analysis_type="classification_binary", fn_build=keras_binary_fn_build,
+                          fn_train=keras_binary_fn_train).id
+    h_id = Hyperparamset.from_algorithm(algorithm_id=a_id, hyperparameters=hyperparameters).id
+    queue = Queue.from_algorithm(algorithm_id=a_id, splitset_id=s_id, foldset_id=fs_id, hyperparamset_id=h_id,
+                                 repeat_count=1, permute_count=3)
+    return queue
+
+
+@pytest.mark.parametrize("fold_count", [None, 2], ids=["validation", "folds"])
+def test_an_aiqc_script_runs_with_its_imports_changed_and_equals_assay_spelling(db, fold_count):
+    pytest.importorskip("assay_keras")
+    aiqc = aiqc_text_binary_as_written(fold_count)
+    ours = make_test_queue_keras_text_binary(fold_count=fold_count)
+
+    assert aiqc.permute_count == ours.permute_count == 3
+    assert aiqc.job_count == ours.job_count == (fold_count or 1)
+    assert_same_splitset(aiqc.splitset, ours.splitset)
+
+
+def test_aiqc_spellings_that_assay_refuses_say_why(db):
+    from assay.objects.aiqc import FeatureInterpolater, Interpolaterset, LabelInterpolater
+
+    feature = Dataset.Sequence.from_numpy(np.ones((4, 5, 2))).make_feature()
+    interpolaterset = Interpolaterset.from_feature(feature_id=feature.id)
+    assert interpolaterset.id == feature.id
+    with pytest.raises(errors.DataError, match=r"interpolaterset: .*SimpleImputer"):
+        FeatureInterpolater.from_interpolaterset(interpolaterset_id=interpolaterset.id, dtypes="float64")
+    with pytest.raises(errors.DataError, match="label_interpolater"):
+        LabelInterpolater.from_label(label_id=1, interpolate_kwargs=None)

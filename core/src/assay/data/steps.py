@@ -158,10 +158,14 @@ def make_featureinterpolater(feature: FeatureRow, spec: dict[str, Any]) -> Featu
 def make_window(feature: FeatureRow, spec: dict[str, Any]) -> windows.Window:
     """Give a tabular feature forecasting windows (``Pipeline.Tabular.make``'s ``feature_window``; AIQC's
     Window), before any splitset of it is made: its splits depend on them."""
+    if feature.kind == "sequence":
+        raise errors.DataError(
+            "feature_id", f"feature {feature.id} is sequence data; step by step, windows run along a table's rows: "
+            "use assay.Pipeline.Sequence.make(..., feature_window=dict(...)) for windows along sequences")
     if feature.kind not in (None, "tabular"):
         raise errors.DataError(
-            "feature_id", f"feature {feature.id} is {feature.kind} data; step by step, windows run along a table's "
-            f"rows: use assay.Pipeline.Sequence.make(..., feature_window=dict(...)) for windows along sequences")
+            "feature_id", f"feature {feature.id} is {feature.kind} data, which has no forecasting windows in assay "
+            "(images over time are not supported); windows run along a table's rows or a sequence's timesteps")
     if feature.window is not None:
         raise errors.DataError("size_window", f"feature {feature.id} has its window already")
     made = [row.id for row in queries.splitsets_of_feature(feature.id)]

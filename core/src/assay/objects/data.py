@@ -6,7 +6,9 @@ engine and inference use directly by id; the public object adds nothing they nee
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -114,7 +116,8 @@ class Dataset(Persisted):
             """
             from assay.data import sequence
 
-            array, file_name = sequence.read_sequence(ndarray3D_or_npyPath, dtype, "ndarray3D_or_npyPath")
+            with _renamed("feature_dtype", "dtype"):
+                array, file_name = sequence.read_sequence(ndarray3D_or_npyPath, dtype, "ndarray3D_or_npyPath")
             return Dataset(steps.make_array_dataset("sequence", array, name or file_name))
 
     class Image:
@@ -136,9 +139,10 @@ class Dataset(Persisted):
             """
             from assay.data import images, sequence
 
-            sequence.check_dtype(dtype)
-            paths, folder_name = images.image_paths(folder_path, "folder_path")
-            array, _, _ = images.read_images(paths, dtype, "folder_path")
+            with _renamed("feature_dtype", "dtype"):
+                sequence.check_dtype(dtype)
+                paths, folder_name = images.image_paths(folder_path, "folder_path")
+                array, _, _ = images.read_images(paths, dtype, "folder_path")
             return Dataset(steps.make_array_dataset("image", array, name or folder_name))
 
         from_folder_pillow = from_folder  # AIQC's spelling
@@ -197,6 +201,19 @@ class Dataset(Persisted):
         from assay.objects import display
 
         return display.dataset_html(self.id)
+
+
+@contextlib.contextmanager
+def _renamed(parameter: str, own: str) -> Iterator[None]:
+    """Errors naming a pipeline's parameter (``feature_dtype``) name the step's own (``dtype``) instead."""
+    from assay import errors
+
+    try:
+        yield
+    except errors.ValidationError as exc:
+        if exc.parameter != parameter:
+            raise
+        raise type(exc)(own, str(exc).split(": ", 1)[-1]) from None
 
 
 class Fold(Persisted):
