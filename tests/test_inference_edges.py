@@ -167,6 +167,16 @@ def bundle_path(predictor, tmp_path):
     return predictor.export(tmp_path / "model.assay")
 
 
+def test_an_exported_bundle_gets_the_permissions_of_an_ordinary_new_file(bundle_path):
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    # not the private 0600 of the temporary file it was written to: a bundle is exported to be deployed and shared
+    assert stat.S_IMODE(os.stat(bundle_path).st_mode) == 0o666 & ~umask
+
+
 @pytest.mark.parametrize(("change", "fragment"), [
     (lambda m: [m], "has a manifest.json that is not a JSON object but a list"),
     (lambda m: m.pop("encoders") and None, "has a damaged manifest.json: encoders: is missing"),

@@ -168,3 +168,16 @@ def test_nan_error_names_the_columns_that_hold_nans(db):
 def test_ordinal_label_encoder_with_text_label_is_accepted(db):
     splitset = make(label_encoder=dict(sklearn_preprocess=OrdinalEncoder()))
     assert splitset.label_classes == ["a", "b", "c"]
+
+
+def test_a_date_column_left_unencoded_is_refused_with_a_fix_for_dates_not_one_hot(db):
+    df = small_frame().assign(day=pd.date_range("2024-01-01", periods=60, tz="UTC"))
+    before = row_counts()
+
+    with pytest.raises(errors.EncoderError) as raised:
+        make(df_or_path=df, feature_encoders=[])
+
+    message = str(raised.value)
+    assert "OneHotEncoder(), columns=['color'])" in message
+    assert "turn the dates ['day'] into numbers before make()" in message
+    assert row_counts() == before

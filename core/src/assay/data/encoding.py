@@ -143,11 +143,17 @@ def select_columns(steps: list[EncoderStep], features: pd.DataFrame, label_colum
         remaining = [c for c in remaining if c not in chosen]
     not_numeric = [c for c in remaining if not _is_numeric(features[c].dtype)]
     if not_numeric and check_passthrough:
+        # dates and durations are no categories: one-hot would give every timestamp a column of its own
+        temporal = [c for c in not_numeric if features[c].dtype.kind in "mM" or
+                    isinstance(features[c].dtype, pd.DatetimeTZDtype)]
+        categorical = [c for c in not_numeric if c not in temporal]
+        fixes = [f"add e.g. dict(sklearn_preprocess=OneHotEncoder(), columns={categorical!r})"] if categorical else []
+        if temporal:
+            fixes.append(f"turn the dates {temporal!r} into numbers before make() (e.g. df[column].dt.dayofyear, or "
+                         "the days since a start date)")
         raise errors.EncoderError(
-            "feature_encoders",
-            f"columns {not_numeric} are not numeric and no encoder encodes them; add e.g. "
-            f"dict(sklearn_preprocess=OneHotEncoder(), columns={not_numeric!r}), or exclude them with "
-            "feature_cols_excluded",
+            "feature_encoders", f"columns {not_numeric} are not numeric and no encoder encodes them; "
+            f"{'; '.join(fixes)}; or exclude them with feature_cols_excluded",
         )
     return remaining
 

@@ -200,11 +200,19 @@ def export(predictor_id: int, path: str | os.PathLike[str]) -> str:
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name in (MANIFEST, *sorted(set(members) - {MANIFEST})):
                 archive.writestr(name, members[name])
+        os.chmod(temporary, _file_mode())  # mkstemp's file is private (0600); an exported bundle is for sharing
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return str(target)
+
+
+def _file_mode() -> int:
+    """The permissions an ordinary new file gets under the process's umask (0644 for the usual 022)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -77,22 +77,11 @@ class Dataset(Persisted):
             """Store a DataFrame (the caller's frame is never changed); see :meth:`Dataset.make`."""
             return Dataset.make(dataframe, name=name, dtype=dtype)
 
-    class Text:
-        """AIQC's ``Dataset.Text``: a table with a text column (AIQC names it ``TextData``). assay stores it as a
-        tabular dataset; encode the text column with a vectorizer featurecoder, e.g.
-        ``encoderset.make_featurecoder(sklearn_preprocess=CountVectorizer(max_features=200), columns=["TextData"])``
-        (as ``Pipeline.Tabular.make`` encodes text columns)."""
-
-        @staticmethod
-        def from_path(file_path: str, source_file_format: str | None = None, name: str | None = None,
-                      dtype: Any = None) -> Dataset:
-            """Store a .csv/.tsv/.parquet file holding text; see :meth:`Dataset.make`."""
-            return Dataset.make(file_path, name=name, source_file_format=source_file_format, dtype=dtype)
-
-        @staticmethod
-        def from_pandas(dataframe: pd.DataFrame, name: str | None = None, dtype: Any = None) -> Dataset:
-            """Store a DataFrame holding text; see :meth:`Dataset.make`."""
-            return Dataset.make(dataframe, name=name, dtype=dtype)
+    class Text(Tabular):
+        """AIQC's ``Dataset.Text``: a table with a text column (AIQC names it ``TextData``), spelled
+        ``Dataset.Text.from_path`` / ``from_pandas``. assay stores it as a tabular dataset; encode the text column
+        with a vectorizer featurecoder, e.g. ``encoderset.make_featurecoder(sklearn_preprocess=CountVectorizer(
+        max_features=200), columns=["TextData"])`` (as ``Pipeline.Tabular.make`` encodes text columns)."""
 
     class Sequence:
         """Sequence samples (samples x timesteps x features), stored as ``Pipeline.Sequence.make`` stores them."""
