@@ -176,6 +176,77 @@ def make_test_queue_keras_text_binary(repeat_count=1, fold_count=None, permute_c
                                 repeat_count=repeat_count, permute_count=permute_count)
 
 
+# ------------------------ KERAS TABULAR REGRESSION ------------------------
+def keras_regression_fn_build(features_shape, label_shape, **hp):
+    import keras
+    from keras import layers
+
+    model = keras.models.Sequential()
+    model.add(layers.Dense(units=hp["neuron_count"], kernel_initializer="normal", activation="relu"))
+    model.add(layers.Dropout(0.15))
+    model.add(layers.Dense(units=hp["neuron_count"], kernel_initializer="normal", activation="relu"))
+    model.add(layers.Dense(units=label_shape[0], kernel_initializer="normal"))
+    return model
+
+
+def keras_regression_fn_optimize(**hp):
+    import keras
+
+    return keras.optimizers.RMSprop()
+
+
+def keras_regression_fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
+    import keras
+
+    model.compile(loss=loser, optimizer=optimizer, metrics=["mean_squared_error"])
+    model.fit(samples_train["features"], samples_train["labels"],
+              validation_data=(samples_evaluate["features"], samples_evaluate["labels"]),
+              verbose=0, batch_size=3, epochs=hp["epochs"], callbacks=[keras.callbacks.History()])
+    return model
+
+
+#: AIQC's gaps in houses.csv: (column, row)
+REGRESSION_GAPS = [("price", 0), ("price", 5), ("price", 10), ("nox", 5), ("indus", 10), ("age", 19)]
+
+
+def make_test_queue_keras_regression(repeat_count=1, fold_count=None, permute_count=3, hyperparameters=None):
+    hyperparameters = hyperparameters or {"neuron_count": [24], "epochs": [10]}
+    df = datum.to_pandas("houses.csv")
+    # testing Labelpolater (we don't have a regression-sequence example yet), then Featurepolater 2D
+    for column, row in REGRESSION_GAPS:
+        df.loc[row, column] = np.nan
+
+    dataset = Dataset.Tabular.from_pandas(dataframe=df)
+    label_column = "price"
+    label = dataset.make_label(columns=[label_column])
+    label.make_labelinterpolater(interpolate_kwargs=dict(method="linear", limit_direction="both", limit_area=None,
+                                                         axis=0, order=1))
+    label.make_labelcoder(sklearn_preprocess=PowerTransformer(method="box-cox", copy=False))
+
+    feature = dataset.make_feature(exclude_columns=[label_column])
+    interpolaterset = feature.make_interpolaterset()
+    interpolaterset.make_featureinterpolater(columns="nox")
+    interpolaterset.make_featureinterpolater(dtypes="float64")
+
+    encoderset = feature.make_encoderset()
+    encoderset.make_featurecoder(include=False, dtypes=["int64"], sklearn_preprocess=MinMaxScaler(copy=False))
+    # Expect double None (dtypes,columns) to use all columns because nothing is excluded.
+    encoderset.make_featurecoder(include=False, dtypes=None, columns=None, sklearn_preprocess=OrdinalEncoder())
+
+    size_test, size_validation = _splits(fold_count)
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=size_test,
+                             size_validation=size_validation, bin_count=3)
+    foldset_id = None
+    if fold_count is not None:
+        foldset_id = splitset.make_foldset(fold_count=fold_count, bin_count=3).id
+
+    algorithm = Algorithm.make(library="keras", analysis_type="regression", fn_build=keras_regression_fn_build,
+                               fn_train=keras_regression_fn_train, fn_optimize=keras_regression_fn_optimize)
+    hyperparamset = algorithm.make_hyperparamset(hyperparameters=hyperparameters)
+    return algorithm.make_queue(splitset_id=splitset.id, foldset_id=foldset_id, hyperparamset_id=hyperparamset.id,
+                                repeat_count=repeat_count, permute_count=permute_count)
+
+
 # ------------------------ PYTORCH TABULAR (binary, multi-class, regression) ------------------------
 def torch_fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
     import assay_torch
@@ -555,6 +626,7 @@ def make_test_queue_keras_tabular_forecast(repeat_count=1, fold_count=None, perm
 SCENARIOS = {
     "keras_multiclass": make_test_queue_keras_multiclass,
     "keras_binary": make_test_queue_keras_binary,
+    "keras_regression": make_test_queue_keras_regression,
     "pytorch_binary": make_test_queue_pytorch_binary,
     "pytorch_multiclass": make_test_queue_pytorch_multiclass,
     "pytorch_regression": make_test_queue_pytorch_regression,

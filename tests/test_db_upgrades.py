@@ -29,7 +29,12 @@ def frozen_since(revision: str) -> list[Path]:
     return [path for path in FROZEN if path.stem >= f"assay_{revision}"]
 
 
-@pytest.mark.parametrize("revision", ["0001", "0005", "0006"])
+def frozen_before(revision: str) -> list[Path]:
+    """The frozen databases of the revisions before ``revision`` (none of them holds what it added)."""
+    return [path for path in FROZEN if path.stem < f"assay_{revision}"]
+
+
+@pytest.mark.parametrize("revision", ["0001", "0005", "0006", "0007"])
 def test_a_frozen_database_exists_for_each_released_revision(revision):
     assert (Path(__file__).parent / "data" / f"assay_{revision}.sqlite3") in FROZEN
 
@@ -192,7 +197,15 @@ def test_a_multi_input_splitset_and_its_model_read_back_and_predict_after_the_up
     np.testing.assert_array_equal(result["prediction"].to_numpy(), np.asarray(stored.predictions))
 
 
-def test_features_and_coders_stored_before_0007_read_back_and_take_its_step_by_step_kinds(upgraded_later):
+BETWEEN_0005_AND_0007 = [path for path in frozen_since("0005") if path in frozen_before("0007")]
+
+
+@pytest.fixture(params=BETWEEN_0005_AND_0007, ids=[path.stem for path in BETWEEN_0005_AND_0007])
+def upgraded_before_0007(request, tmp_path) -> str:
+    return set_up_a_copy(request.param, tmp_path)
+
+
+def test_features_and_coders_stored_before_0007_read_back_and_take_its_step_by_step_kinds(upgraded_before_0007):
     from sklearn.preprocessing import MinMaxScaler
 
     with db_engine.session_scope() as session:
@@ -203,3 +216,34 @@ def test_features_and_coders_stored_before_0007_read_back_and_take_its_step_by_s
     feature = assay.Dataset.Image.from_files(datum.get_image_files("brain_tumor.csv")[:8]).make_feature()
     coder = feature.make_encoderset().make_featurecoder(sklearn_preprocess=MinMaxScaler(), axis="pixel")
     assert assay.Coder.get(coder.id).axis == "pixel"
+
+
+@pytest.fixture(params=frozen_since("0007"), ids=[path.stem for path in frozen_since("0007")])
+def upgraded_step_by_step_kinds(request, tmp_path) -> str:
+    return set_up_a_copy(request.param, tmp_path)
+
+
+def test_what_0007_stored_reads_back_and_its_labels_take_an_interpolater_after_the_upgrade(
+        upgraded_step_by_step_kinds):
+    from assay.db.models import LabelRow
+    from assay.db.queries import steps as step_queries
+    from assay.objects.pipeline import plan_encoding
+
+    with db_engine.session_scope() as session:
+        assert all(row.interpolater is None for row in session.scalars(select(LabelRow)))
+    # 0007: the step-by-step forecast feature (interpolaters, window) and its open splitset encode as before
+    forecast = next(f for f in assay.Feature.all() if f.window is not None)
+    assert [step["columns"] for step in forecast.interpolaters] == [["x"]]
+    [open_splitset] = [s for s in assay.Splitset.all() if not s.is_encoded and s.feature_id == forecast.id]
+    step_queries.store_encoding(**plan_encoding(open_splitset.id).rows)
+    train = assay.Splitset.get(open_splitset.id).samples_for("train")
+    assert train["features"].shape[1:] == (4, 2)
+    assert np.isfinite(train["features"]).all()
+    coder = next(c for c in assay.Coder.all() if c.columns_selected == ["feature_0"])
+    assert coder.axis == "feature"
+    # 0008: a float label with gaps takes an interpolater, stored on the label
+    df = pd.DataFrame({"x": np.arange(20.0), "y": np.arange(20.0) * 2})
+    df.loc[[3, 11], "y"] = np.nan
+    label = assay.Dataset.Tabular.from_pandas(df).make_label(columns=["y"])
+    label.make_labelinterpolater()
+    assert assay.Label.get(label.id).interpolater == {}

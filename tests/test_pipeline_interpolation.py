@@ -162,6 +162,8 @@ def test_a_predictor_and_its_bundle_interpolate_new_rows_before_predicting(db, t
      "feature_interpolaters[0].interpolate_kwargs", "bogus"),
     (dict(feature_interpolaters=[dict(columns=["x"]), dict(columns=["x"])]), "feature_interpolaters[1]",
      "already interpolated"),
+    (dict(feature_interpolaters=[dict(dtypes=["float64"]), dict(dtypes="float64")]),
+     "feature_interpolaters[1].dtypes", "matches only columns earlier feature interpolaters take"),
     (dict(feature_interpolaters="linear"), "feature_interpolaters", "list of dicts"),
     (dict(label_column="word", label_interpolater=dict()), "label_interpolater", "float columns only"),
     (dict(label_column=None, size_test=0.25, size_validation=None, label_interpolater=dict()),

@@ -18,6 +18,7 @@ from assay.evaluation import importance
 TINY = {
     "keras_multiclass": {"neuron_count": [4], "batch_size": [16], "learning_rate": [0.05], "epoch_count": [1]},
     "keras_binary": {"neuron_count": [4], "epochs": [1]},
+    "keras_regression": {"neuron_count": [4], "epochs": [1]},
     "pytorch_binary": {"learning_rate": [0.01], "epoch_count": [1]},
     "pytorch_multiclass": {"reduction": ["mean", "sum"], "batch_size": [16]},
     "pytorch_regression": {"neuron_count": [6], "loss_type": ["mae", "mse"]},

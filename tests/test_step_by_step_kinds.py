@@ -373,6 +373,98 @@ def test_aiqc_keras_tabular_forecast_scenario_runs_as_translated(db):
     assert len(queue.predictors) == 1
 
 
+# ------------------------ label interpolation ------------------------
+def houses_with_gaps():
+    """houses.csv with AIQC's gaps (make_test_queue_keras_regression): in the label and three float features."""
+    from aiqc_scenarios import REGRESSION_GAPS
+
+    df = datum.to_pandas("houses.csv")
+    for column, row in REGRESSION_GAPS:
+        df.loc[row, column] = np.nan
+    return df
+
+
+@pytest.mark.parametrize("fold_count", [None, 2], ids=["validation", "folds"])
+def test_a_splitset_with_label_gaps_made_step_by_step_equals_pipeline_tabular_make(any_db, fold_count):
+    from sklearn.preprocessing import OrdinalEncoder, PowerTransformer
+
+    from assay.objects.aiqc import LabelInterpolater
+
+    df = houses_with_gaps()
+    kwargs = dict(method="linear", limit_direction="both", limit_area=None, axis=0, order=1)
+    dataset = Dataset.Tabular.from_pandas(df)
+    label = dataset.make_label(columns=["price"])
+    spec = LabelInterpolater.from_label(label_id=label.id, interpolate_kwargs=kwargs)  # AIQC's spelling
+    assert spec == dict(interpolate_kwargs=kwargs) == assay.Label.get(label.id).interpolater
+    label.make_labelcoder(sklearn_preprocess=PowerTransformer(method="box-cox"))
+    feature = dataset.make_feature(exclude_columns=["price"])
+    interpolaterset = feature.make_interpolaterset()
+    interpolaterset.make_featureinterpolater(columns="nox")
+    interpolaterset.make_featureinterpolater(dtypes="float64")  # the float columns the first step left
+    encoderset = feature.make_encoderset()
+    encoderset.make_featurecoder(include=False, dtypes=["int64"], sklearn_preprocess=MinMaxScaler())
+    encoderset.make_featurecoder(sklearn_preprocess=OrdinalEncoder())
+    size_validation = None if fold_count else 0.14
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=0.18,
+                             size_validation=size_validation, bin_count=3)
+    if fold_count:
+        splitset.make_foldset(fold_count=fold_count, bin_count=3)
+    low = encode(splitset)
+    high = assay.Pipeline.Tabular.make(
+        df, label_column="price", label_encoder=dict(sklearn_preprocess=PowerTransformer(method="box-cox")),
+        label_interpolater=dict(interpolate_kwargs=kwargs),
+        feature_interpolaters=[dict(columns="nox"), dict(dtypes="float64")],
+        feature_encoders=[dict(sklearn_preprocess=MinMaxScaler(), dtypes=["int64"], include=False),
+                          dict(sklearn_preprocess=OrdinalEncoder())],
+        size_test=0.18, size_validation=size_validation, fold_count=fold_count, bin_count=3,
+    )
+    assert [i.to_json() for i in low.interpolaters] == [i.to_json() for i in high.interpolaters]
+    assert [i.role for i in low.interpolaters] == ["feature", "feature", "label"]
+    assert "nox" not in low.interpolaters[1].columns
+    assert_same_splitset(low, high)
+    for split in low.samples:
+        assert np.isfinite(low.samples_for(split)["labels"]).all()
+    np.testing.assert_allclose(low.raw_labels(low.samples["train"]), high.raw_labels(high.samples["train"]))
+
+
+def test_bad_label_interpolation_steps_are_refused_naming_the_parameter(db):
+    df = houses_with_gaps()
+    df["word"] = np.where(df.index % 2 == 0, "a", "b")
+    dataset = Dataset.Tabular.from_pandas(df)
+    price, word = dataset.make_label(columns=["price"]), dataset.make_label(columns=["word"])
+    feature = dataset.make_feature(exclude_columns=["price", "word"])
+    before = table_counts()
+    with pytest.raises(errors.SplitError, match=r"label_id: label .* is missing in 'price' \(rows 0, 5, 10\); .*"
+                                                r"make_labelinterpolater"):
+        Splitset.make(feature_ids=[feature.id], label_id=price.id, size_test=0.2)
+    with pytest.raises(errors.DataError, match=r"^label_interpolater: interpolation fills gaps in float columns only"):
+        word.make_labelinterpolater()
+    with pytest.raises(errors.DataError, match=r"^interpolate_kwargs: 'inplace' is not allowed"):
+        price.make_labelinterpolater(interpolate_kwargs=dict(inplace=True))
+    with pytest.raises(errors.DataError, match=r"^interpolate_kwargs: .*bogus"):
+        price.make_labelinterpolater(interpolate_kwargs=dict(method="bogus"))
+    with pytest.raises(errors.DataError, match=r"^process_separately"):
+        price.make_labelinterpolater(process_separately=False)
+    assert table_counts() == before
+    assert assay.Label.get(price.id).interpolater is None
+    with pytest.raises(errors.DataError, match=r"^columns: 'price' .*±inf"):
+        Dataset.Tabular.from_pandas(df.assign(price=np.inf)).make_label(columns=["price"])
+
+    price.make_labelinterpolater()
+    with pytest.raises(errors.DataError, match="has its interpolater already"):
+        price.make_labelinterpolater()
+    sequence = Dataset.Sequence.from_numpy(np.ones((len(df), 3, 2))).make_feature()
+    with pytest.raises(errors.SplitError, match=r"^label_id: label .* has an interpolater"):
+        Splitset.make(feature_ids=[sequence.id], label_id=price.id, size_test=0.2)
+    Splitset.make(feature_ids=[feature.id], label_id=price.id, size_test=0.2)
+    other = Dataset.Tabular.from_pandas(df.assign(price=df["price"].fillna(1.0))).make_label(columns=["price"])
+    Splitset.make(feature_ids=[Dataset.get(other.dataset_id).make_feature(exclude_columns=["price", "word"]).id],
+                  label_id=other.id, size_test=0.2)
+    with pytest.raises(errors.DataError, match=r"^label_id: splitsets \[\d+\] of label .* make the label interpolater "
+                                               "before Splitset.make"):
+        other.make_labelinterpolater()
+
+
 # ------------------------ AIQC's class-method spelling ------------------------
 def aiqc_text_binary_as_written(fold_count):
     """AIQC 3.1.1's make_test_queue_keras_text_binary, word for word but for the imports."""
@@ -441,5 +533,6 @@ def test_aiqc_spellings_that_assay_refuses_say_why(db):
     assert interpolaterset.id == feature.id
     with pytest.raises(errors.DataError, match=r"interpolaterset: .*SimpleImputer"):
         FeatureInterpolater.from_interpolaterset(interpolaterset_id=interpolaterset.id, dtypes="float64")
-    with pytest.raises(errors.DataError, match="label_interpolater"):
-        LabelInterpolater.from_label(label_id=1, interpolate_kwargs=None)
+    label = Dataset.Tabular.from_pandas(pd.DataFrame({"y": [1, 2, 3]})).make_label(columns=["y"])
+    with pytest.raises(errors.DataError, match="float columns only"):
+        LabelInterpolater.from_label(label_id=label.id, interpolate_kwargs=None)

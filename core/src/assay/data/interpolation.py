@@ -146,8 +146,13 @@ def parse_feature_interpolaters(specs: Any, features: pd.DataFrame) -> list[Inte
                 raise errors.DataError(f"{parameter}.dtypes", f"{dtypes!r} is not a dtype: {exc}") from exc
             if not matched:
                 raise errors.DataError(f"{parameter}.dtypes", f"{dtypes!r} matches no feature column")
+            # as AIQC's FeatureInterpolater (and the feature encoders): dtypes match the columns earlier steps left
+            matched = [c for c in matched if c not in taken and c not in chosen]
+            if not matched:
+                raise errors.DataError(f"{parameter}.dtypes", f"{dtypes!r} matches only columns earlier feature "
+                                       "interpolaters take; remove this step or choose other dtypes")
             _check_float(features, matched, f"{parameter}.dtypes")
-            chosen += [c for c in matched if c not in chosen]
+            chosen += matched
         if selected is None and dtypes is None:
             # every float column no earlier step took
             chosen = [c for c in features.columns if pd.api.types.is_float_dtype(features[c].dtype) and c not in taken]

@@ -21,6 +21,7 @@ from assay.data import (
     array_pipeline,
     arraystore,
     encoding,
+    finite,
     fits,
     images,
     ingest,
@@ -84,7 +85,11 @@ def make_label(dataset: DatasetRow, df: pd.DataFrame, columns: Any) -> LabelRow:
     if column not in df.columns:
         raise errors.DataError("columns", f"{column!r} is not a column; columns: {list(df.columns)}")
     label = df[column]
-    fits.check_label_values(label)
+    if pd.api.types.is_float_dtype(label.dtype):
+        # gaps a label interpolater may fill later (label.make_labelinterpolater); Splitset.make refuses them if not
+        finite.refuse_infinity(label.to_frame(), [column], "columns")
+    else:
+        fits.check_label_values(label)
     is_categorical = fits.label_is_categorical(label, None)
     return queries.store_label(dataset.id, dict(column=column, dtype=str(label.dtype), is_categorical=is_categorical,
                                                 classes=None, class_counts=None))
@@ -153,6 +158,30 @@ def make_featureinterpolater(feature: FeatureRow, spec: dict[str, Any]) -> Featu
         raise errors.DataError(_own(exc.parameter, f"feature_interpolaters[{len(specs) - 1}]"),
                                str(exc).split(": ", 1)[-1]) from None
     return queries.update_feature(feature.id, dict(interpolaters=specs))
+
+
+def make_labelinterpolater(label: LabelRow, spec: dict[str, Any]) -> LabelRow:
+    """Give a float label ``Pipeline.Tabular.make``'s ``label_interpolater`` (AIQC's LabelInterpolater), checked by
+    the same code, before any splitset of it is made: its splits are stratified on the interpolated label."""
+    if label.interpolater is not None:
+        raise errors.DataError("interpolate_kwargs", f"label {label.id} has its interpolater already")
+    made = [row.id for row in queries.splitsets_of_label(label.id)]
+    if made:
+        raise errors.DataError("label_id", f"splitsets {made} of label {label.id} are split already; make the label "
+                               "interpolater before Splitset.make (splits are stratified on the interpolated label)")
+    try:
+        json.dumps(spec)
+    except (TypeError, ValueError) as exc:
+        raise errors.DataError("interpolate_kwargs", f"the step must be stored as JSON (names, numbers, strings): "
+                               f"{exc}") from None
+    values = frame(label.dataset_id)[label.column]
+    try:
+        interpolation.parse_label_interpolater(spec, values)
+    except errors.DataError as exc:  # named as make_labelinterpolater's own parameter
+        raise errors.DataError(_own(exc.parameter, "label_interpolater"), str(exc).split(": ", 1)[-1]) from None
+    if values.isna().all():
+        raise errors.DataError("label_id", f"{label.column!r} holds no value at all; nothing to interpolate")
+    return queries.update_label(label.id, dict(interpolater=spec))
 
 
 def make_window(feature: FeatureRow, spec: dict[str, Any]) -> windows.Window:
@@ -266,6 +295,7 @@ def _make_array_splitset(feature: FeatureRow, label: LabelRow | None, size_test:
     """A splitset of sequence or image samples, labelled by a table of one row per sample (a dataset of its own),
     split as ``Pipeline.Sequence/Image.make`` splits them."""
     count = data_queries.row(DatasetRow, feature.dataset_id).row_count
+    _refuse_label_interpolater(label, f"a splitset of {feature.kind} samples")
     label_df = None
     if label is not None:
         label_df = frame(label.dataset_id)
@@ -292,6 +322,7 @@ def _make_multi_splitset(ids: list[Any], label_id: Any, size_test: float | None,
     if label_id is None:
         raise errors.SplitError("label_id", "several feature inputs are aligned by their label: give label_id")
     label = _row(LabelRow, label_id, "label_id")
+    _refuse_label_interpolater(label, "a splitset of several features")
     label_df = frame(label.dataset_id)
     for index, feature in enumerate(features):
         if feature.kind not in (None, "tabular"):
@@ -345,7 +376,23 @@ def _strata(df: pd.DataFrame | None, label: LabelRow | None, bin_count: int | No
     # as Pipeline.Tabular.make decides: by the label encoder when there is one, else by the label's dtype
     coders = queries.coders(label_id=label.id)
     categorical = coders[0].is_categorical if coders else label.is_categorical
-    return splitting.make_strata(df[label.column], bool(categorical), bin_count)
+    values = df[label.column]
+    if label.interpolater is None:
+        missing = finite.missing_positions(values.to_frame())
+        if missing:
+            raise errors.SplitError(
+                "label_id", f"label {label.id} is missing in {finite.describe(missing, values.index)}; drop those "
+                "rows, or fill the gaps of a float label with label.make_labelinterpolater() before Splitset.make")
+    else:  # as Pipeline.Tabular.make: a gap is binned by its whole-series neighbours
+        values = values.interpolate(method="linear", limit_direction="both")
+    return splitting.make_strata(values, bool(categorical), bin_count)
+
+
+def _refuse_label_interpolater(label: LabelRow | None, what: str) -> None:
+    if label is not None and label.interpolater is not None:
+        raise errors.SplitError("label_id", f"label {label.id} has an interpolater, which fills the gaps of a table's "
+                                f"label split by split; {what} has none (neither has Pipeline.Sequence/Image.make or "
+                                "Pipeline.make): fill the label's gaps before making the label")
 
 
 def make_labelcoder(label: LabelRow, sklearn_preprocess: Any) -> CoderRow:

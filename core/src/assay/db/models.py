@@ -106,6 +106,8 @@ class LabelRow(Base):
     is_categorical: Mapped[bool] = mapped_column(Boolean)
     classes: Mapped[list[Any] | None] = mapped_column(JSONType)
     class_counts: Mapped[dict[str, int] | None] = mapped_column(JSONType)
+    # the ``label_interpolater`` spec of a label made step by step (``label.make_labelinterpolater``)
+    interpolater: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class FeatureRow(Base):

@@ -5,9 +5,9 @@ assay's own spelling is methods of the objects (``dataset.make_label(columns=[..
 alias taking ids as AIQC's did (``Label.from_dataset(dataset_id=..., columns=[...])``) and calling that method,
 so every check and every stored row is the same. ``Label``, ``Feature``, ``Encoderset``, ``Foldset``,
 ``Interpolaterset``, ``Hyperparamset`` and ``Queue`` are assay's classes with the AIQC constructor added;
-``LabelCoder``, ``FeatureEncoder``, ``FeatureInterpolater``, ``FeatureShaper`` and ``Window`` only construct (a
-coder, an interpolation step, a reshaped feature, a window). What assay refuses it refuses here too, saying why
-(``Dataset.Image.from_urls_pillow``, ``Splitset.make(unsupervised_stratify_col=...)``, ``LabelInterpolater``).
+``LabelCoder``, ``LabelInterpolater``, ``FeatureEncoder``, ``FeatureInterpolater``, ``FeatureShaper`` and
+``Window`` only construct (a coder, an interpolation step, a reshaped feature, a window). What assay refuses it
+refuses here too, saying why (``Dataset.Image.from_urls_pillow``, ``Splitset.make(unsupervised_stratify_col=...)``).
 """
 
 from __future__ import annotations
@@ -97,11 +97,11 @@ class FeatureInterpolater:
 
 class LabelInterpolater:
     @staticmethod
-    def from_label(label_id: int, **_: Any) -> None:
-        """Refused: step by step, a label has no interpolation yet; use ``Pipeline.Tabular.make(...,
-        label_interpolater=dict(...))``."""
-        raise errors.DataError("label_id", "the step-by-step API has no label interpolation; make the splitset with "
-                               "assay.Pipeline.Tabular.make(..., label_interpolater=dict(interpolate_kwargs=...))")
+    def from_label(label_id: int, process_separately: bool = True,
+                   interpolate_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``Label.get(label_id).make_labelinterpolater(interpolate_kwargs, process_separately)``."""
+        return steps.Label.get(label_id).make_labelinterpolater(interpolate_kwargs=interpolate_kwargs,
+                                                                process_separately=process_separately)
 
 
 class FeatureShaper:

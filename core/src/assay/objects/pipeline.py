@@ -594,6 +594,8 @@ def plan_encoding(splitset_id: int) -> PendingEncoding | None:
     passthrough = encoding.select_columns(feature_steps, features, None if label is None else label.name)
     encoding.check_data(feature_steps, features)
     interpolaters = interpolation.parse_feature_interpolaters(feature.interpolaters, features)
+    if label_row is not None and label_row.interpolater is not None:  # label.make_labelinterpolater
+        interpolaters.append(interpolation.parse_label_interpolater(label_row.interpolater, label))
     window = None if splitset.window is None else windows.Window.from_json(splitset.window)
     parts = _parts(df[feature.columns + ([label.name] if label is not None else [])], interpolaters, samples, folds,
                    window)

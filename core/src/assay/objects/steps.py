@@ -28,7 +28,39 @@ class Label(Persisted):
     is_categorical = column[bool]("whether its values are classes (by its encoder, else its dtype)")
     classes = column["list[Any] | None"]("the classes in encoded order, once a splitset of it is encoded")
     class_counts = column["dict[str, int] | None"]("rows per class, once a splitset of it is encoded")
+    interpolater = column["dict[str, Any] | None"]("its ``label_interpolater`` spec (a float label with gaps)")
     column = column[str]("the label column")  # last: the name shadows the declaration helper below it
+
+    def make_labelinterpolater(self, interpolate_kwargs: dict[str, Any] | None = None,
+                               process_separately: bool = True) -> dict[str, Any]:
+        """Fill this float label's gaps with ``pandas.DataFrame.interpolate`` (AIQC's LabelInterpolater):
+        ``Pipeline.Tabular.make``'s ``label_interpolater=dict(interpolate_kwargs=...)``, checked by the same code.
+
+        Make it before ``Splitset.make``: the splits are stratified on the label with its gaps filled (linearly,
+        over the whole column, only to choose each row's split). When a queue first encodes the splitset, each split
+        (and each fold's part) is interpolated among its own rows, so no split borrows another's label values; the
+        metrics compare predictions with those interpolated labels.
+
+        Args:
+            interpolate_kwargs: ``pandas.DataFrame.interpolate`` arguments (default ``method="linear",
+                limit_direction="both"``; AIQC's default adds ``limit_area=None, axis=0, order=1``, which change
+                nothing).
+            process_separately: AIQC's; assay always interpolates each split among its own rows: ``False`` is
+                refused.
+
+        Returns:
+            the ``label_interpolater`` spec as stored.
+
+        Raises:
+            assay.errors.DataError: a label that is not float, an argument pandas refuses, a second interpolater,
+                or one made after a splitset of the label; nothing is stored then.
+        """
+        if process_separately is not True:
+            raise errors.DataError("process_separately", "assay interpolates each split among its own rows so no "
+                                   "split borrows values from another; leave process_separately=True")
+        spec = {} if interpolate_kwargs is None else dict(interpolate_kwargs=interpolate_kwargs)
+        self._row = steps.make_labelinterpolater(self._row, spec)
+        return dict(self._row.interpolater)
 
     def make_labelcoder(self, sklearn_preprocess: Any) -> Coder:
         """Encode this label with ``sklearn_preprocess`` (e.g. ``OneHotEncoder()``, ``PowerTransformer()``).

@@ -53,6 +53,14 @@ def update_feature(feature_id: int, fields: dict[str, Any]) -> FeatureRow:
     return row
 
 
+def update_label(label_id: int, fields: dict[str, Any]) -> LabelRow:
+    with session_scope() as session:
+        row = session.get(LabelRow, label_id, with_for_update=True)
+        for key, value in fields.items():
+            setattr(row, key, value)
+    return row
+
+
 def splitsets_of_feature(feature_id: int) -> list[SplitsetRow]:
     with session_scope() as session:
         return list(session.scalars(select(SplitsetRow).where(SplitsetRow.feature_id == feature_id)).all())
