@@ -176,6 +176,22 @@ def test_a_last_layer_narrower_than_the_labels_is_reported_naming_fn_build(backe
     assert raised.value.parameter == "fn_build"
 
 
+@pytest.mark.parametrize("analysis_type", ["classification_binary", "regression"])
+def test_a_two_unit_model_on_one_label_column_is_reported_naming_fn_build_unless_the_loss_is_sparse(
+        backend, analysis_type):
+    # binary cross-entropy and the regression loss take no class indices: Keras would fail deep inside fit
+    def build_two_units(features_shape, label_shape, **hp):
+        return _dense_model(features_shape, 2, "softmax", hp["neuron_count"])
+
+    with pytest.raises(errors.ExperimentError, match="outputs 2 values per sample but the labels have 1") as raised:
+        _fit(backend, analysis_type, build_two_units)
+    assert raised.value.parameter == "fn_build"
+    if analysis_type == "classification_binary":
+        assert "Dense(1, activation='sigmoid')" in str(raised.value)
+        result = _fit(backend, analysis_type, build_two_units, fn_lose=keras.losses.SparseCategoricalCrossentropy)
+        assert len(result.history["loss"]) == 1
+
+
 def test_fn_train_returning_the_fit_history_instead_of_the_model_is_explained(backend):
     samples = backend.prepare_samples("regression", make_samples("regression", "train"))
     model = build_regression((4,), (1,), neuron_count=4)

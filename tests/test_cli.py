@@ -139,6 +139,17 @@ def test_an_unreachable_database_server_exits_with_a_database_error(tmp_path):
     assert "127.0.0.1" in completed.stderr
 
 
+@pytest.mark.parametrize("command", [["queues"], ["leaderboard", "1"], ["report", "1"], ["dashboard"],
+                                     ["worker", "--queue", "1"]])
+def test_reading_a_sqlite_file_that_does_not_exist_is_an_error_and_creates_nothing(tmp_path, command):
+    mistyped = tmp_path / "no-such-folder" / "asay.sqlite3"
+
+    completed = run_assay(*command, "--url", f"sqlite:///{mistyped}", home=tmp_path)
+
+    assert_one_line_error(completed, 3, f"no database at {mistyped}", "--url")
+    assert not mistyped.parent.exists()
+
+
 def test_a_missing_subcommand_is_a_usage_error(tmp_path):
     completed = run_assay("db", home=tmp_path)
     assert completed.returncode == 2

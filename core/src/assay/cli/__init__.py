@@ -102,6 +102,33 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(original).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
+def existing_database(url: str | None) -> str | None:
+    """``url``, after refusing a SQLite file that does not exist yet.
+
+    The commands that read results (queues, leaderboard, report, dashboard) or run a queue's jobs (worker) would
+    otherwise create an empty database at a mistyped path and report that it holds nothing.
+
+    Raises:
+        assay.errors.DatabaseError: naming the missing file and how to make a database on purpose.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from assay.db import engine as db_engine
+
+    try:
+        parsed = make_url(url or db_engine.default_url())
+    except ArgumentError:
+        return url  # setup() raises the clear ConfigurationError
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:" and \
+            not Path(database).expanduser().exists():
+        raise errors.DatabaseError(
+            f"no database at {database}: check --url (or ASSAY_DATABASE_URL); assay.setup() or `assay db upgrade` "
+            "makes a new one")
+    return url
+
+
 def database_status(url: str | None) -> dict[str, Any]:
     """Where the database is and which schema revision it has, without creating or changing it."""
     from sqlalchemy.engine import make_url

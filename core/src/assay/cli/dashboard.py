@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from assay.cli import EXIT_OK, subcommand
+from assay.cli import EXIT_OK, existing_database, subcommand
 
 
 def dashboard_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +26,7 @@ def dashboard(args: argparse.Namespace) -> int:
         mode = "failed jobs may be retried" if args.allow_retry else "read-only"
         print(f"assay dashboard on {address} ({mode}); Ctrl+C stops it", flush=True)
 
-    web.serve(url=getattr(args, "url", None), host=args.host, port=args.port, allow_retry=args.allow_retry,
-              ready=ready)
+    web.serve(url=existing_database(getattr(args, "url", None)), host=args.host, port=args.port,
+              allow_retry=args.allow_retry, ready=ready)
     print("assay dashboard stopped", file=sys.stderr)
     return EXIT_OK

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from assay.cli import EXIT_OK, subcommand
+from assay.cli import EXIT_OK, existing_database, subcommand
 
 
 def _queue(args: argparse.Namespace) -> Any:
@@ -26,7 +26,7 @@ def _queue(args: argparse.Namespace) -> Any:
     import assay
     from assay.objects.experiment import Queue
 
-    assay.setup(getattr(args, "url", None))
+    assay.setup(existing_database(getattr(args, "url", None)))
     return Queue.get(args.queue_id)
 
 
@@ -94,7 +94,7 @@ def queues(args: argparse.Namespace) -> int:
     """``assay queues``: every queue with its progress and best score."""
     import assay
 
-    url = assay.setup(getattr(args, "url", None))
+    url = assay.setup(existing_database(getattr(args, "url", None)))
     overview = queue_overview(with_score=not getattr(args, "no_score", False))
     print(_table(overview) if not overview.empty else f"no queues in {url}")
     return EXIT_OK

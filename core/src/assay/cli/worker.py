@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from assay import errors
-from assay.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, exit_code_for, subcommand
+from assay.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, existing_database, exit_code_for, subcommand
 
 WORKER_HELP = "run jobs of a queue in this process until none is left (start several, on any machine)"
 WORKER_DESCRIPTION = (
@@ -114,7 +114,7 @@ def run_worker(args: argparse.Namespace) -> int:
     from assay.db.models import QueueRow
     from assay.db.queries import data as queries
 
-    setup(getattr(args, "url", None))
+    setup(existing_database(getattr(args, "url", None)))
     queue = queries.row(QueueRow, args.queue, "Queue")  # a clear error for an unknown id, before any work
     with _stop_on_signals():
         report = workers.work(queue.id, lease_seconds=args.lease_seconds, wait=not args.no_wait)

@@ -11,7 +11,7 @@ import numpy as np
 from assay import errors
 from assay.contracts import TrainResult
 from assay_keras.predicting import forward_batches, tensor_to_numpy
-from assay_keras.samples import BINARY, MULTI, REGRESSION, check_labels_fit_loss
+from assay_keras.samples import BINARY, MULTI, REGRESSION, _loss_kind, check_labels_fit_loss
 
 _DEFAULT_LOSSES: dict[str, Callable[[], keras.losses.Loss]] = {
     REGRESSION: keras.losses.MeanAbsoluteError,
@@ -50,17 +50,23 @@ def history_to_dict(history: Any) -> dict[str, list[float]]:
     return {str(name): [float(value) for value in np.ravel(values)] for name, values in history.items()}
 
 
-def _check_output_width(model: keras.Model, labels: np.ndarray | None) -> None:
+def _check_output_width(model: keras.Model, labels: np.ndarray | None, analysis_type: str, loser: Any) -> None:
     """Catch a last layer whose width does not match the labels before Keras fails deep inside ``fit``."""
     outputs = getattr(model, "outputs", None)
     if labels is None or labels.ndim != 2 or not outputs or len(outputs) != 1:
         return
     width = outputs[0].shape[-1]
-    sparse = labels.shape[1] == 1 and width is not None and width > 1  # class indices against softmax units
+    # class indices against softmax units: a sparse categorical loss (or the user's own multi-class loss) takes
+    # them; binary cross-entropy (the binary default) and the regression losses do not
+    kind = _loss_kind(loser)
+    sparse = labels.shape[1] == 1 and width is not None and width > 1 and (
+        kind == "sparse" or (analysis_type == MULTI and kind is None))
     if width is not None and width != labels.shape[1] and not sparse:
+        hint = " (Dense(1, activation='sigmoid') for these 0/1 labels)" if (
+            analysis_type == BINARY and labels.shape[1] == 1) else ""
         raise errors.ExperimentError(
             "fn_build", f"the model outputs {width} values per sample but the labels have {labels.shape[1]} "
-            "columns; end fn_build with a layer of units=label_shape[0]"
+            f"columns; end fn_build with a layer of units=label_shape[0]{hint}"
         )
 
 
@@ -105,7 +111,7 @@ def train(analysis_type: str, fn_train: Callable[..., Any], model: Any, loser: A
     for samples in (samples_train, samples_evaluate):
         if samples is not None:
             check_labels_fit_loss(analysis_type, loser, samples.get("labels"))
-    _check_output_width(model, samples_train.get("labels"))
+    _check_output_width(model, samples_train.get("labels"), analysis_type, loser)
     check_inputs(model, samples_train.get("features"))
     from assay_keras.pruning import attached
 
