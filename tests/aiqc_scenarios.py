@@ -18,10 +18,7 @@ changes, each needed by today's libraries or by a test budget:
 * ``Splitset.make(..., unsupervised_stratify_col="day_of_year")`` is left out of the tabular forecast: assay
   splits forecast windows in time order (test last, so no window trains on the future) and refuses the
   parameter, saying so; its ``fn_train`` fits the labels (the windows ``size_shift`` rows later) where AIQC's
-  fitted the features themselves;
-* sequence gaps: AIQC fills them with a ``FeatureInterpolater`` along each sample's timesteps; assay's sequence
-  pipeline has no interpolation, so the sequence scenario imputes them with a ``SimpleImputer`` featurecoder
-  (and ``feature.make_interpolaterset()`` refuses a sequence feature with that advice).
+  fitted the features themselves.
 
 Module level, so worker processes can load the functions.
 """
@@ -30,7 +27,6 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import (
     LabelBinarizer,
     MinMaxScaler,
@@ -409,9 +405,10 @@ def make_test_queue_keras_sequence_binary(repeat_count=1, fold_count=None, permu
     dataset_sequence = Dataset.Sequence.from_numpy(sensor_arr3D)
     feature = dataset_sequence.make_feature()
 
+    interpolaterset = feature.make_interpolaterset()
+    interpolaterset.make_featureinterpolater(dtypes="float64")
+
     encoderset = feature.make_encoderset()
-    # AIQC: Interpolaterset + FeatureInterpolater(dtypes="float64"); assay imputes (see the module docstring)
-    encoderset.make_featurecoder(sklearn_preprocess=SimpleImputer(), columns=["0"])
     encoderset.make_featurecoder(sklearn_preprocess=StandardScaler(), columns=["0"])
 
     if fold_count is not None:

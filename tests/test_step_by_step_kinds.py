@@ -102,6 +102,46 @@ def test_a_sequence_splitset_made_step_by_step_equals_pipeline_sequence_make(any
     assert features[..., 1].std() > 5
 
 
+@pytest.mark.parametrize("fold_count", [None, 2], ids=["validation", "folds"])
+def test_a_sequence_splitset_with_gaps_interpolated_step_by_step_equals_pipeline_sequence_make(any_db, fold_count):
+    from assay.objects.aiqc import FeatureInterpolater, Interpolaterset
+
+    array, labels = sensors()
+    array[[0, 7, 30], [0, 9, 4], 1] = np.nan  # a leading, a trailing and an inner gap in feature_1
+    array[11, :, 0] = np.nan  # feature_0 has no value in sample 11: the imputer fills it
+    label = Dataset.Tabular.from_pandas(labels).make_label(columns=["seizure"])
+    feature = Dataset.Sequence.from_numpy(array).make_feature()
+    interpolaterset = feature.make_interpolaterset()
+    interpolaterset.make_featureinterpolater(columns=["1"], interpolate_kwargs=dict(method="linear"))
+    FeatureInterpolater.from_interpolaterset(interpolaterset_id=Interpolaterset.from_feature(feature.id).id,
+                                             dtypes="float64")  # AIQC's spelling: the features left
+    assert [step.get("columns") for step in assay.Feature.get(feature.id).interpolaters] == [["1"], None]
+    encoderset = feature.make_encoderset()
+    encoderset.make_featurecoder(sklearn_preprocess=SimpleImputer())
+    encoderset.make_featurecoder(sklearn_preprocess=StandardScaler())
+    size_validation = None if fold_count else 0.2
+    splitset = Splitset.make(feature_ids=[feature.id], label_id=label.id, size_test=0.25,
+                             size_validation=size_validation)
+    if fold_count:
+        splitset.make_foldset(fold_count=fold_count)
+    low = encode(splitset)
+    high = assay.Pipeline.Sequence.make(
+        array, label_df_or_path=labels, label_column="seizure",
+        feature_interpolaters=[dict(columns=["1"], interpolate_kwargs=dict(method="linear")),
+                               dict(dtypes="float64")],
+        feature_encoders=[dict(sklearn_preprocess=SimpleImputer()), dict(sklearn_preprocess=StandardScaler())],
+        size_test=0.25, size_validation=size_validation, fold_count=fold_count,
+    )
+    assert [i.to_json() for i in low.interpolaters] == [i.to_json() for i in high.interpolaters]
+    assert [i.columns for i in low.interpolaters] == [["feature_1"], ["feature_0", "feature_2"]]
+    assert_same_splitset(low, high)
+    # feature_1's gaps come from each sample's own timesteps; the imputer saw them filled
+    imputer = high.encoders().features[0].load()
+    train = array[high.samples["train"]]
+    rows = [pd.DataFrame(sample).interpolate(method="linear", limit_direction="both").to_numpy() for sample in train]
+    np.testing.assert_allclose(imputer.statistics_[1], np.stack(rows)[..., 1].mean())
+
+
 def test_pipeline_sequence_make_limits_an_encoder_to_the_columns_it_names(db):
     array, labels = sensors()
     array = np.nan_to_num(array)
@@ -166,10 +206,14 @@ def test_aiqc_keras_sequence_binary_scenario_runs_as_translated(db):
     assert summary.failed == 0, queue.status()["errors"]
     splitset = queue.splitset
     assert (splitset.kind, splitset.features_shape, splitset.label_shape) == ("sequence", (178, 1), (1,))
-    assert np.isfinite(splitset.samples_for("train")["features"]).all()  # AIQC's gaps were imputed
+    # AIQC's gaps were interpolated along each sample's timesteps (dtypes="float64": the array's every feature)
+    [step] = splitset.interpolaters
+    assert (step.columns, step.dtypes) == (["feature_0"], ["float64"])
+    assert np.isfinite(splitset.samples_for("train")["features"]).all()
     assert len(queue.predictors) == 1
     # inference encodes new samples with the limited encoders stored step by step
-    samples = Dataset.get(splitset.dataset_id).to_numpy()[splitset.samples["test"][:5]]
+    samples = Dataset.get(splitset.dataset_id).to_numpy()[[0, 22, 130, 999, 1]]  # 4 of them with gaps
+    assert np.isnan(samples).sum() == 5
     result = queue.predictors[0].infer(samples)
     assert len(result) == 5
     assert set(result["prediction"]) <= {0, 1}
@@ -337,8 +381,10 @@ def test_bad_forecast_steps_are_refused_naming_the_parameter(db):
     sequence = Dataset.Sequence.from_numpy(np.ones((4, 5, 2))).make_feature()
     with pytest.raises(errors.DataError, match=r"feature_id: .* sequence data; .*Pipeline\.Sequence\.make"):
         sequence.make_window(size_window=2, size_shift=1)
-    with pytest.raises(errors.DataError, match=r"interpolaterset: .*SimpleImputer"):
-        sequence.make_interpolaterset().make_featureinterpolater(dtypes=["float64"])
+    with pytest.raises(errors.DataError, match=r"^dtypes: \['float32'\] matches no feature: every feature of these "
+                                              "samples is float64"):
+        sequence.make_interpolaterset().make_featureinterpolater(dtypes=["float32"])
+    assert sequence.refresh().interpolaters is None
     after = table_counts()  # only the sequence dataset and its feature
     assert {t: after[t] - before[t] for t in after if after[t] != before[t]} == \
         {"dataset": 1, "datasetchunk": 1, "feature": 1}
@@ -528,10 +574,10 @@ def test_an_aiqc_script_runs_with_its_imports_changed_and_equals_assay_spelling(
 def test_aiqc_spellings_that_assay_refuses_say_why(db):
     from assay.objects.aiqc import FeatureInterpolater, Interpolaterset, LabelInterpolater
 
-    feature = Dataset.Sequence.from_numpy(np.ones((4, 5, 2))).make_feature()
+    feature = Dataset.Image.from_files(datum.get_image_files("brain_tumor.csv")[:2]).make_feature()
     interpolaterset = Interpolaterset.from_feature(feature_id=feature.id)
     assert interpolaterset.id == feature.id
-    with pytest.raises(errors.DataError, match=r"interpolaterset: .*SimpleImputer"):
+    with pytest.raises(errors.DataError, match=r"interpolaterset: .* image data, which has no interpolation"):
         FeatureInterpolater.from_interpolaterset(interpolaterset_id=interpolaterset.id, dtypes="float64")
     label = Dataset.Tabular.from_pandas(pd.DataFrame({"y": [1, 2, 3]})).make_label(columns=["y"])
     with pytest.raises(errors.DataError, match="float columns only"):

@@ -9,7 +9,8 @@ feature importance and an inference. From revision 0005 on it also holds what th
 splitset made step by step (foldset, encoderset, coders), a sequence dataset in chunks, a splitset with
 interpolaters and a forecasting window, and an adaptive (TPE) search queue with a median pruner; from 0006 on, a
 multi-input splitset (a table and a sequence per sample) with a queue of a two-input torch model; from 0007 on, a
-step-by-step feature with interpolaters and a window (and its open splitset), and a sequence featurecoder.
+step-by-step feature with interpolaters and a window (and its open splitset), and a sequence featurecoder; from
+0008 on, a step-by-step float label with gaps and its interpolater, and a sequence feature's interpolaters.
 
 ``assay_0001.sqlite3`` was made by this script as it stood at revision 0001 (the iris part only); a frozen
 database is never remade.
@@ -141,6 +142,11 @@ def later_revisions(iris) -> None:
     Splitset.make(feature_ids=[forecast.id], size_test=0.2, size_validation=0.2)
     series_feature = Dataset.Sequence.from_numpy(sequences).make_feature()
     series_feature.make_encoderset().make_featurecoder(sklearn_preprocess=StandardScaler(), columns=["0"])
+
+    # 0008: step by step, a float label with gaps and its interpolater (label.interpolater); sequence interpolaters
+    gappy = series.assign(y=series["y"].where(series.index % 9 != 4))
+    Dataset.Tabular.from_pandas(gappy).make_label(columns=["y"]).make_labelinterpolater()
+    series_feature.make_interpolaterset().make_featureinterpolater(dtypes="float32")
 
 
 def fn_build_two_inputs(features_shape, label_shape, **hp):

@@ -1,7 +1,8 @@
 """``assay predict BUNDLE INPUT -o OUTPUT``: predict a file of raw rows with an exported bundle, no database.
 
-A multi-input model takes one INPUT per input, in input order: a table file, a ``.npy`` file of sequences or a
-folder of images (``assay predict galaxy.assay galaxies.csv photos/``).
+A model of sequences or images takes a ``.npy`` file of sequences or a folder of images. A multi-input model takes
+one INPUT per input, in input order: a table file, a ``.npy`` file of sequences or a folder of images (``assay
+predict galaxy.assay galaxies.csv photos/``).
 
 Importing this module registers the subcommand with :func:`assay.cli.subcommand`; ``assay.cli`` imports it when
 it builds its parser. Errors are raised as :mod:`assay.errors` exceptions; ``assay.cli.main`` turns them into
@@ -31,8 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``assay predict``."""
     parser.add_argument("bundle", help="a bundle file written by predictor.export(path)")
     parser.add_argument("input", nargs="+",
-                        help="raw rows to predict: a .csv, .tsv or .parquet file with the original columns; for a "
-                             "multi-input model one per input, in order (tables, .npy sequences, image folders)")
+                        help="raw rows to predict: a .csv, .tsv or .parquet file with the original columns (a .npy "
+                             "file of sequences or a folder of images for a model of those); for a multi-input "
+                             "model one per input, in order (tables, .npy sequences, image folders)")
     parser.add_argument("-o", "--output", default=None,
                         help="where to write the predictions (.csv, .tsv or .parquet; default: CSV on stdout)")
     parser.add_argument("--keep-columns", action="store_true",
@@ -67,7 +69,10 @@ def predict(args: argparse.Namespace) -> int:
         names = "" if inputs is None else f" ({', '.join(one.name for one in inputs)}, in that order)"
         raise errors.ValidationError("input", f"the model takes {expected} input(s){names}, got {len(args.input)} "
                                      f"path(s): give one file or folder per input")
-    if inputs is None:
+    if inputs is None and bundle.manifest.arrays is not None:  # a .npy file of sequences, or images
+        frame = bundle.predict(args.input[0])
+        kept = []  # samples have no columns to keep
+    elif inputs is None:
         df, _ = ingest.read_tabular(args.input[0])
         frame = bundle.predict(df)
         kept = [df]

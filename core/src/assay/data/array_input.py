@@ -16,8 +16,9 @@ import pandas as pd
 
 from assay import errors, plugins
 from assay.contracts import EncoderFamily
-from assay.data import array_encoding, arraystore
+from assay.data import array_encoding, arraystore, sequence_interpolation
 from assay.data.encoding import FittedEncoders
+from assay.data.interpolation import Interpolater
 
 #: the axis of a raw sample that holds the features (sequences) or channels (images), counting samples as 0
 FEATURE_AXIS = {"sequence": 2, "image": 1}
@@ -93,6 +94,8 @@ class ArrayEncoders:
         labels: the label side (label encoder, classes), shared with tabular data.
         dtype: the stored dtype; new samples are cast to it before encoding.
         columns: every feature (sequences) or channel (images) name, in axis order, excluded ones included.
+        interpolaters: sequences' ``feature_interpolaters`` steps, applied to each sample along its own timesteps
+            before the encoders (see :mod:`assay.data.sequence_interpolation`).
     """
 
     kind: str
@@ -104,6 +107,7 @@ class ArrayEncoders:
     labels: FittedEncoders
     dtype: str = "float64"
     columns: list[str] = attrs.field(factory=list)
+    interpolaters: list[Interpolater] = attrs.field(factory=list)
 
     # --- the label side, as on FittedEncoders ---
     @property
@@ -124,11 +128,6 @@ class ArrayEncoders:
 
     @property
     def passthrough(self) -> list[str]:
-        return []
-
-    @property
-    def interpolaters(self) -> list[Any]:
-        """Sequences and images have no interpolation steps (fill gaps with an imputing encoder instead)."""
         return []
 
     def __iter__(self):
@@ -178,6 +177,8 @@ class ArrayEncoders:
         names = [self.columns[i] for i in self.kept] if self.columns else None
         for start in range(0, len(samples), step):
             batch = self.select(samples[start:start + step])
+            if self.interpolaters:  # each sample's gaps from its own timesteps, as when the splitset was made
+                batch = sequence_interpolation.apply(self.interpolaters, batch, names)
             batch = array_encoding.apply(self.features, fitted, batch, names)
             out[start:start + len(batch)] = array_encoding.reshape(batch, self.reshape_indices)
         return out

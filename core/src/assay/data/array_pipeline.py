@@ -22,8 +22,20 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import array_encoding, arraystore, encoding, fits, images, ingest, sequence, splitting, windows
+from assay.data import (
+    array_encoding,
+    arraystore,
+    encoding,
+    fits,
+    images,
+    ingest,
+    sequence,
+    sequence_interpolation,
+    splitting,
+    windows,
+)
 from assay.data.array_encoding import ArrayStep
+from assay.data.interpolation import Interpolater
 from assay.data.splitsets import SplitsetData
 from assay.db.queries import data as data_queries
 
@@ -98,6 +110,7 @@ class _Plan:
     folds: list[dict[str, np.ndarray]]
     settings: dict[str, Any]
     window: windows.Window | None = None  # forecasting windows along each series' timesteps: samples are windows
+    interpolaters: list[Interpolater] = attrs.field(factory=list)  # sequences: gaps filled along each sample
 
     @property
     def axis(self) -> int:
@@ -112,7 +125,10 @@ class _Plan:
         with windows, ``rows`` are window ids and the samples are those windows."""
         if self.window is not None:
             return windows.gather_series(self.window, self._read_series, rows)
-        return self._read_series(rows)
+        samples = self._read_series(rows)
+        if self.interpolaters:  # each sample's gaps from its own timesteps: no sample (or split) borrows another's
+            samples = sequence_interpolation.apply(self.interpolaters, samples, self.kept_names)
+        return samples
 
     def _read_series(self, rows: np.ndarray) -> np.ndarray:
         samples = np.asarray(self.array[np.asarray(rows, dtype=np.int64)])
@@ -135,8 +151,14 @@ class _Plan:
 
 def plan(kind: str, array: np.ndarray, name: str | None, names: list[str], kept: list[int], feature_encoders: Any,
          feature_reshape_indices: Any, labels: _Labels | None, size_test: Any, size_validation: Any,
-         fold_count: Any, bin_count: Any, seed: Any, window: windows.Window | None = None) -> _Plan:
+         fold_count: Any, bin_count: Any, seed: Any, window: windows.Window | None = None,
+         feature_interpolaters: Any = None) -> _Plan:
     steps = array_encoding.parse_array_encoders(feature_encoders, kind, [names[i] for i in kept])
+    interpolaters = interpolaters_of(kind, array, names, kept, feature_interpolaters)
+    if window is not None and interpolaters:
+        raise errors.DataError("feature_interpolaters", "with feature_window the samples are windows cut from each "
+                               "series, and filling a series' gaps would carry values across the windows of different "
+                               "splits; fill the gaps before make(), or impute them with an encoder (SimpleImputer)")
     reshape_indices = array_encoding.check_reshape_indices(feature_reshape_indices)
     if window is not None and reshape_indices is not None:
         raise errors.DataError("feature_reshape_indices", "with feature_window the forecast has the windows' shape "
@@ -151,7 +173,20 @@ def plan(kind: str, array: np.ndarray, name: str | None, names: list[str], kept:
         folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
     settings = dict(size_test=size_test, size_validation=size_validation, fold_count=fold_count,
                     bin_count=bin_count, seed=int(seed))
-    return _Plan(kind, array, name, names, kept, steps, reshape_indices, labels, samples, folds, settings, window)
+    return _Plan(kind, array, name, names, kept, steps, reshape_indices, labels, samples, folds, settings, window,
+                 interpolaters)
+
+
+def interpolaters_of(kind: str, array: np.ndarray, names: list[str], kept: list[int],
+                     feature_interpolaters: Any) -> list[Interpolater]:
+    """``feature_interpolaters`` of sequence samples, checked (and tried on the first sample); images have none."""
+    if feature_interpolaters is None:
+        return []
+    if kind != "sequence":
+        raise errors.DataError("feature_interpolaters", f"{kind} data has no interpolation (a pixel's neighbours are "
+                               "no time series); fill gaps with an encoder, e.g. SimpleImputer()")
+    probe = np.take(np.asarray(array[:1]), kept, axis=2)
+    return sequence_interpolation.parse(feature_interpolaters, [names[i] for i in kept], array.dtype, probe)
 
 
 @attrs.frozen
@@ -197,22 +232,34 @@ def _check_nans(plan: _Plan, fitted: list[Any], statistics: dict[str, dict[str, 
     with_nan = [plan.names[i] for i in plan.kept if statistics[plan.names[i]]["missing"]]
     if not with_nan:
         return
-    rows = []
+    rows, unfillable = [], []
     for start, stop in arraystore.row_ranges(len(plan.array), arraystore.rows_per_chunk(plan.array)):
         part = np.asarray(plan.array[start:stop], dtype=np.float64)
-        rows += (start + np.flatnonzero(np.isnan(part).reshape(len(part), -1).any(axis=1))).tolist()
-        if len(rows) >= NAN_PROBE_SAMPLES:
+        if plan.interpolaters:  # probe first the samples interpolation cannot fill: a feature with no value at all
+            kept = np.isnan(np.take(part, plan.kept, axis=2))
+            unfillable += (start + np.flatnonzero(kept.all(axis=1).any(axis=1))).tolist()
+            if len(unfillable) >= NAN_PROBE_SAMPLES:
+                break
+        elif len(rows) >= NAN_PROBE_SAMPLES:
             break
-    rows = np.asarray(rows[:NAN_PROBE_SAMPLES], dtype=np.int64)
+        rows += (start + np.flatnonzero(np.isnan(part).reshape(len(part), -1).any(axis=1))).tolist()
+    rows = np.asarray(list(dict.fromkeys(unfillable + rows))[:NAN_PROBE_SAMPLES], dtype=np.int64)
     if plan.window is not None:  # the windows of those series
         rows = (rows[:, None] * plan.window.count + np.arange(plan.window.count)[None, :]).ravel()
-    probe = array_encoding.apply(plan.steps, fitted, plan.read(rows), plan.kept_names)
+    raw = plan.read(rows)
+    probe = array_encoding.apply(plan.steps, fitted, raw, plan.kept_names)
     if not np.isfinite(probe).all():
         what = "features" if plan.kind == "sequence" else "channels"
+        filled, sample = "", rows[0]
+        if plan.interpolaters:  # name what interpolation left: the features and a sample still holding gaps
+            left = np.isnan(raw)
+            with_nan = [name for j, name in enumerate(plan.kept_names) if left[..., j].any()] or with_nan
+            sample = rows[np.flatnonzero(left.reshape(len(left), -1).any(axis=1))[0]] if left.any() else sample
+            filled = " no feature interpolater fills (a feature with no value in a sample) and"
         raise errors.DataError(
             "feature_encoders",
-            f"{what} {with_nan[:10]} hold NaNs (e.g. sample {rows[0]}) that no encoder imputes; put an imputer first, "
-            "e.g. feature_encoders=[dict(sklearn_preprocess=SimpleImputer()), ...], or fill them before make()",
+            f"{what} {with_nan[:10]} hold NaNs (e.g. sample {sample}) that{filled} no encoder imputes; put an imputer "
+            "first, e.g. feature_encoders=[dict(sklearn_preprocess=SimpleImputer()), ...], or fill them before make()",
         )
 
 
@@ -233,10 +280,12 @@ def windows_check_invertible(plan: _Plan, fitted: _Fitted) -> None:
 
 def stored_plan(kind: str, array: np.ndarray, names: list[str], kept: list[int], steps: list[ArrayStep],
                 reshape_indices: list[Any] | None, labels: _Labels | None, samples: dict[str, np.ndarray],
-                folds: list[dict[str, np.ndarray]], settings: dict[str, Any]) -> _Plan:
+                folds: list[dict[str, np.ndarray]], settings: dict[str, Any],
+                interpolaters: list[Interpolater] | None = None) -> _Plan:
     """The plan of samples already stored and split (a splitset made step by step): ``fit`` and
     :func:`encoded_rows` then fit and describe its encoders as for ``Pipeline.Sequence/Image.make``."""
-    return _Plan(kind, array, None, names, kept, steps, reshape_indices, labels, samples, folds, settings)
+    return _Plan(kind, array, None, names, kept, steps, reshape_indices, labels, samples, folds, settings,
+                 interpolaters=list(interpolaters or []))
 
 
 def stored_labels(df: pd.DataFrame, column: str, step: Any) -> _Labels:
@@ -295,7 +344,8 @@ def write(plan: _Plan, fitted: _Fitted) -> SplitsetData:
             splitset=dict(
                 samples=fits.as_lists(plan.samples), split_sizes={s: len(r) for s, r in plan.samples.items()},
                 features_shape=list(fitted.features_shape), label_shape=label_shape, feature_names=kept_names,
-                window=None if plan.window is None else plan.window.to_json(), **plan.settings,
+                window=None if plan.window is None else plan.window.to_json(),
+                interpolaters=[step.to_json() for step in plan.interpolaters] or None, **plan.settings,
             ),
             folds=[fits.as_lists(fold) for fold in plan.folds],
             encoders=encoders,
@@ -344,7 +394,8 @@ def check_common(seed: Any, size_test: Any, size_validation: Any, fold_count: An
 def make_sequence(feature_ndarray3D_or_npyPath: Any, feature_dtype: Any, feature_cols_excluded: Any,
                   feature_encoders: Any, feature_reshape_indices: Any, label_df_or_path: Any, label_dtype: Any,
                   label_column: Any, label_encoder: Any, size_test: Any, size_validation: Any, fold_count: Any,
-                  bin_count: Any, seed: Any, feature_window: Any = None) -> SplitsetData:
+                  bin_count: Any, seed: Any, feature_window: Any = None,
+                  feature_interpolaters: Any = None) -> SplitsetData:
     check_common(seed, size_test, size_validation, fold_count)
     array, name = sequence.read_sequence(feature_ndarray3D_or_npyPath, feature_dtype)
     window = None
@@ -360,7 +411,7 @@ def make_sequence(feature_ndarray3D_or_npyPath: Any, feature_dtype: Any, feature
     kept = [i for i in range(len(names)) if i not in excluded]
     labels = read_labels(label_df_or_path, label_column, label_dtype, label_encoder, len(array))
     the_plan = plan("sequence", array, name, names, kept, feature_encoders, feature_reshape_indices, labels,
-                    size_test, size_validation, fold_count, bin_count, seed, window)
+                    size_test, size_validation, fold_count, bin_count, seed, window, feature_interpolaters)
     return write(the_plan, fit(the_plan))
 
 

@@ -78,7 +78,7 @@ def _as_list(value: Any) -> list[Any] | None:
     return list(value)
 
 
-def _check_kwargs(kwargs: Any, parameter: str) -> dict[str, Any]:
+def check_kwargs(kwargs: Any, parameter: str) -> dict[str, Any]:
     if kwargs is None:
         return dict(DEFAULT_KWARGS)
     if not isinstance(kwargs, dict) or not all(isinstance(key, str) for key in kwargs):
@@ -127,7 +127,7 @@ def parse_feature_interpolaters(specs: Any, features: pd.DataFrame) -> list[Inte
         unknown = sorted(set(spec) - SPEC_KEYS)
         if unknown:
             raise errors.DataError(parameter, f"unknown key(s) {unknown}; allowed keys: {sorted(SPEC_KEYS)}")
-        kwargs = _check_kwargs(spec.get("interpolate_kwargs"), f"{parameter}.interpolate_kwargs")
+        kwargs = check_kwargs(spec.get("interpolate_kwargs"), f"{parameter}.interpolate_kwargs")
         dtypes, selected = _as_list(spec.get("dtypes")), _as_list(spec.get("columns"))
         chosen: list[str] = []
         if selected is not None:
@@ -181,7 +181,7 @@ def parse_label_interpolater(spec: Any, label: pd.Series | None) -> Interpolater
     unknown = sorted(set(spec) - LABEL_KEYS)
     if unknown:
         raise errors.DataError(parameter, f"unknown key(s) {unknown}; allowed keys: {sorted(LABEL_KEYS)}")
-    kwargs = _check_kwargs(spec.get("interpolate_kwargs"), f"{parameter}.interpolate_kwargs")
+    kwargs = check_kwargs(spec.get("interpolate_kwargs"), f"{parameter}.interpolate_kwargs")
     frame = label.to_frame()
     _check_float(frame, [label.name], parameter)
     step = Interpolater("label", 0, kwargs, [str(label.name)])

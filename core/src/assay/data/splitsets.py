@@ -287,7 +287,7 @@ class SplitsetData:
             kind=self.kind, sample_shape=tuple(feature.sample_shape),
             kept=[all_names.index(name) for name in feature.columns], features=steps,
             reshape_indices=feature.reshape_indices, features_shape=self.features_shape,
-            dtype=self._stored_array().dtype, columns=list(all_names),
+            dtype=self._stored_array().dtype, columns=list(all_names), interpolaters=self.interpolaters,
             labels=FittedEncoders(label=label, features=[], passthrough=[], label_column=self.label_column,
                                   label_classes=self.label_classes, label_is_categorical=self.label_is_categorical),
         )

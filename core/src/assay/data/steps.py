@@ -138,12 +138,12 @@ def make_featureshaper(feature: FeatureRow, reshape_indices: Any) -> FeatureRow:
 
 
 def make_featureinterpolater(feature: FeatureRow, spec: dict[str, Any]) -> FeatureRow:
-    """Add a ``feature_interpolaters`` entry to a tabular feature, checked with the earlier ones as
-    ``Pipeline.Tabular.make`` checks them (AIQC's FeatureInterpolater)."""
-    if feature.kind not in (None, "tabular"):
+    """Add a ``feature_interpolaters`` entry to a tabular or sequence feature, checked with the earlier ones as
+    ``Pipeline.Tabular.make`` or ``Pipeline.Sequence.make`` checks them (AIQC's FeatureInterpolater)."""
+    if feature.kind not in (None, "tabular", "sequence"):
         raise errors.DataError(
             "interpolaterset", f"feature {feature.id} is {feature.kind} data, which has no interpolation (neither "
-            "has Pipeline.Sequence/Image.make); fill gaps with a featurecoder, e.g. feature.make_encoderset()"
+            "has Pipeline.Image.make); fill gaps with a featurecoder, e.g. feature.make_encoderset()"
             ".make_featurecoder(sklearn_preprocess=SimpleImputer())")
     _check_unencoded(feature, "interpolaters")
     try:
@@ -153,7 +153,10 @@ def make_featureinterpolater(feature: FeatureRow, spec: dict[str, Any]) -> Featu
                                f"strings): {exc}") from None
     specs = [*(feature.interpolaters or []), spec]
     try:
-        interpolation.parse_feature_interpolaters(specs, frame(feature.dataset_id)[feature.columns])
+        if feature.kind == "sequence":
+            _check_sequence_interpolaters(feature, specs)
+        else:
+            interpolation.parse_feature_interpolaters(specs, frame(feature.dataset_id)[feature.columns])
     except errors.DataError as exc:  # named as make_featureinterpolater's own parameter
         raise errors.DataError(_own(exc.parameter, f"feature_interpolaters[{len(specs) - 1}]"),
                                str(exc).split(": ", 1)[-1]) from None
@@ -182,6 +185,17 @@ def make_labelinterpolater(label: LabelRow, spec: dict[str, Any]) -> LabelRow:
     if values.isna().all():
         raise errors.DataError("label_id", f"{label.column!r} holds no value at all; nothing to interpolate")
     return queries.update_label(label.id, dict(interpolater=spec))
+
+
+def _check_sequence_interpolaters(feature: FeatureRow, specs: list[dict[str, Any]]) -> None:
+    """``Pipeline.Sequence.make``'s checks of ``feature_interpolaters``, tried on the feature's first sample."""
+    from assay.data.array_input import StoredArray
+
+    dataset = data_queries.row(DatasetRow, feature.dataset_id)
+    stored = StoredArray.load(dataset.id, dataset.shape, dataset.dtypes, dataset.columns)
+    names = list(dataset.columns)
+    array_pipeline.interpolaters_of("sequence", stored.rows(np.arange(1)), names,
+                                    [names.index(c) for c in feature.columns], specs)
 
 
 def make_window(feature: FeatureRow, spec: dict[str, Any]) -> windows.Window:

@@ -439,13 +439,14 @@ def _fitted_encoders(members: dict[str, bytes], section: Encoders, label: Label,
     def fitted(entry: EncoderEntry) -> FittedEncoder:
         return FittedEncoder(**{name: getattr(entry, name) for name in _ENCODER_FIELDS}, blob=members[entry.file])
 
+    interpolaters = [Interpolater.from_json(attrs.asdict(step)) for step in section.interpolaters]
     labels = FittedEncoders(
         label=fitted(section.label) if section.label else None,
         features=[] if arrays else [fitted(entry) for entry in section.features],
         passthrough=list(section.passthrough),
         label_column=label.column, label_classes=list(label.classes),
         label_is_categorical=label.is_categorical,
-        interpolaters=[Interpolater.from_json(attrs.asdict(step)) for step in section.interpolaters],
+        interpolaters=[] if arrays else interpolaters,
     )
     if not arrays:
         return labels
@@ -458,5 +459,5 @@ def _fitted_encoders(members: dict[str, bytes], section: Encoders, label: Label,
         kind=arrays.kind, sample_shape=tuple(arrays.sample_shape), kept=list(arrays.kept),
         features=steps, reshape_indices=arrays.reshape_indices,
         features_shape=tuple(arrays.features_shape), labels=labels, dtype=arrays.dtype,
-        columns=list(arrays.columns),
+        columns=list(arrays.columns), interpolaters=interpolaters,  # sequences': along each sample's timesteps
     )

@@ -232,6 +232,7 @@ class Pipeline:
             bin_count: int | None = None,
             seed: int = splitting.DEFAULT_SEED,
             feature_window: dict[str, Any] | None = None,
+            feature_interpolaters: list[dict[str, Any]] | None = None,
         ) -> Splitset:
             """Store the samples, split them, fit encoders and persist everything; returns the Splitset.
 
@@ -262,6 +263,15 @@ class Pipeline:
                     every series) and become the samples, labelled with the window ``size_shift`` timesteps later
                     (no labels given). Time-ordered splits take the last windows of every series for test, as for
                     :meth:`Pipeline.Tabular.make`; encoders must keep the features' number (scalers).
+                feature_interpolaters: list of ``dict(interpolate_kwargs=dict(method="linear", ...),
+                    columns=[...], dtypes=...)``: features whose gaps ``pandas.DataFrame.interpolate`` fills in each
+                    sample along its own timesteps (default arguments ``method="linear", limit_direction="both"``),
+                    before the encoders, as AIQC's FeatureInterpolater did. No sample borrows another's values, so
+                    no split borrows another split's; inference and bundles interpolate new samples the same way.
+                    ``columns`` choose features as ``feature_encoders`` do; ``dtypes`` must name the samples' own
+                    float dtype (every feature has it); neither takes the features no earlier step took. Float
+                    samples only; not with ``feature_window``. A feature with no value at all in a sample stays
+                    missing there (impute it with an encoder, or the sample is refused).
 
             Raises:
                 assay.errors.ValidationError: (a subclass naming the parameter) for unusable input: a 2-D or
@@ -271,7 +281,7 @@ class Pipeline:
             return _public(array_pipeline.make_sequence(
                 feature_ndarray3D_or_npyPath, feature_dtype, feature_cols_excluded, feature_encoders,
                 feature_reshape_indices, label_df_or_path, label_dtype, label_column, label_encoder, size_test,
-                size_validation, fold_count, bin_count, seed, feature_window))
+                size_validation, fold_count, bin_count, seed, feature_window, feature_interpolaters))
 
     class Image:
         """Image data: a folder of image files (sorted by name) or a list of local image files, read with Pillow."""
@@ -652,17 +662,20 @@ def _plan_array_encoding(splitset: SplitsetRow, feature: FeatureRow, label_row: 
     folds = [{split: np.asarray(rows, dtype=np.int64) for split, rows in fold.samples.items()}
              for fold in data_queries.fold_rows(splitset.id)]
     names = list(dataset.columns)
+    kept = [names.index(c) for c in feature.columns]
     settings = dict(size_test=splitset.size_test, size_validation=splitset.size_validation,
                     fold_count=splitset.fold_count, bin_count=splitset.bin_count, seed=splitset.seed)
-    plan = array_pipeline.stored_plan(feature.kind, array, names, [names.index(c) for c in feature.columns],
-                                      feature_steps, feature.reshape_indices, labels, samples, folds, settings)
+    interpolaters = array_pipeline.interpolaters_of(feature.kind, array, names, kept, feature.interpolaters)
+    plan = array_pipeline.stored_plan(feature.kind, array, names, kept, feature_steps, feature.reshape_indices, labels,
+                                      samples, folds, settings, interpolaters)
     fitted = array_pipeline.fit(plan)
     label_shape, _, encoders = array_pipeline.encoded_rows(plan, fitted)
     label_updates = None
     if labels is not None:
         label_fit = fitted.label_fit
         label_updates = _label_updates(labels.series, labels.step, label_fit, labels.is_categorical)
-    shapes = dict(features_shape=list(fitted.features_shape), feature_names=list(feature.columns))
+    shapes = dict(features_shape=list(fitted.features_shape), feature_names=list(feature.columns),
+                  interpolaters=[step.to_json() for step in interpolaters] or None)
     if label_shape is not None:
         shapes["label_shape"] = label_shape
     return PendingEncoding(

@@ -88,7 +88,7 @@ class Feature(Persisted):
     sample_shape = column["list[int] | None"]("one sample's shape, for sequences and images")
     reshape_indices = column["Any"]("how sample columns were reshaped, for sequences and images")
     layout = column["str | None"]("the array layout of sequences and images")
-    interpolaters = column["list[dict[str, Any]] | None"]("its ``feature_interpolaters`` specs (tables)")
+    interpolaters = column["list[dict[str, Any]] | None"]("its ``feature_interpolaters`` specs (tables, sequences)")
     window = column["dict[str, Any] | None"]("its ``feature_window`` spec (tables)")
 
     def make_interpolaterset(self) -> Interpolaterset:
@@ -136,9 +136,10 @@ class Feature(Persisted):
 
 
 class Interpolaterset:
-    """The interpolation steps of a tabular feature (AIQC's Interpolaterset), stored on the feature: ``Pipeline
-    .Tabular.make``'s ``feature_interpolaters``. Each split is interpolated among its own rows when a queue first
-    encodes a splitset of the feature; inference interpolates new rows the same way."""
+    """The interpolation steps of a tabular or sequence feature (AIQC's Interpolaterset), stored on the feature:
+    ``Pipeline.Tabular.make``'s (or ``Pipeline.Sequence.make``'s) ``feature_interpolaters``. A table's splits are
+    each interpolated among their own rows, a sequence's samples each along their own timesteps, when a queue first
+    encodes a splitset of the feature; inference interpolates new rows or samples the same way."""
 
     def __init__(self, feature: Feature):
         self.feature_id = feature.id
@@ -149,10 +150,15 @@ class Interpolaterset:
         """Add an interpolation step: a ``feature_interpolaters`` entry ``dict(interpolate_kwargs=..., dtypes=...,
         columns=...)`` (float columns; neither selector takes every float column no earlier step took).
 
+        Of a sequence feature, the step fills each sample's gaps along its own timesteps, as
+        ``Pipeline.Sequence.make(feature_interpolaters=...)`` does: ``columns`` choose features (``"feature_0"``,
+        AIQC's ``"0"``, or indices) and ``dtypes`` must be the samples' own float dtype (AIQC's
+        ``dtypes="float64"``: every feature no earlier step took).
+
         Args:
             interpolate_kwargs: ``pandas.DataFrame.interpolate`` arguments (default ``method="linear",
                 limit_direction="both"``).
-            dtypes, columns: selectors, as in ``Pipeline.Tabular.make``.
+            dtypes, columns: selectors, as in ``Pipeline.Tabular.make`` (or ``Pipeline.Sequence.make``).
             process_separately: AIQC's; assay always interpolates each split (and fold part) among its own rows,
                 so no split borrows values from another: ``False`` is refused.
             verbose: accepted for AIQC scripts.
@@ -162,7 +168,8 @@ class Interpolaterset:
 
         Raises:
             assay.errors.DataError: the checks of ``Pipeline.Tabular.make`` (non-float or unknown columns, a
-                column an earlier step interpolates...), or a sequence or image feature; nothing is stored then.
+                column an earlier step interpolates...) or of ``Pipeline.Sequence.make``, or an image feature;
+                nothing is stored then.
         """
         if process_separately is not True:
             raise errors.DataError("process_separately", "assay interpolates each split among its own rows so no "
