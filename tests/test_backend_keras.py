@@ -243,6 +243,21 @@ def test_a_lambda_layer_is_refused_by_safe_mode_loading_with_a_hint(backend):
     assert raised.value.parameter == "fn_build"
 
 
+@pytest.mark.parametrize("wrap", [False, True])
+def test_a_model_with_a_lambda_layer_fails_before_training_naming_fn_build(backend, wrap):
+    # it would train and store, but safe_mode loading refuses it: the predictor could never be used again
+    def build_with_lambda(features_shape, label_shape, **hp):
+        scaled = keras.layers.Lambda(lambda x: x * 2.0)
+        layer = keras.layers.TimeDistributed(scaled) if wrap else scaled
+        inner = keras.Sequential([keras.Input(shape=features_shape), keras.layers.Reshape((*features_shape, 1)),
+                                  layer, keras.layers.Flatten()])
+        return keras.Sequential([keras.Input(shape=features_shape), inner, keras.layers.Dense(1)])
+
+    with pytest.raises(errors.ExperimentError, match=r"Lambda layer.*register_keras_serializable") as raised:
+        _fit(backend, "regression", build_with_lambda)
+    assert raised.value.parameter == "fn_build"
+
+
 def test_stored_bytes_are_a_keras_archive(backend):
     data = backend.model_to_bytes(build_regression((4,), (1,), neuron_count=3))
     assert data[:2] == b"PK"  # .keras is a zip archive

@@ -70,6 +70,28 @@ def _check_output_width(model: keras.Model, labels: np.ndarray | None, analysis_
         )
 
 
+def refuse_lambda_layers(model: Any) -> None:
+    """A model holding a ``Lambda`` layer trains, but Keras' ``safe_mode`` refuses to load it back: its predictor
+    could never be loaded for inference, bundles or importance. Refused before training, not found out later.
+
+    Raises:
+        assay.errors.ExperimentError: naming ``fn_build`` and the layer.
+    """
+    pending = list(getattr(model, "layers", []))
+    while pending:
+        layer = pending.pop()
+        if isinstance(layer, keras.layers.Lambda):
+            raise errors.ExperimentError(
+                "fn_build", f"the model holds a Lambda layer ({layer.name!r}); assay stores Keras models in the "
+                ".keras format and loads them with safe_mode, which refuses Lambda layers (their code is "
+                "pickled), so the trained model could never be loaded back: write a small custom layer decorated "
+                "with @keras.saving.register_keras_serializable() instead, or use a built-in layer")
+        pending.extend(getattr(layer, "layers", []))
+        wrapped = getattr(layer, "layer", None)  # TimeDistributed, Bidirectional...
+        if isinstance(wrapped, keras.layers.Layer):
+            pending.append(wrapped)
+
+
 def _shapes(features: Any) -> list[tuple[int, ...]]:
     return [tuple(np.shape(array)[1:]) for array in features]
 
@@ -113,6 +135,7 @@ def train(analysis_type: str, fn_train: Callable[..., Any], model: Any, loser: A
             check_labels_fit_loss(analysis_type, loser, samples.get("labels"))
     _check_output_width(model, samples_train.get("labels"), analysis_type, loser)
     check_inputs(model, samples_train.get("features"))
+    refuse_lambda_layers(model)
     from assay_keras.pruning import attached
 
     with attached(model):  # a queue with a pruner hears every epoch of the model's fit
