@@ -236,6 +236,25 @@ def test_a_whole_float_label_without_a_categorical_encoder_is_refused_for_classi
     make_queue(encoded, analysis_type=analysis_type, fn_build=fn_build_binary if classes == 2 else fn_build)
 
 
+def test_a_whole_number_label_without_an_encoder_is_refused_for_regression_before_storing(db):
+    # whole numbers without a label encoder are stored as classes: regressing them decoded every output as a
+    # class index (rounded, and wrapping below 0 to the last class), a silently wrong prediction
+    df = datum.to_pandas("iris.tsv")
+    df["petals"] = np.arange(len(df)) % 4  # whole numbers 0..3, every value common enough to stratify
+    splitset = iris_splitset(df_or_path=df, label_column="petals", label_encoder=None,
+                             feature_cols_excluded=["species", "petal_length"])
+    before = row_counts()
+
+    with pytest.raises(errors.ExperimentError, match=r"^label_encoder: 'regression' needs a continuous label.*"
+                       r"as classes.*StandardScaler.*astype\(float\)"):
+        make_queue(splitset, analysis_type="regression", fn_build=fn_build_regression)
+
+    assert row_counts() == before
+    scaled = iris_splitset(df_or_path=df, label_column="petals", feature_cols_excluded=["species", "petal_length"],
+                           label_encoder=dict(sklearn_preprocess=StandardScaler()), size_validation=None, bin_count=3)
+    make_queue(scaled, analysis_type="regression", fn_build=fn_build_regression)
+
+
 def test_the_same_seed_gives_the_same_metrics_on_a_rerun(splitset):
     first = make_queue(splitset, hyperparameters={"neuron_count": [8]}, seed=3)
     second = make_queue(splitset, hyperparameters={"neuron_count": [8]}, seed=3)

@@ -8,7 +8,7 @@ import pytest
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import assay
-from assay import datum
+from assay import datum, errors
 from assay.data import splitting
 
 
@@ -128,6 +128,18 @@ def test_folds_of_a_small_or_finely_binned_continuous_label_merge_neighbouring_b
         values = df["target"].iloc[rows_of_fold]
         assert (values < median).any()
         assert (values > median).any()
+
+
+def test_a_rare_whole_number_class_is_refused_with_a_hint_that_quantities_need_a_scaler(db):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=60), "visits": rng.poisson(5, size=60)})
+
+    with pytest.raises(errors.SplitError, match=r"no row of class\(es\).*pass a scaler as label_encoder"):
+        assay.Pipeline.Tabular.make(df, label_column="visits", size_test=0.25, size_validation=0.25)
+
+    splitset = assay.Pipeline.Tabular.make(df, label_column="visits", size_test=0.25, size_validation=0.25,
+                                           label_encoder=dict(sklearn_preprocess=StandardScaler()))
+    assert splitset.label_classes == []
 
 
 def test_unsupervised_splits_take_the_requested_sizes(db):

@@ -167,11 +167,16 @@ def _check_every_class(table: np.ndarray, strata: Strata, targets: dict[str, int
             continue
         missing = [strata.names[i] for i in np.flatnonzero(table[:, column] == 0)]
         if missing:
+            whole = all(isinstance(name, (int, np.integer)) and not isinstance(name, (bool, np.bool_))
+                        for name in strata.names)
+            hint = ("; if the label is a quantity rather than classes, pass a scaler as label_encoder (e.g. "
+                    "dict(sklearn_preprocess=StandardScaler())) or cast it to float: whole numbers without a label "
+                    "encoder are taken as classes") if whole else ""
             raise errors.SplitError(
                 parameter[split],
                 f"the {split} split would get {targets[split]} rows and no row of class(es) {missing[:5]!r}; "
                 f"every class needs a row in every split: make the {split} split larger (or the others smaller), "
-                "or add rows of the rare classes",
+                f"or add rows of the rare classes{hint}",
             )
 
 

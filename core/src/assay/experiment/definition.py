@@ -10,6 +10,8 @@ import inspect
 import random
 from typing import Any
 
+import numpy as np
+
 from assay import errors, plugins, space
 from assay.db.queries import data as data_queries
 from assay.experiment import search as searching
@@ -98,7 +100,37 @@ def check_labels(splitset: Any, analysis_type: str, pending: Any = None) -> None
     rows = sorted(i for rows in splitset.samples.values() for i in rows)
     pending_labels = None if pending is None else pending.raw_labels
     labels = splitset.raw_labels(rows) if pending_labels is None else pending_labels(rows)
-    plugins.analysis_type(analysis_type).check_labels(labels, categorical_encoder=bool(categorical))
+    analysis = plugins.analysis_type(analysis_type)
+    analysis.check_labels(labels, categorical_encoder=bool(categorical))
+    classes = _stored_as_classes(splitset, pending)
+    if classes is not None and classes != analysis.is_classification:
+        _refuse_label_kind(analysis_type, analysis.is_classification, labels)
+
+
+def _stored_as_classes(splitset: Any, pending: Any) -> bool | None:
+    """Whether the splitset keeps its label as classes (``None`` when it cannot tell)."""
+    if pending is not None:
+        label = (pending.rows or {}).get("label") or {}
+        return label.get("is_categorical")
+    return getattr(splitset, "label_is_categorical", None)
+
+
+def _refuse_label_kind(analysis_type: str, is_classification: bool, labels: Any) -> None:
+    """A label stored as classes cannot be regressed, nor one stored as continuous values classified: decoding
+    would turn a regression output into a class index (rounded, wrapping below 0), or give a classifier no classes.
+    The analysis type's own check names most cases first; this catches the rest (integers without an encoder)."""
+    values = np.asarray(labels)
+    shown = sorted({v.item() if hasattr(v, "item") else v for v in np.unique(values)[:5]})
+    if is_classification:
+        raise errors.ExperimentError(
+            "label_encoder", f"{analysis_type!r} needs class labels, but the splitset stores its label (values "
+            f"such as {shown}) as continuous values; make the splitset again with "
+            "label_encoder=dict(sklearn_preprocess=OrdinalEncoder()) or OneHotEncoder()")
+    raise errors.ExperimentError(
+        "label_encoder", f"{analysis_type!r} needs a continuous label, but the splitset stores its label "
+        f"({values.dtype} values such as {shown}) as classes, as it does for whole numbers without a label_encoder; "
+        "make the splitset again with a scaler as label_encoder, e.g. dict(sklearn_preprocess=StandardScaler()), or "
+        "with the label cast to float (df[label_column].astype(float))")
 
 
 def check_names(library: Any, analysis_type: Any) -> str:
