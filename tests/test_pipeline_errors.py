@@ -181,3 +181,11 @@ def test_a_date_column_left_unencoded_is_refused_with_a_fix_for_dates_not_one_ho
     assert "OneHotEncoder(), columns=['color'])" in message
     assert "turn the dates ['day'] into numbers before make()" in message
     assert row_counts() == before
+
+
+def test_whole_numbers_that_are_not_class_indices_are_refused_with_the_regression_fix_too(db):
+    df = small_frame().assign(rooms=np.tile([2, 3, 5], 20))
+
+    with pytest.raises(errors.EncoderError, match=r"are not class indices 0\.\.2; pass .*OrdinalEncoder.*"
+                       r"for a regression label of whole numbers, a scaler such as StandardScaler\(\)"):
+        make(df_or_path=df, label_column="rooms", label_encoder=None, feature_cols_excluded=["target"])

@@ -393,7 +393,9 @@ def label_classes(step: EncoderStep | None, fitted: Any, label: pd.Series) -> li
         raise errors.EncoderError(
             "label_encoder",
             f"the label's classes {values[:6]!r} are not class indices 0..{len(values) - 1}; pass "
-            "label_encoder=dict(sklearn_preprocess=OrdinalEncoder()) or OneHotEncoder()",
+            "label_encoder=dict(sklearn_preprocess=OrdinalEncoder()) or OneHotEncoder()" + (
+                "; for a regression label of whole numbers, a scaler such as StandardScaler() (or cast it to float)"
+                if pd.api.types.is_integer_dtype(label.dtype) else ""),
         )
     encoded = transform(step, fitted, uniques.to_frame())
     indices = np.rint(encoded[:, 0]).astype(np.int64) if encoded.shape[1] == 1 else encoded.argmax(axis=1)
