@@ -195,7 +195,8 @@ class SplitsetData:
 
     @property
     def interpolaters(self) -> list[Interpolater]:
-        """The feature and label interpolation steps, applied to each split's rows on their own."""
+        """The feature and label interpolation steps: a table's applied to each split's rows on their own, a
+        sequence's to each sample along its own timesteps."""
         return [Interpolater.from_json(step) for step in (self._row.interpolaters or [])]
 
     def _fold(self, fold_index: int | None) -> FoldRow | None:

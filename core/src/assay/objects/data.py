@@ -386,7 +386,8 @@ class Splitset(Persisted):
 
     @property
     def interpolaters(self) -> list[Interpolater]:
-        """The feature and label interpolation steps, applied to each split's rows on their own."""
+        """The feature and label interpolation steps: a table's applied to each split's rows on their own, a
+        sequence's to each sample along its own timesteps."""
         return self._data.interpolaters
 
     def row_indices(self, split: str, fold_index: int | None = None) -> list[int]:
