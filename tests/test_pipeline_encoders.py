@@ -127,6 +127,17 @@ def test_encoders_apply_in_order_to_the_columns_earlier_ones_left(any_db):
     assert splitset.feature_names == ["price", "city=lima", "city=oslo", "city=rome", "a", "b"]
 
 
+def test_dtypes_may_be_given_as_numpy_and_python_types_as_pandas_select_dtypes_takes_them(db):
+    splitset = assay.Pipeline.Tabular.make(
+        mixed_frame(), label_column="label", label_encoder=dict(sklearn_preprocess=OneHotEncoder()),
+        feature_encoders=[dict(sklearn_preprocess=OneHotEncoder(), dtypes=[str]),
+                          dict(sklearn_preprocess=StandardScaler(), dtypes=[np.number])],
+        size_test=0.25,
+    )
+
+    assert [e.columns for e in splitset.encoders().features] == [["city"], ["a", "b", "price"]]
+
+
 def test_imputer_pipeline_fills_nans_so_samples_are_finite(any_db):
     df = mixed_frame()
     df.loc[[2, 50, 90], "a"] = np.nan

@@ -81,7 +81,13 @@ def parse_spec(spec: Any, parameter: str, role: str, position: int) -> EncoderSt
             f"got {include!r}"
         )
     return EncoderStep(role, position, parameter, family, encoder, family.is_categorical(encoder),
-                       [str(d) for d in dtypes] if dtypes else None, columns, include=include)
+                       [_dtype_name(d) for d in dtypes] if dtypes else None, columns, include=include)
+
+
+def _dtype_name(dtype: Any) -> str:
+    """A dtype as the name ``select_dtypes`` takes and the database stores: ``np.number`` is ``"number"``, ``float``
+    ``"float"`` (``str()`` of a class gives ``"<class 'numpy.number'>"``, which matches nothing)."""
+    return dtype.__name__ if isinstance(dtype, type) else str(dtype)
 
 
 def parse_feature_encoders(feature_encoders: Any) -> list[EncoderStep]:
