@@ -419,6 +419,45 @@ def test_a_sequence_input_beside_a_table_trains_with_torch_and_infers(db):
         predictor.infer([table.iloc[rows], readings[rows][:, :3]])
 
 
+def test_the_label_column_in_a_table_input_is_never_a_feature_and_inference_takes_the_table_with_it(db):
+    # the natural call passes one DataFrame as a table input and as the label table: training on its label
+    # column would leak the answer into the features
+    pytest.importorskip("assay_torch")
+    rng = np.random.default_rng(0)
+    readings = rng.normal(size=(40, 6, 2))
+    table = pd.DataFrame({"size": rng.normal(size=40), "rising": (readings[:, -1, 0] > 0).astype(int)})
+    splitset = assay.Pipeline.make(
+        inputs=[dict(df_or_path=table), dict(feature_ndarray3D_or_npyPath=readings)],
+        label_df_or_path=table, label_column="rising", size_test=0.25)
+
+    assert splitset.features_shape == [(1,), (6, 2)]
+    assert dict(splitset.inputs)["tabular"].feature_columns == ["size"]
+
+    def fn_build(features_shape, label_shape, **hp):
+        import torch
+        from torch import nn
+
+        class Both(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.out = nn.Sequential(nn.Linear(1 + 12, 1), nn.Sigmoid())
+
+            def forward(self, x_table, x_sequence):
+                return self.out(torch.cat([x_table, x_sequence.flatten(1)], dim=1))
+
+        return Both()
+
+    queue = assay.Experiment.make(library="torch", analysis_type="classification_binary", fn_build=fn_build,
+                                  fn_train=torch_train, hyperparameters={"epoch_count": [1]}, splitset_id=splitset.id)
+    queue.run_jobs()
+    [predictor] = queue.predictors
+    rows = splitset.row_indices("test")
+    with_label = predictor.infer([table.iloc[rows], readings[rows]])
+    without = predictor.infer([table.iloc[rows].drop(columns="rising"), readings[rows]])
+    assert list(with_label["prediction"]) == list(without["prediction"]) == list(
+        predictor.predictions["test"].predictions)
+
+
 def test_a_list_of_inputs_given_to_a_single_input_model_is_refused_naming_its_shape(db):
     pytest.importorskip("assay_torch")
     df = datum.to_pandas("iris.tsv")

@@ -201,13 +201,33 @@ def _check_keys(reads: list[_Read], labels: Any, key_column: Any) -> list[_Read]
         if len(different):
             row = int(different[0])
             raise errors.DataError(
-                read.spec.parameter, f"row {row} has {key_column}={df[key_column].iloc[row]!r} but the label table "
-                f"has {keys.iloc[row]!r} ({len(different)} rows differ); give every input's rows in the label table's "
-                "order")
+                read.spec.parameter, f"row {row} has {key_column}={_plain(df[key_column].iloc[row])!r} but the label "
+                f"table has {_plain(keys.iloc[row])!r} ({len(different)} rows differ); give every input's rows in the "
+                "label table's order")
         excluded = encoding.as_list(read.spec.options["feature_cols_excluded"]) or []
         options = {**read.spec.options, "feature_cols_excluded": [*excluded, key_column]}
         checked.append(attrs.evolve(read, spec=attrs.evolve(read.spec, options=options)))
     return checked
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (``2``, not ``np.int64(2)``), for messages."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _without_label(reads: list[_Read], label_column: str | None) -> list[_Read]:
+    """A table input holding the label column (the same DataFrame passed as an input and as the label table) does
+    not train on it: as in ``Pipeline.Tabular.make``, the label column is never a feature (it would leak the
+    answer into the features)."""
+    result = []
+    for read in reads:
+        if read.spec.kind == "tabular" and label_column is not None and label_column in read.value.columns:
+            excluded = encoding.as_list(read.spec.options["feature_cols_excluded"]) or []
+            if label_column not in excluded:
+                options = {**read.spec.options, "feature_cols_excluded": [*excluded, label_column]}
+                read = attrs.evolve(read, spec=attrs.evolve(read.spec, options=options))
+        result.append(read)
+    return result
 
 
 def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any, label_encoder: Any,
@@ -224,6 +244,7 @@ def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any
     labels = array_pipeline.read_labels(label_df_or_path, label_column, label_dtype, label_encoder, reads[0].count)
     if key_column is not None:
         reads = _check_keys(reads, labels, key_column)
+    reads = _without_label(reads, labels.column)
 
     strata = splitting.make_strata(labels.series, labels.is_categorical, bin_count)
     samples = splitting.split_rows(strata, reads[0].count, size_test, size_validation, int(seed))
