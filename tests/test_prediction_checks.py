@@ -102,3 +102,28 @@ def test_a_model_with_more_outputs_than_classes_fails_naming_fn_build(splitset):
     (message,) = queue.status()["errors"].values()
     assert message.startswith("ExperimentError: fn_build:")
     assert "probabilities of shape (27, 5) for 3 classes" in message
+
+
+def fn_train_diverging(model, loser, optimizer, samples_train, samples_evaluate, **hp):
+    import torch
+
+    import assay_torch
+
+    with torch.no_grad():  # weights that overflow: every output is NaN, as after a diverged training
+        model[0].weight.fill_(float("inf"))
+    return model, assay_torch.fit(model, loser, optimizer, samples_train, samples_evaluate, epochs=1,
+                                  batch_size=16, seed=0)
+
+
+def test_a_model_that_outputs_nan_fails_its_job_saying_the_training_diverged(splitset):
+    # before: the job succeeded, every class predicted as the first, and the probability metrics left out
+    queue = assay.Experiment.make(
+        library="torch", analysis_type="classification_multi", fn_build=fn_build, fn_train=fn_train_diverging,
+        hyperparameters=None, splitset_id=splitset.id)
+
+    queue.run_jobs()
+
+    (message,) = queue.status()["errors"].values()
+    assert message.startswith("ExperimentError: fn_build: the model gave probabilities holding NaN")
+    assert "the training diverged" in message
+    assert queue.predictors == []

@@ -78,9 +78,11 @@ def check_output(predictions: np.ndarray, probabilities: np.ndarray | None, rows
     probabilities are ``(rows, class_count)`` (binary: also the positive class's, ``(rows,)`` or ``(rows, 1)``).
     NaN or ±inf anywhere is refused: the metrics of such a split would be left out without a word.
     """
-    def fail(message: str) -> None:
-        raise errors.ExperimentError(parameter, message + (
-            "" if parameter == "fn_predict" else "; fix the model's last layer, or pass fn_predict"))
+    def fail(message: str, hint: bool = True) -> None:
+        if parameter == "fn_predict":
+            raise errors.ExperimentError(parameter, message)
+        raise errors.ExperimentError(parameter, "the model " + message + (
+            "; fix the model's last layer, or pass fn_predict" if hint else ""))
 
     if rows is not None:
         for name, array in (("predictions", predictions), ("probabilities", probabilities)):
@@ -89,7 +91,8 @@ def check_output(predictions: np.ndarray, probabilities: np.ndarray | None, rows
     for name, array in (("predictions", predictions), ("probabilities", probabilities)):
         if array is not None and not np.isfinite(array).all():
             bad = int((~np.isfinite(array.reshape(len(array), -1))).any(axis=1).sum()) if array.ndim else 1
-            fail(f"gave {name} holding NaN or ±inf for {bad} sample(s) (did the training diverge?)")
+            fail(f"gave {name} holding NaN or ±inf for {bad} sample(s): the training diverged (try a lower "
+                 "learning rate, or scale the features) or the model computes NaN", hint=False)
     if not is_classification:
         return
     if predictions.ndim > 1 and int(np.prod(predictions.shape[1:])) != 1:
