@@ -127,3 +127,27 @@ def test_a_model_that_outputs_nan_fails_its_job_saying_the_training_diverged(spl
     assert message.startswith("ExperimentError: fn_build: the model gave probabilities holding NaN")
     assert "the training diverged" in message
     assert queue.predictors == []
+
+
+class InverseDroppingARow(StandardScaler):
+    """A label encoder whose inverse_transform loses a row: decoded labels would no longer line up."""
+
+    def inverse_transform(self, X, copy=None):
+        return np.asarray(super().inverse_transform(X)).ravel()[:-1]
+
+
+def test_a_label_encoder_that_decodes_another_number_of_rows_fails_the_job_naming_label_encoder(db):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(40, 3)), columns=["a", "b", "c"]).assign(target=rng.normal(size=40))
+    splitset = assay.Pipeline.Tabular.make(
+        df_or_path=df, label_column="target", label_encoder=dict(sklearn_preprocess=InverseDroppingARow()),
+        size_test=0.25, size_validation=0.25)
+    queue = assay.Experiment.make(
+        library="torch", analysis_type="regression", fn_build=fn_build, fn_train=fn_train,
+        hyperparameters={"outputs": [1]}, splitset_id=splitset.id)
+
+    queue.run_jobs()
+
+    (message,) = queue.status()["errors"].values()
+    assert message.startswith("EncoderError: label_encoder: InverseDroppingARow.inverse_transform returned shape "
+                              "(19,) for 20 encoded labels")

@@ -381,8 +381,15 @@ class FittedEncoders:
         if self.label is None:
             return values.ravel()
         # a copy: an encoder made with copy=False would decode the caller's predictions in place
-        decoded = self.label.family.inverse_transform(self.label.load(), private_copy(values.reshape(len(values), -1)))
-        return np.asarray(decoded)
+        fitted = self.label.load()
+        decoded = np.asarray(self.label.family.inverse_transform(fitted, private_copy(values.reshape(len(values), -1))))
+        # one original value per row: a 2-D (n, 1) is flattened by the callers, anything else would misalign rows
+        if decoded.ndim == 0 or len(decoded) != len(values) or decoded.size != len(values):
+            raise errors.EncoderError(
+                "label_encoder", f"{type(fitted).__name__}.inverse_transform returned shape {decoded.shape} for "
+                f"{len(values)} encoded labels; a label encoder must decode one value per row (shape "
+                f"({len(values)},) or ({len(values)}, 1))")
+        return decoded
 
 
 def _mixed(values: list[Any]) -> bool:
