@@ -138,6 +138,21 @@ def test_dtypes_may_be_given_as_numpy_and_python_types_as_pandas_select_dtypes_t
     assert [e.columns for e in splitset.encoders().features] == [["city"], ["a", "b", "price"]]
 
 
+def test_an_encoder_that_turns_finite_values_into_inf_is_named_when_the_samples_are_encoded(db):
+    from sklearn.preprocessing import FunctionTransformer
+
+    df = mixed_frame().assign(visits=np.tile([0.0, 1.0, 4.0], 40))  # log(0) = -inf
+    splitset = assay.Pipeline.Tabular.make(
+        df, label_column="label", label_encoder=dict(sklearn_preprocess=OneHotEncoder()),
+        feature_encoders=[dict(sklearn_preprocess=FunctionTransformer(np.log), columns=["visits"]),
+                          dict(sklearn_preprocess=OneHotEncoder(), columns=["city"])],
+        size_test=0.25)
+
+    with pytest.raises(assay.errors.DataError, match=r"^feature_encoders: the encoders turn \d+ row\(s\) of the "
+                       r"train split .* into NaN or ±inf in the encoded features \['visits'\]"):
+        splitset.samples_for("train")
+
+
 def test_imputer_pipeline_fills_nans_so_samples_are_finite(any_db):
     df = mixed_frame()
     df.loc[[2, 50, 90], "a"] = np.nan

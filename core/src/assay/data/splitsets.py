@@ -319,12 +319,30 @@ class SplitsetData:
                     cached = self._cache[key]
                     return {name: None if value is None else value.copy() for name, value in cached.items()}
                 features = encoders.encode_features(df, rows)
+                self._refuse_non_finite(features, split, fold_index, rows)
             labels = None
             if self.label_column is not None:
                 labels = encoders.encode_labels(self._label_frame()[self.label_column].iloc[rows])
             self._cache[key] = {"features": features, "labels": labels}
         cached = self._cache[key]
         return {name: None if value is None else value.copy() for name, value in cached.items()}
+
+    def _refuse_non_finite(self, features: np.ndarray, split: str, fold_index: int | None,
+                           rows: np.ndarray) -> None:
+        """Finite rows in, NaN or ±inf out: an encoder that cannot take these values (``FunctionTransformer(np.log)``
+        on a 0). ``make`` refuses NaNs no encoder imputes, so only an encoder makes them; a model trained on them
+        fails with a message about its own loss, far from the cause."""
+        bad = ~np.isfinite(features.reshape(len(features), -1))
+        if not bad.any():
+            return
+        names = list(self.feature_names)
+        outputs = [names[i] if i < len(names) else str(i) for i in np.flatnonzero(bad.any(axis=0))]
+        where = f"fold {fold_index}'s {split}" if fold_index is not None else split
+        raise errors.DataError(
+            "feature_encoders", f"the encoders turn {int(bad.any(axis=1).sum())} row(s) of the {where} split (e.g. "
+            f"row {int(rows[np.flatnonzero(bad.any(axis=1))[0]])}) into NaN or ±inf in the encoded features "
+            f"{outputs[:5]}; an encoder cannot take those values (e.g. a log of 0 or of a negative number): change "
+            "its settings or the data")
 
     def labels_for(self, split: str, fold_index: int | None = None) -> np.ndarray | None:
         """The encoded labels of one split (``None`` when unsupervised), as ``samples_for`` gives them."""
