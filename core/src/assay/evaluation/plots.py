@@ -274,7 +274,7 @@ def _history_groups(history: dict[str, list[float]]) -> dict[str, dict[str, str]
 
 
 def plot_learning_curve(predictor_id: int, history: dict[str, list[float]], evaluated_splits: list[str],
-                        metrics: list[str] | None = None) -> Figure:
+                        metrics: list[str] | None = None, loss_skip_15pct: bool = False) -> Figure:
     """One panel per metric of the training history: its value per epoch on train and evaluation data.
 
     Args:
@@ -283,6 +283,8 @@ def plot_learning_curve(predictor_id: int, history: dict[str, list[float]], eval
         evaluated_splits: the splits it was predicted on after training (names the evaluation curves).
         metrics: base names to plot (``"loss"``, ``"accuracy"``; ``"val_loss"`` means ``"loss"``). Default:
             every metric in the history, loss first.
+        loss_skip_15pct: leave the first 15% of epochs out of the loss panel (AIQC's option), so the large
+            losses of the first epochs do not flatten the rest; the epochs keep their numbers.
 
     Raises:
         assay.errors.ValidationError: the history is empty, or a requested metric is not in it.
@@ -310,7 +312,10 @@ def plot_learning_curve(predictor_id: int, history: dict[str, list[float]], eval
         for position, role in enumerate(("train", "evaluation")):
             if role in keys:
                 values = history[keys[role]]
-                axis.plot(range(1, len(values) + 1), values, color=COLORS[position], linewidth=2,
+                # AIQC keeps the last round(85%) epochs of the loss: dataframe.tail(round(rows * .85))
+                skip = len(values) - round(len(values) * 0.85) if loss_skip_15pct and base == "loss" else 0
+                values = values[skip:]
+                axis.plot(range(skip + 1, skip + len(values) + 1), values, color=COLORS[position], linewidth=2,
                           marker="o" if len(values) <= 20 else None, markersize=3,
                           label="train" if role == "train" else evaluation)
         axis.set_xlabel("Epoch")
@@ -331,18 +336,19 @@ def _importance_legend(table: Any) -> str:
 
 
 def plot_feature_importance(predictor_id: int, split: str = "test", permutation_count: int = 5,
-                            top_n: int = 20, sample_rows: int | str | None = "auto") -> Figure:
+                            top_n: int | None = 20, sample_rows: int | str | None = "auto") -> Figure:
     """Horizontal bars of permutation importance per original feature column, most important on top.
 
     The bar is the mean drop in the score when the column's values are shuffled; the whisker its standard
     deviation over the permutations. Computed on first request (see :mod:`assay.evaluation.importance`, which
-    also says what ``sample_rows`` chooses).
+    also says what ``sample_rows`` chooses). ``top_n``: the most important columns shown; ``None``: every column.
     """
-    if not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1:
-        raise errors.ValidationError("top_n", f"must be a positive int, got {top_n!r}")
+    if top_n is not None and (not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1):
+        raise errors.ValidationError("top_n", f"must be a positive int or None (every column), got {top_n!r}")
     table = importance.feature_importance(predictor_id, split=split, permutation_count=permutation_count,
                                           sample_rows=sample_rows)
-    shown = table.head(top_n).iloc[::-1]  # barh draws bottom-up: reverse so the most important is on top
+    # barh draws bottom-up: reverse so the most important is on top
+    shown = (table if top_n is None else table.head(top_n)).iloc[::-1]
     figure = Figure(figsize=(7.0, max(2.6, 0.38 * len(shown) + 1.4)), layout="constrained")
     axis = figure.add_subplot()
     colors = [COLORS[0] if value >= 0 else COLORS[3] for value in shown["importance_mean"]]
@@ -400,8 +406,10 @@ def _category_positions(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     return values.map(lookup).to_numpy(dtype=float), [str(value) for value in unique]
 
 
-def plot_performance(queue_id: int, split: str | None = None, metric: str | None = None) -> Figure:
-    """Every trained model of a queue compared on one split.
+def plot_performance(queue_id: int, split: str | None = None, metric: str | None = None,
+                     predictor_ids: list[int] | None = None) -> Figure:
+    """Every trained model of a queue compared on one split (or only ``predictor_ids``, e.g. the models AIQC's
+    thresholds keep: :func:`assay.evaluation.aiqc_tables.performance_predictor_ids`).
 
     The first panel plots each model's loss against ``metric`` (the analysis type's main metric by default),
     coloured by combination, the best model starred; each further panel shows one hyperparameter's effect:
@@ -411,6 +419,8 @@ def plot_performance(queue_id: int, split: str | None = None, metric: str | None
         assay.errors.ValidationError: the queue has no trained model yet, or ``split``/``metric`` is unknown.
     """
     runs, analysis_type, hp_columns = tables.metrics_table(queue_id)
+    if predictor_ids is not None:
+        runs = runs[runs["predictor_id"].isin(predictor_ids)].reset_index(drop=True)
     if runs.empty:
         raise errors.ValidationError(
             "queue", f"queue {queue_id} has no trained model yet; run queue.run_jobs() first"

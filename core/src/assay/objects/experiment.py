@@ -263,19 +263,63 @@ class Queue(Persisted):
 
     # -- evaluation ------------------------------------------------------------------------------------------
 
-    def metrics_to_pandas(self) -> pd.DataFrame:
-        """One row per trained model and split: hyperparameters, fold, repeat and a column per metric."""
-        return leaderboard.metrics_to_pandas(self.id)
+    def metrics_to_pandas(self, selected_metrics: str | list[str] | None = None,
+                          sort_by: str | list[str] | None = None, ascending: bool = False) -> pd.DataFrame:
+        """One row per trained model and split: hyperparameters, fold, repeat and a column per metric.
+
+        AIQC's arguments: ``selected_metrics`` keeps only these metric columns, ``sort_by`` sorts the rows by
+        these columns (``ascending=False`` by default, as AIQC). Without them the table is in run order, splits
+        as train, validation, test (see :func:`assay.evaluation.leaderboard.metrics_to_pandas`).
+
+        Raises:
+            assay.errors.ValidationError: an unknown metric (``selected_metrics``) or column (``sort_by``); the
+                message lists the available ones.
+        """
+        if selected_metrics is None and sort_by is None:
+            return leaderboard.metrics_to_pandas(self.id)
+        from assay.evaluation import aiqc_tables
+
+        return aiqc_tables.metrics_to_pandas(self.id, selected_metrics=selected_metrics, sort_by=sort_by,
+                                             ascending=ascending)
+
+    def metrics_aggregate_to_pandas(self, ascending: bool = False, selected_metrics: str | list[str] | None = None,
+                                    selected_stats: str | list[str] | None = None,
+                                    sort_by: str | list[str] | None = None) -> pd.DataFrame:
+        """AIQC's aggregate: one row per model and metric, with its ``mean``, ``median``, ``pstdev``, ``minimum``
+        and ``maximum`` over the splits the model was evaluated on (see
+        :func:`assay.evaluation.aiqc_tables.metrics_aggregate`; :meth:`leaderboard` aggregates over repeats and
+        folds instead). ``selected_metrics`` / ``selected_stats`` keep only those rows / columns; ``sort_by``
+        sorts by these columns in the ``ascending`` direction.
+
+        Raises:
+            assay.errors.ValidationError: an unknown metric, statistic or sort column, naming the available ones.
+        """
+        from assay.evaluation import aiqc_tables
+
+        return aiqc_tables.metrics_aggregate(self.id, ascending=ascending, selected_metrics=selected_metrics,
+                                             selected_stats=selected_stats, sort_by=sort_by)
 
     def leaderboard(self, split: str | None = None, metric: str | None = None) -> pd.DataFrame:
         """One row per hyperparameter combination, mean and std over repeats and folds, best first."""
         return leaderboard.leaderboard(self.id, split=split, metric=metric)
 
-    def plot_performance(self, split: str | None = None, metric: str | None = None) -> Figure:
-        """Every model compared: loss against the main score, and each hyperparameter's effect."""
-        from assay.evaluation import plots
+    def plot_performance(self, split: str | None = None, metric: str | None = None, max_loss: float | None = None,
+                         min_accuracy: float | None = None, min_r2: float | None = None) -> Figure:
+        """Every model compared: loss against the main score, and each hyperparameter's effect.
 
-        return plots.plot_performance(self.id, split=split, metric=metric)
+        AIQC's thresholds leave models out, as AIQC did: one whose ``loss`` is at least ``max_loss``, or whose
+        accuracy (classification) / r2 (regression) is at most ``min_accuracy`` / ``min_r2``, on any split.
+
+        Raises:
+            assay.errors.ValidationError: no trained model yet, an unknown ``split``/``metric``, a threshold that
+                does not fit the analysis type (``min_r2`` for classification, ``min_accuracy`` for regression), or
+                thresholds that leave no model.
+        """
+        from assay.evaluation import aiqc_tables, plots
+
+        kept = aiqc_tables.performance_predictor_ids(self.id, max_loss=max_loss, min_accuracy=min_accuracy,
+                                                     min_r2=min_r2)
+        return plots.plot_performance(self.id, split=split, metric=metric, predictor_ids=kept)
 
     def search_history(self) -> pd.DataFrame:
         """One row per combination in the order the search made them: its state, objective value, best so far."""
@@ -404,13 +448,46 @@ class Predictor(Persisted):
         """The trained model, loaded back from its stored bytes with the library's own safe loader."""
         return Trained.load(self.id).model()
 
+    def get_hyperparameters(self, as_pandas: bool = False) -> dict[str, Any] | pd.DataFrame:
+        """AIQC's spelling of :attr:`hyperparameters`: the dict, or with ``as_pandas=True`` a DataFrame of one
+        ``param``/``value`` row per hyperparameter."""
+        hyperparameters = self.hyperparameters
+        if not as_pandas:
+            return hyperparameters
+        import pandas as pd
+
+        return pd.DataFrame({"param": list(hyperparameters), "value": list(hyperparameters.values())},
+                            columns=["param", "value"])
+
+    def export_model(self, file_path: str | None = None) -> str:
+        """Write the trained model alone, in its library's own format (a Keras ``.keras`` archive: load it with
+        ``keras.models.load_model``; torch ``state_dict``: ``model.load_state_dict(torch.load(path))`` into the
+        model ``fn_build`` makes); returns the file's absolute path. ``file_path=None`` writes
+        ``predictor<id>_model.keras|.pt`` in the current directory. :meth:`export` writes a bundle that also
+        holds the encoders, to predict raw rows without the database. See
+        :func:`assay.inference.model_file.export_model`."""
+        from assay.inference import model_file
+
+        return model_file.export_model(self.id, self.queue.library, file_path)
+
+    def get_label_names(self) -> list[Any] | None:
+        """The label's classes in encoded order (index i = probability column i), as AIQC listed them; ``None``
+        for a continuous label (regression) or unsupervised data, as AIQC returned."""
+        splitset = self.queue.splitset
+        if splitset.label_column is None or not splitset.label_is_categorical:
+            return None
+        classes = splitset.encoders(self.fold_index).label_classes
+        return [value.item() if isinstance(value, np.generic) else value for value in classes]
+
     # -- evaluation and inference ----------------------------------------------------------------------------
 
-    def plot_learning_curve(self, metrics: list[str] | None = None) -> Figure:
-        """Per-epoch training history: each metric for train and evaluation data."""
+    def plot_learning_curve(self, metrics: list[str] | None = None, loss_skip_15pct: bool = False) -> Figure:
+        """Per-epoch training history: each metric for train and evaluation data. ``loss_skip_15pct`` (AIQC's)
+        leaves the first 15% of epochs out of the loss panel."""
         from assay.evaluation import plots
 
-        return plots.plot_learning_curve(self.id, self.history, list(self.predictions), metrics=metrics)
+        return plots.plot_learning_curve(self.id, self.history, list(self.predictions), metrics=metrics,
+                                         loss_skip_15pct=loss_skip_15pct)
 
     def feature_importance(
         self, split: str = "test", permutation_count: int = 5, refresh: bool = False,
@@ -432,16 +509,36 @@ class Predictor(Persisted):
         return plots.plot_feature_importance(self.id, split=split, permutation_count=permutation_count, top_n=top_n,
                                              sample_rows=sample_rows)
 
-    def infer(self, df_or_path: Any, label_df_or_path: Any = None) -> pd.DataFrame:
+    def infer(self, df_or_path: Any = None, label_df_or_path: Any = None,
+              splitset_id: int | None = None) -> pd.DataFrame:
         """Predict new raw rows through this model's fitted encoders; the result is stored as a Prediction.
 
         For a model trained on sequences ``df_or_path`` is a 3-D array or ``.npy`` file, on images a folder or a
         list of image files, shaped like the training samples; ``label_df_or_path`` then optionally gives their
         labels for metrics. A multi-input model (``Pipeline.make(inputs=[...])``) takes a list with each input's
         raw data in input order, or a dict by input name. See :func:`assay.inference.infer.infer`.
+
+        AIQC's spelling ``predictor.infer(splitset_id=...)`` (or the id as the only argument) infers the raw rows
+        of a tabular splitset made step by step from new data (``Dataset.Tabular.from_pandas(new_df)``, its
+        label and feature, ``Splitset.make``): its feature columns, and its label column for metrics when it has
+        one. Its own encoders are not used: the model's fitted ones are, as always.
+
+        Raises:
+            assay.errors.ValidationError: both ``df_or_path`` and ``splitset_id``, neither, or a splitset of
+                sequences or images (pass their arrays and ``label_df_or_path`` instead).
         """
         from assay.inference import infer
 
+        if splitset_id is None and isinstance(df_or_path, int) and not isinstance(df_or_path, bool):
+            df_or_path, splitset_id = None, df_or_path  # AIQC's positional Predictor.infer(id, splitset_id)
+        if splitset_id is not None:
+            if df_or_path is not None or label_df_or_path is not None:
+                raise errors.ValidationError(
+                    "splitset_id", "give new data (df_or_path) or a splitset made from it (splitset_id), not both")
+            df_or_path = _splitset_rows(splitset_id)
+        elif df_or_path is None:
+            raise errors.ValidationError("df_or_path", "give the new raw rows (a DataFrame or file), or "
+                                         "splitset_id= a splitset made from them")
         return infer.infer(self.id, df_or_path, label_df_or_path)
 
     def export(self, path: str) -> str:
@@ -499,6 +596,33 @@ class Prediction(Persisted):
         classes = self._arrays.get("classes")
         return [] if classes is None else classes.tolist()
 
+    def plot_feature_importance(self, top_n: int | None = None, height: int | None = None) -> Figure:
+        """AIQC's spelling: the permutation importance of this prediction's split (stored by ``run_jobs`` for
+        the train split when the queue has ``permute_count``; computed and stored once otherwise, with the
+        queue's ``permute_count`` permutations or 5), as :meth:`Predictor.plot_feature_importance` draws it.
+
+        Args:
+            top_n: only the most important columns; ``None``: every column.
+            height: the figure's height in pixels (AIQC's plotly height; at the figure's dpi).
+
+        Raises:
+            assay.errors.ValidationError: a prediction on new data (no split to permute), or a bad ``top_n``.
+        """
+        from assay.evaluation import plots
+
+        if self.split not in self.predictor.predictions:
+            raise errors.ValidationError(
+                "prediction", f"prediction {self.id} is on new data ({self.split}); feature importance is measured "
+                "on a split the model was evaluated on, e.g. predictor.predictions['test']")
+        predictor = self.predictor
+        figure = plots.plot_feature_importance(predictor.id, split=self.split,
+                                               permutation_count=predictor.queue.permute_count or 5, top_n=top_n)
+        if height is not None:
+            if isinstance(height, bool) or not isinstance(height, (int, float)) or height <= 0:
+                raise errors.ValidationError("height", f"must be a positive number of pixels, got {height!r}")
+            figure.set_size_inches(figure.get_size_inches()[0], height / figure.dpi)
+        return figure
+
     def plot(self, name: str) -> Figure:
         """Draw one of the plots registered for this analysis type (see ``assay_plots``)."""
         from assay.evaluation import plots
@@ -531,3 +655,16 @@ class Prediction(Persisted):
         shift = None if splitset.window is None else splitset.window.size_shift
         return plot_forecast(self, names, shift, window, columns)
 
+
+def _splitset_rows(splitset_id: int) -> pd.DataFrame:
+    """The raw rows of a tabular splitset's dataset that inference reads: its feature columns, then its label
+    column when it has one (for metrics)."""
+    from assay.objects.data import Dataset
+
+    splitset = Splitset.get(splitset_id)
+    if splitset.kind != "tabular":
+        raise errors.ValidationError(
+            "splitset_id", f"splitset {splitset_id} holds {splitset.kind} data; infer sequences and images with "
+            "predictor.infer(array_or_files, label_df_or_path=labels)")
+    columns = [*splitset.feature_columns, *([splitset.label_column] if splitset.label_column is not None else [])]
+    return Dataset.get(splitset.dataset_id).to_pandas()[columns]
