@@ -30,7 +30,7 @@ def _names(parameter: str, value: Any) -> list[str] | None:
         return None
     names = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else None
     if not names or not all(isinstance(name, str) for name in names):
-        raise errors.ValidationError(parameter, f"must be a column name or a non-empty list of them, got {value!r}")
+        raise errors.ValidationError(parameter, f"must be a name or a non-empty list of names, got {value!r}")
     return names
 
 

@@ -610,16 +610,16 @@ class Prediction(Persisted):
         """
         from assay.evaluation import plots
 
-        if self.split not in self.predictor.predictions:
+        predictor = self.predictor
+        if self.split not in predictor.predictions:
             raise errors.ValidationError(
                 "prediction", f"prediction {self.id} is on new data ({self.split}); feature importance is measured "
                 "on a split the model was evaluated on, e.g. predictor.predictions['test']")
-        predictor = self.predictor
+        if height is not None and (isinstance(height, bool) or not isinstance(height, (int, float)) or height <= 0):
+            raise errors.ValidationError("height", f"must be a positive number of pixels, got {height!r}")
         figure = plots.plot_feature_importance(predictor.id, split=self.split,
                                                permutation_count=predictor.queue.permute_count or 5, top_n=top_n)
         if height is not None:
-            if isinstance(height, bool) or not isinstance(height, (int, float)) or height <= 0:
-                raise errors.ValidationError("height", f"must be a positive number of pixels, got {height!r}")
             figure.set_size_inches(figure.get_size_inches()[0], height / figure.dpi)
         return figure
 
