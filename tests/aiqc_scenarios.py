@@ -11,10 +11,10 @@ changes, each needed by today's libraries or by a test budget:
 * ``hyperparameters=`` overrides AIQC's grid, so tests train a few small models instead of dozens of 100-epoch
   ones (AIQC's grids are the defaults);
 * Keras layers get their input shape from ``keras.Input`` (Keras 3 warns about ``input_shape=``);
-* images: AIQC downloads them (``Dataset.Image.from_urls_pillow(urls)``); assay never downloads, so the image
-  scenarios read the same images from the package (``Dataset.Image.from_files(datum.get_image_files(...))``, in
-  the label file's order). Keras gets images channels last, ``features_shape = (height, width, channels)``,
-  where AIQC's was channels first: the Keras image model reshapes ``features_shape[0], features_shape[1]``;
+* images: AIQC downloads them (``Dataset.Image.from_urls_pillow(urls=datum.get_remote_urls(...))``); assay
+  never downloads, and its ``datum.get_remote_urls`` gives the same images' local files, in the label file's
+  order, so that spelling runs as written. Keras gets images channels last, ``features_shape = (height, width,
+  channels)``, where AIQC's was channels first: the Keras image model reshapes ``features_shape[0], features_shape[1]``;
 * ``Splitset.make(..., unsupervised_stratify_col="day_of_year")`` is left out of the tabular forecast: assay
   splits forecast windows in time order (test last, so no window trains on the future) and refuses the
   parameter, saying so; its ``fn_train`` fits the labels (the windows ``size_shift`` rows later) where AIQC's
@@ -488,9 +488,9 @@ def make_test_queue_keras_image_binary(repeat_count=1, fold_count=None, hyperpar
     dataset_tabular = Dataset.Tabular.from_pandas(dataframe=df)
     label = dataset_tabular.make_label(columns=["status"])
 
-    # Dataset.Image: AIQC downloads datum.get_remote_urls(manifest_name="brain_tumor.csv"); the same files, local
-    image_files = datum.get_image_files("brain_tumor.csv")
-    dataset_image = Dataset.Image.from_files(image_files)
+    # Dataset.Image (assay's "remote urls" are the packaged files: nothing is downloaded)
+    image_urls = datum.get_remote_urls(manifest_name="brain_tumor.csv")
+    dataset_image = Dataset.Image.from_urls_pillow(urls=image_urls)
     feature = dataset_image.make_feature()
 
     size_test, size_validation = _splits(fold_count)
@@ -539,7 +539,8 @@ def make_test_queue_pytorch_image_binary(repeat_count=1, fold_count=None, hyperp
     label = dataset_tabular.make_label(columns=["status"])
 
     # Dataset.Image (local files, see the module docstring)
-    dataset_image = Dataset.Image.from_files(datum.get_image_files("brain_tumor.csv"))
+    image_urls = datum.get_remote_urls(manifest_name="brain_tumor.csv")
+    dataset_image = Dataset.Image.from_urls_pillow(urls=image_urls)
     feature = dataset_image.make_feature()
     feature.make_featureshaper(reshape_indices=(0, 2, 3))
 

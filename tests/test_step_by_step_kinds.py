@@ -279,9 +279,23 @@ def test_an_image_splitset_made_step_by_step_equals_pipeline_image_make(any_db, 
     assert_same_splitset(low, high)
 
 
+def test_aiqc_image_locations_are_the_packaged_files_and_store_as_local_files(db):
+    urls = datum.get_remote_urls("brain_tumor.csv")[:6]
+    assert urls == [str(path) for path in datum.get_image_files("brain_tumor.csv")[:6]]
+
+    from_urls = Dataset.Image.from_urls_pillow(urls=urls)
+    as_file_urls = Dataset.Image.from_urls_pillow(urls=[f"file://{url}" for url in urls], ingest=False)
+    np.testing.assert_array_equal(from_urls.to_numpy(), Dataset.Image.from_files(urls).to_numpy())
+    np.testing.assert_array_equal(as_file_urls.to_numpy(), from_urls.to_numpy())
+
+
 def test_bad_image_steps_are_refused_naming_the_parameter(db):
-    with pytest.raises(errors.DataError, match="urls: assay never downloads"):
+    with pytest.raises(errors.DataError, match=r"urls: 'https://example.org/a.jpg' is a URL; assay reads no network"):
         Dataset.Image.from_urls_pillow(urls=["https://example.org/a.jpg"])
+    with pytest.raises(errors.DataError, match="column_names: images have no column names"):
+        Dataset.Image.from_urls_pillow(urls=datum.get_remote_urls("brain_tumor.csv")[:2], column_names=["L"])
+    with pytest.raises(errors.DataError, match="ingest: must be True or False"):
+        Dataset.Image.from_folder_pillow(datum.get_image_folder("brain_tumor.csv"), ingest="no")
     with pytest.raises(errors.DataError, match=r"folder_path: .* is a URL"):
         Dataset.Image.from_files(["https://example.org/a.jpg"])
     files = datum.get_image_files("brain_tumor.csv")[:8]

@@ -21,8 +21,8 @@ import pandas as pd
 
 from assay import errors
 
-__all__ = ["galaxy_morphology", "get_image_files", "get_image_folder", "get_path", "image_labels", "list_datums",
-           "to_numpy", "to_pandas"]
+__all__ = ["galaxy_morphology", "get_image_files", "get_image_folder", "get_path", "get_remote_urls", "image_labels",
+           "list_datums", "to_numpy", "to_pandas"]
 
 _MULTI = "tabular and image"
 # name -> (kind, analysis type, label column, rows, description)
@@ -102,6 +102,13 @@ def get_image_files(name: str) -> list[Path]:
     _kind_check(name, "image")
     folder = get_image_folder(name)
     return [folder / url.rsplit("/", 1)[-1] for url in to_pandas(name)["url"]]
+
+
+def get_remote_urls(manifest_name: str) -> list[str]:
+    """AIQC's name for the image locations of ``manifest_name`` (its ``url`` column). assay ships those images, so
+    these are the local files of :func:`get_image_files`, as strings: ``Dataset.Image.from_urls_pillow`` then
+    stores them and nothing is downloaded."""
+    return [str(path) for path in get_image_files(manifest_name)]
 
 
 def galaxy_morphology() -> dict[str, object]:

@@ -7,7 +7,8 @@ so every check and every stored row is the same. ``Label``, ``Feature``, ``Encod
 ``Interpolaterset``, ``Hyperparamset`` and ``Queue`` are assay's classes with the AIQC constructor added;
 ``LabelCoder``, ``LabelInterpolater``, ``FeatureEncoder``, ``FeatureInterpolater``, ``FeatureShaper`` and
 ``Window`` only construct (a coder, an interpolation step, a reshaped feature, a window). What assay refuses it
-refuses here too, saying why (``Dataset.Image.from_urls_pillow``, ``Splitset.make(unsupervised_stratify_col=...)``).
+refuses here too, saying why (a network URL in ``Dataset.Image.from_urls_pillow``,
+``Splitset.make(unsupervised_stratify_col=...)``).
 """
 
 from __future__ import annotations

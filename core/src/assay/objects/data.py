@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from assay import errors
 from assay.data import ingest, splitting, steps
 from assay.data.encoding import FittedEncoders
 from assay.data.interpolation import Interpolater
@@ -134,7 +136,13 @@ class Dataset(Persisted):
                 array, _, _ = images.read_images(paths, dtype, "folder_path")
             return Dataset(steps.make_array_dataset("image", array, name or folder_name))
 
-        from_folder_pillow = from_folder  # AIQC's spelling
+        @staticmethod
+        def from_folder_pillow(folder_path: Any, ingest: bool = True, name: str | None = None, dtype: Any = None,
+                               column_names: Any = None) -> Dataset:
+            """AIQC's spelling of :meth:`from_folder`. assay always stores the pixels (``ingest=False``, AIQC's
+            keep-only-the-paths, stores them too); images have no column names to give."""
+            _aiqc_image_options(ingest, column_names)
+            return Dataset.Image.from_folder(folder_path, name=name, dtype=dtype)
 
         @staticmethod
         def from_files(file_paths: list[Any], name: str | None = None, dtype: Any = None) -> Dataset:
@@ -142,12 +150,17 @@ class Dataset(Persisted):
             return Dataset.Image.from_folder(list(file_paths), name=name, dtype=dtype)
 
         @staticmethod
-        def from_urls_pillow(urls: Any, **_: Any) -> Dataset:
-            """Refused: assay never downloads. Download the images, then use :meth:`from_folder`."""
-            from assay import errors
-
-            raise errors.DataError("urls", "assay never downloads data; download the images into a folder, then "
-                                   "use Dataset.Image.from_folder(folder_path) or from_files([paths])")
+        def from_urls_pillow(urls: Any, source_path: str | None = None, ingest: bool = True, name: str | None = None,
+                             dtype: Any = None, column_names: Any = None) -> Dataset:
+            """AIQC's spelling for a list of image locations: local files (and ``file://`` URLs) are stored as
+            :meth:`from_files` stores them; a network URL is refused, since assay never downloads (download the
+            images, then use :meth:`from_folder`). ``datum.get_remote_urls`` gives the built-in images' local files.
+            """
+            _aiqc_image_options(ingest, column_names)
+            urls = [urls] if isinstance(urls, (str, Path)) else list(urls)
+            local = [str(url)[len("file://"):] if str(url).lower().startswith("file://") else url for url in urls]
+            with _renamed("folder_path", "urls"):
+                return Dataset.Image.from_folder(local, name=name, dtype=dtype)
 
     def make_label(self, columns: Any) -> Label:
         """The label column, ``columns=["name"]`` (step-by-step API; ``Pipeline.Tabular.make``'s ``label_column``).
@@ -203,6 +216,15 @@ def _renamed(parameter: str, own: str) -> Iterator[None]:
         if exc.parameter != parameter:
             raise
         raise type(exc)(own, str(exc).split(": ", 1)[-1]) from None
+
+
+def _aiqc_image_options(ingest: Any, column_names: Any) -> None:
+    """AIQC's image options that assay has no use for: checked, so a value that would mean something is refused."""
+    if not isinstance(ingest, bool):
+        raise errors.DataError("ingest", f"must be True or False (assay stores the pixels either way), got {ingest!r}")
+    if column_names is not None:
+        raise errors.DataError("column_names", "images have no column names (their channels are named by mode); "
+                               "leave column_names out")
 
 
 class Fold(Persisted):
