@@ -189,3 +189,14 @@ def test_whole_numbers_that_are_not_class_indices_are_refused_with_the_regressio
     with pytest.raises(errors.EncoderError, match=r"are not class indices 0\.\.2; pass .*OrdinalEncoder.*"
                        r"for a regression label of whole numbers, a scaler such as StandardScaler\(\)"):
         make(df_or_path=df, label_column="rooms", label_encoder=None, feature_cols_excluded=["target"])
+
+
+def test_an_id_column_left_unencoded_is_refused_with_advice_to_exclude_it_not_one_hot_it(db):
+    df = small_frame().assign(patient=[f"P{i:03d}" for i in range(60)])
+
+    with pytest.raises(errors.EncoderError) as raised:
+        make(df_or_path=df)
+
+    message = str(raised.value)
+    assert "['patient'] hold a different value in every row (ids or free text): exclude them" in message
+    assert "OneHotEncoder(), columns=['patient']" not in message

@@ -64,6 +64,17 @@ def test_splitset_reloaded_by_id_gives_identical_samples(db):
     assert loaded.feature_dtypes == dict.fromkeys(made.feature_columns, "float64")
 
 
+def test_an_id_read_from_a_dataframe_or_the_object_itself_finds_it_and_other_values_are_refused(db):
+    made = design_call(datum.to_pandas("iris.tsv"))
+    ids = pd.DataFrame({"splitset_id": [made.id]})["splitset_id"]  # np.int64, as a leaderboard's ids are
+
+    assert assay.Splitset.get(ids[0]).id == made.id  # was: "Splitset id=1 does not exist"
+    assert assay.Splitset.get(made).id == made.id
+    for wrong in (str(made.id), True, 1.5, None):
+        with pytest.raises(errors.NotFoundError, match=r"Splitset ids are integers \(e\.g\. splitset\.id\)"):
+            assay.Splitset.get(wrong)
+
+
 def test_samples_for_returns_copies_so_training_code_cannot_corrupt_later_jobs(db):
     splitset = design_call(datum.to_pandas("iris.tsv"))
     first = splitset.samples_for("train")

@@ -152,8 +152,14 @@ def select_columns(steps: list[EncoderStep], features: pd.DataFrame, label_colum
         # dates and durations are no categories: one-hot would give every timestamp a column of its own
         temporal = [c for c in not_numeric if features[c].dtype.kind in "mM" or
                     isinstance(features[c].dtype, pd.DatetimeTZDtype)]
-        categorical = [c for c in not_numeric if c not in temporal]
+        # a column with a different value in every row names the rows (ids, free text): one-hot learns nothing
+        unique = [c for c in not_numeric if c not in temporal and len(features) > 10 and
+                  features[c].nunique(dropna=False) == len(features)]
+        categorical = [c for c in not_numeric if c not in temporal and c not in unique]
         fixes = [f"add e.g. dict(sklearn_preprocess=OneHotEncoder(), columns={categorical!r})"] if categorical else []
+        if unique:
+            fixes.append(f"{unique!r} hold a different value in every row (ids or free text): exclude them, or "
+                         "encode free text with a text encoder such as TfidfVectorizer()")
         if temporal:
             fixes.append(f"turn the dates {temporal!r} into numbers before make() (e.g. df[column].dt.dayofyear, or "
                          "the days since a start date)")

@@ -23,14 +23,32 @@ from assay.db.models import (
 )
 
 
-def row(row_type: type[Base], row_id: int, what: str | None = None) -> Any:
-    """The row of ``row_type`` with this id; raises :class:`~assay.errors.NotFoundError` naming ``what``."""
+def row(row_type: type[Base], row_id: Any, what: str | None = None) -> Any:
+    """The row of ``row_type`` with this id; raises :class:`~assay.errors.NotFoundError` naming ``what``.
+
+    ``row_id`` may be an object of that kind (its ``id`` is taken) or a numpy integer, such as an id read from a
+    leaderboard DataFrame: the database driver would not bind ``np.int64(3)``, and the id would be reported missing.
+    """
+    name = what or row_type.__name__.removesuffix("Row")
+    row_id = as_id(row_id, name)
     with session_scope() as session:
         found = session.get(row_type, row_id)
     if found is None:
-        name = what or row_type.__name__.removesuffix("Row")
         raise errors.NotFoundError(f"{name} id={row_id} does not exist in {current_url()}")
     return found
+
+
+def as_id(value: Any, name: str) -> int:
+    """``value`` as a plain int id: an int, a numpy integer, a whole float, or an object with an ``id``."""
+    if not isinstance(value, (int, float, str)) and isinstance(getattr(value, "id", None), int):
+        value = value.id  # a Splitset, Predictor... passed where its id was asked for
+    if hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0 and value.dtype.kind in "iu":
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise errors.NotFoundError(f"{name} ids are integers (e.g. {name.lower()}.id), got {value!r}")
+    return value
 
 
 def rows(row_type: type[Base]) -> list[Any]:
