@@ -272,3 +272,13 @@ def test_export_model_writes_a_keras_archive_that_keras_loads_and_refuses_aiqcs_
                                predictor.get_model().predict(features, verbose=0), rtol=1e-6)
     with pytest.raises(errors.ValidationError, match=r"file_path.*\.keras archive.*'model\.keras'"):
         predictor.export_model(str(tmp_path / "model.h5"))
+
+
+def test_aiqcs_way_to_reach_a_model_and_its_predictions(queue):
+    job = queue.jobs[0]
+    [predictor] = job.predictors
+    assert predictor == job.predictor
+    assert assay.Predictor.get_by_id(predictor.id) == predictor
+    assert predictor.predictions["test"].plot_confusion_matrix().axes
+    with pytest.raises(KeyError, match=r"0: no prediction on that split \(AIQC's predictions\[0\].*'train', 'valid"):
+        predictor.predictions[0]

@@ -386,6 +386,13 @@ class Job(Persisted):
         row = queries.predictor_row_of_job(self.id)
         return None if row is None else Predictor(row)
 
+    @property
+    def predictors(self) -> list[Predictor]:
+        """AIQC's spelling (``queue.jobs[0].predictors[0]``): ``[job.predictor]`` once the job succeeded, else
+        ``[]``; a job trains one model."""
+        predictor = self.predictor
+        return [] if predictor is None else [predictor]
+
 
 class Predictor(Persisted):
     """A trained model with its history, the shapes it expects and its predictions per split."""
@@ -425,8 +432,12 @@ class Predictor(Persisted):
 
     @functools.cached_property
     def predictions(self) -> dict[str, Prediction]:
-        """Split name → its Prediction (the splits evaluated after training; inferences are not included)."""
-        return {row.split: Prediction(row) for row in queries.prediction_rows(self.id)}
+        """Split name → its Prediction (the splits evaluated after training; inferences are not included).
+
+        AIQC kept one Prediction of every split, ``predictor.predictions[0]``; here each split has its own, so a
+        missing key (``0`` included) raises a KeyError naming the splits there are.
+        """
+        return _SplitPredictions({row.split: Prediction(row) for row in queries.prediction_rows(self.id)})
 
     @property
     def metrics(self) -> dict[str, dict[str, float]]:
@@ -668,3 +679,12 @@ def _splitset_rows(splitset_id: int) -> pd.DataFrame:
             "predictor.infer(array_or_files, label_df_or_path=labels)")
     columns = [*splitset.feature_columns, *([splitset.label_column] if splitset.label_column is not None else [])]
     return Dataset.get(splitset.dataset_id).to_pandas()[columns]
+
+
+class _SplitPredictions(dict):
+    """Split → Prediction; a missing key says which splits exist (AIQC's ``predictions[0]`` included)."""
+
+    def __missing__(self, key: Any) -> Prediction:
+        hint = " (AIQC's predictions[0] held every split; assay keeps one Prediction per split)" \
+            if isinstance(key, int) else ""
+        raise KeyError(f"{key!r}: no prediction on that split{hint}; use one of: {', '.join(map(repr, self))}")
