@@ -15,7 +15,7 @@ import assay_torch
 from assay import datum
 
 assay.setup()
-folder = datum.get_image_folder('brain_tumor.csv')   # 80 .jpg files, read sorted by name
+folder = datum.get_image_folder('brain_tumor.csv')   # 80 .jpg files, read in natural order
 labels = datum.image_labels('brain_tumor.csv')       # the label table in the same order
 
 splitset = assay.Pipeline.Image.make(

@@ -26,12 +26,13 @@ def test_the_imports_of_an_aiqc_script_resolve_to_the_step_by_step_api():
 
     for name in ("Dataset", "Label", "Feature", "Splitset", "Foldset", "Encoderset", "LabelCoder", "FeatureEncoder",
                  "Interpolaterset", "FeatureInterpolater", "LabelInterpolater", "Window", "FeatureShaper",
-                 "Algorithm", "Hyperparamset", "Queue"):
+                 "Algorithm", "Hyperparamset", "Queue", "Job", "Predictor", "Prediction"):
         assert name in names, name
     assert callable(names["Label"].from_dataset)
     assert callable(names["Queue"].from_algorithm)
     assert names["TrainingCallback"] is assay.TrainingCallback
     assert names["Dataset"] is assay.Dataset
+    assert names["Predictor"] is assay.Predictor
 
 
 def test_torch_batcher_cuts_batches_and_drops_a_last_batch_by_aiqc_rules():

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 import assay
 from assay import datum
-from assay.data import arraystore
+from assay.data import arraystore, images
 from assay.db import session_scope
 from assay.db.models import DatasetChunkRow, DatasetRow
 
@@ -175,6 +175,23 @@ def test_a_continuous_label_is_binned_for_stratification_as_for_tabular_data(db)
 # --- images ---------------------------------------------------------------------------------------------------
 
 
+def test_a_folder_is_read_in_natural_order_so_img_2_comes_before_img_10(db, tmp_path):
+    folder = tmp_path / "numbered"
+    folder.mkdir()
+    for index in range(12):  # img_0 .. img_11, not zero-padded: a label table lists them 0, 1, 2, ..., 11
+        Image.fromarray(np.full((3, 3), index * 20, dtype=np.uint8), mode="L").save(folder / f"img_{index}.png")
+    (folder / "img_01.png").write_bytes((folder / "img_1.png").read_bytes())  # same number: ordered by name
+    paths, _ = images.image_paths(folder)
+    assert [p.name for p in paths][:4] == ["img_0.png", "img_01.png", "img_1.png", "img_2.png"]
+    (folder / "img_01.png").unlink()
+    splitset = assay.Pipeline.Image.make(folder, label_df_or_path=pd.DataFrame({"level": np.arange(12) * 20}),
+                                         label_column="level", label_encoder=dict(sklearn_preprocess=StandardScaler()),
+                                         size_test=0.25)
+    rows = splitset.row_indices("test")
+    features = splitset.samples_for("test")["features"]
+    np.testing.assert_array_equal(features[:, 0, 0, 0], splitset.raw_labels(rows))  # each image with its own label
+
+
 def test_an_rgb_folder_becomes_samples_x_channels_x_height_x_width_sorted_by_file_name(db, tmp_path):
     pixels = write_images(tmp_path / "pictures", count=12, size=(6, 4))
     splitset = assay.Pipeline.Image.make(tmp_path / "pictures", label_df_or_path=labels(12), size_test=0.25)
@@ -212,7 +229,9 @@ def test_the_built_in_datasets_feed_the_pipelines(db):
     assert features.shape == (1000, 178, 1)
     folder = datum.get_image_folder("brain_tumor.csv")
     table = datum.image_labels("brain_tumor.csv")
-    assert list(table["file"]) == sorted(p.name for p in folder.iterdir())
+    # the table lists the files in the order the folder is read: natural order, healthy_2 before healthy_10
+    assert list(table["file"]) == [p.name for p in images.image_paths(folder)[0]]
+    assert list(table["file"]).index("healthy_2.jpg") < list(table["file"]).index("healthy_10.jpg")
     splitset = assay.Pipeline.Image.make(folder, label_df_or_path=table, label_column="status", size_test=0.25)
     assert splitset.features_shape == (1, 160, 120)
     assert splitset.label_classes == [0, 1]

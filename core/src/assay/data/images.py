@@ -1,4 +1,5 @@
-"""Image data in: a folder of image files (sorted by name) or a list of local file paths, read with Pillow.
+"""Image data in: a folder of image files (in natural order of file name: ``img_2`` before ``img_10``) or a list
+of local file paths, read with Pillow.
 
 Images become one array of samples x channels x height x width (channels first, as stored and as PyTorch
 expects; the Keras backend moves channels last itself). Grayscale (``L``) gives one channel, ``RGB`` three.
@@ -8,6 +9,7 @@ read from the network: a URL is refused.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,14 @@ def _image_module():
     return Image
 
 
+def natural_key(path: Path) -> tuple[tuple[Any, ...], str]:
+    """A file's place in natural order: digit runs compare as numbers, so ``img_2`` comes before ``img_10`` (as
+    AIQC's ``natsorted`` read folders, and as a label table numbered 1, 2, ..., 10 lists them). Zero-padded names
+    keep their plain order; equal keys (``a01``, ``a1``) fall back to the name."""
+    pieces = re.split(r"(\d+)", path.name)
+    return tuple(int(piece) if index % 2 else piece for index, piece in enumerate(pieces)), path.name
+
+
 def _is_url(value: str) -> bool:
     return value.strip().lower().startswith(_URL_PREFIXES) or "://" in value
 
@@ -46,7 +56,7 @@ def image_paths(feature_folder_or_urls: Any, parameter: str = PARAMETER) -> tupl
             raise errors.DataError(parameter, f"{str(folder)!r} is not a folder; pass a folder of images or a list "
                                    "of image file paths")
         paths = sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")),
-                       key=lambda p: p.name)
+                       key=natural_key)
         if not paths:
             raise errors.DataError(parameter, f"the folder {str(folder)!r} holds no image files")
         return paths, folder.name

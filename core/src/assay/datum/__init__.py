@@ -135,11 +135,14 @@ def galaxy_morphology() -> dict[str, object]:
 
 
 def image_labels(name: str) -> pd.DataFrame:
-    """The label table of ``name`` in the order :func:`get_image_folder`'s files are read (sorted by file name),
-    with a ``file`` column naming each row's image."""
+    """The label table of ``name`` in the order :func:`get_image_folder`'s files are read (natural order of file
+    name, ``healthy_2`` before ``healthy_10``), with a ``file`` column naming each row's image."""
+    from assay.data.images import natural_key
+
     table = to_pandas(name)
     table.insert(0, "file", [url.rsplit("/", 1)[-1] for url in table["url"]])
-    return table.sort_values("file", kind="stable").reset_index(drop=True)
+    order = sorted(range(len(table)), key=lambda row: natural_key(Path(table["file"].iloc[row])))
+    return table.iloc[order].reset_index(drop=True)
 
 
 def to_pandas(name: str) -> pd.DataFrame:

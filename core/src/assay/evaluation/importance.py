@@ -355,7 +355,7 @@ def _scorer(predictor: Trained, algorithm: Any, analysis: Any, splitset: Any, ro
 
     def main_metrics(copies: list[np.ndarray]) -> list[float | None]:
         predictions, probabilities = predicting.predict(backend, analysis_type, functions["fn_predict"], model,
-                                                        samples_of(copies))
+                                                        samples_of(copies), class_count=len(classes) or None)
         scores = []
         for predicted, probability in zip(permutation.split_outputs(predictions, len(copies), n),
                                           permutation.split_outputs(probabilities, len(copies), n), strict=True):

@@ -19,7 +19,7 @@ from assay import errors
 from assay.data.windows import Window as _Window
 from assay.objects import steps
 from assay.objects.data import Dataset, Splitset
-from assay.objects.experiment import Algorithm
+from assay.objects.experiment import Algorithm, Job, Prediction, Predictor
 from assay.objects.experiment import Hyperparamset as _Hyperparamset
 from assay.objects.experiment import Queue as _Queue
 
@@ -142,5 +142,5 @@ class Queue(_Queue):
 
 
 __all__ = ["Algorithm", "Dataset", "Encoderset", "Feature", "FeatureEncoder", "FeatureInterpolater",
-           "FeatureShaper", "Foldset", "Hyperparamset", "Interpolaterset", "Label", "LabelCoder",
-           "LabelInterpolater", "Queue", "Splitset", "Window"]
+           "FeatureShaper", "Foldset", "Hyperparamset", "Interpolaterset", "Job", "Label", "LabelCoder",
+           "LabelInterpolater", "Prediction", "Predictor", "Queue", "Splitset", "Window"]

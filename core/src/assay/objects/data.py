@@ -117,8 +117,9 @@ class Dataset(Persisted):
 
         @staticmethod
         def from_folder(folder_path: Any, name: str | None = None, dtype: Any = None) -> Dataset:
-            """Store the images of a folder (read sorted by file name; hidden files skipped) or of a list of local
-            image files (in that order); every image of one size and mode.
+            """Store the images of a folder (read in natural order of file name, ``img_2`` before ``img_10``;
+            hidden files skipped) or of a list of local image files (in that order); every image of one size and
+            mode.
 
             Args:
                 folder_path: the folder, or a list of image file paths.

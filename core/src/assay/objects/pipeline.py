@@ -284,7 +284,8 @@ class Pipeline:
                 size_validation, fold_count, bin_count, seed, feature_window, feature_interpolaters))
 
     class Image:
-        """Image data: a folder of image files (sorted by name) or a list of local image files, read with Pillow."""
+        """Image data: a folder of image files (in natural order of file name) or a list of local image files, read
+        with Pillow."""
 
         @staticmethod
         def make(
@@ -309,9 +310,10 @@ class Pipeline:
             user transposes by hand. ``feature_reshape_indices`` opts out: its shape reaches every library as is.
 
             Args:
-                feature_folder_or_urls: a folder of image files (read sorted by file name; hidden files skipped)
-                    or a list of local image file paths (in that order). URLs are refused: nothing is downloaded.
-                    All images need one size and one mode; resize or convert them first otherwise.
+                feature_folder_or_urls: a folder of image files (read in natural order of file name, ``img_2`` before
+                    ``img_10``; hidden files skipped) or a list of local image file paths (in that order). URLs are
+                    refused: nothing is downloaded. All images need one size and one mode; resize or convert them
+                    first otherwise.
                 feature_dtype: cast the pixels to this numeric dtype before storing (default: uint8 as read).
                 feature_encoders: list of ``dict(sklearn_preprocess=..., axis="channel" | "pixel")``: per channel
                     a transformer sees ``(samples*height*width, channels)``, per pixel ``(samples,
