@@ -256,6 +256,24 @@ def test_folds_and_repeats_give_each_combination_all_its_jobs_and_the_value_is_t
     assert list(queue.search_history()["value"]) == pytest.approx(list(means))
 
 
+def test_the_leaderboard_ranks_by_the_objective_the_search_optimised(splitset):
+    queue = make_search(splitset, objective=("mae", "validation"), search_count=4)
+    queue.run_jobs(progress=False)
+
+    board = queue.leaderboard()
+
+    assert (board.attrs["metric"], board.attrs["split"], board.attrs["higher_is_better"]) == ("mae", "validation",
+                                                                                              False)
+    assert list(board["mae_mean"]) == sorted(board["mae_mean"])  # smallest error first
+    best = assay.Predictor.get(int(board["best_predictor_id"].iloc[0]))
+    assert best.metrics["validation"]["mae"] == min(p.metrics["validation"]["mae"] for p in queue.predictors)
+    # asked for explicitly, the analysis type's own metric still ranks
+    assert queue.leaderboard(metric="r2").attrs["higher_is_better"] is True
+    maximised = make_search(splitset, objective={"metric": "mae", "direction": "maximize"}, search_count=2)
+    maximised.run_jobs(progress=False)
+    assert list(maximised.leaderboard()["mae_mean"]) == sorted(maximised.leaderboard()["mae_mean"], reverse=True)
+
+
 def test_a_misspelt_objective_stops_the_search_naming_the_metrics_there_are(splitset):
     queue = make_search(splitset, objective="accuracy", search_count=5)
     with pytest.raises(errors.ExperimentError, match=r"'accuracy' is not a metric of split 'validation'.*r2"):

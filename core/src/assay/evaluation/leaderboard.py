@@ -223,10 +223,13 @@ def leaderboard(queue_id: int, split: str | None = None, metric: str | None = No
 
     Args:
         queue_id: the queue whose trained models are ranked.
-        split: the split the models are compared on. Default: the evaluation split ("validation" when
-            evaluated, else "test", else "train").
-        metric: the metric that ranks them. Default: the analysis type's main metric (accuracy for
-            classification, r2 for regression), in its own direction (see :func:`higher_is_better`).
+        split: the split the models are compared on. Default: the split of the queue's objective
+            (``Experiment.make(objective=...)``), which is the evaluation split ("validation" when evaluated, else
+            "test", else "train") unless the objective names another.
+        metric: the metric that ranks them. Default: the queue's objective on that split, in the objective's
+            direction, so ``best_predictor_id`` is the best model the search was after; the objective defaults to
+            the analysis type's main metric (accuracy for classification, r2 for regression), in its own direction
+            (see :func:`higher_is_better`).
 
     Returns:
         A DataFrame with ``rank``, ``combo_index``, the hyperparameters, ``run_count`` (models aggregated),
@@ -240,14 +243,21 @@ def leaderboard(queue_id: int, split: str | None = None, metric: str | None = No
     Raises:
         assay.errors.ValidationError: ``split`` or ``metric`` does not exist in this queue's results.
     """
+    # the search's objective ranks by default: its split, and its metric and direction on that split
+    objective = (queries.queue_objective(queue_id) if split is None or metric is None else None) or {}
+    if split is None and objective.get("split") and queries.split_evaluated(queue_id, objective["split"]):
+        split = objective["split"]
     # Choose the split first, so only its rows are read: one query of three columns.
     split = _queue_split(queue_id, split)
     analysis_type, grid, hyperparamset_id = queries.queue_analysis_type_and_grid(queue_id)
     hp_columns = list(hyperparameter_columns(list(grid)).values())
     combos = queries.combos(hyperparamset_id)
     combo_indexes, predictor_ids, values = _split_runs(queue_id, split, combos)
-    metric, ordered_metrics = _choose_metric(values, analysis_type, split, metric)
-    better_high = higher_is_better(metric, analysis_type)
+    by_objective = metric is None and split == objective.get("split") and objective.get("metric") in values.columns
+    metric, ordered_metrics = _choose_metric(values, analysis_type, split, objective["metric"] if by_objective
+                                             else metric)
+    direction = objective.get("direction") if by_objective else None
+    better_high = direction == "maximize" if direction else higher_is_better(metric, analysis_type)
 
     front = ["rank", "combo_index", *hp_columns, "run_count", "best_predictor_id"]
     stat_columns = [f"{name}_{stat}" for name in ordered_metrics for stat in STATISTICS] + ["pruned"]

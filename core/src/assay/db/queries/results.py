@@ -20,6 +20,19 @@ from assay.db.models import (
 )
 
 
+def queue_objective(queue_id: int) -> dict[str, str] | None:
+    """The objective a queue's search optimises (``{"metric", "split", "direction"}``), or ``None`` when the queue
+    was stored without one (before revision 0005)."""
+    queue, hyperparamset = QueueRow.__table__, HyperparamsetRow.__table__
+    with session_scope() as session:
+        objective = session.connection().execute(
+            select(hyperparamset.c.objective)
+            .select_from(queue.join(hyperparamset, hyperparamset.c.id == queue.c.hyperparamset_id))
+            .where(queue.c.id == queue_id)
+        ).scalar_one_or_none()
+    return objective or None
+
+
 def queue_analysis_type_and_grid(queue_id: int) -> tuple[str, dict[str, list[Any]], int]:
     """A queue's analysis type, hyperparameter grid and hyperparamset id."""
     queue, algorithm, hyperparamset = QueueRow.__table__, AlgorithmRow.__table__, HyperparamsetRow.__table__
