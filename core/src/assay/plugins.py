@@ -143,10 +143,16 @@ def libraries() -> dict[str, str]:
     return found
 
 
+#: where a first-party plugin lies in a checkout of assay's repository (README installs from there)
+PLUGIN_FOLDERS = {"keras": "plugins/keras_backend", "torch": "plugins/torch_backend",
+                  "sklearn": "plugins/sklearn_encoders"}
+
+
 def _install_hint(library: str) -> str:
     package = KNOWN_PACKAGES.get(library)
     if package:
-        return f"install it with: pip install {package}"
+        return (f"install it with: pip install {package} (from a checkout of assay's repository: pip install "
+                f"./{PLUGIN_FOLDERS[library]})")
     return f"install a package that declares an {ENTRY_POINT_GROUP!r} entry point providing {library!r}"
 
 
