@@ -110,15 +110,21 @@ def _dry_run(step: Interpolater, frame: pd.DataFrame) -> None:
         ) from exc
 
 
-def parse_feature_interpolaters(specs: Any, features: pd.DataFrame) -> list[Interpolater]:
-    """Validate ``feature_interpolaters`` and give each step its float columns (no column in two steps)."""
+def spec_list(specs: Any) -> list[Any]:
+    """``feature_interpolaters`` as a list of specs (one dict alone is a list of one; ``None`` none)."""
     if specs is None:
         return []
     if isinstance(specs, dict):
-        specs = [specs]
+        return [specs]
     if not isinstance(specs, (list, tuple)):
         raise errors.DataError("feature_interpolaters",
                                "expected a list of dicts, e.g. [dict(interpolate_kwargs=dict(method='linear'))]")
+    return list(specs)
+
+
+def parse_feature_interpolaters(specs: Any, features: pd.DataFrame) -> list[Interpolater]:
+    """Validate ``feature_interpolaters`` and give each step its float columns (no column in two steps)."""
+    specs = spec_list(specs)
     steps, taken = [], set()
     for position, spec in enumerate(specs):
         parameter = f"feature_interpolaters[{position}]"

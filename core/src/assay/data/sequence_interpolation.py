@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import sequence
+from assay.data import interpolation, sequence
 from assay.data.interpolation import SPEC_KEYS, Interpolater, check_kwargs
 
 
@@ -34,13 +34,9 @@ def parse(specs: Any, names: list[str], dtype: Any, probe: np.ndarray | None = N
     ``probe``: a few raw samples (features ``names``) each step is tried on, so that arguments pandas refuses
     fail before anything is written.
     """
-    if specs is None:
+    specs = interpolation.spec_list(specs)
+    if not specs:
         return []
-    if isinstance(specs, dict):
-        specs = [specs]
-    if not isinstance(specs, (list, tuple)):
-        raise errors.DataError("feature_interpolaters",
-                               "expected a list of dicts, e.g. [dict(interpolate_kwargs=dict(method='linear'))]")
     dtype = np.dtype(dtype)
     steps: list[Interpolater] = []
     taken: set[str] = set()
