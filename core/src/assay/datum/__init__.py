@@ -136,13 +136,11 @@ def galaxy_morphology() -> dict[str, object]:
 
 def image_labels(name: str) -> pd.DataFrame:
     """The label table of ``name`` in the order :func:`get_image_folder`'s files are read (natural order of file
-    name, ``healthy_2`` before ``healthy_10``), with a ``file`` column naming each row's image."""
-    from assay.data.images import natural_key
-
+    name, ``healthy_2`` before ``healthy_10``; the label files list their images in that order), with a ``file``
+    column naming each row's image."""
     table = to_pandas(name)
     table.insert(0, "file", [url.rsplit("/", 1)[-1] for url in table["url"]])
-    order = sorted(range(len(table)), key=lambda row: natural_key(Path(table["file"].iloc[row])))
-    return table.iloc[order].reset_index(drop=True)
+    return table
 
 
 def to_pandas(name: str) -> pd.DataFrame:
