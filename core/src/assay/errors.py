@@ -48,7 +48,13 @@ class ValidationError(AssayError, ValueError):
 
     def __init__(self, parameter: str, message: str):
         self.parameter = parameter
+        self.message = message
         super().__init__(f"{parameter}: {message}")
+
+    def renamed(self, parameter: str) -> ValidationError:
+        """The same error (class and message) naming ``parameter`` instead: a step's own name for a pipeline's
+        parameter it shares checks with."""
+        return type(self)(parameter, self.message)
 
 
 class DataError(ValidationError):

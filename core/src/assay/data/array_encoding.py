@@ -107,7 +107,7 @@ def _chosen_columns(spec: dict[str, Any], names: list[str] | None, parameter: st
     try:
         listed = sequence.feature_indices(spec["columns"], names, f"{parameter}.columns")
     except errors.DataError as exc:
-        raise errors.EncoderError(exc.parameter, str(exc).split(": ", 1)[-1]) from None
+        raise errors.EncoderError(exc.parameter, exc.message) from None
     chosen = [name for index, name in enumerate(names) if (index in listed) == include]
     if not chosen:
         raise errors.EncoderError(f"{parameter}.columns", f"with include=False it excludes every feature {names}; "

@@ -69,7 +69,7 @@ def read_labels(label_df_or_path: Any, label_column: Any, label_dtype: Any, labe
     try:
         df, name = ingest.read_tabular(label_df_or_path)
     except errors.DataError as exc:
-        raise errors.DataError("label_df_or_path", str(exc).split(": ", 1)[-1]) from exc
+        raise exc.renamed("label_df_or_path") from exc
     if label_column is None:
         if df.shape[1] != 1:
             raise errors.DataError("label_column", f"the label table has columns {list(df.columns)}; name the one "

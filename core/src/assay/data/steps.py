@@ -158,8 +158,7 @@ def make_featureinterpolater(feature: FeatureRow, spec: dict[str, Any]) -> Featu
         else:
             interpolation.parse_feature_interpolaters(specs, frame(feature.dataset_id)[feature.columns])
     except errors.DataError as exc:  # named as make_featureinterpolater's own parameter
-        raise errors.DataError(_own(exc.parameter, f"feature_interpolaters[{len(specs) - 1}]"),
-                               str(exc).split(": ", 1)[-1]) from None
+        raise exc.renamed(_own(exc.parameter, f"feature_interpolaters[{len(specs) - 1}]")) from None
     return queries.update_feature(feature.id, dict(interpolaters=specs))
 
 
@@ -181,7 +180,7 @@ def make_labelinterpolater(label: LabelRow, spec: dict[str, Any]) -> LabelRow:
     try:
         interpolation.parse_label_interpolater(spec, values)
     except errors.DataError as exc:  # named as make_labelinterpolater's own parameter
-        raise errors.DataError(_own(exc.parameter, "label_interpolater"), str(exc).split(": ", 1)[-1]) from None
+        raise exc.renamed(_own(exc.parameter, "label_interpolater")) from None
     if values.isna().all():
         raise errors.DataError("label_id", f"{label.column!r} holds no value at all; nothing to interpolate")
     return queries.update_label(label.id, dict(interpolater=spec))
@@ -219,7 +218,7 @@ def make_window(feature: FeatureRow, spec: dict[str, Any]) -> windows.Window:
     try:
         window = windows.parse(spec, len(df), None)
     except errors.DataError as exc:
-        raise errors.DataError(_own(exc.parameter, "feature_window"), str(exc).split(": ", 1)[-1]) from None
+        raise exc.renamed(_own(exc.parameter, "feature_window")) from None
     windows.check_forecastable(df[feature.columns], "feature_id",
                                "make a feature without them: dataset.make_feature(exclude_columns={columns!r})")
     queries.update_feature(feature.id, dict(window=spec))

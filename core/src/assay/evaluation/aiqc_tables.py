@@ -51,11 +51,6 @@ def _sort(frame: pd.DataFrame, sort_by: Any, ascending: bool) -> pd.DataFrame:
     return frame.sort_values(names, ascending=ascending, kind="stable").reset_index(drop=True)
 
 
-def _metric_names(frame: pd.DataFrame, hp_columns: list[str]) -> list[str]:
-    fixed = set(tables.ID_COLUMNS) | set(hp_columns) | set(tables.RUN_COLUMNS)
-    return [name for name in frame.columns if name not in fixed]
-
-
 def metrics_to_pandas(queue_id: int, selected_metrics: Any = None, sort_by: Any = None,
                       ascending: bool = False) -> pd.DataFrame:
     """:func:`assay.evaluation.leaderboard.metrics_to_pandas` with AIQC's arguments.
@@ -73,7 +68,7 @@ def metrics_to_pandas(queue_id: int, selected_metrics: Any = None, sort_by: Any 
             message lists those it does.
     """
     frame, _, hp_columns = tables.metrics_table(queue_id)
-    metrics = _metric_names(frame, hp_columns)
+    metrics = tables.metric_names(frame, hp_columns)
     selected = _names("selected_metrics", selected_metrics)
     if selected is not None:
         _check_names("selected_metrics", selected, metrics, "a metric")
@@ -103,7 +98,7 @@ def metrics_aggregate(queue_id: int, ascending: bool = False, selected_metrics: 
         assay.errors.ValidationError: an unknown metric, statistic or sort column; the message lists the valid ones.
     """
     frame, _, hp_columns = tables.metrics_table(queue_id)
-    metrics = _metric_names(frame, hp_columns)
+    metrics = tables.metric_names(frame, hp_columns)
     selected = _names("selected_metrics", selected_metrics)
     _check_names("selected_metrics", selected, metrics, "a metric")
     stats = _names("selected_stats", selected_stats)
@@ -150,10 +145,10 @@ def performance_predictor_ids(queue_id: int, max_loss: float | None = None, min_
             fits = "min_accuracy" if is_classification else "min_r2"
             raise errors.ValidationError(
                 name, f"does not apply to queue {queue_id}, a {analysis_type!r} queue: use max_loss and {fits}")
-        if not frame.empty and THRESHOLDS[name] not in _metric_names(frame, hp_columns):
+        if not frame.empty and THRESHOLDS[name] not in tables.metric_names(frame, hp_columns):
             raise errors.ValidationError(
                 name, f"queue {queue_id}'s models have no {THRESHOLDS[name]!r} metric to compare it with; use some "
-                f"of: {', '.join(_metric_names(frame, hp_columns))} through metrics_to_pandas()")
+                f"of: {', '.join(tables.metric_names(frame, hp_columns))} through metrics_to_pandas()")
     if frame.empty:
         raise errors.ValidationError("queue", f"queue {queue_id} has no trained model yet; run queue.run_jobs() first")
     failed = pd.Series(False, index=frame.index)

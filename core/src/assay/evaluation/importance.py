@@ -150,14 +150,14 @@ def feature_importance(predictor_id: int, split: str = "test", permutation_count
     """
     predictor = Trained.load(predictor_id)
     _check(predictor, split, permutation_count)
-    size = sample_size(sample_rows, len(predictor.prediction_arrays(split)["row_indices"]),
-                       len(_columns(SplitsetData.load(predictor.queue.splitset_id))))
+    splitset, rows = _split_of(predictor, split)
+    size = sample_size(sample_rows, len(rows), len(_columns(splitset)))
     stored = queries.feature_importance(predictor_id)  # fresh: another process may have stored one
     key = result_key(permutation_count, size)  # a sampled result is kept apart from the one on every row
     if not refresh and key in stored.get(split, {}):
         return _frame(stored[split][key], split, permutation_count)
 
-    result = _compute(predictor, split, permutation_count, size)
+    result = _compute(predictor, split, permutation_count, size, splitset=splitset, rows=rows)
     queries.store_feature_importance(predictor_id, split, key, result)
     return _frame(result, split, permutation_count)
 
@@ -170,19 +170,26 @@ def _columns(splitset: Any) -> list[str]:
     return list(splitset.feature_columns)
 
 
+def _split_of(predictor: Trained, split: str) -> tuple[Any, np.ndarray]:
+    """The model's splitset and the rows of ``split`` it was evaluated on (in that order)."""
+    return (SplitsetData.load(predictor.queue.splitset_id),
+            np.asarray(predictor.prediction_arrays(split)["row_indices"], dtype=np.int64))
+
+
 def _compute(predictor: Trained, split: str, permutation_count: int, sample_size: int | None = None,
-             batch_rows: int = permutation.BATCH_ROWS) -> dict[str, Any]:
+             batch_rows: int = permutation.BATCH_ROWS, splitset: Any = None, rows: np.ndarray | None = None,
+             ) -> dict[str, Any]:
     """The drops of every column over ``permutation_count`` rounds: every row in each round (``sample_size``
     ``None``), or a fresh random sample of ``sample_size`` rows per round, each scored against its own
-    unshuffled rows."""
+    unshuffled rows. ``splitset`` and ``rows`` are :func:`_split_of`'s, when the caller read them already."""
     queue = predictor.queue
-    splitset = SplitsetData.load(queue.splitset_id)
+    if splitset is None or rows is None:
+        splitset, rows = _split_of(predictor, split)
     if splitset.window is not None:
         raise errors.ValidationError(
             "predictor", f"predictor {predictor.id} forecasts windows; permutation importance shuffles the rows of "
             "a split, which would scramble the time order the windows are made of, so it is not computed for them",
         )
-    rows = np.asarray(predictor.prediction_arrays(split)["row_indices"], dtype=np.int64)
     rng = np.random.default_rng([int(queue.seed), int(predictor.id), permutation_count])
     labels = splitset.samples_for(split, fold_index=predictor.job.fold_index)["labels"]
     scoring = _Scoring(predictor, splitset, rows, labels)

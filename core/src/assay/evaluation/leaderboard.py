@@ -80,15 +80,15 @@ def metrics_table(queue_id: int, split: str | None = None) -> tuple[pd.DataFrame
                                          else "int64") for name in names_fetched[:7]})
     base["split"] = base["split"].astype("str")
     metric_frame = metric_columns(fetched.get("metrics", ()), base.index)
-    metric_names = [name for name in metric_frame.columns if name not in ID_COLUMNS + RUN_COLUMNS]
+    measured = [name for name in metric_frame.columns if name not in ID_COLUMNS + RUN_COLUMNS]
 
     frame = base.merge(combo_frame, on="hyperparamcombo_id", how="left", sort=False)
-    frame = pd.concat([frame, metric_frame[metric_names]], axis=1)
+    frame = pd.concat([frame, metric_frame[measured]], axis=1)
     frame.insert(0, "queue_id", queue_id)
     frame["fold_index"] = frame["fold_index"].astype("Int64")
     frame["split_order"] = frame["split"].map({name: i for i, name in enumerate(SPLIT_ORDER)}).fillna(len(SPLIT_ORDER))
     frame = frame.sort_values(["run_index", "split_order", "split"], kind="stable").reset_index(drop=True)
-    ordered = [*ID_COLUMNS, *columns.values(), *RUN_COLUMNS, *metric_names]
+    ordered = [*ID_COLUMNS, *columns.values(), *RUN_COLUMNS, *measured]
     return frame[ordered], analysis_type, list(columns.values())
 
 
@@ -138,6 +138,13 @@ def _ordered(splits: list[str]) -> list[str]:
     return sorted(splits, key=lambda name: (SPLIT_ORDER.index(name) if name in SPLIT_ORDER else len(SPLIT_ORDER), name))
 
 
+def metric_names(runs: pd.DataFrame, hp_columns: list[str]) -> list[str]:
+    """The metric columns of a :func:`metrics_table` frame (every column but ids, hyperparameters and run
+    columns), in its order."""
+    fixed = {*ID_COLUMNS, *hp_columns, *RUN_COLUMNS}
+    return [name for name in runs.columns if name not in fixed]
+
+
 def choose_split_and_metric(runs: pd.DataFrame, analysis_type: str, hp_columns: list[str], split: str | None,
                             metric: str | None) -> tuple[str | None, str, list[str]]:
     """Check or default ``split`` and ``metric`` against a metrics table.
@@ -153,8 +160,8 @@ def choose_split_and_metric(runs: pd.DataFrame, analysis_type: str, hp_columns: 
         split = evaluation_split(splits)
     elif splits:
         _check_choice("split", split, splits, "an evaluated split")
-    metric_names = [c for c in runs.columns if c not in ID_COLUMNS + hp_columns + RUN_COLUMNS]
-    metric, ordered = _choose_metric(runs.loc[runs["split"] == split, metric_names], analysis_type, split, metric)
+    metric, ordered = _choose_metric(runs.loc[runs["split"] == split, metric_names(runs, hp_columns)], analysis_type,
+                                     split, metric)
     return split, metric, ordered
 
 

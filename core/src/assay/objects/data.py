@@ -209,14 +209,12 @@ class Dataset(Persisted):
 @contextlib.contextmanager
 def _renamed(parameter: str, own: str) -> Iterator[None]:
     """Errors naming a pipeline's parameter (``feature_dtype``) name the step's own (``dtype``) instead."""
-    from assay import errors
-
     try:
         yield
     except errors.ValidationError as exc:
         if exc.parameter != parameter:
             raise
-        raise type(exc)(own, str(exc).split(": ", 1)[-1]) from None
+        raise exc.renamed(own) from None
 
 
 def _aiqc_image_options(ingest: Any, column_names: Any) -> None:

@@ -45,20 +45,20 @@ def store_array_dataset(sha256: str, new_dataset: Any) -> Any:
         return row if row is not None else db_arrays.add_array_dataset(session, *new_dataset())
 
 
-def update_feature(feature_id: int, fields: dict[str, Any]) -> FeatureRow:
+def _update(row_type: type, row_id: int, fields: dict[str, Any]) -> Any:
     with session_scope() as session:
-        row = session.get(FeatureRow, feature_id, with_for_update=True)
+        row = session.get(row_type, row_id, with_for_update=True)
         for key, value in fields.items():
             setattr(row, key, value)
     return row
+
+
+def update_feature(feature_id: int, fields: dict[str, Any]) -> FeatureRow:
+    return _update(FeatureRow, feature_id, fields)
 
 
 def update_label(label_id: int, fields: dict[str, Any]) -> LabelRow:
-    with session_scope() as session:
-        row = session.get(LabelRow, label_id, with_for_update=True)
-        for key, value in fields.items():
-            setattr(row, key, value)
-    return row
+    return _update(LabelRow, label_id, fields)
 
 
 def splitsets_of_feature(feature_id: int) -> list[SplitsetRow]:
