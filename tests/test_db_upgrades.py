@@ -34,7 +34,7 @@ def frozen_before(revision: str) -> list[Path]:
     return [path for path in FROZEN if path.stem < f"assay_{revision}"]
 
 
-@pytest.mark.parametrize("revision", ["0001", "0005", "0006", "0007"])
+@pytest.mark.parametrize("revision", ["0001", "0005", "0006", "0007", "0008"])
 def test_a_frozen_database_exists_for_each_released_revision(revision):
     assert (Path(__file__).parent / "data" / f"assay_{revision}.sqlite3") in FROZEN
 
@@ -218,7 +218,10 @@ def test_features_and_coders_stored_before_0007_read_back_and_take_its_step_by_s
     assert assay.Coder.get(coder.id).axis == "pixel"
 
 
-@pytest.fixture(params=frozen_since("0007"), ids=[path.stem for path in frozen_since("0007")])
+FROZEN_AT_0007 = [path for path in frozen_since("0007") if path not in frozen_since("0008")]
+
+
+@pytest.fixture(params=FROZEN_AT_0007, ids=[path.stem for path in FROZEN_AT_0007])
 def upgraded_step_by_step_kinds(request, tmp_path) -> str:
     return set_up_a_copy(request.param, tmp_path)
 
@@ -247,3 +250,20 @@ def test_what_0007_stored_reads_back_and_its_labels_take_an_interpolater_after_t
     label = assay.Dataset.Tabular.from_pandas(df).make_label(columns=["y"])
     label.make_labelinterpolater()
     assert assay.Label.get(label.id).interpolater == {}
+
+
+@pytest.fixture(params=frozen_since("0008"), ids=[path.stem for path in frozen_since("0008")])
+def upgraded_label_interpolaters(request, tmp_path) -> str:
+    return set_up_a_copy(request.param, tmp_path)
+
+
+def test_what_0008_stored_reads_back_a_gappy_label_with_its_interpolater_and_a_sequence_feature_interpolater(
+        upgraded_label_interpolaters):
+    # 0008: the step-by-step float label with gaps keeps its interpolater spec, and splits on the interpolated label
+    [label] = [label for label in assay.Label.all() if label.interpolater is not None]
+    assert label.interpolater == {}
+    assert assay.Dataset.get(label.dataset_id).to_pandas()["y"].isna().any()
+    # the sequence feature's interpolaters (its own interpolaterset) read back with their dtypes
+    sequence_features = [f for f in assay.Feature.all()
+                         if f.interpolaters and assay.Dataset.get(f.dataset_id).kind == "sequence"]
+    assert sequence_features and sequence_features[0].interpolaters[0]["dtypes"] == "float32"
