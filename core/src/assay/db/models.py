@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -326,6 +327,10 @@ class QueueRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+#: the condition of ``ix_job_claimable``, which the claim queries repeat word for word (planners match it as text)
+JOB_UNFINISHED = "status IN ('queued', 'running')"
+
+
 class JobRow(Base):
     """One training run: a combination on one fold (or none), one repeat; with its state and lease."""
 
@@ -333,6 +338,9 @@ class JobRow(Base):
     __table_args__ = (
         UniqueConstraint("queue_id", "run_index"),
         Index("ix_job_queue_id_status", "queue_id", "status"),
+        # the jobs left to claim, in run order: a claim's cost stays flat however many jobs finished (0012)
+        Index("ix_job_claimable", "queue_id", "run_index", sqlite_where=text(JOB_UNFINISHED),
+              postgresql_where=text(JOB_UNFINISHED)),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
