@@ -118,7 +118,7 @@ def work(
                 if retry.disk_full(exc):
                     _give_back_quietly(job_id, worker)  # may fail too on a full disk: its lease brings it back
                     raise retry.disk_full_error(exc, f"storing job {job_id} of queue {queue_id}") from exc
-                claiming.unclaim(job_id, worker)
+                _give_back_quietly(job_id, worker)  # e.g. the database stayed away past the retry budget
                 raise
             except BaseException:
                 claiming.unclaim(claimed.job_id, worker)  # interrupted: the job runs again later, from scratch
