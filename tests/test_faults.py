@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -411,3 +412,65 @@ def test_a_job_meeting_a_full_disk_in_its_own_files_stops_the_run_naming_the_fil
     (tmp_path / "space-back").write_text("")
     assert queue.run_jobs(progress=False).succeeded == 2
     assert_every_job_stored_once(queue.id)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# workers frozen or killed
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_a_worker_frozen_past_its_lease_loses_its_job_to_another_and_stores_nothing_when_it_wakes(
+        db, thirdparty_plugin, tmp_path):
+    from assay.experiment import workers
+
+    gates = tmp_path / "gates"
+    gates.mkdir()
+    queue = assay.Experiment.make(
+        library="numpy_linear", analysis_type="regression", fn_build=fn_build, fn_train=fn_train,
+        fn_optimize=fn_optimize, splitset_id=iris_splitset().id, seed=3,
+        hyperparameters={"epoch_count": [3, 4, 5], "gate_dir": [str(gates)], "gates": [{"3": ["frozen", "after"]}]},
+    )
+    log = tmp_path / "frozen.err"
+    frozen = subprocess.Popen([sys.executable, "-m", "assay.cli.worker", "--url", db, "--queue", str(queue.id),
+                               "--lease-seconds", "1"], stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    try:
+        open_gate(gates, "frozen", action=lambda: os.kill(frozen.pid, signal.SIGSTOP))  # trained, not stored
+        report = workers.work(queue.id, lease_seconds=1)  # waits for the lease to expire, then takes the job
+    finally:
+        os.kill(frozen.pid, signal.SIGCONT)
+    frozen.wait(timeout=60)
+
+    assert report.succeeded == 3
+    assert frozen.returncode == 0, log.read_text()
+    assert f"queue {queue.id}: 0 succeeded, 0 failed, 1 taken over by other workers" in log.read_text()
+    rows = assert_every_job_stored_once(queue.id)
+    assert [row.attempts for row in rows] == [2, 1, 1]
+
+
+def test_a_dask_worker_killed_mid_job_leaves_its_run_to_the_others_and_every_run_is_stored_once(
+        db, thirdparty_plugin, tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setenv("ASSAY_LEASE_SECONDS", "3")
+    gates = tmp_path / "gates"
+    gates.mkdir()
+    queue = assay.Experiment.make(
+        library="numpy_linear", analysis_type="regression", fn_build=fn_build, fn_train=fn_train,
+        fn_optimize=fn_optimize, splitset_id=iris_splitset().id, seed=3,
+        hyperparameters={"epoch_count": list(range(3, 9)), "sleep": [0.1], "gate_dir": [str(gates)],
+                         "gates": [{"5": ["killed", "before"]}]},
+    )
+
+    def kill_the_worker_in_training() -> None:
+        open_gate(gates, "killed", action=lambda: os.kill(int((gates / "killed.reached").read_text()),
+                                                          signal.SIGKILL))
+
+    killer = threading.Thread(target=kill_the_worker_in_training, daemon=True)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=50) as dask_cluster, distributed.Client(dask_cluster) as client:
+        killer.start()
+        summary = queue.run_jobs(executor=client, progress=False)
+    killer.join(timeout=30)
+
+    assert summary.failed == 0 and queue.status()["succeeded"] == 6
+    rows = assert_every_job_stored_once(queue.id)
+    assert rows[2].attempts == 2  # the killed run ran again, once
