@@ -220,8 +220,8 @@ def bench(url: str, label: str, args: argparse.Namespace) -> dict[str, object]:
     status = queue.status()
     assert status["succeeded"] == args.runs, status
     leaderboard_first, leaderboard_best = best(queue.leaderboard, args.repeat)
-    status_first, status_best = best(queue.status, args.repeat)
-    table_first, table_best = best(queue.metrics_to_pandas, args.repeat)
+    _status_first, status_best = best(queue.status, args.repeat)
+    _table_first, table_best = best(queue.metrics_to_pandas, args.repeat)
     size, parts = bytes_per_run(url, args.runs)
     db_engine.dispose()
     page = dashboard_process(url, queue.id)
