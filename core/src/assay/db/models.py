@@ -341,6 +341,8 @@ class JobRow(Base):
         # the jobs left to claim, in run order: a claim's cost stays flat however many jobs finished (0012)
         Index("ix_job_claimable", "queue_id", "run_index", sqlite_where=text(JOB_UNFINISHED),
               postgresql_where=text(JOB_UNFINISHED)),
+        # when a queue's last job finished (the dashboard's "has anything changed"), without reading every job
+        Index("ix_job_queue_id_finished_at", "queue_id", "finished_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -12,7 +12,8 @@ A leaderboard reads one split's metrics of every run of a queue. They sat in ``p
 prediction arrays, so 100,000 runs meant reading 100,000 wide rows spread over the whole table (the table of a
 100,000-run queue is 800 MB on SQLite). ``ix_prediction_metrics`` replaces ``ix_prediction_predictor_id_split``
 with the same key and the metrics in the index (SQLite: a third key column; PostgreSQL: ``INCLUDE``), so that
-read is an index scan.
+read is an index scan. ``ix_job_queue_id_finished_at`` answers when a queue's last job finished (what the
+dashboard checks on every view) from the index's last entry instead of every job row.
 
 Revision ID: 0012
 Revises: 0008
@@ -33,6 +34,7 @@ UNFINISHED = "status IN ('queued', 'running')"
 def upgrade() -> None:
     op.create_index("ix_job_claimable", "job", ["queue_id", "run_index"], unique=False,
                     sqlite_where=sa.text(UNFINISHED), postgresql_where=sa.text(UNFINISHED))
+    op.create_index("ix_job_queue_id_finished_at", "job", ["queue_id", "finished_at"])
     if op.get_bind().dialect.name == "postgresql":
         op.create_index("ix_prediction_metrics", "prediction", ["predictor_id", "split"],
                         postgresql_include=["metrics"])
@@ -44,4 +46,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.create_index("ix_prediction_predictor_id_split", "prediction", ["predictor_id", "split"])
     op.drop_index("ix_prediction_metrics", table_name="prediction")
+    op.drop_index("ix_job_queue_id_finished_at", table_name="job")
     op.drop_index("ix_job_claimable", table_name="job")
