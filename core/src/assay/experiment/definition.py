@@ -63,7 +63,8 @@ def check_function(name: str, fn: Any, hyperparameter_names: list[str] | None) -
 
 def check_grid(hyperparameters: Any) -> dict[str, list[Any]]:
     """A grid of lists (``algorithm.make_hyperparamset``): the space
-    :func:`assay.experiment.search.strategies.check_space` accepts, ranges refused (their combinations are drawn by a search, which ``Experiment.make`` runs)."""
+    :func:`assay.experiment.search.strategies.check_space` accepts, ranges refused (their combinations are drawn by a
+    search, which ``Experiment.make`` runs)."""
     grid = searching.check_space(hyperparameters)
     ranged = [name for name, values in grid.items() if space.is_range(values)]
     if ranged:
