@@ -10,7 +10,6 @@ from assay.db.queries import experiments as experiment_queries
 from assay.experiment import definition
 from assay.experiment.search import pruning
 from assay.experiment.search import strategies as searching
-from assay.objects import pipeline
 from assay.objects.experiment import Queue
 
 
@@ -100,7 +99,7 @@ class Experiment:
         # checked with the step-by-step API's functions (assay.experiment.definition), in the same order as
         # Algorithm.make, algorithm.make_hyperparamset and algorithm.make_queue
         library = definition.check_names(library, analysis_type)
-        splitset, pending_encoding = pipeline.queue_splitset(splitset_id, analysis_type)
+        splitset, pending_encoding = definition.queue_splitset(splitset_id, analysis_type)
         queue_fields = definition.queue_fields(splitset.id, repeat_count, hide_test, definition.check_seed(seed),
                                                max_attempts, permute_count)
         seed = queue_fields["seed"]
