@@ -41,7 +41,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import assay
 from assay import datum
-from assay.experiment.search import strategies
+from assay.experiment.search import space_checks, strategies
 
 torch.set_num_threads(1)
 
@@ -124,7 +124,7 @@ def run_queue(splitset, **options) -> dict:
 
 def random_from_grid(grid: dict, budget: int, seed: int) -> dict:
     """A random queue's curve read from the grid's scores: the subset and order a random queue runs."""
-    combos = strategies.initial_combinations("random", strategies.check_space(GRID), budget, None, seed)
+    combos = strategies.initial_combinations("random", space_checks.check_space(GRID), budget, None, seed)
     score = dict(zip(grid["combos"], grid["values"], strict=True))
     values = [score[key(combo)] for combo in combos]
     return {"combos": [key(c) for c in combos], "values": values,

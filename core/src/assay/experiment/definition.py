@@ -19,6 +19,7 @@ from assay.data.build.step_by_step_encoders import PendingEncoding, plan_encodin
 from assay.data.read.splitsets import SplitsetData
 from assay.db.queries import data as data_queries
 from assay.experiment.functions import serialise_functions, source_of
+from assay.experiment.search import space_checks
 from assay.experiment.search import strategies as searching
 
 # how each user function is called; the names are for error messages
@@ -67,9 +68,9 @@ def check_function(name: str, fn: Any, hyperparameter_names: list[str] | None) -
 
 def check_grid(hyperparameters: Any) -> dict[str, list[Any]]:
     """A grid of lists (``algorithm.make_hyperparamset``): the space
-    :func:`assay.experiment.search.strategies.check_space` accepts, ranges refused (their combinations are drawn by a
+    :func:`assay.experiment.search.space_checks.check_space` accepts, ranges refused (their combinations are drawn by a
     search, which ``Experiment.make`` runs)."""
-    grid = searching.check_space(hyperparameters)
+    grid = space_checks.check_space(hyperparameters)
     ranged = [name for name, values in grid.items() if space.is_range(values)]
     if ranged:
         raise errors.ExperimentError(

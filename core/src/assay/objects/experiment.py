@@ -193,7 +193,7 @@ class Queue(Persisted):
     @property
     def search(self) -> dict[str, Any]:
         """How the combinations are chosen: ``{"search", "search_count", "objective", "pruner"}``."""
-        return queries.search_settings(self.hyperparamset_id)
+        return queries.search_summary(self.hyperparamset_id)
 
     @property
     def jobs(self) -> list[Job]:
