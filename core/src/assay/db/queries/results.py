@@ -18,7 +18,6 @@ from assay.db.models import (
     PredictorRow,
     QueueRow,
 )
-from assay.db.queries import search as search_queries
 
 
 def queue_objective(queue_id: int) -> dict[str, str] | None:
@@ -181,14 +180,3 @@ def split_metric_runs(queue_id: int, split: str) -> list[tuple[int, int, int, st
         .where(job.c.queue_id == queue_id, prediction.c.split == split)
     )
 
-
-def pruned_combo_indexes(queue_id: int) -> set[int]:
-    """The combination indexes of a queue with at least one pruned job."""
-    with session_scope() as session:
-        return search_queries.pruned_combo_indexes(session, queue_id)
-
-
-def pruned_predictor_ids(queue_id: int) -> set[int]:
-    """The predictors of a queue's pruned jobs (never ranked best)."""
-    with session_scope() as session:
-        return search_queries.pruned_predictor_ids(session, queue_id)
