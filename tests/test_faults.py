@@ -480,3 +480,23 @@ def test_a_dask_worker_killed_mid_job_leaves_its_run_to_the_others_and_every_run
     assert queue.status()["succeeded"] == 6
     rows = assert_every_job_stored_once(queue.id)
     assert rows[2].attempts == 2  # the killed run ran again, once
+
+
+def test_a_database_refused_for_good_is_reported_at_once_not_retried(monkeypatch):
+    from conftest import postgres_admin_url
+    from sqlalchemy.engine import make_url
+
+    from assay.db import retry
+
+    admin = postgres_admin_url()
+    if admin is None:
+        pytest.skip("set ASSAY_TEST_POSTGRES_URL to run PostgreSQL tests")
+    monkeypatch.setenv("ASSAY_DB_RETRY_SECONDS", "60")
+    missing = make_url(admin).set(database="assay_no_such_database").render_as_string(hide_password=False)
+
+    started = time.monotonic()
+    with pytest.raises(errors.DatabaseError, match='database "assay_no_such_database" does not exist') as raised:
+        retry.setup(missing, what="starting the worker")
+
+    assert not isinstance(raised.value, errors.DatabaseUnavailableError)
+    assert time.monotonic() - started < 30  # a wrong name is not waited for
