@@ -369,6 +369,8 @@ class PredictorRow(Base):
     seconds_total: Mapped[float] = mapped_column(Float)
     feature_importance: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # split-conformal calibration (``predictor.calibrate``, revision 0009): alpha, method, split, thresholds
+    calibration: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class PredictionRow(Base):
