@@ -324,6 +324,10 @@ class QueueRow(Base):
     job_count: Mapped[int] = mapped_column(Integer)
     permute_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # revision 0009: ``Experiment.make(conformal_alpha=...)`` ({"alpha", "split", "method"}: every model calibrated
+    # after training) and ``Experiment.make(rope=...)`` (the rope of ``queue.compare``); NULL: none, the default
+    conformal: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    rope: Mapped[float | None] = mapped_column(Float)
 
 
 class JobRow(Base):

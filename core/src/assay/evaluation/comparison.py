@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
+from assay.db.queries import comparison as queries
 from assay.evaluation import leaderboard as tables
 from assay.evaluation import significance
+
 
 @attrs.frozen(repr=False)
 class Comparison:
@@ -64,8 +66,9 @@ class Comparison:
         """One sentence: which is better and how sure."""
         if self.prob_equivalent >= 0.95:
             verdict = "practically equivalent"
-        elif self.p_value < ALPHA:
-            verdict = f"combination {self.a if self.prob_better > self.prob_worse else self.b} is significantly better"
+        elif self.p_value < significance.ALPHA:
+            winner = self.a if self.prob_better > self.prob_worse else self.b
+            verdict = f"combination {winner} is significantly better"
         else:
             verdict = "not significantly different"
         return (f"{self.metric} on {self.split}: {self.mean_a:.4g} vs {self.mean_b:.4g}, difference "
@@ -76,12 +79,14 @@ class Comparison:
         """The posterior of ``a - b`` with the rope shaded and the three probabilities; a matplotlib Figure."""
         from assay.evaluation import plots
 
-        return plots.plot_comparison(self)
+        return plots.plot_comparison(self.posterior, self.rope, self.metric, self.a, self.b,
+                                     (self.prob_worse, self.prob_equivalent, self.prob_better)
+                                     if self.higher_is_better else
+                                     (self.prob_better, self.prob_equivalent, self.prob_worse))
 
     def _repr_html_(self) -> str:
-        from assay.evaluation import report
-
-        return report.comparison_html(self)
+        """Jupyter's display: the numbers and the posterior."""
+        return comparison_html(self)
 
 
 def compare(queue_id: int, a: int, b: int, metric: str | None = None, split: str | None = None,
@@ -131,11 +136,7 @@ def compare(queue_id: int, a: int, b: int, metric: str | None = None, split: str
 
 def queue_rope(queue_id: int) -> float | None:
     """The rope set on a queue (``Experiment.make(rope=...)``), or ``None``."""
-    from assay.db.queries import results
-
-    objective = results.queue_objective(queue_id) or {}
-    value = objective.get("rope")
-    return None if value is None else float(value)
+    return queries.queue_rope_and_conformal(queue_id)[0]
 
 
 def _compare_folds(runs: pd.DataFrame, a: int, b: int, metric: str, split: str, higher: bool,
@@ -166,3 +167,44 @@ def _compare_rows(queue_id: int, a: int, b: int, metric: str, split: str, higher
                       method=f"paired bootstrap over the {split} rows ({len(resampled)} resamples)",
                       n_pairs=len(found[a][0]["row_indices"]), mean_a=value_a, mean_b=value_b, rope=rope,
                       posterior={"kind": "samples", "samples": resampled}, **result)
+
+
+def comparison_rows(comparison: Comparison) -> list[tuple[str, str]]:
+    """The numbers of a comparison as (label, text) rows, for pages and reports."""
+    def number(value: float) -> str:
+        return f"{value:.4g}"
+
+    return [
+        ("method", comparison.method), ("pairs", str(comparison.n_pairs)),
+        (f"{comparison.metric} of {comparison.a} / {comparison.b}",
+         f"{number(comparison.mean_a)} / {number(comparison.mean_b)}"),
+        (f"difference ({comparison.a} minus {comparison.b})", f"{comparison.mean_difference:+.4g}"),
+        ("95% interval", f"{comparison.ci_low:+.4g} to {comparison.ci_high:+.4g}"),
+        ("p-value", f"{comparison.p_value:.3g}"),
+        (f"P({comparison.a} better)", f"{comparison.prob_better:.3f}"),
+        ("P(equivalent)", f"{comparison.prob_equivalent:.3f}"),
+        (f"P({comparison.b} better)", f"{comparison.prob_worse:.3f}"),
+        ("rope", f"±{comparison.rope:.4g}"),
+    ]
+
+
+def comparison_html(comparison: Comparison, figure: bool = True) -> str:
+    """A comparison as an HTML fragment: a sentence, its numbers and (with ``figure``) the posterior as a PNG."""
+    import base64
+    import html
+    import io
+
+    image = ""
+    if figure:
+        import matplotlib.pyplot as plt
+
+        drawn = comparison.plot()
+        buffer = io.BytesIO()
+        drawn.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+        plt.close(drawn)
+        image = (f'<img alt="posterior of the difference" style="max-width:520px" '
+                 f'src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">')
+    rows = "".join(f"<tr><th style='text-align:left'>{html.escape(label)}</th><td>{html.escape(text)}</td></tr>"
+                   for label, text in comparison_rows(comparison))
+    return (f"<div class='assay-comparison'><p><b>Combination {comparison.a} vs {comparison.b}</b>: "
+            f"{html.escape(comparison.summary)}</p><table>{rows}</table>{image}</div>")

@@ -336,6 +336,6 @@ def optimistic_warning(split: str | None) -> str | None:
     """The warning a leaderboard ranked on the test split carries: the best model's test score is optimistic."""
     if split != "test":
         return None
-    return ("models are ranked on the test split (with no validation split and no folds), so the chosen model's test score "
-            "is optimistic: it was picked for doing well on those rows. Hold out a validation split "
+    return ("models are ranked on the test split (with no validation split and no folds), so the chosen model's "
+            "test score is optimistic: it was picked for doing well on those rows. Hold out a validation split "
             "(size_validation=...) or use folds (fold_count=...) to keep the test score unbiased.")

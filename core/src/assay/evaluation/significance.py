@@ -149,19 +149,15 @@ class RowScores:
     labels: np.ndarray | None = None
 
     def values(self, counts: np.ndarray) -> np.ndarray:
-        """The metric on each resample given by ``counts`` (``(resamples, rows)``; a single row of ones = all)."""
-        terms = self.terms[:, 0] if self.terms.shape[1] == 1 else self.terms
-        total = counts.sum(axis=1)
-        if terms.ndim == 2:
-            total = total[:, None]
+        """The metric on each resample given by ``counts`` (``(resamples, rows)``; one row of ones: every row),
+        ``(resamples, c)``: one column per column of ``terms``."""
+        total = counts.sum(axis=1)[:, None]
         if self.kind == "mean":
-            return counts @ terms / total
+            return counts @ self.terms / total
         y = self.labels
-        spread = counts @ (y * y) - (counts @ y) ** 2 / counts.sum(axis=1)
-        if terms.ndim == 2:
-            spread = spread[:, None]
+        spread = counts @ (y * y) - (counts @ y) ** 2 / total[:, 0]
         with np.errstate(divide="ignore", invalid="ignore"):
-            return 1.0 - (counts @ terms) / spread
+            return 1.0 - (counts @ self.terms) / spread[:, None]
 
 
 #: metrics whose per-row form :func:`row_scores` knows: name -> (analysis kind, per-row function)
@@ -296,8 +292,8 @@ def bootstrap_rows(runs_a: list[dict[str, np.ndarray]], runs_b: list[dict[str, n
     if has_row_scores(metric):
         counts = resample_counts(row_count, resamples, seed)
         scores_a, scores_b = row_scores(runs_a, metric), row_scores(runs_b, metric)
-        value_a, value_b = scores_a.values(everything)[0], scores_b.values(everything)[0]
-        resampled = scores_a.values(counts) - scores_b.values(counts)
+        value_a, value_b = scores_a.values(everything)[0, 0], scores_b.values(everything)[0, 0]
+        resampled = scores_a.values(counts)[:, 0] - scores_b.values(counts)[:, 0]
     else:  # the same resamples as resample_counts draws, as row positions
         picks = np.random.default_rng(seed).integers(0, row_count, size=(resamples, row_count))
         all_rows = np.arange(row_count)[None, :]
@@ -378,8 +374,8 @@ def versus_best(queue_id: int, board: pd.DataFrame, split: str, metric: str, hig
     # every combination at once: one product of the resample counts with a column of per-row terms each
     together = RowScores(best_scores.kind, np.column_stack(terms), best_scores.labels)
     everything = np.ones((1, row_count))
-    observed = together.values(everything)[0] - best_scores.values(everything)[0][..., None]
-    resampled = together.values(counts) - best_scores.values(counts)[:, None]
+    observed = together.values(everything)[0] - best_scores.values(everything)[0, 0]
+    resampled = together.values(counts) - best_scores.values(counts)
     by_combo = dict(zip(combos, bootstrap_p_values(observed, resampled), strict=True))
     p_values[:] = board["combo_index"].map(by_combo).to_numpy(float)
     note = None

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from assay.db.engine import session_scope
-from assay.db.models import HyperparamcomboRow, JobRow, PredictionRow, PredictorRow
+from assay.db.models import HyperparamcomboRow, JobRow, PredictionRow, PredictorRow, QueueRow
 
 
 def split_prediction_arrays(queue_id: int, split: str,
@@ -59,7 +59,28 @@ def predictor_calibration(predictor_id: int) -> dict[str, Any] | None:
         ).scalar_one_or_none()
 
 
-def store_calibration(predictor_id: int, calibration: dict[str, Any] | None) -> None:
-    """Store (or with ``None`` remove) a predictor's conformal calibration."""
+def store_calibration(predictor_id: int, calibration: dict[str, Any]) -> None:
+    """Store a predictor's conformal calibration (replacing an earlier one)."""
     with session_scope() as session:
         session.execute(update(PredictorRow).where(PredictorRow.id == predictor_id).values(calibration=calibration))
+
+
+def queue_rope_and_conformal(queue_id: int) -> tuple[float | None, dict[str, Any] | None]:
+    """A queue's ``rope`` and ``conformal`` settings (``Experiment.make(rope=..., conformal_alpha=...)``)."""
+    queue = QueueRow.__table__
+    with session_scope() as session:
+        row = session.connection().execute(
+            select(queue.c.rope, queue.c.conformal).where(queue.c.id == queue_id)).one()
+    return row[0], row[1]
+
+
+def uncalibrated_predictor_ids(queue_id: int) -> list[int]:
+    """The predictors of a queue's succeeded (or pruned) jobs without a calibration, in run order."""
+    job, predictor = JobRow.__table__, PredictorRow.__table__
+    with session_scope() as session:
+        rows = session.connection().execute(
+            select(predictor.c.id, predictor.c.calibration)
+            .select_from(job.join(predictor, predictor.c.job_id == job.c.id))
+            .where(job.c.queue_id == queue_id).order_by(job.c.run_index)
+        ).all()
+    return [predictor_id for predictor_id, calibration in rows if not calibration]

@@ -22,8 +22,14 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("predictor") as batch:
         batch.add_column(sa.Column("calibration", sa.JSON(), nullable=True))
+    with op.batch_alter_table("queue") as batch:
+        batch.add_column(sa.Column("conformal", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("rope", sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("queue") as batch:
+        batch.drop_column("rope")
+        batch.drop_column("conformal")
     with op.batch_alter_table("predictor") as batch:
         batch.drop_column("calibration")
