@@ -44,7 +44,7 @@ def torch_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
                                   batch_size=16, seed=0)
 
 
-def test_a_keras_queue_with_folds_is_compared_and_calibrated_on_either_database(any_db):
+def test_a_keras_queue_with_folds_is_compared_and_calibrated_on_either_database(any_db, tmp_path):
     pytest.importorskip("assay_keras")
     iris = datum.to_pandas("iris.tsv")
     splitset = assay.Pipeline.Tabular.make(
@@ -78,6 +78,13 @@ def test_a_keras_queue_with_folds_is_compared_and_calibrated_on_either_database(
     coverage = predictor.coverage("test")
     assert coverage["n"] == 30 and coverage["alpha"] == 0.2 and 0 <= coverage["coverage"] <= 1
     assert "mean_set_size" in coverage
+    # a bundle carries the calibration: the same sets without the database
+    from assay.inference.bundle import load_bundle
+
+    bundle = load_bundle(predictor.export(str(tmp_path / "model.assay")))
+    assert bundle.manifest.conformal == predictor.calibration
+    bundled = bundle.predict(iris.drop(columns="species").head(12))
+    assert bundled["prediction_set"].tolist() == frame["prediction_set"].tolist()
 
 
 def test_a_torch_regression_queue_is_compared_by_bootstrap_and_gives_intervals_on_either_database(any_db):

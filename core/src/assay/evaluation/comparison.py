@@ -188,22 +188,26 @@ def comparison_rows(comparison: Comparison) -> list[tuple[str, str]]:
     ]
 
 
-def comparison_html(comparison: Comparison, figure: bool = True) -> str:
-    """A comparison as an HTML fragment: a sentence, its numbers and (with ``figure``) the posterior as a PNG."""
+def comparison_png(comparison: Comparison) -> str:
+    """The posterior plot of a comparison as a ``data:image/png;base64,...`` URI."""
     import base64
-    import html
     import io
 
-    image = ""
-    if figure:
-        import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
 
-        drawn = comparison.plot()
-        buffer = io.BytesIO()
-        drawn.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
-        plt.close(drawn)
-        image = (f'<img alt="posterior of the difference" style="max-width:520px" '
-                 f'src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">')
+    drawn = comparison.plot()
+    buffer = io.BytesIO()
+    drawn.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    plt.close(drawn)
+    return f"data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}"
+
+
+def comparison_html(comparison: Comparison, figure: bool = True) -> str:
+    """A comparison as an HTML fragment: a sentence, its numbers and (with ``figure``) the posterior as a PNG."""
+    import html
+
+    image = (f'<img alt="posterior of the difference" style="max-width:520px" src="{comparison_png(comparison)}">'
+             if figure else "")
     rows = "".join(f"<tr><th style='text-align:left'>{html.escape(label)}</th><td>{html.escape(text)}</td></tr>"
                    for label, text in comparison_rows(comparison))
     return (f"<div class='assay-comparison'><p><b>Combination {comparison.a} vs {comparison.b}</b>: "
