@@ -114,11 +114,13 @@ def test_with_folds_compare_matches_scipy_corrected_t_and_baycomp_correlated_t_o
     left, rope, right = baycomp.CorrelatedTTest.probs(x, y, rope=0.01, runs=2)
     assert (result.prob_better, result.prob_equivalent, result.prob_worse) == pytest.approx((left, rope, right),
                                                                                             abs=1e-6)
-    assert result.rope == 0.01 and result.higher_is_better
+    assert result.rope == 0.01
+    assert result.higher_is_better
     # and the leaderboard's p-value against the best is compare's
     board = queue.leaderboard()
     best = int(board.loc[0, "combo_index"])
-    assert pd.isna(board.loc[0, "p_value_vs_best"]) and board.loc[0, "tied_with_best"]
+    assert pd.isna(board.loc[0, "p_value_vs_best"])
+    assert board.loc[0, "tied_with_best"]
     for _, row in board.iloc[1:].iterrows():
         expected = queue.compare(int(row["combo_index"]), best).p_value
         assert row["p_value_vs_best"] == pytest.approx(expected, abs=1e-9)
@@ -163,7 +165,7 @@ def test_with_one_split_compare_is_a_seeded_paired_bootstrap_of_the_stored_predi
 def test_compare_refuses_unknown_combinations_bad_ropes_and_a_loss_it_cannot_resample(db):
     queue = make_queue(combos=2)
     store(queue)
-    with pytest.raises(errors.ValidationError, match="combination 7 has no trained model.*combo_index"):
+    with pytest.raises(errors.ValidationError, match=r"combination 7 has no trained model.*combo_index"):
         queue.compare(0, 7)
     with pytest.raises(errors.ValidationError, match="rope"):
         queue.compare(0, 1, rope=-0.1)
@@ -211,7 +213,9 @@ def test_a_comparison_shows_its_numbers_and_its_posterior(db):
     store(queue, fold_accuracy)
     result = queue.compare(1, 0)
     page = result._repr_html_()
-    assert "Combination 1 vs 0" in page and "p-value" in page and "data:image/png;base64," in page
+    assert "Combination 1 vs 0" in page
+    assert "p-value" in page
+    assert "data:image/png;base64," in page
     figure = result.plot()
     assert "P(rope)" in figure.axes[0].get_title()
     assert result.to_dict()["n_pairs"] == 3
@@ -224,7 +228,8 @@ finite = st.floats(-1, 1, allow_nan=False, allow_infinity=False)
 @given(st.lists(finite, min_size=2, max_size=20), st.integers(2, 10), st.floats(0.001, 0.2))
 def test_comparing_scores_with_themselves_gives_no_difference_and_certain_equivalence(scores, folds, rope):
     result = significance.corrected_ttest(np.asarray(scores) - np.asarray(scores), folds, rope)
-    assert result["mean_difference"] == 0 and result["p_value"] == 1
+    assert result["mean_difference"] == 0
+    assert result["p_value"] == 1
     assert result["prob_equivalent"] == 1
 
 
@@ -258,7 +263,9 @@ def test_the_bootstrap_of_a_combination_against_itself_and_swapped_is_exact(rows
     second["labels"] = first["labels"]
     same_a, same_b, same = significance.bootstrap_rows([first], [first], "accuracy", "classification_multi")
     itself = significance.bootstrap_result(same_a - same_b, same, rope)
-    assert itself["mean_difference"] == 0 and itself["prob_equivalent"] == 1 and itself["p_value"] == 1
+    assert itself["mean_difference"] == 0
+    assert itself["prob_equivalent"] == 1
+    assert itself["p_value"] == 1
     a, b, forward = significance.bootstrap_rows([first], [second], "accuracy", "classification_multi")
     b2, a2, backward = significance.bootstrap_rows([second], [first], "accuracy", "classification_multi")
     assert np.array_equal(forward, -backward)

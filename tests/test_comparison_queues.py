@@ -60,23 +60,28 @@ def test_a_keras_queue_with_folds_is_compared_and_calibrated_on_either_database(
     assert queue.conformal == {"alpha": 0.2, "split": "validation", "method": None}
 
     board = queue.leaderboard()
-    assert board.loc[0, "tied_with_best"] and pd.isna(board.loc[0, "p_value_vs_best"])
+    assert board.loc[0, "tied_with_best"]
+    assert pd.isna(board.loc[0, "p_value_vs_best"])
     assert board["p_value_vs_best"].iloc[1:].between(0, 1).all()
     best, second = int(board.loc[0, "combo_index"]), int(board.loc[1, "combo_index"])
     result = queue.compare(best, second)
     assert result.method == "corrected resampled t-test and Bayesian correlated t-test (3 folds)"
-    assert result.n_pairs == 3 and result.p_value == pytest.approx(board.loc[1, "p_value_vs_best"])
+    assert result.n_pairs == 3
+    assert result.p_value == pytest.approx(board.loc[1, "p_value_vs_best"])
     assert result.prob_better + result.prob_equivalent + result.prob_worse == pytest.approx(1)
     assert result.mean_difference == pytest.approx(board.loc[0, "accuracy_mean"] - board.loc[1, "accuracy_mean"])
 
     # every model was calibrated on its own fold's validation rows: 40 of them
     predictor = assay.Predictor.get(int(board.loc[0, "best_predictor_id"]))
-    assert predictor.calibration["n"] == 40 and predictor.calibration["method"] == "lac"
+    assert predictor.calibration["n"] == 40
+    assert predictor.calibration["method"] == "lac"
     frame = predictor.infer(iris.drop(columns="species").head(12))
     assert all(set(chosen) <= set(iris["species"]) for chosen in frame["prediction_set"])
     assert all(isinstance(chosen, list) for chosen in frame["prediction_set"])
     coverage = predictor.coverage("test")
-    assert coverage["n"] == 30 and coverage["alpha"] == 0.2 and 0 <= coverage["coverage"] <= 1
+    assert coverage["n"] == 30
+    assert coverage["alpha"] == 0.2
+    assert 0 <= coverage["coverage"] <= 1
     assert "mean_set_size" in coverage
     # a bundle carries the calibration: the same sets without the database
     from assay.inference.bundle import load_bundle
@@ -100,18 +105,21 @@ def test_a_torch_regression_queue_is_compared_by_bootstrap_and_gives_intervals_o
                                   splitset_id=splitset.id, seed=3, repeat_count=2)
     assert queue.run_jobs(progress=False).failed == 0, queue.status()["errors"]
     board = queue.leaderboard()
-    assert board.attrs["metric"] == "r2" and board.attrs["warning"] is None
+    assert board.attrs["metric"] == "r2"
+    assert board.attrs["warning"] is None
     best, worst = int(board.loc[0, "combo_index"]), int(board.iloc[-1]["combo_index"])
     result = queue.compare(worst, best)
     assert result.method.startswith("paired bootstrap over the validation rows")
-    assert result.mean_difference < 0 and result.prob_worse > result.prob_better
+    assert result.mean_difference < 0
+    assert result.prob_worse > result.prob_better
     assert board.iloc[-1]["p_value_vs_best"] == pytest.approx(result.p_value)
 
     predictor = assay.Predictor.get(int(board.loc[0, "best_predictor_id"]))
     with pytest.raises(errors.ValidationError, match="use one of: absolute"):
         predictor.calibrate(method="lac")
     calibration = predictor.calibrate(alpha=0.1)
-    assert calibration["kind"] == "regression" and calibration["threshold"] > 0
+    assert calibration["kind"] == "regression"
+    assert calibration["threshold"] > 0
     frame = predictor.infer(planets.drop(columns="SurfaceTempK").head(5))
     width = frame["interval_high"] - frame["interval_low"]
     assert np.allclose(width, 2 * calibration["threshold"])

@@ -91,10 +91,15 @@ def test_aps_scores_the_true_class_as_inference_scores_every_class():
     truth = rng.integers(0, 4, 50)
     mass = conformal.aps_mass(probabilities)
     assert calibrating.scores("aps", probabilities, truth) == pytest.approx(mass[np.arange(50), truth])
-    # textbook: the mass of the classes sorted by probability, down to and including the class
+    # textbook: the mass of the classes sorted by probability, down to but excluding the class
     order = np.argsort(-probabilities[0])
-    cumulative = np.cumsum(probabilities[0][order])
+    cumulative = np.cumsum(probabilities[0][order]) - probabilities[0][order]
     assert mass[0][order] == pytest.approx(cumulative)
+    # so the most likely class is always in an APS set
+    calibration = calibrating.calibration_from("aps", 0.1, "validation", probabilities, truth, ["a", "b", "c", "d"])
+    frame = frame_of(probabilities, ["a", "b", "c", "d"])
+    sets = conformal.apply(calibration, frame)["prediction_set"]
+    assert all(chosen and chosen[0] == top for chosen, top in zip(sets, frame["prediction"], strict=True))
 
 
 def synthetic(rng, n, classes=3):
@@ -130,7 +135,8 @@ def test_coverage_on_exchangeable_synthetic_data_lies_within_the_binomial_tolera
     assert 1 - alpha - spread <= result["coverage"], result
     if method != "aps":
         assert result["coverage"] <= 1 - alpha + 1 / (n_calibration + 1) + spread, result
-    assert result["n"] == n_test and result["alpha"] == alpha
+    assert result["n"] == n_test
+    assert result["alpha"] == alpha
 
 
 # -- stored predictors (nothing trained: the test backend's results stored through the runner) ------------------
@@ -203,12 +209,18 @@ def test_calibrate_refuses_an_unknown_split_or_method_and_coverage_needs_a_calib
 @pytest.mark.parametrize("method", ["lac", "aps", "mondrian"])
 def test_a_calibrated_predictor_reports_its_coverage_on_the_test_split(stored_predictor, method):
     calibration = stored_predictor.calibrate(alpha=0.2, method=method)
-    assert calibration["n"] == 30 and calibration["split"] == "validation" and calibration["method"] == method
+    assert calibration["n"] == 30
+    assert calibration["split"] == "validation"
+    assert calibration["method"] == method
     assert stored_predictor.calibration == calibration
     result = stored_predictor.coverage("test")
-    assert result["n"] == 45 and result["alpha"] == 0.2 and result["split"] == "test"
-    assert 0 <= result["coverage"] <= 1 and 0 <= result["mean_set_size"] <= 3
+    assert result["n"] == 45
+    assert result["alpha"] == 0.2
+    assert result["split"] == "test"
+    assert 0 <= result["coverage"] <= 1
+    assert 0 <= result["mean_set_size"] <= 3
     # the same numbers by hand: the stored test predictions, sets from the stored threshold
     test = stored_predictor.predictions["test"]
     sets = conformal.apply(calibration, frame_of(test.probabilities))["prediction_set"]
-    assert result["coverage"] == pytest.approx(np.mean([label in chosen for label, chosen in zip(test.labels, sets)]))
+    covered = [label in chosen for label, chosen in zip(test.labels, sets, strict=True)]
+    assert result["coverage"] == pytest.approx(np.mean(covered))

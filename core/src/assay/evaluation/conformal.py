@@ -7,8 +7,9 @@ value with probability at least ``1 - alpha``.
 
 - ``"lac"`` (classification, default): score ``1 - p(true class)``; the set holds every class whose
   ``1 - p`` is at most the threshold.
-- ``"aps"`` (adaptive prediction sets): score = the probability mass of the classes ranked at or above the true
-  class; the set holds the classes whose own such mass is at most the threshold (larger sets on harder rows).
+- ``"aps"`` (adaptive prediction sets): score = the probability mass of the classes more likely than the true
+  class; the set holds the classes whose own such mass is at most the threshold (larger sets on harder rows; the
+  most likely class is always in it).
 - ``"mondrian"`` (class-conditional LAC): one threshold per class from that class's calibration rows, so each
   class is covered at ``1 - alpha`` on its own.
 - ``"absolute"`` (regression, default): score ``|y - prediction|``; the interval is ``prediction ± threshold``.
@@ -81,8 +82,8 @@ def scores(method: str, probabilities: np.ndarray | None, truth: np.ndarray) -> 
     if method in ("lac", "mondrian"):
         return 1.0 - probabilities[rows, truth]
     true = probabilities[rows, truth]
-    # the probability mass of the classes at least as likely as the true class (assay.inference.conformal.aps_mass)
-    return (probabilities * (probabilities >= true[:, None])).sum(axis=1)
+    # the probability mass of the classes more likely than the true class (assay.inference.conformal.aps_mass)
+    return (probabilities * (probabilities > true[:, None])).sum(axis=1)
 
 
 def calibration_from(method: str, alpha: float, split: str, probabilities: np.ndarray | None,

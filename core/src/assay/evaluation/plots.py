@@ -484,6 +484,7 @@ def plot_comparison(posterior: dict[str, Any], rope: float, metric: str, a: int,
     from scipy import stats
 
     figure, axes = _figure(1, columns=1)
+    figure.set_size_inches(7.5, 4.5)
     axis = axes[0]
     if posterior["kind"] == "t" and posterior["scale"] > 0:
         loc, scale, df = posterior["loc"], posterior["scale"], posterior["df"]
@@ -501,7 +502,7 @@ def plot_comparison(posterior: dict[str, Any], rope: float, metric: str, a: int,
     axis.axvline(0, color="black", linewidth=0.8)
     left, inside, right = probabilities
     axis.set_title(f"{_title(metric)}: combination {a} minus {b}\n"
-                   f"P(< -rope) = {left:.3f}   P(rope) = {inside:.3f}   P(> rope) = {right:.3f}")
+                   f"P(< -rope) = {left:.3f}   P(rope) = {inside:.3f}   P(> rope) = {right:.3f}", fontsize=11)
     axis.set_xlabel(f"difference in {metric} ({a} minus {b})")
     axis.set_ylabel("density")
     axis.legend(fontsize=9)

@@ -19,10 +19,11 @@ PROBABILITY_PREFIX = "probability_"
 
 
 def aps_mass(probabilities: np.ndarray) -> np.ndarray:
-    """``(n, classes)``: for each class, the probability mass of the classes at least as likely as it (itself
-    included): the adaptive prediction sets' score of each class."""
+    """``(n, classes)``: for each class, the probability mass of the classes more likely than it: the adaptive
+    prediction sets' score of each class (Romano et al. 2020's ``sum(p_j > p_y) + u p_y`` with ``u = 0``, so the most
+    likely class is always in the set and no randomness is needed)."""
     p = np.asarray(probabilities, dtype=float)
-    return (p[:, None, :] * (p[:, None, :] >= p[:, :, None])).sum(axis=2)
+    return (p[:, None, :] * (p[:, None, :] > p[:, :, None])).sum(axis=2)
 
 
 def _threshold(value: Any) -> float:
