@@ -181,6 +181,10 @@ def test_the_rope_defaults_to_a_hundredth_of_a_bounded_score_and_can_be_set_per_
     assert queue.rope == 0.05
     assert queue.compare(0, 1).rope == 0.05
     assert queue.compare(0, 1, rope=0.0).rope == 0.0
+    itself = queue.compare(1, 1)
+    assert itself.mean_difference == 0
+    assert itself.prob_equivalent == 1
+    assert itself.p_value == 1
     assert significance.default_rope("accuracy", 0.9) == 0.01
     assert significance.default_rope("mse", -250.0) == pytest.approx(2.5)
 
