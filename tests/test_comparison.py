@@ -277,3 +277,43 @@ def test_the_bootstrap_of_a_combination_against_itself_and_swapped_is_exact(rows
     back = significance.bootstrap_result(b2 - a2, backward, rope)
     assert (back["prob_better"], back["prob_worse"]) == (there["prob_worse"], there["prob_better"])
     assert back["p_value"] == there["p_value"]
+
+
+def test_the_dashboard_and_the_report_show_ties_the_comparison_and_the_conformal_calibration(db, tmp_path):
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from assay import dashboard
+
+    queue = make_queue(combos=3, repeat_count=2, size_validation=None, fold_count=3)
+    store(queue, fold_accuracy)
+    board = queue.leaderboard()
+    best = assay.Predictor.get(int(board.loc[0, "best_predictor_id"]))
+    best.calibrate(alpha=0.2)
+    with TestClient(dashboard.create_app(db), base_url="http://127.0.0.1") as client:
+        page = client.get(f"/queues/{queue.id}").text
+        tied = int(board["tied_with_best"].sum()) - 1
+        assert ("tied with best</span>" in page) == (tied > 0)
+        other = int(board.loc[1, "best_predictor_id"])
+        compared = client.get(f"/compare?ids={best.id},{other}").text
+        assert f"Is combination {board.loc[0, 'combo_index']} really better than {board.loc[1, 'combo_index']}?" \
+            in compared
+        assert "data:image/png;base64," in compared
+        predictor_page = client.get(f"/predictors/{best.id}").text
+        assert "Conformal prediction" in predictor_page
+        assert "coverage on test" in predictor_page
+    assert "coverage on test" in best._repr_html_()
+    report = (tmp_path / "report.html")
+    queue.report(str(report))
+    text = report.read_text()
+    assert "really better than" in text
+    assert "Tied with best" in text
+
+
+def test_a_queue_ranked_on_test_warns_in_the_report_and_the_notebook(db, tmp_path):
+    queue = make_queue(combos=2, size_validation=None)
+    store(queue)
+    report = tmp_path / "report.html"
+    queue.report(str(report))
+    assert "Optimistic test score" in report.read_text()
+    assert "optimistic" in queue._repr_html_()

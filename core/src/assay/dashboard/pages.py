@@ -290,7 +290,7 @@ def significance_of(summaries: list[dict[str, Any]]) -> dict[str, Any] | None:
         result = comparison.compare(summaries[0]["queue_id"], a, b)
     except errors.ValidationError as exc:
         return {"a": a, "b": b, "error": str(exc)}
-    return {"a": a, "b": b, "summary": result.summary, "rows": comparison.comparison_rows(result),
+    return {"a": a, "b": b, "error": None, "summary": result.summary, "rows": comparison.comparison_rows(result),
             "image": comparison.comparison_png(result)}
 
 

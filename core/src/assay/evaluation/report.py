@@ -266,7 +266,7 @@ def _top_two(board: pd.DataFrame) -> dict[str, Any] | None:
                                     split=board.attrs["split"])
     except errors.ValidationError as exc:
         return {"a": a, "b": b, "error": str(exc)}
-    return {"a": a, "b": b, "summary": result.summary, "rows": comparison.comparison_rows(result),
+    return {"a": a, "b": b, "error": None, "summary": result.summary, "rows": comparison.comparison_rows(result),
             "image": comparison.comparison_png(result)}
 
 

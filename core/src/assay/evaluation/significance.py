@@ -140,7 +140,7 @@ class RowScores:
     """What a metric needs from each row of one split, averaged over a combination's runs.
 
     ``terms`` is ``(rows, 1)``, or ``(rows, c)`` for ``c`` predictors at once; :meth:`values` turns resample
-    counts into the metric (``(resamples,)``, or ``(resamples, c)``). A metric that is a mean of per-row values
+    counts into the metric, ``(resamples, c)``. A metric that is a mean of per-row values
     (accuracy, mse, mae, log loss) needs nothing else; R² also needs the labels.
     """
 
@@ -160,7 +160,6 @@ class RowScores:
             return 1.0 - (counts @ self.terms) / spread[:, None]
 
 
-#: metrics whose per-row form :func:`row_scores` knows: name -> (analysis kind, per-row function)
 def _correct(run: dict[str, np.ndarray]) -> np.ndarray:
     return (np.asarray(run["predictions"]).astype(str).ravel() == np.asarray(run["labels"]).astype(str).ravel()
             ).astype(float)
@@ -178,6 +177,7 @@ def _log_loss(run: dict[str, np.ndarray]) -> np.ndarray:
     return -np.log(np.clip(true_class_probability(run), 1e-15, 1.0))
 
 
+#: metrics that are a mean of per-row values: name -> the per-row value of one run's stored arrays
 ROW_METRICS: dict[str, Callable[[dict[str, np.ndarray]], np.ndarray]] = {
     "accuracy": _correct, "mse": _squared_error, "mae": _absolute_error, "log_loss": _log_loss,
 }
@@ -311,8 +311,9 @@ def reordered(runs: list[dict[str, np.ndarray]], like: dict[str, np.ndarray]) ->
 
 # -- the leaderboard's columns, in bulk ---------------------------------------------------------------------------
 
-#: with one split, the combinations (best first) whose stored predictions the leaderboard resamples
-BULK_COMBINATIONS = 100
+#: with one split, the leaderboard resamples the stored predictions of the best-ranked combinations whose runs
+#: add up to at most this many (the best and the next always): reading them is most of its cost
+BULK_RUNS = 400
 
 
 def versus_best(queue_id: int, board: pd.DataFrame, split: str, metric: str, higher: bool,
@@ -321,9 +322,9 @@ def versus_best(queue_id: int, board: pd.DataFrame, split: str, metric: str, hig
     saying what was not computed (or ``None``).
 
     With folds: the corrected resampled t-test against the best, for every combination at once from the metrics.
-    With one split: the paired bootstrap of :func:`compare` (same seed and resamples) on the stored predictions of
-    the first :data:`BULK_COMBINATIONS` combinations, for metrics with a per-row form (accuracy, mse, mae,
-    log loss, R²).
+    With one split: the paired bootstrap of ``queue.compare`` (same seed and resamples) on the stored predictions
+    of the best-ranked combinations within :data:`BULK_RUNS` runs, for metrics with a per-row form (accuracy, mse,
+    mae, log loss, R²).
     """
     p_values = pd.Series(np.nan, index=board.index, dtype=float)
     ranked = board[board["rank"].notna()]
@@ -353,7 +354,9 @@ def versus_best(queue_id: int, board: pd.DataFrame, split: str, metric: str, hig
     if metric == "loss" or not has_row_scores(metric):
         return p_values, (f"p_value_vs_best is not computed for {metric!r} with one split: compare combinations "
                           "with queue.compare(a, b)")
-    chosen = [int(index) for index in ranked["combo_index"].iloc[:BULK_COMBINATIONS]]
+    within = (ranked["run_count"].cumsum() <= BULK_RUNS).to_numpy(copy=True)
+    within[:2] = True
+    chosen = [int(index) for index in ranked["combo_index"][within]]
     found = combination_runs(queue_id, split, chosen)
     reference = found[best][0]
     row_count = len(reference["row_indices"])
@@ -379,7 +382,7 @@ def versus_best(queue_id: int, board: pd.DataFrame, split: str, metric: str, hig
     by_combo = dict(zip(combos, bootstrap_p_values(observed, resampled), strict=True))
     p_values[:] = board["combo_index"].map(by_combo).to_numpy(float)
     note = None
-    if len(ranked) > BULK_COMBINATIONS:
-        note = (f"p_value_vs_best is computed for the first {BULK_COMBINATIONS} combinations; compare others with "
-                "queue.compare(a, b)")
+    if len(chosen) < len(ranked):
+        note = (f"p_value_vs_best is computed for the first {len(chosen)} combinations (their {BULK_RUNS} runs' "
+                "stored predictions); compare others with queue.compare(a, b)")
     return p_values, note

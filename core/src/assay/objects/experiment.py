@@ -343,7 +343,10 @@ class Queue(Persisted):
                                              selected_stats=selected_stats, sort_by=sort_by)
 
     def leaderboard(self, split: str | None = None, metric: str | None = None) -> pd.DataFrame:
-        """One row per hyperparameter combination, mean and std over repeats and folds, best first."""
+        """One row per hyperparameter combination, mean and std over repeats and folds, best first; the last
+        columns ``p_value_vs_best`` and ``tied_with_best`` (not significantly different from rank 1 at 0.05) say
+        which combinations the data cannot tell from the best (see :meth:`compare`,
+        :func:`assay.evaluation.leaderboard.leaderboard`)."""
         return leaderboard.leaderboard(self.id, split=split, metric=metric)
 
     def plot_performance(self, split: str | None = None, metric: str | None = None, max_loss: float | None = None,
