@@ -224,3 +224,33 @@ def test_a_calibrated_predictor_reports_its_coverage_on_the_test_split(stored_pr
     sets = conformal.apply(calibration, frame_of(test.probabilities))["prediction_set"]
     covered = [label in chosen for label, chosen in zip(test.labels, sets, strict=True)]
     assert result["coverage"] == pytest.approx(np.mean(covered))
+
+
+def test_a_forecasting_model_is_refused_clearly_and_nothing_is_stored(db):
+    """A model predicting several values per row (a forecast window) has no single residual per row."""
+    pytest.importorskip("assay_dummy", reason="install tests/thirdparty_plugin (nox -s tests does)")
+    splitset = assay.Pipeline.Tabular.make(
+        df_or_path=datum.to_pandas("houses.csv"), label_column="price",
+        label_encoder=dict(sklearn_preprocess=StandardScaler()),
+        feature_encoders=[dict(sklearn_preprocess=StandardScaler(), dtypes=["float64"])],
+        size_test=0.2, size_validation=0.2,
+    )
+    queue = assay.Experiment.make(library="numpy_linear", analysis_type="regression", fn_build=fn_build,
+                                  fn_train=fn_train, splitset_id=splitset.id, seed=0)
+    with db_engine.session_scope() as session:
+        session.execute(update(JobRow).where(JobRow.queue_id == queue.id).values(status="running", worker=WORKER))
+    [job] = queue.jobs
+    evaluated = []
+    for split in ("train", "validation", "test"):
+        rows = np.asarray(splitset.row_indices(split))
+        window = np.zeros((len(rows), 3, 1))  # three steps ahead per row
+        evaluated.append(runner._Evaluated(split, arrays.dumps(row_indices=rows, predictions=window, labels=window),
+                                           {"r2": 0.0}, len(rows)))
+    predictor = {"model_format": "numpy_linear", "model_blob": b"", "history": {}, "features_shape": [12],
+                 "label_shape": [3, 1], "versions": {}, "seconds_train": 0.1, "seconds_total": 0.1}
+    assert runner._store(job.id, WORKER, predictor, evaluated)
+    [stored] = queue.predictors
+    with pytest.raises(errors.ValidationError, match=r"forecasting models .* is not supported") as raised:
+        stored.calibrate(alpha=0.1)
+    assert raised.value.parameter == "predictor"
+    assert stored.calibration is None
