@@ -317,3 +317,14 @@ def test_a_queue_ranked_on_test_warns_in_the_report_and_the_notebook(db, tmp_pat
     queue.report(str(report))
     assert "Optimistic test score" in report.read_text()
     assert "optimistic" in queue._repr_html_()
+
+
+def test_experiment_make_refuses_a_conformal_alpha_its_validation_split_cannot_calibrate(db):
+    with pytest.raises(errors.ValidationError, match="needs a validation split") as raised:
+        make_queue(size_validation=None, conformal_alpha=0.1)
+    assert raised.value.parameter == "conformal_alpha"
+    with pytest.raises(errors.ValidationError, match=r"alpha=0.01 needs at least 1/alpha = 100 calibration rows"):
+        make_queue(conformal_alpha=0.01)
+    with pytest.raises(errors.ValidationError, match="strictly between 0 and 1"):
+        make_queue(conformal_alpha=1.0)
+    assert assay.Queue.all() == []

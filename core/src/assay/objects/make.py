@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -27,8 +28,9 @@ def _evaluated_splits(splitset: Any, hide_test: bool) -> list[str]:
     return splits
 
 
-def _conformal_setting(alpha: Any, splits: list[str]) -> dict[str, Any] | None:
-    """The queue's conformal setting for ``conformal_alpha`` (calibrated on the validation split)."""
+def _conformal_setting(alpha: Any, splits: list[str], splitset: Any) -> dict[str, Any] | None:
+    """The queue's conformal setting for ``conformal_alpha`` (calibrated on the validation split, or each fold's),
+    checked before anything is stored: a validation split of at least ``1/alpha`` rows."""
     if alpha is None:
         return None
     alpha = conformal.check_alpha(alpha, "conformal_alpha")
@@ -37,6 +39,14 @@ def _conformal_setting(alpha: Any, splits: list[str]) -> dict[str, Any] | None:
             "conformal_alpha", "calibration needs a validation split the models did not train on; make the splitset "
             "with size_validation=... or fold_count=..., or calibrate a model later with "
             "predictor.calibrate(split=...)")
+    folds = splitset.folds
+    smallest = min(len(fold.samples["validation"]) for fold in folds) if folds else len(
+        splitset.samples["validation"])
+    if smallest < math.ceil(1 / alpha - 1e-9):
+        raise errors.ValidationError(
+            "conformal_alpha", f"alpha={alpha} needs at least 1/alpha = {math.ceil(1 / alpha - 1e-9)} calibration "
+            f"rows, but the {'smallest fold' if folds else 'splitset'}'s validation split has {smallest}; use a "
+            "larger alpha or a larger validation split")
     return {"alpha": alpha, "split": "validation", "method": None}
 
 
@@ -132,7 +142,7 @@ class Experiment:
         splits = _evaluated_splits(splitset, hide_test)
         objective_spec = searching.check_objective(objective, analysis_type, splits)
         pruner_blob = pruning.check_pruner(pruner)
-        queue_fields.update(conformal=_conformal_setting(conformal_alpha, splits),
+        queue_fields.update(conformal=_conformal_setting(conformal_alpha, splits, splitset),
                             rope=significance.check_rope(rope))
         functions = {
             "fn_build": fn_build, "fn_train": fn_train, "fn_lose": fn_lose, "fn_optimize": fn_optimize,
