@@ -15,8 +15,9 @@ from assay.environment import apply_plugin_defaults
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name loads on first access (below)
     from assay import datum
     from assay.callbacks import TrainingCallback
-    from assay.inference.bundle import load_bundle
+    from assay.inference.ensemble_bundle import load_bundle
     from assay.objects.data import Dataset, Fold, Splitset
+    from assay.objects.ensemble import Ensemble
     from assay.objects.experiment import Algorithm, Hyperparamset, Job, Prediction, Predictor, Queue
     from assay.objects.make import Experiment
     from assay.objects.pipeline import Pipeline
@@ -46,13 +47,14 @@ _LAZY = {
     "Job": "assay.objects.experiment",
     "Predictor": "assay.objects.experiment",
     "Prediction": "assay.objects.experiment",
-    "load_bundle": "assay.inference.bundle",
+    "Ensemble": "assay.objects.ensemble",
+    "load_bundle": "assay.inference.ensemble_bundle",
     "TrainingCallback": "assay.callbacks",
 }
 
 __all__ = [  # noqa: RUF022  (grouped as in the docs, not sorted)
     "__version__", "errors", "setup", "datum", "Pipeline", "Dataset", "Splitset", "Fold", "Experiment", "Algorithm",
-    "Queue", "Job", "Predictor", "Prediction", "load_bundle",
+    "Queue", "Job", "Predictor", "Prediction", "Ensemble", "load_bundle",
     # the step-by-step API (AIQC's low-level objects) and AIQC's callbacks
     "Label", "Feature", "Encoderset", "Coder", "Foldset", "Hyperparamset", "TrainingCallback",
 ]
