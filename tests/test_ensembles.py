@@ -203,7 +203,8 @@ def test_an_exported_ensemble_predicts_in_a_fresh_process_without_a_database(db,
     assert not (tmp_path / "absent").exists()
     out = pd.read_csv(tmp_path / "out.csv")
     assert list(out["prediction"]) == list(ensemble.predictions["test"].predictions)
-    cli = subprocess.run([sys.executable, "-m", "assay.cli", "predict", path, str(tmp_path / "rows.csv"), "-o",
+    command = "import sys; from assay.cli import main; sys.exit(main(sys.argv[1:]))"
+    cli = subprocess.run([sys.executable, "-c", command, "predict", path, str(tmp_path / "rows.csv"), "-o",
                           str(tmp_path / "cli.csv")], capture_output=True, text=True, env=env, timeout=300)
     assert cli.returncode == 0, cli.stderr
     assert list(pd.read_csv(tmp_path / "cli.csv")["prediction"]) == list(out["prediction"])
