@@ -170,7 +170,8 @@ def test_the_ensemble_never_selects_worse_on_its_split_than_its_best_candidate(d
 def test_mean_averages_the_best_k_equally(db):
     ensemble = assay.Queue.get(db["torch"]).ensemble(size=3, candidates=4, method="mean")
     weights = sorted(set(np.round(list(ensemble.combinations.values()), 9)))
-    assert len(weights) == 1 and ensemble.best_iteration == len(ensemble.combinations) <= 3
+    assert len(weights) == 1
+    assert ensemble.best_iteration == len(ensemble.combinations) <= 3
 
 
 def test_infer_on_the_test_rows_gives_the_stored_test_predictions_and_stores_itself(db):
@@ -224,7 +225,8 @@ def test_ensemble_feature_importance_is_the_members_importance_weighted(db):
 def test_with_folds_selection_is_out_of_fold_and_members_are_combinations_of_fold_models(db):
     queue = assay.Queue.get(db["keras"])
     ensemble = queue.ensemble(size=6, candidates=2)
-    assert ensemble.out_of_fold and ensemble.split == "validation"
+    assert ensemble.out_of_fold
+    assert ensemble.split == "validation"
     validation = ensemble.predictions["validation"]
     train_rows = np.sort(np.asarray(queue.splitset.samples["train"]))
     assert np.array_equal(validation.row_indices, train_rows)  # every train row once, predicted out of fold
@@ -233,7 +235,8 @@ def test_with_folds_selection_is_out_of_fold_and_members_are_combinations_of_fol
     for pid, weight in ensemble.members.items():
         per_combo.setdefault(assay.Predictor.get(pid).job.hyperparamcombo_id, []).append(weight)
     for weights in per_combo.values():
-        assert len(weights) == 6 and len(set(np.round(weights, 12))) == 1  # 3 folds x 2 repeats, spread evenly
+        assert len(weights) == 6
+        assert len(set(np.round(weights, 12))) == 1
     # the out-of-fold prediction of a row: its fold's models, averaged over repeats, weighted by combination
     row = validation.row_indices[0]
     expected = 0.0
@@ -244,7 +247,8 @@ def test_with_folds_selection_is_out_of_fold_and_members_are_combinations_of_fol
             expected += weight * 3 * float(stored.predictions[hit[0]])
     assert validation.predictions[0] == pytest.approx(expected)
     scores = ensemble.run_scores()
-    assert len(scores) == 6 and scores["fold_index"].notna().all()
+    assert len(scores) == 6
+    assert scores["fold_index"].notna().all()
     assert ensemble.metrics["test"]["r2"] == pytest.approx(skm.r2_score(ensemble.predictions["test"].labels,
                                                                         ensemble.predictions["test"].predictions))
 
@@ -283,4 +287,5 @@ def test_a_queue_with_jobs_still_to_run_or_one_complete_combination_is_refused(d
     single.run_jobs(progress=False)
     with pytest.raises(errors.ValidationError, match="at least 2"):
         single.ensemble()
-    assert single.ensembles == [] and waiting.ensembles == []
+    assert single.ensembles == []
+    assert waiting.ensembles == []

@@ -15,6 +15,7 @@ import numpy as np
 from assay import errors, plugins
 from assay.db.models import EnsemblePredictionRow, EnsembleRow
 from assay.db.queries import ensembles as queries
+from assay.db.queries import results as result_queries
 from assay.experiment import arrays
 from assay.objects.base import Persisted, column
 
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from assay.objects.experiment import Queue
 
 
 class Ensemble(Persisted):
@@ -50,12 +50,6 @@ class Ensemble(Persisted):
     out_of_fold = column[bool]("whether the queue has folds, so the selection used out-of-fold predictions")
     created_at = column[dt.datetime]("when it was stored (UTC)")
 
-    @property
-    def queue(self) -> Queue:
-        from assay.objects.experiment import Queue
-
-        return Queue.get(self.queue_id)
-
     @functools.cached_property
     def _members(self) -> list[Any]:
         return queries.member_rows(self.id)
@@ -76,11 +70,13 @@ class Ensemble(Persisted):
 
     @property
     def analysis_type(self) -> str:
-        return self.queue.analysis_type
+        """The analysis type of its queue (``assay.Queue.get(ensemble.queue_id)``)."""
+        return result_queries.queue_analysis_type_and_grid(self.queue_id)[0]
 
     @property
     def library(self) -> str:
-        return self.queue.library
+        """The library of its members."""
+        return queries.queue_library(self.queue_id)
 
     @functools.cached_property
     def predictions(self) -> dict[str, EnsemblePrediction]:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from assay.db.engine import session_scope
 from assay.db.models import (
+    AlgorithmRow,
     EnsembleMemberRow,
     EnsemblePredictionRow,
     EnsembleRow,
@@ -15,6 +16,7 @@ from assay.db.models import (
     JobRow,
     PredictionRow,
     PredictorRow,
+    QueueRow,
 )
 
 
@@ -97,3 +99,10 @@ def store_inference(ensemble_id: int, arrays: bytes, metrics: dict[str, float], 
         session.add(row)
         session.flush()
         return row.id
+
+
+def queue_library(queue_id: int) -> str:
+    """The library of a queue's algorithm."""
+    with session_scope() as session:
+        return session.execute(select(AlgorithmRow.library).join(QueueRow, QueueRow.algorithm_id == AlgorithmRow.id)
+                               .where(QueueRow.id == queue_id)).scalar_one()
