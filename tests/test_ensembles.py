@@ -289,3 +289,32 @@ def test_a_queue_with_jobs_still_to_run_or_one_complete_combination_is_refused(d
         single.ensemble()
     assert single.ensembles == []
     assert waiting.ensembles == []
+
+
+# -- pages -------------------------------------------------------------------------------------------------------
+
+
+def test_the_report_and_the_dashboard_show_the_ensembles_with_members_weights_and_curve(db, tmp_path):
+    from starlette.testclient import TestClient
+
+    from assay.dashboard import create_app
+
+    queue = assay.Queue.get(db["torch"])
+    ensemble = queue.ensembles[0]
+    page = open(queue.report(str(tmp_path / "report.html")), encoding="utf-8").read()
+    assert f'id="ensemble-{ensemble.id}"' in page
+    assert "selection curve" in page or "data:image/png;base64" in page
+    client = TestClient(create_app(db["url"]), base_url="http://127.0.0.1")
+    queue_page = client.get(f"/queues/{queue.id}")
+    assert queue_page.status_code == 200
+    assert f'href="/ensembles/{ensemble.id}"' in queue_page.text
+    own = client.get(f"/ensembles/{ensemble.id}")
+    assert own.status_code == 200
+    for combo_index in ensemble.combinations:
+        assert f"<td>{combo_index}</td>" in own.text
+    assert client.get(f"/ensembles/{ensemble.id}/curve.svg").headers["content-type"].startswith("image/svg")
+    bundle = client.get(f"/ensembles/{ensemble.id}/bundle")
+    assert bundle.status_code == 200
+    (tmp_path / "downloaded.assay").write_bytes(bundle.content)
+    assert len(assay.load_bundle(tmp_path / "downloaded.assay").members) == len(ensemble.members)
+    assert client.get("/ensembles/99999").status_code == 404

@@ -90,17 +90,3 @@ def summary(ensemble_id: int) -> dict[str, Any]:
         "combinations": sorted(combos.values(), key=lambda entry: -entry["weight"]),
         "model_count": len(members),
     }
-
-
-def ensemble_html(ensemble_id: int) -> str:
-    """The ensemble as an HTML fragment (notebooks, the report's and dashboard's ensemble sections)."""
-    from assay.evaluation import report
-
-    data = summary(ensemble_id)
-    curve = report.figure_data("the selection curve", plot_selection_curve, ensemble_id)
-    return report.templates().get_template("ensemble.html").render(e=data, curve=curve, number=report.number)
-
-
-def queue_ensembles_html(queue_id: int) -> list[str]:
-    """The HTML fragment of every ensemble of a queue, oldest first."""
-    return [ensemble_html(row.id) for row in queries.ensemble_rows(queue_id)]

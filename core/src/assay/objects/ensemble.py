@@ -159,9 +159,9 @@ class Ensemble(Persisted):
 
     def _repr_html_(self) -> str:
         """Jupyter's display: metrics per split, members and weights, the selection curve."""
-        from assay.evaluation import ensemble_report
+        from assay.evaluation import report
 
-        return ensemble_report.ensemble_html(self.id)
+        return report.ensemble_html(self.id)
 
 
 class EnsemblePrediction(Persisted):
