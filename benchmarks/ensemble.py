@@ -63,6 +63,8 @@ def _diabetes() -> tuple[pd.DataFrame, str, str, dict]:
         dict(sklearn_preprocess=StandardScaler())
 
 
+#: timings are the best of this many runs
+REPEATS = 3
 ANALYSIS = {"multi": "classification_multi", "binary": "classification_binary", "regression": "regression"}
 
 
@@ -89,11 +91,14 @@ def quality() -> None:
         queue = queue_of(df, label, kind, encoder, grid, 0.2, 0.25)
         board = queue.leaderboard()
         best = assay.Predictor.get(int(board["best_predictor_id"].iloc[0]))
-        ensemble = queue.ensemble(size=50, candidates=20)
-        metric = ensemble.metric
-        print(f"{name:<9} {metric:<9} {len(queue.predictors):>6} {best.metrics['validation'][metric]:>10.4f} "
-              f"{ensemble.metrics['validation'][metric]:>9.4f} {best.metrics['test'][metric]:>11.4f} "
-              f"{ensemble.metrics['test'][metric]:>9.4f} {len(ensemble.combinations):>7}")
+        selections = [None] if kind == "regression" else [None, "log_loss"]
+        for selected_on in selections:  # the objective (accuracy, r2), and log loss for classification
+            ensemble = queue.ensemble(size=50, candidates=20, metric=selected_on)
+            for metric in dict.fromkeys([ensemble.metric, board.attrs["metric"]]):
+                print(f"{name:<9} {metric:<9} {len(queue.predictors):>6} "
+                      f"{best.metrics['validation'][metric]:>10.4f} {ensemble.metrics['validation'][metric]:>9.4f} "
+                      f"{best.metrics['test'][metric]:>11.4f} {ensemble.metrics['test'][metric]:>9.4f} "
+                      f"{len(ensemble.combinations):>7}  (selected on {ensemble.metric})")
 
 
 def build_and_inference(candidates: int) -> None:
@@ -109,9 +114,11 @@ def build_and_inference(candidates: int) -> None:
     print(f"\n{candidates} combinations trained in {time.perf_counter() - started:.1f} s "
           f"({len(queue.splitset.samples['validation'])} validation rows)")
 
-    started = time.perf_counter()
-    ensemble = queue.ensemble(size=50, candidates=candidates)
-    build = time.perf_counter() - started
+    build = np.inf
+    for _ in range(REPEATS):  # each call stores a new ensemble
+        started = time.perf_counter()
+        ensemble = queue.ensemble(size=50, candidates=candidates)
+        build = min(build, time.perf_counter() - started)
     # the selection alone, on the candidates' stored predictions already read and averaged
     chosen, _ = selection.candidates_of(queue.id, candidates)
     classes = list(queue.splitset.label_classes)
@@ -123,7 +130,7 @@ def build_and_inference(candidates: int) -> None:
                                                      None, -np.inf), outputs, 50, True)
     select = time.perf_counter() - started
     print(f"{'build':<44} {'seconds':>8} {'target':>8}")
-    print(f"{'queue.ensemble(size=50), end to end':<44} {build:>8.3f} {'< 1':>8}")
+    print(f"{'queue.ensemble(size=50), end to end (best of 3)':<44} {build:>8.3f} {'< 1':>8}")
     print(f"{'Caruana selection alone (50 x ' + str(candidates) + ')':<44} {select:>8.3f}")
 
     rows = df.drop(columns="label").iloc[:1000]
@@ -131,20 +138,23 @@ def build_and_inference(candidates: int) -> None:
     info = inference.described(members[0][1])
     predicts = [(weight, inference.inference_predict(one)) for weight, one in members]
     inference.predict_with(predicts, info, rows)  # warm up every model once
-    member_seconds = 0.0
-    for _, one in members:
+    member_seconds, ensemble_seconds = np.inf, np.inf
+    for _ in range(REPEATS):  # the best of a few, alternating, so a busy machine hurts neither side alone
         started = time.perf_counter()
-        one.predict(rows)
-        member_seconds += time.perf_counter() - started
-    started = time.perf_counter()
-    inference.predict_with(predicts, info, rows)
-    ensemble_seconds = time.perf_counter() - started
+        for _, one in members:
+            one.predict(rows)
+        member_seconds = min(member_seconds, time.perf_counter() - started)
+        started = time.perf_counter()
+        inference.predict_with(predicts, info, rows)
+        ensemble_seconds = min(ensemble_seconds, time.perf_counter() - started)
     with tempfile.TemporaryDirectory() as folder:
         bundle = assay.load_bundle(ensemble.export(str(Path(folder) / "ensemble.assay"))).load()
         bundle.predict(rows)
-        started = time.perf_counter()
-        bundle.predict(rows)
-        bundle_seconds = time.perf_counter() - started
+        bundle_seconds = np.inf
+        for _ in range(REPEATS):
+            started = time.perf_counter()
+            bundle.predict(rows)
+            bundle_seconds = min(bundle_seconds, time.perf_counter() - started)
     print(f"\n{'inference of 1,000 rows':<44} {'seconds':>8} {'ratio':>8}")
     print(f"{'sum of the ' + str(len(members)) + ' members own predict':<44} {member_seconds:>8.3f} {1.0:>8.2f}")
     print(f"{'ensemble (members loaded)':<44} {ensemble_seconds:>8.3f} "

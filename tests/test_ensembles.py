@@ -115,6 +115,16 @@ def test_caruana_selection_matches_a_greedy_loop_written_with_scikit_learn():
     assert chosen.weights == pytest.approx(np.bincount(picks[:kept], minlength=6) / kept)
 
 
+def test_combining_averages_each_row_over_the_models_that_predicted_it_and_keeps_whole_labels():
+    combined = selection.combine([
+        (np.array([3, 1]), np.array(["setosa", "setosa"]), np.array([[1.0, 0.0], [0.0, 1.0]])),
+        (np.array([1, 5]), np.array(["setosa", "versicolor"]), np.array([[1.0, 0.0], [0.2, 0.8]])),
+    ])
+    assert list(combined.rows) == [1, 3, 5]
+    assert list(combined.labels) == ["setosa", "setosa", "versicolor"]  # never cut to the first part's width
+    assert combined.values.tolist() == [[0.5, 0.5], [1.0, 0.0], [0.2, 0.8]]
+
+
 @pytest.mark.parametrize("metric", ["accuracy", "log_loss"])
 def test_the_vectorised_classification_scores_equal_scikit_learns(metric):
     rng = np.random.default_rng(1)

@@ -142,14 +142,22 @@ def _outputs(stored: dict[str, np.ndarray], classes: list[Any], predictor_id: in
 def combine(parts: list[tuple[np.ndarray, np.ndarray | None, np.ndarray]]) -> Combined:
     """Average the outputs of several models per dataset row: ``parts`` are ``(rows, labels, outputs)``; a row
     predicted by several models (repeats; the test split of every fold model) gets their mean."""
-    rows = np.concatenate([part[0] for part in parts])
-    outputs = np.concatenate([part[2] for part in parts])
-    unique, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
-    sums = np.zeros((len(unique), *outputs.shape[1:]), dtype=np.float64)
-    np.add.at(sums, inverse, outputs)
-    counts = np.bincount(inverse, minlength=len(unique)).reshape(-1, *([1] * (outputs.ndim - 1)))
-    labels = None if parts[0][1] is None else np.concatenate([part[1] for part in parts])[first]
-    return Combined(unique, labels, sums / counts)
+    unique = np.unique(np.concatenate([part[0] for part in parts]))
+    first_output = np.asarray(parts[0][2])
+    sums = np.zeros((len(unique), *first_output.shape[1:]), dtype=np.float64)
+    counts = np.zeros(len(unique), dtype=np.int64)
+    positions = []
+    for rows, _, outputs in parts:  # a model predicts each of its rows once: plain indexed adds
+        at = np.searchsorted(unique, rows)
+        sums[at] += outputs
+        counts[at] += 1
+        positions.append(at)
+    labels = None
+    if parts[0][1] is not None:  # concatenated first, so string labels keep the widest dtype
+        stacked = np.concatenate([part[1] for part in parts])
+        labels = np.empty((len(unique), *stacked.shape[1:]), dtype=stacked.dtype)
+        labels[np.concatenate(positions)] = stacked
+    return Combined(unique, labels, sums / counts.reshape(-1, *([1] * (sums.ndim - 1))))
 
 
 @attrs.frozen
