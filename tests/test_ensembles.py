@@ -2,7 +2,8 @@
 out here, predictions from the members' stored ones, inference, bundles in a fresh process, folds, bad input.
 
 Trained once for the module: a torch multi-class queue on iris (one split, four combinations) and a Keras
-regression queue with folds and repeats (two combinations).
+regression queue with folds and repeats (two combinations); sequence and two-input torch queues in their own
+databases.
 """
 
 from __future__ import annotations
@@ -83,6 +84,13 @@ def trained(tmp_path_factory):
     assert keras_queue.run_jobs(progress=False).failed == 0
     return {"url": url, "folder": folder, "iris": iris, "planets": planets, "torch": torch_queue.id,
             "keras": keras_queue.id}
+
+
+@pytest.fixture
+def fresh_db(tmp_path):
+    assay.setup(f"sqlite:///{tmp_path / 'assay.sqlite3'}")
+    yield
+    db_engine.dispose()
 
 
 @pytest.fixture
@@ -356,7 +364,7 @@ def lstm_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
     return model, assay_torch.fit(model, loser, optimizer, samples_train, samples_evaluate, epochs=2, batch_size=8)
 
 
-def test_sequence_models_ensemble_infer_and_bundle_the_same_way(db, tmp_path):
+def test_sequence_models_ensemble_infer_and_bundle_the_same_way(fresh_db, tmp_path):
     rng = np.random.default_rng(3)
     array = rng.normal(size=(48, 6, 2))
     label = pd.DataFrame({"high": (array[:, :, 0].mean(axis=1) > 0).astype(int)})
@@ -376,3 +384,50 @@ def test_sequence_models_ensemble_infer_and_bundle_the_same_way(db, tmp_path):
     assert frame.attrs["metrics"]["log_loss"] == pytest.approx(ensemble.metrics["test"]["log_loss"], abs=1e-5)
     bundle = assay.load_bundle(ensemble.export(str(tmp_path / "sequences.assay")))
     assert list(bundle.predict(array[rows])["prediction"]) == list(test.predictions)
+
+
+# -- several inputs ----------------------------------------------------------------------------------------------
+
+
+def two_input_build(features_shape, label_shape, **hp):
+    import torch
+    from torch import nn
+
+    table_shape, series_shape = features_shape
+
+    class TableAndSeries(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden = nn.Linear(table_shape[0] + series_shape[0] * series_shape[1], hp["units"])
+            self.out = nn.Linear(hp["units"], 1)
+
+        def forward(self, x_table, x_series):
+            joined = torch.cat([x_table, x_series.flatten(1)], dim=1)
+            return torch.sigmoid(self.out(torch.relu(self.hidden(joined))))
+
+    return TableAndSeries()
+
+
+def test_multi_input_models_ensemble_infer_and_bundle_the_same_way(fresh_db, tmp_path):
+    rng = np.random.default_rng(4)
+    series = rng.normal(size=(40, 5, 2))
+    table = pd.DataFrame({"level": rng.normal(size=40)})
+    label = pd.DataFrame({"high": ((series[:, :, 0].mean(axis=1) + table["level"]) > 0).astype(int)})
+    splitset = assay.Pipeline.make(
+        inputs=[dict(name="table", df_or_path=table,
+                     feature_encoders=[dict(sklearn_preprocess=StandardScaler(), columns=["level"])]),
+                dict(name="series", feature_ndarray3D_or_npyPath=series,
+                     feature_encoders=[dict(sklearn_preprocess=StandardScaler())])],
+        label_df_or_path=label, label_column="high", size_test=0.25, size_validation=0.25)
+    queue = assay.Experiment.make(library="torch", analysis_type="classification_binary", fn_build=two_input_build,
+                                  fn_train=lstm_train, hyperparameters={"units": [2, 4, 8]}, splitset_id=splitset.id)
+    assert queue.run_jobs(progress=False).failed == 0
+    ensemble = queue.ensemble(size=5, candidates=3, metric="log_loss")
+    test = ensemble.predictions["test"]
+    rows = test.row_indices
+    data = {"table": table.iloc[rows].reset_index(drop=True), "series": series[rows]}
+    frame = ensemble.infer(data, label_df_or_path=label.iloc[rows])
+    assert frame["probability_1"].to_numpy() == pytest.approx(np.ravel(test.probabilities), abs=1e-5)
+    assert frame.attrs["metrics"]["accuracy"] == pytest.approx(ensemble.metrics["test"]["accuracy"])
+    bundle = assay.load_bundle(ensemble.export(str(tmp_path / "two_inputs.assay")))
+    assert list(bundle.predict([data["table"], data["series"]])["prediction"]) == list(test.predictions)

@@ -269,9 +269,11 @@ def caruana(score: Callable[[np.ndarray], np.ndarray], outputs: np.ndarray, size
     """Greedy ensemble selection with replacement over ``outputs`` ``(K, n, ...)``; ``score`` scores a stack of
     trial averages. Keeps the best of the ``size`` iterations."""
     total = np.zeros(outputs.shape[1:], dtype=np.float64)
+    trial = np.empty(outputs.shape, dtype=np.float64)  # reused: one allocation, not one per iteration
     picks, curve = [], []
     for iteration in range(1, size + 1):
-        trial = (total[None] + outputs) / iteration
+        np.add(total[None], outputs, out=trial)
+        trial /= iteration
         values = score(trial)
         pick = _best(values, higher_is_better)
         picks.append(pick)
