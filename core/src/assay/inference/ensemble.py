@@ -17,7 +17,7 @@ import pandas as pd
 
 from assay import errors, plugins
 from assay.data import ingest
-from assay.data.array_input import read_samples
+from assay.data.read.arrays import read_samples
 from assay.db.queries import ensembles as queries
 from assay.defaults import BINARY
 from assay.experiment import arrays, predicting
