@@ -431,3 +431,40 @@ def test_multi_input_models_ensemble_infer_and_bundle_the_same_way(fresh_db, tmp
     assert frame.attrs["metrics"]["accuracy"] == pytest.approx(ensemble.metrics["test"]["accuracy"])
     bundle = assay.load_bundle(ensemble.export(str(tmp_path / "two_inputs.assay")))
     assert list(bundle.predict([data["table"], data["series"]])["prediction"]) == list(test.predictions)
+
+
+# -- any database; members of two splitsets ----------------------------------------------------------------------
+
+
+def iris_queue(test_size: float, units: list[int]) -> assay.Queue:
+    splitset = assay.Pipeline.Tabular.make(
+        df_or_path=datum.to_pandas("iris.tsv"), label_column="species",
+        label_encoder=dict(sklearn_preprocess=OneHotEncoder()),
+        feature_encoders=[dict(sklearn_preprocess=StandardScaler(), dtypes=["float64"])],
+        size_test=test_size, size_validation=0.2)
+    queue = assay.Experiment.make(library="torch", analysis_type="classification_multi", fn_build=torch_build,
+                                  fn_train=torch_train, hyperparameters={"units": units, "epochs": [1]},
+                                  splitset_id=splitset.id)
+    assert queue.run_jobs(progress=False).failed == 0
+    return queue
+
+
+def test_an_ensemble_is_stored_and_read_back_whole_on_sqlite_and_postgresql(any_db):
+    queue = iris_queue(0.3, [3, 6])
+    made = queue.ensemble(size=4, candidates=2, method="mean")
+    again = assay.Ensemble.get(made.id)
+    assert again.members == made.members
+    assert again.candidates == made.candidates
+    assert again.curve == pytest.approx(made.curve)
+    assert again.metrics == made.metrics
+    assert list(again.predictions["test"].predictions) == list(made.predictions["test"].predictions)
+    assert [e.id for e in queue.ensembles] == [made.id]
+
+
+def test_candidates_whose_predictions_cover_other_rows_are_refused_as_different_splitsets(fresh_db):
+    first, second = iris_queue(0.3, [3]), iris_queue(0.2, [3])
+    candidates = [selection.Candidate(0, [p.id for p in queue.predictors], [(None, 0)], 0.0)
+                  for queue in (first, second)]
+    with pytest.raises(errors.ValidationError, match="one splitset") as caught:
+        selection.combined_split(candidates, "test", list(first.splitset.label_classes))
+    assert caught.value.parameter == "candidates"
