@@ -468,3 +468,23 @@ def test_candidates_whose_predictions_cover_other_rows_are_refused_as_different_
     with pytest.raises(errors.ValidationError, match="one splitset") as caught:
         selection.combined_split(candidates, "test", list(first.splitset.label_classes))
     assert caught.value.parameter == "candidates"
+
+
+def predict_without_probabilities(model, samples):
+    import torch
+
+    with torch.no_grad():
+        return model(samples["features"]).argmax(dim=1).numpy(), None
+
+
+def test_classification_models_without_probabilities_are_refused_and_nothing_is_stored(fresh_db):
+    splitset = assay.Pipeline.Tabular.make(
+        df_or_path=datum.to_pandas("iris.tsv"), label_column="species",
+        label_encoder=dict(sklearn_preprocess=OneHotEncoder()), size_test=0.3, size_validation=0.2)
+    queue = assay.Experiment.make(library="torch", analysis_type="classification_multi", fn_build=torch_build,
+                                  fn_train=torch_train, fn_predict=predict_without_probabilities,
+                                  hyperparameters={"units": [3, 4], "epochs": [1]}, splitset_id=splitset.id)
+    assert queue.run_jobs(progress=False).failed == 0
+    with pytest.raises(errors.ValidationError, match="stored no probabilities"):
+        queue.ensemble()
+    assert assay.Ensemble.all() == []
