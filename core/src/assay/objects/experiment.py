@@ -250,7 +250,7 @@ class Queue(Persisted):
             conformal.calibrate(predictor_id, self.analysis_type, alpha=setting["alpha"], split=setting["split"],
                                 method=setting.get("method"))
 
-    def compare(self, a: int, b: int, metric: str | None = None, split: str | None = None,
+    def compare(self, a: int | Ensemble, b: int | Ensemble, metric: str | None = None, split: str | None = None,
                 rope: float | None = None, *, resamples: int = 2000, seed: int = 0) -> Comparison:
         """Is combination ``a`` really better than combination ``b``? A paired comparison of what is stored.
 
@@ -259,9 +259,16 @@ class Queue(Persisted):
         a paired, seeded bootstrap over its rows of the two combinations' stored predictions (repeats averaged)
         gives all of them. See :func:`assay.evaluation.comparison.compare` and docs/evaluation.md.
 
+        Either side may be an :class:`~assay.Ensemble` of this queue (``queue.compare(ensemble, 3)``; an
+        ensemble's id reads as ``assay.Ensemble.get(id)``; a plain int is always a combination index): with folds
+        its per-(fold, repeat) scores pair with the combination's runs, with one split its stored predictions enter
+        the same bootstrap. Compared on the split it was selected on (by default the objective's split), its score
+        is optimistic: the comparison's ``notes`` and display say so; pass ``split="test"`` for an honest one.
+
         Args:
-            a, b: combination indexes (the leaderboard's ``combo_index``).
-            metric, split: default: the leaderboard's (the queue's objective).
+            a, b: combination indexes (the leaderboard's ``combo_index``), or ensembles of this queue.
+            metric, split: default: the leaderboard's (the queue's objective; with an ensemble and an objective on
+                the training loss, the analysis type's main metric).
             rope: the region of practical equivalence in the metric's units; default: the queue's ``rope``, else
                 0.01 for bounded scores (accuracy, F1, AUC, R²) and 1% of the better mean for losses and errors.
             resamples, seed: the bootstrap's resamples (at least 2,000) and seed, with one split.
@@ -269,12 +276,20 @@ class Queue(Persisted):
         Returns:
             A :class:`~assay.evaluation.comparison.Comparison`: ``method``, ``n_pairs``, ``mean_difference``
             (a minus b), ``ci_low``/``ci_high``, ``p_value``, ``prob_better``/``prob_equivalent``/``prob_worse``
-            (a better than b in the metric's direction), ``rope``, ``plot()``.
+            (a better than b in the metric's direction), ``rope``, ``a_name``/``b_name`` ("combination 3",
+            "ensemble 2"), ``notes`` (why a side is optimistic), ``plot()``.
+
+        Raises:
+            assay.errors.ValidationError: as :func:`~assay.evaluation.comparison.compare`; an ensemble of another
+                queue (naming ``a`` or ``b``).
         """
         from assay.evaluation import comparison
 
-        return comparison.compare(self.id, a, b, metric=metric, split=split, rope=rope, resamples=resamples,
-                                  seed=seed)
+        def side(value: Any) -> Any:
+            return comparison.EnsembleSide(value.id) if isinstance(value, Ensemble) else value
+
+        return comparison.compare(self.id, side(a), side(b), metric=metric, split=split, rope=rope,
+                                  resamples=resamples, seed=seed)
 
     def _permute(self) -> None:
         """With ``permute_count``, the train-split feature importance of every model that lacks it (AIQC's
