@@ -98,7 +98,7 @@ def test_with_folds_an_ensemble_pairs_its_fold_scores_with_a_combinations_runs_a
     assert result.split == "validation"  # the objective's split, which the ensemble was selected on (out of fold)
     assert result.method.startswith("corrected resampled t-test and Bayesian correlated t-test (3 folds)")
     assert (result.a_name, result.b_name) == (f"ensemble {ensemble.id}", f"combination {combo}")
-    assert result.a == ensemble.id and result.b == combo
+    assert (result.a, result.b) == (ensemble.id, combo)
 
     written = ensemble_runs(ensemble, "validation")
     metrics = queue.metrics_to_pandas()
@@ -138,7 +138,8 @@ def test_with_folds_an_ensemble_pairs_its_fold_scores_with_a_combinations_runs_a
     by_run = {(int(row.fold_index), int(row.repeat_index)): row.accuracy for row in tests.itertuples()}
     d = np.array([by_run[key] - accuracy_of(classes, written[key][1], written[key][2]) for key in sorted(written)])
     assert honest.mean_difference == pytest.approx(d.mean(), abs=1e-12)
-    assert honest.notes == () and not honest.optimistic
+    assert honest.notes == ()
+    assert not honest.optimistic
     assert (honest.a_name, honest.b_name) == (f"combination {combo}", f"ensemble {ensemble.id}")
 
 
@@ -189,9 +190,10 @@ def test_two_ensembles_compare_and_the_selection_split_is_marked_optimistic(db):
     assert (result.a_name, result.b_name) == (f"ensemble {caruana.id}", f"ensemble {mean.id}")
     assert result.mean_difference == pytest.approx(caruana.metrics["validation"]["accuracy"]
                                                    - mean.metrics["validation"]["accuracy"], abs=1e-12)
-    assert len(result.notes) == 2 and all("selected on this split" in note for note in result.notes)
+    assert len(result.notes) == 2
+    assert all("selected on this split" in note for note in result.notes)
     itself = queue.compare(caruana, caruana, split="test")
-    assert itself.mean_difference == 0 and itself.p_value == 1 and itself.prob_equivalent == 1
+    assert (itself.mean_difference, itself.p_value, itself.prob_equivalent) == (0, 1, 1)
 
 
 def test_compare_refuses_an_ensemble_of_another_queue_the_training_loss_and_an_ensembles_bare_id(db):

@@ -27,7 +27,8 @@ from assay.evaluation import significance
 
 @attrs.frozen(repr=False)
 class Comparison:
-    """Combination ``a`` against combination ``b`` on one metric and split (see :func:`compare`).
+    """Combination (or ensemble) ``a`` against combination (or ensemble) ``b`` on one metric and split (see
+    :func:`compare`; :attr:`a_name` and :attr:`b_name` say which each side is).
 
     ``mean_difference``, ``ci_low`` and ``ci_high`` are ``a - b`` in the metric's units; ``prob_better`` is the
     probability that ``a`` is better than ``b`` by more than ``rope`` in the metric's own direction (larger
