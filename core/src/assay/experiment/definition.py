@@ -184,3 +184,19 @@ def queue_fields(splitset_id: int, repeat_count: Any, hide_test: Any, seed: int,
         )
     return dict(splitset_id=splitset_id, repeat_count=repeat_count, hide_test=hide_test, seed=seed,
                 max_attempts=max_attempts, permute_count=permute_count)
+
+
+def check_foldset(splitset_id: int, foldset_id: Any, required: bool) -> None:
+    """AIQC's ``foldset_id``: the splitset's own foldset (``splitset.make_foldset``). ``required``: the step-by-step
+    ``make_queue`` asks for it when the splitset has one, so a queue never trains on folds its caller forgot."""
+    from assay.db.queries import steps as step_queries
+
+    foldset = step_queries.foldset_of(splitset_id)
+    if foldset is None:
+        if foldset_id is not None:
+            raise errors.ExperimentError("foldset_id", f"splitset {splitset_id} has no foldset {foldset_id}; leave "
+                                         "foldset_id=None")
+        return
+    if foldset_id != foldset.id and (required or foldset_id is not None):
+        raise errors.ExperimentError(
+            "foldset_id", f"splitset {splitset_id} has folds: pass foldset_id={foldset.id} (its foldset)")

@@ -338,6 +338,10 @@ def _store_array_prediction(predictor: Trained, encoders: Any, samples: np.ndarr
 def _infer_samples(predictor: Trained, inference: Inference, data: Any, label_df_or_path: Any) -> pd.DataFrame:
     """``infer`` for sequence and image models: the new samples are stored as an array dataset."""
     encoders = inference.encoders
+    if inference.window is not None and encoders.kind == "image":
+        raise errors.ValidationError(
+            "df_or_path", f"predictor {predictor.predictor.id} forecasts windows of image frames; infer does not "
+            "forecast from new frames yet: read its forecasts of the stored frames with predictor.predictions[split]")
     if inference.window is not None:  # a forecast of the window after the latest timesteps of one series
         from assay.inference import forecast
 

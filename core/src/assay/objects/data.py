@@ -163,6 +163,13 @@ class Dataset(Persisted):
             with _renamed("folder_path", "urls"):
                 return Dataset.Image.from_folder(local, name=name, dtype=dtype)
 
+        @staticmethod
+        def from_urls(urls: Any, source_path: str | None = None, ingest: bool = True, name: str | None = None,
+                      dtype: Any = None, column_names: Any = None) -> Dataset:
+            """AIQC 6's spelling of :meth:`from_urls_pillow` (local files and ``file://`` URLs; nothing is
+            downloaded)."""
+            return Dataset.Image.from_urls_pillow(urls, source_path, ingest, name, dtype, column_names)
+
     def make_label(self, columns: Any) -> Label:
         """The label column, ``columns=["name"]`` (step-by-step API; ``Pipeline.Tabular.make``'s ``label_column``).
 

@@ -106,13 +106,7 @@ class Algorithm(Persisted):
         seed = definition.check_seed(seed)
         splitset, pending_encoding = queue_splitset(splitset_id, self.analysis_type)
         queue = definition.queue_fields(splitset.id, repeat_count, hide_test, seed, max_attempts, permute_count)
-        foldset = step_queries.foldset_of(splitset.id)
-        if foldset is not None and foldset_id != foldset.id:
-            raise errors.ExperimentError(
-                "foldset_id", f"splitset {splitset.id} has folds: pass foldset_id={foldset.id} (its foldset)"
-            )
-        if foldset is None and foldset_id is not None:
-            raise errors.ExperimentError("foldset_id", f"splitset {splitset.id} has no foldset {foldset_id}")
+        definition.check_foldset(splitset.id, foldset_id, required=True)
         new_hyperparamset, combination_ids = None, []
         if hyperparamset_id is None:  # one run without hyperparameters: stored with the queue
             strategy, combos = definition.combinations({}, None, None, seed)

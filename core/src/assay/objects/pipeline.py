@@ -233,6 +233,7 @@ class Pipeline:
             seed: int = splitting.DEFAULT_SEED,
             feature_window: dict[str, Any] | None = None,
             feature_interpolaters: list[dict[str, Any]] | None = None,
+            label_interpolater: dict[str, Any] | None = None,
         ) -> Splitset:
             """Store the samples, split them, fit encoders and persist everything; returns the Splitset.
 
@@ -270,8 +271,13 @@ class Pipeline:
                     no split borrows another split's; inference and bundles interpolate new samples the same way.
                     ``columns`` choose features as ``feature_encoders`` do; ``dtypes`` must name the samples' own
                     float dtype (every feature has it); neither takes the features no earlier step took. Float
-                    samples only; not with ``feature_window``. A feature with no value at all in a sample stays
-                    missing there (impute it with an encoder, or the sample is refused).
+                    samples only. With ``feature_window`` each window (and each label window) is filled from its
+                    own timesteps, so no window borrows values from another, nor a split from another split. A
+                    feature with no value at all in a sample (or window) stays missing there (impute it with an
+                    encoder, or the sample is refused).
+                label_interpolater: ``dict(interpolate_kwargs=...)`` for a float label column with gaps: filled
+                    split by split (each split's labels among themselves, in sample order), as in
+                    :meth:`Pipeline.Tabular.make`; splits are stratified on the label filled over the whole series.
 
             Raises:
                 assay.errors.ValidationError: (a subclass naming the parameter) for unusable input: a 2-D or
@@ -281,7 +287,8 @@ class Pipeline:
             return _public(array_pipeline.make_sequence(
                 feature_ndarray3D_or_npyPath, feature_dtype, feature_cols_excluded, feature_encoders,
                 feature_reshape_indices, label_df_or_path, label_dtype, label_column, label_encoder, size_test,
-                size_validation, fold_count, bin_count, seed, feature_window, feature_interpolaters))
+                size_validation, fold_count, bin_count, seed, feature_window, feature_interpolaters,
+                label_interpolater))
 
     class Image:
         """Image data: a folder of image files (in natural order of file name) or a list of local image files, read
@@ -301,6 +308,10 @@ class Pipeline:
             fold_count: int | None = None,
             bin_count: int | None = None,
             seed: int = splitting.DEFAULT_SEED,
+            label_interpolater: dict[str, Any] | None = None,
+            label_dtype: Any = None,
+            feature_window: dict[str, Any] | None = None,
+            feature_interpolaters: list[dict[str, Any]] | None = None,
         ) -> Splitset:
             """Read the images, store them, split them, fit encoders and persist everything; returns the Splitset.
 
@@ -324,6 +335,16 @@ class Pipeline:
                     ``None`` for unsupervised data.
                 label_column, label_encoder, size_test, size_validation, fold_count, bin_count, seed: as for
                     :meth:`Pipeline.Tabular.make`.
+                label_interpolater, label_dtype: as for :meth:`Pipeline.Sequence.make`.
+                feature_window: ``dict(size_window=..., size_shift=..., record_shifted=True, time_ordered=True)``:
+                    the images, in order, are the frames of one series (a video, a satellite pass); windows of
+                    ``size_window`` frames become the samples, ``(size_window, channels, height, width)``, each
+                    labelled with the window ``size_shift`` frames later (no labels given). Splits are in time
+                    order as for :meth:`Pipeline.Tabular.make`; encoders work frame by frame and must keep the
+                    frame's shape, so forecasts decode back to pixels. ``feature_reshape_indices`` then index the
+                    5-D windows (AIQC's ``(0, 3, 4)`` keeps height x width of one grayscale frame).
+                feature_interpolaters: accepted for AIQC's signature; images have no interpolation, so anything
+                    but ``None`` is refused.
 
             Raises:
                 assay.errors.ValidationError: (a subclass naming the parameter) for an empty folder, a non-image
@@ -332,7 +353,8 @@ class Pipeline:
             """
             return _public(array_pipeline.make_image(
                 feature_folder_or_urls, feature_dtype, feature_encoders, feature_reshape_indices, label_df_or_path,
-                label_column, label_encoder, size_test, size_validation, fold_count, bin_count, seed))
+                label_column, label_encoder, size_test, size_validation, fold_count, bin_count, seed,
+                label_interpolater, label_dtype, feature_window, feature_interpolaters))
 
 
 @attrs.frozen
@@ -657,8 +679,10 @@ def _plan_array_encoding(splitset: SplitsetRow, feature: FeatureRow, label_row: 
     labels = None
     if label_row is not None:
         label_coders = step_queries.coders(label_id=label_row.id)
-        labels = array_pipeline.stored_labels(steps.frame(label_row.dataset_id), label_row.column,
-                                              steps.coder_step(label_coders[0]) if label_coders else None)
+        label_frame = steps.frame(label_row.dataset_id)
+        labels = array_pipeline.stored_labels(
+            label_frame, label_row.column, steps.coder_step(label_coders[0]) if label_coders else None,
+            interpolation.parse_label_interpolater(label_row.interpolater, label_frame[label_row.column]))
     samples = {split: np.asarray(rows, dtype=np.int64)
                for split, rows in data_queries.column_value(SplitsetRow, splitset.id, "samples").items()}
     folds = [{split: np.asarray(rows, dtype=np.int64) for split, rows in fold.samples.items()}
@@ -668,16 +692,18 @@ def _plan_array_encoding(splitset: SplitsetRow, feature: FeatureRow, label_row: 
     settings = dict(size_test=splitset.size_test, size_validation=splitset.size_validation,
                     fold_count=splitset.fold_count, bin_count=splitset.bin_count, seed=splitset.seed)
     interpolaters = array_pipeline.interpolaters_of(feature.kind, array, names, kept, feature.interpolaters)
+    window = None if splitset.window is None else windows.Window.from_json(splitset.window)
     plan = array_pipeline.stored_plan(feature.kind, array, names, kept, feature_steps, feature.reshape_indices, labels,
-                                      samples, folds, settings, interpolaters)
+                                      samples, folds, settings, interpolaters, window)
     fitted = array_pipeline.fit(plan)
     label_shape, _, encoders = array_pipeline.encoded_rows(plan, fitted)
     label_updates = None
     if labels is not None:
         label_fit = fitted.label_fit
         label_updates = _label_updates(labels.series, labels.step, label_fit, labels.is_categorical)
+    label_steps = [] if labels is None or labels.interpolater is None else [labels.interpolater]
     shapes = dict(features_shape=list(fitted.features_shape), feature_names=list(feature.columns),
-                  interpolaters=[step.to_json() for step in interpolaters] or None)
+                  interpolaters=[step.to_json() for step in interpolaters + label_steps] or None)
     if label_shape is not None:
         shapes["label_shape"] = label_shape
     return PendingEncoding(
@@ -685,6 +711,7 @@ def _plan_array_encoding(splitset: SplitsetRow, feature: FeatureRow, label_row: 
                   encoders=encoders),
         label_shape=None if label_shape is None else tuple(label_shape),
         categorical_encoder=bool(labels is not None and labels.step is not None and labels.step.is_categorical),
+        raw_labels=None if window is None or not window.record_shifted else plan.raw_targets,
     )
 
 
