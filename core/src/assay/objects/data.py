@@ -44,6 +44,7 @@ class Dataset(Persisted):
     dtypes = column["dict[str, str]"]("column -> dtype name, as ingested")
     statistics = column["dict[str, Any]"]("per-column statistics (counts, missing values, min/max or distinct)")
     created_at = column[dt.datetime]("when it was stored (UTC)")
+    version = column["int | None"]("1, 2, ... among the datasets of its name, in order of storing (None unnamed)")
 
     def __init__(self, row: DatasetRow, frame: pd.DataFrame | None = None):
         super().__init__(row)

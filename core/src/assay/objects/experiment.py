@@ -52,6 +52,26 @@ class Algorithm(Persisted):
         """``{"fn_build": ..., "fn_train": ..., "fn_lose": ..., "fn_optimize": ..., "fn_predict": ...}``."""
         return load_functions(self.id)
 
+    def get_code(self, function: str | None = None) -> str | dict[str, str | None]:
+        """The source of the user's functions as stored with the algorithm (AIQC 6's ``get_code``).
+
+        Args:
+            function: ``"fn_build"``, ``"fn_train"``, ... for one function's source; ``None`` for all of them,
+                ``{name: source}`` (``None`` where the default was used or the source was unavailable).
+
+        Raises:
+            assay.errors.ValidationError: an unknown function name, or a function with no stored source.
+        """
+        sources = dict(self.sources or {})
+        if function is None:
+            return sources
+        if function not in sources:
+            raise errors.ValidationError("function", f"{function!r} is not one of {sorted(sources)}")
+        if sources[function] is None:
+            raise errors.ValidationError("function", f"algorithm {self.id} stored no source for {function} (the "
+                                         "default was used, or its source was not available)")
+        return sources[function]
+
     @classmethod
     def make(cls, library: str, analysis_type: str, fn_build: Callable[..., Any], fn_train: Callable[..., Any],
              fn_predict: Callable[..., Any] | None = None, fn_lose: Callable[..., Any] | None = None,
@@ -294,8 +314,12 @@ class Queue(Persisted):
                                              selected_stats=selected_stats, sort_by=sort_by)
 
     def leaderboard(self, split: str | None = None, metric: str | None = None) -> pd.DataFrame:
-        """One row per hyperparameter combination, mean and std over repeats and folds, best first."""
-        return leaderboard.leaderboard(self.id, split=split, metric=metric)
+        """One row per hyperparameter combination, mean and std over repeats and folds, best first; the
+        combinations with a starred model (``predictor.flip_star()``) come first (``starred`` column), their
+        ``rank`` unchanged."""
+        from assay.evaluation import stars
+
+        return stars.starred_first(leaderboard.leaderboard(self.id, split=split, metric=metric))
 
     def plot_performance(self, split: str | None = None, metric: str | None = None, max_loss: float | None = None,
                          min_accuracy: float | None = None, min_r2: float | None = None) -> Figure:
@@ -403,6 +427,16 @@ class Predictor(Persisted):
     seconds_train = column[float]("seconds spent in training")
     seconds_total = column[float]("seconds for the whole job (training, prediction, metrics)")
     created_at = column[dt.datetime]("when it was stored (UTC)")
+    is_starred = column[bool]("starred (:meth:`flip_star`): first in the leaderboard and the dashboard")
+
+    def flip_star(self) -> bool:
+        """Star this model, or unstar it when starred (AIQC 6); returns the new :attr:`is_starred`. Starred
+        models come first in ``queue.leaderboard()`` and on the dashboard's queue page."""
+        from assay.db.queries import lifecycle
+
+        starred = lifecycle.flip_star(self.id)
+        self.refresh()
+        return starred
 
     @functools.cached_property
     def job(self) -> Job:
