@@ -30,7 +30,8 @@ def test_a_name_stored_twice_with_different_content_makes_versions_1_and_2(any_d
     other = Dataset.Tabular.from_pandas(df.assign(rooms=[1, 1, 1]), name="flats")
 
     assert (first.version, second.version, other.version) == (1, 2, 1)
-    assert again.id == first.id and again.version == 1  # the same content is the same dataset
+    assert again.id == first.id  # the same content is the same dataset
+    assert again.version == 1
     assert Dataset.Tabular.from_pandas(df.assign(rooms=[9, 9, 9])).version is None  # unnamed: no version
     arr = np.arange(24.0).reshape(2, 3, 4)
     sequences = [Dataset.Sequence.from_numpy(arr + shift, name="eeg") for shift in (0, 1)]
@@ -94,7 +95,8 @@ def test_the_dashboard_star_toggle_needs_write_rights_and_the_pages_token(db):
     assert assay.Predictor.get(last_id).is_starred
     page = client.get(f"/queues/{queue.id}").text
     first_row = page.split('<tbody>', 1)[1].split("</tr>", 1)[0]
-    assert f'href="/predictors/{last_id}"' in first_row and "★" in first_row
+    assert f'href="/predictors/{last_id}"' in first_row
+    assert "★" in first_row
     assert "★" in client.get(f"/predictors/{last_id}").text
 
 
@@ -112,7 +114,8 @@ def dangling(session) -> list[str]:
     ids = set(session.scalars(select(SplitsetRow.id)))
     for splitset_id, inputs in session.execute(select(SplitsetRow.id, SplitsetRow.inputs)
                                                .where(SplitsetRow.inputs.is_not(None))):
-        found += [f"splitset {splitset_id} input {e['splitset_id']}" for e in inputs or [] if e["splitset_id"] not in ids]
+        found += [f"splitset {splitset_id} input {e['splitset_id']}" for e in inputs or []
+                  if e["splitset_id"] not in ids]
     return found
 
 
@@ -131,7 +134,8 @@ def test_drop_deletes_in_cascade_reports_what_it_removed_and_leaves_nothing_dang
 
     removed = queue.drop()
 
-    assert list(removed)[0] == "queue" and removed["queue"] == [queue.id]
+    assert next(iter(removed)) == "queue"
+    assert removed["queue"] == [queue.id]
     assert len(removed["job"]) == len(removed["predictor"]) == 3
     assert len(removed["prediction"]) == 3 * 3  # train, validation, test of each model
     after = counts()

@@ -49,7 +49,8 @@ def test_a_threshold_never_met_trains_every_epoch_and_a_missing_metric_is_named(
     never = assay.TrainingCallback.Torch.MetricCutoff([{"metric": "accuracy", "cutoff": 1.5,
                                                         "above_or_below": "above"}])
     history = assay_torch.fit(*model_and_optimizer(), train, evaluate, epochs=4, callbacks=[never])
-    assert len(history["loss"]) == 4 and never.stopped_epoch is None
+    assert len(history["loss"]) == 4
+    assert never.stopped_epoch is None
 
     missing = assay.TrainingCallback.Torch.MetricCutoff([{"metric": "val_auc", "cutoff": 0.5,
                                                           "above_or_below": "above"}])
