@@ -26,7 +26,6 @@ from assay.data import (
     array_encoding,
     arraystore,
     encoding,
-    fits,
     image_windows,
     images,
     ingest,
@@ -37,8 +36,9 @@ from assay.data import (
     windows,
 )
 from assay.data.array_encoding import ArrayStep
+from assay.data.build import common
 from assay.data.interpolation import Interpolater
-from assay.data.splitsets import SplitsetData
+from assay.data.read.splitsets import SplitsetData
 from assay.db.queries import data as data_queries
 
 NAN_PROBE_SAMPLES = 200
@@ -111,9 +111,9 @@ def read_labels(label_df_or_path: Any, label_column: Any, label_dtype: Any, labe
         step.columns = [label_column]
     label = df[label_column]
     interpolater = interpolation.parse_label_interpolater(label_interpolater, label)
-    fits.check_label_values(label if interpolater is None else
+    common.check_label_values(label if interpolater is None else
                             label.interpolate(method="linear", limit_direction="both"))
-    return _Labels(df, name, label_column, step, fits.label_is_categorical(label, step), interpolater)
+    return _Labels(df, name, label_column, step, common.label_is_categorical(label, step), interpolater)
 
 
 @attrs.frozen
@@ -282,7 +282,7 @@ def fit(plan: _Plan) -> _Fitted:
         fold_trains = [fold["train"] for fold in plan.folds]
         labels = plan.labels
         frame = pd.concat([labels.rows(rows) for rows in plan.samples.values()]).sort_index()
-        label_fit = fits.fit_step(labels.step, frame, labels.rows(plan.samples["train"]),
+        label_fit = common.fit_step(labels.step, frame, labels.rows(plan.samples["train"]),
                                   [labels.rows(rows) for rows in fold_trains], [])
     return _Fitted(by_fold, tuple(int(s) for s in shapes[None]), statistics, label_fit)
 
@@ -369,7 +369,7 @@ def stored_labels(df: pd.DataFrame, column: str, step: Any, interpolater: Interp
     """A stored label table (one row per sample), its label encoder step and label interpolater."""
     if step is not None:
         step.columns = [column]
-    return _Labels(df, None, column, step, fits.label_is_categorical(df[column], step), interpolater)
+    return _Labels(df, None, column, step, common.label_is_categorical(df[column], step), interpolater)
 
 
 def encoded_rows(plan: _Plan, fitted: _Fitted) -> tuple[list[int] | None, list[Any], list[Any]]:
@@ -384,7 +384,7 @@ def encoded_rows(plan: _Plan, fitted: _Fitted) -> tuple[list[int] | None, list[A
     if plan.window is not None:
         windows_check_invertible(plan, fitted)
         label_shape = list(fitted.features_shape) if plan.window.record_shifted else None
-    encoders = [fits.encoder_rows(fitted.label_fit)] if fitted.label_fit is not None else []
+    encoders = [common.encoder_rows(fitted.label_fit)] if fitted.label_fit is not None else []
     encoders += [step_rows(step, plan.kept_names, {index: models[position]
                                                    for index, models in fitted.by_fold.items()})
                  for position, step in enumerate(plan.steps)]
@@ -419,13 +419,13 @@ def write(plan: _Plan, fitted: _Fitted) -> SplitsetData:
                 layout="reshaped" if plan.reshape_indices is not None or plan.frames else LAYOUTS[plan.kind],
             ),
             splitset=dict(
-                samples=fits.as_lists(plan.samples), split_sizes={s: len(r) for s, r in plan.samples.items()},
+                samples=common.as_lists(plan.samples), split_sizes={s: len(r) for s, r in plan.samples.items()},
                 features_shape=list(fitted.features_shape), label_shape=label_shape, feature_names=kept_names,
                 window=None if plan.window is None else plan.window.to_json(),
                 interpolaters=[step.to_json() for step in plan.interpolaters + _label_steps(labels)] or None,
                 **plan.settings,
             ),
-            folds=[fits.as_lists(fold) for fold in plan.folds],
+            folds=[common.as_lists(fold) for fold in plan.folds],
             encoders=encoders,
         )
     data = SplitsetData(splitset_row)
@@ -452,7 +452,7 @@ def array_dataset(kind: str, array: np.ndarray, name: str | None, names: list[st
 
 def step_rows(step: ArrayStep, columns: list[str], by_fold: dict[int | None, Any],
                ) -> tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]:
-    """An array step as :func:`assay.db.queries.data.store_array_splitset` stores it (see ``fits.encoder_rows``)."""
+    """An array step as :func:`assay.db.queries.data.store_array_splitset` stores it (see ``common.encoder_rows``)."""
     family = step.family
     spec = dict(
         role="feature", position=step.position, family=family.name,
