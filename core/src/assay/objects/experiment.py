@@ -610,6 +610,16 @@ class Prediction(Persisted):
         return Predictor.get(self.predictor_id)
 
     @property
+    def datasets(self) -> list[Any]:
+        """The new data this prediction read, as :class:`~assay.Dataset` objects in input order: one per input of
+        a multi-input model (``dataset_id`` is the first's), one for other models; ``[]`` for a split's
+        prediction."""
+        from assay.db.queries import predictions as prediction_queries
+        from assay.objects.data import Dataset
+
+        return [Dataset.get(dataset_id) for dataset_id in prediction_queries.dataset_ids(self.id)]
+
+    @property
     def row_indices(self) -> np.ndarray | None:
         """The dataset rows this prediction covers, in order (``None`` for new data)."""
         return self._arrays.get("row_indices")
