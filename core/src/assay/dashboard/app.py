@@ -32,7 +32,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assay import __version__, errors, plugins
-from assay.dashboard import figures, pages
+from assay.dashboard import figures, pages, whatif
 from assay.dashboard.board import BoardView
 from assay.db.engine import current_url
 from assay.db.queries import dashboard as queries
@@ -123,6 +123,7 @@ class Dashboard:
         self.allow_retry = allow_retry
         self.token = secrets.token_urlsafe(24)
         self.pages = pages.Pages()
+        self.whatif = whatif.WhatIf()
         self.figures = figures.FigureCache()
         self.environment = _environment()
         self.static = _static_files()
@@ -223,7 +224,17 @@ class Dashboard:
     def predictor(self, request: Request) -> Response:
         split = request.query_params.get("split") or None
         page = _int(request.query_params.get("page"), 1)
-        return self.render("predictor.html", **self.pages.predictor(request.path_params["predictor_id"], split, page))
+        predictor_id = request.path_params["predictor_id"]
+        context = self.pages.predictor(predictor_id, split, page)
+        return self.render("predictor.html", **context, whatif=self.whatif.page(predictor_id, request.query_params))
+
+    def whatif_prediction(self, request: Request) -> Response:
+        """The what-if form's prediction as JSON (the page's script asks as values change); stores nothing."""
+        try:
+            result = self.whatif.predict(request.path_params["predictor_id"], dict(request.query_params))
+        except errors.ValidationError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse(result)
 
     def learning_curve(self, request: Request) -> Response:
         summary = self.pages.predictor_summary(request.path_params["predictor_id"])
@@ -356,6 +367,7 @@ def create_app(allow_retry: bool = False, allowed_hosts: list[str] | None = None
         Route("/queues/{queue_id:int}/retry", handled(dashboard.retry), methods=["POST"]),
         Route("/predictors/{predictor_id:int}", handled(dashboard.predictor)),
         Route("/predictors/{predictor_id:int}/star", handled(dashboard.star), methods=["POST"]),
+        Route("/predictors/{predictor_id:int}/whatif", handled(dashboard.whatif_prediction)),
         Route("/predictors/{predictor_id:int}/learning_curve.{format}", handled(dashboard.learning_curve)),
         Route("/predictors/{predictor_id:int}/plots/{split}/{name}.{format}", handled(dashboard.prediction_plot)),
         Route("/predictors/{predictor_id:int}/importance/{split}/{count:int}.{format}",
