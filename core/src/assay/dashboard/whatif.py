@@ -77,7 +77,7 @@ class WhatIf:
             return {**form, "fields": fields, "result": None, "error": str(exc)}
 
     def _form(self, predictor_id: int) -> dict[str, Any]:
-        trained, splitset = self._splitset(predictor_id)
+        _, splitset = self._splitset(predictor_id)
         if splitset.kind != "tabular":
             return {"supported": False, "reason": f"The what-if form takes one row of a table; this model was trained "
                     f"on {splitset.kind} data."}
