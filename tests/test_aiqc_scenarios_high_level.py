@@ -198,3 +198,42 @@ def test_sequence_windows_with_interpolaters_fill_each_window_from_its_own_times
             expected = pd.DataFrame(arr[one, cut + 4]).interpolate(method="linear", limit_direction="both")
             np.testing.assert_allclose(samples["labels"][i], expected.to_numpy(), rtol=1e-6)
         assert np.isfinite(splitset.raw_labels(ids)).all()
+
+
+def test_sequence_windows_and_interpolaters_made_step_by_step_equal_pipeline_sequence_make(db):
+    from test_step_by_step_kinds import assert_same_splitset, encode
+
+    from assay import Dataset, Splitset
+
+    rng = np.random.default_rng(5)
+    arr = np.cumsum(rng.normal(size=(5, 30, 2)), axis=1)
+    arr[1, 4, 0] = arr[3, 20, 1] = np.nan
+    piped = Pipeline.Sequence.make(arr, feature_window=dict(size_window=3, size_shift=3),
+                                   feature_interpolaters=[dict(interpolate_kwargs=dict(method="linear"))],
+                                   feature_encoders=[dict(sklearn_preprocess=StandardScaler())],
+                                   size_test=0.2, size_validation=0.2)
+    feature = Dataset.Sequence.from_numpy(arr).make_feature()
+    feature.make_interpolaterset().make_featureinterpolater(interpolate_kwargs=dict(method="linear"))
+    feature.make_window(size_window=3, size_shift=3)
+    feature.make_encoderset().make_featurecoder(sklearn_preprocess=StandardScaler())
+    stepped = encode(Splitset.make(feature_ids=[feature.id], size_test=0.2, size_validation=0.2))
+
+    assert_same_splitset(stepped, piped)
+
+
+def test_a_sequence_label_interpolater_made_step_by_step_equals_pipeline_sequence_make(db):
+    from test_step_by_step_kinds import assert_same_splitset, encode
+
+    from assay import Dataset, Splitset
+
+    arr, label, _ = series_with_label_gaps()
+    piped = Pipeline.Sequence.make(arr, label_df_or_path=label, label_column="y",
+                                   label_interpolater=dict(interpolate_kwargs=dict(method="linear")),
+                                   size_test=0.25, size_validation=0.2)
+    feature = Dataset.Sequence.from_numpy(arr).make_feature()
+    label_row = Dataset.Tabular.from_pandas(label).make_label(columns=["y"])
+    label_row.make_labelinterpolater(interpolate_kwargs=dict(method="linear"))
+    stepped = encode(Splitset.make(feature_ids=[feature.id], label_id=label_row.id, size_test=0.25,
+                                   size_validation=0.2))
+
+    assert_same_splitset(stepped, piped)
