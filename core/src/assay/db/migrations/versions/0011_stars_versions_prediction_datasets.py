@@ -7,7 +7,7 @@ prediction read, in input order (a multi-input model's inference reads one per i
 a dataset get that one row.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0012
 Create Date: 2026-12-07 23:30:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
