@@ -72,3 +72,26 @@ def make_single_input_prediction():
     queue.run_jobs(progress=False)
     frame = queue.predictors[0].infer(datum.to_pandas("iris.tsv").head(5))
     return assay.Prediction.get(frame.attrs["prediction_id"])
+
+
+def test_dropping_any_dataset_a_prediction_read_drops_the_prediction(db):
+    pytest.importorskip("assay_torch")
+    rng = np.random.default_rng(1)
+    readings = rng.normal(size=(40, 6, 2))
+    labels = pd.DataFrame({"rising": (readings[:, -1, 0] > readings[:, 0, 0]).astype(int)})
+    table = pd.DataFrame({"size": rng.normal(size=40)})
+    splitset = assay.Pipeline.make(inputs=[dict(df_or_path=table), dict(feature_ndarray3D_or_npyPath=readings)],
+                                   label_df_or_path=labels, label_column="rising", size_test=0.25)
+    queue = assay.Experiment.make(library="torch", analysis_type="classification_binary", fn_build=fn_build,
+                                  fn_train=fn_train, splitset_id=splitset.id)
+    queue.run_jobs(progress=False)
+    frame = queue.predictors[0].infer([table.iloc[:5] + 3.0, readings[:5] * 2.0])
+    prediction = assay.Prediction.get(frame.attrs["prediction_id"])
+    second = prediction.datasets[1]
+
+    removed = second.drop()  # the second input's data: the prediction cannot stand without it
+
+    assert removed["prediction"] == [prediction.id]
+    assert assay.Dataset.get(prediction.dataset_id)  # the first input's data stays
+    with pytest.raises(assay.errors.NotFoundError):
+        assay.Prediction.get(prediction.id)

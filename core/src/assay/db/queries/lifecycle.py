@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from assay import errors
 from assay.db.engine import session_scope
-from assay.db.models import Base, JobRow, PredictionRow, PredictorRow, SplitsetRow
+from assay.db.models import Base, JobRow, PredictionDatasetRow, PredictionRow, PredictorRow, SplitsetRow
 
 CHUNK = 500
 
@@ -91,6 +91,9 @@ def closure(session: Session, table_name: str, row_id: int) -> dict[str, set[int
         additions: list[tuple[str, set[int]]] = []
         for child, column in _children(table):
             additions.append((child.name, _ids(session, column, ids, child)))
+        if name == PredictionDatasetRow.__tablename__:  # a prediction goes with any of the datasets it read
+            additions.append((PredictionRow.__tablename__, set(session.scalars(
+                select(PredictionDatasetRow.prediction_id).where(PredictionDatasetRow.id.in_(sorted(ids)))))))
         if name == SplitsetRow.__tablename__:  # a multi-input splitset and its inputs go together
             links = _input_links(session) if links is None else links
             related = {parent for parent, inputs in links if ids & set(inputs)}
