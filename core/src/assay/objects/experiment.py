@@ -351,6 +351,26 @@ class Queue(Persisted):
 
         return report.write_report(self.id, path)
 
+    def to_mlflow(self, tracking_uri: str | None = None, experiment_name: str | None = None, *,
+                  artifacts: bool = True, models: bool = True, progress: bool = False) -> Any:
+        """Export this queue to MLflow: a parent run for the queue, a nested run per trained model (and per
+        ensemble) with its hyperparameters, metrics per split, learning curve, plots, bundle and model.
+
+        Exporting again completes the same runs (found by their ``assay.*`` tags) and adds runs only for models
+        trained since. Needs ``pip install 'assay[mlflow]'``. See :func:`assay.inference.mlflow_export.export_queue`
+        for what each run holds and for the arguments.
+
+        Returns:
+            An :class:`~assay.inference.mlflow_export.ExportSummary` (experiment, parent run, run id per predictor).
+        """
+        from assay.inference import mlflow_export
+
+        return mlflow_export.export_queue(
+            self.id, tracking_uri, experiment_name, artifacts=artifacts, models=models, progress=progress,
+            ensembles=getattr(self, "ensembles", None) or (),  # queue.ensembles, where this assay has them
+            export_bundle=lambda predictor_id, path: Predictor.get(predictor_id).export(path),
+        )
+
 
 class Job(Persisted):
     """One training run: one combination on one fold (or none), one repeat."""
