@@ -296,6 +296,32 @@ def test_an_ensemble_becomes_a_run_of_its_own_beside_the_predictors(queues, tmp_
     assert members == {str(first.id): pytest.approx(2 / 3), str(second.id): pytest.approx(1 / 3)}
 
 
+def test_a_library_without_an_mlflow_flavour_gets_its_bundle_and_a_tag_saying_why_there_is_no_model(
+        db, tmp_path, thirdparty_plugin):
+    def build(features_shape, label_shape, **hp):
+        from assay_dummy.model import LinearModel
+
+        return LinearModel(features_shape, label_shape)
+
+    def train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
+        from assay_dummy.model import fit
+
+        return fit(model, loser, optimizer, samples_train, samples_evaluate, 3)
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    queue = assay.Experiment.make(library=thirdparty_plugin, analysis_type="classification_multi", fn_build=build,
+                                  fn_train=train, splitset_id=iris_splitset().id)
+    assert queue.run_jobs(progress=False).failed == 0
+
+    summary = queue.to_mlflow(tracking_uri=uri, experiment_name="third party")
+
+    [(predictor_id, run_id)] = summary.predictor_runs.items()
+    client = mlflow.MlflowClient(uri)
+    tag = client.get_run(run_id).data.tags["assay.model"]
+    assert tag.startswith("none: assay knows no MLflow flavour for library 'numpy_linear'")
+    assert f"bundle/predictor{predictor_id}.assay" in {item.path for item in client.list_artifacts(run_id, "bundle")}
+
+
 def test_the_command_exports_a_queue_and_prints_where(queues, tmp_path, capsys):
     from assay.cli import main
 

@@ -31,7 +31,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -179,7 +179,9 @@ def split_metrics(metrics: dict[str, dict[str, float]]) -> dict[str, float]:
     """``{split: {metric: value}}`` as MLflow metrics ``<split>_<metric>``; values that are not numbers left out."""
     flat = {}
     for split, values in metrics.items():
-        for name, value in (values or {}).items():
+        if not isinstance(values, Mapping):
+            continue  # not a split's metrics (an ensemble's attribute of another shape)
+        for name, value in values.items():
             number = _number(value)
             if number is not None:
                 flat[metric_name(f"{split}_{name}")] = number
