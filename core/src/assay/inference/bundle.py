@@ -48,11 +48,12 @@ import cloudpickle
 import pandas as pd
 
 from assay import __version__, contracts, errors, plugins
-from assay.data import ingest, multi_input
-from assay.data.array_input import ArrayEncoders, FittedArrayEncoder, read_samples
+from assay.data import ingest
 from assay.data.encoding import FittedEncoder, FittedEncoders, json_safe
 from assay.data.interpolation import Interpolater
-from assay.data.splitsets import SplitsetData
+from assay.data.read import multi_input
+from assay.data.read.arrays import ArrayEncoders, FittedArrayEncoder, read_samples
+from assay.data.read.splitsets import SplitsetData
 from assay.db.queries import experiments as queries
 from assay.experiment.functions import serialise_functions
 from assay.experiment.trained import Trained

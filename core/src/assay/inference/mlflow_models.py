@@ -23,8 +23,8 @@ import attrs
 import numpy as np
 
 from assay import plugins
-from assay.data.array_input import library_features
-from assay.data.splitsets import SplitsetData
+from assay.data.read.arrays import library_features
+from assay.data.read.splitsets import SplitsetData
 from assay.experiment.trained import Trained
 
 #: rows of the train split logged as the input example

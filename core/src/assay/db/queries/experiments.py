@@ -311,7 +311,7 @@ def store_array_inference(predictor_id: int, sha256: str, new_dataset: Any, arra
         return row.id
 
 
-def search_settings(hyperparamset_id: int) -> dict[str, Any]:
+def search_summary(hyperparamset_id: int) -> dict[str, Any]:
     """How a queue's combinations are chosen: ``{"search", "search_count", "objective", "pruner"}`` (the pruner by
     its class name)."""
     import cloudpickle

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Text, cast, func, select
 
-from assay.db import jsontype, search_queries
+from assay.db import jsontype
 from assay.db.engine import session_scope
 from assay.db.models import (
     AlgorithmRow,
@@ -164,14 +164,3 @@ def split_metric_runs(queue_id: int, split: str) -> list[tuple[int, int, int, st
             .where(job.c.queue_id == queue_id, prediction.c.split == split)
         ).all()]
 
-
-def pruned_combo_indexes(queue_id: int) -> set[int]:
-    """The combination indexes of a queue with at least one pruned job."""
-    with session_scope() as session:
-        return search_queries.pruned_combo_indexes(session, queue_id)
-
-
-def pruned_predictor_ids(queue_id: int) -> set[int]:
-    """The predictors of a queue's pruned jobs (never ranked best)."""
-    with session_scope() as session:
-        return search_queries.pruned_predictor_ids(session, queue_id)
