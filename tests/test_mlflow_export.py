@@ -198,7 +198,8 @@ def assert_pyfunc_predicts_as_assay(uri: str, run_id: str, predictor) -> None:
     np.testing.assert_array_equal(np.asarray(stored.classes)[output.argmax(axis=1)], stored.predictions)
 
 
-def test_a_torch_model_is_logged_with_the_pytorch_flavour_a_signature_and_an_input_example(queues, tracking_uri):
+def test_a_torch_model_is_logged_with_the_pytorch_flavour_a_signature_and_an_input_example(queues, tmp_path):
+    tracking_uri = (tmp_path / "mlruns").as_uri()  # a file store here, a SQLite one for the Keras models
     queue = queues["torch"]
 
     summary = queue.to_mlflow(tracking_uri=tracking_uri, experiment_name="torch models", artifacts=False)
