@@ -235,9 +235,9 @@ def test_a_keras_model_is_logged_with_the_keras_flavour_and_predicts_as_assay(qu
 
 
 def test_exporting_again_updates_the_same_runs_and_adds_only_the_predictors_trained_since(
-        sqlite_url, tmp_path, monkeypatch):
+        any_db_url, tmp_path, monkeypatch):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    assay.setup(sqlite_url)
+    assay.setup(any_db_url)
     queue = make_queue("torch", iris_splitset().id)
     monkeypatch.setenv("ASSAY_TEST_FAIL_NEURONS", "6")
     assert queue.run_jobs(progress=False).failed == 1
@@ -257,6 +257,7 @@ def test_exporting_again_updates_the_same_runs_and_adds_only_the_predictors_trai
     assert grown.updated == 1  # the old one gets its artifacts
     assert grown.predictor_runs[old] == first.predictor_runs[old]
     parent, children = runs_of(uri, "growing")
+    assert parent["tags.assay.database"] == mlflow_export.database_url(any_db_url)
     assert sorted(children) == sorted(p.id for p in queue.predictors)
     assert parent["metrics.jobs_succeeded"] == 2
     assert parent["metrics.jobs_failed"] == 0
