@@ -30,6 +30,7 @@ import json
 import math
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -202,10 +203,13 @@ def learning_curves(history: dict[str, list[float]], taken: Iterable[str]) -> di
 
 
 def _same(stored: float | None, value: float) -> bool:
+    """Whether MLflow already holds ``value`` (NaN equals NaN; MLflow's SQL store keeps ±inf as ±max float)."""
     if stored is None:
         return False
     if math.isnan(value) or math.isnan(stored):
         return math.isnan(value) and math.isnan(stored)
+    if math.isinf(value):
+        return stored == value or (abs(stored) >= sys.float_info.max and (stored > 0) == (value > 0))
     return stored == value or math.isclose(stored, value, rel_tol=1e-12, abs_tol=0.0)
 
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from assay.experiment.outcomes import RunSummary
+    from assay.inference.mlflow_export import ExportSummary
 
 
 class Algorithm(Persisted):
@@ -351,7 +352,7 @@ class Queue(Persisted):
         return report.write_report(self.id, path)
 
     def to_mlflow(self, tracking_uri: str | None = None, experiment_name: str | None = None, *,
-                  artifacts: bool = True, models: bool = True, progress: bool = False) -> Any:
+                  artifacts: bool = True, models: bool = True, progress: bool = False) -> ExportSummary:
         """Export this queue to MLflow: a parent run for the queue, a nested run per trained model (and per
         ensemble) with its hyperparameters, metrics per split, learning curve, plots, bundle and model.
 
