@@ -54,10 +54,11 @@ from assay.data.interpolation import Interpolater
 from assay.data.read import multi_input
 from assay.data.read.arrays import ArrayEncoders, FittedArrayEncoder, read_samples
 from assay.data.read.splitsets import SplitsetData
+from assay.db.queries import comparison as comparison_queries
 from assay.db.queries import experiments as queries
 from assay.experiment.functions import serialise_functions
 from assay.experiment.trained import Trained
-from assay.inference import forecast
+from assay.inference import conformal, forecast
 from assay.inference.infer import Inference, input_schema, read_label_column, window_settings
 from assay.inference.inputs import InputEntry
 from assay.inference.manifest import (
@@ -180,7 +181,7 @@ def export(predictor_id: int, path: str | os.PathLike[str]) -> str:
                     is_categorical=encoders.label_is_categorical),
         encoders=Encoders(label=label_entry, features=feature_entries, passthrough=list(encoders.passthrough),
                           interpolaters=[InterpolaterEntry(**step.to_json()) for step in encoders.interpolaters]),
-        window=window_settings(splitset),
+        window=window_settings(splitset), conformal=comparison_queries.predictor_calibration(predictor.id) or None,
         arrays=_arrays_entry(splitset, encoders) if isinstance(encoders, ArrayEncoders) else None, inputs=inputs,
         functions_file=FUNCTIONS, functions=sorted(needed),
         versions={**dict(predictor.versions or {}), **_package_versions()},
@@ -377,6 +378,15 @@ class Bundle:
         return self._inference.model
 
     def predict(self, df: Any, label_df_or_path: Any = None) -> pd.DataFrame:
+        """Predict raw rows (see :meth:`_predicted` for what it takes and returns); with a conformal calibration
+        in the manifest (``predictor.calibrate`` before ``export``), ``prediction_set`` (classification) or
+        ``interval_low``/``interval_high`` (regression) are added (:func:`assay.inference.conformal.apply`)."""
+        frame = self._predicted(df, label_df_or_path)
+        calibration = self.manifest.conformal
+        return frame if not calibration or self._inference.window is not None else conformal.apply(calibration,
+                                                                                                   frame)
+
+    def _predicted(self, df: Any, label_df_or_path: Any = None) -> pd.DataFrame:
         """Predict raw rows: a DataFrame or a ``.csv``/``.tsv``/``.parquet`` file with the original columns.
 
         A model trained on sequences takes a 3-D array or ``.npy`` file, one trained on images a folder or a list
