@@ -38,7 +38,7 @@ RETRY_ENV = "ASSAY_DB_RETRY_SECONDS"
 DEFAULT_RETRY_SECONDS = 120.0
 #: the first wait after a failure; each next wait doubles, up to :data:`MAX_DELAY_SECONDS`
 FIRST_DELAY_SECONDS = 0.1
-MAX_DELAY_SECONDS = 5.0
+MAX_DELAY_SECONDS = 2.0
 
 logger = logging.getLogger("assay.db")
 
