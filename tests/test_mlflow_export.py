@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -271,31 +270,37 @@ def test_exporting_again_updates_the_same_runs_and_adds_only_the_predictors_trai
             item.path for item in client.list_artifacts(run_id, "bundle")}
 
 
-def test_an_ensemble_becomes_a_run_of_its_own_beside_the_predictors(queues, tmp_path):
+def test_an_ensemble_becomes_a_run_of_its_own_beside_the_predictors(sqlite_url, tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    queue = queues["torch"]
-    first, second = queue.predictors
-    # an ensemble as queue.ensembles lists them: a predictor-like object with members and weights
-    ensemble = SimpleNamespace(
-        id=7, method="caruana", size=3, metric="accuracy", split="validation", curve=[0.8, 0.9, 0.9],
-        members={first.id: 2 / 3, second.id: 1 / 3}, metrics={"test": {"accuracy": 0.95, "loss": 0.2}},
-        export=lambda path: first.export(path),
-    )
+    assay.setup(sqlite_url)
+    queue = make_queue("torch", iris_splitset().id)
+    assert queue.run_jobs(progress=False).failed == 0
+    ensemble = queue.ensemble(size=4, candidates=2)
 
-    summary = mlflow_export.export_queue(queue.id, uri, "ensembles", models=False, ensembles=[ensemble])
+    summary = queue.to_mlflow(tracking_uri=uri, experiment_name="ensembles", models=False)
 
     client = mlflow.MlflowClient(uri)
-    run = client.get_run(summary.ensemble_runs[7])
+    run = client.get_run(summary.ensemble_runs[ensemble.id])
     assert run.data.tags["mlflow.parentRunId"] == summary.parent_run_id
     assert run.data.tags["assay.kind"] == "ensemble"
     assert run.data.params["method"] == "caruana"
-    assert run.data.params["member_count"] == "2"
-    assert run.data.metrics["test_accuracy"] == 0.95
-    assert [point.value for point in client.get_metric_history(run.info.run_id, "selection_accuracy")] == [
-        0.8, 0.9, 0.9]
+    assert run.data.params["member_count"] == str(len(ensemble.members))
+    for split, metrics in ensemble.metrics.items():
+        for name, value in metrics.items():
+            assert run.data.metrics[f"{split}_{name}"] == pytest.approx(value, rel=1e-12), (split, name)
+    history = client.get_metric_history(run.info.run_id, f"selection_{ensemble.metric}")
+    assert [point.value for point in history] == pytest.approx(ensemble.curve, rel=1e-12)
     with open(client.download_artifacts(run.info.run_id, "members.json")) as file:
-        members = json.load(file)
-    assert members == {str(first.id): pytest.approx(2 / 3), str(second.id): pytest.approx(1 / 3)}
+        assert {int(key): value for key, value in json.load(file).items()} == pytest.approx(ensemble.members)
+    files = {item.path for item in client.list_artifacts(run.info.run_id, "bundle")}
+    assert files == {f"bundle/ensemble{ensemble.id}.assay"}
+    assert {item.path for item in client.list_artifacts(run.info.run_id, "plots")} == {"plots/selection_curve.png"}
+    # the ensemble's bundle predicts what the ensemble stored, with no database
+    bundle = client.download_artifacts(run.info.run_id, f"bundle/ensemble{ensemble.id}.assay")
+    stored = ensemble.predictions["test"]
+    raw = datum.to_pandas("iris.tsv").iloc[stored.row_indices]
+    np.testing.assert_array_equal(assay.load_bundle(bundle).predict(raw)["prediction"].to_numpy(),
+                                  stored.predictions)
 
 
 def test_a_library_without_an_mlflow_flavour_gets_its_bundle_and_a_tag_saying_why_there_is_no_model(

@@ -297,20 +297,30 @@ def ensemble_run(ensemble: Any, queue: queries.QueueSummary) -> ChildRun:
              value is not None]
     selection = metric_name(f"selection_{settings['metric'] or 'score'}")
     members = {int(key): float(weight) for key, weight in dict(getattr(ensemble, "members", None) or {}).items()}
+    notes = dict(getattr(ensemble, "notes", None) or {})
     end_ms = _milliseconds(getattr(ensemble, "created_at", None))
 
     def write_artifacts(folder: Path) -> list[str]:
         (folder / "members.json").write_text(json.dumps({str(key): value for key, value in members.items()}))
+        skipped = []
+        plot = getattr(ensemble, "plot_selection_curve", None)
+        if plot is not None and curve:
+            try:
+                _figure_png(plot(), folder / "plots" / "selection_curve.png")
+            except Exception as exc:  # a plot that fails leaves the rest worth having (see predictor_plots)
+                skipped.append(f"selection_curve: {type(exc).__name__}: {exc}")
         export = getattr(ensemble, "export", None)
         if export is None:
-            return ["bundle: this ensemble has no export()"]
+            return [*skipped, "bundle: this ensemble has no export()"]
         (folder / "bundle").mkdir(parents=True, exist_ok=True)
         export(str(folder / "bundle" / f"ensemble{ensemble.id}.assay"))
-        return []
+        return skipped
 
     return ChildRun(
         tag=ENSEMBLE_TAG, assay_id=int(ensemble.id), name=f"ensemble {ensemble.id}",
-        tags={KIND_TAG: "ensemble", QUEUE_TAG: str(queue.id), "assay.members": param_value(sorted(members))},
+        tags={KIND_TAG: "ensemble", QUEUE_TAG: str(queue.id), "assay.members": param_value(sorted(members)),
+              # why some split's numbers are optimistic (e.g. the in-sample train split of fold models)
+              **({"assay.notes": param_value(notes)} if notes else {})},
         params={**params, "member_count": str(len(members))}, metrics=metrics,
         curves={selection: curve} if curve else {}, start_ms=end_ms, end_ms=end_ms,
         write_artifacts=write_artifacts,

@@ -449,7 +449,7 @@ class Queue(Persisted):
 
         return mlflow_export.export_queue(
             self.id, tracking_uri, experiment_name, artifacts=artifacts, models=models, progress=progress,
-            ensembles=getattr(self, "ensembles", None) or (),  # queue.ensembles, where this assay has them
+            ensembles=self.ensembles,
             export_bundle=lambda predictor_id, path: Predictor.get(predictor_id).export(path),
         )
 
