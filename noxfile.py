@@ -26,7 +26,9 @@ TORCH = "torch==2.13.0"
 TEST_REQUIREMENTS = ["tensorflow-cpu", "psycopg[binary]", "distributed", "cmaes", "pytest", "pytest-xdist",
                      "hypothesis",
                      # the dashboard's tests: its HTTP test client, a real browser's driver, a real Jupyter kernel
-                     "httpx", "selenium", "nbclient", "nbformat", "ipykernel"]
+                     "httpx", "selenium", "nbclient", "nbformat", "ipykernel",
+                     # the MLflow export's tests: real local tracking stores (assay[mlflow])
+                     "mlflow"]
 #: extras of the core the tests use: the web dashboard (Starlette, uvicorn, Jinja2)
 CORE_EXTRAS = "[dashboard]"
 # two pytest workers share two cores: one BLAS/OpenMP/TensorFlow thread each, or they oversubscribe

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from assay.evaluation.comparison import Comparison
     from assay.experiment.outcomes import RunSummary
+    from assay.inference.mlflow_export import ExportSummary
 
 
 class Algorithm(Persisted):
@@ -448,6 +449,26 @@ class Queue(Persisted):
         from assay.evaluation import report
 
         return report.write_report(self.id, path)
+
+    def to_mlflow(self, tracking_uri: str | None = None, experiment_name: str | None = None, *,
+                  artifacts: bool = True, models: bool = True, progress: bool = False) -> ExportSummary:
+        """Export this queue to MLflow: a parent run for the queue, a nested run per trained model (and per
+        ensemble) with its hyperparameters, metrics per split, learning curve, plots, bundle and model.
+
+        Exporting again completes the same runs (found by their ``assay.*`` tags) and adds runs only for models
+        trained since. Needs ``pip install 'assay[mlflow]'``. See :func:`assay.inference.mlflow_export.export_queue`
+        for what each run holds and for the arguments.
+
+        Returns:
+            An :class:`~assay.inference.mlflow_export.ExportSummary` (experiment, parent run, run id per predictor).
+        """
+        from assay.inference import mlflow_export
+
+        return mlflow_export.export_queue(
+            self.id, tracking_uri, experiment_name, artifacts=artifacts, models=models, progress=progress,
+            ensembles=self.ensembles,
+            export_bundle=lambda predictor_id, path: Predictor.get(predictor_id).export(path),
+        )
 
 
 class Job(Persisted):
