@@ -93,6 +93,29 @@ def assay_model_from_bytes(library, data, fn_build, features_shape, label_shape,
 
 
 @hookimpl
+def assay_model_export(library, model, example):
+    """The ``.keras`` archive: architecture and weights, loaded with ``safe_mode=True`` (no Lambda, no pickle)."""
+    if library != LIBRARY:
+        return None
+    from assay.contracts import ModelExport
+    from assay_keras import persistence
+
+    return ModelExport(data=persistence.model_to_bytes(model), format="keras", suffix=".keras")
+
+
+@hookimpl
+def assay_model_from_export(library, data, format):
+    if library != LIBRARY:
+        return None
+    from assay import errors
+    from assay_keras import persistence
+
+    if format != "keras":
+        raise errors.ModelLoadError(f"the exported model has format {format!r}; assay-keras reads 'keras'")
+    return persistence.model_from_bytes(data)
+
+
+@hookimpl
 def assay_seed(library, seed):
     if library != LIBRARY:
         return None

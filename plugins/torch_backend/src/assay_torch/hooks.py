@@ -182,6 +182,26 @@ def assay_model_from_bytes(library, data, fn_build, features_shape, label_shape,
 
 
 @hookimpl
+def assay_model_export(library, model, example):
+    """A ``torch.export`` program traced on the example's shapes with a free batch dimension."""
+    if library != LIBRARY:
+        return None
+    from assay_torch import exporting
+
+    return exporting.export(model, example)
+
+
+@hookimpl
+def assay_model_from_export(library, data, format):
+    """``torch.export.load``: the graph and weights, no ``fn_build``, no pickle."""
+    if library != LIBRARY:
+        return None
+    from assay_torch import exporting
+
+    return exporting.load(data, format)
+
+
+@hookimpl
 def assay_seed(library, seed):
     """Seed torch, numpy and ``random``, and make torch use deterministic algorithms (warning where it has none)."""
     if library != LIBRARY:
