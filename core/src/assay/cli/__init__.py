@@ -58,6 +58,8 @@ COMMAND_MODULES: list[str] = [
     "assay.cli.worker",
     "assay.cli.predict",
     "assay.cli.dashboard",
+    "assay.cli.serve",
+    "assay.cli.inspect_bundle",
 ]
 
 
