@@ -68,7 +68,8 @@ def test_an_exported_torch_program_predicts_what_the_eager_model_predicts_for_an
     exported = backend.model_export(model, example if len(example) > 1 else example[0])  # assay_model_export
     loaded = backend.model_from_export(exported.data, exported.format)  # assay_model_from_export
 
-    assert exported.format == "torch.export" and exported.suffix == ".pt2"
+    assert exported.format == "torch.export"
+    assert exported.suffix == ".pt2"
     for rows in (1, 3, 50):  # the batch dimension stays free, a single row included
         inputs = [torch.as_tensor(rng.normal(size=(rows, *shape)), dtype=torch.float32) for shape in shapes]
         loaded.eval()  # the prediction code calls eval() on every model
@@ -89,7 +90,7 @@ def test_a_model_torch_cannot_export_is_refused_with_the_reason():
                 return self.linear(x)
             return -self.linear(x)
 
-    with pytest.raises(errors.ModelExportError, match="torch.export cannot trace DataDependent"):
+    with pytest.raises(errors.ModelExportError, match=r"torch\.export cannot trace DataDependent"):
         plugins.backend("torch").model_export(DataDependent().eval(), torch.ones(4, 4))
 
 
@@ -174,10 +175,13 @@ def test_a_torch_bundle_is_an_exported_program_and_skops_encoders_and_loads_with
     bundle = assay.load_bundle(path)
     predicted = bundle.predict(rows())
 
-    assert "model.pt2" in names and "functions.cloudpickle" not in names
+    assert "model.pt2" in names
+    assert "functions.cloudpickle" not in names
     assert {"encoders/label.skops", "encoders/feature_0.skops"} <= names
-    assert bundle.needs_trust == {} and bundle.manifest.functions_file is None
-    assert bundle.manifest.export.exported and bundle.manifest.export.max_difference <= 1e-5
+    assert bundle.needs_trust == {}
+    assert bundle.manifest.functions_file is None
+    assert bundle.manifest.export.exported
+    assert bundle.manifest.export.max_difference <= 1e-5
     assert bundle.manifest.metrics["test"]["accuracy"] == pytest.approx(
         trained["safe"].predictions["test"].metrics["accuracy"])
     expected = trained["safe"].infer(rows())
@@ -191,11 +195,14 @@ def test_a_model_that_cannot_be_exported_keeps_its_functions_and_is_refused_with
         assay.load_bundle(path)
 
     message = str(refused.value)
-    assert "functions.cloudpickle" in message and "fn_build" in message
+    assert "functions.cloudpickle" in message
+    assert "fn_build" in message
     assert "torch.export cannot trace Branching" in message  # why it was not exported
-    assert "trust=True" in message and "--trust" in message
+    assert "trust=True" in message
+    assert "--trust" in message
     bundle = assay.load_bundle(path, trust=True)
-    assert bundle.manifest.functions == ["fn_build"] and not bundle.manifest.export.exported
+    assert bundle.manifest.functions == ["fn_build"]
+    assert not bundle.manifest.export.exported
     pd.testing.assert_frame_equal(bundle.predict(rows()), trained["branching"].infer(rows()), check_exact=False,
                                   rtol=1e-5, atol=1e-6)
 
@@ -207,7 +214,8 @@ def test_an_encoder_referring_to_a_users_function_needs_trust_named_by_its_class
         assay.load_bundle(path)
 
     message = str(refused.value)
-    assert "encoder FunctionTransformer" in message and "log_petals" in message
+    assert "encoder FunctionTransformer" in message
+    assert "log_petals" in message
     assert "model.pt2" not in message  # the model itself needs no trust
     bundle = assay.load_bundle(path, trust=True)
     pd.testing.assert_frame_equal(bundle.predict(rows()), trained["user encoder"].infer(rows()),
@@ -267,13 +275,18 @@ def test_assay_inspect_describes_a_bundle_without_loading_it(trained, tmp_path, 
     assert cli.main(["inspect", branching, "--json"]) == 0
     described = json.loads(capsys.readouterr().out)
 
-    assert "torch classification_multi" in text and "sepal_length (float64)" in text
-    assert "classes ['setosa', 'versicolor', 'virginica']" in text and "torch.export, exported" in text
-    assert "needs trust      no" in text and "metrics test" in text
+    assert "torch classification_multi" in text
+    assert "sepal_length (float64)" in text
+    assert "classes ['setosa', 'versicolor', 'virginica']" in text
+    assert "torch.export, exported" in text
+    assert "needs trust      no" in text
+    assert "metrics test" in text
     assert described["needs_trust"].keys() == {"functions.cloudpickle"}
-    assert described["model"]["exported"] is False and "Branching" in described["model"]["why_not_exported"]
+    assert described["model"]["exported"] is False
+    assert "Branching" in described["model"]["why_not_exported"]
     assert described["versions"]["torch"] == torch.__version__
-    assert described["size_bytes"] > 0 and described["encoders"][0]["format"] == "skops"
+    assert described["size_bytes"] > 0
+    assert described["encoders"][0]["format"] == "skops"
 
 
 def test_assay_predict_refuses_a_bundle_that_needs_trust_unless_given_trust(trained, tmp_path, capsys):

@@ -169,9 +169,11 @@ def test_predict_refuses_malformed_json_with_400_and_a_body_over_the_limit_with_
     row = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
     too_large = httpx.post(f"{server}/predict", json={"rows": [row] * 1000}, timeout=30)  # over --max-body 20000
 
-    assert malformed.status_code == 400 and malformed.json()["field"] == "body"
+    assert malformed.status_code == 400
+    assert malformed.json()["field"] == "body"
     assert "not valid JSON" in malformed.json()["error"]
-    assert too_large.status_code == 413 and "20000 bytes" in too_large.json()["error"]
+    assert too_large.status_code == 413
+    assert "20000 bytes" in too_large.json()["error"]
 
 
 def test_fifty_concurrent_requests_each_get_their_own_rows_predictions(server, bundle_paths):
@@ -209,10 +211,12 @@ def test_schema_health_and_metrics_describe_the_model_and_count_requests(server)
 
 
 def test_serve_refuses_a_bundle_that_needs_trust_and_serves_it_with_trust(bundle_paths):
-    refused = subprocess.run([*ASSAY, "serve", bundle_paths["branching"], "--port", str(free_port())], capture_output=True, text=True, timeout=120, check=False)
+    refused = subprocess.run([*ASSAY, "serve", bundle_paths["branching"], "--port", str(free_port())],
+                             capture_output=True, text=True, timeout=120, check=False)
 
     assert refused.returncode != 0
-    assert "functions.cloudpickle" in refused.stderr and "--trust" in refused.stderr
+    assert "functions.cloudpickle" in refused.stderr
+    assert "--trust" in refused.stderr
     process, url = start(bundle_paths["branching"], "--trust")
     try:
         rows = iris().drop(columns="species").head(3)
@@ -244,5 +248,7 @@ def test_request_checks_turn_nested_lists_and_base64_images_into_samples():
         requests.images([encoded], [3, 3, 4], "images")
 
     assert sequences.shape == (1, 3, 2)
-    assert images.shape == (2, 1, 3, 4) and images[0, 0, 2, 3] == 11
-    assert wrong.value.field == "images[0]" and "RGB" in wrong.value.message
+    assert images.shape == (2, 1, 3, 4)
+    assert images[0, 0, 2, 3] == 11
+    assert wrong.value.field == "images[0]"
+    assert "RGB" in wrong.value.message

@@ -146,7 +146,8 @@ def _example(trained: Trained, splitset: Any, backend: plugins.Backend) -> dict[
     """A few training rows prepared as the model takes them (the runner's own steps)."""
     raw = splitset.samples_for("train", trained.job.fold_index)
     features = raw["features"]
-    first = (lambda array: array[:CHECKED_ROWS])
+    def first(array):
+        return (array[:CHECKED_ROWS])
     features = [first(part) for part in features] if isinstance(features, list) else first(features)
     rows = library_samples({"features": features, "labels": None}, splitset.layout, backend.channels_last())
     return backend.prepare_samples(trained.algorithm.analysis_type, rows)

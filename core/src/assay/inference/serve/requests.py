@@ -154,7 +154,8 @@ def sequences(samples: Any, sample_shape: list[int], field: str) -> np.ndarray:
                            f"every sample must have shape {tuple(sample_shape)} ({exc})") from exc
     if array.ndim != 3 or list(array.shape[1:]) != list(sample_shape):
         raise RequestError(422, field, f"has shape {array.shape}; the model takes samples of shape "
-                           f"{tuple(sample_shape)} (timesteps, features): send [n][{sample_shape[0]}][{sample_shape[1]}]")
+                           f"{tuple(sample_shape)} (timesteps, features): send n lists of {sample_shape[0]} lists "
+                           f"of {sample_shape[1]} numbers")
     return array
 
 
