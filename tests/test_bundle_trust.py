@@ -207,6 +207,15 @@ def test_a_model_that_cannot_be_exported_keeps_its_functions_and_is_refused_with
                                   rtol=1e-5, atol=1e-6)
 
 
+def test_damaged_functions_of_a_trusted_bundle_are_a_bundle_error(trained, tmp_path):
+    members = bundles._read_members(Path(trained["branching"].export(tmp_path / "branching.assay")))
+    members["functions.cloudpickle"] = b"junk"
+
+    bundle = bundles.bundle_from_members(tmp_path / "damaged.assay", members, trust=True)
+    with pytest.raises(errors.BundleError, match=r"functions\.cloudpickle cannot be loaded"):
+        bundle.predict(rows())
+
+
 def test_an_encoder_referring_to_a_users_function_needs_trust_named_by_its_class_and_function(trained, tmp_path):
     path = trained["user encoder"].export(tmp_path / "user-encoder.assay")
 

@@ -367,7 +367,13 @@ def _fitted_encoders(members: dict[str, bytes], section: Encoders, label: Label,
         if family.safe_format != entry.format:
             raise errors.BundleError("path", f"the {entry.class_name} encoder is a {entry.format} file, which the "
                                      f"installed {entry.family_name!r} encoder family does not read")
-        return {"fitted": family.safe_loads(members[entry.file], list(entry.trusts) if trust else [])}
+        try:
+            return {"fitted": family.safe_loads(members[entry.file], list(entry.trusts) if trust else [])}
+        except errors.AssayError:
+            raise
+        except Exception as exc:  # a damaged file: skops' zip and JSON errors
+            raise errors.BundleError("path", f"the {entry.class_name} encoder cannot be loaded from {entry.file} "
+                                     f"({type(exc).__name__}: {exc}); export the model again") from exc
 
     def fitted(entry: EncoderEntry) -> FittedEncoder:
         return FittedEncoder(**{name: getattr(entry, name) for name in ENCODER_FIELDS}, blob=members[entry.file],
