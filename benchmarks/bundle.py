@@ -64,7 +64,7 @@ def cloudpickle_members(predictor_id: int) -> dict[str, bytes]:
         del entry["format"], entry["trusts"]
     document.update(format_version=1, model_file="model.pt", model_format="torch_state_dict",
                     functions_file="functions.cloudpickle", functions=["fn_build"],
-                    trusts={name: "pickle" for name in members})
+                    trusts=dict.fromkeys(members, "pickle"))
     del document["export"], document["metrics"]
     members["manifest.json"] = json.dumps(document).encode()
     return members
