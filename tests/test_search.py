@@ -24,7 +24,7 @@ from assay import datum, errors
 from assay.db.engine import session_scope
 from assay.db.models import HyperparamcomboRow, HyperparamsetRow, JobRow, QueueRow
 from assay.experiment import workers
-from assay.experiment.search import sampler_seed
+from assay.experiment.search.strategies import sampler_seed
 
 SPACE = {
     "learning_rate": assay.space.Float(1e-3, 0.3, log=True),
@@ -348,9 +348,10 @@ loop.work(int(sys.argv[1]), wait=False, should_stop=lambda: len(done) >= int(sys
 def test_a_workers_kept_study_sees_every_run_another_worker_process_finished(any_splitset, any_db):
     from optuna.trial import TrialState
 
-    from assay.db import search_queries
-    from assay.experiment import adaptive, claiming, runner
-    from assay.experiment.search_study import SearchStudy
+    from assay.db.queries import search as search_queries
+    from assay.experiment import claiming, runner
+    from assay.experiment.search import adaptive, strategies
+    from assay.experiment.search.study import SearchStudy
     from assay.experiment.workers.local import worker_environment
 
     queue = make_search(any_splitset, search_count=12)
@@ -370,8 +371,8 @@ def test_a_workers_kept_study_sees_every_run_another_worker_process_finished(any
     config = adaptive.settings(queue.id)
     with session_scope() as session:
         trials = search_queries.combination_trials(session, queue.id, config.hyperparamset_id, "validation")
-    fresh = SearchStudy(config.search, assay.experiment.search.loaded_space(config.space), config.objective,
-                        config.seed, config.search_count)
+    fresh = SearchStudy(config.search, strategies.loaded_space(config.space), config.objective, config.seed,
+                        config.search_count)
     fresh.update(trials)
     expected, _ = fresh.propose()
 
@@ -480,7 +481,8 @@ def test_successive_halving_compares_a_run_with_what_the_finished_runs_had_at_ea
 
 
 def test_a_threads_kept_pruning_study_sees_the_runs_another_worker_process_finished(db):
-    from assay.experiment import claiming, pruning, runner
+    from assay.experiment import claiming, runner
+    from assay.experiment.search import pruning
     from assay.experiment.workers.local import worker_environment
 
     queue = assay.Experiment.make(

@@ -285,7 +285,7 @@ def class_balance(splitset_id: int, summary: dict[str, Any], folds: list[dict[st
 
     Reads the stored dataset once; ``None`` for a splitset without a label.
     """
-    from assay.data.splitsets import SplitsetData
+    from assay.data.read.splitsets import SplitsetData
 
     if summary["label_column"] is None:
         return None

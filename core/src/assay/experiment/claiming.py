@@ -43,9 +43,9 @@ def claim_next(queue_id: int, worker: str, lease_seconds: float | None = None) -
     A job whose worker died (lease expired, or its local process is gone) is taken again until it has used the
     queue's ``max_attempts``; then it is marked failed, so a job that kills its worker every time cannot stall
     the queue. An adaptive queue with nothing left to claim first grows by one combination
-    (:func:`assay.experiment.adaptive.extend`), until its search is complete.
+    (:func:`assay.experiment.search.adaptive.extend`), until its search is complete.
     """
-    from assay.experiment import adaptive
+    from assay.experiment.search import adaptive
 
     while True:
         with STORAGE_TIMER.measure("claim"):
@@ -57,7 +57,7 @@ def claim_next(queue_id: int, worker: str, lease_seconds: float | None = None) -
 def claim(queue_id: int, worker: str, lease_seconds: float | None = None) -> queries.JobContext | None:
     """:func:`claim_next`, with what the claimed job needs to run, read in the claim's own transaction (the
     claim loop's way: one transaction fewer per job)."""
-    from assay.experiment import adaptive
+    from assay.experiment.search import adaptive
 
     while True:
         with STORAGE_TIMER.measure("claim"):

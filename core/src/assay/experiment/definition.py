@@ -14,8 +14,8 @@ import numpy as np
 
 from assay import errors, plugins, space
 from assay.db.queries import data as data_queries
-from assay.experiment import search as searching
 from assay.experiment.functions import serialise_functions, source_of
+from assay.experiment.search import strategies as searching
 
 # how each user function is called; the names are for error messages
 SIGNATURES = {
@@ -62,7 +62,7 @@ def check_function(name: str, fn: Any, hyperparameter_names: list[str] | None) -
 
 
 def check_grid(hyperparameters: Any) -> dict[str, list[Any]]:
-    """A grid of lists (``algorithm.make_hyperparamset``): the space :func:`assay.experiment.search.check_space`
+    """A grid of lists (``algorithm.make_hyperparamset``): the space :func:`assay.experiment.search.strategies.check_space`
     accepts, ranges refused (their combinations are drawn by a search, which ``Experiment.make`` runs)."""
     grid = searching.check_space(hyperparameters)
     ranged = [name for name, values in grid.items() if space.is_range(values)]
@@ -83,7 +83,7 @@ def combinations(grid: dict[str, list[Any]], search_count: int | None, search_pe
 
 
 def check_labels(splitset: Any, analysis_type: str, pending: Any = None) -> None:
-    """The splitset's labels fit the analysis type (a :class:`~assay.data.splitsets.SplitsetData` or Splitset).
+    """The splitset's labels fit the analysis type (a :class:`~assay.data.read.splitsets.SplitsetData` or Splitset).
 
     ``pending``: encoders fitted but not stored yet (a splitset made step by step), with ``label_shape``,
     ``categorical_encoder`` and ``raw_labels`` (forecast windows); without it they are read from the stored

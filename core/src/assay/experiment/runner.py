@@ -15,14 +15,15 @@ import attrs
 import numpy as np
 
 from assay import contracts, epochs, errors, plugins
-from assay.data.array_input import library_samples, library_shape
-from assay.data.splitsets import SplitsetData
+from assay.data.read.arrays import library_samples, library_shape
+from assay.data.read.splitsets import SplitsetData
 from assay.db.engine import current_url
 from assay.db.queries import claims
 from assay.db.queries import experiments as queries
-from assay.experiment import arrays, claiming, predicting, pruning, reclaim
+from assay.experiment import arrays, claiming, predicting, reclaim
 from assay.experiment.functions import load_functions
 from assay.experiment.outcomes import MissingHyperparameterError
+from assay.experiment.search import pruning
 
 
 def job_seed(queue_seed: int, combo_index: int, fold_index: int | None, repeat_index: int) -> int:

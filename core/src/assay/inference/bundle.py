@@ -46,9 +46,9 @@ import pandas as pd
 
 from assay import contracts, errors, plugins
 from assay.data import ingest
-from assay.data.array_input import ArrayEncoders, FittedArrayEncoder, read_samples
 from assay.data.encoding import FittedEncoder, FittedEncoders
 from assay.data.interpolation import Interpolater
+from assay.data.read.arrays import ArrayEncoders, FittedArrayEncoder, read_samples
 from assay.inference import forecast
 from assay.inference.infer import Inference, read_label_column
 from assay.inference.inputs import InputEntry

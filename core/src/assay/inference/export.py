@@ -33,10 +33,10 @@ import numpy as np
 
 from assay import __version__, errors, plugins
 from assay.contracts import ModelExport
-from assay.data import multi_input
-from assay.data.array_input import ArrayEncoders, FittedArrayEncoder, library_samples
 from assay.data.encoding import FittedEncoder, json_safe
-from assay.data.splitsets import SplitsetData
+from assay.data.read import multi_input
+from assay.data.read.arrays import ArrayEncoders, FittedArrayEncoder, library_samples
+from assay.data.read.splitsets import SplitsetData
 from assay.db.queries import experiments as queries
 from assay.experiment import predicting
 from assay.experiment.functions import serialise_functions

@@ -21,11 +21,12 @@ import numpy as np
 import pandas as pd
 
 from assay import errors, plugins
-from assay.data import arraystore, finite, ingest, multi_input
-from assay.data.array_input import ArrayEncoders, library_features, read_samples
-from assay.data.array_pipeline import array_dataset
+from assay.data import arraystore, finite, ingest
+from assay.data.build.arrays import array_dataset
 from assay.data.encoding import FittedEncoders
-from assay.data.splitsets import SplitsetData
+from assay.data.read import multi_input
+from assay.data.read.arrays import ArrayEncoders, library_features, read_samples
+from assay.data.read.splitsets import SplitsetData
 from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as experiment_queries
 from assay.experiment import arrays, predicting

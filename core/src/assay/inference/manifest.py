@@ -156,7 +156,7 @@ class Encoders:
 
 @attrs.frozen
 class Arrays:
-    """How raw sequence or image samples become model input (see :class:`assay.data.array_input.ArrayEncoders`)."""
+    """How raw sequence or image samples become model input (see :class:`assay.data.read.arrays.ArrayEncoders`)."""
 
     kind: str
     sample_shape: list[int]

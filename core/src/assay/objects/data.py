@@ -1,6 +1,6 @@
 """The persisted data objects: :class:`Dataset`, :class:`Splitset` and :class:`Fold`.
 
-A :class:`Splitset` wraps the data layer's :class:`~assay.data.splitsets.SplitsetData`, which the experiment
+A :class:`Splitset` wraps the data layer's :class:`~assay.data.read.splitsets.SplitsetData`, which the experiment
 engine and inference use directly by id; the public object adds nothing they need, so they never import it.
 """
 
@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import ingest, splitting, steps
+from assay.data import ingest, splitting
+from assay.data.build import step_by_step
 from assay.data.encoding import FittedEncoders
 from assay.data.interpolation import Interpolater
-from assay.data.splitsets import SplitsetData
+from assay.data.read.splitsets import SplitsetData
 from assay.data.windows import Window
 from assay.db.models import DatasetRow, FoldRow, SplitsetRow
 from assay.db.queries import data as data_queries
@@ -60,7 +61,7 @@ class Dataset(Persisted):
             source_file_format: ``"csv"``, ``"tsv"`` or ``"parquet"``; by the file's suffix when ``None``.
             dtype: cast the data first: a dtype, or ``{column: dtype}``.
         """
-        df, file_name = steps.read(df_or_path, source_file_format, dtype)
+        df, file_name = step_by_step.read(df_or_path, source_file_format, dtype)
         with ingest.serialize(df) as serialized:
             row = data_queries.store_new_dataset(serialized, ingest.dataset_fields(df, name or file_name))
         return cls(row, df)
@@ -109,7 +110,7 @@ class Dataset(Persisted):
 
             with _renamed("feature_dtype", "dtype"):
                 array, file_name = sequence.read_sequence(ndarray3D_or_npyPath, dtype, "ndarray3D_or_npyPath")
-            return Dataset(steps.make_array_dataset("sequence", array, name or file_name))
+            return Dataset(step_by_step.make_array_dataset("sequence", array, name or file_name))
 
     class Image:
         """Images (samples x channels x height x width) read with Pillow from local files, stored as
@@ -135,7 +136,7 @@ class Dataset(Persisted):
                 sequence.check_dtype(dtype)
                 paths, folder_name = images.image_paths(folder_path, "folder_path")
                 array, _, _ = images.read_images(paths, dtype, "folder_path")
-            return Dataset(steps.make_array_dataset("image", array, name or folder_name))
+            return Dataset(step_by_step.make_array_dataset("image", array, name or folder_name))
 
         @staticmethod
         def from_folder_pillow(folder_path: Any, ingest: bool = True, name: str | None = None, dtype: Any = None,
@@ -170,8 +171,9 @@ class Dataset(Persisted):
             assay.errors.DataError: not one existing column, or a column with missing values; a sequence or image
                 dataset (their labels come from a :class:`Dataset.Tabular` of one row per sample).
         """
-        steps.check_tabular(self._row, "labels come from a Dataset.Tabular of one row per sample, in sample order")
-        return Label(steps.make_label(self._row, self.to_pandas(), columns))
+        step_by_step.check_tabular(
+            self._row, "labels come from a Dataset.Tabular of one row per sample, in sample order")
+        return Label(step_by_step.make_label(self._row, self.to_pandas(), columns))
 
     def make_feature(self, include_columns: Any = None, exclude_columns: Any = None) -> Feature:
         """The feature columns: ``include_columns``, or every column but ``exclude_columns`` (exclude the label
@@ -180,19 +182,19 @@ class Dataset(Persisted):
         For sequences they are features (by name ``feature_3``, AIQC's name ``'3'`` or index) as
         ``Pipeline.Sequence.make``'s ``feature_cols_excluded``; an image feature has every channel."""
         if self.kind != "tabular":
-            return Feature(steps.make_array_feature(self._row, include_columns, exclude_columns))
-        return Feature(steps.make_feature(self._row, self.to_pandas(), include_columns, exclude_columns))
+            return Feature(step_by_step.make_array_feature(self._row, include_columns, exclude_columns))
+        return Feature(step_by_step.make_feature(self._row, self.to_pandas(), include_columns, exclude_columns))
 
     def to_pandas(self) -> pd.DataFrame:
         """The stored data as a DataFrame (read once, then cached); dtypes are those ingested."""
-        steps.check_tabular(self._row, "read its samples with to_numpy()")
+        step_by_step.check_tabular(self._row, "read its samples with to_numpy()")
         if self._frame is None:
             self._frame = ingest.deserialize(self._column("blob"))
         return self._frame
 
     def to_numpy(self) -> np.ndarray:
         """The stored samples of a sequence or image dataset, as stored."""
-        from assay.data.array_input import StoredArray
+        from assay.data.read.arrays import StoredArray
 
         if self.kind == "tabular":
             return self.to_pandas().to_numpy()
@@ -291,13 +293,13 @@ class Splitset(Persisted):
             assay.errors.SplitError: bad sizes, a label of another dataset (tables) or row count (sequences and
                 images), a label with forecasting windows, ``unsupervised_stratify_col``; nothing is stored then.
         """
-        return cls(steps.make_splitset(feature_ids, label_id, size_test, size_validation, bin_count, seed,
+        return cls(step_by_step.make_splitset(feature_ids, label_id, size_test, size_validation, bin_count, seed,
                                        unsupervised_stratify_col))
 
     def make_foldset(self, fold_count: int, bin_count: int | None = None) -> Foldset:
         """Cross-validation folds on the train rows, stratified as the splits (``bin_count`` bins a continuous
         label; default the splitset's); only before the splitset is encoded."""
-        foldset = Foldset(steps.make_foldset(self.refresh()._row, fold_count, bin_count))
+        foldset = Foldset(step_by_step.make_foldset(self.refresh()._row, fold_count, bin_count))
         self._reload()
         return foldset
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as experiment_queries
-from assay.experiment import definition, pruning
-from assay.experiment import search as searching
+from assay.experiment import definition
+from assay.experiment.search import pruning
+from assay.experiment.search import strategies as searching
 from assay.objects import pipeline
 from assay.objects.experiment import Queue
 

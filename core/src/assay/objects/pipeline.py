@@ -15,19 +15,11 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import (
-    array_pipeline,
-    encoding,
-    finite,
-    ingest,
-    interpolation,
-    multi_pipeline,
-    splitting,
-    steps,
-    windows,
-)
-from assay.data.encoding import EncoderStep
-from assay.data.fits import (
+from assay.data import encoding, finite, ingest, interpolation, splitting, windows
+from assay.data.build import arrays as build_arrays
+from assay.data.build import multi_input as build_multi_input
+from assay.data.build import step_by_step
+from assay.data.build.common import (
     Fit,
     as_lists,
     check_label_values,
@@ -35,8 +27,9 @@ from assay.data.fits import (
     fit_step,
     label_is_categorical,
 )
+from assay.data.encoding import EncoderStep
 from assay.data.interpolation import Interpolater
-from assay.data.splitsets import SplitsetData
+from assay.data.read.splitsets import SplitsetData
 from assay.db.models import DatasetRow, FeatureRow, LabelRow, SplitsetRow
 from assay.db.queries import data as data_queries
 from assay.db.queries import steps as step_queries
@@ -146,7 +139,7 @@ class Pipeline:
                 inputs of different sample counts, labels of another count, a text column without an encoder...
                 Nothing is written then.
         """
-        return _public(multi_pipeline.make(inputs, label_df_or_path, label_column, label_dtype, label_encoder,
+        return _public(build_multi_input.make(inputs, label_df_or_path, label_column, label_dtype, label_encoder,
                                            size_test, size_validation, fold_count, bin_count, seed, _tabular_input,
                                            key_column))
 
@@ -278,7 +271,7 @@ class Pipeline:
                     ragged array, NaNs no encoder imputes, a label table whose row count differs from the sample
                     count, encoders that do not fit the shape... Nothing is written then.
             """
-            return _public(array_pipeline.make_sequence(
+            return _public(build_arrays.make_sequence(
                 feature_ndarray3D_or_npyPath, feature_dtype, feature_cols_excluded, feature_encoders,
                 feature_reshape_indices, label_df_or_path, label_dtype, label_column, label_encoder, size_test,
                 size_validation, fold_count, bin_count, seed, feature_window, feature_interpolaters))
@@ -330,7 +323,7 @@ class Pipeline:
                     file, images of mixed size or mode, a URL, a label table of the wrong length, encoders that
                     do not fit the shape... Nothing is written then.
             """
-            return _public(array_pipeline.make_image(
+            return _public(build_arrays.make_image(
                 feature_folder_or_urls, feature_dtype, feature_encoders, feature_reshape_indices, label_df_or_path,
                 label_column, label_encoder, size_test, size_validation, fold_count, bin_count, seed))
 
@@ -470,8 +463,8 @@ def _check_window_encoders(fits: list[Fit]) -> None:
             )
 
 
-def _tabular_input(spec: multi_pipeline.InputSpec, samples: dict[str, np.ndarray],
-                   folds: list[dict[str, np.ndarray]], settings: dict[str, Any]) -> multi_pipeline.InputRows:
+def _tabular_input(spec: build_multi_input.InputSpec, samples: dict[str, np.ndarray],
+                   folds: list[dict[str, np.ndarray]], settings: dict[str, Any]) -> build_multi_input.InputRows:
     """A table of a multi-input splitset, planned and fitted as ``Pipeline.Tabular.make`` would, unsupervised and
     on the shared splits and folds."""
     options = spec.options
@@ -481,7 +474,7 @@ def _tabular_input(spec: multi_pipeline.InputSpec, samples: dict[str, np.ndarray
     plan = attrs.evolve(plan, samples=samples, folds=folds, settings=settings, parts=parts)
     fits, _ = _fit_all(plan)
     feature_names = [n for fit in fits for n in fit.names] + list(plan.passthrough)
-    return multi_pipeline.InputRows(
+    return build_multi_input.InputRows(
         name=spec.name, kind="tabular", dataset=("tabular", plan.df, plan.name),
         features=dict(columns=plan.feature_columns, columns_excluded=plan.excluded,
                       dtypes=ingest.dtype_names(plan.features)),
@@ -589,12 +582,12 @@ def plan_encoding(splitset_id: int) -> PendingEncoding | None:
     if feature.kind not in (None, "tabular"):
         return _plan_array_encoding(splitset, feature, label_row)
     encodersets = step_queries.encodersets(feature.id)
-    feature_steps = [steps.coder_step(row) for row in step_queries.coders(encoderset_id=encodersets[0].id)] \
+    feature_steps = [step_by_step.coder_step(row) for row in step_queries.coders(encoderset_id=encodersets[0].id)] \
         if encodersets else []
     label_coders = [] if label_row is None else step_queries.coders(label_id=label_row.id)
-    label_step = steps.coder_step(label_coders[0]) if label_coders else None
+    label_step = step_by_step.coder_step(label_coders[0]) if label_coders else None
 
-    df = steps.frame(splitset.dataset_id)
+    df = step_by_step.frame(splitset.dataset_id)
     label = None if label_row is None else df[label_row.column]
     if label_step is not None:
         label_step.columns = [label_row.column]
@@ -646,19 +639,19 @@ def plan_encoding(splitset_id: int) -> PendingEncoding | None:
 def _plan_array_encoding(splitset: SplitsetRow, feature: FeatureRow, label_row: LabelRow | None) -> PendingEncoding:
     """The encoders of a sequence or image splitset made step by step, planned and fitted by the code of
     ``Pipeline.Sequence/Image.make`` (the stored samples are read into memory to fit them)."""
-    from assay.data.array_input import StoredArray
+    from assay.data.read.arrays import StoredArray
 
     dataset = data_queries.row(DatasetRow, splitset.dataset_id, "Dataset")
     stored = StoredArray.load(dataset.id, dataset.shape, dataset.dtypes, dataset.columns)
     array = stored.rows(np.arange(dataset.row_count))
     encodersets = step_queries.encodersets(feature.id)
-    feature_steps = [steps.array_coder_step(row, feature)
+    feature_steps = [step_by_step.array_coder_step(row, feature)
                      for row in step_queries.coders(encoderset_id=encodersets[0].id)] if encodersets else []
     labels = None
     if label_row is not None:
         label_coders = step_queries.coders(label_id=label_row.id)
-        labels = array_pipeline.stored_labels(steps.frame(label_row.dataset_id), label_row.column,
-                                              steps.coder_step(label_coders[0]) if label_coders else None)
+        labels = build_arrays.stored_labels(step_by_step.frame(label_row.dataset_id), label_row.column,
+                                              step_by_step.coder_step(label_coders[0]) if label_coders else None)
     samples = {split: np.asarray(rows, dtype=np.int64)
                for split, rows in data_queries.column_value(SplitsetRow, splitset.id, "samples").items()}
     folds = [{split: np.asarray(rows, dtype=np.int64) for split, rows in fold.samples.items()}
@@ -667,11 +660,11 @@ def _plan_array_encoding(splitset: SplitsetRow, feature: FeatureRow, label_row: 
     kept = [names.index(c) for c in feature.columns]
     settings = dict(size_test=splitset.size_test, size_validation=splitset.size_validation,
                     fold_count=splitset.fold_count, bin_count=splitset.bin_count, seed=splitset.seed)
-    interpolaters = array_pipeline.interpolaters_of(feature.kind, array, names, kept, feature.interpolaters)
-    plan = array_pipeline.stored_plan(feature.kind, array, names, kept, feature_steps, feature.reshape_indices, labels,
+    interpolaters = build_arrays.interpolaters_of(feature.kind, array, names, kept, feature.interpolaters)
+    plan = build_arrays.stored_plan(feature.kind, array, names, kept, feature_steps, feature.reshape_indices, labels,
                                       samples, folds, settings, interpolaters)
-    fitted = array_pipeline.fit(plan)
-    label_shape, _, encoders = array_pipeline.encoded_rows(plan, fitted)
+    fitted = build_arrays.fit(plan)
+    label_shape, _, encoders = build_arrays.encoded_rows(plan, fitted)
     label_updates = None
     if labels is not None:
         label_fit = fitted.label_fit
@@ -703,8 +696,8 @@ def _plan_inputs_encoding(splitset: SplitsetRow) -> PendingEncoding:
             shapes_of.append((entry["name"], dict(features_shape=row.features_shape, feature_names=row.feature_names)))
     label_row = data_queries.row(LabelRow, splitset.label_id, "Label")
     label_coders = step_queries.coders(label_id=label_row.id)
-    label_step = steps.coder_step(label_coders[0]) if label_coders else None
-    label = steps.frame(splitset.dataset_id)[label_row.column]
+    label_step = step_by_step.coder_step(label_coders[0]) if label_coders else None
+    label = step_by_step.frame(splitset.dataset_id)[label_row.column]
     if label_step is not None:
         label_step.columns = [label_row.column]
     samples = data_queries.column_value(SplitsetRow, splitset.id, "samples")

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Text, cast, func, select
 
-from assay.db import jsontype, search_queries
+from assay.db import jsontype
 from assay.db.engine import session_scope
 from assay.db.models import (
     AlgorithmRow,
@@ -18,6 +18,7 @@ from assay.db.models import (
     PredictorRow,
     QueueRow,
 )
+from assay.db.queries import search as search_queries
 
 
 def queue_objective(queue_id: int) -> dict[str, str] | None:

@@ -5,7 +5,7 @@ Everything is read and checked first (every input's sample count against the oth
 own parameters), then the splits and folds are made once from the label and shared by every input, every input's
 encoders are fitted on those same train rows (and each fold's), and one transaction writes the label dataset, each
 input's dataset, feature, splitset and encoders, and the multi-input splitset that lists the inputs in order (see
-:mod:`assay.data.multi_input` for how they are read back). Bad input never leaves rows behind.
+:mod:`assay.data.read.multi_input` for how they are read back). Bad input never leaves rows behind.
 
 An input is a dict: ``dict(df_or_path=..., feature_cols_excluded=..., feature_encoders=[...])`` for a table,
 ``dict(feature_ndarray3D_or_npyPath=..., ...)`` for sequences and ``dict(feature_folder_or_urls=..., ...)`` for
@@ -23,9 +23,12 @@ import attrs
 import numpy as np
 
 from assay import errors
-from assay.data import array_pipeline, arraystore, encoding, fits, images, ingest, multi_input, sequence, splitting
-from assay.data.multi_input import qualified
-from assay.data.splitsets import SplitsetData
+from assay.data import arraystore, encoding, images, ingest, sequence, splitting
+from assay.data.build import arrays as build_arrays
+from assay.data.build import common
+from assay.data.read import multi_input
+from assay.data.read.multi_input import qualified
+from assay.data.read.splitsets import SplitsetData
 from assay.db.queries import data as data_queries
 
 #: each kind's data parameter and the other parameters an input of that kind takes
@@ -155,23 +158,23 @@ def _array_rows(read: _Read, samples: dict[str, np.ndarray], folds: list[dict[st
         array, _, _ = images.read_images(read.value, options["feature_dtype"], "feature_folder_or_urls")
         names = images.channel_names(array.shape[1])
         kept = list(range(len(names)))
-    plan = array_pipeline.plan(spec.kind, array, read.name, names, kept, options["feature_encoders"],
+    plan = build_arrays.plan(spec.kind, array, read.name, names, kept, options["feature_encoders"],
                                options["feature_reshape_indices"], None, None, None, None, None, settings["seed"])
     plan = attrs.evolve(plan, samples=samples, folds=folds, settings=settings)
-    fitted = array_pipeline.fit(plan)
+    fitted = build_arrays.fit(plan)
     kept_names = [names[i] for i in kept]
     sha256 = arraystore.fingerprint(array)
-    encoders = [array_pipeline.step_rows(step, kept_names, {index: models[position]
+    encoders = [build_arrays.step_rows(step, kept_names, {index: models[position]
                                                             for index, models in fitted.by_fold.items()})
                 for position, step in enumerate(plan.steps)]
     return InputRows(
         name=spec.name, kind=spec.kind,
-        dataset=("array", sha256, lambda: array_pipeline.array_dataset(spec.kind, array, read.name, names, sha256,
+        dataset=("array", sha256, lambda: build_arrays.array_dataset(spec.kind, array, read.name, names, sha256,
                                                                        fitted.statistics)),
         features=dict(columns=kept_names, columns_excluded=[n for i, n in enumerate(names) if i not in kept],
                       dtypes={name: str(array.dtype) for name in kept_names}, kind=spec.kind,
                       sample_shape=[int(s) for s in array.shape[1:]], reshape_indices=plan.reshape_indices,
-                      layout="reshaped" if plan.reshape_indices is not None else array_pipeline.LAYOUTS[spec.kind]),
+                      layout="reshaped" if plan.reshape_indices is not None else build_arrays.LAYOUTS[spec.kind]),
         splitset=dict(features_shape=list(fitted.features_shape), feature_names=kept_names),
         encoders=encoders,
     )
@@ -234,14 +237,14 @@ def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any
          size_test: Any, size_validation: Any, fold_count: Any, bin_count: Any, seed: Any,
          fit_tabular: TabularFitter, key_column: Any = None) -> SplitsetData:
     """Check, split, fit and store a multi-input splitset; see the module docstring."""
-    array_pipeline.check_common(seed, size_test, size_validation, fold_count)
+    build_arrays.check_common(seed, size_test, size_validation, fold_count)
     specs = parse_inputs(inputs)
     if label_df_or_path is None:
         raise errors.DataError("label_df_or_path", "give the labels: a DataFrame or file with one row per sample, "
                                "in the inputs' sample order")
     reads = [_read(spec) for spec in specs]
     multi_input.check_counts([read.count for read in reads], [spec.name for spec in specs], "inputs")
-    labels = array_pipeline.read_labels(label_df_or_path, label_column, label_dtype, label_encoder, reads[0].count)
+    labels = build_arrays.read_labels(label_df_or_path, label_column, label_dtype, label_encoder, reads[0].count)
     if key_column is not None:
         reads = _check_keys(reads, labels, key_column)
     reads = _without_label(reads, labels.column)
@@ -256,7 +259,7 @@ def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any
     label_fit = None
     if labels.step is not None:
         frame = labels.series.to_frame()
-        label_fit = fits.fit_step(labels.step, frame, frame.iloc[samples["train"]],
+        label_fit = common.fit_step(labels.step, frame, frame.iloc[samples["train"]],
                                   [frame.iloc[fold["train"]] for fold in folds], [])
     classes = (encoding.label_classes(labels.step, label_fit.by_fold[None] if label_fit else None, labels.series)
                if labels.is_categorical else [])
@@ -277,7 +280,7 @@ def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any
         class_counts=({str(k): int(v) for k, v in labels.series.value_counts(sort=False).items()}
                       if labels.is_categorical else None),
     )
-    split_fields = dict(samples=fits.as_lists(samples), split_sizes={s: len(r) for s, r in samples.items()},
+    split_fields = dict(samples=common.as_lists(samples), split_sizes={s: len(r) for s, r in samples.items()},
                         **settings)
     parent_features = dict(
         columns=[qualified(i.name, c) for i in fitted_inputs for c in i.features["columns"]], columns_excluded=[],
@@ -303,7 +306,7 @@ def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any
                                       encoders=rows.encoders))
         splitset_row, _, _ = data_queries.store_multi_splitset(
             (serialized_label, ingest.dataset_fields(labels.df, labels.name)), label_columns, parent_features,
-            parent, stored_inputs, [fits.as_lists(fold) for fold in folds],
-            [fits.encoder_rows(label_fit)] if label_fit is not None else [],
+            parent, stored_inputs, [common.as_lists(fold) for fold in folds],
+            [common.encoder_rows(label_fit)] if label_fit is not None else [],
         )
     return SplitsetData.of(splitset_row)

@@ -1,11 +1,11 @@
 """Search strategies: which combinations of hyperparameters a queue runs, chosen by a grid or by Optuna's samplers.
 
 ``grid`` and ``random`` make every combination up front. ``tpe``, ``gp`` and ``cmaes`` are adaptive: a worker
-that finds nothing queued asks the sampler for the next combination (:mod:`assay.experiment.adaptive`).
+that finds nothing queued asks the sampler for the next combination (:mod:`assay.experiment.search.adaptive`).
 
 Optuna is used as a library only. assay's database stays the one store: an in-memory Optuna study holds the
 stored combinations (finished ones with their objective value, pruned ones with the value they stopped at,
-running ones as pending; each process keeps it and reads only what changed, :mod:`assay.experiment.search_study`),
+running ones as pending; each process keeps it and reads only what changed, :mod:`assay.experiment.search.study`),
 and the sampler, seeded from the queue's seed and the combination's index, proposes the next. The sampler's own
 per-trial state (Optuna's system attrs, such as CMA-ES's optimizer) is stored with the combination, so a search
 rebuilt after a crash continues exactly.
@@ -23,7 +23,7 @@ import numpy as np
 
 from assay import errors, plugins, space
 from assay.db import jsontype
-from assay.db.search_queries import CombinationTrial
+from assay.db.queries.search import CombinationTrial
 
 STRATEGIES = ("grid", "random", "tpe", "gp", "cmaes")
 ADAPTIVE = frozenset({"tpe", "gp", "cmaes"})

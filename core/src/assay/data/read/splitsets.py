@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import ingest, multi_input, sequence_windows, windows
-from assay.data.array_input import ArrayEncoders, FittedArrayEncoder, StoredArray
+from assay.data import ingest, sequence_windows, windows
 from assay.data.encoding import FittedEncoder, FittedEncoders
 from assay.data.interpolation import Interpolater
+from assay.data.read import multi_input
+from assay.data.read.arrays import ArrayEncoders, FittedArrayEncoder, StoredArray
 from assay.db.models import DatasetRow, EncoderSpecRow, FeatureRow, FittedEncoderRow, FoldRow, LabelRow, SplitsetRow
 from assay.db.queries import data as queries
 
@@ -36,7 +37,7 @@ class SplitsetData:
     def load(cls, splitset_id: int) -> SplitsetData:
         """The splitset with this id; raises :class:`~assay.errors.NotFoundError` when there is none.
 
-        A multi-input splitset comes back as a :class:`~assay.data.multi_input.MultiInputData` (the same contract,
+        A multi-input splitset comes back as a :class:`~assay.data.read.multi_input.MultiInputData` (the same contract,
         with a list of feature arrays and shapes)."""
         return cls.of(queries.row(SplitsetRow, splitset_id, "Splitset"))
 

@@ -1,7 +1,7 @@
 """The queries of adaptive search and pruning: a queue's search settings, its trials, adding a combination.
 
 Every function is named for what it returns or does; the engine (:mod:`assay.experiment.search`,
-:mod:`assay.experiment.adaptive`, :mod:`assay.experiment.pruning`) holds the logic and never writes SQL.
+:mod:`assay.experiment.search.adaptive`, :mod:`assay.experiment.search.pruning`) holds the logic and never writes SQL.
 """
 
 from __future__ import annotations

@@ -26,7 +26,6 @@ from assay.data import (
     array_encoding,
     arraystore,
     encoding,
-    fits,
     images,
     ingest,
     sequence,
@@ -35,8 +34,9 @@ from assay.data import (
     windows,
 )
 from assay.data.array_encoding import ArrayStep
+from assay.data.build import common
 from assay.data.interpolation import Interpolater
-from assay.data.splitsets import SplitsetData
+from assay.data.read.splitsets import SplitsetData
 from assay.db.queries import data as data_queries
 
 NAN_PROBE_SAMPLES = 200
@@ -92,8 +92,8 @@ def read_labels(label_df_or_path: Any, label_column: Any, label_dtype: Any, labe
         step = encoding.parse_spec(label_encoder, "label_encoder", "label", 0)
         step.columns = [label_column]
     label = df[label_column]
-    fits.check_label_values(label)
-    return _Labels(df, name, label_column, step, fits.label_is_categorical(label, step))
+    common.check_label_values(label)
+    return _Labels(df, name, label_column, step, common.label_is_categorical(label, step))
 
 
 @attrs.frozen
@@ -222,7 +222,7 @@ def fit(plan: _Plan) -> _Fitted:
     if plan.labels is not None and plan.labels.step is not None:
         fold_trains = [fold["train"] for fold in plan.folds]
         frame = plan.labels.series.to_frame()
-        label_fit = fits.fit_step(plan.labels.step, frame, frame.iloc[plan.samples["train"]],
+        label_fit = common.fit_step(plan.labels.step, frame, frame.iloc[plan.samples["train"]],
                                   [frame.iloc[rows] for rows in fold_trains], [])
     return _Fitted(by_fold, tuple(int(s) for s in shapes[None]), statistics, label_fit)
 
@@ -292,7 +292,7 @@ def stored_labels(df: pd.DataFrame, column: str, step: Any) -> _Labels:
     """A stored label table (one row per sample) and its label encoder step."""
     if step is not None:
         step.columns = [column]
-    return _Labels(df, None, column, step, fits.label_is_categorical(df[column], step))
+    return _Labels(df, None, column, step, common.label_is_categorical(df[column], step))
 
 
 def encoded_rows(plan: _Plan, fitted: _Fitted) -> tuple[list[int] | None, list[Any], list[Any]]:
@@ -307,7 +307,7 @@ def encoded_rows(plan: _Plan, fitted: _Fitted) -> tuple[list[int] | None, list[A
     if plan.window is not None:
         windows_check_invertible(plan, fitted)
         label_shape = list(fitted.features_shape) if plan.window.record_shifted else None
-    encoders = [fits.encoder_rows(fitted.label_fit)] if fitted.label_fit is not None else []
+    encoders = [common.encoder_rows(fitted.label_fit)] if fitted.label_fit is not None else []
     encoders += [step_rows(step, plan.kept_names, {index: models[position]
                                                    for index, models in fitted.by_fold.items()})
                  for position, step in enumerate(plan.steps)]
@@ -342,12 +342,12 @@ def write(plan: _Plan, fitted: _Fitted) -> SplitsetData:
                 layout="reshaped" if plan.reshape_indices is not None else LAYOUTS[plan.kind],
             ),
             splitset=dict(
-                samples=fits.as_lists(plan.samples), split_sizes={s: len(r) for s, r in plan.samples.items()},
+                samples=common.as_lists(plan.samples), split_sizes={s: len(r) for s, r in plan.samples.items()},
                 features_shape=list(fitted.features_shape), label_shape=label_shape, feature_names=kept_names,
                 window=None if plan.window is None else plan.window.to_json(),
                 interpolaters=[step.to_json() for step in plan.interpolaters] or None, **plan.settings,
             ),
-            folds=[fits.as_lists(fold) for fold in plan.folds],
+            folds=[common.as_lists(fold) for fold in plan.folds],
             encoders=encoders,
         )
     data = SplitsetData(splitset_row)
@@ -370,7 +370,7 @@ def array_dataset(kind: str, array: np.ndarray, name: str | None, names: list[st
 
 def step_rows(step: ArrayStep, columns: list[str], by_fold: dict[int | None, Any],
                ) -> tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]:
-    """An array step as :func:`assay.db.queries.data.store_array_splitset` stores it (see ``fits.encoder_rows``)."""
+    """An array step as :func:`assay.db.queries.data.store_array_splitset` stores it (see ``common.encoder_rows``)."""
     family = step.family
     spec = dict(
         role="feature", position=step.position, family=family.name,

@@ -4,7 +4,7 @@
 SQLite: ``BEGIN IMMEDIATE``), so two workers never add a combination at the same time: the second one sees the
 first one's jobs queued and claims one of them instead. Inside that transaction the sampler sees every stored
 combination (running ones as pending), proposes the next, and its jobs (every fold x repeat) are stored queued.
-Each process keeps the queue's study (:class:`assay.experiment.search_study.SearchStudy`) and reads only the
+Each process keeps the queue's study (:class:`assay.experiment.search.study.SearchStudy`) and reads only the
 combinations added or finished since its last proposal.
 Any claim loop (in-process ``run_jobs``, ``workers=N``, Dask, ``assay worker``) grows a queue the same way,
 because :func:`assay.experiment.claiming.claim_next` calls :func:`extend` when nothing is left to claim.
@@ -16,10 +16,10 @@ import functools
 import threading
 from typing import TYPE_CHECKING
 
-from assay.db import search_queries as queries
 from assay.db.engine import current_url, session_scope
-from assay.experiment import search
-from assay.experiment.search_study import SearchStudy, StaleStudy
+from assay.db.queries import search as queries
+from assay.experiment.search import strategies
+from assay.experiment.search.study import SearchStudy, StaleStudy
 from assay.experiment.timing import STORAGE_TIMER
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def settings(queue_id: int) -> queries.SearchSettings:
 
 def is_adaptive(queue_id: int) -> bool:
     """Whether the queue's combinations are added as results arrive."""
-    return settings(queue_id).search in search.ADAPTIVE
+    return settings(queue_id).search in strategies.ADAPTIVE
 
 
 def extend(queue_id: int) -> bool:
@@ -50,7 +50,7 @@ def extend(queue_id: int) -> bool:
     exist, or a finite space has no unused combination left: the queue's job count then shrinks to what exists).
     """
     config = settings(queue_id)
-    if config.search not in search.ADAPTIVE or config.search_count is None:
+    if config.search not in strategies.ADAPTIVE or config.search_count is None:
         return False
     with STORAGE_TIMER.measure("search"), session_scope() as session:
         queries.lock_queue(session, queue_id)
@@ -102,7 +102,7 @@ def _current_study(session: Session, config: queries.SearchSettings) -> SearchSt
             study = None
     if study is None:
         objective = config.objective or {"metric": "loss", "split": split or "validation", "direction": "minimize"}
-        study = SearchStudy(config.search, search.loaded_space(config.space), objective, config.seed,
+        study = SearchStudy(config.search, strategies.loaded_space(config.space), objective, config.seed,
                             config.search_count)
         study.update(queries.combination_trials(session, config.queue_id, config.hyperparamset_id, split))
     _STUDIES[key] = study  # last in the dict: the most recently used
