@@ -81,11 +81,15 @@ def main() -> None:
                 thousand_body = {"rows": thousand.to_dict(orient="records")}
                 for _ in range(20):
                     client.post(f"{url}/predict", json=one_body)
-                served_one = []
+                served_one, handling, predicting = [], [], []
                 for _ in range(args.requests):
                     started = time.perf_counter()
-                    client.post(f"{url}/predict", json=one_body).raise_for_status()
+                    answer = client.post(f"{url}/predict", json=one_body)
                     served_one.append(time.perf_counter() - started)
+                    answer.raise_for_status()
+                    timings = dict(part.strip().split(";dur=") for part in answer.headers["server-timing"].split(","))
+                    handling.append(float(timings["app"]) - float(timings["predict"]))
+                    predicting.append(float(timings["predict"]))
                 served_thousand = []
                 for _ in range(20):
                     started = time.perf_counter()
@@ -101,6 +105,13 @@ def main() -> None:
     print(f"{'1 row p50 (ms)':<28}{p50_local:>16.2f}{p50_served:>14.2f}{p50_served - p50_local:>10.2f}")
     p99_local, p99_served = percentile(local_one, 0.99) * 1e3, percentile(served_one, 0.99) * 1e3
     print(f"{'1 row p99 (ms)':<28}{p99_local:>16.2f}{p99_served:>14.2f}{p99_served - p99_local:>10.2f}")
+    print(f"{'1 row, in the server (ms)':<28}{'':>16}{statistics.median(predicting):>14.2f}{'':>10}  bundle.predict "
+          "in the server (Server-Timing)")
+    print(f"{'1 row, server handling (ms)':<28}{'':>16}{statistics.median(handling):>14.2f}{'':>10}  parsing, checks, "
+          "thread hop, JSON out")
+    transport = statistics.median([total * 1e3 - handled - predicted for total, handled, predicted
+                                   in zip(served_one, handling, predicting, strict=True)])
+    print(f"{'1 row, HTTP + client (ms)':<28}{'':>16}{transport:>14.2f}")
     rate_local = 1000 / statistics.median(local_thousand)
     rate_served = 1000 / statistics.median(served_thousand)
     print(f"{'1,000 rows (rows/s)':<28}{rate_local:>16.0f}{rate_served:>14.0f}{rate_served / rate_local:>9.2f}x")

@@ -96,15 +96,23 @@ def table(rows: Any, schema: InputSchema, field: str) -> pd.DataFrame:
                 raise RequestError(422, f"{field}[{index}].{column}",
                                    f"expected {_KIND_NAMES[kinds[column]]} (the column was "
                                    f"{schema.feature_dtypes[column]} in training), got {_shown(row[column])}")
-    frame = pd.DataFrame.from_records(rows, columns=features)
-    return _cast(frame, schema)
+    columns = {}
+    for column in features:  # one array per column: much faster than DataFrame.from_records for a few rows
+        values = [row[column] for row in rows]
+        dtype = schema.feature_dtypes[column]
+        if kinds[column] == "number" or (kinds[column] == "integer" and None not in values):
+            columns[column] = np.asarray([np.nan if value is None else value for value in values],
+                                         dtype=dtype if kinds[column] == "integer" else np.float64)
+        else:
+            columns[column] = values
+    return _cast(pd.DataFrame(columns), schema)
 
 
 def _cast(frame: pd.DataFrame, schema: InputSchema) -> pd.DataFrame:
     """Numeric columns in their training dtype where their values allow (JSON has one number type)."""
     for column in frame.columns:
         dtype = schema.feature_dtypes.get(column)
-        if dtype is None or _kind_of(str(dtype)) not in ("number", "integer"):
+        if dtype is None or _kind_of(str(dtype)) not in ("number", "integer") or str(frame[column].dtype) == dtype:
             continue
         if frame[column].isna().any() and _kind_of(str(dtype)) == "integer":
             frame[column] = frame[column].astype("float64")
