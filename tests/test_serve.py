@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -252,3 +253,44 @@ def test_request_checks_turn_nested_lists_and_base64_images_into_samples():
     assert images[0, 0, 2, 3] == 11
     assert wrong.value.field == "images[0]"
     assert "RGB" in wrong.value.message
+
+
+def test_a_two_input_model_answers_inputs_by_name_with_base64_images(tmp_path):
+    import base64
+
+    from test_multi_input import _keras_queue, make_galaxies
+
+    from assay.db import engine as db_engine
+
+    assay.setup(f"sqlite:///{tmp_path / 'assay.sqlite3'}")
+    splitset = make_galaxies()
+    queue = _keras_queue(splitset)
+    queue.run_jobs(progress=False)
+    path = queue.predictors[0].export(tmp_path / "galaxy.assay")
+    db_engine.dispose()
+    galaxies = datum.galaxy_morphology()
+    rows = splitset.row_indices("test")[:4]
+    table, images = galaxies["table"].iloc[rows], [galaxies["images"][i] for i in rows]
+    photos = [base64.b64encode(Path(image).read_bytes()).decode() for image in images]
+    wanted = assay.load_bundle(path).predict([table, images]).to_dict(orient="records")
+
+    process, url = start(path)
+    try:
+        answer = httpx.post(f"{url}/predict", json={"inputs": {"table": records(table), "photo": photos}},
+                            timeout=60)
+        missing = httpx.post(f"{url}/predict", json={"inputs": {"table": records(table)}}, timeout=60)
+        broken = httpx.post(f"{url}/predict", json={"inputs": {"table": records(table),
+                                                               "photo": ["bm90IGFuIGltYWdl", *photos[1:]]}},
+                            timeout=60)
+        schema = httpx.get(f"{url}/schema").json()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+    assert answer.status_code == 200, answer.text
+    assert_same(answer.json()["predictions"], wanted)
+    assert missing.status_code == 422
+    assert missing.json()["field"] == "inputs.photo"
+    assert broken.status_code == 422
+    assert broken.json()["field"] == "inputs.photo[0]"
+    assert [(one["name"], one["kind"]) for one in schema["inputs"]] == [("table", "tabular"), ("photo", "image")]
