@@ -185,8 +185,8 @@ def export_model(trained: Trained, splitset: Any, classes: int) -> tuple[ModelEx
         loaded = backend.model_from_export(exported.data, exported.format)
         expected = predicting.predict(backend, analysis_type, None, model, samples, class_count=classes or None)
         got = predicting.predict(backend, analysis_type, None, loaded, samples, class_count=classes or None)
-    except (errors.ModelExportError, errors.ModelLoadError) as exc:
-        return None, Export(exported=False, reason=str(exc), seconds=time.perf_counter() - started)
+    except errors.AssayError as exc:  # not exportable, or the program does not load or predict (a Keras Lambda)
+        return None, Export(exported=False, reason=" ".join(str(exc).split()), seconds=time.perf_counter() - started)
     difference = _largest_difference(expected, got, classes)
     rows = len(samples["features"][0] if isinstance(samples["features"], (list, tuple)) else samples["features"])
     seconds = time.perf_counter() - started
