@@ -27,8 +27,8 @@ TEST_REQUIREMENTS = ["tensorflow-cpu", "psycopg[binary]", "distributed", "cmaes"
                      "hypothesis",
                      # the dashboard's tests: its HTTP test client, a real browser's driver, a real Jupyter kernel
                      "httpx", "selenium", "nbclient", "nbformat", "ipykernel"]
-#: extras of the core the tests use: the web dashboard (Starlette, uvicorn, Jinja2)
-CORE_EXTRAS = "[dashboard]"
+#: extras of the core the tests use: the web dashboard (Starlette, uvicorn, Jinja2) and assay serve
+CORE_EXTRAS = "[dashboard,serve]"
 # two pytest workers share two cores: one BLAS/OpenMP/TensorFlow thread each, or they oversubscribe
 SINGLE_THREADED = dict.fromkeys(
     ["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
