@@ -228,9 +228,9 @@ def upgraded_step_by_step_kinds(request, tmp_path) -> str:
 
 def test_what_0007_stored_reads_back_and_its_labels_take_an_interpolater_after_the_upgrade(
         upgraded_step_by_step_kinds):
+    from assay.data.build.step_by_step_encoders import plan_encoding
     from assay.db.models import LabelRow
     from assay.db.queries import steps as step_queries
-    from assay.objects.pipeline import plan_encoding
 
     with db_engine.session_scope() as session:
         assert all(row.interpolater is None for row in session.scalars(select(LabelRow)))

@@ -350,7 +350,7 @@ def test_a_workers_kept_study_sees_every_run_another_worker_process_finished(any
 
     from assay.db.queries import search as search_queries
     from assay.experiment import claiming, runner
-    from assay.experiment.search import adaptive, strategies
+    from assay.experiment.search import adaptive, space_checks
     from assay.experiment.search.study import SearchStudy
     from assay.experiment.workers.local import worker_environment
 
@@ -369,9 +369,8 @@ def test_a_workers_kept_study_sees_every_run_another_worker_process_finished(any
 
     # what a study built from scratch (a fresh process) proposes next
     config = adaptive.settings(queue.id)
-    with session_scope() as session:
-        trials = search_queries.combination_trials(session, queue.id, config.hyperparamset_id, "validation")
-    fresh = SearchStudy(config.search, strategies.loaded_space(config.space), config.objective, config.seed,
+    trials = search_queries.combination_trials(queue.id, config.hyperparamset_id, "validation")
+    fresh = SearchStudy(config.search, space_checks.loaded_space(config.space), config.objective, config.seed,
                         config.search_count)
     fresh.update(trials)
     expected, _ = fresh.propose()

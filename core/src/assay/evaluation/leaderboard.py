@@ -19,6 +19,7 @@ import pyarrow.json as pa_json
 from assay import errors, plugins
 from assay.db import jsontype
 from assay.db.queries import results as queries
+from assay.db.queries import search as search_queries
 
 #: the columns every metrics table starts with; hyperparameters come after ``combo_index``
 ID_COLUMNS = ["queue_id", "job_id", "predictor_id", "run_index", "combo_index"]
@@ -285,7 +286,7 @@ def leaderboard(queue_id: int, split: str | None = None, metric: str | None = No
         board.insert(1, "best_predictor_id", best)
         hyperparameters = _combo_hyperparameters(combos, list(grid)).reindex(board.index)
         board = pd.concat([hyperparameters, board], axis=1).reset_index()
-        board["pruned"] = board["combo_index"].isin(queries.pruned_combo_indexes(queue_id))
+        board["pruned"] = board["combo_index"].isin(search_queries.pruned_combo_indexes(queue_id))
         # a pruned combination stopped early: it is listed after every other one and never ranked best
         board = board.sort_values(
             ["pruned", f"{metric}_mean", f"{metric}_std", "combo_index"],

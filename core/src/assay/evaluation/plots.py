@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from assay import errors, plugins
 from assay.contracts import PredictionData
 from assay.db.queries import results as queries
+from assay.db.queries import search as search_queries
 from assay.evaluation import importance
 from assay.evaluation import leaderboard as tables
 
@@ -442,7 +443,8 @@ def plot_performance(queue_id: int, split: str | None = None, metric: str | None
         bar = figure.colorbar(points, ax=overview, label="combination")
         if combo_count <= 12:
             bar.set_ticks(range(combo_count))
-    scores = chosen[metric].where(~chosen["predictor_id"].isin(queries.pruned_predictor_ids(queue_id)))  # never best
+    pruned = search_queries.pruned_predictor_ids(queue_id)  # never the best
+    scores = chosen[metric].where(~chosen["predictor_id"].isin(pruned))
     if scores.notna().any():
         best = scores.idxmax() if better_high else scores.idxmin()
         overview.scatter([x[best]], [scores[best]], marker="*", s=220, color=COLORS[3], edgecolors="black",

@@ -319,7 +319,7 @@ def _failures(queue: _Queue, status: dict[str, Any]) -> dict[str, Any] | None:
 
 def _search(queue: _Queue, board: pd.DataFrame) -> dict[str, Any]:
     """How the combinations were chosen and, once results exist, the search history and hyperparameter importance."""
-    settings = experiment_queries.search_settings(queue.hyperparamset_id)
+    settings = experiment_queries.search_summary(queue.hyperparamset_id)
     figures = []
     if not board.empty:
         figures.append(figure_data("the optimisation history", search_plots.plot_search_history, queue.id))

@@ -16,9 +16,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from assay import errors
-from assay.db.engine import session_scope
 from assay.db.queries import search as queries
-from assay.experiment.search import strategies
+from assay.experiment.search import space_checks, strategies
 
 COLORS = {"complete": "#1f77b4", "pruned": "#7f7f7f", "best": "#d62728"}
 
@@ -42,11 +41,9 @@ def search_history(queue_id: int) -> pd.DataFrame:
     ``epochs`` (epochs trained by all its runs), and ``best_so_far`` (the best complete value up to this row).
     ``frame.attrs`` holds ``metric``, ``split`` and ``direction``.
     """
-    with session_scope() as session:
-        settings = queries.search_settings(session, queue_id)
+    settings = queries.search_settings(queue_id)
     objective = _objective(queue_id, settings)
-    with session_scope() as session:
-        trials = queries.combination_trials(session, queue_id, settings.hyperparamset_id, objective["split"])
+    trials = queries.combination_trials(queue_id, settings.hyperparamset_id, objective["split"])
     names = list(settings.space)
     records = []
     for trial in trials:
@@ -106,15 +103,13 @@ def hyperparameter_importance(queue_id: int) -> pd.Series:
     """
     import optuna
 
-    with session_scope() as session:
-        settings = queries.search_settings(session, queue_id)
+    settings = queries.search_settings(queue_id)
     objective = _objective(queue_id, settings)
-    with session_scope() as session:
-        trials = queries.combination_trials(session, queue_id, settings.hyperparamset_id, objective["split"])
-    checked = strategies.loaded_space(settings.space)
+    trials = queries.combination_trials(queue_id, settings.hyperparamset_id, objective["split"])
+    checked = space_checks.loaded_space(settings.space)
     complete = [trial for trial in trials if strategies.combination_value(trial, objective["metric"])[0] == "complete"]
     varied = [name for name, values in checked.items()
-              if len({strategies._key({name: t.hyperparameters.get(name)}) for t in complete}) > 1]
+              if len({space_checks.combination_key({name: t.hyperparameters.get(name)}) for t in complete}) > 1]
     if len(complete) < 2 or not varied:
         raise errors.ValidationError(
             "queue", f"queue {queue_id} needs at least two complete combinations that differ in a hyperparameter "

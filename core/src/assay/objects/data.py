@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,7 @@ from assay import errors
 from assay.data import ingest, splitting
 from assay.data.build import step_by_step
 from assay.data.encoding import FittedEncoders
-from assay.data.interpolation import Interpolater
 from assay.data.read.splitsets import SplitsetData
-from assay.data.windows import Window
 from assay.db.models import DatasetRow, FoldRow, SplitsetRow
 from assay.db.queries import data as data_queries
 from assay.objects.base import Persisted, column
@@ -246,6 +245,22 @@ class Fold(Persisted):
         return self._row.samples
 
 
+
+class _FromData:
+    """A read-only attribute of the public :class:`Splitset` answered by its
+    :class:`~assay.data.read.splitsets.SplitsetData` and documented there, once."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+        self.__doc__ = inspect.getdoc(getattr(SplitsetData, name))
+
+    def __get__(self, splitset: Any, owner: type | None = None) -> Any:
+        return self if splitset is None else getattr(splitset._data, self._name)
+
+    def __set__(self, splitset: Any, value: Any) -> None:
+        raise AttributeError(f"{self._name} is read from the stored splitset and cannot be set")
+
+
 class Splitset(Persisted):
     """Row indices per split, stratified on the label, optional folds, and the encoders fitted for them.
 
@@ -326,10 +341,21 @@ class Splitset(Persisted):
 
         return display.splitset_html(self.id)
 
-    @property
-    def samples(self) -> dict[str, list[int]]:
-        """Dataset row indices per split: ``train`` and, when made, ``validation`` and ``test``."""
-        return self._data.samples
+    # what the stored splitset says, answered by its SplitsetData (documented there)
+    samples = _FromData()
+    features_shape = _FromData()
+    label_shape = _FromData()
+    feature_columns = _FromData()
+    feature_dtypes = _FromData()
+    feature_names = _FromData()
+    label_column = _FromData()
+    label_is_categorical = _FromData()
+    label_classes = _FromData()
+    kind = _FromData()
+    layout = _FromData()
+    sample_shape = _FromData()
+    window = _FromData()
+    interpolaters = _FromData()
 
     @property
     def inputs(self) -> dict[str, Splitset]:
@@ -343,75 +369,6 @@ class Splitset(Persisted):
     def folds(self) -> list[Fold]:
         """The folds made on the train split (empty without ``fold_count``), by ``fold_index``."""
         return [Fold(row) for row in self._data.folds]
-
-    @property
-    def features_shape(self) -> tuple[int, ...] | list[tuple[int, ...]]:
-        """Shape of one sample's encoded features; a list of shapes, one per input, for a multi-input splitset."""
-        return self._data.features_shape
-
-    @property
-    def label_shape(self) -> tuple[int, ...] | None:
-        """Shape of one sample's encoded label; ``None`` when unsupervised."""
-        return self._data.label_shape
-
-    @property
-    def feature_columns(self) -> list[str]:
-        """The original feature column names, in order."""
-        return self._data.feature_columns
-
-    @property
-    def feature_dtypes(self) -> dict[str, str]:
-        """Feature column -> dtype name, as ingested."""
-        return self._data.feature_dtypes
-
-    @property
-    def feature_names(self) -> list[str]:
-        """Names of the encoded feature outputs (``column=value`` for one-hot outputs)."""
-        return self._data.feature_names
-
-    @property
-    def label_column(self) -> str | None:
-        """The label column's name; ``None`` when unsupervised."""
-        return self._data.label_column
-
-    @property
-    def label_is_categorical(self) -> bool:
-        """Whether the label holds classes (decoded through :attr:`label_classes`)."""
-        return self._data.label_is_categorical
-
-    @property
-    def label_classes(self) -> list[Any]:
-        """Original classes in encoded order (index i = one-hot column i / encoded value i); ``[]`` if continuous."""
-        return self._data.label_classes
-
-    @property
-    def kind(self) -> str:
-        """The kind of the feature data: ``"tabular"``, ``"sequence"``, ``"image"``, or ``"multi"`` for several
-        inputs (see :attr:`inputs`)."""
-        return self._data.kind
-
-    @property
-    def layout(self) -> str:
-        """Axis order of ``features_shape``: ``"tabular"``, ``"timesteps_features"`` (sequences),
-        ``"channels_first"`` (images; channels-last backends such as Keras get channels moved last) or
-        ``"reshaped"`` (``feature_reshape_indices`` chose the shape; every library receives it as it is)."""
-        return self._data.layout
-
-    @property
-    def sample_shape(self) -> tuple[int, ...] | None:
-        """One raw sample's shape as stored (sequences and images; ``None`` for tabular data)."""
-        return self._data.sample_shape
-
-    @property
-    def window(self) -> Window | None:
-        """The forecasting windows (``feature_window``), or ``None``. With windows, samples are window indices."""
-        return self._data.window
-
-    @property
-    def interpolaters(self) -> list[Interpolater]:
-        """The feature and label interpolation steps: a table's applied to each split's rows on their own, a
-        sequence's to each sample along its own timesteps."""
-        return self._data.interpolaters
 
     def row_indices(self, split: str, fold_index: int | None = None) -> list[int]:
         """Dataset rows of ``split`` in the order :meth:`samples_for` returns them.

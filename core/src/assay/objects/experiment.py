@@ -25,7 +25,6 @@ from assay.experiment.trained import Trained
 from assay.experiment.workers import run_in_process, run_parallel
 from assay.objects.base import Persisted, column
 from assay.objects.data import Splitset
-from assay.objects.pipeline import queue_splitset
 
 # plots, reports, feature importance and inference load matplotlib or a model library: each method imports its
 # module on first use, so ``assay.Queue`` stays cheap to import (worker processes import it too)
@@ -104,7 +103,7 @@ class Algorithm(Persisted):
             repeat_count, permute_count, hide_test, seed, max_attempts: as in ``Experiment.make``.
         """
         seed = definition.check_seed(seed)
-        splitset, pending_encoding = queue_splitset(splitset_id, self.analysis_type)
+        splitset, pending_encoding = definition.queue_splitset(splitset_id, self.analysis_type)
         queue = definition.queue_fields(splitset.id, repeat_count, hide_test, seed, max_attempts, permute_count)
         foldset = step_queries.foldset_of(splitset.id)
         if foldset is not None and foldset_id != foldset.id:
@@ -194,7 +193,7 @@ class Queue(Persisted):
     @property
     def search(self) -> dict[str, Any]:
         """How the combinations are chosen: ``{"search", "search_count", "objective", "pruner"}``."""
-        return queries.search_settings(self.hyperparamset_id)
+        return queries.search_summary(self.hyperparamset_id)
 
     @property
     def jobs(self) -> list[Job]:

@@ -8,9 +8,8 @@ from typing import Any
 from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as experiment_queries
 from assay.experiment import definition
-from assay.experiment.search import pruning
+from assay.experiment.search import pruning, space_checks
 from assay.experiment.search import strategies as searching
-from assay.objects import pipeline
 from assay.objects.experiment import Queue
 
 
@@ -100,11 +99,11 @@ class Experiment:
         # checked with the step-by-step API's functions (assay.experiment.definition), in the same order as
         # Algorithm.make, algorithm.make_hyperparamset and algorithm.make_queue
         library = definition.check_names(library, analysis_type)
-        splitset, pending_encoding = pipeline.queue_splitset(splitset_id, analysis_type)
+        splitset, pending_encoding = definition.queue_splitset(splitset_id, analysis_type)
         queue_fields = definition.queue_fields(splitset.id, repeat_count, hide_test, definition.check_seed(seed),
                                                max_attempts, permute_count)
         seed = queue_fields["seed"]
-        grid = searching.check_space(hyperparameters)
+        grid = space_checks.check_space(hyperparameters)
         strategy = searching.check_strategy(search, grid, search_count, search_percent)
         splits = _evaluated_splits(splitset, hide_test)
         objective_spec = searching.check_objective(objective, analysis_type, splits)
@@ -121,7 +120,7 @@ class Experiment:
         queue = experiment_queries.store_queue(
             algorithm=algorithm_fields,
             hyperparamset=dict(
-                grid=searching.stored_space(grid), search_count=combination_count if adaptive else search_count,
+                grid=space_checks.stored_space(grid), search_count=combination_count if adaptive else search_count,
                 search_percent=search_percent, combination_count=combination_count, search=strategy,
                 objective=objective_spec, pruner=pruner_blob,
             ),

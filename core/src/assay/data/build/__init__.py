@@ -8,3 +8,7 @@ written before all three have run, so bad input never leaves rows behind. One mo
 share (the split settings, the label's summary, fitting and storing an encoder) is :mod:`~assay.data.build.common`.
 Nothing under :mod:`assay.data.read` imports this package.
 """
+
+from assay import lazy
+
+__getattr__ = lazy.submodules(__name__)  # submodules load on first access (assay.lazy)

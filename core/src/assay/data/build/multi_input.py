@@ -16,7 +16,6 @@ images (the parameters of ``Pipeline.Tabular/Sequence/Image.make`` that concern 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -25,7 +24,7 @@ import numpy as np
 from assay import errors
 from assay.data import arraystore, encoding, images, ingest, sequence, splitting
 from assay.data.build import arrays as build_arrays
-from assay.data.build import common
+from assay.data.build import common, tabular
 from assay.data.read import multi_input
 from assay.data.read.multi_input import qualified
 from assay.data.read.splitsets import SplitsetData
@@ -66,9 +65,6 @@ class InputRows:
     splitset: dict[str, Any]
     encoders: list[Any]
 
-
-#: plans and fits a tabular input on shared splits: (spec, samples, folds, settings) -> InputRows
-TabularFitter = Callable[[InputSpec, dict[str, np.ndarray], list[dict[str, np.ndarray]], dict[str, Any]], InputRows]
 
 
 def parse_inputs(inputs: Any) -> list[InputSpec]:
@@ -145,8 +141,23 @@ def _in_input(spec: InputSpec, exc: errors.ValidationError) -> errors.Validation
     return multi_input.renamed(exc, f"{spec.parameter}.{exc.parameter}")
 
 
+def _tabular_rows(spec: InputSpec, samples: dict[str, np.ndarray], folds: list[dict[str, np.ndarray]],
+                  settings: common.SplitSettings) -> InputRows:
+    """A table, planned and fitted as ``Pipeline.Tabular.make`` would, unsupervised and on the shared splits."""
+    plan = tabular.on_shared_splits(spec.data, spec.options["feature_cols_excluded"],
+                                    spec.options["feature_encoders"], samples, folds, settings)
+    fitted = tabular.fit(plan)
+    feature_names = tabular.feature_names(plan, fitted)
+    return InputRows(
+        name=spec.name, kind="tabular", dataset=("tabular", plan.df, plan.name),
+        features=tabular.feature_columns(plan),
+        splitset=dict(features_shape=[len(feature_names)], feature_names=feature_names),
+        encoders=[common.encoder_rows(fit) for fit in fitted.features],
+    )
+
+
 def _array_rows(read: _Read, samples: dict[str, np.ndarray], folds: list[dict[str, np.ndarray]],
-                settings: dict[str, Any]) -> InputRows:
+                settings: common.SplitSettings) -> InputRows:
     spec, options = read.spec, read.spec.options
     if spec.kind == "sequence":
         array = read.value
@@ -159,7 +170,7 @@ def _array_rows(read: _Read, samples: dict[str, np.ndarray], folds: list[dict[st
         names = images.channel_names(array.shape[1])
         kept = list(range(len(names)))
     plan = build_arrays.plan(spec.kind, array, read.name, names, kept, options["feature_encoders"],
-                               options["feature_reshape_indices"], None, None, None, None, None, settings["seed"])
+                               options["feature_reshape_indices"], None, None, None, None, None, settings.seed)
     plan = attrs.evolve(plan, samples=samples, folds=folds, settings=settings)
     fitted = build_arrays.fit(plan)
     kept_names = [names[i] for i in kept]
@@ -235,7 +246,7 @@ def _without_label(reads: list[_Read], label_column: str | None) -> list[_Read]:
 
 def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any, label_encoder: Any,
          size_test: Any, size_validation: Any, fold_count: Any, bin_count: Any, seed: Any,
-         fit_tabular: TabularFitter, key_column: Any = None) -> SplitsetData:
+         key_column: Any = None) -> SplitsetData:
     """Check, split, fit and store a multi-input splitset; see the module docstring."""
     build_arrays.check_common(seed, size_test, size_validation, fold_count)
     specs = parse_inputs(inputs)
@@ -252,8 +263,7 @@ def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any
     strata = splitting.make_strata(labels.series, labels.is_categorical, bin_count)
     samples = splitting.split_rows(strata, reads[0].count, size_test, size_validation, int(seed))
     folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
-    settings = dict(size_test=size_test, size_validation=size_validation, fold_count=fold_count,
-                    bin_count=bin_count, seed=int(seed))
+    settings = common.SplitSettings(size_test, size_validation, fold_count, bin_count, int(seed))
 
     # the label first: a label that cannot be used fails before any image is decoded or encoder fitted
     label_fit = None
@@ -261,27 +271,21 @@ def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any
         frame = labels.series.to_frame()
         label_fit = common.fit_step(labels.step, frame, frame.iloc[samples["train"]],
                                   [frame.iloc[fold["train"]] for fold in folds], [])
-    classes = (encoding.label_classes(labels.step, label_fit.by_fold[None] if label_fit else None, labels.series)
-               if labels.is_categorical else [])
 
     fitted_inputs = []
     for read in reads:
         try:
             if read.spec.kind == "tabular":
-                fitted_inputs.append(fit_tabular(attrs.evolve(read.spec, data=read.value), samples, folds, settings))
+                fitted_inputs.append(_tabular_rows(attrs.evolve(read.spec, data=read.value), samples, folds, settings))
             else:
                 fitted_inputs.append(_array_rows(read, samples, folds, settings))
         except errors.ValidationError as exc:
             raise _in_input(read.spec, exc) from None
 
-    label_columns = dict(
-        column=labels.column, dtype=str(labels.series.dtype), is_categorical=labels.is_categorical,
-        classes=[encoding.json_safe(c) for c in classes],
-        class_counts=({str(k): int(v) for k, v in labels.series.value_counts(sort=False).items()}
-                      if labels.is_categorical else None),
-    )
+    label_columns = dict(column=labels.column, dtype=str(labels.series.dtype),
+                         **common.label_summary(labels.series, labels.step, label_fit, labels.is_categorical))
     split_fields = dict(samples=common.as_lists(samples), split_sizes={s: len(r) for s, r in samples.items()},
-                        **settings)
+                        **settings.columns())
     parent_features = dict(
         columns=[qualified(i.name, c) for i in fitted_inputs for c in i.features["columns"]], columns_excluded=[],
         dtypes={qualified(i.name, c): d for i in fitted_inputs for c, d in i.features["dtypes"].items()},
@@ -289,7 +293,7 @@ def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any
     )
     parent = dict(
         features_shape=[list(i.splitset["features_shape"]) for i in fitted_inputs],
-        label_shape=[len(label_fit.names)] if label_fit else [1],
+        label_shape=common.label_shape(label_fit),
         feature_names=[qualified(i.name, n) for i in fitted_inputs for n in i.splitset["feature_names"]],
         **split_fields,
     )

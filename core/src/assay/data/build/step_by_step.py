@@ -1,5 +1,5 @@
 """The step-by-step data API (AIQC's low-level API): checks and writes of labels, features, splitsets, foldsets,
-encodersets and coders, one at a time (``assay.objects.pipeline.plan_encoding`` then fits a splitset made that way,
+encodersets and coders, one at a time (``assay.data.build.step_by_step_encoders.plan_encoding`` then fits a splitset made that way,
 for its first queue to store).
 
 Each function checks its input before it writes anything. Splits and folds are made by :mod:`assay.data.splitting`

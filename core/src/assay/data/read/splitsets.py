@@ -117,7 +117,8 @@ class SplitsetData:
 
     @property
     def kind(self) -> str:
-        """The kind of the feature data: ``"tabular"``, ``"sequence"`` or ``"image"``."""
+        """The kind of the feature data: ``"tabular"``, ``"sequence"``, ``"image"``, or ``"multi"`` for several
+        inputs (:class:`~assay.data.read.multi_input.MultiInputData`)."""
         return self._feature_row().kind or "tabular"
 
     @property
@@ -149,7 +150,7 @@ class SplitsetData:
 
     @property
     def features_shape(self) -> tuple[int, ...]:
-        """Shape of one sample's encoded features."""
+        """Shape of one sample's encoded features; a list of shapes, one per input, for a multi-input splitset."""
         return tuple(self._row.features_shape)
 
     @property
@@ -174,11 +175,13 @@ class SplitsetData:
 
     @property
     def label_column(self) -> str | None:
+        """The label column's name; ``None`` when unsupervised."""
         label = self._label_row()
         return None if label is None else label.column
 
     @property
     def label_is_categorical(self) -> bool:
+        """Whether the label holds classes (decoded through :attr:`label_classes`)."""
         label = self._label_row()
         return bool(label is not None and label.is_categorical)
 

@@ -6,3 +6,7 @@ in-memory Optuna study; :mod:`~assay.experiment.search.adaptive` adds the next c
 nothing queued; :mod:`~assay.experiment.search.pruning` stops a run whose per-epoch objective falls behind. Their
 SQL is :mod:`assay.db.queries.search`.
 """
+
+from assay import lazy
+
+__getattr__ = lazy.submodules(__name__)  # submodules load on first access (assay.lazy)
