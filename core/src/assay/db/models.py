@@ -325,6 +325,10 @@ class QueueRow(Base):
     job_count: Mapped[int] = mapped_column(Integer)
     permute_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # revision 0009: ``Experiment.make(conformal_alpha=...)`` ({"alpha", "split", "method"}: every model calibrated
+    # after training) and ``Experiment.make(rope=...)`` (the rope of ``queue.compare``); NULL: none, the default
+    conformal: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    rope: Mapped[float | None] = mapped_column(Float)
 
 
 #: the condition of ``ix_job_claimable``, which the claim queries repeat word for word (planners match it as text)
@@ -379,6 +383,8 @@ class PredictorRow(Base):
     seconds_total: Mapped[float] = mapped_column(Float)
     feature_importance: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # split-conformal calibration (``predictor.calibrate``, revision 0009): alpha, method, split, thresholds
+    calibration: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class PredictionRow(Base):

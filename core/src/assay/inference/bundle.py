@@ -49,7 +49,7 @@ from assay.data import ingest
 from assay.data.encoding import FittedEncoder, FittedEncoders
 from assay.data.interpolation import Interpolater
 from assay.data.read.arrays import ArrayEncoders, FittedArrayEncoder, read_samples
-from assay.inference import forecast
+from assay.inference import conformal, forecast
 from assay.inference.infer import Inference, read_label_column
 from assay.inference.inputs import InputEntry
 from assay.inference.manifest import (
@@ -276,6 +276,15 @@ class Bundle:
         return self._inference.model
 
     def predict(self, df: Any, label_df_or_path: Any = None) -> pd.DataFrame:
+        """Predict raw rows (see :meth:`_predicted` for what it takes and returns); with a conformal calibration
+        in the manifest (``predictor.calibrate`` before ``export``), ``prediction_set`` (classification) or
+        ``interval_low``/``interval_high`` (regression) are added (:func:`assay.inference.conformal.apply`)."""
+        frame = self._predicted(df, label_df_or_path)
+        calibration = self.manifest.conformal
+        return frame if not calibration or self._inference.window is not None else conformal.apply(calibration,
+                                                                                                   frame)
+
+    def _predicted(self, df: Any, label_df_or_path: Any = None) -> pd.DataFrame:
         """Predict raw rows: a DataFrame or a ``.csv``/``.tsv``/``.parquet`` file with the original columns.
 
         A model trained on sequences takes a 3-D array or ``.npy`` file, one trained on images a folder or a list

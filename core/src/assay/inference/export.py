@@ -37,6 +37,7 @@ from assay.data.encoding import FittedEncoder, json_safe
 from assay.data.read import multi_input
 from assay.data.read.arrays import ArrayEncoders, FittedArrayEncoder, library_samples
 from assay.data.read.splitsets import SplitsetData
+from assay.db.queries import comparison as comparison_queries
 from assay.db.queries import experiments as queries
 from assay.experiment import predicting
 from assay.experiment.functions import serialise_functions
@@ -251,7 +252,7 @@ def bundle_members(predictor_id: int) -> dict[str, bytes]:
         label=Label(column=encoders.label_column, classes=classes, is_categorical=encoders.label_is_categorical),
         encoders=Encoders(label=label_entry, features=feature_entries, passthrough=list(encoders.passthrough),
                           interpolaters=[InterpolaterEntry(**step.to_json()) for step in encoders.interpolaters]),
-        window=window_settings(splitset),
+        window=window_settings(splitset), conformal=comparison_queries.predictor_calibration(predictor.id) or None,
         arrays=_arrays_entry(splitset, encoders) if isinstance(encoders, ArrayEncoders) else None, inputs=inputs,
         functions_file=functions_file, functions=sorted(needed),
         versions={**dict(predictor.versions or {}), **_package_versions()},

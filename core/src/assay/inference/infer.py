@@ -27,10 +27,12 @@ from assay.data.encoding import FittedEncoders
 from assay.data.read import multi_input
 from assay.data.read.arrays import ArrayEncoders, library_features, read_samples
 from assay.data.read.splitsets import SplitsetData
+from assay.db.queries import comparison as comparison_queries
 from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as experiment_queries
 from assay.experiment import arrays, predicting
 from assay.experiment.trained import Trained
+from assay.inference import conformal
 from assay.inference.inputs import InputEntry, encode_inputs
 from assay.inference.outcome import Outcome, encoded_sources
 from assay.inference.schema import InputSchema, check
@@ -314,7 +316,14 @@ def infer(predictor_id: int, df_or_path: Any, label_df_or_path: Any = None) -> p
     # a forecast has its own rows (the next window), not the input's
     frame = outcome.frame if inference.window is not None else outcome.frame.set_axis(index)
     frame.attrs.update(prediction_id=prediction_id, metrics=metrics)
-    return frame
+    return _conformal(predictor.id, frame)
+
+
+def _conformal(predictor_id: int, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the predictor's conformal sets or intervals (:func:`assay.inference.conformal.apply`) when
+    it is calibrated."""
+    calibration = comparison_queries.predictor_calibration(predictor_id)
+    return frame if not calibration else conformal.apply(calibration, frame)
 
 
 def _metrics_with_loss(predictor: Trained, inference: Inference, outcome: Outcome) -> dict[str, float]:
@@ -366,7 +375,7 @@ def _infer_samples(predictor: Trained, inference: Inference, data: Any, label_df
     prediction_id = _store_array_prediction(predictor, encoders, samples, name, len(samples), blob, metrics)
     frame = outcome.frame
     frame.attrs.update(prediction_id=prediction_id, metrics=metrics)
-    return frame
+    return _conformal(predictor.id, frame)
 
 
 def read_label_column(label_df_or_path: Any, column: str | None) -> pd.Series:
@@ -401,4 +410,4 @@ def _infer_inputs(predictor: Trained, inference: Inference, data: Any, label_df_
         prediction_id = _store_array_prediction(predictor, entry.encoders, samples, name, count, blob, metrics)
     frame = outcome.frame
     frame.attrs.update(prediction_id=prediction_id, metrics=metrics)
-    return frame
+    return _conformal(predictor.id, frame)

@@ -255,6 +255,9 @@ class Manifest:
     export: Export | None = None
     #: the metrics of the model's splits at export: split -> metric -> value
     metrics: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    #: the predictor's conformal calibration (``predictor.calibrate``), applied by
+    #: :func:`assay.inference.conformal.apply` after each prediction; ``None`` when not calibrated
+    conformal: dict[str, Any] | None = None
 
     def members(self) -> list[str]:
         """The archive members this manifest refers to: model, functions and every encoder."""

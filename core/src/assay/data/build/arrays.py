@@ -282,7 +282,7 @@ def stored_plan(kind: str, array: np.ndarray, names: list[str], kept: list[int],
                 folds: list[dict[str, np.ndarray]], settings: common.SplitSettings,
                 interpolaters: list[Interpolater] | None = None) -> _Plan:
     """The plan of samples already stored and split (a splitset made step by step): ``fit`` and
-    :func:`encoded_rows` then fit and describe its encoders as for ``Pipeline.Sequence/Image.make``."""
+    :func:`rows` then fit and describe its encoders as for ``Pipeline.Sequence/Image.make``."""
     return _Plan(kind, array, None, names, kept, steps, reshape_indices, labels, samples, folds, settings,
                  interpolaters=list(interpolaters or []))
 

@@ -168,13 +168,15 @@ def split_evaluated(queue_id: int, split: str) -> bool:
         )).scalar())
 
 
-def split_metric_runs(queue_id: int, split: str) -> list[tuple[int, int, int, str | None]]:
-    """``(hyperparamcombo id, run_index, predictor id, metrics as JSON text)`` of every trained model of a queue
-    evaluated on ``split``, in no particular order: what a leaderboard ranks, from one query over the job, predictor
-    and prediction indexes (no model or prediction arrays; no join or sort the caller does more cheaply)."""
+def split_metric_runs(queue_id: int, split: str) -> list[tuple[int, int, int, str | None, int | None, int]]:
+    """``(hyperparamcombo id, run_index, predictor id, metrics as JSON text, fold_index, repeat_index)`` of every
+    trained model of a queue evaluated on ``split``, in no particular order: what a leaderboard ranks (and pairs,
+    for ``p_value_vs_best``), from one query over the job, predictor and prediction indexes (no model or prediction
+    arrays; no join or sort the caller does more cheaply)."""
     job, predictor, prediction = JobRow.__table__, PredictorRow.__table__, PredictionRow.__table__
     return _plain_rows(
-        select(job.c.hyperparamcombo_id, job.c.run_index, predictor.c.id, cast(prediction.c.metrics, Text))
+        select(job.c.hyperparamcombo_id, job.c.run_index, predictor.c.id, cast(prediction.c.metrics, Text),
+               job.c.fold_index, job.c.repeat_index)
         .select_from(job.join(predictor, predictor.c.job_id == job.c.id)
                      .join(prediction, prediction.c.predictor_id == predictor.c.id))
         .where(job.c.queue_id == queue_id, prediction.c.split == split)
