@@ -262,6 +262,35 @@ class Dashboard:
         return Response(data, media_type="application/zip",
                         headers={"content-disposition": f'attachment; filename="{name}"'})
 
+    def ensemble(self, request: Request) -> Response:
+        from assay.dashboard import ensembles
+
+        return self.render("ensemble.html", **ensembles.ensemble_page(request.path_params["ensemble_id"]))
+
+    def ensemble_curve(self, request: Request) -> Response:
+        from assay.evaluation import ensemble_report
+
+        ensemble_id = request.path_params["ensemble_id"]
+        return self.image(("ensemble_curve", ensemble_id), lambda: ensemble_report.plot_selection_curve(ensemble_id),
+                          request.path_params["format"])
+
+    def ensemble_bundle(self, request: Request) -> Response:
+        from assay.db.models import EnsembleRow
+        from assay.db.queries import data as data_queries
+        from assay.inference import ensemble_bundle
+
+        row = data_queries.row(EnsembleRow, request.path_params["ensemble_id"], "Ensemble")
+        name = f"ensemble-{row.id}.assay"
+        with tempfile.TemporaryDirectory(prefix="assay-dashboard-") as folder:
+            try:
+                weights, combos = ensemble_bundle.member_rows_of(row.id)
+                path = ensemble_bundle.export(row, weights, combos, str(Path(folder) / name))
+            except errors.AssayError as exc:
+                return self.problem(409, f"ensemble {row.id} cannot be bundled: {exc}")
+            data = Path(path).read_bytes()
+        return Response(data, media_type="application/zip",
+                        headers={"content-disposition": f'attachment; filename="{name}"'})
+
     def compare(self, request: Request) -> Response:
         raw = ",".join(request.query_params.getlist("ids") + request.query_params.getlist("id"))
         try:
@@ -342,6 +371,9 @@ def create_app(allow_retry: bool = False, allowed_hosts: list[str] | None = None
               handled(dashboard.importance_plot)),
         Route("/predictors/{predictor_id:int}/predictions/{split}.csv", handled(dashboard.predictions_csv)),
         Route("/predictors/{predictor_id:int}/bundle", handled(dashboard.bundle)),
+        Route("/ensembles/{ensemble_id:int}", handled(dashboard.ensemble)),
+        Route("/ensembles/{ensemble_id:int}/curve.{format}", handled(dashboard.ensemble_curve)),
+        Route("/ensembles/{ensemble_id:int}/bundle", handled(dashboard.ensemble_bundle)),
         Route("/compare", handled(dashboard.compare)),
         Route("/splitsets/{splitset_id:int}", handled(dashboard.splitset)),
         Route("/api/progress", handled(dashboard.progress)),

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from assay import errors, plugins
+from assay.dashboard import ensembles
 from assay.dashboard.board import BoardView, leaderboard_table
 from assay.dashboard.formatting import MISSING, number
 from assay.db.queries import comparison as comparison_queries
@@ -130,6 +131,7 @@ class Pages:
                                    "sources": {name: source for name, source in (summary["sources"] or {}).items()
                                                if source}}
         context.update(self.queue_live(summary, view or BoardView()))
+        context["ensembles"] = ensembles.queue_ensembles(summary["id"])
         return context
 
     def queue_live(self, summary: dict[str, Any], view: BoardView) -> dict[str, Any]:

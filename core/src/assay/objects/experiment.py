@@ -26,6 +26,7 @@ from assay.experiment.trained import Trained
 from assay.experiment.workers import run_in_process, run_parallel
 from assay.objects.base import Persisted, column
 from assay.objects.data import Splitset
+from assay.objects.ensemble import Ensemble
 
 # plots, reports, feature importance and inference load matplotlib or a model library: each method imports its
 # module on first use, so ``assay.Queue`` stays cheap to import (worker processes import it too)
@@ -389,6 +390,41 @@ class Queue(Persisted):
         from assay.evaluation import search_plots
 
         return search_plots.plot_hyperparameter_importance(self.id)
+
+    def ensemble(self, size: int = 50, candidates: int = 20, metric: str | None = None, split: str | None = None,
+                 method: str = "caruana") -> Ensemble:
+        """An ensemble of this finished queue's trained models, selected from their stored predictions and stored
+        (nothing is trained again; see :mod:`assay.evaluation.ensemble`).
+
+        Args:
+            size: Caruana's iterations (picks with replacement; the best iteration is kept), or with
+                ``method="mean"`` the most candidates averaged.
+            candidates: how many of the best combinations (by the queue's objective, as the leaderboard ranks
+                them) it chooses from; pruned combinations and those with a failed run never count.
+            metric: the metric the selection optimises (default: the queue's objective; the analysis type's main
+                metric when the objective is the training loss).
+            split: the split it is selected on (default: the objective's split; with folds the out-of-fold
+                ``validation`` predictions).
+            method: ``"caruana"`` (greedy selection with replacement) or ``"mean"`` (the best k averaged
+                equally).
+
+        Raises:
+            assay.errors.ValidationError: ``size`` < 1, ``candidates`` < 2, an unknown method, a metric the
+                analysis type lacks, a split the models were not evaluated on, fewer than 2 complete combinations,
+                a queue with jobs still to run (ensembles are made of finished queues), or a forecasting queue.
+                Nothing is stored then.
+        """
+        from assay.evaluation import ensemble
+
+        return Ensemble.get(ensemble.build(self.id, size=size, candidates=candidates, metric=metric, split=split,
+                                           method=method))
+
+    @property
+    def ensembles(self) -> list[Ensemble]:
+        """This queue's ensembles (``queue.ensemble``), oldest first."""
+        from assay.db.queries import ensembles as ensemble_queries
+
+        return [Ensemble(row) for row in ensemble_queries.ensemble_rows(self.id)]
 
     def report(self, path: str) -> str:
         """Write one self-contained HTML report of this queue; returns its path."""
