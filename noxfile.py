@@ -31,8 +31,8 @@ TEST_REQUIREMENTS = ["tensorflow-cpu", "psycopg[binary]", "distributed", "cmaes"
                      "httpx", "selenium", "nbclient", "nbformat", "ipykernel",
                      # the MLflow export's tests: real local tracking stores (assay[mlflow])
                      "mlflow"]
-#: extras of the core the tests use: the web dashboard (Starlette, uvicorn, Jinja2)
-CORE_EXTRAS = "[dashboard]"
+#: extras of the core the tests use: the web dashboard (Starlette, uvicorn, Jinja2) and assay serve
+CORE_EXTRAS = "[dashboard,serve]"
 # two pytest workers share two cores: one BLAS/OpenMP/TensorFlow thread each, or they oversubscribe
 SINGLE_THREADED = dict.fromkeys(
     ["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",

@@ -59,6 +59,8 @@ COMMAND_MODULES: list[str] = [
     "assay.cli.predict",
     "assay.cli.dashboard",
     "assay.cli.export",
+    "assay.cli.serve",
+    "assay.cli.inspect_bundle",
 ]
 
 

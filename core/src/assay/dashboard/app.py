@@ -279,7 +279,7 @@ class Dashboard:
                         headers={"content-disposition": f'attachment; filename="{_safe_name(name)}"'})
 
     def bundle(self, request: Request) -> Response:
-        from assay.inference import bundle
+        from assay.inference import export as bundle
 
         summary = self.pages.predictor_summary(request.path_params["predictor_id"])
         name = f"predictor-{summary['id']}.assay"

@@ -732,7 +732,7 @@ class Predictor(Persisted):
 
     def export(self, path: str) -> str:
         """Write one file holding everything needed to predict without the database; returns its path."""
-        from assay.inference import bundle
+        from assay.inference import export as bundle
 
         return bundle.export(self.id, path)
 
