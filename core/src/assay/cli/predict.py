@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "model one per input, in order (tables, .npy sequences, image folders)")
     parser.add_argument("-o", "--output", default=None,
                         help="where to write the predictions (.csv, .tsv or .parquet; default: CSV on stdout)")
+    parser.add_argument("--trust", action="store_true",
+                        help="load a bundle holding parts that run code (the user's functions, pickled encoders); "
+                             "only for bundles whose author you trust")
     parser.add_argument("--keep-columns", action="store_true",
                         help="write the input columns before the prediction columns")
 
@@ -69,7 +72,7 @@ def predict(args: argparse.Namespace) -> int:
     from assay.data import ingest
     from assay.inference.ensemble_bundle import load_bundle
 
-    bundle = load_bundle(args.bundle)
+    bundle = load_bundle(args.bundle, trust=args.trust)
     inputs = bundle.manifest.inputs
     expected = 1 if inputs is None else len(inputs)
     if len(args.input) != expected:

@@ -143,6 +143,10 @@ class Pages:
                 board = self._board(summary, view.split, view.metric)
             except errors.ValidationError as exc:  # a split or metric typed into the address bar
                 board_error = str(exc)
+        if board is not None:  # starred combinations first (read each time: a star does not change the signature)
+            from assay.evaluation import stars
+
+            board = stars.starred_first(board)
         table = leaderboard_table(board, view) if board is not None else None
         choices = {"splits": [], "metrics": []}
         best_id = table["best_overall"] if table is not None else None
@@ -187,6 +191,7 @@ class Pages:
             "importance_counts": sorted({importance.parse_key(key)[0] for key in stored}),
             "predictions": self.predictions(predictor_id, split, page) if split is not None else None,
             "siblings": self.siblings(summary, split),
+            "starred": _starred(predictor_id),
             "conformal": conformal_summary(predictor_id),
         }
 
@@ -402,3 +407,9 @@ def predictions_frame(predictor_id: int, split: str) -> pd.DataFrame:
                 name = classes[i] if i < len(classes) else i
                 columns[f"P({name})"] = probabilities[:, i]
     return pd.DataFrame(columns)
+
+
+def _starred(predictor_id: int) -> bool:
+    from assay.db.queries import lifecycle
+
+    return predictor_id in lifecycle.starred_ids([predictor_id])

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -77,6 +78,8 @@ class DatasetRow(Base):
     # width) datasets, whose bytes live in DatasetChunkRow; None for tabular data
     shape: Mapped[list[int] | None] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # datasets versioned by name (AIQC 6): 1, 2, ... per name, in order of storing; None without a name
+    version: Mapped[int | None] = mapped_column(Integer)
 
 
 class DatasetChunkRow(Base):
@@ -383,6 +386,8 @@ class PredictorRow(Base):
     seconds_total: Mapped[float] = mapped_column(Float)
     feature_importance: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # AIQC 6's star: starred predictors come first in the leaderboard and the dashboard
+    is_starred: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # split-conformal calibration (``predictor.calibrate``, revision 0009): alpha, method, split, thresholds
     calibration: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
@@ -465,3 +470,15 @@ class EnsemblePredictionRow(Base):
     # what the split's numbers mean (e.g. the in-sample train split of an ensemble of fold models)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PredictionDatasetRow(Base):
+    """Every dataset a prediction read, in input order: a multi-input model's inference reads one per input."""
+
+    __tablename__ = "prediction_dataset"
+    __table_args__ = (UniqueConstraint("prediction_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prediction_id: Mapped[int] = _fk("prediction.id")
+    dataset_id: Mapped[int] = _fk("dataset.id")
+    position: Mapped[int] = mapped_column(Integer)

@@ -31,6 +31,7 @@ import pandas as pd
 from assay import __version__, errors
 from assay.db.queries import ensembles as queries
 from assay.inference import bundle as single
+from assay.inference import export as single_export
 from assay.inference.ensemble import Described, MemberPredict, predict_with
 
 MANIFEST = "ensemble.json"
@@ -55,9 +56,9 @@ def export(ensemble: Any, members: dict[int, float], combos: dict[int, int], pat
     with tempfile.TemporaryDirectory(prefix=".assay-ensemble-", dir=target.parent) as folder:
         for predictor_id, weight in members.items():
             name = f"{MEMBERS}/predictor{predictor_id}.assay"
-            written = single.export(predictor_id, str(Path(folder) / f"predictor{predictor_id}.assay"))
+            written = single_export.export(predictor_id, str(Path(folder) / f"predictor{predictor_id}.assay"))
             if first is None:
-                first = single.load_bundle(written)
+                first = single.read_manifest(written)  # its description only: loading may need trust
             entries.append({"file": name, "predictor_id": predictor_id, "combo_index": combos[predictor_id],
                             "weight": weight, "path": written})
         assert first is not None
@@ -108,7 +109,8 @@ class EnsembleBundle:
         ensemble_manifest: the whole ``ensemble.json``.
     """
 
-    def __init__(self, path: Path, ensemble_manifest: dict[str, Any], member_bytes: dict[str, bytes]):
+    def __init__(self, path: Path, ensemble_manifest: dict[str, Any], member_bytes: dict[str, bytes],
+                 trust: bool = False):
         self.path = path
         self.ensemble_manifest = ensemble_manifest
         # member bundles are read from files of their own, kept while this object lives
@@ -118,7 +120,7 @@ class EnsembleBundle:
         for entry in ensemble_manifest["members"]:
             file = Path(self._folder.name) / Path(entry["file"]).name
             file.write_bytes(member_bytes[entry["file"]])
-            self.members.append((float(entry["weight"]), single.load_bundle(file)))
+            self.members.append((float(entry["weight"]), single.load_bundle(file, trust=trust)))
 
     @property
     def library(self) -> str:
@@ -202,15 +204,19 @@ def is_ensemble(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-def load_bundle(path: str | os.PathLike[str]) -> single.Bundle | EnsembleBundle:
+def load_bundle(path: str | os.PathLike[str], trust: bool = False) -> single.Bundle | EnsembleBundle:
     """Read a bundle written by ``predictor.export(path)`` or ``ensemble.export(path)``; no database is used.
 
+    ``trust``: accept the parts that run code when loaded (see :func:`assay.inference.bundle.load_bundle`); an
+    ensemble needs it when any member does.
+
     Raises:
+        assay.errors.TrustError: the bundle (or a member) needs trust and ``trust`` is false, naming each part.
         assay.errors.BundleError: the file is missing, not a bundle, incomplete or from a newer assay.
     """
     path = Path(path)
     if not is_ensemble(path):
-        return single.load_bundle(path)
+        return single.load_bundle(path, trust=trust)
     members = _read(path)
     try:
         manifest = json.loads(members[MANIFEST])
@@ -224,7 +230,7 @@ def load_bundle(path: str | os.PathLike[str]) -> single.Bundle | EnsembleBundle:
     missing = [entry["file"] for entry in manifest.get("members", []) if entry.get("file") not in members]
     if missing or not manifest.get("members"):
         raise errors.BundleError("path", f"{str(path)!r} lacks its member bundles {missing}; export it again")
-    return EnsembleBundle(path, manifest, members)
+    return EnsembleBundle(path, manifest, members, trust=trust)
 
 
 def member_rows_of(ensemble_id: int) -> tuple[dict[int, float], dict[int, int]]:

@@ -5,7 +5,7 @@ ones) from their stored predictions. Three new tables; no existing table changes
 revisions upgrade by adding them (empty).
 
 Revision ID: 0010
-Revises: 0012 (re-chained by the coordinator after 0009 and 0011)
+Revises: 0009
 Create Date: 2026-12-07 23:20:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0012"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
