@@ -73,7 +73,8 @@ class WhatIf:
         fields = [{**field, "value": values[field["name"]]} for field in form["fields"]]
         try:
             return {**form, "fields": fields, "result": self.predict(predictor_id, values), "error": None}
-        except errors.ValidationError as exc:
+        except errors.AssayError as exc:
+            # a value the model refuses, or a model its plugin cannot load: the page still shows, saying which
             return {**form, "fields": fields, "result": None, "error": str(exc)}
 
     def _form(self, predictor_id: int) -> dict[str, Any]:
