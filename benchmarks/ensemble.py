@@ -107,6 +107,7 @@ def quality() -> None:
 def build_and_inference(candidates: int) -> None:
     from assay.evaluation import ensemble as selection
     from assay.inference import ensemble as inference
+    from assay.inference import ensemble_infer
 
     features, target = datasets.make_classification(n_samples=1600, n_features=12, n_informative=6, n_classes=3,
                                                     random_state=0)
@@ -137,7 +138,7 @@ def build_and_inference(candidates: int) -> None:
     print(f"{'Caruana selection alone (50 x ' + str(candidates) + ')':<44} {select:>8.3f}")
 
     rows = df.drop(columns="label").iloc[:1000]
-    members = inference.member_inferences(ensemble.members)
+    members = ensemble_infer.member_inferences(ensemble.members)
     info = inference.described(members[0][1])
     predicts = [(weight, inference.inference_predict(one)) for weight, one in members]
     inference.predict_with(predicts, info, rows)  # warm up every model once

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -34,7 +35,8 @@ def fn_build(features_shape, label_shape, **hp):
 
     if hp["kind"] == "branching":
         return Branching()
-    return nn.Sequential(nn.Linear(features_shape[0], 8), nn.ReLU(), nn.Linear(8, 3))
+    width = hp.get("width", 8)
+    return nn.Sequential(nn.Linear(features_shape[0], width), nn.ReLU(), nn.Linear(width, 3))
 
 
 def fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
@@ -65,6 +67,15 @@ def bundle_paths(tmp_path_factory):
                                       seed=1)
         assert queue.run_jobs(progress=False).failed == 0
         paths[kind] = queue.predictors[0].export(folder / f"{kind}.assay")
+    # an ensemble of two models of different widths, each weighing one half
+    queue = assay.Experiment.make(library="torch", analysis_type="classification_multi", fn_build=fn_build,
+                                  fn_train=fn_train, hyperparameters={"kind": ["plain"], "width": [3, 6]},
+                                  splitset_id=splitset.id, seed=2)
+    assert queue.run_jobs(progress=False).failed == 0
+    ensemble = queue.ensemble(size=2, candidates=2, method="mean")
+    paths["ensemble"] = ensemble.export(str(folder / "ensemble.assay"))
+    paths["members"] = [assay.Predictor.get(predictor_id).export(folder / f"member{predictor_id}.assay")
+                        for predictor_id in ensemble.members]
     db_engine.dispose()
     return paths
 
@@ -79,10 +90,17 @@ def free_port() -> int:
 ASSAY = [sys.executable, "-c", "import sys; from assay.cli import main; sys.exit(main(sys.argv[1:]))"]
 
 
-def start(bundle_path: str, *options: str) -> tuple[subprocess.Popen, str]:
+#: `assay`, printing at exit which database modules the process loaded (uvicorn serves a single worker in-process)
+ASSAY_REPORTING = [sys.executable, "-c", "import sys; from assay.cli import main; code = main(sys.argv[1:]); "
+                   "print('loaded:', sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy' or "
+                   "m.startswith('assay.db'))); sys.exit(code)"]
+
+
+def start(bundle_path: str, *options: str, command: list[str] = ASSAY) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    process = subprocess.Popen([*ASSAY, "serve", bundle_path, "--port", str(port), *options],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([*command, "serve", bundle_path, "--port", str(port), *options],
+                               stdout=subprocess.PIPE if command is ASSAY_REPORTING else subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -294,3 +312,96 @@ def test_a_two_input_model_answers_inputs_by_name_with_base64_images(tmp_path):
     assert broken.status_code == 422
     assert broken.json()["field"] == "inputs.photo[0]"
     assert [(one["name"], one["kind"]) for one in schema["inputs"]] == [("table", "tabular"), ("photo", "image")]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# An ensemble's bundle, and serving without the database layer
+# --------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ensemble_server(bundle_paths):
+    process, url = start(bundle_paths["ensemble"], command=ASSAY_REPORTING)
+    yield url, process
+    if process.poll() is None:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_an_ensemble_bundle_answers_the_mean_of_its_members_probabilities(ensemble_server, bundle_paths):
+    url, _ = ensemble_server
+    rows = iris().drop(columns="species").sample(9, random_state=3)
+
+    answer = httpx.post(f"{url}/predict", json={"rows": records(rows)}, timeout=30)
+
+    assert answer.status_code == 200, answer.text
+    got = pd.DataFrame(answer.json()["predictions"])
+    members = [assay.load_bundle(path).predict(rows.reset_index(drop=True)) for path in bundle_paths["members"]]
+    columns = ["probability_setosa", "probability_versicolor", "probability_virginica"]
+    mean = (members[0][columns].to_numpy() + members[1][columns].to_numpy()) / 2  # method="mean": equal weights
+    np.testing.assert_allclose(got[columns].to_numpy(), mean, atol=1e-6)
+    assert got["prediction"].tolist() == [columns[i].removeprefix("probability_") for i in mean.argmax(axis=1)]
+    assert not np.allclose(members[0][columns].to_numpy(), members[1][columns].to_numpy(), atol=1e-3)
+    assert_same(answer.json()["predictions"], expected(bundle_paths["ensemble"], rows))
+
+
+def test_an_ensemble_bundle_describes_its_members_and_refuses_a_missing_column(ensemble_server, bundle_paths):
+    url, _ = ensemble_server
+    row = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4}
+
+    schema = httpx.get(f"{url}/schema").json()
+    refused = httpx.post(f"{url}/predict", json={"rows": [row]}, timeout=30)
+
+    assert schema["inputs"][0]["columns"] == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    assert schema["classes"] == ["setosa", "versicolor", "virginica"]
+    assert schema["ensemble"]["method"] == "mean"
+    assert [member["weight"] for member in schema["ensemble"]["members"]] == [0.5, 0.5]
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "rows[0].petal_width"
+    assert "Traceback" not in refused.text
+
+
+def test_a_running_server_has_not_loaded_sqlalchemy_or_the_database_layer(ensemble_server):
+    url, process = ensemble_server
+    rows = iris().drop(columns="species").head(4)
+    assert httpx.post(f"{url}/predict", json={"rows": records(rows)}, timeout=30).status_code == 200
+
+    process.terminate()
+    out, err = process.communicate(timeout=30)
+
+    assert "loaded: []" in out, (out, err[-2000:])
+
+
+def test_loading_a_bundle_and_predicting_in_a_fresh_process_never_imports_sqlalchemy(bundle_paths):
+    script = ("import sys, pandas as pd; import assay; from assay import datum; "
+              "rows = datum.to_pandas('iris.tsv').drop(columns='species').head(5); "
+              "frames = [assay.load_bundle(path).predict(rows) for path in sys.argv[1:]]; "
+              "assert all(len(frame) == 5 for frame in frames); "
+              "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy' or m.startswith('assay.db')))")
+
+    done = subprocess.run([sys.executable, "-c", script, bundle_paths["plain"], bundle_paths["ensemble"]],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
+def test_inspect_describes_an_ensemble_bundle_its_weights_and_each_member(bundle_paths, capsys):
+    from assay.cli import main
+
+    assert main(["inspect", bundle_paths["ensemble"], "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert main(["inspect", bundle_paths["ensemble"]]) == 0
+    text = capsys.readouterr().out
+
+    assert described["kind"] == "ensemble"
+    assert described["ensemble"]["method"] == "mean"
+    assert [member["weight"] for member in described["members"]] == [0.5, 0.5]
+    assert described["inputs"][0]["columns"] == {"sepal_length": "float64", "sepal_width": "float64",
+                                                 "petal_length": "float64", "petal_width": "float64"}
+    assert described["classes"] == ["setosa", "versicolor", "virginica"]
+    assert all(member["model"]["exported"] for member in described["members"])
+    assert described["needs_trust"] == {}
+    assert "ensemble of 2 models" in text
+    assert text.count("member           predictor") == 2
+    assert "needs trust      no" in text

@@ -15,7 +15,7 @@ from assay.cli import EXIT_OK, subcommand
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``assay serve``."""
-    parser.add_argument("bundle", help="a bundle file written by predictor.export(path)")
+    parser.add_argument("bundle", help="a bundle file written by predictor.export(path) or ensemble.export(path)")
     parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1, this "
                         "machine only; 0.0.0.0 for every interface)")
     parser.add_argument("--port", type=int, default=8000, help="the port (default: 8000)")
@@ -33,7 +33,7 @@ def serve(args: argparse.Namespace) -> int:
     """Run ``assay serve`` until interrupted; returns the exit code."""
     import uvicorn
 
-    from assay.inference.bundle import load_bundle
+    from assay.inference.ensemble_bundle import load_bundle
     from assay.inference.serve import app
 
     if args.workers < 1:

@@ -307,14 +307,14 @@ class Dashboard:
     def ensemble_bundle(self, request: Request) -> Response:
         from assay.db.models import EnsembleRow
         from assay.db.queries import data as data_queries
-        from assay.inference import ensemble_bundle
+        from assay.inference import ensemble_export
 
         row = data_queries.row(EnsembleRow, request.path_params["ensemble_id"], "Ensemble")
         name = f"ensemble-{row.id}.assay"
         with tempfile.TemporaryDirectory(prefix="assay-dashboard-") as folder:
             try:
-                weights, combos = ensemble_bundle.member_rows_of(row.id)
-                path = ensemble_bundle.export(row, weights, combos, str(Path(folder) / name))
+                weights, combos = ensemble_export.member_rows_of(row.id)
+                path = ensemble_export.export(row, weights, combos, str(Path(folder) / name))
             except errors.AssayError as exc:
                 return self.problem(409, f"ensemble {row.id} cannot be bundled: {exc}")
             data = Path(path).read_bytes()

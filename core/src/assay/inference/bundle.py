@@ -45,12 +45,11 @@ import cloudpickle
 import pandas as pd
 
 from assay import contracts, errors, plugins
-from assay.data import ingest
 from assay.data.encoding import FittedEncoder, FittedEncoders
 from assay.data.interpolation import Interpolater
+from assay.data.read import tables
 from assay.data.read.arrays import ArrayEncoders, FittedArrayEncoder, read_samples
 from assay.inference import conformal, forecast
-from assay.inference.infer import Inference, read_label_column
 from assay.inference.inputs import InputEntry
 from assay.inference.manifest import (
     FORMAT,
@@ -61,6 +60,7 @@ from assay.inference.manifest import (
     Label,
     Manifest,
 )
+from assay.inference.runtime import Inference, read_label_column
 from assay.inference.schema import InputSchema
 
 MANIFEST = "manifest.json"
@@ -312,12 +312,12 @@ class Bundle:
             samples, _ = read_samples(arrays.kind, df, "df")
             labels = None
             if label_df_or_path is not None:
-                label_df, _ = ingest.read_tabular(label_df_or_path)
+                label_df, _ = tables.read_tabular(label_df_or_path)
                 if self.label_column not in label_df.columns:
                     raise errors.DataError("label_df_or_path", f"needs the label column {self.label_column!r}")
                 labels = label_df[self.label_column]
             return self._inference.predict_samples(samples, labels, parameter="df").frame
-        frame, _ = ingest.read_tabular(df)
+        frame, _ = tables.read_tabular(df)
         outcome = self._inference.predict(frame, parameter="df",
                                           index=df.index if isinstance(df, pd.DataFrame) else None)
         result = outcome.frame

@@ -2,8 +2,9 @@
 weighted and summed (probabilities for classification, decoded values for regression).
 
 The members are ordinary single models, so each predicts exactly as ``predictor.infer`` (or its bundle) does;
-:func:`combine` is the only ensemble-specific step, shared by :func:`infer` (members loaded from the database)
-and the ensemble bundle (:mod:`assay.inference.ensemble_bundle`, members loaded from their own bundles).
+:func:`combine` is the only ensemble-specific step, shared by :func:`assay.inference.ensemble_infer.infer` (members
+loaded from the database) and the ensemble bundle (:mod:`assay.inference.ensemble_bundle`, members loaded from their own
+bundles). Nothing here imports the database.
 """
 
 from __future__ import annotations
@@ -16,13 +17,11 @@ import numpy as np
 import pandas as pd
 
 from assay import errors, plugins
-from assay.data import ingest
+from assay.data.read import tables
 from assay.data.read.arrays import read_samples
-from assay.db.queries import ensembles as queries
 from assay.defaults import BINARY
-from assay.experiment import arrays, predicting
-from assay.experiment.trained import Trained
-from assay.inference.infer import PROBABILITY_PREFIX, Inference, inference_for, read_label_column
+from assay.experiment import predicting
+from assay.inference.runtime import PROBABILITY_PREFIX, Inference, read_label_column
 
 
 def combine(frames: list[pd.DataFrame], weights: list[float], classes: list[Any]) -> tuple[pd.DataFrame,
@@ -57,12 +56,12 @@ def metrics(analysis_type: str, classes: list[Any], labels: Any, values: np.ndar
     """The analysis type's metrics of the ensemble's combined outputs against the true labels."""
     truth = predicting.true_coding(np.asarray(labels), classes, label_column or "label_column")
     if classes:
-        return dict(plugins.metrics(analysis_type, truth, values.argmax(axis=1), _probabilities(analysis_type, values),
+        return dict(plugins.metrics(analysis_type, truth, values.argmax(axis=1), probabilities(analysis_type, values),
                                     classes))
     return dict(plugins.metrics(analysis_type, truth, values, None, []))
 
 
-def _probabilities(analysis_type: str, values: np.ndarray) -> np.ndarray:
+def probabilities(analysis_type: str, values: np.ndarray) -> np.ndarray:
     """Per-class probabilities as models store them: the positive class's alone for binary classification."""
     return values[:, 1] if analysis_type == BINARY and values.shape[1] == 2 else values
 
@@ -120,7 +119,7 @@ def predict_with(members: list[tuple[float, MemberPredict]], info: Described, da
     """The ensemble's frame, metrics (when labels are known), combined outputs and labels for new data, read
     once and predicted by every member."""
     if info.kind == "tabular":
-        frame, _ = ingest.read_tabular(data)
+        frame, _ = tables.read_tabular(data)
         data = frame.set_axis(data.index) if isinstance(data, pd.DataFrame) else frame
     labels = true_labels(info, data, label_df_or_path)
     frames = [predict(data, parameter) for _, predict in members]
@@ -128,32 +127,3 @@ def predict_with(members: list[tuple[float, MemberPredict]], info: Described, da
     measured = {} if labels is None else metrics(info.analysis_type, info.classes, labels, values, info.label_column)
     frame.attrs["metrics"] = dict(measured)
     return frame, measured, values, labels
-
-
-def member_inferences(member_weights: dict[int, float]) -> list[tuple[float, Inference]]:
-    """``(weight, Inference)`` of every member, loaded from the database."""
-    return [(weight, inference_for(Trained.load(predictor_id))) for predictor_id, weight in member_weights.items()]
-
-
-def infer(ensemble_id: int, members: list[tuple[float, Inference]], data: Any,
-          label_df_or_path: Any = None) -> pd.DataFrame:
-    """Predict new raw data with an ensemble's members and store the result (``split="inference"``).
-
-    Returns:
-        A DataFrame like ``predictor.infer``'s: ``prediction`` and, for classification, ``probability_<class>``;
-        ``attrs["metrics"]`` when the labels are known and ``attrs["prediction_id"]``.
-    """
-    info = described(members[0][1])
-    if info.kind == "array" and not isinstance(data, np.ndarray):  # read images or a .npy file once
-        data = read_samples(members[0][1].encoders.kind, data, "df_or_path")[0]
-    predicts = [(weight, inference_predict(one)) for weight, one in members]
-    frame, measured, values, labels = predict_with(predicts, info, data, label_df_or_path)
-    classes = info.classes
-    predictions = frame["prediction"].to_numpy()
-    probabilities = _probabilities(info.analysis_type, values) if classes else None
-    blob = arrays.dumps(predictions=predictions, probabilities=probabilities,
-                        labels=None if labels is None else labels.to_numpy(),
-                        classes=np.asarray(classes) if classes else None)
-    prediction_id = queries.store_inference(ensemble_id, blob, measured, len(frame))
-    frame.attrs.update(prediction_id=prediction_id, metrics=measured)
-    return frame

@@ -1,6 +1,7 @@
 """An ensemble's bundle: one file holding every member model's own bundle and the weights, no database needed.
 
-``ensemble.export(path)`` writes a zip archive:
+``ensemble.export(path)`` writes a zip archive (:mod:`assay.inference.ensemble_export`, which reads the database;
+this module only reads bundles and imports no database, so ``assay serve`` starts without it):
 
 =================================  ==========================================================================
 member                             content
@@ -28,71 +29,14 @@ from typing import Any
 
 import pandas as pd
 
-from assay import __version__, errors
-from assay.db.queries import ensembles as queries
+from assay import errors
 from assay.inference import bundle as single
-from assay.inference import export as single_export
 from assay.inference.ensemble import Described, MemberPredict, predict_with
 
 MANIFEST = "ensemble.json"
 FORMAT = "assay-ensemble"
 FORMAT_VERSION = 1
 MEMBERS = "members"
-
-
-def export(ensemble: Any, members: dict[int, float], combos: dict[int, int], path: str | os.PathLike[str]) -> str:
-    """Write an ensemble's bundle to ``path``; returns its absolute path.
-
-    Args:
-        ensemble: the ensemble's row (method, metric, split, queue).
-        members: predictor id -> weight.
-        combos: predictor id -> combination index.
-        path: the file to write (replaced when it exists); its folder must exist.
-    """
-    target = Path(path).expanduser().resolve()
-    if not target.parent.is_dir():
-        raise errors.ValidationError("path", f"the folder {str(target.parent)!r} does not exist")
-    entries, first = [], None
-    with tempfile.TemporaryDirectory(prefix=".assay-ensemble-", dir=target.parent) as folder:
-        for predictor_id, weight in members.items():
-            name = f"{MEMBERS}/predictor{predictor_id}.assay"
-            written = single_export.export(predictor_id, str(Path(folder) / f"predictor{predictor_id}.assay"))
-            if first is None:
-                first = single.read_manifest(written)  # its description only: loading may need trust
-            entries.append({"file": name, "predictor_id": predictor_id, "combo_index": combos[predictor_id],
-                            "weight": weight, "path": written})
-        assert first is not None
-        manifest = {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "assay_version": __version__,
-            "library": first.library, "analysis_type": first.analysis_type,
-            "classes": [_plain(value) for value in first.classes], "label_column": first.label_column,
-            "ensemble": {"ensemble_id": ensemble.id, "queue_id": ensemble.queue_id, "method": ensemble.method,
-                         "metric": ensemble.metric, "split": ensemble.split},
-            "members": [{key: value for key, value in entry.items() if key != "path"} for entry in entries],
-        }
-        handle, temporary = tempfile.mkstemp(prefix=".assay-bundle-", dir=target.parent)
-        os.close(handle)
-        try:
-            with zipfile.ZipFile(temporary, "w") as archive:
-                archive.writestr(MANIFEST, json.dumps(manifest, indent=2), compress_type=zipfile.ZIP_DEFLATED)
-                for entry in entries:  # member bundles are compressed already
-                    archive.write(entry["path"], entry["file"], compress_type=zipfile.ZIP_STORED)
-            os.chmod(temporary, 0o644 & ~_umask())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    return str(target)
-
-
-def _umask() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 class EnsembleBundle:
@@ -153,6 +97,10 @@ class EnsembleBundle:
     @property
     def feature_columns(self) -> list[str]:
         return self.members[0][1].feature_columns
+
+    @property
+    def feature_dtypes(self) -> dict[str, str]:
+        return self.members[0][1].feature_dtypes
 
     def __repr__(self) -> str:
         return (f"<EnsembleBundle {self.library} {self.analysis_type} from {str(self.path)!r}: "
@@ -217,6 +165,12 @@ def load_bundle(path: str | os.PathLike[str], trust: bool = False) -> single.Bun
     path = Path(path)
     if not is_ensemble(path):
         return single.load_bundle(path, trust=trust)
+    manifest, members = _checked(path)
+    return EnsembleBundle(path, manifest, members, trust=trust)
+
+
+def _checked(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """An ensemble bundle's ``ensemble.json`` and its archive's members, checked to be complete."""
     members = _read(path)
     try:
         manifest = json.loads(members[MANIFEST])
@@ -230,10 +184,23 @@ def load_bundle(path: str | os.PathLike[str], trust: bool = False) -> single.Bun
     missing = [entry["file"] for entry in manifest.get("members", []) if entry.get("file") not in members]
     if missing or not manifest.get("members"):
         raise errors.BundleError("path", f"{str(path)!r} lacks its member bundles {missing}; export it again")
-    return EnsembleBundle(path, manifest, members, trust=trust)
+    return manifest, members
 
 
-def member_rows_of(ensemble_id: int) -> tuple[dict[int, float], dict[int, int]]:
-    """An ensemble's members from the database: predictor id -> weight, and -> combination index."""
-    rows = queries.member_rows(ensemble_id)
-    return {row.predictor_id: row.weight for row in rows}, {row.predictor_id: row.combo_index for row in rows}
+def read_members(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[tuple[dict[str, Any], single.Bundle]]]:
+    """An ensemble bundle opened to describe it (``assay inspect``), whether or not its members need trust: its
+    ``ensemble.json`` and, per member, its entry there and its bundle (as :func:`assay.inference.bundle.read_manifest`
+    opens one: nothing is loaded or run).
+
+    Raises:
+        assay.errors.BundleError: the file is missing, not an ensemble bundle, incomplete or from a newer assay.
+    """
+    path = Path(path)
+    manifest, members = _checked(path)
+    opened = []
+    with tempfile.TemporaryDirectory(prefix="assay-ensemble-") as folder:
+        for entry in manifest["members"]:
+            file = Path(folder) / Path(entry["file"]).name
+            file.write_bytes(members[entry["file"]])
+            opened.append((entry, single.read_manifest(file)))  # reads the whole archive: the file may go
+    return manifest, opened

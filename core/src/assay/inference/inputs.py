@@ -14,9 +14,9 @@ import attrs
 import numpy as np
 
 from assay import errors
-from assay.data import finite, ingest
+from assay.data import finite
 from assay.data.encoding import FittedEncoders
-from assay.data.read import multi_input
+from assay.data.read import multi_input, tables
 from assay.data.read.arrays import ArrayEncoders, library_features, read_samples
 from assay.inference.outcome import encoded_sources
 from assay.inference.schema import InputSchema, check
@@ -36,7 +36,7 @@ class InputEntry:
 def _encode_one(entry: InputEntry, data: Any, parameter: str) -> np.ndarray:
     if entry.kind == "tabular":
         try:
-            df, _ = ingest.read_tabular(data)
+            df, _ = tables.read_tabular(data)
         except errors.DataError as exc:
             raise multi_input.renamed(exc, parameter) from None
         features = check(df, entry.schema, parameter)

@@ -201,7 +201,7 @@ class Dataset(Persisted):
 
     def to_numpy(self) -> np.ndarray:
         """The stored samples of a sequence or image dataset, as stored."""
-        from assay.data.read.arrays import StoredArray
+        from assay.data.read.stored import StoredArray
 
         if self.kind == "tabular":
             return self.to_pandas().to_numpy()

@@ -116,26 +116,26 @@ class Ensemble(Persisted):
             ``prediction`` and, for classification, ``probability_<class>`` per class; ``attrs["metrics"]`` when
             the labels are known, ``attrs["prediction_id"]``.
         """
-        from assay.inference import ensemble
+        from assay.inference import ensemble_infer
 
         members = self._inferences()
-        return ensemble.infer(self.id, members, df_or_path, label_df_or_path)
+        return ensemble_infer.infer(self.id, members, df_or_path, label_df_or_path)
 
     def _inferences(self) -> list[Any]:
         cached = self.__dict__.get("_loaded")
         if cached is None:
-            from assay.inference import ensemble
+            from assay.inference import ensemble_infer
 
-            cached = self.__dict__["_loaded"] = ensemble.member_inferences(self.members)
+            cached = self.__dict__["_loaded"] = ensemble_infer.member_inferences(self.members)
         return cached
 
     def export(self, path: str) -> str:
         """Write one bundle holding every member model's bundle and the weights; ``assay.load_bundle(path)`` and
         ``assay predict`` read it without the database. Returns its path."""
-        from assay.inference import ensemble_bundle
+        from assay.inference import ensemble_export
 
-        weights, combos = ensemble_bundle.member_rows_of(self.id)
-        return ensemble_bundle.export(self._row, weights, combos, path)
+        weights, combos = ensemble_export.member_rows_of(self.id)
+        return ensemble_export.export(self._row, weights, combos, path)
 
     def feature_importance(self, split: str = "test", permutation_count: int = 5, refresh: bool = False,
                            sample_rows: int | str | None = "auto") -> pd.DataFrame:

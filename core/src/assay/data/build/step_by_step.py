@@ -188,7 +188,7 @@ def make_labelinterpolater(label: LabelRow, spec: dict[str, Any]) -> LabelRow:
 
 def _check_sequence_interpolaters(feature: FeatureRow, specs: list[dict[str, Any]]) -> None:
     """``Pipeline.Sequence.make``'s checks of ``feature_interpolaters``, tried on the feature's first sample."""
-    from assay.data.read.arrays import StoredArray
+    from assay.data.read.stored import StoredArray
 
     dataset = data_queries.row(DatasetRow, feature.dataset_id)
     stored = StoredArray.load(dataset.id, dataset.shape, dataset.dtypes, dataset.columns)

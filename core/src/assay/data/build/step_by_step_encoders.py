@@ -21,7 +21,7 @@ from assay.data import interpolation, windows
 from assay.data.build import arrays as build_arrays
 from assay.data.build import common, step_by_step, tabular
 from assay.data.build.common import SplitSettings, encoder_rows, fit_step, label_is_categorical
-from assay.data.read.arrays import StoredArray
+from assay.data.read.stored import StoredArray
 from assay.db.models import DatasetRow, FeatureRow, LabelRow, SplitsetRow
 from assay.db.queries import data as data_queries
 from assay.db.queries import steps as step_queries

@@ -1,6 +1,7 @@
 """The read side of sequence and image data: stored samples read lazily, and the fitted encoders that shape them.
 
-:class:`StoredArray` reads the samples of some rows from the compressed chunks; :class:`ArrayEncoders` turns raw
+:class:`~assay.data.read.stored.StoredArray` reads the samples of some rows from the compressed chunks (it
+lives apart, so this module imports no database: bundles and ``assay serve`` use it); :class:`ArrayEncoders` turns raw
 samples (as stored: every feature or channel, the stored dtype) into what ``samples_for`` hands out: float32
 samples of ``features_shape``, encoded by the splitset's (or a fold's) fitted encoders and reshaped. The same
 object encodes new samples at inference and in bundles, after checking their shape.
@@ -16,38 +17,13 @@ import pandas as pd
 
 from assay import errors, plugins
 from assay.contracts import EncoderFamily
-from assay.data import array_encoding, arraystore, sequence_interpolation
+from assay.data import array_encoding, sequence_interpolation
 from assay.data.encoding import FittedEncoders
 from assay.data.interpolation import Interpolater
 
 #: the axis of a raw sample that holds the features (sequences) or channels (images), counting samples as 0
 FEATURE_AXIS = {"sequence": 2, "image": 1}
 ENCODE_BATCH_VALUES = 1 << 22
-
-
-@attrs.frozen
-class StoredArray:
-    """A stored sequence or image dataset: its shape, dtype and where each chunk starts."""
-
-    dataset_id: int
-    shape: tuple[int, ...]
-    dtype: str
-    columns: list[str]  # every feature (sequences) or channel (images), in axis order
-    chunk_starts: np.ndarray = attrs.field(repr=False)
-
-    @classmethod
-    def load(cls, dataset_id: int, shape: list[int], dtypes: dict[str, str], columns: list[str]) -> StoredArray:
-        from assay.db import arrays as db_arrays
-
-        return cls(dataset_id, tuple(shape), next(iter(dtypes.values())), list(columns),
-                   np.asarray(db_arrays.chunk_starts(dataset_id), dtype=np.int64))
-
-    def rows(self, rows: Any) -> np.ndarray:
-        """The raw samples of these rows, in that order."""
-        from assay.db import arrays as db_arrays
-
-        return arraystore.gather(np.asarray(rows, dtype=np.int64), self.shape, self.dtype, self.chunk_starts,
-                                 lambda indices: db_arrays.chunk_blobs(self.dataset_id, indices))
 
 
 @attrs.frozen

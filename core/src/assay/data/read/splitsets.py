@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import image_windows, ingest, sequence_windows, windows
+from assay.data import image_windows, sequence_windows, windows
 from assay.data.encoding import FittedEncoder, FittedEncoders
 from assay.data.interpolation import Interpolater
-from assay.data.read import multi_input
-from assay.data.read.arrays import ArrayEncoders, FittedArrayEncoder, StoredArray
+from assay.data.read import multi_input, tables
+from assay.data.read.arrays import ArrayEncoders, FittedArrayEncoder
+from assay.data.read.stored import StoredArray
 from assay.db.models import DatasetRow, EncoderSpecRow, FeatureRow, FittedEncoderRow, FoldRow, LabelRow, SplitsetRow
 from assay.db.queries import data as queries
 
@@ -99,14 +100,14 @@ class SplitsetData:
 
     def frame(self) -> pd.DataFrame:
         """The whole stored dataset (read once, then cached)."""
-        return self._once("frame", lambda: ingest.deserialize(queries.dataset_blob(self.dataset_id)))
+        return self._once("frame", lambda: tables.deserialize(queries.dataset_blob(self.dataset_id)))
 
     def _label_frame(self) -> pd.DataFrame:
         """The table holding the label: the dataset itself (tabular) or the label file (sequences, images)."""
         if self.kind == "tabular":
             return self.frame()
         return self._once("label_frame",
-                          lambda: ingest.deserialize(queries.dataset_blob(self._label_row().dataset_id)))
+                          lambda: tables.deserialize(queries.dataset_blob(self._label_row().dataset_id)))
 
     def _stored_array(self) -> StoredArray:
         def load():

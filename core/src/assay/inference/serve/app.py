@@ -31,7 +31,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from assay import errors
-from assay.inference.bundle import Bundle, load_bundle
+from assay.inference.bundle import Bundle
+from assay.inference.ensemble_bundle import EnsembleBundle, load_bundle
 from assay.inference.serve import requests
 from assay.inference.serve.metrics import Metrics
 
@@ -68,14 +69,20 @@ def _refusal(status: int, field: str, message: str) -> JSONResponse:
     return JSONResponse({"error": message, "field": field}, status_code=status)
 
 
-def schema_of(bundle: Bundle) -> dict[str, Any]:
-    """What ``GET /schema`` answers: the model, its inputs and the fields of each prediction."""
+def schema_of(bundle: Bundle | EnsembleBundle) -> dict[str, Any]:
+    """What ``GET /schema`` answers: the model, its inputs and the fields of each prediction (an ensemble takes
+    its members' inputs, described by the first member's manifest, and lists its members and weights)."""
     manifest = bundle.manifest
     fields = ["prediction", *(f"probability_{value}" for value in bundle.classes)]
     described: dict[str, Any] = {
         "library": bundle.library, "analysis_type": bundle.analysis_type, "classes": bundle.classes,
         "label_column": bundle.label_column, "response": {"predictions": [dict.fromkeys(fields, "...")]},
     }
+    if isinstance(bundle, EnsembleBundle):
+        described["ensemble"] = {
+            **{key: bundle.ensemble_manifest.get("ensemble", {}).get(key) for key in ("method", "metric", "split")},
+            "members": [{"predictor_id": entry["predictor_id"], "weight": float(entry["weight"])}
+                        for entry in bundle.ensemble_manifest["members"]]}
     if manifest.inputs is not None:
         described["request"] = {"inputs": {one.name: ("rows" if one.kind == "tabular" else one.kind)
                                            for one in manifest.inputs}}
@@ -96,11 +103,12 @@ def schema_of(bundle: Bundle) -> dict[str, Any]:
     return described
 
 
-def create_app(bundle: Bundle, max_body: int = MAX_BODY) -> Starlette:
+def create_app(bundle: Bundle | EnsembleBundle, max_body: int = MAX_BODY) -> Starlette:
     """The application serving ``bundle`` (loaded now: a bundle that cannot load fails here, not at a request).
 
     Args:
-        bundle: a bundle from :func:`assay.load_bundle` (with ``trust=True`` if it needs trust).
+        bundle: a single model's or an ensemble's bundle from :func:`assay.load_bundle` (with ``trust=True`` if it
+            needs trust); an ensemble answers its weighted predictions.
         max_body: the largest request body in bytes; a larger one answers 413.
     """
     bundle.load()

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from assay.inference.bundle import Bundle
+from assay.inference.ensemble_bundle import EnsembleBundle
 from assay.inference.schema import InputSchema
 
 #: how many column names an error message lists
@@ -211,7 +212,7 @@ def parse_json(body: bytes) -> Any:
         raise RequestError(400, "body", f"is not valid JSON ({exc})") from exc
 
 
-def model_input(bundle: Bundle, content_type: str, body: bytes) -> tuple[Any, int]:
+def model_input(bundle: Bundle | EnsembleBundle, content_type: str, body: bytes) -> tuple[Any, int]:
     """The input ``bundle.predict`` takes for this request, and its number of rows (samples).
 
     Raises:
@@ -257,7 +258,7 @@ def model_input(bundle: Bundle, content_type: str, body: bytes) -> tuple[Any, in
     return parts, next(iter(counts.values()))
 
 
-def request_key(bundle: Bundle) -> str:
+def request_key(bundle: Bundle | EnsembleBundle) -> str:
     """The JSON field a request for this model holds: ``rows``, ``samples``, ``images`` or ``inputs``."""
     manifest = bundle.manifest
     if manifest.inputs is not None:
