@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -35,8 +36,13 @@ def fn_build(features_shape, label_shape, **hp):
 
     if hp["kind"] == "branching":
         return Branching()
-    width = hp.get("width", 8)
-    return nn.Sequential(nn.Linear(features_shape[0], width), nn.ReLU(), nn.Linear(width, 3))
+    model = nn.Sequential(nn.Linear(features_shape[0], 8), nn.ReLU(), nn.Linear(8, 3))
+    if "lean" in hp:  # the ensemble's candidates each lean to another class: together they predict better
+        import torch
+
+        with torch.no_grad():
+            model[2].bias[hp["lean"]] += 3.0
+    return model
 
 
 def fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
@@ -67,15 +73,16 @@ def bundle_paths(tmp_path_factory):
                                       seed=1)
         assert queue.run_jobs(progress=False).failed == 0
         paths[kind] = queue.predictors[0].export(folder / f"{kind}.assay")
-    # an ensemble of two models of different widths, each weighing one half
+    # an ensemble of models leaning to different classes (Caruana's selection on log loss picks several)
     queue = assay.Experiment.make(library="torch", analysis_type="classification_multi", fn_build=fn_build,
-                                  fn_train=fn_train, hyperparameters={"kind": ["plain"], "width": [3, 6]},
+                                  fn_train=fn_train, hyperparameters={"kind": ["plain"], "lean": [0, 1, 2]},
                                   splitset_id=splitset.id, seed=2)
     assert queue.run_jobs(progress=False).failed == 0
-    ensemble = queue.ensemble(size=2, candidates=2, method="mean")
+    ensemble = queue.ensemble(size=10, candidates=3, metric="log_loss")
+    assert len(ensemble.members) >= 2, ensemble.members  # an ensemble of one would test nothing
     paths["ensemble"] = ensemble.export(str(folder / "ensemble.assay"))
-    paths["members"] = [assay.Predictor.get(predictor_id).export(folder / f"member{predictor_id}.assay")
-                        for predictor_id in ensemble.members]
+    paths["members"] = {assay.Predictor.get(predictor_id).export(folder / f"member{predictor_id}.assay"): weight
+                        for predictor_id, weight in ensemble.members.items()}
     db_engine.dispose()
     return paths
 
@@ -336,12 +343,14 @@ def test_an_ensemble_bundle_answers_the_mean_of_its_members_probabilities(ensemb
 
     assert answer.status_code == 200, answer.text
     got = pd.DataFrame(answer.json()["predictions"])
-    members = [assay.load_bundle(path).predict(rows.reset_index(drop=True)) for path in bundle_paths["members"]]
     columns = ["probability_setosa", "probability_versicolor", "probability_virginica"]
-    mean = (members[0][columns].to_numpy() + members[1][columns].to_numpy()) / 2  # method="mean": equal weights
-    np.testing.assert_allclose(got[columns].to_numpy(), mean, atol=1e-6)
-    assert got["prediction"].tolist() == [columns[i].removeprefix("probability_") for i in mean.argmax(axis=1)]
-    assert not np.allclose(members[0][columns].to_numpy(), members[1][columns].to_numpy(), atol=1e-3)
+    members = {path: assay.load_bundle(path).predict(rows.reset_index(drop=True))[columns].to_numpy()
+               for path in bundle_paths["members"]}
+    weighted = sum(weight * members[path] for path, weight in bundle_paths["members"].items())
+    np.testing.assert_allclose(got[columns].to_numpy(), weighted, atol=1e-6)
+    assert got["prediction"].tolist() == [columns[i].removeprefix("probability_") for i in weighted.argmax(axis=1)]
+    first, second = list(members.values())[:2]
+    assert not np.allclose(first, second, atol=1e-3)  # the members differ: the weighting matters
     assert_same(answer.json()["predictions"], expected(bundle_paths["ensemble"], rows))
 
 
@@ -354,8 +363,9 @@ def test_an_ensemble_bundle_describes_its_members_and_refuses_a_missing_column(e
 
     assert schema["inputs"][0]["columns"] == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
     assert schema["classes"] == ["setosa", "versicolor", "virginica"]
-    assert schema["ensemble"]["method"] == "mean"
-    assert [member["weight"] for member in schema["ensemble"]["members"]] == [0.5, 0.5]
+    assert schema["ensemble"]["method"] == "caruana"
+    assert sorted(member["weight"] for member in schema["ensemble"]["members"]) == pytest.approx(
+        sorted(bundle_paths["members"].values()))
     assert refused.status_code == 422
     assert refused.json()["field"] == "rows[0].petal_width"
     assert "Traceback" not in refused.text
@@ -366,7 +376,7 @@ def test_a_running_server_has_not_loaded_sqlalchemy_or_the_database_layer(ensemb
     rows = iris().drop(columns="species").head(4)
     assert httpx.post(f"{url}/predict", json={"rows": records(rows)}, timeout=30).status_code == 200
 
-    process.terminate()
+    process.send_signal(signal.SIGINT)  # uvicorn stops, `assay` returns and the wrapper prints what it loaded
     out, err = process.communicate(timeout=30)
 
     assert "loaded: []" in out, (out, err[-2000:])
@@ -395,13 +405,15 @@ def test_inspect_describes_an_ensemble_bundle_its_weights_and_each_member(bundle
     text = capsys.readouterr().out
 
     assert described["kind"] == "ensemble"
-    assert described["ensemble"]["method"] == "mean"
-    assert [member["weight"] for member in described["members"]] == [0.5, 0.5]
+    assert described["ensemble"]["method"] == "caruana"
+    assert sorted(member["weight"] for member in described["members"]) == pytest.approx(
+        sorted(bundle_paths["members"].values()))
     assert described["inputs"][0]["columns"] == {"sepal_length": "float64", "sepal_width": "float64",
                                                  "petal_length": "float64", "petal_width": "float64"}
     assert described["classes"] == ["setosa", "versicolor", "virginica"]
     assert all(member["model"]["exported"] for member in described["members"])
     assert described["needs_trust"] == {}
-    assert "ensemble of 2 models" in text
-    assert text.count("member           predictor") == 2
+    count = len(bundle_paths["members"])
+    assert f"ensemble of {count} models" in text
+    assert text.count("member           predictor") == count
     assert "needs trust      no" in text
