@@ -9,12 +9,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from assay import errors
-from assay.db.engine import setup
 from assay.environment import apply_plugin_defaults
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name loads on first access (below)
     from assay import datum
     from assay.callbacks import TrainingCallback
+    from assay.db.engine import setup
     from assay.inference.bundle import load_bundle
     from assay.objects.data import Dataset, Fold, Splitset
     from assay.objects.experiment import Algorithm, Hyperparamset, Job, Prediction, Predictor, Queue
@@ -29,6 +29,7 @@ apply_plugin_defaults()
 
 # public name -> module that defines it; imported on first access
 _LAZY = {
+    "setup": "assay.db.engine",  # SQLAlchemy loads with it: `assay predict` of a bundle never needs a database
     "datum": "assay.datum",
     "Pipeline": "assay.objects.pipeline",
     "Dataset": "assay.objects.data",

@@ -52,10 +52,6 @@ from assay.data import ingest, multi_input
 from assay.data.array_input import ArrayEncoders, FittedArrayEncoder, read_samples
 from assay.data.encoding import FittedEncoder, FittedEncoders, json_safe
 from assay.data.interpolation import Interpolater
-from assay.data.splitsets import SplitsetData
-from assay.db.queries import experiments as queries
-from assay.experiment.functions import serialise_functions
-from assay.experiment.trained import Trained
 from assay.inference import forecast
 from assay.inference.infer import Inference, input_schema, read_label_column, window_settings
 from assay.inference.inputs import InputEntry
@@ -143,6 +139,11 @@ def export(predictor_id: int, path: str | os.PathLike[str]) -> str:
         raise errors.ValidationError("path", f"{str(target)!r} is a folder; give a file name such as model.assay")
     if not target.parent.is_dir():
         raise errors.ValidationError("path", f"the folder {str(target.parent)!r} does not exist; create it first")
+    # the database layer loads only to export: loading a bundle needs none (`assay predict` starts faster)
+    from assay.data.splitsets import SplitsetData
+    from assay.db.queries import experiments as queries
+    from assay.experiment.functions import serialise_functions
+    from assay.experiment.trained import Trained
 
     trained = Trained.load(predictor_id)
     predictor, job, queue, algorithm = trained.predictor, trained.job, trained.queue, trained.algorithm
