@@ -26,7 +26,7 @@ TORCH = "torch==2.13.0"
 TEST_REQUIREMENTS = ["tensorflow-cpu", "psycopg[binary]", "distributed", "cmaes", "pytest", "pytest-xdist",
                      "hypothesis",
                      # the dashboard's tests: its HTTP test client, a real browser's driver, a real Jupyter kernel
-                     "httpx", "selenium", "nbclient", "nbformat", "ipykernel"]
+                     "httpx2", "selenium", "nbclient", "nbformat", "ipykernel"]
 #: extras of the core the tests use: the web dashboard (Starlette, uvicorn, Jinja2)
 CORE_EXTRAS = "[dashboard]"
 # two pytest workers share two cores: one BLAS/OpenMP/TensorFlow thread each, or they oversubscribe
@@ -60,7 +60,9 @@ def tests(session: nox.Session) -> None:
     else:
         editable = [project + CORE_EXTRAS if project == str(ROOT / "core") else project for project in projects]
         session.install(*[arg for project in editable for arg in ("-e", project)], *TEST_REQUIREMENTS)
-    session.run("pytest", "-n", "2", *(session.posargs or ["tests"]), env={**SINGLE_THREADED, **QUIET_TENSORFLOW})
+    # -rs: the summary ends with every skipped test and why (no PostgreSQL URL, no Chromium, ...)
+    session.run("pytest", "-n", "2", "-rs", *(session.posargs or ["tests"]),
+                env={**SINGLE_THREADED, **QUIET_TENSORFLOW})
 
 
 @nox.session

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("starlette")
-pytest.importorskip("httpx")
+pytest.importorskip("httpx2")  # starlette.testclient's HTTP client (plain httpx is deprecated there)
 
 from dashboard_helpers import XSS_CLASSES, XSS_COLUMN, XSS_HP_VALUE  # noqa: E402
 
