@@ -36,8 +36,9 @@ PREDICT = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def torch_bundle(tmp_path_factory):
     """A small torch iris model, exported; the rows to predict and their expected predictions."""
-    import assay_torch
     from torch import nn
+
+    import assay_torch
 
     folder = tmp_path_factory.mktemp("predict-startup")
     assay.setup(f"sqlite:///{folder / 'assay.sqlite3'}")
