@@ -42,7 +42,7 @@ def commands(block: str) -> list[str]:
 def install_lines() -> list[list[str]]:
     """Every ``pip install ./<folder> ...`` README shows, as argument lists of local folders."""
     found = []
-    for line in re.findall(r"pip install ((?:\./\S+ ?)+)", README):
+    for line in re.findall(r"pip install ((?:\./[\w/-]+ ?)+)", README):
         found.append(shlex.split(line))
     return found
 
