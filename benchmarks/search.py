@@ -14,7 +14,8 @@ On the built-in ``sonar`` data (208 rows, 60 features, two classes) a torch MLP 
 Every model's initial weights, dropout and batch order are seeded from its hyperparameters, so a combination scores
 the same in every queue and in Optuna: the strategies are compared on one fixed objective. That is what lets the
 grid's run be reused: random search over lists runs a seeded subset of the grid, in grid order, so its curve is
-read from the grid's scores (``assay.experiment.search.initial_combinations``, the very subset a random queue runs).
+read from the grid's scores (``assay.experiment.search.strategies.initial_combinations``, the very subset a random
+queue runs).
 ``--real-random N`` runs the first N random seeds as queues too and checks their scores equal the grid's.
 TPE, with and without the pruner, always runs as real queues (it chooses from the scores it sees).
 
@@ -40,7 +41,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import assay
 from assay import datum
-from assay.experiment import search
+from assay.experiment.search import space_checks, strategies
 
 torch.set_num_threads(1)
 
@@ -123,7 +124,7 @@ def run_queue(splitset, **options) -> dict:
 
 def random_from_grid(grid: dict, budget: int, seed: int) -> dict:
     """A random queue's curve read from the grid's scores: the subset and order a random queue runs."""
-    combos = search.initial_combinations("random", search.check_space(GRID), budget, None, seed)
+    combos = strategies.initial_combinations("random", space_checks.check_space(GRID), budget, None, seed)
     score = dict(zip(grid["combos"], grid["values"], strict=True))
     values = [score[key(combo)] for combo in combos]
     return {"combos": [key(c) for c in combos], "values": values,

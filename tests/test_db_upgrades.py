@@ -228,9 +228,9 @@ def upgraded_step_by_step_kinds(request, tmp_path) -> str:
 
 def test_what_0007_stored_reads_back_and_its_labels_take_an_interpolater_after_the_upgrade(
         upgraded_step_by_step_kinds):
+    from assay.data.build.step_by_step_encoders import plan_encoding
     from assay.db.models import LabelRow
     from assay.db.queries import steps as step_queries
-    from assay.objects.pipeline import plan_encoding
 
     with db_engine.session_scope() as session:
         assert all(row.interpolater is None for row in session.scalars(select(LabelRow)))
@@ -266,4 +266,20 @@ def test_what_0008_stored_reads_back_a_gappy_label_with_its_interpolater_and_a_s
     # the sequence feature's interpolaters (its own interpolaterset) read back with their dtypes
     sequence_features = [f for f in assay.Feature.all()
                          if f.interpolaters and assay.Dataset.get(f.dataset_id).kind == "sequence"]
-    assert sequence_features and sequence_features[0].interpolaters[0]["dtypes"] == "float32"
+    assert sequence_features
+    assert sequence_features[0].interpolaters[0]["dtypes"] == "float32"
+
+
+def test_predictors_and_queues_stored_before_0009_upgrade_uncalibrated_and_calibrate_afterwards(upgraded):
+    # 0009: predictor.calibration, queue.conformal and queue.rope are new and empty for everything stored before
+    predictors = assay.Predictor.all()
+    assert all(predictor.calibration is None for predictor in predictors)
+    assert all(queue.conformal is None and queue.rope is None for queue in assay.Queue.all())
+    # a classification model stored before the revision calibrates from its stored predictions
+    [predictor, *_] = [predictor for predictor in predictors
+                       if predictor.queue.analysis_type.startswith("classification")
+                       and "test" in predictor.predictions and len(predictor.predictions["test"].predictions) >= 5
+                       and predictor.predictions["test"].probabilities is not None]
+    calibration = predictor.calibrate(alpha=0.2, split="test")
+    assert assay.Predictor.get(predictor.id).calibration == calibration
+    assert predictor.coverage("test")["n"] == calibration["n"]

@@ -24,7 +24,7 @@ from assay import datum, errors
 from assay.db.engine import session_scope
 from assay.db.models import HyperparamcomboRow, HyperparamsetRow, JobRow, QueueRow
 from assay.experiment import workers
-from assay.experiment.search import sampler_seed
+from assay.experiment.search.strategies import sampler_seed
 
 SPACE = {
     "learning_rate": assay.space.Float(1e-3, 0.3, log=True),
@@ -348,9 +348,10 @@ loop.work(int(sys.argv[1]), wait=False, should_stop=lambda: len(done) >= int(sys
 def test_a_workers_kept_study_sees_every_run_another_worker_process_finished(any_splitset, any_db):
     from optuna.trial import TrialState
 
-    from assay.db import search_queries
-    from assay.experiment import adaptive, claiming, runner
-    from assay.experiment.search_study import SearchStudy
+    from assay.db.queries import search as search_queries
+    from assay.experiment import claiming, runner
+    from assay.experiment.search import adaptive, space_checks
+    from assay.experiment.search.study import SearchStudy
     from assay.experiment.workers.local import worker_environment
 
     queue = make_search(any_splitset, search_count=12)
@@ -368,10 +369,9 @@ def test_a_workers_kept_study_sees_every_run_another_worker_process_finished(any
 
     # what a study built from scratch (a fresh process) proposes next
     config = adaptive.settings(queue.id)
-    with session_scope() as session:
-        trials = search_queries.combination_trials(session, queue.id, config.hyperparamset_id, "validation")
-    fresh = SearchStudy(config.search, assay.experiment.search.loaded_space(config.space), config.objective,
-                        config.seed, config.search_count)
+    trials = search_queries.combination_trials(queue.id, config.hyperparamset_id, "validation")
+    fresh = SearchStudy(config.search, space_checks.loaded_space(config.space), config.objective, config.seed,
+                        config.search_count)
     fresh.update(trials)
     expected, _ = fresh.propose()
 
@@ -480,7 +480,8 @@ def test_successive_halving_compares_a_run_with_what_the_finished_runs_had_at_ea
 
 
 def test_a_threads_kept_pruning_study_sees_the_runs_another_worker_process_finished(db):
-    from assay.experiment import claiming, pruning, runner
+    from assay.experiment import claiming, runner
+    from assay.experiment.search import pruning
     from assay.experiment.workers.local import worker_environment
 
     queue = assay.Experiment.make(

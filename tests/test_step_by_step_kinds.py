@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 
 import assay
 from assay import Dataset, Splitset, datum, errors
+from assay.data.build.step_by_step_encoders import plan_encoding
 from assay.db import session_scope
 from assay.db.models import Base
-from assay.objects.pipeline import plan_encoding
 
 
 def table_counts():

@@ -1,26 +1,17 @@
 """assay: object-oriented MLOps for Keras, PyTorch and scikit-learn.
 
-``import assay`` is cheap: the plugin manager and the heavier modules load on first use.
+``import assay`` is cheap: it loads no SQLAlchemy, pandas, scikit-learn or ML library. Every public name below
+loads its module on first access, and so does every submodule (``assay.space``, ``assay.plugins``...).
+Type checkers and IDEs read the names from ``__init__.pyi``.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from assay import errors
+from assay import errors, lazy
 from assay.environment import apply_plugin_defaults
-
-if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name loads on first access (below)
-    from assay import datum
-    from assay.callbacks import TrainingCallback
-    from assay.db.engine import setup
-    from assay.inference.bundle import load_bundle
-    from assay.objects.data import Dataset, Fold, Splitset
-    from assay.objects.experiment import Algorithm, Hyperparamset, Job, Prediction, Predictor, Queue
-    from assay.objects.make import Experiment
-    from assay.objects.pipeline import Pipeline
-    from assay.objects.steps import Coder, Encoderset, Feature, Foldset, Label
 
 __version__ = "0.1.0"
 
@@ -29,7 +20,8 @@ apply_plugin_defaults()
 
 # public name -> module that defines it; imported on first access
 _LAZY = {
-    "setup": "assay.db.engine",  # SQLAlchemy loads with it: `assay predict` of a bundle never needs a database
+    "setup": "assay.db.engine",
+    "space": "assay.space",
     "datum": "assay.datum",
     "Pipeline": "assay.objects.pipeline",
     "Dataset": "assay.objects.data",
@@ -52,17 +44,19 @@ _LAZY = {
 }
 
 __all__ = [  # noqa: RUF022  (grouped as in the docs, not sorted)
-    "__version__", "errors", "setup", "datum", "Pipeline", "Dataset", "Splitset", "Fold", "Experiment", "Algorithm",
-    "Queue", "Job", "Predictor", "Prediction", "load_bundle",
+    "__version__", "errors", "setup", "space", "datum", "Pipeline", "Dataset", "Splitset", "Fold", "Experiment",
+    "Algorithm", "Queue", "Job", "Predictor", "Prediction", "load_bundle",
     # the step-by-step API (AIQC's low-level objects) and AIQC's callbacks
     "Label", "Feature", "Encoderset", "Coder", "Foldset", "Hyperparamset", "TrainingCallback",
 ]
+
+_submodule = lazy.submodules(__name__)
 
 
 def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
     if module_name is None:
-        raise AttributeError(f"module 'assay' has no attribute {name!r}")
+        return _submodule(name)  # assay.plugins, assay.utils, assay.testing...: documented modules, loaded lazily
     module = importlib.import_module(module_name)
     value = module if module_name == f"assay.{name}" else getattr(module, name)
     globals()[name] = value

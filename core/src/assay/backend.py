@@ -22,7 +22,8 @@ as plain hook functions starts each one with ``if library != "mylib": return Non
 
 Each method receives what its hook receives, minus ``library``; :mod:`assay.hookspecs` documents when it is
 called and what it returns. :meth:`~LibraryBackend.train`, :meth:`~LibraryBackend.prepare_samples`,
-:meth:`~LibraryBackend.clear_session` and :meth:`~LibraryBackend.library_versions` have defaults; the others
+:meth:`~LibraryBackend.clear_session`, :meth:`~LibraryBackend.channels_last` and
+:meth:`~LibraryBackend.library_versions` have defaults; the others
 raise :class:`NotImplementedError` naming the method to write. Other hooks (analysis types, metrics, plots,
 encoder families) can be methods of the same class, marked with :data:`assay.hookspecs.hookimpl`.
 
@@ -114,6 +115,11 @@ class LibraryBackend:
         """Release what the library keeps between models (:func:`~assay.hookspecs.assay_clear_session`);
         default: nothing to release."""
 
+    def channels_last(self) -> bool:
+        """Whether the library's image layers expect channels last (:func:`~assay.hookspecs.assay_channels_last`);
+        default: ``False``, channels first as assay stores images."""
+        return False
+
     def library_versions(self) -> dict[str, str]:
         """Versions recorded with every model (:func:`~assay.hookspecs.assay_library_versions`); default: the
         installed versions of :attr:`distributions` (or of the distribution named like :attr:`library`)."""
@@ -195,6 +201,10 @@ class LibraryBackend:
             return None
         self.clear_session()
         return True
+
+    @hookimpl
+    def assay_channels_last(self, library: str) -> bool | None:
+        return bool(self.channels_last()) if self._mine(library) else None
 
     @hookimpl
     def assay_library_versions(self, library: str) -> dict[str, str] | None:

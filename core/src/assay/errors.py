@@ -18,6 +18,15 @@ class DatabaseError(AssayError):
     """The database cannot be used as it is."""
 
 
+class DatabaseUnavailableError(DatabaseError):
+    """The database did not answer for longer than the retry budget (``ASSAY_DB_RETRY_SECONDS``)."""
+
+
+class DiskFullError(DatabaseError):
+    """The disk holding the database (or a file being written) is full; nothing of the job being stored was
+    written, and the job went back to the queue."""
+
+
 class SchemaTooNewError(DatabaseError):
     """The database was migrated by a newer assay than the one installed."""
 

@@ -158,7 +158,12 @@ def _install_hint(library: str) -> str:
 
 @attrs.frozen
 class Backend:
-    """Typed access to one library's backend hooks. Get one with :func:`backend`."""
+    """Typed access to one library's backend hooks. Get one with :func:`backend`.
+
+    One method per backend hook of :mod:`assay.hookspecs`, named like the hook without its ``assay_`` prefix and
+    taking the hook's arguments less ``library`` (``tests/test_backend_contract.py`` holds the two together, and
+    :class:`assay.backend.LibraryBackend`, the base class plugins implement, to the same names).
+    """
 
     library: str
     pm: pluggy.PluginManager = attrs.field(repr=False)
@@ -224,8 +229,11 @@ class Backend:
     def clear_session(self) -> None:
         self._call("assay_clear_session")
 
-    def versions(self) -> dict[str, str]:
+    def library_versions(self) -> dict[str, str]:
         return dict(self._call("assay_library_versions"))
+
+    #: the shorter name the runner, bundles and ``assay info`` use
+    versions = library_versions
 
 
 # other names users write for a library (AIQC wrote library="pytorch"); stored under the canonical name

@@ -42,7 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def write_predictions(frame: pd.DataFrame, output: str | None) -> None:
-    """Write ``frame`` to ``output`` (format by suffix), or as CSV to stdout when ``output`` is None or ``-``."""
+    """Write ``frame`` to ``output`` (format by suffix), or as CSV to stdout when ``output`` is None or ``-``.
+    A conformal ``prediction_set`` (a list per row) is written as JSON text in CSV and TSV."""
+    if "prediction_set" in frame.columns and (output in (None, "-") or Path(output).suffix.lower() in (".csv",
+                                                                                                       ".tsv")):
+        import json
+
+        frame = frame.assign(prediction_set=frame["prediction_set"].map(lambda chosen: json.dumps(chosen,
+                                                                                                 default=str)))
     if output in (None, "-"):
         frame.to_csv(sys.stdout, index=False)
         return

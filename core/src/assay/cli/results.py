@@ -82,7 +82,7 @@ def queue_overview(with_score: bool = True) -> pd.DataFrame:
         if with_score:
             record["best"] = None
             if states["succeeded"]:
-                board = leaderboard.leaderboard(row.id)
+                board = leaderboard.leaderboard(row.id, significance=False)
                 metric = board.attrs["metric"]
                 record["best"] = f"{board.iloc[0][f'{metric}_mean']:.4f} {metric} ({board.attrs['split']})"
         records.append(record)
@@ -118,11 +118,15 @@ def leaderboard_text(board: pd.DataFrame, limit: int | None = None) -> str:
     ranking = [f"{metric}_{stat}" for stat in ("mean", "std", "min", "max")]
     others = [c for c in board.columns if c.endswith("_mean") and c != f"{metric}_mean"]
     front = list(board.columns[: board.columns.get_loc("best_predictor_id") + 1])
-    shown = board[front + ranking + others].head(limit) if limit else board[front + ranking + others]
+    tied = [c for c in ("tied_with_best", "p_value_vs_best") if c in board.columns]
+    shown = board[front + tied + ranking + others]
+    shown = shown.head(limit) if limit else shown
     title = (f"Queue {board.attrs.get('queue_id', '?')} leaderboard: {len(board)} combinations ranked by {metric} "
              f"on the {board.attrs['split']} split "
-             f"({'higher' if board.attrs['higher_is_better'] else 'lower'} is better)")
-    return f"{title}\n{_table(shown)}"
+             f"({'higher' if board.attrs['higher_is_better'] else 'lower'} is better; tied_with_best: not "
+             "significantly different from rank 1 at 0.05)")
+    warning = f"\nwarning: {board.attrs['warning']}" if board.attrs.get("warning") else ""
+    return f"{title}\n{_table(shown)}{warning}"
 
 
 @subcommand("leaderboard", "print a queue's leaderboard (one row per combination)",

@@ -30,7 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from assay import errors
-from assay.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, existing_database, exit_code_for, subcommand
+from assay.cli import (
+    EXIT_DATABASE,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    _one_line,
+    existing_database,
+    exit_code_for,
+    subcommand,
+)
 
 WORKER_HELP = "run jobs of a queue in this process until none is left (start several, on any machine)"
 WORKER_DESCRIPTION = (
@@ -110,12 +119,14 @@ def run_worker(args: argparse.Namespace) -> int:
 
     if args.threads is not None:
         workers.limit_threads(args.threads)  # before anything imports numpy, torch or TensorFlow
-    from assay.db.engine import setup
+    from assay.db import retry
     from assay.db.models import QueueRow
     from assay.db.queries import data as queries
 
-    setup(existing_database(getattr(args, "url", None)))
-    queue = queries.row(QueueRow, args.queue, "Queue")  # a clear error for an unknown id, before any work
+    # a database that is restarting is waited for (ASSAY_DB_RETRY_SECONDS); one that stays away is one line
+    retry.setup(existing_database(getattr(args, "url", None)), what="starting the worker")
+    # a clear error for an unknown id, before any work
+    queue = retry.call(queries.row, QueueRow, args.queue, "Queue", what=f"reading queue {args.queue}")
     with _stop_on_signals():
         report = workers.work(queue.id, lease_seconds=args.lease_seconds, wait=not args.no_wait)
     if args.report:
@@ -136,11 +147,16 @@ def worker_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default=None, help=URL_HELP)
     worker_arguments(parser)
     args = parser.parse_args(argv)
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         return run_worker(args)
     except errors.AssayError as exc:
         print(f"assay: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return exit_code_for(exc)
+    except SQLAlchemyError as exc:  # a database fault that is not retried (e.g. a damaged file)
+        print(f"assay: error: database: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_DATABASE
     except KeyboardInterrupt:
         print("assay worker: interrupted; its job went back to the queue", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -22,7 +22,8 @@ from assay.evaluation import leaderboard as tables
 #: rows per page of the leaderboard
 PAGE_ROWS = 50
 #: leaderboard columns that are neither hyperparameters nor statistics (``pruned``: a run stopped early)
-FIXED_COLUMNS = ("rank", "combo_index", "run_count", "best_predictor_id", "pruned")
+FIXED_COLUMNS = ("rank", "combo_index", "run_count", "best_predictor_id", "pruned", "p_value_vs_best",
+                 "tied_with_best")
 SORTS = ("asc", "desc")
 
 
@@ -140,6 +141,8 @@ def leaderboard_table(board: pd.DataFrame, view: BoardView) -> dict[str, Any]:
         rows.append({
             "rank": _text(record["rank"]), "combo": _text(record["combo_index"]),
             "pruned": bool(record.get("pruned", False)),
+            "tied": bool(record.get("tied_with_best", False)) and _text(record["rank"]) != "1",
+            "p_value": _std(record.get("p_value_vs_best")),
             "hyperparameters": [(column, _text(record[column])) for column in hp_columns],
             "runs": _text(record["run_count"]),
             "best": None if best is None or (isinstance(best, float) and math.isnan(best)) else int(best),
@@ -151,7 +154,8 @@ def leaderboard_table(board: pd.DataFrame, view: BoardView) -> dict[str, Any]:
             "previous": view.query(page=page - 1) if page > 1 else None,
             "next": view.query(page=page + 1) if page < page_count else None,
             "higher_is_better": board.attrs["higher_is_better"], "filter": view.filter,
-            "best_overall": None if board.empty else _best_id(board)}
+            "best_overall": None if board.empty else _best_id(board), "warning": board.attrs.get("warning"),
+            "tied_count": int(board["tied_with_best"].sum()) - 1 if "tied_with_best" in board and len(board) else 0}
 
 
 def _std(value: Any) -> str | None:

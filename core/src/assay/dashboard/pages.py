@@ -20,9 +20,11 @@ import pandas as pd
 from assay import errors, plugins
 from assay.dashboard.board import BoardView, leaderboard_table
 from assay.dashboard.formatting import MISSING, number
+from assay.db.queries import comparison as comparison_queries
 from assay.db.queries import dashboard as queries
-from assay.evaluation import importance
+from assay.evaluation import comparison, importance
 from assay.evaluation import leaderboard as tables
+from assay.inference import coverage
 
 #: rows of a predictions table per page
 PREDICTION_ROWS = 50
@@ -183,6 +185,7 @@ class Pages:
             "importance_counts": sorted({importance.parse_key(key)[0] for key in stored}),
             "predictions": self.predictions(predictor_id, split, page) if split is not None else None,
             "siblings": self.siblings(summary, split),
+            "conformal": conformal_summary(predictor_id),
         }
 
     def siblings(self, summary: dict[str, Any], split: str | None) -> dict[str, Any] | None:
@@ -248,7 +251,8 @@ class Pages:
             [split for split in splits if all(split in per for per in metrics)]) if splits else None
         return {"predictors": summaries, "hyperparameters": hyperparameters, "metrics": rows,
                 "plot_names": common_plots, "split": evaluation,
-                "has_history": [bool(summary["history"]) for summary in summaries]}
+                "has_history": [bool(summary["history"]) for summary in summaries],
+                "significance": significance_of(summaries)}
 
     # -- splitsets -------------------------------------------------------------------------------------------
 
@@ -275,6 +279,43 @@ class Pages:
                 "balance": self._balances.get(splitset_id, lambda: class_balance(splitset_id, summary, folds))}
 
 
+def significance_of(summaries: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Two predictors of one queue from different combinations: ``queue.compare`` of their combinations (the
+    numbers, a sentence and the posterior as a PNG data URI), or a note saying why it cannot be computed."""
+    if len(summaries) != 2 or summaries[0]["queue_id"] != summaries[1]["queue_id"] or \
+            summaries[0]["combo_index"] == summaries[1]["combo_index"]:
+        return None
+    a, b = summaries[0]["combo_index"], summaries[1]["combo_index"]
+    try:
+        result = comparison.compare(summaries[0]["queue_id"], a, b)
+    except errors.ValidationError as exc:
+        return {"a": a, "b": b, "error": str(exc)}
+    return {"a": a, "b": b, "error": None, "summary": result.summary, "rows": comparison.comparison_rows(result),
+            "image": comparison.comparison_png(result)}
+
+
+def conformal_summary(predictor_id: int) -> dict[str, Any] | None:
+    """A calibrated predictor's conformal calibration and its coverage on the test split (when it has one), as
+    (label, text) rows; ``None`` when not calibrated."""
+    calibration = comparison_queries.predictor_calibration(predictor_id)
+    if not calibration:
+        return None
+    alpha = calibration["alpha"]
+    rows = [("alpha", f"{alpha:g} (target coverage {1 - alpha:.0%})"), ("method", calibration["method"]),
+            ("calibrated on", f"{calibration['split']} ({calibration['n']} rows)")]
+    try:
+        measured = coverage.coverage(predictor_id, "test")
+    except errors.ValidationError:
+        measured = None
+    if measured is not None:
+        rows.append(("coverage on test", f"{measured['coverage']:.3f} of {measured['n']} rows"))
+        if "mean_set_size" in measured:
+            rows.append(("mean set size", f"{measured['mean_set_size']:.3g}"))
+        else:
+            rows.append(("mean interval width", f"{measured['mean_interval_width']:.4g}"))
+    return {"rows": rows, "kind": calibration["kind"]}
+
+
 def _ordered_splits(sizes: dict[str, int]) -> list[tuple[str, int]]:
     order = {name: i for i, name in enumerate(tables.SPLIT_ORDER)}
     return sorted(sizes.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
@@ -285,7 +326,7 @@ def class_balance(splitset_id: int, summary: dict[str, Any], folds: list[dict[st
 
     Reads the stored dataset once; ``None`` for a splitset without a label.
     """
-    from assay.data.splitsets import SplitsetData
+    from assay.data.read.splitsets import SplitsetData
 
     if summary["label_column"] is None:
         return None

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -324,6 +325,14 @@ class QueueRow(Base):
     job_count: Mapped[int] = mapped_column(Integer)
     permute_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # revision 0009: ``Experiment.make(conformal_alpha=...)`` ({"alpha", "split", "method"}: every model calibrated
+    # after training) and ``Experiment.make(rope=...)`` (the rope of ``queue.compare``); NULL: none, the default
+    conformal: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    rope: Mapped[float | None] = mapped_column(Float)
+
+
+#: the condition of ``ix_job_claimable``, which the claim queries repeat word for word (planners match it as text)
+JOB_UNFINISHED = "status IN ('queued', 'running')"
 
 
 class JobRow(Base):
@@ -333,6 +342,11 @@ class JobRow(Base):
     __table_args__ = (
         UniqueConstraint("queue_id", "run_index"),
         Index("ix_job_queue_id_status", "queue_id", "status"),
+        # the jobs left to claim, in run order: a claim's cost stays flat however many jobs finished (0012)
+        Index("ix_job_claimable", "queue_id", "run_index", sqlite_where=text(JOB_UNFINISHED),
+              postgresql_where=text(JOB_UNFINISHED)),
+        # when a queue's last job finished (the dashboard's "has anything changed"), without reading every job
+        Index("ix_job_queue_id_finished_at", "queue_id", "finished_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -369,13 +383,21 @@ class PredictorRow(Base):
     seconds_total: Mapped[float] = mapped_column(Float)
     feature_importance: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # split-conformal calibration (``predictor.calibrate``, revision 0009): alpha, method, split, thresholds
+    calibration: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class PredictionRow(Base):
     """Predictions of one predictor on one split (or on new data at inference), with metrics."""
 
     __tablename__ = "prediction"
-    __table_args__ = (Index("ix_prediction_predictor_id_split", "predictor_id", "split"),)
+    # a predictor's split, with its metrics in the index itself: a leaderboard of 100,000 runs reads the metrics
+    # from the index instead of from 100,000 wide rows (their arrays beside them) spread over the table (0012)
+    __table_args__ = (
+        Index("ix_prediction_metrics", "predictor_id", "split", "metrics").ddl_if(dialect="sqlite"),
+        Index("ix_prediction_metrics", "predictor_id", "split", postgresql_include=["metrics"])
+        .ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     predictor_id: Mapped[int] = mapped_column(ForeignKey("predictor.id", ondelete="CASCADE"), index=True)

@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 
 from assay import errors, plugins
-from assay.data import multi_input
-from assay.data.array_input import library_features
-from assay.data.splitsets import SplitsetData
+from assay.data.read import multi_input
+from assay.data.read.arrays import library_features
+from assay.data.read.splitsets import SplitsetData
 from assay.db.queries import experiments as queries
 from assay.evaluation import permutation
 from assay.experiment import predicting

@@ -19,6 +19,8 @@ import pyarrow.json as pa_json
 from assay import errors, plugins
 from assay.db import jsontype
 from assay.db.queries import results as queries
+from assay.db.queries import search as search_queries
+from assay.evaluation import significance as comparing
 
 #: the columns every metrics table starts with; hyperparameters come after ``combo_index``
 ID_COLUMNS = ["queue_id", "job_id", "predictor_id", "run_index", "combo_index"]
@@ -202,19 +204,22 @@ def metric_columns(texts: Sequence[str | None], index: pd.Index) -> pd.DataFrame
 
 
 def _split_runs(queue_id: int, split: str | None,
-                combos: list[tuple[int, int, Any]]) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """Combination indexes, predictor ids and a float column per metric of a queue's runs on ``split``, in run
-    order: four columns from one query of three tables (the combination's index is looked up here, and the runs
-    put in order here, which costs the database more than it costs numpy)."""
+                combos: list[tuple[int, int, Any]]) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, pd.DataFrame]:
+    """Combination indexes, predictor ids, a float column per metric of a queue's runs on ``split``, in run
+    order, and their ``fold_index``/``repeat_index``: one query of three tables (the combination's index is looked
+    up here, and the runs put in order here, which costs the database more than it costs numpy)."""
     rows = queries.split_metric_runs(queue_id, split) if split is not None else []
-    combo_ids, run_indexes, predictor_ids, texts = zip(*rows, strict=True) if rows else ((), (), (), ())
+    combo_ids, run_indexes, predictor_ids, texts, folds, repeats = (
+        zip(*rows, strict=True) if rows else ((), (), (), (), (), ()))
     order = np.argsort(np.asarray(run_indexes, dtype=np.int64), kind="stable")
     known = pd.Index([combo_id for combo_id, _, _ in combos])
     combo_indexes = np.asarray([index for _, index, _ in combos], dtype=np.int64)[
         known.get_indexer(np.asarray(combo_ids, dtype=np.int64))]
     values = metric_columns(texts, pd.RangeIndex(len(texts))).iloc[order].reset_index(drop=True)
     values = values[[name for name in values.columns if name not in ID_COLUMNS + RUN_COLUMNS]]
-    return combo_indexes[order], np.asarray(predictor_ids, dtype=np.int64)[order], values
+    pairs = pd.DataFrame({"fold_index": pd.array(folds, dtype="Int64"),
+                          "repeat_index": np.asarray(repeats, dtype=np.int64)}).iloc[order].reset_index(drop=True)
+    return combo_indexes[order], np.asarray(predictor_ids, dtype=np.int64)[order], values, pairs
 
 
 def _combo_hyperparameters(combos: list[tuple[int, int, Any]], names: list[str]) -> pd.DataFrame:
@@ -225,7 +230,8 @@ def _combo_hyperparameters(combos: list[tuple[int, int, Any]], names: list[str])
                         index=pd.Index([index for _, index, _ in combos], name="combo_index"))
 
 
-def leaderboard(queue_id: int, split: str | None = None, metric: str | None = None) -> pd.DataFrame:
+def leaderboard(queue_id: int, split: str | None = None, metric: str | None = None,
+                significance: bool = True) -> pd.DataFrame:
     """One row per hyperparameter combination, aggregated over its repeats and folds, best first.
 
     Args:
@@ -237,14 +243,21 @@ def leaderboard(queue_id: int, split: str | None = None, metric: str | None = No
             direction, so ``best_predictor_id`` is the best model the search was after; the objective defaults to
             the analysis type's main metric (accuracy for classification, r2 for regression), in its own direction
             (see :func:`higher_is_better`).
+        significance: compute ``p_value_vs_best`` (``False`` leaves it NA and ``tied_with_best`` on rank 1 only).
 
     Returns:
         A DataFrame with ``rank``, ``combo_index``, the hyperparameters, ``run_count`` (models aggregated),
         ``best_predictor_id`` (the combination's best model on ``metric``), then ``<metric>_mean``,
         ``_std`` (sample standard deviation, NaN for a single run), ``_min`` and ``_max`` for the ranking
-        metric first and every other metric after it, and last ``pruned``: a run of the combination was stopped
+        metric first and every other metric after it, then ``pruned``: a run of the combination was stopped
         early by the queue's pruner; such rows come after all others, without a rank, and are never the best.
-        ``frame.attrs`` holds ``queue_id``, ``split``, ``metric``, ``higher_is_better`` and ``analysis_type``.
+        Last ``p_value_vs_best`` (the two-sided p-value of ``queue.compare(combo, best)``: the corrected resampled
+        t-test with folds, the paired bootstrap of the stored predictions with one split; NA on rank 1 and where
+        not computed) and ``tied_with_best``: rank 1, and every combination not significantly different from it at
+        the 0.05 level (``p_value_vs_best >= 0.05``). See :mod:`assay.evaluation.significance`.
+        ``frame.attrs`` holds ``queue_id``, ``split``, ``metric``, ``higher_is_better``, ``analysis_type``,
+        ``significance_note`` (what was not computed, or ``None``) and ``warning``: set when the ranking split is
+        the test split (no validation split, no folds), because the chosen model's test score is then optimistic.
         Empty (with these columns) while no job has succeeded.
 
     Raises:
@@ -259,7 +272,7 @@ def leaderboard(queue_id: int, split: str | None = None, metric: str | None = No
     analysis_type, grid, hyperparamset_id = queries.queue_analysis_type_and_grid(queue_id)
     hp_columns = list(hyperparameter_columns(list(grid)).values())
     combos = queries.combos(hyperparamset_id)
-    combo_indexes, predictor_ids, values = _split_runs(queue_id, split, combos)
+    combo_indexes, predictor_ids, values, pairs = _split_runs(queue_id, split, combos)
     by_objective = metric is None and split == objective.get("split") and objective.get("metric") in values.columns
     metric, ordered_metrics = _choose_metric(values, analysis_type, split, objective["metric"] if by_objective
                                              else metric)
@@ -267,7 +280,9 @@ def leaderboard(queue_id: int, split: str | None = None, metric: str | None = No
     better_high = direction == "maximize" if direction else higher_is_better(metric, analysis_type)
 
     front = ["rank", "combo_index", *hp_columns, "run_count", "best_predictor_id"]
-    stat_columns = [f"{name}_{stat}" for name in ordered_metrics for stat in STATISTICS] + ["pruned"]
+    stat_columns = [f"{name}_{stat}" for name in ordered_metrics for stat in STATISTICS] + [
+        "pruned", "p_value_vs_best", "tied_with_best"]
+    note = None
     if not len(combo_indexes):
         board = pd.DataFrame(columns=front + stat_columns)
     else:
@@ -285,7 +300,7 @@ def leaderboard(queue_id: int, split: str | None = None, metric: str | None = No
         board.insert(1, "best_predictor_id", best)
         hyperparameters = _combo_hyperparameters(combos, list(grid)).reindex(board.index)
         board = pd.concat([hyperparameters, board], axis=1).reset_index()
-        board["pruned"] = board["combo_index"].isin(queries.pruned_combo_indexes(queue_id))
+        board["pruned"] = board["combo_index"].isin(search_queries.pruned_combo_indexes(queue_id))
         # a pruned combination stopped early: it is listed after every other one and never ranked best
         board = board.sort_values(
             ["pruned", f"{metric}_mean", f"{metric}_std", "combo_index"],
@@ -296,7 +311,32 @@ def leaderboard(queue_id: int, split: str | None = None, metric: str | None = No
                      if board["pruned"].any() else ranks)
         if board["pruned"].any():
             board.loc[board["pruned"], "rank"] = pd.NA
+        board["p_value_vs_best"], note = (
+            comparing.versus_best(queue_id, board, split, metric, better_high,
+                                  _fold_runs(combo_indexes, values[metric], pairs, metric))
+            if significance else (pd.Series(np.nan, index=board.index), None))
+        board["tied_with_best"] = (board["rank"] == 1).fillna(False).to_numpy(bool) | (
+            board["p_value_vs_best"] >= comparing.ALPHA).to_numpy(bool)
         board = board[front + stat_columns]
     board.attrs.update(queue_id=queue_id, split=split, metric=metric, higher_is_better=better_high,
-                       analysis_type=analysis_type)
+                       analysis_type=analysis_type, significance_note=note,
+                       warning=optimistic_warning(split))
     return board
+
+
+def _fold_runs(combo_indexes: np.ndarray, scores: pd.Series, pairs: pd.DataFrame,
+               metric: str) -> pd.DataFrame | None:
+    """The runs as :func:`assay.evaluation.significance.versus_best` pairs them with folds, or ``None`` without."""
+    if not pairs["fold_index"].notna().any():
+        return None
+    return pd.DataFrame({"combo_index": combo_indexes, "fold_index": pairs["fold_index"].to_numpy(),
+                         "repeat_index": pairs["repeat_index"].to_numpy(), metric: scores.to_numpy(float)})
+
+
+def optimistic_warning(split: str | None) -> str | None:
+    """The warning a leaderboard ranked on the test split carries: the best model's test score is optimistic."""
+    if split != "test":
+        return None
+    return ("models are ranked on the test split (with no validation split and no folds), so the chosen model's "
+            "test score is optimistic: it was picked for doing well on those rows. Hold out a validation split "
+            "(size_validation=...) or use folds (fold_count=...) to keep the test score unbiased.")

@@ -418,15 +418,16 @@ def plot_performance(queue_id: int, split: str | None = None, metric: str | None
     Raises:
         assay.errors.ValidationError: the queue has no trained model yet, or ``split``/``metric`` is unknown.
     """
-    runs, analysis_type, hp_columns = tables.metrics_table(queue_id)
+    runs, _, hp_columns = tables.metrics_table(queue_id)
     if predictor_ids is not None:
         runs = runs[runs["predictor_id"].isin(predictor_ids)].reset_index(drop=True)
     if runs.empty:
         raise errors.ValidationError(
             "queue", f"queue {queue_id} has no trained model yet; run queue.run_jobs() first"
         )
-    split, metric, _ = tables.choose_split_and_metric(runs, analysis_type, hp_columns, split, metric)
-    better_high = tables.higher_is_better(metric, analysis_type)
+    # the leaderboard's split, metric and best model: one notion of "best" for every table, plot and page
+    board = tables.leaderboard(queue_id, split=split, metric=metric, significance=False)
+    split, metric = board.attrs["split"], board.attrs["metric"]
     chosen = runs[runs["split"] == split].reset_index(drop=True)
     figure, axes = _figure(1 + len(hp_columns), columns=3)
 
@@ -442,11 +443,14 @@ def plot_performance(queue_id: int, split: str | None = None, metric: str | None
         bar = figure.colorbar(points, ax=overview, label="combination")
         if combo_count <= 12:
             bar.set_ticks(range(combo_count))
-    scores = chosen[metric].where(~chosen["predictor_id"].isin(queries.pruned_predictor_ids(queue_id)))  # never best
-    if scores.notna().any():
-        best = scores.idxmax() if better_high else scores.idxmin()
-        overview.scatter([x[best]], [scores[best]], marker="*", s=220, color=COLORS[3], edgecolors="black",
-                         linewidths=0.6, zorder=3, label=f"best (predictor {chosen['predictor_id'][best]})")
+    # the leaderboard's rank 1 combination's best model (pruned runs are never best), among the models shown
+    ranked = board[board["rank"].notna()]
+    best_rows = chosen.index[chosen["predictor_id"] == int(ranked.iloc[0]["best_predictor_id"])] if len(ranked) else []
+    if len(best_rows):
+        best = best_rows[0]
+        overview.scatter([x[best]], [chosen[metric][best]], marker="*", s=220, color=COLORS[3], edgecolors="black",
+                         linewidths=0.6, zorder=3, label=f"best (predictor {chosen['predictor_id'][best]}, "
+                         f"combination {chosen['combo_index'][best]})")
     overview.set_xlabel(f"loss ({split})" if has_loss else "run")
     overview.set_ylabel(f"{_title(metric)} ({split})")
     overview.set_title(f"{'Loss vs ' if has_loss else ''}{_title(metric)}, {len(chosen)} models")
@@ -469,4 +473,37 @@ def plot_performance(queue_id: int, split: str | None = None, metric: str | None
         axis.set_title(f"Effect of {column}")
         axis.legend(fontsize=9)
     figure.suptitle(f"Queue {queue_id}: {len(chosen)} models on the {split} split")
+    return figure
+
+
+def plot_comparison(posterior: dict[str, Any], rope: float, metric: str, a: int, b: int,
+                    probabilities: tuple[float, float, float]) -> Figure:
+    """The posterior of a comparison's difference ``a - b`` (a Student t with folds, the bootstrap's histogram
+    with one split), the rope shaded and the probability of each region written on it (``probabilities``: left of
+    the rope, inside, right of it)."""
+    from scipy import stats
+
+    figure, axes = _figure(1, columns=1)
+    figure.set_size_inches(7.5, 4.5)
+    axis = axes[0]
+    if posterior["kind"] == "t" and posterior["scale"] > 0:
+        loc, scale, df = posterior["loc"], posterior["scale"], posterior["df"]
+        x = np.linspace(loc - 5 * scale, loc + 5 * scale, 400)
+        axis.plot(x, stats.t.pdf(x, df, loc=loc, scale=scale), color=COLORS[0], linewidth=2,
+                  label=f"posterior (Student t, {df} df)")
+        axis.fill_between(x, stats.t.pdf(x, df, loc=loc, scale=scale), alpha=0.15, color=COLORS[0])
+    elif posterior["kind"] == "samples" and len(posterior["samples"]):
+        axis.hist(posterior["samples"], bins=50, density=True, color=COLORS[0], alpha=0.6,
+                  label=f"bootstrap ({len(posterior['samples'])} resamples)")
+    else:
+        axis.axvline(posterior.get("loc", 0.0), color=COLORS[0], linewidth=2, label="every pair differs equally")
+    if rope > 0:
+        axis.axvspan(-rope, rope, color=COLORS[2], alpha=0.2, label=f"rope ±{rope:.3g}")
+    axis.axvline(0, color="black", linewidth=0.8)
+    left, inside, right = probabilities
+    axis.set_title(f"{_title(metric)}: combination {a} minus {b}\n"
+                   f"P(< -rope) = {left:.3f}   P(rope) = {inside:.3f}   P(> rope) = {right:.3f}", fontsize=11)
+    axis.set_xlabel(f"difference in {metric} ({a} minus {b})")
+    axis.set_ylabel("density")
+    axis.legend(fontsize=9)
     return figure

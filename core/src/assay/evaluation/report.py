@@ -27,7 +27,7 @@ from assay.db.models import AlgorithmRow, QueueRow
 from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as experiment_queries
 from assay.db.queries import results as queries
-from assay.evaluation import importance, plots, search_plots
+from assay.evaluation import comparison, importance, plots, search_plots
 from assay.evaluation import leaderboard as tables
 from assay.experiment.trained import Trained
 
@@ -239,6 +239,8 @@ def _leaderboard(board: pd.DataFrame) -> dict[str, Any] | None:
             "rank": "pruned" if pd.isna(row["rank"]) else int(row["rank"]), "combo_index": int(row["combo_index"]),
             "hyperparameters": [str(row[c]) for c in hp_columns], "run_count": int(row["run_count"]),
             "best_predictor_id": int(row["best_predictor_id"]),
+            "tied": bool(row.get("tied_with_best")) and not pd.isna(row["rank"]) and int(row["rank"]) != 1,
+            "p_value": "" if pd.isna(row.get("p_value_vs_best", float("nan"))) else number(row["p_value_vs_best"]),
             "ranking": number(row[f"{metric}_mean"]) + ("" if pd.isna(std) else f" ± {number(std)}"),
             "min": number(row[f"{metric}_min"]), "max": number(row[f"{metric}_max"]),
             "others": [{stat: number(row[f"{name}_{stat}"]) for stat in ("mean", "std", "min", "max")}
@@ -248,7 +250,24 @@ def _leaderboard(board: pd.DataFrame) -> dict[str, Any] | None:
         "metric": metric, "split": board.attrs["split"],
         "direction": "higher" if board.attrs["higher_is_better"] else "lower",
         "hp_columns": hp_columns, "others": others, "rows": rows, "hidden": len(board) - LEADERBOARD_ROWS,
+        "warning": board.attrs.get("warning"), "significance_note": board.attrs.get("significance_note"),
+        "top_two": _top_two(board),
     }
+
+
+def _top_two(board: pd.DataFrame) -> dict[str, Any] | None:
+    """``queue.compare`` of the two best-ranked combinations: a sentence, its numbers and the posterior."""
+    ranked = board[board["rank"].notna()]
+    if len(ranked) < 2:
+        return None
+    a, b = int(ranked.iloc[0]["combo_index"]), int(ranked.iloc[1]["combo_index"])
+    try:
+        result = comparison.compare(board.attrs["queue_id"], a, b, metric=board.attrs["metric"],
+                                    split=board.attrs["split"])
+    except errors.ValidationError as exc:
+        return {"a": a, "b": b, "error": str(exc)}
+    return {"a": a, "b": b, "error": None, "summary": result.summary, "rows": comparison.comparison_rows(result),
+            "image": comparison.comparison_png(result)}
 
 
 def _metrics_table(predictor: Trained) -> tuple[list[str], list[dict[str, Any]]]:
@@ -319,7 +338,7 @@ def _failures(queue: _Queue, status: dict[str, Any]) -> dict[str, Any] | None:
 
 def _search(queue: _Queue, board: pd.DataFrame) -> dict[str, Any]:
     """How the combinations were chosen and, once results exist, the search history and hyperparameter importance."""
-    settings = experiment_queries.search_settings(queue.hyperparamset_id)
+    settings = experiment_queries.search_summary(queue.hyperparamset_id)
     figures = []
     if not board.empty:
         figures.append(figure_data("the optimisation history", search_plots.plot_search_history, queue.id))

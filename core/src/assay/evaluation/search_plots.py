@@ -16,9 +16,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from assay import errors
-from assay.db import search_queries as queries
-from assay.db.engine import session_scope
-from assay.experiment import search
+from assay.db.queries import search as queries
+from assay.experiment.search import space_checks, strategies
 
 COLORS = {"complete": "#1f77b4", "pruned": "#7f7f7f", "best": "#d62728"}
 
@@ -31,7 +30,7 @@ def _objective(queue_id: int, settings: queries.SearchSettings) -> dict[str, str
 
     runs, analysis_type, _ = tables.metrics_table(queue_id)
     splits = sorted(set(runs["split"])) or ["train"]
-    return search.check_objective(None, analysis_type, splits)
+    return strategies.check_objective(None, analysis_type, splits)
 
 
 def search_history(queue_id: int) -> pd.DataFrame:
@@ -42,15 +41,13 @@ def search_history(queue_id: int) -> pd.DataFrame:
     ``epochs`` (epochs trained by all its runs), and ``best_so_far`` (the best complete value up to this row).
     ``frame.attrs`` holds ``metric``, ``split`` and ``direction``.
     """
-    with session_scope() as session:
-        settings = queries.search_settings(session, queue_id)
+    settings = queries.search_settings(queue_id)
     objective = _objective(queue_id, settings)
-    with session_scope() as session:
-        trials = queries.combination_trials(session, queue_id, settings.hyperparamset_id, objective["split"])
+    trials = queries.combination_trials(queue_id, settings.hyperparamset_id, objective["split"])
     names = list(settings.space)
     records = []
     for trial in trials:
-        state, value = search.combination_value(trial, objective["metric"])
+        state, value = strategies.combination_value(trial, objective["metric"])
         records.append({"combo_index": trial.combo_index,
                         **{name: _plain(trial.hyperparameters.get(name)) for name in names},
                         "state": state, "value": value, "epochs": sum(job.epochs for job in trial.jobs)})
@@ -106,21 +103,19 @@ def hyperparameter_importance(queue_id: int) -> pd.Series:
     """
     import optuna
 
-    with session_scope() as session:
-        settings = queries.search_settings(session, queue_id)
+    settings = queries.search_settings(queue_id)
     objective = _objective(queue_id, settings)
-    with session_scope() as session:
-        trials = queries.combination_trials(session, queue_id, settings.hyperparamset_id, objective["split"])
-    checked = search.loaded_space(settings.space)
-    complete = [trial for trial in trials if search.combination_value(trial, objective["metric"])[0] == "complete"]
+    trials = queries.combination_trials(queue_id, settings.hyperparamset_id, objective["split"])
+    checked = space_checks.loaded_space(settings.space)
+    complete = [trial for trial in trials if strategies.combination_value(trial, objective["metric"])[0] == "complete"]
     varied = [name for name, values in checked.items()
-              if len({search._key({name: t.hyperparameters.get(name)}) for t in complete}) > 1]
+              if len({space_checks.combination_key({name: t.hyperparameters.get(name)}) for t in complete}) > 1]
     if len(complete) < 2 or not varied:
         raise errors.ValidationError(
             "queue", f"queue {queue_id} needs at least two complete combinations that differ in a hyperparameter "
             f"to measure importance (it has {len(complete)})"
         )
-    study = search.study_from_trials(checked, complete, objective, optuna.samplers.RandomSampler(seed=0))
+    study = strategies.study_from_trials(checked, complete, objective, optuna.samplers.RandomSampler(seed=0))
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=settings.seed % (2**31 - 1))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import struct
 import zlib
 
@@ -48,7 +49,7 @@ def loads(data: bytes) -> dict[str, np.ndarray]:
         dtype = np.dtype(descr)
         if dtype.hasobject:
             raise ValueError(f"stored array {name!r} has an object dtype; assay never stores pickled objects")
-        count = int(np.prod(shape, dtype=np.int64))
+        count = math.prod(shape)
         if dtype.itemsize == 0:  # e.g. empty strings only ('<U0'): no bytes to read
             result[name] = np.zeros(shape, dtype=dtype)
             continue

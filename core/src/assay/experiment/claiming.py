@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from assay.db import retry
 from assay.db.models import utcnow
 from assay.db.queries import claims as queries
 from assay.experiment.timing import STORAGE_TIMER, StorageTimer, seconds_since
@@ -43,9 +44,9 @@ def claim_next(queue_id: int, worker: str, lease_seconds: float | None = None) -
     A job whose worker died (lease expired, or its local process is gone) is taken again until it has used the
     queue's ``max_attempts``; then it is marked failed, so a job that kills its worker every time cannot stall
     the queue. An adaptive queue with nothing left to claim first grows by one combination
-    (:func:`assay.experiment.adaptive.extend`), until its search is complete.
+    (:func:`assay.experiment.search.adaptive.extend`), until its search is complete.
     """
-    from assay.experiment import adaptive
+    from assay.experiment.search import adaptive
 
     while True:
         with STORAGE_TIMER.measure("claim"):
@@ -57,14 +58,21 @@ def claim_next(queue_id: int, worker: str, lease_seconds: float | None = None) -
 def claim(queue_id: int, worker: str, lease_seconds: float | None = None) -> queries.JobContext | None:
     """:func:`claim_next`, with what the claimed job needs to run, read in the claim's own transaction (the
     claim loop's way: one transaction fewer per job)."""
-    from assay.experiment import adaptive
+    from assay.experiment.search import adaptive
 
-    while True:
-        with STORAGE_TIMER.measure("claim"):
-            now = utcnow()
-            context = queries.claim_next_context(queue_id, worker, now, _lease_until(lease_seconds, now))
-        if context is not None or not adaptive.extend(queue_id):
-            return context
+    retried = [False]
+
+    def attempt() -> queries.JobContext | None:
+        while True:
+            with STORAGE_TIMER.measure("claim"):
+                now = utcnow()
+                context = queries.claim_next_context(queue_id, worker, now, _lease_until(lease_seconds, now),
+                                                     retried=retried[0])
+            if context is not None or not adaptive.extend(queue_id):
+                return context
+
+    return retry.call(attempt, what=f"claiming a job of queue {queue_id}",
+                      on_retry=lambda: retried.__setitem__(0, True))
 
 
 def store_and_claim_next(job_id: int, worker: str, predictor: dict[str, Any], predictions: list[dict[str, Any]],
@@ -76,10 +84,15 @@ def store_and_claim_next(job_id: int, worker: str, predictor: dict[str, Any], pr
     ``None`` only says that nothing was claimable at that moment: :func:`claim` then asks once more, and grows an
     adaptive queue.
     """
-    with STORAGE_TIMER.measure("store"):
-        now = utcnow()
-        return queries.store_and_claim_next(job_id, worker, predictor, predictions, status, queue_id, now,
-                                            _lease_until(lease_seconds, now))
+    retried = [False]
+
+    def attempt() -> tuple[bool, queries.JobContext | None]:
+        with STORAGE_TIMER.measure("store"):
+            now = utcnow()
+            return queries.store_and_claim_next(job_id, worker, predictor, predictions, status, queue_id, now,
+                                                _lease_until(lease_seconds, now), retried=retried[0])
+
+    return retry.call(attempt, what=f"storing job {job_id}", on_retry=lambda: retried.__setitem__(0, True))
 
 
 def _claim_next(queue_id: int, worker: str, lease_seconds: float | None) -> int | None:
@@ -87,15 +100,28 @@ def _claim_next(queue_id: int, worker: str, lease_seconds: float | None) -> int 
     return queries.claim_next_job(queue_id, worker, now, _lease_until(lease_seconds, now))
 
 
+_ENDED_WORKERS: set[str] = set()
+
+
+def worker_ended(worker: str) -> None:
+    """Remember that this process's claim loop ``worker`` stopped: a job it could not give back (the database
+    refused) is requeued by the next run here instead of waiting for its lease."""
+    _ENDED_WORKERS.add(worker)
+
+
 def release_dead_local_jobs(queue_id: int) -> int:
-    """Requeue jobs held by processes of this host that no longer exist (a crash, a kill, Ctrl-C)."""
+    """Requeue jobs held by processes of this host that no longer exist (a crash, a kill, Ctrl-C), and by claim
+    loops of this process that already stopped."""
     host = socket.gethostname()
 
     def is_dead(worker: str | None) -> bool:
+        if worker in _ENDED_WORKERS:
+            return True
         parts = (worker or "").split(":")
         return len(parts) == 3 and parts[0] == host and parts[1].isdigit() and not _pid_alive(int(parts[1]))
 
-    return queries.requeue_jobs_of_dead_workers(queue_id, is_dead)
+    return retry.call(queries.requeue_jobs_of_dead_workers, queue_id, is_dead,
+                      what=f"looking for jobs of queue {queue_id} whose worker died")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -180,7 +206,7 @@ def heartbeat(job_id: int, worker: str, lease_seconds: float | None = None) -> I
 
 def unclaim(job_id: int, worker: str) -> None:
     """Give a job back to the queue (the user interrupted it): it will run again from scratch."""
-    queries.give_back(job_id, worker)
+    retry.call(queries.give_back, job_id, worker, what=f"giving job {job_id} back to the queue")
 
 
 def unfinished_counts(queue_id: int) -> dict[str, int]:
@@ -188,4 +214,4 @@ def unfinished_counts(queue_id: int) -> dict[str, int]:
 
     ``queued`` includes the jobs an adaptive search has yet to create.
     """
-    return queries.unfinished_counts(queue_id)
+    return retry.call(queries.unfinished_counts, queue_id, what=f"counting the unfinished jobs of queue {queue_id}")

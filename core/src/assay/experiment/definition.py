@@ -2,6 +2,8 @@
 
 ``Experiment.make`` and the step-by-step ``Algorithm.make`` / ``algorithm.make_hyperparamset`` /
 ``algorithm.make_queue`` check with these same functions, so both accept and refuse the same definitions.
+:func:`queue_splitset` gives a queue its splitset, labels checked, encoders fitted first when it was made step by
+step.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from typing import Any
 import numpy as np
 
 from assay import errors, plugins, space
+from assay.data.build.step_by_step_encoders import PendingEncoding, plan_encoding
+from assay.data.read.splitsets import SplitsetData
 from assay.db.queries import data as data_queries
-from assay.experiment import search as searching
 from assay.experiment.functions import serialise_functions, source_of
+from assay.experiment.search import space_checks
+from assay.experiment.search import strategies as searching
 
 # how each user function is called; the names are for error messages
 SIGNATURES = {
@@ -62,9 +67,10 @@ def check_function(name: str, fn: Any, hyperparameter_names: list[str] | None) -
 
 
 def check_grid(hyperparameters: Any) -> dict[str, list[Any]]:
-    """A grid of lists (``algorithm.make_hyperparamset``): the space :func:`assay.experiment.search.check_space`
-    accepts, ranges refused (their combinations are drawn by a search, which ``Experiment.make`` runs)."""
-    grid = searching.check_space(hyperparameters)
+    """A grid of lists (``algorithm.make_hyperparamset``): the space
+    :func:`assay.experiment.search.space_checks.check_space` accepts, ranges refused (their combinations are drawn by a
+    search, which ``Experiment.make`` runs)."""
+    grid = space_checks.check_space(hyperparameters)
     ranged = [name for name, values in grid.items() if space.is_range(values)]
     if ranged:
         raise errors.ExperimentError(
@@ -83,7 +89,7 @@ def combinations(grid: dict[str, list[Any]], search_count: int | None, search_pe
 
 
 def check_labels(splitset: Any, analysis_type: str, pending: Any = None) -> None:
-    """The splitset's labels fit the analysis type (a :class:`~assay.data.splitsets.SplitsetData` or Splitset).
+    """The splitset's labels fit the analysis type (a :class:`~assay.data.read.splitsets.SplitsetData` or Splitset).
 
     ``pending``: encoders fitted but not stored yet (a splitset made step by step), with ``label_shape``,
     ``categorical_encoder`` and ``raw_labels`` (forecast windows); without it they are read from the stored
@@ -184,3 +190,18 @@ def queue_fields(splitset_id: int, repeat_count: Any, hide_test: Any, seed: int,
         )
     return dict(splitset_id=splitset_id, repeat_count=repeat_count, hide_test=hide_test, seed=seed,
                 max_attempts=max_attempts, permute_count=permute_count)
+
+
+def queue_splitset(splitset_id: Any, analysis_type: str) -> tuple[SplitsetData, PendingEncoding | None]:
+    """The splitset a queue will train on, its labels checked; a splitset made step by step and not encoded yet
+    comes with its encoders fitted in memory, for the queue to store in its own transaction (so a later check
+    that fails leaves nothing written)."""
+    if splitset_id is None:
+        raise errors.ExperimentError("splitset_id", "pass the id of a splitset from assay.Pipeline.Tabular.make")
+    try:
+        splitset = SplitsetData.load(splitset_id)
+    except errors.NotFoundError as exc:
+        raise errors.ExperimentError("splitset_id", str(exc)) from None
+    pending = None if splitset._row.is_encoded else plan_encoding(splitset.id)
+    check_labels(splitset, analysis_type, pending)
+    return splitset, pending

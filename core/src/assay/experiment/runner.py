@@ -15,14 +15,16 @@ import attrs
 import numpy as np
 
 from assay import contracts, epochs, errors, plugins
-from assay.data.array_input import library_samples, library_shape
-from assay.data.splitsets import SplitsetData
+from assay.data.read.arrays import library_samples, library_shape
+from assay.data.read.splitsets import SplitsetData
+from assay.db import retry
 from assay.db.engine import current_url
 from assay.db.queries import claims
 from assay.db.queries import experiments as queries
-from assay.experiment import arrays, claiming, predicting, pruning, reclaim
+from assay.experiment import arrays, claiming, predicting, reclaim
 from assay.experiment.functions import load_functions
 from assay.experiment.outcomes import MissingHyperparameterError
+from assay.experiment.search import pruning
 
 
 def job_seed(queue_seed: int, combo_index: int, fold_index: int | None, repeat_index: int) -> int:
@@ -236,12 +238,13 @@ def _store(job_id: int, worker: str, predictor: dict[str, Any], evaluated: list[
     if next_of is not None:
         return claiming.store_and_claim_next(job_id, worker, predictor, predictions, status, next_of, lease_seconds)
     with claiming.STORAGE_TIMER.measure("store"):
-        return queries.store_trained(job_id, worker, predictor, predictions, status=status), None
+        return retry.call(queries.store_trained, job_id, worker, predictor, predictions, status=status,
+                          what=f"storing job {job_id}"), None
 
 
 def _fail(job_id: int, worker: str, exc: BaseException) -> None:
     with claiming.STORAGE_TIMER.measure("store"):
-        queries.store_failure(job_id, worker, exc)
+        retry.call(queries.store_failure, job_id, worker, exc, what=f"storing the failure of job {job_id}")
 
 
 @attrs.frozen
@@ -278,6 +281,8 @@ def run_claimed_job(job_id: int, worker: str, lease_seconds: float | None = None
         with claiming.heartbeat(job_id, worker, lease_seconds), epochs.reporting(pruner):
             predictor, evaluated = train_and_evaluate(job)
     except Exception as exc:
+        if retry.is_transient(exc) or retry.disk_full(exc):
+            raise  # not the job's fault: the claim loop gives it back (see workers.loop.work)
         _fail(job_id, worker, exc)
         return JobOutcome(job_id, "failed", exc)
     finally:

@@ -48,11 +48,12 @@ import cloudpickle
 import pandas as pd
 
 from assay import __version__, contracts, errors, plugins
-from assay.data import ingest, multi_input
-from assay.data.array_input import ArrayEncoders, FittedArrayEncoder, read_samples
+from assay.data import ingest
 from assay.data.encoding import FittedEncoder, FittedEncoders, json_safe
 from assay.data.interpolation import Interpolater
-from assay.inference import forecast
+from assay.data.read import multi_input
+from assay.data.read.arrays import ArrayEncoders, FittedArrayEncoder, read_samples
+from assay.inference import conformal, forecast
 from assay.inference.infer import Inference, input_schema, read_label_column, window_settings
 from assay.inference.inputs import InputEntry
 from assay.inference.manifest import (
@@ -140,7 +141,8 @@ def export(predictor_id: int, path: str | os.PathLike[str]) -> str:
     if not target.parent.is_dir():
         raise errors.ValidationError("path", f"the folder {str(target.parent)!r} does not exist; create it first")
     # the database layer loads only to export: loading a bundle needs none (`assay predict` starts faster)
-    from assay.data.splitsets import SplitsetData
+    from assay.data.read.splitsets import SplitsetData
+    from assay.db.queries import comparison as comparison_queries
     from assay.db.queries import experiments as queries
     from assay.experiment.functions import serialise_functions
     from assay.experiment.trained import Trained
@@ -180,7 +182,7 @@ def export(predictor_id: int, path: str | os.PathLike[str]) -> str:
                     is_categorical=encoders.label_is_categorical),
         encoders=Encoders(label=label_entry, features=feature_entries, passthrough=list(encoders.passthrough),
                           interpolaters=[InterpolaterEntry(**step.to_json()) for step in encoders.interpolaters]),
-        window=window_settings(splitset),
+        window=window_settings(splitset), conformal=comparison_queries.predictor_calibration(predictor.id) or None,
         arrays=_arrays_entry(splitset, encoders) if isinstance(encoders, ArrayEncoders) else None, inputs=inputs,
         functions_file=FUNCTIONS, functions=sorted(needed),
         versions={**dict(predictor.versions or {}), **_package_versions()},
@@ -377,6 +379,15 @@ class Bundle:
         return self._inference.model
 
     def predict(self, df: Any, label_df_or_path: Any = None) -> pd.DataFrame:
+        """Predict raw rows (see :meth:`_predicted` for what it takes and returns); with a conformal calibration
+        in the manifest (``predictor.calibrate`` before ``export``), ``prediction_set`` (classification) or
+        ``interval_low``/``interval_high`` (regression) are added (:func:`assay.inference.conformal.apply`)."""
+        frame = self._predicted(df, label_df_or_path)
+        calibration = self.manifest.conformal
+        return frame if not calibration or self._inference.window is not None else conformal.apply(calibration,
+                                                                                                   frame)
+
+    def _predicted(self, df: Any, label_df_or_path: Any = None) -> pd.DataFrame:
         """Predict raw rows: a DataFrame or a ``.csv``/``.tsv``/``.parquet`` file with the original columns.
 
         A model trained on sequences takes a 3-D array or ``.npy`` file, one trained on images a folder or a list

@@ -10,7 +10,8 @@ rows lie beyond the data.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -20,11 +21,21 @@ from assay.data import finite, windows
 from assay.experiment import predicting
 from assay.inference.outcome import Outcome, encoded_sources
 
-if TYPE_CHECKING:
-    from assay.inference.infer import Inference
+
+class Forecaster(Protocol):
+    """What a forecast reads of a model (:class:`assay.inference.infer.Inference` is one): a Protocol, so this
+    module and ``infer``, which calls it, do not depend on each other."""
+
+    library: str
+    analysis_type: str
+    model: Any
+    encoders: Any
+    features_shape: tuple[int, ...]
+    fn_predict: Callable[..., Any] | None
+    window: dict[str, Any] | None
 
 
-def predict_window(inference: Inference, features: pd.DataFrame) -> Outcome:
+def predict_window(inference: Forecaster, features: pd.DataFrame) -> Outcome:
     """Forecast the window that follows the latest ``size_window`` rows of ``features`` (already schema-checked).
 
     The returned frame is indexed by row position continuing ``features``: with ``n`` rows given, the forecast
@@ -63,7 +74,7 @@ def _check_shape(predictions: Any, features_shape: tuple[int, ...]) -> None:
         )
 
 
-def _predict_window(inference: Inference, encoded: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+def _predict_window(inference: Forecaster, encoded: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
     """The model's forecast for one encoded window, checked to be shaped like a window, and the samples the
     backend prepared for it."""
     backend = plugins.backend(inference.library)
@@ -74,7 +85,7 @@ def _predict_window(inference: Inference, encoded: np.ndarray) -> tuple[np.ndarr
     return predictions, samples
 
 
-def predict_series_window(inference: Inference, series: Any) -> Outcome:
+def predict_series_window(inference: Forecaster, series: Any) -> Outcome:
     """Forecast the window that follows the latest ``size_window`` timesteps of one series of a sequence model.
 
     ``series`` is ``(timesteps, features)`` or ``(1, timesteps, features)`` with every stored feature, oldest first,

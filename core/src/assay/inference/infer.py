@@ -21,10 +21,12 @@ import numpy as np
 import pandas as pd
 
 from assay import errors, plugins
-from assay.data import arraystore, finite, ingest, multi_input
-from assay.data.array_input import ArrayEncoders, library_features, read_samples
+from assay.data import arraystore, finite, ingest
 from assay.data.encoding import FittedEncoders
+from assay.data.read import multi_input
+from assay.data.read.arrays import ArrayEncoders, library_features, read_samples
 from assay.experiment import arrays, predicting
+from assay.inference import conformal
 from assay.inference.inputs import InputEntry, encode_inputs
 from assay.inference.outcome import Outcome, encoded_sources
 from assay.inference.schema import InputSchema, check
@@ -32,7 +34,7 @@ from assay.inference.schema import InputSchema, check
 if TYPE_CHECKING:
     # the database layer (SQLAlchemy, the splitters' scikit-learn) loads only when a stored predictor infers: an
     # exported bundle predicts with Inference alone, and `assay predict` starts without it (function-local imports)
-    from assay.data.splitsets import SplitsetData
+    from assay.data.read.splitsets import SplitsetData
     from assay.experiment.trained import Trained
 
 #: prefix of the probability columns of the returned DataFrame: ``probability_<class>``
@@ -223,7 +225,7 @@ def input_entries(splitset: Any, fold_index: int | None) -> list[InputEntry]:
 
 def inference_for(trained: Trained) -> Inference:
     """Everything a trained model needs to predict raw rows, read from the database."""
-    from assay.data.splitsets import SplitsetData
+    from assay.data.read.splitsets import SplitsetData
 
     splitset = SplitsetData.load(trained.queue.splitset_id)
     if splitset.kind == multi_input.KIND:
@@ -321,7 +323,16 @@ def infer(predictor_id: int, df_or_path: Any, label_df_or_path: Any = None) -> p
     # a forecast has its own rows (the next window), not the input's
     frame = outcome.frame if inference.window is not None else outcome.frame.set_axis(index)
     frame.attrs.update(prediction_id=prediction_id, metrics=metrics)
-    return frame
+    return _conformal(predictor.id, frame)
+
+
+def _conformal(predictor_id: int, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the predictor's conformal sets or intervals (:func:`assay.inference.conformal.apply`) when
+    it is calibrated."""
+    from assay.db.queries import comparison as comparison_queries
+
+    calibration = comparison_queries.predictor_calibration(predictor_id)
+    return frame if not calibration else conformal.apply(calibration, frame)
 
 
 def _metrics_with_loss(predictor: Trained, inference: Inference, outcome: Outcome) -> dict[str, float]:
@@ -335,7 +346,7 @@ def _metrics_with_loss(predictor: Trained, inference: Inference, outcome: Outcom
 
 def _store_array_prediction(predictor: Trained, encoders: Any, samples: np.ndarray, name: str | None,
                             row_count: int, blob: bytes, metrics: dict[str, float]) -> int:
-    from assay.data.array_pipeline import array_dataset
+    from assay.data.build.arrays import array_dataset
     from assay.db.queries import experiments as experiment_queries
 
     columns = list(encoders.columns)
@@ -376,7 +387,7 @@ def _infer_samples(predictor: Trained, inference: Inference, data: Any, label_df
     prediction_id = _store_array_prediction(predictor, encoders, samples, name, len(samples), blob, metrics)
     frame = outcome.frame
     frame.attrs.update(prediction_id=prediction_id, metrics=metrics)
-    return frame
+    return _conformal(predictor.id, frame)
 
 
 def read_label_column(label_df_or_path: Any, column: str | None) -> pd.Series:
@@ -413,4 +424,4 @@ def _infer_inputs(predictor: Trained, inference: Inference, data: Any, label_df_
         prediction_id = _store_array_prediction(predictor, entry.encoders, samples, name, count, blob, metrics)
     frame = outcome.frame
     frame.attrs.update(prediction_id=prediction_id, metrics=metrics)
-    return frame
+    return _conformal(predictor.id, frame)

@@ -14,9 +14,10 @@ import attrs
 import numpy as np
 
 from assay import errors
-from assay.data import finite, ingest, multi_input
-from assay.data.array_input import ArrayEncoders, library_features, read_samples
+from assay.data import finite, ingest
 from assay.data.encoding import FittedEncoders
+from assay.data.read import multi_input
+from assay.data.read.arrays import ArrayEncoders, library_features, read_samples
 from assay.inference.outcome import encoded_sources
 from assay.inference.schema import InputSchema, check
 

@@ -150,7 +150,7 @@ class Encoders:
 
 @attrs.frozen
 class Arrays:
-    """How raw sequence or image samples become model input (see :class:`assay.data.array_input.ArrayEncoders`)."""
+    """How raw sequence or image samples become model input (see :class:`assay.data.read.arrays.ArrayEncoders`)."""
 
     kind: str
     sample_shape: list[int]
@@ -226,6 +226,9 @@ class Manifest:
     #: multi-input models: every input in order (``schema`` then names columns ``"<input>: <column>"`` and
     #: ``encoders`` holds the label's encoder only)
     inputs: list[Input] | None = None
+    #: the predictor's conformal calibration (``predictor.calibrate``), applied by
+    #: :func:`assay.inference.conformal.apply` after each prediction; ``None`` when not calibrated
+    conformal: dict[str, Any] | None = None
 
     def members(self) -> list[str]:
         """The archive members this manifest refers to: model, functions and every encoder."""

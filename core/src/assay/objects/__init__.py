@@ -4,3 +4,7 @@ Each wraps one stored row and offers the convenience methods users call (``queue
 ``queue.leaderboard()``, ``predictor.infer(df)``, ...), which hand ids and rows down to the layers below. Nothing
 below this package imports it.
 """
+
+from assay import lazy
+
+__getattr__ = lazy.submodules(__name__)  # submodules load on first access (assay.lazy)

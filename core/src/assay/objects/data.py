@@ -1,6 +1,6 @@
 """The persisted data objects: :class:`Dataset`, :class:`Splitset` and :class:`Fold`.
 
-A :class:`Splitset` wraps the data layer's :class:`~assay.data.splitsets.SplitsetData`, which the experiment
+A :class:`Splitset` wraps the data layer's :class:`~assay.data.read.splitsets.SplitsetData`, which the experiment
 engine and inference use directly by id; the public object adds nothing they need, so they never import it.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,10 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import ingest, splitting, steps
+from assay.data import ingest, splitting
+from assay.data.build import step_by_step
 from assay.data.encoding import FittedEncoders
-from assay.data.interpolation import Interpolater
-from assay.data.splitsets import SplitsetData
-from assay.data.windows import Window
+from assay.data.read.splitsets import SplitsetData
 from assay.db.models import DatasetRow, FoldRow, SplitsetRow
 from assay.db.queries import data as data_queries
 from assay.objects.base import Persisted, column
@@ -60,7 +60,7 @@ class Dataset(Persisted):
             source_file_format: ``"csv"``, ``"tsv"`` or ``"parquet"``; by the file's suffix when ``None``.
             dtype: cast the data first: a dtype, or ``{column: dtype}``.
         """
-        df, file_name = steps.read(df_or_path, source_file_format, dtype)
+        df, file_name = step_by_step.read(df_or_path, source_file_format, dtype)
         with ingest.serialize(df) as serialized:
             row = data_queries.store_new_dataset(serialized, ingest.dataset_fields(df, name or file_name))
         return cls(row, df)
@@ -109,7 +109,7 @@ class Dataset(Persisted):
 
             with _renamed("feature_dtype", "dtype"):
                 array, file_name = sequence.read_sequence(ndarray3D_or_npyPath, dtype, "ndarray3D_or_npyPath")
-            return Dataset(steps.make_array_dataset("sequence", array, name or file_name))
+            return Dataset(step_by_step.make_array_dataset("sequence", array, name or file_name))
 
     class Image:
         """Images (samples x channels x height x width) read with Pillow from local files, stored as
@@ -135,7 +135,7 @@ class Dataset(Persisted):
                 sequence.check_dtype(dtype)
                 paths, folder_name = images.image_paths(folder_path, "folder_path")
                 array, _, _ = images.read_images(paths, dtype, "folder_path")
-            return Dataset(steps.make_array_dataset("image", array, name or folder_name))
+            return Dataset(step_by_step.make_array_dataset("image", array, name or folder_name))
 
         @staticmethod
         def from_folder_pillow(folder_path: Any, ingest: bool = True, name: str | None = None, dtype: Any = None,
@@ -170,8 +170,9 @@ class Dataset(Persisted):
             assay.errors.DataError: not one existing column, or a column with missing values; a sequence or image
                 dataset (their labels come from a :class:`Dataset.Tabular` of one row per sample).
         """
-        steps.check_tabular(self._row, "labels come from a Dataset.Tabular of one row per sample, in sample order")
-        return Label(steps.make_label(self._row, self.to_pandas(), columns))
+        step_by_step.check_tabular(
+            self._row, "labels come from a Dataset.Tabular of one row per sample, in sample order")
+        return Label(step_by_step.make_label(self._row, self.to_pandas(), columns))
 
     def make_feature(self, include_columns: Any = None, exclude_columns: Any = None) -> Feature:
         """The feature columns: ``include_columns``, or every column but ``exclude_columns`` (exclude the label
@@ -180,19 +181,19 @@ class Dataset(Persisted):
         For sequences they are features (by name ``feature_3``, AIQC's name ``'3'`` or index) as
         ``Pipeline.Sequence.make``'s ``feature_cols_excluded``; an image feature has every channel."""
         if self.kind != "tabular":
-            return Feature(steps.make_array_feature(self._row, include_columns, exclude_columns))
-        return Feature(steps.make_feature(self._row, self.to_pandas(), include_columns, exclude_columns))
+            return Feature(step_by_step.make_array_feature(self._row, include_columns, exclude_columns))
+        return Feature(step_by_step.make_feature(self._row, self.to_pandas(), include_columns, exclude_columns))
 
     def to_pandas(self) -> pd.DataFrame:
         """The stored data as a DataFrame (read once, then cached); dtypes are those ingested."""
-        steps.check_tabular(self._row, "read its samples with to_numpy()")
+        step_by_step.check_tabular(self._row, "read its samples with to_numpy()")
         if self._frame is None:
             self._frame = ingest.deserialize(self._column("blob"))
         return self._frame
 
     def to_numpy(self) -> np.ndarray:
         """The stored samples of a sequence or image dataset, as stored."""
-        from assay.data.array_input import StoredArray
+        from assay.data.read.arrays import StoredArray
 
         if self.kind == "tabular":
             return self.to_pandas().to_numpy()
@@ -244,6 +245,22 @@ class Fold(Persisted):
         return self._row.samples
 
 
+
+class _FromData:
+    """A read-only attribute of the public :class:`Splitset` answered by its
+    :class:`~assay.data.read.splitsets.SplitsetData` and documented there, once."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+        self.__doc__ = inspect.getdoc(getattr(SplitsetData, name))
+
+    def __get__(self, splitset: Any, owner: type | None = None) -> Any:
+        return self if splitset is None else getattr(splitset._data, self._name)
+
+    def __set__(self, splitset: Any, value: Any) -> None:
+        raise AttributeError(f"{self._name} is read from the stored splitset and cannot be set")
+
+
 class Splitset(Persisted):
     """Row indices per split, stratified on the label, optional folds, and the encoders fitted for them.
 
@@ -291,13 +308,13 @@ class Splitset(Persisted):
             assay.errors.SplitError: bad sizes, a label of another dataset (tables) or row count (sequences and
                 images), a label with forecasting windows, ``unsupervised_stratify_col``; nothing is stored then.
         """
-        return cls(steps.make_splitset(feature_ids, label_id, size_test, size_validation, bin_count, seed,
+        return cls(step_by_step.make_splitset(feature_ids, label_id, size_test, size_validation, bin_count, seed,
                                        unsupervised_stratify_col))
 
     def make_foldset(self, fold_count: int, bin_count: int | None = None) -> Foldset:
         """Cross-validation folds on the train rows, stratified as the splits (``bin_count`` bins a continuous
         label; default the splitset's); only before the splitset is encoded."""
-        foldset = Foldset(steps.make_foldset(self.refresh()._row, fold_count, bin_count))
+        foldset = Foldset(step_by_step.make_foldset(self.refresh()._row, fold_count, bin_count))
         self._reload()
         return foldset
 
@@ -324,10 +341,21 @@ class Splitset(Persisted):
 
         return display.splitset_html(self.id)
 
-    @property
-    def samples(self) -> dict[str, list[int]]:
-        """Dataset row indices per split: ``train`` and, when made, ``validation`` and ``test``."""
-        return self._data.samples
+    # what the stored splitset says, answered by its SplitsetData (documented there)
+    samples = _FromData()
+    features_shape = _FromData()
+    label_shape = _FromData()
+    feature_columns = _FromData()
+    feature_dtypes = _FromData()
+    feature_names = _FromData()
+    label_column = _FromData()
+    label_is_categorical = _FromData()
+    label_classes = _FromData()
+    kind = _FromData()
+    layout = _FromData()
+    sample_shape = _FromData()
+    window = _FromData()
+    interpolaters = _FromData()
 
     @property
     def inputs(self) -> dict[str, Splitset]:
@@ -341,75 +369,6 @@ class Splitset(Persisted):
     def folds(self) -> list[Fold]:
         """The folds made on the train split (empty without ``fold_count``), by ``fold_index``."""
         return [Fold(row) for row in self._data.folds]
-
-    @property
-    def features_shape(self) -> tuple[int, ...] | list[tuple[int, ...]]:
-        """Shape of one sample's encoded features; a list of shapes, one per input, for a multi-input splitset."""
-        return self._data.features_shape
-
-    @property
-    def label_shape(self) -> tuple[int, ...] | None:
-        """Shape of one sample's encoded label; ``None`` when unsupervised."""
-        return self._data.label_shape
-
-    @property
-    def feature_columns(self) -> list[str]:
-        """The original feature column names, in order."""
-        return self._data.feature_columns
-
-    @property
-    def feature_dtypes(self) -> dict[str, str]:
-        """Feature column -> dtype name, as ingested."""
-        return self._data.feature_dtypes
-
-    @property
-    def feature_names(self) -> list[str]:
-        """Names of the encoded feature outputs (``column=value`` for one-hot outputs)."""
-        return self._data.feature_names
-
-    @property
-    def label_column(self) -> str | None:
-        """The label column's name; ``None`` when unsupervised."""
-        return self._data.label_column
-
-    @property
-    def label_is_categorical(self) -> bool:
-        """Whether the label holds classes (decoded through :attr:`label_classes`)."""
-        return self._data.label_is_categorical
-
-    @property
-    def label_classes(self) -> list[Any]:
-        """Original classes in encoded order (index i = one-hot column i / encoded value i); ``[]`` if continuous."""
-        return self._data.label_classes
-
-    @property
-    def kind(self) -> str:
-        """The kind of the feature data: ``"tabular"``, ``"sequence"``, ``"image"``, or ``"multi"`` for several
-        inputs (see :attr:`inputs`)."""
-        return self._data.kind
-
-    @property
-    def layout(self) -> str:
-        """Axis order of ``features_shape``: ``"tabular"``, ``"timesteps_features"`` (sequences),
-        ``"channels_first"`` (images; channels-last backends such as Keras get channels moved last) or
-        ``"reshaped"`` (``feature_reshape_indices`` chose the shape; every library receives it as it is)."""
-        return self._data.layout
-
-    @property
-    def sample_shape(self) -> tuple[int, ...] | None:
-        """One raw sample's shape as stored (sequences and images; ``None`` for tabular data)."""
-        return self._data.sample_shape
-
-    @property
-    def window(self) -> Window | None:
-        """The forecasting windows (``feature_window``), or ``None``. With windows, samples are window indices."""
-        return self._data.window
-
-    @property
-    def interpolaters(self) -> list[Interpolater]:
-        """The feature and label interpolation steps: a table's applied to each split's rows on their own, a
-        sequence's to each sample along its own timesteps."""
-        return self._data.interpolaters
 
     def row_indices(self, split: str, fold_index: int | None = None) -> list[int]:
         """Dataset rows of ``split`` in the order :meth:`samples_for` returns them.

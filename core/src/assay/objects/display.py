@@ -111,20 +111,24 @@ def queue_html(queue_id: int) -> str:
 def _leaderboard(board: Any) -> str:
     metric, split = board.attrs["metric"], board.attrs["split"]
     hp_columns = [column for column in board.columns if column not in ("rank", "combo_index", "run_count",
-                  "best_predictor_id") and not column.endswith(tuple(f"_{stat}" for stat in tables.STATISTICS))]
+                  "best_predictor_id", "pruned", "p_value_vs_best", "tied_with_best")
+                  and not column.endswith(tuple(f"_{stat}" for stat in tables.STATISTICS))]
     header = [("rank", "right"), *[(escape(column), "left") for column in hp_columns], ("runs", "right"),
               (escape(f"{metric} ({split})"), "right"), ("best predictor", "right")]
     rows = []
     for record in board.head(TOP_ROWS).to_dict("records"):
         std = record[f"{metric}_std"]
         score = pages.number(record[f"{metric}_mean"]) + (f" ± {pages.number(std)}" if std == std else "")
-        rows.append([(str(record["rank"]), "right"),
+        tied = " (tied with best)" if record.get("tied_with_best") and str(record["rank"]) != "1" else ""
+        rows.append([(str(record["rank"]) + tied, "right"),
                      *[(escape(pages.number(record[column])), "left") for column in hp_columns],
                      (str(record["run_count"]), "right"), (escape(score), "right"),
                      (f"#{int(record['best_predictor_id'])}", "right")])
     more = f'<div style="{_MUTED}">top {TOP_ROWS} of {len(board)}: queue.leaderboard() has them all</div>' \
         if len(board) > TOP_ROWS else ""
-    return _table(header, rows, "assay-leaderboard") + more
+    warning = board.attrs.get("warning")
+    warning = f'<div style="color: #9a5b00;">{escape(warning)}</div>' if warning else ""
+    return warning + _table(header, rows, "assay-leaderboard") + more
 
 
 def predictor_html(predictor_id: int) -> str:
@@ -146,8 +150,12 @@ def predictor_html(predictor_id: int) -> str:
     metrics_html = _table([("metric", "left"), *[(escape(split), "right") for split in table["splits"]]], rows,
                           "assay-metrics")
     thumbnail = _learning_curve_thumbnail(summary, list(metrics))
+    conformal = pages.conformal_summary(predictor_id)
+    conformal_html = "" if conformal is None else _table(
+        [("conformal prediction", "left"), ("", "left")],
+        [[(escape(label), "left"), (escape(text), "left")] for label, text in conformal["rows"]], "assay-conformal")
     body = (f'<div style="display: flex; gap: 18px; align-items: flex-start; flex-wrap: wrap;">'
-            f"{metrics_html}{thumbnail}</div>")
+            f"{metrics_html}{conformal_html}{thumbnail}</div>")
     return _box("predictor", title, subtitle, body)
 
 

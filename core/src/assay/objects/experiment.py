@@ -15,6 +15,7 @@ import numpy as np
 
 from assay import errors
 from assay.db.models import AlgorithmRow, HyperparamsetRow, JobRow, PredictionRow, PredictorRow, QueueRow
+from assay.db.queries import comparison as comparison_queries
 from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as queries
 from assay.db.queries import steps as step_queries
@@ -25,7 +26,6 @@ from assay.experiment.trained import Trained
 from assay.experiment.workers import run_in_process, run_parallel
 from assay.objects.base import Persisted, column
 from assay.objects.data import Splitset
-from assay.objects.pipeline import queue_splitset
 
 # plots, reports, feature importance and inference load matplotlib or a model library: each method imports its
 # module on first use, so ``assay.Queue`` stays cheap to import (worker processes import it too)
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
+    from assay.evaluation.comparison import Comparison
     from assay.experiment.outcomes import RunSummary
 
 
@@ -104,7 +105,7 @@ class Algorithm(Persisted):
             repeat_count, permute_count, hide_test, seed, max_attempts: as in ``Experiment.make``.
         """
         seed = definition.check_seed(seed)
-        splitset, pending_encoding = queue_splitset(splitset_id, self.analysis_type)
+        splitset, pending_encoding = definition.queue_splitset(splitset_id, self.analysis_type)
         queue = definition.queue_fields(splitset.id, repeat_count, hide_test, seed, max_attempts, permute_count)
         foldset = step_queries.foldset_of(splitset.id)
         if foldset is not None and foldset_id != foldset.id:
@@ -164,6 +165,9 @@ class Queue(Persisted):
     max_attempts = column[int]("how often a job whose worker died is tried before it is marked failed")
     job_count = column[int]("how many jobs it has (combinations x folds x repeats)")
     permute_count = column[int]("permutations of the train-split feature importance run_jobs stores (0: none)")
+    conformal = column["dict[str, Any] | None"]("``{alpha, split, method}``: every model is calibrated after "
+                                                "training (``Experiment.make(conformal_alpha=...)``), or ``None``")
+    rope = column["float | None"]("the region of practical equivalence of :meth:`compare` set for this queue")
     created_at = column[dt.datetime]("when it was made (UTC)")
 
     # -- related objects -------------------------------------------------------------------------------------
@@ -194,7 +198,7 @@ class Queue(Persisted):
     @property
     def search(self) -> dict[str, Any]:
         """How the combinations are chosen: ``{"search", "search_count", "objective", "pruner"}``."""
-        return queries.search_settings(self.hyperparamset_id)
+        return queries.search_summary(self.hyperparamset_id)
 
     @property
     def jobs(self) -> list[Job]:
@@ -231,7 +235,45 @@ class Queue(Persisted):
         else:
             summary = run_in_process(self.id, progress=progress)
         self._permute()
+        self._calibrate()
         return summary
+
+    def _calibrate(self) -> None:
+        """With ``conformal_alpha``, the conformal calibration of every trained model that lacks it."""
+        from assay.evaluation import conformal
+
+        setting = self.conformal
+        if not setting:
+            return
+        for predictor_id in comparison_queries.uncalibrated_predictor_ids(self.id):
+            conformal.calibrate(predictor_id, self.analysis_type, alpha=setting["alpha"], split=setting["split"],
+                                method=setting.get("method"))
+
+    def compare(self, a: int, b: int, metric: str | None = None, split: str | None = None,
+                rope: float | None = None, *, resamples: int = 2000, seed: int = 0) -> Comparison:
+        """Is combination ``a`` really better than combination ``b``? A paired comparison of what is stored.
+
+        With folds, the runs are paired by (fold, repeat): the Nadeau-Bengio corrected resampled t-test gives the
+        p-value and the 95% interval, the Bayesian correlated t-test (rho = 1/k) the probabilities. With one split,
+        a paired, seeded bootstrap over its rows of the two combinations' stored predictions (repeats averaged)
+        gives all of them. See :func:`assay.evaluation.comparison.compare` and docs/evaluation.md.
+
+        Args:
+            a, b: combination indexes (the leaderboard's ``combo_index``).
+            metric, split: default: the leaderboard's (the queue's objective).
+            rope: the region of practical equivalence in the metric's units; default: the queue's ``rope``, else
+                0.01 for bounded scores (accuracy, F1, AUC, R²) and 1% of the better mean for losses and errors.
+            resamples, seed: the bootstrap's resamples (at least 2,000) and seed, with one split.
+
+        Returns:
+            A :class:`~assay.evaluation.comparison.Comparison`: ``method``, ``n_pairs``, ``mean_difference``
+            (a minus b), ``ci_low``/``ci_high``, ``p_value``, ``prob_better``/``prob_equivalent``/``prob_worse``
+            (a better than b in the metric's direction), ``rope``, ``plot()``.
+        """
+        from assay.evaluation import comparison
+
+        return comparison.compare(self.id, a, b, metric=metric, split=split, rope=rope, resamples=resamples,
+                                  seed=seed)
 
     def _permute(self) -> None:
         """With ``permute_count``, the train-split feature importance of every model that lacks it (AIQC's
@@ -300,7 +342,10 @@ class Queue(Persisted):
                                              selected_stats=selected_stats, sort_by=sort_by)
 
     def leaderboard(self, split: str | None = None, metric: str | None = None) -> pd.DataFrame:
-        """One row per hyperparameter combination, mean and std over repeats and folds, best first."""
+        """One row per hyperparameter combination, mean and std over repeats and folds, best first; the last
+        columns ``p_value_vs_best`` and ``tied_with_best`` (not significantly different from rank 1 at 0.05) say
+        which combinations the data cannot tell from the best (see :meth:`compare`,
+        :func:`assay.evaluation.leaderboard.leaderboard`)."""
         return leaderboard.leaderboard(self.id, split=split, metric=metric)
 
     def plot_performance(self, split: str | None = None, metric: str | None = None, max_loss: float | None = None,
@@ -550,7 +595,56 @@ class Predictor(Persisted):
         elif df_or_path is None:
             raise errors.ValidationError("df_or_path", "give the new raw rows (a DataFrame or file), or "
                                          "splitset_id= a splitset made from them")
+        self._calibrate_for_queue()
         return infer.infer(self.id, df_or_path, label_df_or_path)
+
+    # -- conformal prediction --------------------------------------------------------------------------------
+
+    @property
+    def calibration(self) -> dict[str, Any] | None:
+        """The stored conformal calibration (``alpha``, ``method``, ``split``, ``n``, thresholds), or ``None``."""
+        return comparison_queries.predictor_calibration(self.id) or None
+
+    def calibrate(self, alpha: float = 0.1, split: str = "validation", method: str | None = None) -> dict[str, Any]:
+        """Split-conformal calibration on the stored predictions of ``split``; nothing is trained again.
+
+        Afterwards :meth:`infer` (and bundles, ``assay predict``) add ``prediction_set`` (classification: a list
+        of original class values per row) or ``interval_low``/``interval_high`` (regression), which hold the true
+        value on at least ``1 - alpha`` of new rows exchangeable with the calibration rows. Calibrating on the
+        split early stopping watched is allowed, but that split helped choose the model, so coverage can be a
+        little below ``1 - alpha``; see docs/evaluation.md.
+
+        Args:
+            alpha: the share of rows a set or interval may miss, strictly between 0 and 1.
+            split: the calibration split (at least ``1/alpha`` rows); with folds, "validation" is this model's
+                fold-validation rows.
+            method: classification: ``"lac"`` (default; score 1 - p(true class)), ``"aps"`` (adaptive sets) or
+                ``"mondrian"`` (a threshold per class); regression: ``"absolute"`` (absolute residuals).
+
+        Returns:
+            The stored calibration (plain JSON).
+
+        Raises:
+            assay.errors.ValidationError: a bad ``alpha`` or ``method``, an unknown ``split``, too few rows on it,
+                a forecasting model; nothing is stored then.
+        """
+        from assay.evaluation import conformal
+
+        return conformal.calibrate(self.id, self.queue.analysis_type, alpha=alpha, split=split, method=method)
+
+    def coverage(self, split: str = "test") -> dict[str, Any]:
+        """How the calibration does on ``split``'s stored predictions: ``coverage``, ``alpha``, ``n`` and
+        ``mean_set_size`` or ``mean_interval_width`` (see :func:`assay.inference.coverage.coverage`)."""
+        from assay.inference import coverage
+
+        self._calibrate_for_queue()
+        return coverage.coverage(self.id, split)
+
+    def _calibrate_for_queue(self) -> None:
+        """Calibrate now if the queue asks for it (``conformal_alpha``) and no worker did yet."""
+        setting = self.queue.conformal
+        if setting and not comparison_queries.predictor_calibration(self.id):
+            self.calibrate(alpha=setting["alpha"], split=setting["split"], method=setting.get("method"))
 
     def export(self, path: str) -> str:
         """Write one file holding everything needed to predict without the database; returns its path."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
+from assay import errors
 from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as experiment_queries
-from assay.experiment import definition, pruning
-from assay.experiment import search as searching
-from assay.objects import pipeline
+from assay.evaluation import conformal, significance
+from assay.experiment import definition
+from assay.experiment.search import pruning, space_checks
+from assay.experiment.search import strategies as searching
 from assay.objects.experiment import Queue
 
 
@@ -22,6 +25,28 @@ def _evaluated_splits(splitset: Any, hide_test: bool) -> list[str]:
     if "test" in available and not hide_test:
         splits.append("test")
     return splits
+
+
+def _conformal_setting(alpha: Any, splits: list[str], splitset: Any) -> dict[str, Any] | None:
+    """The queue's conformal setting for ``conformal_alpha`` (calibrated on the validation split, or each fold's),
+    checked before anything is stored: a validation split of at least ``1/alpha`` rows."""
+    if alpha is None:
+        return None
+    alpha = conformal.check_alpha(alpha, "conformal_alpha")
+    if "validation" not in splits:
+        raise errors.ValidationError(
+            "conformal_alpha", "calibration needs a validation split the models did not train on; make the splitset "
+            "with size_validation=... or fold_count=..., or calibrate a model later with "
+            "predictor.calibrate(split=...)")
+    folds = splitset.folds
+    smallest = min(len(fold.samples["validation"]) for fold in folds) if folds else len(
+        splitset.samples["validation"])
+    if smallest < math.ceil(1 / alpha - 1e-9):
+        raise errors.ValidationError(
+            "conformal_alpha", f"alpha={alpha} needs at least 1/alpha = {math.ceil(1 / alpha - 1e-9)} calibration "
+            f"rows, but the {'smallest fold' if folds else 'splitset'}'s validation split has {smallest}; use a "
+            "larger alpha or a larger validation split")
+    return {"alpha": alpha, "split": "validation", "method": None}
 
 
 class Experiment:
@@ -48,6 +73,8 @@ class Experiment:
         search: str | None = None,
         objective: Any = None,
         pruner: Any = None,
+        conformal_alpha: float | None = None,
+        rope: float | None = None,
     ) -> Queue:
         """Check the definition and store a Queue with one Job per combination x fold x repeat.
 
@@ -92,6 +119,12 @@ class Experiment:
                 ``queue.run_jobs()`` computes on the train split of every trained model (AIQC's
                 ``permute_count``); 0 (the default) computes none until ``predictor.feature_importance()``
                 is asked for.
+            conformal_alpha: calibrate every trained model for conformal prediction at this alpha (e.g. 0.1
+                for 90% coverage) on its validation split (a fold's validation rows with folds) once
+                ``run_jobs`` has trained it, as ``predictor.calibrate(alpha)`` would; its ``infer`` then returns
+                prediction sets or intervals. Needs a validation split or folds. ``None``: no calibration.
+            rope: the region of practical equivalence of ``queue.compare`` and the leaderboard, in the ranking
+                metric's units (default: 0.01 for bounded scores, 1% of the best mean for losses and errors).
 
         Raises:
             assay.errors.AssayError: a clear error naming the parameter; nothing is stored then.
@@ -99,15 +132,17 @@ class Experiment:
         # checked with the step-by-step API's functions (assay.experiment.definition), in the same order as
         # Algorithm.make, algorithm.make_hyperparamset and algorithm.make_queue
         library = definition.check_names(library, analysis_type)
-        splitset, pending_encoding = pipeline.queue_splitset(splitset_id, analysis_type)
+        splitset, pending_encoding = definition.queue_splitset(splitset_id, analysis_type)
         queue_fields = definition.queue_fields(splitset.id, repeat_count, hide_test, definition.check_seed(seed),
                                                max_attempts, permute_count)
         seed = queue_fields["seed"]
-        grid = searching.check_space(hyperparameters)
+        grid = space_checks.check_space(hyperparameters)
         strategy = searching.check_strategy(search, grid, search_count, search_percent)
         splits = _evaluated_splits(splitset, hide_test)
         objective_spec = searching.check_objective(objective, analysis_type, splits)
         pruner_blob = pruning.check_pruner(pruner)
+        queue_fields.update(conformal=_conformal_setting(conformal_alpha, splits, splitset),
+                            rope=significance.check_rope(rope))
         functions = {
             "fn_build": fn_build, "fn_train": fn_train, "fn_lose": fn_lose, "fn_optimize": fn_optimize,
             "fn_predict": fn_predict,
@@ -120,7 +155,7 @@ class Experiment:
         queue = experiment_queries.store_queue(
             algorithm=algorithm_fields,
             hyperparamset=dict(
-                grid=searching.stored_space(grid), search_count=combination_count if adaptive else search_count,
+                grid=space_checks.stored_space(grid), search_count=combination_count if adaptive else search_count,
                 search_percent=search_percent, combination_count=combination_count, search=strategy,
                 objective=objective_spec, pruner=pruner_blob,
             ),

@@ -2,7 +2,7 @@
 :class:`Encoderset`, :class:`Coder` and :class:`Foldset`.
 
 They are made from a :class:`~assay.Dataset` and a :class:`~assay.Splitset` (``dataset.make_label``,
-``dataset.make_feature``, ``splitset.make_foldset``...) and checked and written by :mod:`assay.data.steps`.
+``dataset.make_feature``, ``splitset.make_foldset``...) and checked and written by :mod:`assay.data.build.step_by_step`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from assay import errors
-from assay.data import steps
+from assay.data.build import step_by_step
 from assay.data.windows import Window
 from assay.db.models import CoderRow, EncodersetRow, FeatureRow, FoldsetRow, LabelRow
 from assay.db.queries import data as data_queries
@@ -59,7 +59,7 @@ class Label(Persisted):
             raise errors.DataError("process_separately", "assay interpolates each split among its own rows so no "
                                    "split borrows values from another; leave process_separately=True")
         spec = {} if interpolate_kwargs is None else dict(interpolate_kwargs=interpolate_kwargs)
-        self._row = steps.make_labelinterpolater(self._row, spec)
+        self._row = step_by_step.make_labelinterpolater(self._row, spec)
         return dict(self._row.interpolater)
 
     def make_labelcoder(self, sklearn_preprocess: Any) -> Coder:
@@ -72,7 +72,7 @@ class Label(Persisted):
             assay.errors.EncoderError: not a usable encoder, a second labelcoder, or one that would make a label
                 categorical (or continuous) after splitsets were stratified on it the other way.
         """
-        return Coder(steps.make_labelcoder(self._row, sklearn_preprocess))
+        return Coder(step_by_step.make_labelcoder(self._row, sklearn_preprocess))
 
 
 class Feature(Persisted):
@@ -112,7 +112,7 @@ class Feature(Persisted):
         """
         spec = dict(size_window=size_window, size_shift=size_shift, record_shifted=record_shifted,
                     time_ordered=time_ordered)
-        window = steps.make_window(self._row, spec)
+        window = step_by_step.make_window(self._row, spec)
         self.refresh()
         return window
 
@@ -125,7 +125,7 @@ class Feature(Persisted):
             assay.errors.DataError: a tabular feature, indices that are not AIQC's spelling, or a feature whose
                 splitsets are encoded already.
         """
-        self._row = steps.make_featureshaper(self._row, reshape_indices)
+        self._row = step_by_step.make_featureshaper(self._row, reshape_indices)
         return self
 
     def make_encoderset(self) -> Encoderset:
@@ -176,7 +176,7 @@ class Interpolaterset:
                                    "split borrows values from another; leave process_separately=True")
         spec = {key: value for key, value in dict(interpolate_kwargs=interpolate_kwargs, dtypes=dtypes,
                                                    columns=columns).items() if value is not None}
-        feature = steps.make_featureinterpolater(data_queries.row(FeatureRow, self.feature_id), spec)
+        feature = step_by_step.make_featureinterpolater(data_queries.row(FeatureRow, self.feature_id), spec)
         return feature.interpolaters[-1]
 
     @property
@@ -219,7 +219,7 @@ class Encoderset(Persisted):
         spec = dict(sklearn_preprocess=sklearn_preprocess, dtypes=dtypes, columns=columns, include=include, axis=axis)
         if feature.kind not in (None, "tabular") and include is True:
             del spec["include"]  # the default; image encoders see every channel and take no include
-        return Coder(steps.make_featurecoder(self.id, feature, {k: v for k, v in spec.items() if v is not None}))
+        return Coder(step_by_step.make_featurecoder(self.id, feature, {k: v for k, v in spec.items() if v is not None}))
 
     @property
     def featurecoders(self) -> list[Coder]:

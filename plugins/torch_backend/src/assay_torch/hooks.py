@@ -1,7 +1,9 @@
 """assay's hooks for ``library="torch"`` (entry point ``torch`` in the group ``assay.plugins``).
 
-Every backend hook answers only when ``library == "torch"`` and returns ``None`` otherwise. torch is imported
-inside the hooks, never at module level: every process that loads assay's plugins imports this module.
+The backend is a :class:`assay.backend.LibraryBackend` subclass, as README tells third parties to write theirs:
+the base class answers every backend hook for ``library == "torch"`` only and calls the methods below. torch is
+imported inside the methods, never at module level: every process that loads assay's plugins imports this
+module.
 
 Defaults by analysis type:
 
@@ -33,8 +35,8 @@ import random
 from typing import Any
 
 from assay import errors
+from assay.backend import LibraryBackend
 from assay.contracts import TrainResult
-from assay.hookspecs import hookimpl
 
 LIBRARY = "torch"
 _DEFAULT_LOSSES = {
@@ -44,80 +46,126 @@ _DEFAULT_LOSSES = {
 }
 
 
-@hookimpl
-def assay_libraries():
-    return [LIBRARY]
+class TorchBackend(LibraryBackend):
+    """``library="torch"``: ``torch.nn.Module`` models, stored as weights-only ``state_dict`` bytes."""
 
+    library = LIBRARY
 
-@hookimpl
-def assay_default_loss(library, analysis_type):
-    """``nn.L1Loss`` / ``nn.BCELoss`` (sigmoid output) / ``nn.CrossEntropyLoss`` (class-index labels).
+    def default_loss(self, analysis_type: str) -> Any:
+        """``nn.L1Loss`` / ``nn.BCELoss`` (sigmoid output) / ``nn.CrossEntropyLoss`` (class-index labels).
 
-    Answers ``None`` for analysis types other than the three built-in ones, so a plugin that adds one can
-    give its own default.
-    """
-    if library != LIBRARY or analysis_type not in _DEFAULT_LOSSES:
-        return None
-    from torch import nn
+        Answers ``None`` for analysis types other than the three built-in ones, so a plugin that adds one can
+        give its own default.
+        """
+        if analysis_type not in _DEFAULT_LOSSES:
+            return None
+        from torch import nn
 
-    return getattr(nn, _DEFAULT_LOSSES[analysis_type])()
+        return getattr(nn, _DEFAULT_LOSSES[analysis_type])()
 
+    def default_optimizer(self, analysis_type: str, model: Any) -> Any:
+        """``torch.optim.Adamax`` over the model's parameters, with torch's default learning rate."""
+        import torch
 
-@hookimpl
-def assay_default_optimizer(library, analysis_type, model):
-    """``torch.optim.Adamax`` over the model's parameters, with torch's default learning rate."""
-    if library != LIBRARY:
-        return None
-    import torch
+        return torch.optim.Adamax(model.parameters())
 
-    return torch.optim.Adamax(model.parameters())
+    def prepare_samples(self, analysis_type: str, samples: dict[str, Any]) -> dict[str, Any]:
+        """Features as float32 tensors, labels encoded for the default loss of the analysis type."""
+        from assay_torch import samples as torch_samples
 
+        return torch_samples.prepare(analysis_type, samples)
 
-@hookimpl
-def assay_prepare_samples(library, analysis_type, samples):
-    """Features as float32 tensors, labels encoded for the default loss of the analysis type."""
-    if library != LIBRARY:
-        return None
-    from assay_torch import samples as torch_samples
+    def train(self, analysis_type, fn_train, model, loser, optimizer, samples_train, samples_evaluate,
+              hyperparameters) -> TrainResult:
+        """Call ``fn_train``; it returns the model (history from its last ``assay_torch.fit``) or
+        ``(model, history)``."""
+        from torch import nn
 
-    return torch_samples.prepare(analysis_type, samples)
+        from assay_torch import training
 
-
-@hookimpl
-def assay_train(library, analysis_type, fn_train, model, loser, optimizer, samples_train, samples_evaluate,
-                hyperparameters):
-    """Call ``fn_train``; it returns the model (history from its last ``assay_torch.fit``) or ``(model, history)``."""
-    if library != LIBRARY:
-        return None
-    from torch import nn
-
-    from assay_torch import training
-
-    result = fn_train(model, loser, optimizer, samples_train, samples_evaluate, **(hyperparameters or {}))
-    if result is None:
-        raise errors.ExperimentError(
-            "fn_train",
-            "returned None; end it with `return model` or `return model, history` (the history that "
-            "assay_torch.fit returns)",
-        )
-    if isinstance(result, tuple):
-        if len(result) != 2:
+        result = fn_train(model, loser, optimizer, samples_train, samples_evaluate, **(hyperparameters or {}))
+        if result is None:
             raise errors.ExperimentError(
-                "fn_train", f"returned a tuple of {len(result)} items; return the model or (model, history)"
+                "fn_train",
+                "returned None; end it with `return model` or `return model, history` (the history that "
+                "assay_torch.fit returns)",
             )
-        trained, history = result
-        if isinstance(trained, nn.Module):
-            training.last_history(trained, pop=True)
-    else:
-        trained = result
-        history = training.last_history(trained, pop=True) if isinstance(trained, nn.Module) else None
-    if not isinstance(trained, nn.Module):
-        raise errors.ExperimentError(
-            "fn_train",
-            f"returned {type(trained).__name__} where the trained torch.nn.Module was expected; return the model "
-            "or (model, history)",
-        )
-    return TrainResult(model=trained, history=_plain_history(history))
+        if isinstance(result, tuple):
+            if len(result) != 2:
+                raise errors.ExperimentError(
+                    "fn_train", f"returned a tuple of {len(result)} items; return the model or (model, history)"
+                )
+            trained, history = result
+            if isinstance(trained, nn.Module):
+                training.last_history(trained, pop=True)
+        else:
+            trained = result
+            history = training.last_history(trained, pop=True) if isinstance(trained, nn.Module) else None
+        if not isinstance(trained, nn.Module):
+            raise errors.ExperimentError(
+                "fn_train",
+                f"returned {type(trained).__name__} where the trained torch.nn.Module was expected; return the "
+                "model or (model, history)",
+            )
+        return TrainResult(model=trained, history=_plain_history(history))
+
+    def default_predict(self, analysis_type: str, model: Any, samples: dict[str, Any]) -> Any:
+        """Binary: threshold the sigmoid output at 0.5; multi: argmax and softmax; regression: raw outputs.
+
+        Answers ``None`` for analysis types other than the three built-in ones.
+        """
+        if analysis_type not in _DEFAULT_LOSSES:
+            return None
+        from assay_torch import predicting
+
+        return predicting.predict(analysis_type, model, samples)
+
+    def evaluate_loss(self, analysis_type: str, model: Any, loser: Any, samples: dict[str, Any]) -> float:
+        """The mean loss over the split's rows, in ``eval()`` mode."""
+        from assay_torch import training
+
+        return training.evaluate(model, loser, samples)["loss"]
+
+    def model_to_bytes(self, model: Any) -> bytes:
+        """``torch.save(model.state_dict())``: weights only, no pickled code."""
+        from assay_torch import persistence
+
+        return persistence.to_bytes(model)
+
+    def model_from_bytes(self, data, fn_build, features_shape, label_shape, hyperparameters):
+        """``fn_build(features_shape, label_shape, **hyperparameters)`` then the weights-only ``state_dict``."""
+        from assay_torch import persistence
+
+        return persistence.from_bytes(data, fn_build, features_shape, label_shape, hyperparameters)
+
+    def seed(self, seed: int) -> None:
+        """Seed torch, numpy and ``random``, and make torch use deterministic algorithms (warning where it has
+        none)."""
+        import numpy as np
+        import torch
+
+        # cuBLAS is only deterministic with a fixed workspace; it must be set before the first CUDA matmul
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+    def clear_session(self) -> None:
+        """Nothing to release: torch keeps no graph or global state between models.
+
+        A finished model is freed when its last reference goes; the few cycles a model may hold are left to the
+        runner, which collects garbage when the process's memory grows (:mod:`assay.experiment.reclaim`). A full
+        collection here, after every job, cost more than training a small model.
+        """
+
+    def channels_last(self) -> bool:
+        return False  # torch.nn.Conv2d takes (batch, channels, height, width), as assay stores images
+
+    def library_versions(self) -> dict[str, str]:
+        import torch
+
+        return {"torch": torch.__version__}
 
 
 def _plain_history(history: Any) -> dict[str, list[float]]:
@@ -138,90 +186,6 @@ def _plain_history(history: Any) -> dict[str, list[float]]:
         ) from exc
 
 
-@hookimpl
-def assay_default_predict(library, analysis_type, model, samples):
-    """Binary: threshold the sigmoid output at 0.5; multi: argmax and softmax; regression: raw outputs.
-
-    Answers ``None`` for analysis types other than the three built-in ones.
-    """
-    if library != LIBRARY or analysis_type not in _DEFAULT_LOSSES:
-        return None
-    from assay_torch import predicting
-
-    return predicting.predict(analysis_type, model, samples)
-
-
-@hookimpl
-def assay_evaluate_loss(library, analysis_type, model, loser, samples):
-    """The mean loss over the split's rows, in ``eval()`` mode."""
-    if library != LIBRARY:
-        return None
-    from assay_torch import training
-
-    return training.evaluate(model, loser, samples)["loss"]
-
-
-@hookimpl
-def assay_model_to_bytes(library, model):
-    """``torch.save(model.state_dict())``: weights only, no pickled code."""
-    if library != LIBRARY:
-        return None
-    from assay_torch import persistence
-
-    return persistence.to_bytes(model)
-
-
-@hookimpl
-def assay_model_from_bytes(library, data, fn_build, features_shape, label_shape, hyperparameters):
-    """``fn_build(features_shape, label_shape, **hyperparameters)`` then the weights-only ``state_dict``."""
-    if library != LIBRARY:
-        return None
-    from assay_torch import persistence
-
-    return persistence.from_bytes(data, fn_build, features_shape, label_shape, hyperparameters)
-
-
-@hookimpl
-def assay_seed(library, seed):
-    """Seed torch, numpy and ``random``, and make torch use deterministic algorithms (warning where it has none)."""
-    if library != LIBRARY:
-        return None
-    import numpy as np
-    import torch
-
-    # cuBLAS is only deterministic with a fixed workspace; it must be set before the first CUDA matmul
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    return True
-
-
-@hookimpl
-def assay_clear_session(library):
-    """Nothing to release: torch keeps no graph or global state between models.
-
-    A finished model is freed when its last reference goes; the few cycles a model may hold are left to the
-    runner, which collects garbage when the process's memory grows (:mod:`assay.experiment.reclaim`). A full
-    collection here, after every job, cost more than training a small model.
-    """
-    if library != LIBRARY:
-        return None
-    return True
-
-
-@hookimpl
-def assay_channels_last(library):
-    if library != LIBRARY:
-        return None
-    return False  # torch.nn.Conv2d takes (batch, channels, height, width), as assay stores images
-
-
-@hookimpl
-def assay_library_versions(library):
-    if library != LIBRARY:
-        return None
-    import torch
-
-    return {"torch": torch.__version__}
+#: the backend; the entry point names this module, so its hook implementations become the module's own
+plugin = TorchBackend()
+globals().update(plugin.hookimpls())

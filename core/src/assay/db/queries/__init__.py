@@ -7,3 +7,7 @@ workflow: :mod:`~assay.db.queries.data` (datasets, splitsets, folds, encoders), 
 :mod:`~assay.db.queries.results` (metrics and leaderboards) and :mod:`~assay.db.queries.dashboard` (the small
 summaries the web dashboard and the notebook displays show).
 """
+
+from assay import lazy
+
+__getattr__ = lazy.submodules(__name__)  # submodules load on first access (assay.lazy)

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, Integer, String, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Integer, String, and_, bindparam, func, or_, select, text, update
 
 from assay.db.engine import get_engine, session_scope
-from assay.db.models import AlgorithmRow, HyperparamcomboRow, JobRow, QueueRow, SplitsetRow
+from assay.db.models import JOB_UNFINISHED, AlgorithmRow, HyperparamcomboRow, JobRow, QueueRow, SplitsetRow
 from assay.db.queries import experiments
 
 
@@ -26,6 +26,12 @@ def _claimable(now: dt.datetime):
         JobRow.status == "queued",
         and_(JobRow.status == "running", JobRow.lease_expires_at < now),
     )
+
+
+def _first_claimable(now: dt.datetime):
+    # the partial index's own condition, as literal text, so SQLite's and PostgreSQL's planners see that
+    # ix_job_claimable holds every candidate: the search then skips the finished jobs instead of stepping over them
+    return and_(text(f"job.{JOB_UNFINISHED}"), _claimable(now))
 
 
 def claim_next_job(queue_id: int, worker: str, now: dt.datetime, lease_until: dt.datetime) -> int | None:
@@ -42,28 +48,59 @@ def claim_next_job(queue_id: int, worker: str, now: dt.datetime, lease_until: dt
         return _claim(connection, engine.dialect.name == "postgresql", queue_id, worker, now, lease_until)
 
 
-def claim_next_context(queue_id: int, worker: str, now: dt.datetime, lease_until: dt.datetime) -> JobContext | None:
-    """:func:`claim_next_job`, and what the claimed job needs to run, in the same transaction."""
+def claim_next_context(queue_id: int, worker: str, now: dt.datetime, lease_until: dt.datetime,
+                       retried: bool = False) -> JobContext | None:
+    """:func:`claim_next_job`, and what the claimed job needs to run, in the same transaction.
+
+    ``retried``: an earlier try's connection broke, perhaps after its claim was committed; a job of the queue
+    this worker still holds is taken up again (its lease renewed) instead of claiming another one.
+    """
     engine = get_engine()
     with engine.begin() as connection:
-        job_id = _claim(connection, engine.dialect.name == "postgresql", queue_id, worker, now, lease_until)
+        job_id = _held(connection, queue_id, worker, lease_until) if retried else None
+        if job_id is None:
+            job_id = _claim(connection, engine.dialect.name == "postgresql", queue_id, worker, now, lease_until)
         return None if job_id is None else _context(connection, job_id)
 
 
 def store_and_claim_next(job_id: int, worker: str, predictor: dict[str, Any], predictions: list[dict[str, Any]],
-                         status: str, queue_id: int, now: dt.datetime,
-                         lease_until: dt.datetime) -> tuple[bool, JobContext | None]:
+                         status: str, queue_id: int, now: dt.datetime, lease_until: dt.datetime,
+                         retried: bool = False) -> tuple[bool, JobContext | None]:
     """Store a finished job as :func:`assay.db.queries.experiments.store_trained` does and claim the worker's next
     job of ``queue_id`` as :func:`claim_next_context` does, in one transaction: one commit per job instead of two.
 
     Returns whether the finished job was stored (``False``: it was no longer the worker's, nothing of it is
     written) and the next job's context (``None`` when nothing is claimable).
+
+    ``retried``: an earlier try's connection broke, perhaps after it committed. The job then counts as stored
+    when it already ended with ``status`` under this worker (the predictor's unique job id keeps it single), and
+    a job this worker already holds is taken up again instead of claiming another.
     """
     engine = get_engine()
     with engine.begin() as connection:
         stored = experiments.store_trained_in(connection, job_id, worker, predictor, predictions, status)
-        next_id = _claim(connection, engine.dialect.name == "postgresql", queue_id, worker, now, lease_until)
+        if not stored and retried:
+            stored = _ended_by(connection, job_id, worker, status)
+        next_id = _held(connection, queue_id, worker, lease_until) if retried else None
+        if next_id is None:
+            next_id = _claim(connection, engine.dialect.name == "postgresql", queue_id, worker, now, lease_until)
         return stored, None if next_id is None else _context(connection, next_id)
+
+
+def _held(connection: Connection, queue_id: int, worker: str, lease_until: dt.datetime) -> int | None:
+    """A running job of the queue this worker holds (claimed by a try whose answer was lost), its lease renewed."""
+    job_id = connection.execute(
+        select(JobRow.id).where(JobRow.queue_id == queue_id, JobRow.worker == worker, JobRow.status == "running")
+        .order_by(JobRow.run_index).limit(1)
+    ).scalar()
+    if job_id is not None:
+        connection.execute(update(JobRow).where(JobRow.id == job_id).values(lease_expires_at=lease_until))
+    return job_id
+
+
+def _ended_by(connection: Connection, job_id: int, worker: str, status: str) -> bool:
+    row = connection.execute(select(JobRow.status, JobRow.worker).where(JobRow.id == job_id)).first()
+    return row is not None and row.status == status and row.worker == worker
 
 
 def _claim(connection: Connection, postgres: bool, queue_id: int, worker: str, now: dt.datetime,
@@ -80,7 +117,7 @@ def _claim(connection: Connection, postgres: bool, queue_id: int, worker: str, n
     while True:
         query = (
             select(JobRow.id, JobRow.attempts)
-            .where(JobRow.queue_id == queue_id, _claimable(now))
+            .where(JobRow.queue_id == queue_id, _first_claimable(now))
             .order_by(JobRow.run_index)
             .limit(1)
         )
@@ -123,7 +160,7 @@ def _claim_first(postgres: bool) -> Any:
     queue_id, now = bindparam("claim_queue", type_=Integer), bindparam("claim_now", type_=timestamp)
     first = (
         select(JobRow.id)
-        .where(JobRow.queue_id == queue_id, _claimable(now))
+        .where(JobRow.queue_id == queue_id, _first_claimable(now))
         .order_by(JobRow.run_index)
         .limit(1)
     )

@@ -11,10 +11,11 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from assay.db.engine import session_scope
 from assay.db.models import (
+    JOB_UNFINISHED,
     AlgorithmRow,
     DatasetRow,
     FeatureRow,
@@ -66,10 +67,14 @@ def job_counts_by_queue(queue_ids: list[int] | None = None) -> dict[int, dict[st
 
 def last_finished_by_queue(queue_ids: list[int] | None = None) -> dict[int, dt.datetime | None]:
     """Queue id → when its most recent job finished (``None`` before any finished)."""
-    query = select(_job.queue_id, func.max(_job.finished_at)).group_by(_job.queue_id)
+    # one max per queue, each read from the end of ix_job_queue_id_finished_at: a GROUP BY over the job table
+    # would read every job of the queue (100,000 rows for a big queue, on every view of its page)
+    last = (select(func.max(_job.finished_at)).where(_job.queue_id == QueueRow.__table__.c.id)
+            .correlate(QueueRow.__table__).scalar_subquery())
+    query = select(QueueRow.__table__.c.id, last)
     if queue_ids is not None:
-        query = query.where(_job.queue_id.in_(queue_ids))
-    return dict(_core_rows(query))
+        query = query.where(QueueRow.__table__.c.id.in_(queue_ids))
+    return {queue_id: finished for queue_id, finished in _core_rows(query) if finished is not None}
 
 
 def queue_summaries() -> list[dict[str, Any]]:
@@ -148,7 +153,8 @@ def running_jobs(queue_id: int) -> list[dict[str, Any]]:
         select(_job.id, _job.run_index, _combo.combo_index, _combo.hyperparameters, _job.fold_index,
                _job.repeat_index, _job.attempts, _job.worker, _job.started_at, _job.lease_expires_at)
         .select_from(JobRow.__table__.join(HyperparamcomboRow.__table__, _combo.id == _job.hyperparamcombo_id))
-        .where(_job.queue_id == queue_id, _job.status == "running")
+        # the partial index's condition word for word: only unfinished jobs are looked at, not the whole queue
+        .where(_job.queue_id == queue_id, text(f"job.{JOB_UNFINISHED}"), _job.status == "running")
         .order_by(_job.run_index)
     ))
 

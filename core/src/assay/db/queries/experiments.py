@@ -7,7 +7,7 @@ import traceback
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Connection, Integer, bindparam, insert, select, update
+from sqlalchemy import Connection, Integer, bindparam, func, insert, select, update
 
 from assay import errors
 from assay.db import arrays as db_arrays
@@ -77,18 +77,23 @@ def prediction_rows(predictor_id: int, inference: bool = False) -> list[Predicti
 def queue_status(queue_id: int) -> dict[str, Any]:
     """Counts of queued / running / succeeded / failed / pruned jobs, the jobs an adaptive search has yet to
     create (``planned``), their ``total`` and the failed jobs' errors."""
+    # counted in the database over the (queue_id, status) index, and only the failed jobs' errors read: at 100,000
+    # jobs, reading every job's row cost 0.5 s
     with session_scope() as session:
-        rows = session.execute(
-            select(JobRow.id, JobRow.status, JobRow.error).where(JobRow.queue_id == queue_id)
-        ).all()
+        counts = Counter(dict(session.execute(
+            select(JobRow.status, func.count()).where(JobRow.queue_id == queue_id).group_by(JobRow.status)
+        ).all()))
+        failed = session.execute(
+            select(JobRow.id, JobRow.error).where(JobRow.queue_id == queue_id, JobRow.status == "failed")
+        ).all() if counts.get("failed") else []
         job_count = session.execute(select(QueueRow.job_count).where(QueueRow.id == queue_id)).scalar_one()
-    counts = Counter(row.status for row in rows)
-    planned = max(0, job_count - len(rows))
+    stored = sum(counts.values())
+    planned = max(0, job_count - stored)
     return {
         **{state: counts.get(state, 0) for state in JOB_STATES},
         "planned": planned,
-        "total": len(rows) + planned,
-        "errors": {row.id: row.error for row in rows if row.status == "failed"},
+        "total": stored + planned,
+        "errors": {row.id: row.error for row in failed},
     }
 
 
@@ -311,7 +316,7 @@ def store_array_inference(predictor_id: int, sha256: str, new_dataset: Any, arra
         return row.id
 
 
-def search_settings(hyperparamset_id: int) -> dict[str, Any]:
+def search_summary(hyperparamset_id: int) -> dict[str, Any]:
     """How a queue's combinations are chosen: ``{"search", "search_count", "objective", "pruner"}`` (the pruner by
     its class name)."""
     import cloudpickle

@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from assay import errors
+from assay import errors, lazy
 from assay.db.engine import get_engine
 from assay.experiment.outcomes import RunSummary
 from assay.experiment.workers.dask_cluster import run_on_dask
@@ -94,3 +94,5 @@ def shared_database_url() -> str:
         # a relative path would point elsewhere from a worker started in another folder (Dask workers may be)
         url = url.set(database=str(Path(url.database).expanduser().resolve()))
     return url.render_as_string(hide_password=False)
+
+__getattr__ = lazy.submodules(__name__)  # submodules load on first access (assay.lazy)

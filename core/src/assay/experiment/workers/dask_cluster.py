@@ -19,10 +19,10 @@ def dask_worker_task(queue_id: int, url: str, lease_seconds: float | None, threa
     """The long-running task each Dask worker runs: set up the database here, then :func:`work` until done."""
     from distributed import Event
 
-    from assay.db.engine import setup
+    from assay.db import retry
 
     limit_threads(threads)
-    setup(url)
+    retry.setup(url, what="starting a Dask worker")
     event = Event(stop_event)
     last_check = [0.0, False]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assay.db import retry
 from assay.db.queries import experiments as queries
 from assay.experiment import claiming, reclaim
 from assay.experiment.outcomes import RunSummary
@@ -17,7 +18,8 @@ def run_in_process(queue_id: int, progress: bool = True, worker: str | None = No
     """
     storage_before = claiming.STORAGE_TIMER.snapshot()
     claiming.release_dead_local_jobs(queue_id)
-    bar = progress_bar(queue_id, queries.queue_status(queue_id), progress)
+    bar = progress_bar(queue_id, retry.call(queries.queue_status, queue_id, what=f"reading queue {queue_id}"),
+                       progress)
     try:
         report = work(queue_id, worker=worker, wait=False, on_job=lambda _outcome: bar.update(1))
     finally:
@@ -25,7 +27,8 @@ def run_in_process(queue_id: int, progress: bool = True, worker: str | None = No
         reclaim.release()  # the user's own objects were frozen by the collections between jobs
     if report.error is not None:
         raise report.error
-    summary = RunSummary(queue_id, report.succeeded, report.failed, queries.queue_status(queue_id),
+    status = retry.call(queries.queue_status, queue_id, what=f"reading queue {queue_id}")
+    summary = RunSummary(queue_id, report.succeeded, report.failed, status,
                          claiming.seconds_since(storage_before), report.pruned)
     if progress:
         print(summary)

@@ -12,6 +12,7 @@ before numpy loads.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -19,11 +20,14 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from assay import errors
+from assay.db import retry
 from assay.experiment import claiming
 from assay.experiment.outcomes import MissingHyperparameterError
 
 if TYPE_CHECKING:
     from assay.experiment.runner import JobOutcome
+
+logger = logging.getLogger("assay.workers")
 
 
 @attrs.define
@@ -39,6 +43,8 @@ class WorkerReport:
     failed: int = 0
     lost: int = 0
     pruned: int = 0
+    #: jobs given back and run again because the database failed while they ran (a restart)
+    rerun: int = 0
     stopped_by: dict[str, str] | None = None  # {"error": class name, "parameter": ..., "message": ...}
     storage_seconds: dict[str, float] = attrs.field(factory=dict)
     #: the exception behind ``stopped_by``, in the process that ran the loop (it does not travel in reports)
@@ -101,6 +107,19 @@ def work(
                 # the next job is claimed in the transaction that stores this one: one commit per job
                 outcome = runner.run_claimed_job(claimed.job_id, worker, lease_seconds, context=claimed,
                                                  next_of=queue_id)
+            except Exception as exc:
+                job_id, claimed = claimed.job_id, None
+                if retry.is_transient(exc):
+                    # the job's own reads (its functions, the pruner's histories) met a restarting database: the
+                    # job goes back and runs again from scratch, its attempt not counted
+                    claiming.unclaim(job_id, worker)
+                    report.rerun += 1
+                    continue
+                if retry.disk_full(exc):
+                    _give_back_quietly(job_id, worker)  # may fail too on a full disk: its lease brings it back
+                    raise retry.disk_full_error(exc, f"storing job {job_id} of queue {queue_id}") from exc
+                _give_back_quietly(job_id, worker)  # e.g. the database stayed away past the retry budget
+                raise
             except BaseException:
                 claiming.unclaim(claimed.job_id, worker)  # interrupted: the job runs again later, from scratch
                 claimed = None
@@ -122,9 +141,22 @@ def work(
                     break
     finally:
         if claimed is not None:  # claimed with the last job's results, but the loop stopped: give it back
-            claiming.unclaim(claimed.job_id, worker)
+            _give_back_quietly(claimed.job_id, worker)
+        claiming.worker_ended(worker)
         report.storage_seconds = claiming.seconds_since(storage_before)
     return report
+
+
+def _give_back_quietly(job_id: int, worker: str) -> None:
+    """Give a job back while the loop stops for another reason; if the database refuses, the job is left to its
+    lease (or to the next run in this process, which knows this worker ended)."""
+    try:
+        claiming.unclaim(job_id, worker)
+    except Exception as exc:  # the reason the loop stops is the error the caller needs to see
+        if not (isinstance(exc, errors.DatabaseError) or retry.is_transient(exc) or retry.disk_full(exc)):
+            raise
+        logger.warning("could not give job %s back to the queue (%s); it is taken again when its lease expires",
+                       job_id, retry.reason(exc))
 
 
 def _others_may_hand_back(queue_id: int) -> bool:

@@ -52,11 +52,12 @@ def preload(libraries: list[str]) -> None:
 
 def run_command(line: str) -> None:
     """Run one queue as the command says and write the report where it says."""
-    from assay.db.engine import dispose, setup
+    from assay.db import retry
+    from assay.db.engine import dispose
     from assay.experiment.workers.loop import work
 
     command = json.loads(line)
-    setup(command["url"])
+    retry.setup(command["url"], what="starting a local worker")
     try:
         report = work(int(command["queue_id"]), lease_seconds=command.get("lease_seconds"))
     finally:

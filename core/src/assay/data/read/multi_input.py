@@ -5,7 +5,7 @@ splits and the folds, plus one unsupervised splitset per input with the same spl
 input's dataset, feature columns and encoders (fitted on the shared train rows). :class:`MultiInputData` joins
 them: ``samples_for`` gives ``{"features": [one array per input, in order], "labels": ...}``, ``features_shape`` is
 a list of shapes and ``layout`` a list of layouts. Everything about the label and the splits is the label
-splitset's (:class:`~assay.data.splitsets.SplitsetData`, reached by attribute delegation).
+splitset's (:class:`~assay.data.read.splitsets.SplitsetData`, reached by attribute delegation).
 
 Inputs' columns are named ``"<input>: <column>"`` wherever the inputs are seen together (feature columns and
 names, permutation importance), so two inputs may share column names.

@@ -26,7 +26,6 @@ from assay.data import (
     array_encoding,
     arraystore,
     encoding,
-    fits,
     images,
     ingest,
     sequence,
@@ -35,8 +34,9 @@ from assay.data import (
     windows,
 )
 from assay.data.array_encoding import ArrayStep
+from assay.data.build import common
 from assay.data.interpolation import Interpolater
-from assay.data.splitsets import SplitsetData
+from assay.data.read.splitsets import SplitsetData
 from assay.db.queries import data as data_queries
 
 NAN_PROBE_SAMPLES = 200
@@ -92,8 +92,8 @@ def read_labels(label_df_or_path: Any, label_column: Any, label_dtype: Any, labe
         step = encoding.parse_spec(label_encoder, "label_encoder", "label", 0)
         step.columns = [label_column]
     label = df[label_column]
-    fits.check_label_values(label)
-    return _Labels(df, name, label_column, step, fits.label_is_categorical(label, step))
+    common.check_label_values(label)
+    return _Labels(df, name, label_column, step, common.label_is_categorical(label, step))
 
 
 @attrs.frozen
@@ -108,7 +108,7 @@ class _Plan:
     labels: _Labels | None
     samples: dict[str, np.ndarray]
     folds: list[dict[str, np.ndarray]]
-    settings: dict[str, Any]
+    settings: common.SplitSettings
     window: windows.Window | None = None  # forecasting windows along each series' timesteps: samples are windows
     interpolaters: list[Interpolater] = attrs.field(factory=list)  # sequences: gaps filled along each sample
 
@@ -171,8 +171,7 @@ def plan(kind: str, array: np.ndarray, name: str | None, names: list[str], kept:
         count = len(array) if window is None else len(array) * window.count
         samples = splitting.split_rows(strata, count, size_test, size_validation, int(seed))
         folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
-    settings = dict(size_test=size_test, size_validation=size_validation, fold_count=fold_count,
-                    bin_count=bin_count, seed=int(seed))
+    settings = common.SplitSettings(size_test, size_validation, fold_count, bin_count, int(seed))
     return _Plan(kind, array, name, names, kept, steps, reshape_indices, labels, samples, folds, settings, window,
                  interpolaters)
 
@@ -222,7 +221,7 @@ def fit(plan: _Plan) -> _Fitted:
     if plan.labels is not None and plan.labels.step is not None:
         fold_trains = [fold["train"] for fold in plan.folds]
         frame = plan.labels.series.to_frame()
-        label_fit = fits.fit_step(plan.labels.step, frame, frame.iloc[plan.samples["train"]],
+        label_fit = common.fit_step(plan.labels.step, frame, frame.iloc[plan.samples["train"]],
                                   [frame.iloc[rows] for rows in fold_trains], [])
     return _Fitted(by_fold, tuple(int(s) for s in shapes[None]), statistics, label_fit)
 
@@ -280,7 +279,7 @@ def windows_check_invertible(plan: _Plan, fitted: _Fitted) -> None:
 
 def stored_plan(kind: str, array: np.ndarray, names: list[str], kept: list[int], steps: list[ArrayStep],
                 reshape_indices: list[Any] | None, labels: _Labels | None, samples: dict[str, np.ndarray],
-                folds: list[dict[str, np.ndarray]], settings: dict[str, Any],
+                folds: list[dict[str, np.ndarray]], settings: common.SplitSettings,
                 interpolaters: list[Interpolater] | None = None) -> _Plan:
     """The plan of samples already stored and split (a splitset made step by step): ``fit`` and
     :func:`encoded_rows` then fit and describe its encoders as for ``Pipeline.Sequence/Image.make``."""
@@ -292,26 +291,21 @@ def stored_labels(df: pd.DataFrame, column: str, step: Any) -> _Labels:
     """A stored label table (one row per sample) and its label encoder step."""
     if step is not None:
         step.columns = [column]
-    return _Labels(df, None, column, step, fits.label_is_categorical(df[column], step))
+    return _Labels(df, None, column, step, common.label_is_categorical(df[column], step))
 
 
-def encoded_rows(plan: _Plan, fitted: _Fitted) -> tuple[list[int] | None, list[Any], list[Any]]:
-    """``(label_shape, classes, encoder rows)`` of fitted encoders, as stored with the splitset."""
+def rows(plan: _Plan, fitted: _Fitted) -> tuple[list[int] | None, list[Any]]:
+    """``(label_shape, encoder rows)`` of fitted encoders, as stored with the splitset."""
     labels = plan.labels
-    classes, label_shape = [], None
-    if labels is not None:
-        label_fit = fitted.label_fit
-        classes = (encoding.label_classes(labels.step, label_fit.by_fold[None] if label_fit else None, labels.series)
-                   if labels.is_categorical else [])
-        label_shape = [len(label_fit.names)] if label_fit else [1]
+    label_shape = None if labels is None else common.label_shape(fitted.label_fit)
     if plan.window is not None:
         windows_check_invertible(plan, fitted)
         label_shape = list(fitted.features_shape) if plan.window.record_shifted else None
-    encoders = [fits.encoder_rows(fitted.label_fit)] if fitted.label_fit is not None else []
+    encoders = [common.encoder_rows(fitted.label_fit)] if fitted.label_fit is not None else []
     encoders += [step_rows(step, plan.kept_names, {index: models[position]
                                                    for index, models in fitted.by_fold.items()})
                  for position, step in enumerate(plan.steps)]
-    return label_shape, classes, encoders
+    return label_shape, encoders
 
 
 def write(plan: _Plan, fitted: _Fitted) -> SplitsetData:
@@ -320,15 +314,12 @@ def write(plan: _Plan, fitted: _Fitted) -> SplitsetData:
     sha256 = arraystore.fingerprint(array)
     kept_names = plan.kept_names
     excluded = [name for i, name in enumerate(plan.names) if i not in plan.kept]
-    label_shape, classes, encoders = encoded_rows(plan, fitted)
+    label_shape, encoders = rows(plan, fitted)
     label_columns = None
     if labels is not None:
-        label_columns = dict(
-            column=labels.column, dtype=str(labels.series.dtype),
-            is_categorical=labels.is_categorical, classes=[encoding.json_safe(c) for c in classes],
-            class_counts=({str(k): int(v) for k, v in labels.series.value_counts(sort=False).items()}
-                          if labels.is_categorical else None),
-        )
+        label_columns = dict(column=labels.column, dtype=str(labels.series.dtype),
+                             **common.label_summary(labels.series, labels.step, fitted.label_fit,
+                                                    labels.is_categorical))
     serialized = ingest.serialize(labels.df) if labels is not None else contextlib.nullcontext()
     with serialized:
         splitset_row, label_row, feature_row = data_queries.store_array_splitset(
@@ -342,12 +333,12 @@ def write(plan: _Plan, fitted: _Fitted) -> SplitsetData:
                 layout="reshaped" if plan.reshape_indices is not None else LAYOUTS[plan.kind],
             ),
             splitset=dict(
-                samples=fits.as_lists(plan.samples), split_sizes={s: len(r) for s, r in plan.samples.items()},
+                samples=common.as_lists(plan.samples), split_sizes={s: len(r) for s, r in plan.samples.items()},
                 features_shape=list(fitted.features_shape), label_shape=label_shape, feature_names=kept_names,
                 window=None if plan.window is None else plan.window.to_json(),
-                interpolaters=[step.to_json() for step in plan.interpolaters] or None, **plan.settings,
+                interpolaters=[step.to_json() for step in plan.interpolaters] or None, **plan.settings.columns(),
             ),
-            folds=[fits.as_lists(fold) for fold in plan.folds],
+            folds=[common.as_lists(fold) for fold in plan.folds],
             encoders=encoders,
         )
     data = SplitsetData(splitset_row)
@@ -370,7 +361,7 @@ def array_dataset(kind: str, array: np.ndarray, name: str | None, names: list[st
 
 def step_rows(step: ArrayStep, columns: list[str], by_fold: dict[int | None, Any],
                ) -> tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]:
-    """An array step as :func:`assay.db.queries.data.store_array_splitset` stores it (see ``fits.encoder_rows``)."""
+    """An array step as :func:`assay.db.queries.data.store_array_splitset` stores it (see ``common.encoder_rows``)."""
     family = step.family
     spec = dict(
         role="feature", position=step.position, family=family.name,

@@ -1,5 +1,5 @@
 """The step-by-step data API (AIQC's low-level API): checks and writes of labels, features, splitsets, foldsets,
-encodersets and coders, one at a time (``assay.objects.pipeline.plan_encoding`` then fits a splitset made that way,
+encodersets and coders, one at a time (``assay.data.build.step_by_step_encoders.plan_encoding`` then fits a splitset made that way,
 for its first queue to store).
 
 Each function checks its input before it writes anything. Splits and folds are made by :mod:`assay.data.splitting`
@@ -18,21 +18,21 @@ import pandas as pd
 from assay import errors
 from assay.data import (
     array_encoding,
-    array_pipeline,
     arraystore,
     encoding,
     finite,
-    fits,
     images,
     ingest,
     interpolation,
-    multi_input,
     sequence,
     splitting,
     windows,
 )
 from assay.data.array_encoding import ArrayStep
+from assay.data.build import arrays as build_arrays
+from assay.data.build import common
 from assay.data.encoding import EncoderStep
+from assay.data.read import multi_input
 from assay.db.models import CoderRow, DatasetRow, FeatureRow, FoldsetRow, LabelRow, SplitsetRow
 from assay.db.queries import data as data_queries
 from assay.db.queries import steps as queries
@@ -73,7 +73,7 @@ def make_array_dataset(kind: str, array: np.ndarray, name: str | None) -> Datase
     or find the identical samples already stored."""
     names = sequence.feature_names(array.shape[2]) if kind == "sequence" else images.channel_names(array.shape[1])
     sha256 = arraystore.fingerprint(array)
-    return queries.store_array_dataset(sha256, lambda: array_pipeline.array_dataset(kind, array, name, names, sha256))
+    return queries.store_array_dataset(sha256, lambda: build_arrays.array_dataset(kind, array, name, names, sha256))
 
 
 def make_label(dataset: DatasetRow, df: pd.DataFrame, columns: Any) -> LabelRow:
@@ -89,8 +89,8 @@ def make_label(dataset: DatasetRow, df: pd.DataFrame, columns: Any) -> LabelRow:
         # gaps a label interpolater may fill later (label.make_labelinterpolater); Splitset.make refuses them if not
         finite.refuse_infinity(label.to_frame(), [column], "columns")
     else:
-        fits.check_label_values(label)
-    is_categorical = fits.label_is_categorical(label, None)
+        common.check_label_values(label)
+    is_categorical = common.label_is_categorical(label, None)
     return queries.store_label(dataset.id, dict(column=column, dtype=str(label.dtype), is_categorical=is_categorical,
                                                 classes=None, class_counts=None))
 
@@ -120,7 +120,7 @@ def make_array_feature(dataset: DatasetRow, include_columns: Any, exclude_column
     return queries.store_feature(dataset.id, dict(
         columns=kept, columns_excluded=[names[i] for i in excluded], dtypes=dict.fromkeys(kept, dtype),
         kind=dataset.kind, sample_shape=[int(s) for s in dataset.shape[1:]], reshape_indices=None,
-        layout=array_pipeline.LAYOUTS[dataset.kind],
+        layout=build_arrays.LAYOUTS[dataset.kind],
     ))
 
 
@@ -188,12 +188,12 @@ def make_labelinterpolater(label: LabelRow, spec: dict[str, Any]) -> LabelRow:
 
 def _check_sequence_interpolaters(feature: FeatureRow, specs: list[dict[str, Any]]) -> None:
     """``Pipeline.Sequence.make``'s checks of ``feature_interpolaters``, tried on the feature's first sample."""
-    from assay.data.array_input import StoredArray
+    from assay.data.read.arrays import StoredArray
 
     dataset = data_queries.row(DatasetRow, feature.dataset_id)
     stored = StoredArray.load(dataset.id, dataset.shape, dataset.dtypes, dataset.columns)
     names = list(dataset.columns)
-    array_pipeline.interpolaters_of("sequence", stored.rows(np.arange(1)), names,
+    build_arrays.interpolaters_of("sequence", stored.rows(np.arange(1)), names,
                                     [names.index(c) for c in feature.columns], specs)
 
 
@@ -298,7 +298,7 @@ def make_splitset(feature_ids: Any, label_id: int | None, size_test: float | Non
     return queries.store_open_splitset(dict(
         dataset_id=feature.dataset_id, label_id=label_id, feature_id=feature.id, size_test=size_test,
         size_validation=size_validation, fold_count=None, bin_count=bin_count, seed=int(seed),
-        samples=fits.as_lists(samples), split_sizes={split: len(rows) for split, rows in samples.items()},
+        samples=common.as_lists(samples), split_sizes={split: len(rows) for split, rows in samples.items()},
         window=None if window is None else window.to_json(),
     ))
 
@@ -321,7 +321,7 @@ def _make_array_splitset(feature: FeatureRow, label: LabelRow | None, size_test:
     return queries.store_open_splitset(dict(
         dataset_id=feature.dataset_id, label_id=None if label is None else label.id, feature_id=feature.id,
         size_test=size_test, size_validation=size_validation, fold_count=None, bin_count=bin_count, seed=seed,
-        samples=fits.as_lists(samples), split_sizes={split: len(rows) for split, rows in samples.items()},
+        samples=common.as_lists(samples), split_sizes={split: len(rows) for split, rows in samples.items()},
     ))
 
 
@@ -351,7 +351,7 @@ def _make_multi_splitset(ids: list[Any], label_id: Any, size_test: float | None,
     strata = _strata(label_df, label, bin_count)
     samples = splitting.split_rows(strata, len(label_df), size_test, size_validation, seed)
     split = dict(size_test=size_test, size_validation=size_validation, fold_count=None, bin_count=bin_count,
-                 seed=seed, samples=fits.as_lists(samples), split_sizes={s: len(r) for s, r in samples.items()})
+                 seed=seed, samples=common.as_lists(samples), split_sizes={s: len(r) for s, r in samples.items()})
     names = [f"tabular_{index}" for index in range(len(features))]
     feature = dict(columns=[multi_input.qualified(name, c) for name, f in zip(names, features, strict=True)
                             for c in f.columns], columns_excluded=[], kind=multi_input.KIND,
@@ -380,7 +380,7 @@ def make_foldset(splitset: SplitsetRow, fold_count: int, bin_count: int | None) 
     folds = splitting.fold_rows(strata, train, fold_count, int(splitset.seed))
     # a multi-input splitset's inputs get the same folds
     inputs = [entry["splitset_id"] for entry in splitset.inputs or []]
-    return queries.store_foldset(splitset.id, fold_count, bins, [fits.as_lists(fold) for fold in folds], inputs)
+    return queries.store_foldset(splitset.id, fold_count, bins, [common.as_lists(fold) for fold in folds], inputs)
 
 
 def _strata(df: pd.DataFrame | None, label: LabelRow | None, bin_count: int | None) -> splitting.Strata:

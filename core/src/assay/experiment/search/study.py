@@ -19,8 +19,8 @@ import warnings
 from typing import Any
 
 from assay import space
-from assay.db.search_queries import CombinationTrial
-from assay.experiment import search
+from assay.db.queries.search import CombinationTrial
+from assay.experiment.search import optuna_storage, space_checks, strategies
 
 
 class StaleStudy(Exception):
@@ -40,10 +40,10 @@ class SearchStudy:
 
         self._search, self._checked, self._objective = settings_search, checked, objective
         self._queue_seed, self._search_count = queue_seed, search_count
-        self._dists = search.distributions(checked)
-        self._finite = not math.isinf(search.space_size(checked))
+        self._dists = space_checks.distributions(checked)
+        self._finite = not math.isinf(space_checks.space_size(checked))
         # the sampler is replaced, seeded per combination, before every proposal
-        self.study = search._study(optuna.samplers.RandomSampler(seed=0), objective["direction"])
+        self.study = strategies.new_study(optuna.samplers.RandomSampler(seed=0), objective["direction"])
         self.count = 0
         self._open: dict[int, int] = {}  # combo index -> trial id of a combination seen unfinished
         self._used: set[str] = set()
@@ -72,15 +72,15 @@ class SearchStudy:
         for trial in trials:
             self._measure(trial)
             if trial.combo_index in self._open:
-                state, value = search.combination_value(trial, self._objective["metric"])
+                state, value = strategies.combination_value(trial, self._objective["metric"])
                 if state != "running":
                     self._finish(self._open.pop(trial.combo_index), trial, state, value)
                 continue
             if trial.combo_index != self.count + len(frozen):
                 raise StaleStudy(f"combination {trial.combo_index} follows {self.count + len(frozen) - 1}")
-            self._used.add(search._key(trial.hyperparameters))
+            self._used.add(space_checks.combination_key(trial.hyperparameters))
             # None (outside the space): counted and never proposed again, unseen by the sampler
-            frozen.append(search.frozen_trial(self._checked, self._dists, trial, self._objective["metric"]))
+            frozen.append(strategies.frozen_trial(self._checked, self._dists, trial, self._objective["metric"]))
         for offset, trial in enumerate(frozen):
             if trial is None:
                 continue
@@ -88,8 +88,7 @@ class SearchStudy:
                 warnings.simplefilter("ignore", UserWarning)  # Optuna's ExperimentalWarning for add_trial
                 self.study.add_trial(trial)
             if trial.state == TrialState.RUNNING:
-                self._open[self.count + offset] = self.study._storage.get_all_trials(
-                    self.study._study_id, deepcopy=False)[-1]._trial_id
+                self._open[self.count + offset] = optuna_storage.last_trial_id(self.study)
         self.count += len(frozen)
 
     def _measure(self, trial: CombinationTrial) -> None:
@@ -100,21 +99,12 @@ class SearchStudy:
 
     def _finish(self, trial_id: int, trial: CombinationTrial, state: str, value: float | None) -> None:
         """A combination this study holds as running has finished: tell the study how."""
-        from optuna.trial import TrialState
-
-        storage = self.study._storage
-        if state == "complete":
-            storage.set_trial_state_values(trial_id, TrialState.COMPLETE, [value])
-        elif state == "pruned":
-            for step, stopped in (search.pruned_at(trial, value) or {}).items():
-                storage.set_trial_intermediate_value(trial_id, step, stopped)
-            storage.set_trial_state_values(trial_id, TrialState.PRUNED)
-        else:
-            storage.set_trial_state_values(trial_id, TrialState.FAIL)
+        optuna_storage.finish_trial(self.study, trial_id, state, value,
+                                    strategies.pruned_at(trial, value) if state == "pruned" else None)
 
     def exhausted(self) -> bool:
         """Whether a finite space has no unused combination left."""
-        return self._finite and len(self._used) >= search.space_size(self._checked)
+        return self._finite and len(self._used) >= space_checks.space_size(self._checked)
 
     def propose(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The next combination (index ``count``) and the sampler state to store with it.
@@ -126,27 +116,27 @@ class SearchStudy:
 
         if self.exhausted():
             return None
-        sampler = search.make_sampler(self._search, search.sampler_seed(self._queue_seed, self.count),
+        sampler = strategies.make_sampler(self._search, strategies.sampler_seed(self._queue_seed, self.count),
                                       self._search_count)
         self.study.sampler = sampler
-        held = len(self.study._storage.get_all_trials(self.study._study_id, deepcopy=False))
+        held = len(self.study.get_trials(deepcopy=False))
         try:
             # a repeated proposal stays in the study as running: TPE (constant liar) and GP take it as pending,
             # so the next ask moves away from it, as it would for another worker's running combination
-            for _attempt in range(search.DUPLICATE_RETRIES):
+            for _attempt in range(strategies.DUPLICATE_RETRIES):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                     warnings.simplefilter("ignore", UserWarning)
                     trial = self.study.ask(self._dists)
-                combo = search.from_params(self._checked, trial.params)
-                if search._key(combo) not in self._used:
-                    return combo, dict(self.study._storage.get_trial_system_attrs(trial._trial_id))
+                combo = space_checks.from_params(self._checked, trial.params)
+                if space_checks.combination_key(combo) not in self._used:
+                    return combo, dict(self.study.get_trials(deepcopy=False)[trial.number].system_attrs)
         finally:
-            self.reusable = self.reusable and search.drop_trials_from(self.study, held)
+            self.reusable = self.reusable and optuna_storage.drop_trials_from(self.study, held)
         # the sampler keeps proposing what was run (it has settled on a region of a discrete space): take an
         # unused combination next to its proposal, rather than asking on (each ask costs more than a small run's
         # storage, and a settled TPE rarely moves)
-        if self._finite and search.space_size(self._checked) <= search.ENUMERABLE:
+        if self._finite and space_checks.space_size(self._checked) <= strategies.ENUMERABLE:
             unused = self._nearest_unused(combo)
             return None if unused is None else (unused, {})
         return combo, {}
@@ -157,17 +147,17 @@ class SearchStudy:
             keys = list(self._checked)
             choices = [list(range(v.low, v.high + 1, v.step)) if isinstance(v, space.Int) else
                        ([v.low] if isinstance(v, space.Float) else v) for v in self._checked.values()]
-            self._every = [(search._key(combo), combo, _parts(combo)) for values in itertools.product(*choices)
-                           for combo in [dict(zip(keys, values, strict=True))]]
+            combos = (dict(zip(keys, values, strict=True)) for values in itertools.product(*choices))
+            self._every = [(space_checks.combination_key(combo), combo, _parts(combo)) for combo in combos]
         target = _parts(proposed)
         unused = [(sum(a != b for a, b in zip(parts, target, strict=True)), combo)
                   for key, combo, parts in self._every if key not in self._used]
         if not unused:
             return None
         nearest = min(distance for distance, _ in unused)
-        seed = search.sampler_seed(self._queue_seed, self.count, search.DUPLICATE_RETRIES)
+        seed = strategies.sampler_seed(self._queue_seed, self.count, strategies.DUPLICATE_RETRIES)
         return random.Random(seed).choice([combo for distance, combo in unused if distance == nearest])
 
 
 def _parts(combo: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(search._key({name: value}) for name, value in combo.items())
+    return tuple(space_checks.combination_key({name: value}) for name, value in combo.items())

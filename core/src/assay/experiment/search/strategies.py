@@ -1,11 +1,11 @@
 """Search strategies: which combinations of hyperparameters a queue runs, chosen by a grid or by Optuna's samplers.
 
 ``grid`` and ``random`` make every combination up front. ``tpe``, ``gp`` and ``cmaes`` are adaptive: a worker
-that finds nothing queued asks the sampler for the next combination (:mod:`assay.experiment.adaptive`).
+that finds nothing queued asks the sampler for the next combination (:mod:`assay.experiment.search.adaptive`).
 
 Optuna is used as a library only. assay's database stays the one store: an in-memory Optuna study holds the
 stored combinations (finished ones with their objective value, pruned ones with the value they stopped at,
-running ones as pending; each process keeps it and reads only what changed, :mod:`assay.experiment.search_study`),
+running ones as pending; each process keeps it and reads only what changed, :mod:`assay.experiment.search.study`),
 and the sampler, seeded from the queue's seed and the combination's index, proposes the next. The sampler's own
 per-trial state (Optuna's system attrs, such as CMA-ES's optimizer) is stored with the combination, so a search
 rebuilt after a crash continues exactly.
@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from assay import errors, plugins, space
-from assay.db import jsontype
-from assay.db.search_queries import CombinationTrial
+from assay.db.queries.search import CombinationTrial
+from assay.experiment.search import space_checks
 
 STRATEGIES = ("grid", "random", "tpe", "gp", "cmaes")
 ADAPTIVE = frozenset({"tpe", "gp", "cmaes"})
@@ -34,120 +34,6 @@ LOWER_IS_BETTER = frozenset({"loss", "log_loss", "mse", "rmse", "mae", "mape", "
 DUPLICATE_RETRIES = 3
 #: finite spaces up to this size are enumerated to find an unused combination when the sampler keeps repeating
 ENUMERABLE = 200_000
-
-
-# --------------------------------------------------------------------------------------------------------------
-# the space
-# --------------------------------------------------------------------------------------------------------------
-
-
-def check_space(hyperparameters: Any) -> dict[str, Any]:
-    """The user's hyperparameters checked: name → list of JSON values, or an ``assay.space`` range."""
-    if hyperparameters is None or hyperparameters == {}:
-        return {}
-    if not isinstance(hyperparameters, dict):
-        raise errors.ExperimentError(
-            "hyperparameters",
-            f"must be a dict of lists or ranges such as {{'epochs': [10, 20], 'lr': assay.space.Float(1e-4, 1e-1, "
-            f"log=True)}}, got {type(hyperparameters).__name__}",
-        )
-    checked: dict[str, Any] = {}
-    for key, values in hyperparameters.items():
-        # any string reaches **hp, identifier or not (AIQC grids use keys such as "2nd_dense_neurons")
-        if not isinstance(key, str) or not key:
-            raise errors.ExperimentError("hyperparameters", f"key {key!r} must be a non-empty string")
-        if space.is_range(values):
-            checked[key] = values
-            continue
-        if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, range)):
-            raise errors.ExperimentError(
-                "hyperparameters", f"{key!r} must map to a list of values or an assay.space range, e.g. "
-                f"{{{key!r}: [{values!r}]}} or assay.space.Int(1, 10)"
-            )
-        if len(values) == 0:
-            raise errors.ExperimentError("hyperparameters", f"{key!r} has an empty list; give at least one value")
-        if not jsontype.is_storable(list(values)):
-            raise errors.ExperimentError(
-                "hyperparameters", f"{key!r} holds values that cannot be stored (only numbers, strings, booleans, "
-                "None, lists, tuples, dicts, numpy scalars, dtypes and classes); pass a name and build the object "
-                "inside your function"
-            )
-        checked[key] = list(values)
-    return checked
-
-
-def has_ranges(checked: dict[str, Any]) -> bool:
-    return any(space.is_range(values) for values in checked.values())
-
-
-def stored_space(checked: dict[str, Any]) -> dict[str, Any]:
-    """The space as stored in ``hyperparamset.grid``: lists as lists, ranges as their JSON document."""
-    return {name: values.to_json() if space.is_range(values) else values for name, values in checked.items()}
-
-
-def loaded_space(stored: dict[str, Any]) -> dict[str, Any]:
-    return {name: space.from_json(values) for name, values in stored.items()}
-
-
-def space_size(checked: dict[str, Any]) -> float:
-    """How many distinct combinations the space holds (``inf`` with a real-valued range)."""
-    size: float = 1
-    for values in checked.values():
-        size *= values.size if space.is_range(values) else len(values)
-    return size
-
-
-def distributions(checked: dict[str, Any]) -> dict[str, Any]:
-    """Optuna distributions of the space. Lists become a categorical over their indices (any JSON value works)."""
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
-    result: dict[str, Any] = {}
-    for name, values in checked.items():
-        if isinstance(values, space.Int):
-            result[name] = IntDistribution(values.low, values.high, step=values.step, log=values.log)
-        elif isinstance(values, space.Float):
-            result[name] = FloatDistribution(values.low, values.high, log=values.log)
-        else:
-            result[name] = CategoricalDistribution(list(range(len(values))))
-    return result
-
-
-def to_params(checked: dict[str, Any], hyperparameters: dict[str, Any]) -> dict[str, Any]:
-    """A stored combination as Optuna params (list values as their index); ``None`` if it is outside the space."""
-    params: dict[str, Any] = {}
-    for name, values in checked.items():
-        if name not in hyperparameters:
-            return None  # type: ignore[return-value]
-        value = hyperparameters[name]
-        if space.is_range(values):
-            params[name] = value
-        else:
-            try:
-                params[name] = values.index(value)
-            except ValueError:
-                return None  # type: ignore[return-value]
-    return params
-
-
-def from_params(checked: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """Optuna params back to the hyperparameters a user function receives (plain ints and floats)."""
-    values: dict[str, Any] = {}
-    for name, choices in checked.items():
-        value = params[name]
-        if isinstance(choices, space.Int):
-            values[name] = int(value)
-        elif isinstance(choices, space.Float):
-            values[name] = float(value)
-        else:
-            values[name] = choices[int(value)]
-    return values
-
-
-def _key(hyperparameters: dict[str, Any]) -> str:
-    import json
-
-    # the stored (JSON) form, so numpy scalars, dtypes and classes compare like the values read back
-    return json.dumps(jsontype.encode(hyperparameters), sort_keys=True, default=str)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -162,7 +48,7 @@ def check_strategy(search: Any, checked: dict[str, Any], search_count: Any, sear
     ranges existed) and ``tpe`` once a range is given.
     """
     if search is None:
-        search = "tpe" if has_ranges(checked) else ("random" if search_count or search_percent else "grid")
+        search = "tpe" if space_checks.has_ranges(checked) else ("random" if search_count or search_percent else "grid")
     if not isinstance(search, str) or search not in STRATEGIES:
         raise errors.ExperimentError("search", f"must be one of {', '.join(map(repr, STRATEGIES))}, got {search!r}")
     if search_count is not None and (not isinstance(search_count, int) or isinstance(search_count, bool)
@@ -174,8 +60,8 @@ def check_strategy(search: Any, checked: dict[str, Any], search_count: Any, sear
         if not isinstance(search_percent, (int, float)) or isinstance(search_percent, bool) \
                 or not 0 < search_percent <= 1:
             raise errors.ExperimentError("search_percent", f"must be in (0, 1], got {search_percent!r}")
-    size = space_size(checked)
-    if search == "grid" and has_ranges(checked):
+    size = space_checks.space_size(checked)
+    if search == "grid" and space_checks.has_ranges(checked):
         ranged = ", ".join(repr(name) for name, values in checked.items() if space.is_range(values))
         raise errors.ExperimentError(
             "search", f"a grid needs lists, but {ranged} {'is a range' if ',' not in ranged else 'are ranges'}; "
@@ -213,7 +99,7 @@ def adaptive_count(checked: dict[str, Any], search_count: int | None, search_per
     """How many combinations an adaptive search makes in all."""
     if search_count is not None:
         return search_count
-    return max(1, round(space_size(checked) * (search_percent or 1)))
+    return max(1, round(space_checks.space_size(checked) * (search_percent or 1)))
 
 
 def initial_combinations(search: str, checked: dict[str, Any], search_count: int | None,
@@ -224,7 +110,7 @@ def initial_combinations(search: str, checked: dict[str, Any], search_count: int
     """
     if search in ADAPTIVE:
         return []
-    if not has_ranges(checked):
+    if not space_checks.has_ranges(checked):
         keys = list(checked)
         combos = [dict(zip(keys, values, strict=True)) for values in itertools.product(*checked.values())] or [{}]
         count = search_count if search_count is not None else (
@@ -241,18 +127,18 @@ def _random_sample(checked: dict[str, Any], count: int, seed: int) -> list[dict[
     """``count`` distinct combinations drawn by Optuna's random sampler (ranges on their own scale)."""
     import optuna
 
-    dists = distributions(checked)
-    study = _study(optuna.samplers.RandomSampler(seed=seed), "maximize")
+    dists = space_checks.distributions(checked)
+    study = new_study(optuna.samplers.RandomSampler(seed=seed), "maximize")
     seen: set[str] = set()
     combos: list[dict[str, Any]] = []
-    finite = not math.isinf(space_size(checked))
+    finite = not math.isinf(space_checks.space_size(checked))
     while len(combos) < count:
         trial = study.ask(dists)
-        combo = from_params(checked, trial.params)
+        combo = space_checks.from_params(checked, trial.params)
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        if finite and _key(combo) in seen:
+        if finite and space_checks.combination_key(combo) in seen:
             continue  # count <= size was checked, so distinct draws run out only after count of them
-        seen.add(_key(combo))
+        seen.add(space_checks.combination_key(combo))
         combos.append(combo)
     return combos
 
@@ -287,7 +173,7 @@ def make_sampler(search: str, seed: int, search_count: int) -> Any:
     raise errors.ExperimentError("search", f"{search!r} is not an adaptive strategy")
 
 
-def _study(sampler: Any, direction: str, pruner: Any = None) -> Any:
+def new_study(sampler: Any, direction: str, pruner: Any = None) -> Any:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -372,7 +258,7 @@ def frozen_trial(checked: dict[str, Any], dists: dict[str, Any], trial: Combinat
     """
     from optuna.trial import TrialState, create_trial
 
-    params = to_params(checked, trial.hyperparameters)
+    params = space_checks.to_params(checked, trial.hyperparameters)
     if params is None:
         return None
     state, value = combination_value(trial, metric)
@@ -398,29 +284,10 @@ def study_from_trials(checked: dict[str, Any], trials: list[CombinationTrial], o
     """An in-memory Optuna study holding every stored combination as a trial (see :func:`combination_value`)."""
     import optuna
 
-    dists = distributions(checked)
-    study = _study(sampler, objective["direction"])
+    dists = space_checks.distributions(checked)
+    study = new_study(sampler, objective["direction"])
     frozen = [frozen_trial(checked, dists, trial, objective["metric"]) for trial in trials]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.add_trials([trial for trial in frozen if trial is not None])
     return study
-
-
-def drop_trials_from(study: Any, number: int) -> bool:
-    """Forget an in-memory study's trials numbered ``number`` and above; False if that failed.
-
-    A study kept between proposals (or runs) drops what it asked for itself, so it holds only stored results.
-    Optuna's in-memory storage cannot delete a trial, so this trims its lists. Should a future Optuna lay them
-    out otherwise, the caller does not reuse the study and rebuilds one from the database: slower, never wrong.
-    """
-    storage = study._storage
-    try:
-        trials = storage._studies[study._study_id].trials
-        for trial in trials[number:]:
-            del storage._trial_id_to_study_id_and_number[trial._trial_id]
-        del trials[number:]
-        study._thread_local.cached_all_trials = None
-        return len(storage.get_all_trials(study._study_id, deepcopy=False)) == number
-    except (AttributeError, KeyError, TypeError):
-        return False

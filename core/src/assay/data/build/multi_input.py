@@ -5,7 +5,7 @@ Everything is read and checked first (every input's sample count against the oth
 own parameters), then the splits and folds are made once from the label and shared by every input, every input's
 encoders are fitted on those same train rows (and each fold's), and one transaction writes the label dataset, each
 input's dataset, feature, splitset and encoders, and the multi-input splitset that lists the inputs in order (see
-:mod:`assay.data.multi_input` for how they are read back). Bad input never leaves rows behind.
+:mod:`assay.data.read.multi_input` for how they are read back). Bad input never leaves rows behind.
 
 An input is a dict: ``dict(df_or_path=..., feature_cols_excluded=..., feature_encoders=[...])`` for a table,
 ``dict(feature_ndarray3D_or_npyPath=..., ...)`` for sequences and ``dict(feature_folder_or_urls=..., ...)`` for
@@ -16,16 +16,18 @@ images (the parameters of ``Pipeline.Tabular/Sequence/Image.make`` that concern 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from typing import Any
 
 import attrs
 import numpy as np
 
 from assay import errors
-from assay.data import array_pipeline, arraystore, encoding, fits, images, ingest, multi_input, sequence, splitting
-from assay.data.multi_input import qualified
-from assay.data.splitsets import SplitsetData
+from assay.data import arraystore, encoding, images, ingest, sequence, splitting
+from assay.data.build import arrays as build_arrays
+from assay.data.build import common, tabular
+from assay.data.read import multi_input
+from assay.data.read.multi_input import qualified
+from assay.data.read.splitsets import SplitsetData
 from assay.db.queries import data as data_queries
 
 #: each kind's data parameter and the other parameters an input of that kind takes
@@ -63,9 +65,6 @@ class InputRows:
     splitset: dict[str, Any]
     encoders: list[Any]
 
-
-#: plans and fits a tabular input on shared splits: (spec, samples, folds, settings) -> InputRows
-TabularFitter = Callable[[InputSpec, dict[str, np.ndarray], list[dict[str, np.ndarray]], dict[str, Any]], InputRows]
 
 
 def parse_inputs(inputs: Any) -> list[InputSpec]:
@@ -142,8 +141,23 @@ def _in_input(spec: InputSpec, exc: errors.ValidationError) -> errors.Validation
     return multi_input.renamed(exc, f"{spec.parameter}.{exc.parameter}")
 
 
+def _tabular_rows(spec: InputSpec, samples: dict[str, np.ndarray], folds: list[dict[str, np.ndarray]],
+                  settings: common.SplitSettings) -> InputRows:
+    """A table, planned and fitted as ``Pipeline.Tabular.make`` would, unsupervised and on the shared splits."""
+    plan = tabular.on_shared_splits(spec.data, spec.options["feature_cols_excluded"],
+                                    spec.options["feature_encoders"], samples, folds, settings)
+    fitted = tabular.fit(plan)
+    feature_names = tabular.feature_names(plan, fitted)
+    return InputRows(
+        name=spec.name, kind="tabular", dataset=("tabular", plan.df, plan.name),
+        features=tabular.feature_columns(plan),
+        splitset=dict(features_shape=[len(feature_names)], feature_names=feature_names),
+        encoders=[common.encoder_rows(fit) for fit in fitted.features],
+    )
+
+
 def _array_rows(read: _Read, samples: dict[str, np.ndarray], folds: list[dict[str, np.ndarray]],
-                settings: dict[str, Any]) -> InputRows:
+                settings: common.SplitSettings) -> InputRows:
     spec, options = read.spec, read.spec.options
     if spec.kind == "sequence":
         array = read.value
@@ -155,23 +169,23 @@ def _array_rows(read: _Read, samples: dict[str, np.ndarray], folds: list[dict[st
         array, _, _ = images.read_images(read.value, options["feature_dtype"], "feature_folder_or_urls")
         names = images.channel_names(array.shape[1])
         kept = list(range(len(names)))
-    plan = array_pipeline.plan(spec.kind, array, read.name, names, kept, options["feature_encoders"],
-                               options["feature_reshape_indices"], None, None, None, None, None, settings["seed"])
+    plan = build_arrays.plan(spec.kind, array, read.name, names, kept, options["feature_encoders"],
+                               options["feature_reshape_indices"], None, None, None, None, None, settings.seed)
     plan = attrs.evolve(plan, samples=samples, folds=folds, settings=settings)
-    fitted = array_pipeline.fit(plan)
+    fitted = build_arrays.fit(plan)
     kept_names = [names[i] for i in kept]
     sha256 = arraystore.fingerprint(array)
-    encoders = [array_pipeline.step_rows(step, kept_names, {index: models[position]
+    encoders = [build_arrays.step_rows(step, kept_names, {index: models[position]
                                                             for index, models in fitted.by_fold.items()})
                 for position, step in enumerate(plan.steps)]
     return InputRows(
         name=spec.name, kind=spec.kind,
-        dataset=("array", sha256, lambda: array_pipeline.array_dataset(spec.kind, array, read.name, names, sha256,
+        dataset=("array", sha256, lambda: build_arrays.array_dataset(spec.kind, array, read.name, names, sha256,
                                                                        fitted.statistics)),
         features=dict(columns=kept_names, columns_excluded=[n for i, n in enumerate(names) if i not in kept],
                       dtypes={name: str(array.dtype) for name in kept_names}, kind=spec.kind,
                       sample_shape=[int(s) for s in array.shape[1:]], reshape_indices=plan.reshape_indices,
-                      layout="reshaped" if plan.reshape_indices is not None else array_pipeline.LAYOUTS[spec.kind]),
+                      layout="reshaped" if plan.reshape_indices is not None else build_arrays.LAYOUTS[spec.kind]),
         splitset=dict(features_shape=list(fitted.features_shape), feature_names=kept_names),
         encoders=encoders,
     )
@@ -232,16 +246,16 @@ def _without_label(reads: list[_Read], label_column: str | None) -> list[_Read]:
 
 def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any, label_encoder: Any,
          size_test: Any, size_validation: Any, fold_count: Any, bin_count: Any, seed: Any,
-         fit_tabular: TabularFitter, key_column: Any = None) -> SplitsetData:
+         key_column: Any = None) -> SplitsetData:
     """Check, split, fit and store a multi-input splitset; see the module docstring."""
-    array_pipeline.check_common(seed, size_test, size_validation, fold_count)
+    build_arrays.check_common(seed, size_test, size_validation, fold_count)
     specs = parse_inputs(inputs)
     if label_df_or_path is None:
         raise errors.DataError("label_df_or_path", "give the labels: a DataFrame or file with one row per sample, "
                                "in the inputs' sample order")
     reads = [_read(spec) for spec in specs]
     multi_input.check_counts([read.count for read in reads], [spec.name for spec in specs], "inputs")
-    labels = array_pipeline.read_labels(label_df_or_path, label_column, label_dtype, label_encoder, reads[0].count)
+    labels = build_arrays.read_labels(label_df_or_path, label_column, label_dtype, label_encoder, reads[0].count)
     if key_column is not None:
         reads = _check_keys(reads, labels, key_column)
     reads = _without_label(reads, labels.column)
@@ -249,36 +263,29 @@ def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any
     strata = splitting.make_strata(labels.series, labels.is_categorical, bin_count)
     samples = splitting.split_rows(strata, reads[0].count, size_test, size_validation, int(seed))
     folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
-    settings = dict(size_test=size_test, size_validation=size_validation, fold_count=fold_count,
-                    bin_count=bin_count, seed=int(seed))
+    settings = common.SplitSettings(size_test, size_validation, fold_count, bin_count, int(seed))
 
     # the label first: a label that cannot be used fails before any image is decoded or encoder fitted
     label_fit = None
     if labels.step is not None:
         frame = labels.series.to_frame()
-        label_fit = fits.fit_step(labels.step, frame, frame.iloc[samples["train"]],
+        label_fit = common.fit_step(labels.step, frame, frame.iloc[samples["train"]],
                                   [frame.iloc[fold["train"]] for fold in folds], [])
-    classes = (encoding.label_classes(labels.step, label_fit.by_fold[None] if label_fit else None, labels.series)
-               if labels.is_categorical else [])
 
     fitted_inputs = []
     for read in reads:
         try:
             if read.spec.kind == "tabular":
-                fitted_inputs.append(fit_tabular(attrs.evolve(read.spec, data=read.value), samples, folds, settings))
+                fitted_inputs.append(_tabular_rows(attrs.evolve(read.spec, data=read.value), samples, folds, settings))
             else:
                 fitted_inputs.append(_array_rows(read, samples, folds, settings))
         except errors.ValidationError as exc:
             raise _in_input(read.spec, exc) from None
 
-    label_columns = dict(
-        column=labels.column, dtype=str(labels.series.dtype), is_categorical=labels.is_categorical,
-        classes=[encoding.json_safe(c) for c in classes],
-        class_counts=({str(k): int(v) for k, v in labels.series.value_counts(sort=False).items()}
-                      if labels.is_categorical else None),
-    )
-    split_fields = dict(samples=fits.as_lists(samples), split_sizes={s: len(r) for s, r in samples.items()},
-                        **settings)
+    label_columns = dict(column=labels.column, dtype=str(labels.series.dtype),
+                         **common.label_summary(labels.series, labels.step, label_fit, labels.is_categorical))
+    split_fields = dict(samples=common.as_lists(samples), split_sizes={s: len(r) for s, r in samples.items()},
+                        **settings.columns())
     parent_features = dict(
         columns=[qualified(i.name, c) for i in fitted_inputs for c in i.features["columns"]], columns_excluded=[],
         dtypes={qualified(i.name, c): d for i in fitted_inputs for c, d in i.features["dtypes"].items()},
@@ -286,7 +293,7 @@ def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any
     )
     parent = dict(
         features_shape=[list(i.splitset["features_shape"]) for i in fitted_inputs],
-        label_shape=[len(label_fit.names)] if label_fit else [1],
+        label_shape=common.label_shape(label_fit),
         feature_names=[qualified(i.name, n) for i in fitted_inputs for n in i.splitset["feature_names"]],
         **split_fields,
     )
@@ -303,7 +310,7 @@ def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any
                                       encoders=rows.encoders))
         splitset_row, _, _ = data_queries.store_multi_splitset(
             (serialized_label, ingest.dataset_fields(labels.df, labels.name)), label_columns, parent_features,
-            parent, stored_inputs, [fits.as_lists(fold) for fold in folds],
-            [fits.encoder_rows(label_fit)] if label_fit is not None else [],
+            parent, stored_inputs, [common.as_lists(fold) for fold in folds],
+            [common.encoder_rows(label_fit)] if label_fit is not None else [],
         )
     return SplitsetData.of(splitset_row)

@@ -4,7 +4,7 @@
 SQLite: ``BEGIN IMMEDIATE``), so two workers never add a combination at the same time: the second one sees the
 first one's jobs queued and claims one of them instead. Inside that transaction the sampler sees every stored
 combination (running ones as pending), proposes the next, and its jobs (every fold x repeat) are stored queued.
-Each process keeps the queue's study (:class:`assay.experiment.search_study.SearchStudy`) and reads only the
+Each process keeps the queue's study (:class:`assay.experiment.search.study.SearchStudy`) and reads only the
 combinations added or finished since its last proposal.
 Any claim loop (in-process ``run_jobs``, ``workers=N``, Dask, ``assay worker``) grows a queue the same way,
 because :func:`assay.experiment.claiming.claim_next` calls :func:`extend` when nothing is left to claim.
@@ -14,23 +14,18 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import TYPE_CHECKING
 
-from assay.db import search_queries as queries
-from assay.db.engine import current_url, session_scope
-from assay.experiment import search
-from assay.experiment.search_study import SearchStudy, StaleStudy
+from assay.db.engine import current_url
+from assay.db.queries import search as queries
+from assay.experiment.search import space_checks, strategies
+from assay.experiment.search.study import SearchStudy, StaleStudy
 from assay.experiment.timing import STORAGE_TIMER
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 
 @functools.lru_cache(maxsize=64)
 def _settings(url: str | None, queue_id: int) -> queries.SearchSettings:
     # a queue's search settings never change once written
-    with session_scope() as session:
-        return queries.search_settings(session, queue_id)
+    return queries.search_settings(queue_id)
 
 
 def settings(queue_id: int) -> queries.SearchSettings:
@@ -40,7 +35,7 @@ def settings(queue_id: int) -> queries.SearchSettings:
 
 def is_adaptive(queue_id: int) -> bool:
     """Whether the queue's combinations are added as results arrive."""
-    return settings(queue_id).search in search.ADAPTIVE
+    return settings(queue_id).search in strategies.ADAPTIVE
 
 
 def extend(queue_id: int) -> bool:
@@ -50,15 +45,14 @@ def extend(queue_id: int) -> bool:
     exist, or a finite space has no unused combination left: the queue's job count then shrinks to what exists).
     """
     config = settings(queue_id)
-    if config.search not in search.ADAPTIVE or config.search_count is None:
+    if config.search not in strategies.ADAPTIVE or config.search_count is None:
         return False
-    with STORAGE_TIMER.measure("search"), session_scope() as session:
-        queries.lock_queue(session, queue_id)
-        if queries.claimable_job_exists(session, queue_id):
+    with STORAGE_TIMER.measure("search"), queries.extension(config) as held:
+        if held.claimable_job_exists():
             return True  # another worker added a combination while this one waited for the lock
         # the queue's lock serialises this across processes; the process lock, threads sharing the cache
         with _STUDIES_LOCK:
-            study = _current_study(session, config)
+            study = _current_study(held, config)
             if study.count >= config.search_count:
                 return False
             _check_metric_exists(study, config.objective)
@@ -69,11 +63,10 @@ def extend(queue_id: int) -> bool:
                     _STUDIES.pop(_study_key(config), None)
             index = study.count
         if proposal is None:
-            queries.set_job_count(session, queue_id, queries.job_row_count(session, queue_id))
+            held.finish()
             return False
         combo, sampler_attrs = proposal
-        queries.add_combination(session, config, index, combo, sampler_attrs,
-                                queries.fold_keys(session, config.splitset_id))
+        held.add_combination(index, combo, sampler_attrs)
     return True
 
 
@@ -88,23 +81,22 @@ def _study_key(config: queries.SearchSettings) -> tuple[str | None, int, int]:
     return current_url(), config.queue_id, config.hyperparamset_id
 
 
-def _current_study(session: Session, config: queries.SearchSettings) -> SearchStudy:
+def _current_study(held: queries.Extension, config: queries.SearchSettings) -> SearchStudy:
     """The queue's study holding every stored combination: this process's, updated with what changed, or new."""
     key = _study_key(config)
     split = (config.objective or {}).get("split")
     study = _STUDIES.pop(key, None)  # put back only once it is up to date: a failure below leaves no half-updated one
     if study is not None:
-        changed = queries.combination_trials(session, config.queue_id, config.hyperparamset_id, split,
-                                             from_index=study.count, also=study.open_indexes())
+        changed = held.combination_trials(split, from_index=study.count, also=study.open_indexes())
         try:
             study.update(changed)
         except StaleStudy:
             study = None
     if study is None:
         objective = config.objective or {"metric": "loss", "split": split or "validation", "direction": "minimize"}
-        study = SearchStudy(config.search, search.loaded_space(config.space), objective, config.seed,
+        study = SearchStudy(config.search, space_checks.loaded_space(config.space), objective, config.seed,
                             config.search_count)
-        study.update(queries.combination_trials(session, config.queue_id, config.hyperparamset_id, split))
+        study.update(held.combination_trials(split))
     _STUDIES[key] = study  # last in the dict: the most recently used
     while len(_STUDIES) > _STUDIES_KEPT:
         del _STUDIES[next(iter(_STUDIES))]

@@ -23,9 +23,9 @@ from typing import Any
 import cloudpickle
 
 from assay import errors
-from assay.db import search_queries as queries
-from assay.db.engine import current_url, session_scope
-from assay.experiment import search
+from assay.db.engine import current_url
+from assay.db.queries import search as queries
+from assay.experiment.search import optuna_storage
 
 PRUNERS = ("median", "hyperband", "successive_halving")
 
@@ -109,15 +109,13 @@ class JobPruner:
         cache_key = (current_url(), threading.get_ident(), self._queue_id, self._fold_index, key, direction,
                      self._pruner_blob)
         held = _STUDIES.pop(cache_key, None)
-        with session_scope() as session:
-            finished = [run for run in queries.finished_runs(session, self._queue_id, self._fold_index)
-                        if run[0] != self._job_id]
-            if held is not None and not held.takes(finished):
-                held = None
-            if held is None:
-                held = _FoldStudy.new(self._queue_id, self._fold_index, direction, self._pruner_blob)
-            new = [run for run in finished if run[0] not in held.seen]
-            histories = queries.run_histories(session, [job_id for job_id, _, _ in new])
+        finished = [run for run in queries.finished_runs(self._queue_id, self._fold_index) if run[0] != self._job_id]
+        if held is not None and not held.takes(finished):
+            held = None
+        if held is None:
+            held = _FoldStudy.new(self._queue_id, self._fold_index, direction, self._pruner_blob)
+        new = [run for run in finished if run[0] not in held.seen]
+        histories = queries.run_histories([job_id for job_id, _, _ in new])
         held.add(new, histories, key)
         _STUDIES[cache_key] = held
         while len(_STUDIES) > _STUDIES_KEPT:
@@ -152,7 +150,8 @@ class _FoldStudy:
     def takes(self, finished: list[tuple[int, int, str]]) -> bool:
         """Whether the runs finished since can be appended in run order, after the earlier run's trial is dropped."""
         new = [run_index for job_id, run_index, _ in finished if job_id not in self.seen]
-        return min(new, default=self.last_run + 1) > self.last_run and search.drop_trials_from(self.study, self.held)
+        return (min(new, default=self.last_run + 1) > self.last_run
+                and optuna_storage.drop_trials_from(self.study, self.held))
 
     def add(self, runs: list[tuple[int, int, str]], histories: dict[int, dict[str, list[float]]], key: str) -> None:
         from optuna.trial import TrialState, create_trial
@@ -215,7 +214,7 @@ _STUDIES_KEPT = 8
 
 def job_pruner(queue_id: int, job_id: int, fold_index: int | None) -> JobPruner | None:
     """The pruner of a job of this queue, or ``None`` when the queue prunes nothing."""
-    from assay.experiment import adaptive
+    from assay.experiment.search import adaptive
 
     config = adaptive.settings(queue_id)
     if config.pruner is None or config.objective is None:

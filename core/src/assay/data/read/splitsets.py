@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import ingest, multi_input, sequence_windows, windows
-from assay.data.array_input import ArrayEncoders, FittedArrayEncoder, StoredArray
+from assay.data import ingest, sequence_windows, windows
 from assay.data.encoding import FittedEncoder, FittedEncoders
 from assay.data.interpolation import Interpolater
+from assay.data.read import multi_input
+from assay.data.read.arrays import ArrayEncoders, FittedArrayEncoder, StoredArray
 from assay.db.models import DatasetRow, EncoderSpecRow, FeatureRow, FittedEncoderRow, FoldRow, LabelRow, SplitsetRow
 from assay.db.queries import data as queries
 
@@ -36,7 +37,7 @@ class SplitsetData:
     def load(cls, splitset_id: int) -> SplitsetData:
         """The splitset with this id; raises :class:`~assay.errors.NotFoundError` when there is none.
 
-        A multi-input splitset comes back as a :class:`~assay.data.multi_input.MultiInputData` (the same contract,
+        A multi-input splitset comes back as a :class:`~assay.data.read.multi_input.MultiInputData` (the same contract,
         with a list of feature arrays and shapes)."""
         return cls.of(queries.row(SplitsetRow, splitset_id, "Splitset"))
 
@@ -116,7 +117,8 @@ class SplitsetData:
 
     @property
     def kind(self) -> str:
-        """The kind of the feature data: ``"tabular"``, ``"sequence"`` or ``"image"``."""
+        """The kind of the feature data: ``"tabular"``, ``"sequence"``, ``"image"``, or ``"multi"`` for several
+        inputs (:class:`~assay.data.read.multi_input.MultiInputData`)."""
         return self._feature_row().kind or "tabular"
 
     @property
@@ -148,7 +150,7 @@ class SplitsetData:
 
     @property
     def features_shape(self) -> tuple[int, ...]:
-        """Shape of one sample's encoded features."""
+        """Shape of one sample's encoded features; a list of shapes, one per input, for a multi-input splitset."""
         return tuple(self._row.features_shape)
 
     @property
@@ -173,11 +175,13 @@ class SplitsetData:
 
     @property
     def label_column(self) -> str | None:
+        """The label column's name; ``None`` when unsupervised."""
         label = self._label_row()
         return None if label is None else label.column
 
     @property
     def label_is_categorical(self) -> bool:
+        """Whether the label holds classes (decoded through :attr:`label_classes`)."""
         label = self._label_row()
         return bool(label is not None and label.is_categorical)
 

@@ -1,4 +1,5 @@
-"""Fitting encoders without leakage and storing them: shared by the tabular, sequence and image pipelines."""
+"""What every kind's build shares: the split settings, the label's summary, and fitting encoders without leakage
+and storing them (tabular, sequences, images, multi-input and step by step)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,44 @@ from assay.data import encoding, finite
 from assay.data.encoding import EncoderStep
 from assay.db.jsontype import storable
 from assay.db.queries import data as db_data
+
+
+@attrs.frozen
+class SplitSettings:
+    """How a splitset's splits and folds were asked for, stored with it (its ``size_*``, ``fold_count``,
+    ``bin_count`` and ``seed`` columns)."""
+
+    size_test: float | None
+    size_validation: float | None
+    fold_count: int | None
+    bin_count: int | None
+    seed: int
+
+    @classmethod
+    def of(cls, splitset: Any) -> SplitSettings:
+        """The settings a stored splitset row (or anything with those attributes) was made with."""
+        return cls(splitset.size_test, splitset.size_validation, splitset.fold_count, splitset.bin_count,
+                   splitset.seed)
+
+    def columns(self) -> dict[str, Any]:
+        """The settings as splitset columns."""
+        return attrs.asdict(self)
+
+
+def label_summary(label: pd.Series, step: EncoderStep | None, fit: Fit | None, is_categorical: bool,
+                  ) -> dict[str, Any]:
+    """The label columns every kind stores once its encoder is fitted: whether it holds classes, the classes in
+    encoded order and how many rows each has (``None`` for a continuous label)."""
+    classes = encoding.label_classes(step, fit.by_fold[None] if fit else None, label) if is_categorical else []
+    return dict(
+        is_categorical=is_categorical, classes=[encoding.json_safe(c) for c in classes],
+        class_counts=({str(k): int(v) for k, v in label.value_counts(sort=False).items()} if is_categorical else None),
+    )
+
+
+def label_shape(fit: Fit | None) -> list[int]:
+    """The shape of one encoded label: the encoder's width, or one column unencoded."""
+    return [len(fit.names)] if fit else [1]
 
 
 @attrs.define
