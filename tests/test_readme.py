@@ -137,7 +137,8 @@ def test_every_other_python_snippet_runs_as_a_script_and_prints_its_result(fresh
 
     assert completed.stdout.strip(), f"the snippet printed nothing:\n{snippet}"
     if "galaxy_morphology" in snippet:  # the multi-input model learns: its accuracies, then 3 predictions
-        accuracies = ast.literal_eval(completed.stdout.splitlines()[0])
+        [printed] = [line for line in completed.stdout.splitlines() if line.startswith("{'")]
+        accuracies = ast.literal_eval(printed)  # {'train': ..., 'validation': ..., 'test': ...}
         assert accuracies["train"] >= 0.8, accuracies
         assert accuracies["validation"] >= 0.6, accuracies
         assert "probability_spiral" in completed.stdout
