@@ -25,8 +25,12 @@ THIRDPARTY_PLUGIN = "tests/thirdparty_plugin"
 TORCH = "torch==2.13.0"
 TEST_REQUIREMENTS = ["tensorflow-cpu", "psycopg[binary]", "distributed", "cmaes", "pytest", "pytest-xdist",
                      "hypothesis",
+                     # independent implementations the comparison and conformal tests check against
+                     "baycomp", "crepes",
                      # the dashboard's tests: its HTTP test client, a real browser's driver, a real Jupyter kernel
-                     "httpx2", "selenium", "nbclient", "nbformat", "ipykernel"]
+                     "httpx2", "selenium", "nbclient", "nbformat", "ipykernel",
+                     # the MLflow export's tests: real local tracking stores (assay[mlflow])
+                     "mlflow"]
 #: extras of the core the tests use: the web dashboard (Starlette, uvicorn, Jinja2)
 CORE_EXTRAS = "[dashboard]"
 # two pytest workers share two cores: one BLAS/OpenMP/TensorFlow thread each, or they oversubscribe

@@ -336,9 +336,10 @@ def test_a_worker_that_cannot_reach_its_database_exits_with_code_3_naming_the_ur
                             env=environment, capture_output=True, text=True, timeout=60)
 
     assert result.returncode == 3
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1
+    *notices, error = result.stderr.strip().splitlines()
     assert "Traceback" not in result.stderr
+    assert all(line.startswith("database fault while starting the worker") for line in notices)  # the retries
+    lines = [error]
     assert lines[0].startswith(f"assay: error: cannot reach the database at postgresql+psycopg://assay:***@"
                                f"127.0.0.1:{port}/jobs while starting the worker")
     assert "s3cret" not in result.stderr
@@ -480,3 +481,23 @@ def test_a_dask_worker_killed_mid_job_leaves_its_run_to_the_others_and_every_run
     assert queue.status()["succeeded"] == 6
     rows = assert_every_job_stored_once(queue.id)
     assert rows[2].attempts == 2  # the killed run ran again, once
+
+
+def test_a_database_refused_for_good_is_reported_at_once_not_retried(monkeypatch):
+    from conftest import postgres_admin_url
+    from sqlalchemy.engine import make_url
+
+    from assay.db import retry
+
+    admin = postgres_admin_url()
+    if admin is None:
+        pytest.skip("set ASSAY_TEST_POSTGRES_URL to run PostgreSQL tests")
+    monkeypatch.setenv("ASSAY_DB_RETRY_SECONDS", "60")
+    missing = make_url(admin).set(database="assay_no_such_database").render_as_string(hide_password=False)
+
+    started = time.monotonic()
+    with pytest.raises(errors.DatabaseError, match='database "assay_no_such_database" does not exist') as raised:
+        retry.setup(missing, what="starting the worker")
+
+    assert not isinstance(raised.value, errors.DatabaseUnavailableError)
+    assert time.monotonic() - started < 30  # a wrong name is not waited for

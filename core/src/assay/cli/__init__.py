@@ -59,6 +59,7 @@ COMMAND_MODULES: list[str] = [
     "assay.cli.worker",
     "assay.cli.predict",
     "assay.cli.dashboard",
+    "assay.cli.export",
 ]
 
 

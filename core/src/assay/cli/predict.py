@@ -30,7 +30,7 @@ WRITERS = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``assay predict``."""
-    parser.add_argument("bundle", help="a bundle file written by predictor.export(path)")
+    parser.add_argument("bundle", help="a bundle file written by predictor.export(path) or ensemble.export(path)")
     parser.add_argument("input", nargs="+",
                         help="raw rows to predict: a .csv, .tsv or .parquet file with the original columns (a .npy "
                              "file of sequences or a folder of images for a model of those); for a multi-input "
@@ -67,7 +67,7 @@ def write_predictions(frame: pd.DataFrame, output: str | None) -> None:
 def predict(args: argparse.Namespace) -> int:
     """Run ``assay predict``; returns the exit code."""
     from assay.data import ingest
-    from assay.inference.bundle import load_bundle
+    from assay.inference.ensemble_bundle import load_bundle
 
     bundle = load_bundle(args.bundle)
     inputs = bundle.manifest.inputs

@@ -1,4 +1,5 @@
-"""Data in: ingestion, encoders, stratified splits and folds, and the persisted Splitset."""
+"""Data in: readers, encoders, splits and folds (the modules here), the splitsets they build (:mod:`assay.data.build`)
+and what is read back of them (:mod:`assay.data.read`)."""
 
 from assay import lazy
 

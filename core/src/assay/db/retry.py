@@ -38,7 +38,7 @@ RETRY_ENV = "ASSAY_DB_RETRY_SECONDS"
 DEFAULT_RETRY_SECONDS = 120.0
 #: the first wait after a failure; each next wait doubles, up to :data:`MAX_DELAY_SECONDS`
 FIRST_DELAY_SECONDS = 0.1
-MAX_DELAY_SECONDS = 5.0
+MAX_DELAY_SECONDS = 2.0
 
 logger = logging.getLogger("assay.db")
 
@@ -57,6 +57,10 @@ _TRANSIENT_TEXT = (
     "broken pipe", "connection timed out", "timeout expired", "no connection to the server",
     "ssl syscall error", "database is locked", "connection to server", "server conn crashed",
 )
+#: connection failures no wait cures (a wrong password, user or database name): reported at once
+_PERMANENT_TEXT = ("password authentication failed", "authentication failed", "no pg_hba.conf entry",
+                   "does not exist", "role ", "permission denied", "unable to open database file",
+                   "file is not a database")
 _DISK_FULL_TEXT = ("database or disk is full", "no space left on device", "could not extend file",
                    "disk full")
 
@@ -116,7 +120,11 @@ def is_transient(exc: BaseException) -> bool:
     a busy SQLite file); a full disk, a constraint or a bug is not."""
     if isinstance(exc, errors.DatabaseUnavailableError) or disk_full(exc):
         return False  # the budget is spent, or no retry can make room
-    for item in _chain(exc):
+    chain = _chain(exc)
+    if any(_sqlstate(item).startswith(("28", "3D")) or any(marker in str(item).lower() for marker in _PERMANENT_TEXT)
+           for item in chain):
+        return False  # refused for good: waiting would only delay the error
+    for item in chain:
         if isinstance(item, DBAPIError) and item.connection_invalidated:
             return True
         state = _sqlstate(item)

@@ -315,6 +315,7 @@ def leaderboard(queue_id: int, split: str | None = None, metric: str | None = No
             comparing.versus_best(queue_id, board, split, metric, better_high,
                                   _fold_runs(combo_indexes, values[metric], pairs, metric))
             if significance else (pd.Series(np.nan, index=board.index), None))
+        board.loc[board["pruned"].to_numpy(bool), "p_value_vs_best"] = np.nan  # stopped early: not comparable
         board["tied_with_best"] = (board["rank"] == 1).fillna(False).to_numpy(bool) | (
             board["p_value_vs_best"] >= comparing.ALPHA).to_numpy(bool)
         board = board[front + stat_columns]

@@ -244,10 +244,29 @@ def _without_label(reads: list[_Read], label_column: str | None) -> list[_Read]:
     return result
 
 
-def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any, label_encoder: Any,
+@attrs.frozen
+class Plan:
+    """Every input read and checked, the labels read, and the splits and folds they share."""
+
+    reads: list[_Read]
+    labels: Any  # build_arrays' labels: the table, its column, encoder step and whether it holds classes
+    samples: dict[str, np.ndarray]
+    folds: list[dict[str, np.ndarray]]
+    settings: common.SplitSettings
+
+
+@attrs.frozen
+class Fitted:
+    """The label's fitted encoder and each input's rows, fitted on the shared train rows (and each fold's)."""
+
+    label: common.Fit | None
+    inputs: list[InputRows]
+
+
+def plan(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any, label_encoder: Any,
          size_test: Any, size_validation: Any, fold_count: Any, bin_count: Any, seed: Any,
-         key_column: Any = None) -> SplitsetData:
-    """Check, split, fit and store a multi-input splitset; see the module docstring."""
+         key_column: Any = None) -> Plan:
+    """Check every input and the labels, and make the splits and folds once, stratified on the label."""
     build_arrays.check_common(seed, size_test, size_validation, fold_count)
     specs = parse_inputs(inputs)
     if label_df_or_path is None:
@@ -263,54 +282,85 @@ def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any
     strata = splitting.make_strata(labels.series, labels.is_categorical, bin_count)
     samples = splitting.split_rows(strata, reads[0].count, size_test, size_validation, int(seed))
     folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
-    settings = common.SplitSettings(size_test, size_validation, fold_count, bin_count, int(seed))
+    return Plan(reads, labels, samples, folds, common.SplitSettings(size_test, size_validation, fold_count, bin_count,
+                                                                  int(seed)))
 
+
+def fit(plan: Plan) -> Fitted:
+    """Fit the label's encoder, then each input's by its own kind, all on the shared train rows."""
+    labels, samples, folds = plan.labels, plan.samples, plan.folds
     # the label first: a label that cannot be used fails before any image is decoded or encoder fitted
     label_fit = None
     if labels.step is not None:
         frame = labels.series.to_frame()
         label_fit = common.fit_step(labels.step, frame, frame.iloc[samples["train"]],
-                                  [frame.iloc[fold["train"]] for fold in folds], [])
-
+                                    [frame.iloc[fold["train"]] for fold in folds], [])
     fitted_inputs = []
-    for read in reads:
+    for read in plan.reads:
         try:
             if read.spec.kind == "tabular":
-                fitted_inputs.append(_tabular_rows(attrs.evolve(read.spec, data=read.value), samples, folds, settings))
+                fitted_inputs.append(_tabular_rows(attrs.evolve(read.spec, data=read.value), samples, folds,
+                                                   plan.settings))
             else:
-                fitted_inputs.append(_array_rows(read, samples, folds, settings))
+                fitted_inputs.append(_array_rows(read, samples, folds, plan.settings))
         except errors.ValidationError as exc:
             raise _in_input(read.spec, exc) from None
+    return Fitted(label_fit, fitted_inputs)
 
-    label_columns = dict(column=labels.column, dtype=str(labels.series.dtype),
-                         **common.label_summary(labels.series, labels.step, label_fit, labels.is_categorical))
-    split_fields = dict(samples=common.as_lists(samples), split_sizes={s: len(r) for s, r in samples.items()},
-                        **settings.columns())
-    parent_features = dict(
-        columns=[qualified(i.name, c) for i in fitted_inputs for c in i.features["columns"]], columns_excluded=[],
-        dtypes={qualified(i.name, c): d for i in fitted_inputs for c, d in i.features["dtypes"].items()},
-        kind=multi_input.KIND,
+
+def rows(plan: Plan, fitted: Fitted) -> dict[str, Any]:
+    """The label, the multi-input splitset's feature and splitset columns, and the split columns every input's
+    splitset shares (the datasets aside: :func:`write` serialises them)."""
+    labels, inputs = plan.labels, fitted.inputs
+    split_fields = dict(samples=common.as_lists(plan.samples),
+                        split_sizes={s: len(r) for s, r in plan.samples.items()}, **plan.settings.columns())
+    return dict(
+        label_columns=dict(column=labels.column, dtype=str(labels.series.dtype),
+                           **common.label_summary(labels.series, labels.step, fitted.label, labels.is_categorical)),
+        features=dict(
+            columns=[qualified(i.name, c) for i in inputs for c in i.features["columns"]], columns_excluded=[],
+            dtypes={qualified(i.name, c): d for i in inputs for c, d in i.features["dtypes"].items()},
+            kind=multi_input.KIND,
+        ),
+        splitset=dict(
+            features_shape=[list(i.splitset["features_shape"]) for i in inputs],
+            label_shape=common.label_shape(fitted.label),
+            feature_names=[qualified(i.name, n) for i in inputs for n in i.splitset["feature_names"]],
+            **split_fields,
+        ),
+        split_fields=split_fields,
+        folds=[common.as_lists(fold) for fold in plan.folds],
+        encoders=[common.encoder_rows(fitted.label)] if fitted.label is not None else [],
     )
-    parent = dict(
-        features_shape=[list(i.splitset["features_shape"]) for i in fitted_inputs],
-        label_shape=common.label_shape(label_fit),
-        feature_names=[qualified(i.name, n) for i in fitted_inputs for n in i.splitset["feature_names"]],
-        **split_fields,
-    )
+
+
+def write(plan: Plan, fitted: Fitted) -> SplitsetData:
+    """Store the label, every input's dataset, feature, splitset and encoders, and the multi-input splitset that
+    lists them, in one transaction."""
+    stored = rows(plan, fitted)
+    labels = plan.labels
     with contextlib.ExitStack() as stack:
         serialized_label = stack.enter_context(ingest.serialize(labels.df))
         stored_inputs = []
-        for rows in fitted_inputs:
-            dataset = rows.dataset
+        for input_rows in fitted.inputs:
+            dataset = input_rows.dataset
             if dataset[0] == "tabular":
                 serialized = stack.enter_context(ingest.serialize(dataset[1]))
                 dataset = ("tabular", serialized, ingest.dataset_fields(dataset[1], dataset[2]))
-            stored_inputs.append(dict(name=rows.name, dataset=dataset, features=rows.features,
-                                      splitset={**rows.splitset, "label_shape": None, **split_fields},
-                                      encoders=rows.encoders))
+            stored_inputs.append(dict(name=input_rows.name, dataset=dataset, features=input_rows.features,
+                                      splitset={**input_rows.splitset, "label_shape": None, **stored["split_fields"]},
+                                      encoders=input_rows.encoders))
         splitset_row, _, _ = data_queries.store_multi_splitset(
-            (serialized_label, ingest.dataset_fields(labels.df, labels.name)), label_columns, parent_features,
-            parent, stored_inputs, [common.as_lists(fold) for fold in folds],
-            [common.encoder_rows(label_fit)] if label_fit is not None else [],
+            (serialized_label, ingest.dataset_fields(labels.df, labels.name)), stored["label_columns"],
+            stored["features"], stored["splitset"], stored_inputs, stored["folds"], stored["encoders"],
         )
     return SplitsetData.of(splitset_row)
+
+
+def make(inputs: Any, label_df_or_path: Any, label_column: Any, label_dtype: Any, label_encoder: Any,
+         size_test: Any, size_validation: Any, fold_count: Any, bin_count: Any, seed: Any,
+         key_column: Any = None) -> SplitsetData:
+    """Plan, fit and write a multi-input splitset; see the module docstring."""
+    planned = plan(inputs, label_df_or_path, label_column, label_dtype, label_encoder, size_test, size_validation,
+                   fold_count, bin_count, seed, key_column)
+    return write(planned, fit(planned))

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, undefer
 
 from assay import errors
+from assay.db import arrays
 from assay.db.engine import current_url, session_scope
 from assay.db.models import (
     Base,
@@ -170,7 +171,7 @@ def store_dataset(session: Session, serialized: SerializedData, fields: dict[str
     streamed = hasattr(raw, "blobopen")  # SQLite (Python >= 3.11): write the blob in place, chunk by chunk
     row = DatasetRow(
         sha256=serialized.sha256, blob=func.zeroblob(serialized.size) if streamed else serialized.read_bytes(),
-        **fields,
+        version=arrays.next_version(session, fields.get("name")), **fields,
     )
     session.add(row)
     session.flush()
