@@ -6,8 +6,8 @@ Usage::
     assay [--url URL] db upgrade          # create the database if needed and migrate it to the newest schema
 
 ``--url`` may also follow the subcommand; without it the database is ``ASSAY_DATABASE_URL``, else the SQLite
-file under the user data directory (``ASSAY_HOME`` overrides that folder). A subcommand that uses no database (``assay predict``)
-registers with ``database=False`` and offers no ``--url``.
+file under the user data directory (``ASSAY_HOME`` overrides that folder). A subcommand that uses no database
+(``assay predict``) registers with ``database=False`` and offers no ``--url``.
 
 To add a subcommand, write one function taking the parsed arguments and decorate it with :func:`subcommand`;
 a name of several words (``"db upgrade"``) nests it under a group named in :data:`GROUPS`. A subcommand that
