@@ -156,7 +156,7 @@ def _version_and_trust_lines(info: dict[str, Any]) -> list[str]:
 
 
 @subcommand("inspect", "describe an exported bundle: inputs, classes, metrics, versions, what needs trust",
-            arguments=add_arguments)
+            arguments=add_arguments, database=False)
 def inspect_bundle(args: argparse.Namespace) -> int:
     """Run ``assay inspect``; returns the exit code."""
     info = describe(args.bundle)

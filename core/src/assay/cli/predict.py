@@ -66,10 +66,10 @@ def write_predictions(frame: pd.DataFrame, output: str | None) -> None:
 
 
 @subcommand("predict", "predict a file of raw rows with an exported bundle (no database needed)",
-            arguments=add_arguments)
+            arguments=add_arguments, database=False)
 def predict(args: argparse.Namespace) -> int:
     """Run ``assay predict``; returns the exit code."""
-    from assay.data import ingest
+    from assay.data.read import tables as reading
     from assay.inference.ensemble_bundle import load_bundle
 
     bundle = load_bundle(args.bundle, trust=args.trust)
@@ -83,11 +83,11 @@ def predict(args: argparse.Namespace) -> int:
         frame = bundle.predict(args.input[0])
         kept = []  # samples have no columns to keep
     elif inputs is None:
-        df, _ = ingest.read_tabular(args.input[0])
+        df, _ = reading.read_tabular(args.input[0])
         frame = bundle.predict(df)
         kept = [df]
     else:
-        tables = {index: ingest.read_tabular(path)[0] for index, (one, path) in enumerate(zip(inputs, args.input,
+        tables = {index: reading.read_tabular(path)[0] for index, (one, path) in enumerate(zip(inputs, args.input,
                                                                                             strict=True))
                   if one.kind == "tabular"}
         frame = bundle.predict([tables.get(index, path) for index, path in enumerate(args.input)])

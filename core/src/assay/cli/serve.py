@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @subcommand("serve", "answer predictions of an exported bundle over HTTP (POST /predict, GET /schema, /health, "
-            "/metrics)", arguments=add_arguments)
+            "/metrics)", arguments=add_arguments, database=False)
 def serve(args: argparse.Namespace) -> int:
     """Run ``assay serve`` until interrupted; returns the exit code."""
     import uvicorn

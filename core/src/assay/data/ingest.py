@@ -9,21 +9,23 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy.orm import Session
 
 from assay import errors
 
 # re-exported: reading lives in assay.data.read.tables, which imports no database (serving and bundles use it)
 from assay.data.read.tables import PARAMETER, SUFFIXES, check_frame, deserialize, read_tabular  # noqa: F401
-from assay.db.models import DatasetRow
-from assay.db.queries import data as queries
+
+if TYPE_CHECKING:  # storing needs the database; reading a table (`assay predict`, bundles) needs none
+    from sqlalchemy.orm import Session
+
+    from assay.db.models import DatasetRow
 
 CHUNK_BYTES = 1 << 20
 ROW_GROUP_ROWS = 65_536  # bounds the writer's buffers: memory stays flat however many rows the table has
@@ -120,4 +122,6 @@ def dataset_fields(df: pd.DataFrame, name: str | None) -> dict[str, Any]:
 
 def store(session: Session, df: pd.DataFrame, serialized: Serialized, name: str | None) -> DatasetRow:
     """The DatasetRow holding ``df``: an existing one with the same sha256, or a new one (within ``session``)."""
+    from assay.db.queries import data as queries
+
     return queries.store_dataset(session, serialized, dataset_fields(df, name))
