@@ -112,22 +112,29 @@ def start(bundle_path: str, *options: str, command: list[str] = ASSAY) -> tuple[
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"the server exited: {process.stderr.read()[-2000:]}")
+            raise AssertionError(f"the server exited: {process.communicate()[1][-2000:]}")
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                 return process, url
         except httpx.TransportError:
             time.sleep(0.2)
-    process.kill()
+    stop(process)
     raise AssertionError("the server did not answer /health within 120 s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a server started by :func:`start` and close its pipes."""
+    if process.poll() is None:
+        process.terminate()
+    if process.stderr is not None and not process.stderr.closed:
+        process.communicate(timeout=30)
 
 
 @pytest.fixture(scope="module")
 def server(bundle_paths):
     process, url = start(bundle_paths["plain"], "--max-body", "20000")
     yield url
-    process.terminate()
-    process.wait(timeout=30)
+    stop(process)
 
 
 def records(rows: pd.DataFrame) -> list[dict]:
@@ -251,8 +258,7 @@ def test_serve_refuses_a_bundle_that_needs_trust_and_serves_it_with_trust(bundle
         wanted = assay.load_bundle(bundle_paths["branching"], trust=True).predict(rows).to_dict(orient="records")
         assert_same(answer.json()["predictions"], wanted)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
 
 
 def test_request_checks_turn_nested_lists_and_base64_images_into_samples():
@@ -309,8 +315,7 @@ def test_a_two_input_model_answers_inputs_by_name_with_base64_images(tmp_path):
                             timeout=60)
         schema = httpx.get(f"{url}/schema").json()
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
 
     assert answer.status_code == 200, answer.text
     assert_same(answer.json()["predictions"], wanted)
@@ -331,8 +336,7 @@ def ensemble_server(bundle_paths):
     process, url = start(bundle_paths["ensemble"], command=ASSAY_REPORTING)
     yield url, process
     if process.poll() is None:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
 
 
 def test_an_ensemble_bundle_answers_the_mean_of_its_members_probabilities(ensemble_server, bundle_paths):
