@@ -30,7 +30,6 @@ import pandas as pd
 
 from assay import __version__, errors
 from assay.inference import bundle as single
-from assay.inference import export as single_export
 from assay.inference.ensemble import Described, MemberPredict, predict_with
 
 MANIFEST = "ensemble.json"
@@ -51,6 +50,9 @@ def export(ensemble: Any, members: dict[int, float], combos: dict[int, int], pat
     target = Path(path).expanduser().resolve()
     if not target.parent.is_dir():
         raise errors.ValidationError("path", f"the folder {str(target.parent)!r} does not exist")
+    # the database layer loads only to export: loading an ensemble bundle needs none (`assay predict`, `assay serve`)
+    from assay.inference import export as single_export
+
     entries, first = [], None
     with tempfile.TemporaryDirectory(prefix=".assay-ensemble-", dir=target.parent) as folder:
         for predictor_id, weight in members.items():
