@@ -24,15 +24,35 @@ from assay.experiment import arrays
 FROM_SPLITSET = ("row_indices", "labels")
 
 
-@functools.lru_cache(maxsize=16)
-def _splitset(url: str | None, splitset_id: int, created_at: Any) -> SplitsetData:
-    # one per process and database, as the runner keeps it; created_at tells apart a database made again
-    return SplitsetData.load(splitset_id)
+@functools.lru_cache(maxsize=8)
+def _splitset_truth(url: str | None, splitset_id: int, created_at: Any,
+                    ) -> dict[tuple[str, int | None], tuple[np.ndarray, np.ndarray]]:
+    """Every split's (and fold's) rows and true labels of one splitset, read once per process and database.
+
+    Only these arrays are kept, not the splitset with its data (a dashboard reads many queues' predictions);
+    ``created_at`` tells a splitset from one with the same id in a database made again at the same URL.
+    """
+    splitset = SplitsetData.load(splitset_id)
+    folds = [None] + [fold.fold_index for fold in splitset.folds]
+    found = {}
+    for fold_index in folds:
+        for split in ("train", "validation") if fold_index is not None else list(splitset.samples):
+            found[split, fold_index] = _rows_labels(splitset, split, fold_index)
+    if folds[1:]:  # a fold's runs are also tested on the splitset's test split
+        for fold_index in folds[1:]:
+            if "test" in splitset.samples:
+                found["test", fold_index] = found["test", None]
+    return found
 
 
 @functools.lru_cache(maxsize=64)
 def split_rows_labels(splitset: SplitsetData, split: str, fold_index: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """A split's dataset rows and true labels as a prediction's arrays hold them, read-only, once per process."""
+    """A split's dataset rows and true labels as a prediction's arrays hold them, read-only, once per process
+    (for a worker, which keeps its splitsets anyway)."""
+    return _rows_labels(splitset, split, fold_index)
+
+
+def _rows_labels(splitset: SplitsetData, split: str, fold_index: int | None) -> tuple[np.ndarray, np.ndarray]:
     rows = np.asarray(splitset.row_indices(split, fold_index=fold_index))
     labels = arrays.storable(np.asarray(splitset.raw_labels(rows)))
     for array in (rows, labels):
@@ -46,7 +66,11 @@ def complete(stored: dict[str, Any], splitset_id: int, created_at: dt.datetime |
     does not carry them; predictions on new data (``split="inference"``) are returned as they are."""
     if "row_indices" in stored or split == "inference":
         return stored
-    rows, labels = split_rows_labels(_splitset(current_url(), splitset_id, created_at), split, fold_index)
+    truth = _splitset_truth(current_url(), splitset_id, created_at)
+    if (split, fold_index) not in truth:
+        raise KeyError(f"splitset {splitset_id} has no {split!r} split" +
+                       (f" in fold {fold_index}" if fold_index is not None else ""))
+    rows, labels = truth[split, fold_index]
     return {**stored, "row_indices": rows.copy(), "labels": labels.copy()}
 
 
