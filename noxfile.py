@@ -25,10 +25,14 @@ THIRDPARTY_PLUGIN = "tests/thirdparty_plugin"
 TORCH = "torch==2.13.0"
 TEST_REQUIREMENTS = ["tensorflow-cpu", "psycopg[binary]", "distributed", "cmaes", "pytest", "pytest-xdist",
                      "hypothesis",
+                     # independent implementations the comparison and conformal tests check against
+                     "baycomp", "crepes",
                      # the dashboard's tests: its HTTP test client, a real browser's driver, a real Jupyter kernel
-                     "httpx", "selenium", "nbclient", "nbformat", "ipykernel"]
-#: extras of the core the tests use: the web dashboard (Starlette, uvicorn, Jinja2)
-CORE_EXTRAS = "[dashboard]"
+                     "httpx", "selenium", "nbclient", "nbformat", "ipykernel",
+                     # the MLflow export's tests: real local tracking stores (assay[mlflow])
+                     "mlflow"]
+#: extras of the core the tests use: the web dashboard (Starlette, uvicorn, Jinja2) and assay serve
+CORE_EXTRAS = "[dashboard,serve]"
 # two pytest workers share two cores: one BLAS/OpenMP/TensorFlow thread each, or they oversubscribe
 SINGLE_THREADED = dict.fromkeys(
     ["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",

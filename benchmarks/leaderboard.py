@@ -9,7 +9,7 @@ with the keys the core's classification metrics produce, so the benchmark measur
 Prints one row per database with the time to store the runs and the best of ``--repeat`` timings of each call.
 Target: under 1 second each, and under 0.5 s for ``leaderboard()`` with its ``p_value_vs_best`` and
 ``tied_with_best`` columns (printed beside the same call without them, ``significance=False``, and their ratio; with
-one split they resample the stored predictions of the best-ranked combinations, up to 400 runs).
+one split they resample the stored predictions of the best-ranked combinations, up to 200 runs).
 
 It also times the web dashboard's queue page of that queue (``assay dashboard``; needs ``assay[dashboard]``):
 the server time of ``GET /queues/<id>`` as its ``Server-Timing`` header reports it (``app``: wall milliseconds;

@@ -37,7 +37,7 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from assay import Algorithm, Dataset, Splitset, datum
+from assay import Algorithm, Dataset, Experiment, Pipeline, Splitset, datum
 
 
 def _splits(fold_count):
@@ -621,6 +621,67 @@ def make_test_queue_keras_tabular_forecast(repeat_count=1, fold_count=None, perm
                                 repeat_count=repeat_count, permute_count=permute_count)
 
 
+# ------------------------ PYTORCH SEQUENCE BINARY (AIQC 5.4.1 tests/torch_bin_seq.py) ------------------------
+# AIQC's high-level spelling, ``mlops.Pipeline.Sequence(...)`` and ``mlops.Experiment(...)``, is assay's
+# ``Pipeline.Sequence.make(...)`` and ``Experiment.make(...)``; its fn_train's ``fit(..., metrics=[tm.Accuracy(),
+# tm.F1Score()])`` is ``assay_torch.fit`` (accuracy recorded by default; torchmetrics is no dependency).
+def torch_bin_seq_fn_build(features_shape, label_shape, **hp):
+    from torch import nn
+
+    # LSTM() returns tuple of (tensor, (recurrent state))
+    class extract_tensor(nn.Module):
+        def forward(self, x):
+            # Output shape (batch, features, hidden)
+            tensor, _ = x
+            # Reshape shape (batch, hidden)
+            return tensor[:, -1, :]
+
+    return nn.Sequential(
+        nn.LSTM(input_size=features_shape[1], hidden_size=hp["hidden"], batch_first=True),
+        extract_tensor(),
+        nn.Linear(hp["hidden"], 1),
+        nn.Sigmoid(),
+    )
+
+
+def torch_bin_seq_fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
+    import assay_torch
+
+    return model, assay_torch.fit(model, loser, optimizer, samples_train, samples_evaluate,
+                                  epochs=hp["epochs"], batch_size=hp["batch_size"])
+
+
+def make_queue_torch_bin_seq(repeat_count=1, fold_count=None, permute_count=3, hyperparameters=None):
+    hyperparameters = hyperparameters or dict(hidden=[10], batch_size=[8], epochs=[5])
+    df = datum.to_pandas("epilepsy.parquet")
+    label_df = df[["seizure"]]
+    seq_ndarray3D = df.drop(columns=["seizure"]).to_numpy().reshape(1000, 178, 1)
+
+    splitset = Pipeline.Sequence.make(
+        # --- Label preprocessing ---
+        label_df_or_path=label_df, label_dtype=None, label_column="seizure", label_interpolater=None,
+        label_encoder=None,
+        # --- Feature preprocessing ---
+        feature_ndarray3D_or_npyPath=seq_ndarray3D, feature_dtype=None, feature_cols_excluded=None,
+        feature_interpolaters=None, feature_window=None,
+        feature_encoders=[dict(columns="0", sklearn_preprocess=StandardScaler())],
+        feature_reshape_indices=None,
+        # --- Stratification ---
+        size_test=0.12, size_validation=0.22, fold_count=None, bin_count=None,
+    )
+    return Experiment.make(
+        # --- Analysis type ---
+        library="pytorch", analysis_type="classification_binary",
+        # --- Model functions ---
+        fn_build=torch_bin_seq_fn_build, fn_train=torch_bin_seq_fn_train, fn_lose=None, fn_optimize=None,
+        fn_predict=None,
+        # --- Training options ---
+        repeat_count=repeat_count, hyperparameters=hyperparameters, search_percent=None,
+        # --- Data source ---
+        splitset_id=splitset.id, foldset_id=None, hide_test=False,
+    )
+
+
 SCENARIOS = {
     "keras_multiclass": make_test_queue_keras_multiclass,
     "keras_binary": make_test_queue_keras_binary,
@@ -629,3 +690,69 @@ SCENARIOS = {
     "pytorch_multiclass": make_test_queue_pytorch_multiclass,
     "pytorch_regression": make_test_queue_pytorch_regression,
 }
+
+
+# ------------------------ KERAS IMAGE FORECAST (AIQC 3.1.1) ------------------------
+# AIQC reads ``remote_datum/image/liberty_moon/images`` (downloaded); assay never downloads, so the tests write
+# frames of their own to a folder and pass it as ``folder_path``. ``tf.keras.layers`` is ``keras.layers``.
+def keras_image_forecast_fn_build(features_shape, label_shape, **hp):
+    import keras
+    from keras import layers
+
+    model = keras.models.Sequential()
+    model.add(keras.Input(shape=features_shape))
+    model.add(layers.Conv1D(64 * hp["multiplier"], 3, activation=hp["activation"], padding="same"))
+    model.add(layers.MaxPool1D(2, padding="same"))
+    model.add(layers.Conv1D(32 * hp["multiplier"], 3, activation=hp["activation"], padding="same"))
+    model.add(layers.MaxPool1D(2, padding="same"))
+    model.add(layers.Conv1D(16 * hp["multiplier"], 3, activation=hp["activation"], padding="same"))
+    model.add(layers.MaxPool1D(2, padding="same"))
+
+    # decoding architecture
+    model.add(layers.Conv1D(16 * hp["multiplier"], 3, activation=hp["activation"], padding="same"))
+    model.add(layers.UpSampling1D(2))
+    model.add(layers.Conv1D(32 * hp["multiplier"], 3, activation=hp["activation"], padding="same"))
+    model.add(layers.UpSampling1D(2))
+    model.add(layers.Conv1D(64 * hp["multiplier"], 3, activation=hp["activation"]))
+    model.add(layers.UpSampling1D(2))
+    model.add(layers.Conv1D(label_shape[-1], 3, activation="relu", padding="same"))  # AIQC: 50, its frames' width
+    return model
+
+
+def keras_image_forecast_fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
+    import keras
+
+    model.compile(optimizer=optimizer, loss=loser, metrics=["mean_squared_error"])
+    model.fit(samples_train["features"], samples_train["labels"],
+              validation_data=(samples_evaluate["features"], samples_evaluate["labels"]),
+              verbose=0, batch_size=hp["batch_size"], callbacks=[keras.callbacks.History()],
+              epochs=hp["epoch_count"])
+    return model
+
+
+def make_test_queue_keras_image_forecast(folder_path, repeat_count=1, fold_count=None, hyperparameters=None):
+    from sklearn.preprocessing import FunctionTransformer
+
+    from assay.utils import div255, mult255
+
+    image_dataset = Dataset.Image.from_folder_pillow(folder_path=folder_path, ingest=False, dtype="float64")
+
+    feature = image_dataset.make_feature()
+    feature.make_window(size_window=1, size_shift=2)
+    encoderset = feature.make_encoderset()
+    encoderset.make_featurecoder(sklearn_preprocess=FunctionTransformer(div255, inverse_func=mult255),
+                                 dtypes="float64")
+    feature.make_featureshaper(reshape_indices=(0, 3, 4))
+
+    size_test, size_validation = 0.15, None  # small dataset
+
+    splitset = Splitset.make(feature_ids=feature.id, size_test=size_test, size_validation=size_validation)
+    foldset_id = splitset.make_foldset(fold_count=fold_count).id if fold_count is not None else None
+
+    algorithm = Algorithm.make(library="keras", analysis_type="regression", fn_build=keras_image_forecast_fn_build,
+                               fn_train=keras_image_forecast_fn_train)
+    hyperparameters = hyperparameters or dict(epoch_count=[150], batch_size=[1], cnn_init=["he_normal"],
+                                              activation=["relu"], multiplier=[3])
+    hyperparamset = algorithm.make_hyperparamset(hyperparameters=hyperparameters)
+    return algorithm.make_queue(splitset_id=splitset.id, foldset_id=foldset_id, hyperparamset_id=hyperparamset.id,
+                                repeat_count=repeat_count)

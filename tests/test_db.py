@@ -90,6 +90,7 @@ def test_a_database_from_a_newer_assay_gets_a_clear_error_and_is_left_untouched(
     assay.setup(any_db_url)
     with db_engine.get_engine().begin() as connection:
         connection.execute(text(f"UPDATE {migrate.VERSION_TABLE} SET version_num = :rev"), {"rev": FUTURE_REVISION})
+        connection.execute(text("DROP TABLE prediction_dataset"))  # its one dependent table first
         connection.execute(text("DROP TABLE prediction"))  # as if the newer assay had renamed it
     db_engine.dispose()
     tables_before = table_names(any_db_url)

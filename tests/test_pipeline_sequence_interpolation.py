@@ -151,8 +151,6 @@ BAD = {
                        "feature_interpolaters[0].interpolate_kwargs", "'axis' is not allowed"),
     "bogus method": (dict(feature_interpolaters=[dict(interpolate_kwargs=dict(method="bogus"))]),
                      "feature_interpolaters[0].interpolate_kwargs", "bogus"),
-    "windows": (dict(label_df_or_path=None, size_validation=None, feature_window=dict(size_window=2, size_shift=1)),
-                "feature_interpolaters", "feature_window"),
     "not a list": (dict(feature_interpolaters="linear"), "feature_interpolaters", "list of dicts"),
 }
 

@@ -393,8 +393,9 @@ def test_bad_forecast_steps_are_refused_naming_the_parameter(db):
     with pytest.raises(errors.DataError, match="size_shift: must be an integer of at least 1"):
         feature.make_window(size_window=10, size_shift=0)
     sequence = Dataset.Sequence.from_numpy(np.ones((4, 5, 2))).make_feature()
-    with pytest.raises(errors.DataError, match=r"feature_id: .* sequence data; .*Pipeline\.Sequence\.make"):
-        sequence.make_window(size_window=2, size_shift=1)
+    with pytest.raises(errors.DataError, match=r"^size_window: size_window \+ size_shift = 6 is longer than the "
+                                              r"series \(5 rows\)"):  # windows run along a sequence's 5 timesteps
+        sequence.make_window(size_window=4, size_shift=2)
     with pytest.raises(errors.DataError, match=r"^dtypes: \['float32'\] matches no feature: every feature of these "
                                               "samples is float64"):
         sequence.make_interpolaterset().make_featureinterpolater(dtypes=["float32"])
@@ -515,7 +516,9 @@ def test_bad_label_interpolation_steps_are_refused_naming_the_parameter(db):
         price.make_labelinterpolater()
     sequence = Dataset.Sequence.from_numpy(np.ones((len(df), 3, 2))).make_feature()
     with pytest.raises(errors.SplitError, match=r"^label_id: label .* has an interpolater"):
-        Splitset.make(feature_ids=[sequence.id], label_id=price.id, size_test=0.2)
+        Splitset.make(feature_ids=[feature.id, Dataset.get(price.dataset_id).make_feature(
+            include_columns=["rm"]).id], label_id=price.id, size_test=0.2)
+    Splitset.make(feature_ids=[sequence.id], label_id=price.id, size_test=0.2)  # filled split by split
     Splitset.make(feature_ids=[feature.id], label_id=price.id, size_test=0.2)
     other = Dataset.Tabular.from_pandas(df.assign(price=df["price"].fillna(1.0))).make_label(columns=["price"])
     Splitset.make(feature_ids=[Dataset.get(other.dataset_id).make_feature(exclude_columns=["price", "word"]).id],

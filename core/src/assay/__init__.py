@@ -39,13 +39,14 @@ _LAZY = {
     "Job": "assay.objects.experiment",
     "Predictor": "assay.objects.experiment",
     "Prediction": "assay.objects.experiment",
-    "load_bundle": "assay.inference.bundle",
+    "Ensemble": "assay.objects.ensemble",
+    "load_bundle": "assay.inference.ensemble_bundle",
     "TrainingCallback": "assay.callbacks",
 }
 
 __all__ = [  # noqa: RUF022  (grouped as in the docs, not sorted)
     "__version__", "errors", "setup", "space", "datum", "Pipeline", "Dataset", "Splitset", "Fold", "Experiment",
-    "Algorithm", "Queue", "Job", "Predictor", "Prediction", "load_bundle",
+    "Algorithm", "Queue", "Job", "Predictor", "Prediction", "Ensemble", "load_bundle",
     # the step-by-step API (AIQC's low-level objects) and AIQC's callbacks
     "Label", "Feature", "Encoderset", "Coder", "Foldset", "Hyperparamset", "TrainingCallback",
 ]

@@ -4,10 +4,11 @@ from assay import errors as errors
 from assay import space as space
 from assay.callbacks import TrainingCallback as TrainingCallback
 from assay.db.engine import setup as setup
-from assay.inference.bundle import load_bundle as load_bundle
+from assay.inference.ensemble_bundle import load_bundle as load_bundle
 from assay.objects.data import Dataset as Dataset
 from assay.objects.data import Fold as Fold
 from assay.objects.data import Splitset as Splitset
+from assay.objects.ensemble import Ensemble as Ensemble
 from assay.objects.experiment import Algorithm as Algorithm
 from assay.objects.experiment import Hyperparamset as Hyperparamset
 from assay.objects.experiment import Job as Job

@@ -107,6 +107,15 @@ class LibraryBackend:
         """The model loaded back (:func:`~assay.hookspecs.assay_model_from_bytes`)."""
         raise self._missing("model_from_bytes")
 
+    def model_export(self, model: Any, example: Any) -> Any:
+        """The model as a program that loads without the user's code (:func:`~assay.hookspecs.assay_model_export`);
+        default: ``None``, so bundles keep the stored model and the user's functions (and need trust)."""
+        return None
+
+    def model_from_export(self, data: bytes, format: str) -> Any:
+        """The program :meth:`model_export` wrote, loaded (:func:`~assay.hookspecs.assay_model_from_export`)."""
+        raise self._missing("model_from_export")
+
     def seed(self, seed: int) -> None:
         """Seed the library's random generators (:func:`~assay.hookspecs.assay_seed`)."""
         raise self._missing("seed")
@@ -187,6 +196,14 @@ class LibraryBackend:
         if not self._mine(library):
             return None
         return self.model_from_bytes(data, fn_build, features_shape, label_shape, hyperparameters)
+
+    @hookimpl
+    def assay_model_export(self, library: str, model: Any, example: Any) -> Any:
+        return self.model_export(model, example) if self._mine(library) else None
+
+    @hookimpl
+    def assay_model_from_export(self, library: str, data: bytes, format: str) -> Any:
+        return self.model_from_export(data, format) if self._mine(library) else None
 
     @hookimpl
     def assay_seed(self, library: str, seed: int) -> bool | None:

@@ -12,7 +12,7 @@ from typing import Any
 from assay import errors
 
 # attribute -> (module, package to install)
-_LIBRARIES = {"Keras": ("assay_keras.callbacks", "assay-keras")}
+_LIBRARIES = {"Keras": ("assay_keras.callbacks", "assay-keras"), "Torch": ("assay_torch.callbacks", "assay-torch")}
 
 
 class _Library:
@@ -35,6 +35,11 @@ class TrainingCallback:
     ``TrainingCallback.Keras.MetricCutoff(thresholds)``: stop Keras training once every metric in
     ``thresholds`` (``[{"metric": "val_accuracy", "cutoff": 0.9, "above_or_below": "above"}, ...]``) passes its
     cutoff. See :class:`assay_keras.callbacks.MetricCutoff`.
+
+    ``TrainingCallback.Torch.MetricCutoff(thresholds)``: the same for ``assay_torch.fit(..., callbacks=[cutoff])``,
+    on the names of its history (``loss``, ``accuracy`` or ``mae``, ``val_``-prefixed ones). See
+    :class:`assay_torch.callbacks.MetricCutoff`.
     """
 
     Keras = _Library("Keras")
+    Torch = _Library("Torch")

@@ -130,6 +130,25 @@ class EncoderFamily(abc.ABC):
     def loads(self, data: bytes) -> Any:
         """Load an encoder serialised by :meth:`dumps`."""
 
+    #: the format :meth:`safe_dumps` writes (``"skops"``), the suffix of its bundle member; ``None`` when the family
+    #: has no format that loads without running code (its bundled encoders then need trust)
+    safe_format: str | None = None
+
+    def safe_dumps(self, encoder: Any) -> bytes:
+        """Serialise a fitted encoder in :attr:`safe_format`, which loads without running code. Raise any
+        exception when this encoder cannot be written so (a bundle then keeps :meth:`dumps` and needs trust)."""
+        raise NotImplementedError(f"{type(self).__name__} has no safe format")
+
+    def untrusted(self, data: bytes) -> list[str]:
+        """What :meth:`safe_loads` would have to trust in ``data`` (the dotted names of types or functions outside
+        the family's allow-list, such as a user's function in a ``FunctionTransformer``); ``[]`` when none."""
+        return []
+
+    def safe_loads(self, data: bytes, trusted: list[str]) -> Any:
+        """Load :meth:`safe_dumps` bytes, allowing the allow-list plus ``trusted`` (names :meth:`untrusted` gave
+        that the user accepted); raise :class:`assay.errors.TrustError` for anything else."""
+        raise NotImplementedError(f"{type(self).__name__} has no safe format")
+
     def check_data(self, encoder: Any, data: Any, parameter: str) -> None:
         """Raise :class:`assay.errors.EncoderError` naming ``parameter`` when ``encoder`` cannot encode ``data``
         (a DataFrame of the columns selected for it), e.g. a text vectorizer given numbers or several columns.
@@ -141,6 +160,21 @@ class EncoderFamily(abc.ABC):
     def describe(self, encoder: Any) -> dict[str, Any]:
         """A JSON-safe description for display: class name and parameters."""
         return {"class": type(encoder).__name__}
+
+
+@attrs.frozen
+class ModelExport:
+    """A model written as a self-contained program (:func:`~assay.hookspecs.assay_model_export`).
+
+    Attributes:
+        data: the bytes (a ``torch.export`` program, a ``.keras`` archive).
+        format: what they are, given back to :func:`~assay.hookspecs.assay_model_from_export` (``"torch.export"``).
+        suffix: the file suffix of the bundle member (``".pt2"``, ``".keras"``).
+    """
+
+    data: bytes = attrs.field(repr=False)
+    format: str
+    suffix: str
 
 
 class ClassCount(int):

@@ -44,6 +44,11 @@ class ModelLoadError(PluginError):
     architecture that no longer fits the weights."""
 
 
+class ModelExportError(PluginError):
+    """A library's plugin cannot write a model as a program that loads without the user's code (an unsupported
+    operation, data-dependent control flow); the bundle then keeps the user's functions and needs trust."""
+
+
 class LibraryNotFoundError(PluginError):
     """No installed plugin provides the requested machine-learning library."""
 
@@ -88,6 +93,11 @@ class SchemaMismatchError(ValidationError):
 
 class BundleError(ValidationError):
     """A bundle file cannot be used: not a bundle, a damaged or incomplete manifest, or a newer format."""
+
+
+class TrustError(BundleError):
+    """A bundle holds parts that run code when loaded (the user's functions, pickled encoders) and the caller did
+    not accept them: ``load_bundle(path, trust=True)`` or ``--trust`` does, for a bundle whose author is trusted."""
 
 
 class NotFoundError(AssayError, LookupError):

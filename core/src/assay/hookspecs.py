@@ -203,6 +203,50 @@ def assay_model_from_bytes(library, data, fn_build, features_shape, label_shape,
 
 
 @hookspec(firstresult=True)
+def assay_model_export(library, model, example):
+    """Write a trained model as a program that loads without the user's code (no ``fn_build``, no pickle).
+
+    Called by ``predictor.export(path)`` when the model has no custom ``fn_predict``. assay loads the program
+    back with :func:`assay_model_from_export` and compares its predictions with the model's on ``example`` before
+    it trusts the export; when they differ, or when this hook raises, the bundle keeps the stored model and the
+    user's functions instead (and then needs trust to load).
+
+    Args:
+        library (str): the algorithm's library; answer ``None`` unless it is yours.
+        model: the trained model, loaded as for inference.
+        example: the features of a few training samples, prepared as the model takes them
+            (:func:`assay_prepare_samples`; a list, one per input, for a multi-input model). Trace on their shapes,
+            with the first (batch) dimension left free.
+
+    Returns:
+        :class:`assay.contracts.ModelExport`, or ``None`` when not answering for ``library``.
+
+    Raises:
+        assay.errors.ModelExportError: the model cannot be written so (an unsupported operation), with the reason.
+    """
+
+
+@hookspec(firstresult=True)
+def assay_model_from_export(library, data, format):
+    """Load a program :func:`assay_model_export` wrote, without running the user's code.
+
+    Called when a bundle loads (``assay.load_bundle``, ``assay predict``, ``assay serve``). The model it returns
+    goes to :func:`assay_prepare_samples` and :func:`assay_default_predict` like a trained one.
+
+    Args:
+        library (str): the algorithm's library; answer ``None`` unless it is yours.
+        data (bytes): the exported program.
+        format (str): the ``format`` of the :class:`assay.contracts.ModelExport` that wrote it.
+
+    Returns:
+        The model, ready to predict; ``None`` when not answering for ``library``.
+
+    Raises:
+        assay.errors.ModelLoadError: ``data`` is damaged or of another format.
+    """
+
+
+@hookspec(firstresult=True)
 def assay_channels_last(library):
     """Say whether the library's image layers expect channels last.
 

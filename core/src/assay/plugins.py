@@ -219,6 +219,32 @@ class Backend:
                 "damaged or was saved by another library"
             ) from exc
 
+    def model_export(self, model: Any, example: Any) -> Any:
+        """The model as a :class:`~assay.contracts.ModelExport`, or ``None`` when the library's plugin writes none.
+
+        Raises:
+            assay.errors.ModelExportError: the plugin cannot export this model (any other exception it lets escape
+                becomes one, naming it).
+        """
+        try:
+            return self.pm.hook.assay_model_export(library=self.library, model=model, example=example)
+        except errors.AssayError:
+            raise
+        except Exception as exc:
+            raise errors.ModelExportError(f"{type(exc).__name__}: {next(iter(str(exc).splitlines()), '')}") from exc
+
+    def model_from_export(self, data: bytes, format: str) -> Any:
+        """The model :meth:`model_export` wrote, loaded without the user's code."""
+        try:
+            return self._call("assay_model_from_export", data=data, format=format)
+        except errors.AssayError:
+            raise
+        except Exception as exc:
+            raise errors.ModelLoadError(
+                f"the {self.library!r} plugin cannot load the exported model ({type(exc).__name__}: {exc}); it is "
+                "damaged or was written by another version"
+            ) from exc
+
     def seed(self, seed: int) -> None:
         self._call("assay_seed", seed=seed)
 

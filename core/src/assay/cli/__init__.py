@@ -58,6 +58,9 @@ COMMAND_MODULES: list[str] = [
     "assay.cli.worker",
     "assay.cli.predict",
     "assay.cli.dashboard",
+    "assay.cli.export",
+    "assay.cli.serve",
+    "assay.cli.inspect_bundle",
 ]
 
 

@@ -30,13 +30,16 @@ WRITERS = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``assay predict``."""
-    parser.add_argument("bundle", help="a bundle file written by predictor.export(path)")
+    parser.add_argument("bundle", help="a bundle file written by predictor.export(path) or ensemble.export(path)")
     parser.add_argument("input", nargs="+",
                         help="raw rows to predict: a .csv, .tsv or .parquet file with the original columns (a .npy "
                              "file of sequences or a folder of images for a model of those); for a multi-input "
                              "model one per input, in order (tables, .npy sequences, image folders)")
     parser.add_argument("-o", "--output", default=None,
                         help="where to write the predictions (.csv, .tsv or .parquet; default: CSV on stdout)")
+    parser.add_argument("--trust", action="store_true",
+                        help="load a bundle holding parts that run code (the user's functions, pickled encoders); "
+                             "only for bundles whose author you trust")
     parser.add_argument("--keep-columns", action="store_true",
                         help="write the input columns before the prediction columns")
 
@@ -67,9 +70,9 @@ def write_predictions(frame: pd.DataFrame, output: str | None) -> None:
 def predict(args: argparse.Namespace) -> int:
     """Run ``assay predict``; returns the exit code."""
     from assay.data import ingest
-    from assay.inference.bundle import load_bundle
+    from assay.inference.ensemble_bundle import load_bundle
 
-    bundle = load_bundle(args.bundle)
+    bundle = load_bundle(args.bundle, trust=args.trust)
     inputs = bundle.manifest.inputs
     expected = 1 if inputs is None else len(inputs)
     if len(args.input) != expected:

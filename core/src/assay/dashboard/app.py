@@ -1,7 +1,8 @@
 """The dashboard's web application (Starlette): routes, security headers, templates and static files.
 
-Read-only by default: the one route that writes (``POST /queues/{id}/retry``) answers 403 unless the app is made
-with ``allow_retry=True``, and it also needs the token printed into the page, so another site cannot post it.
+Read-only by default: the routes that write (``POST /queues/{id}/retry``, ``POST /predictors/{id}/star``) answer
+403 unless the app is made with ``allow_retry=True`` (write rights), and they also need the token printed into the
+page, so another site cannot post them.
 Requests never name files: static assets are read into memory at start-up and looked up by exact name, images
 are drawn from database rows, and a bundle is written to a fresh temporary folder.
 """
@@ -31,7 +32,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assay import __version__, errors, plugins
-from assay.dashboard import figures, pages
+from assay.dashboard import figures, pages, whatif
 from assay.dashboard.board import BoardView
 from assay.db.engine import current_url
 from assay.db.queries import dashboard as queries
@@ -122,6 +123,7 @@ class Dashboard:
         self.allow_retry = allow_retry
         self.token = secrets.token_urlsafe(24)
         self.pages = pages.Pages()
+        self.whatif = whatif.WhatIf()
         self.figures = figures.FigureCache()
         self.environment = _environment()
         self.static = _static_files()
@@ -201,10 +203,38 @@ class Dashboard:
         await run_in_threadpool(experiment_queries.requeue_failed_jobs, summary["id"])
         return RedirectResponse(f"/queues/{summary['id']}", status_code=303)
 
+    async def star(self, request: Request) -> Response:
+        """Star or unstar a model (AIQC 6's ``flip_star``): a write, so only with write rights and the page's token."""
+        if not self.allow_retry:
+            return self.problem(403, "this dashboard is read-only; start it with --allow-retry (write rights) to "
+                                "star models, or call predictor.flip_star() in Python")
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        if not secrets.compare_digest(form.get("token", [""])[0], self.token):
+            return self.problem(403, "the form's token does not match this dashboard; reload the page and retry")
+        from assay.db.queries import lifecycle
+
+        predictor_id = request.path_params["predictor_id"]
+        await run_in_threadpool(lifecycle.flip_star, predictor_id)
+        back = form.get("back", [""])[0]
+        # only a path of this dashboard: never another site
+        target = back if back.startswith("/") and not back.startswith("//") and "\\" not in back \
+            else f"/predictors/{predictor_id}"
+        return RedirectResponse(target, status_code=303)
+
     def predictor(self, request: Request) -> Response:
         split = request.query_params.get("split") or None
         page = _int(request.query_params.get("page"), 1)
-        return self.render("predictor.html", **self.pages.predictor(request.path_params["predictor_id"], split, page))
+        predictor_id = request.path_params["predictor_id"]
+        context = self.pages.predictor(predictor_id, split, page)
+        return self.render("predictor.html", **context, whatif=self.whatif.page(predictor_id, request.query_params))
+
+    def whatif_prediction(self, request: Request) -> Response:
+        """The what-if form's prediction as JSON (the page's script asks as values change); stores nothing."""
+        try:
+            result = self.whatif.predict(request.path_params["predictor_id"], dict(request.query_params))
+        except errors.ValidationError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse(result)
 
     def learning_curve(self, request: Request) -> Response:
         summary = self.pages.predictor_summary(request.path_params["predictor_id"])
@@ -249,7 +279,7 @@ class Dashboard:
                         headers={"content-disposition": f'attachment; filename="{_safe_name(name)}"'})
 
     def bundle(self, request: Request) -> Response:
-        from assay.inference import bundle
+        from assay.inference import export as bundle
 
         summary = self.pages.predictor_summary(request.path_params["predictor_id"])
         name = f"predictor-{summary['id']}.assay"
@@ -258,6 +288,35 @@ class Dashboard:
                 path = bundle.export(summary["id"], str(Path(folder) / name))
             except errors.AssayError as exc:
                 return self.problem(409, f"predictor {summary['id']} cannot be bundled: {exc}")
+            data = Path(path).read_bytes()
+        return Response(data, media_type="application/zip",
+                        headers={"content-disposition": f'attachment; filename="{name}"'})
+
+    def ensemble(self, request: Request) -> Response:
+        from assay.dashboard import ensembles
+
+        return self.render("ensemble.html", **ensembles.ensemble_page(request.path_params["ensemble_id"]))
+
+    def ensemble_curve(self, request: Request) -> Response:
+        from assay.evaluation import ensemble_report
+
+        ensemble_id = request.path_params["ensemble_id"]
+        return self.image(("ensemble_curve", ensemble_id), lambda: ensemble_report.plot_selection_curve(ensemble_id),
+                          request.path_params["format"])
+
+    def ensemble_bundle(self, request: Request) -> Response:
+        from assay.db.models import EnsembleRow
+        from assay.db.queries import data as data_queries
+        from assay.inference import ensemble_bundle
+
+        row = data_queries.row(EnsembleRow, request.path_params["ensemble_id"], "Ensemble")
+        name = f"ensemble-{row.id}.assay"
+        with tempfile.TemporaryDirectory(prefix="assay-dashboard-") as folder:
+            try:
+                weights, combos = ensemble_bundle.member_rows_of(row.id)
+                path = ensemble_bundle.export(row, weights, combos, str(Path(folder) / name))
+            except errors.AssayError as exc:
+                return self.problem(409, f"ensemble {row.id} cannot be bundled: {exc}")
             data = Path(path).read_bytes()
         return Response(data, media_type="application/zip",
                         headers={"content-disposition": f'attachment; filename="{name}"'})
@@ -336,12 +395,17 @@ def create_app(allow_retry: bool = False, allowed_hosts: list[str] | None = None
         Route("/queues/{queue_id:int}/search/{name}.{format}", handled(dashboard.search_plot)),
         Route("/queues/{queue_id:int}/retry", handled(dashboard.retry), methods=["POST"]),
         Route("/predictors/{predictor_id:int}", handled(dashboard.predictor)),
+        Route("/predictors/{predictor_id:int}/star", handled(dashboard.star), methods=["POST"]),
+        Route("/predictors/{predictor_id:int}/whatif", handled(dashboard.whatif_prediction)),
         Route("/predictors/{predictor_id:int}/learning_curve.{format}", handled(dashboard.learning_curve)),
         Route("/predictors/{predictor_id:int}/plots/{split}/{name}.{format}", handled(dashboard.prediction_plot)),
         Route("/predictors/{predictor_id:int}/importance/{split}/{count:int}.{format}",
               handled(dashboard.importance_plot)),
         Route("/predictors/{predictor_id:int}/predictions/{split}.csv", handled(dashboard.predictions_csv)),
         Route("/predictors/{predictor_id:int}/bundle", handled(dashboard.bundle)),
+        Route("/ensembles/{ensemble_id:int}", handled(dashboard.ensemble)),
+        Route("/ensembles/{ensemble_id:int}/curve.{format}", handled(dashboard.ensemble_curve)),
+        Route("/ensembles/{ensemble_id:int}/bundle", handled(dashboard.ensemble_bundle)),
         Route("/compare", handled(dashboard.compare)),
         Route("/splitsets/{splitset_id:int}", handled(dashboard.splitset)),
         Route("/api/progress", handled(dashboard.progress)),

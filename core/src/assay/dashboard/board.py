@@ -23,7 +23,7 @@ from assay.evaluation import leaderboard as tables
 PAGE_ROWS = 50
 #: leaderboard columns that are neither hyperparameters nor statistics (``pruned``: a run stopped early)
 FIXED_COLUMNS = ("rank", "combo_index", "run_count", "best_predictor_id", "pruned", "p_value_vs_best",
-                 "tied_with_best")
+                 "tied_with_best", "starred")
 SORTS = ("asc", "desc")
 
 
@@ -140,7 +140,7 @@ def leaderboard_table(board: pd.DataFrame, view: BoardView) -> dict[str, Any]:
         best = record["best_predictor_id"]
         rows.append({
             "rank": _text(record["rank"]), "combo": _text(record["combo_index"]),
-            "pruned": bool(record.get("pruned", False)),
+            "pruned": bool(record.get("pruned", False)), "starred": bool(record.get("starred", False)),
             "tied": bool(record.get("tied_with_best", False)) and _text(record["rank"]) != "1",
             "p_value": _std(record.get("p_value_vs_best")),
             "hyperparameters": [(column, _text(record[column])) for column in hp_columns],
@@ -163,5 +163,7 @@ def _std(value: Any) -> str | None:
 
 
 def _best_id(board: pd.DataFrame) -> int | None:
-    value = board.iloc[0]["best_predictor_id"]
+    """The best model: rank 1's (starred combinations may be listed before it)."""
+    ranked = board[board["rank"] == 1] if "starred" in board.columns else board
+    value = (ranked if len(ranked) else board).iloc[0]["best_predictor_id"]
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else int(value)

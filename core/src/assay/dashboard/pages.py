@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from assay import errors, plugins
+from assay.dashboard import ensembles
 from assay.dashboard.board import BoardView, leaderboard_table
 from assay.dashboard.formatting import MISSING, number
 from assay.db.queries import comparison as comparison_queries
@@ -130,6 +131,7 @@ class Pages:
                                    "sources": {name: source for name, source in (summary["sources"] or {}).items()
                                                if source}}
         context.update(self.queue_live(summary, view or BoardView()))
+        context["ensembles"] = ensembles.queue_ensembles(summary["id"])
         return context
 
     def queue_live(self, summary: dict[str, Any], view: BoardView) -> dict[str, Any]:
@@ -141,6 +143,10 @@ class Pages:
                 board = self._board(summary, view.split, view.metric)
             except errors.ValidationError as exc:  # a split or metric typed into the address bar
                 board_error = str(exc)
+        if board is not None:  # starred combinations first (read each time: a star does not change the signature)
+            from assay.evaluation import stars
+
+            board = stars.starred_first(board)
         table = leaderboard_table(board, view) if board is not None else None
         choices = {"splits": [], "metrics": []}
         best_id = table["best_overall"] if table is not None else None
@@ -185,6 +191,7 @@ class Pages:
             "importance_counts": sorted({importance.parse_key(key)[0] for key in stored}),
             "predictions": self.predictions(predictor_id, split, page) if split is not None else None,
             "siblings": self.siblings(summary, split),
+            "starred": _starred(predictor_id),
             "conformal": conformal_summary(predictor_id),
         }
 
@@ -400,3 +407,9 @@ def predictions_frame(predictor_id: int, split: str) -> pd.DataFrame:
                 name = classes[i] if i < len(classes) else i
                 columns[f"P({name})"] = probabilities[:, i]
     return pd.DataFrame(columns)
+
+
+def _starred(predictor_id: int) -> bool:
+    from assay.db.queries import lifecycle
+
+    return predictor_id in lifecycle.starred_ids([predictor_id])

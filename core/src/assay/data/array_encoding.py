@@ -50,7 +50,8 @@ class ArrayStep:
 ALLOWED_KEYS = {"sequence": {"sklearn_preprocess", "columns", "include"}, "image": {"sklearn_preprocess", "axis"}}
 
 
-def parse_array_encoders(feature_encoders: Any, kind: str, names: list[str] | None = None) -> list[ArrayStep]:
+def parse_array_encoders(feature_encoders: Any, kind: str, names: list[str] | None = None,
+                         dtype: Any = None) -> list[ArrayStep]:
     """Validate ``feature_encoders`` for a sequence or image pipeline; ``names`` are the features kept, which a
     sequence step's ``columns`` choose from."""
     if feature_encoders is None:
@@ -59,15 +60,21 @@ def parse_array_encoders(feature_encoders: Any, kind: str, names: list[str] | No
         feature_encoders = [feature_encoders]
     if not isinstance(feature_encoders, (list, tuple)):
         raise errors.EncoderError("feature_encoders", "expected a list of dicts, e.g. [dict(sklearn_preprocess=...)]")
-    return [parse_array_spec(spec, position, kind, names) for position, spec in enumerate(feature_encoders)]
+    return [parse_array_spec(spec, position, kind, names, dtype) for position, spec in enumerate(feature_encoders)]
 
 
-def parse_array_spec(spec: Any, position: int, kind: str, names: list[str] | None) -> ArrayStep:
-    """One ``feature_encoders`` entry of a sequence or image pipeline (or one step-by-step featurecoder)."""
+def parse_array_spec(spec: Any, position: int, kind: str, names: list[str] | None,
+                     dtype: Any = None) -> ArrayStep:
+    """One ``feature_encoders`` entry of a sequence or image pipeline (or one step-by-step featurecoder).
+
+    ``dtype``: the array's own dtype; an image step's ``dtypes=`` may then name it (every channel has it), as
+    AIQC's image forecast does (``dtypes='float64'``)."""
     parameter = f"feature_encoders[{position}]"
     if not isinstance(spec, dict):
         raise errors.EncoderError(parameter, f"expected a dict such as dict(sklearn_preprocess=StandardScaler()), "
                                   f"got {type(spec).__name__}")
+    if dtype is not None and "dtypes" in spec and kind == "image":  # a sequence chooses features by columns
+        spec = _without_own_dtype(spec, dtype, parameter)
     allowed = ALLOWED_KEYS[kind]
     unknown = sorted(set(spec) - allowed)
     if unknown:
@@ -87,6 +94,19 @@ def parse_array_spec(spec: Any, position: int, kind: str, names: list[str] | Non
     family = plugins.encoder_family_for(encoder, parameter)
     family.validate(encoder, parameter)
     return ArrayStep(position, parameter, family, encoder, family.is_categorical(encoder), axis, columns)
+
+
+def _without_own_dtype(spec: dict[str, Any], dtype: Any, parameter: str) -> dict[str, Any]:
+    wanted = spec["dtypes"]
+    wanted = [wanted] if isinstance(wanted, str) or not isinstance(wanted, (list, tuple)) else list(wanted)
+    try:
+        matches = any(np.dtype(one) == np.dtype(dtype) for one in wanted)
+    except TypeError as exc:
+        raise errors.EncoderError(f"{parameter}.dtypes", f"{spec['dtypes']!r} is not a dtype: {exc}") from exc
+    if not matches:
+        raise errors.EncoderError(f"{parameter}.dtypes", f"{spec['dtypes']!r} matches nothing: every value of these "
+                                  f"samples is {np.dtype(dtype)}; name that dtype or leave dtypes out")
+    return {key: value for key, value in spec.items() if key != "dtypes"}
 
 
 def _chosen_columns(spec: dict[str, Any], names: list[str] | None, parameter: str) -> list[str] | None:

@@ -25,8 +25,13 @@ def encode(encoders: Any, stored: Any, window: windows.Window, ids: Any) -> tupl
 
 def raw_targets(encoders: Any, stored: Any, window: windows.Window, ids: Any) -> np.ndarray:
     """The original values each window forecasts: ``(n, size_window, features kept)``."""
-    raw = windows.gather_series(window, stored.rows, ids, shifted=True)
-    return encoders.select(raw).astype(np.float64)
+    raw = encoders.select(windows.gather_series(window, stored.rows, ids, shifted=True))
+    if encoders.interpolaters:  # each label window's gaps from its own timesteps, as its encoded copy
+        from assay.data import sequence_interpolation
+
+        names = [encoders.columns[i] for i in encoders.kept] if encoders.columns else None
+        raw = sequence_interpolation.apply(encoders.interpolaters, raw, names)
+    return raw.astype(np.float64)
 
 
 def decode(encoders: Any, values: Any, size_window: int) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.db.engine import session_scope
@@ -17,13 +17,22 @@ def dataset_with_sha256(session: Session, sha256: str) -> DatasetRow | None:
     return session.scalars(select(DatasetRow).where(DatasetRow.sha256 == sha256)).first()
 
 
+def next_version(session: Session, name: str | None) -> int | None:
+    """The version a new dataset of this name gets: one more than the newest stored (AIQC 6's versioning by name);
+    ``None`` without a name."""
+    if name is None:
+        return None
+    newest = session.scalar(select(func.max(DatasetRow.version)).where(DatasetRow.name == name))
+    return (newest or 0) + 1
+
+
 def add_array_dataset(session: Session, fields: dict[str, Any], chunks: Iterable[Any]) -> DatasetRow:
     """A new dataset row and its chunk rows, written chunk by chunk so one compressed chunk is alive at a time.
 
     ``chunks`` yields objects with ``chunk_index``, ``row_start``, ``row_count``, ``raw_size``, ``blob`` and
     ``codec``.
     """
-    row = DatasetRow(blob=b"", **fields)
+    row = DatasetRow(blob=b"", version=next_version(session, fields.get("name")), **fields)
     session.add(row)
     session.flush()
     for chunk in chunks:

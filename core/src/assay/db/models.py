@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -77,6 +78,8 @@ class DatasetRow(Base):
     # width) datasets, whose bytes live in DatasetChunkRow; None for tabular data
     shape: Mapped[list[int] | None] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # datasets versioned by name (AIQC 6): 1, 2, ... per name, in order of storing; None without a name
+    version: Mapped[int | None] = mapped_column(Integer)
 
 
 class DatasetChunkRow(Base):
@@ -383,6 +386,8 @@ class PredictorRow(Base):
     seconds_total: Mapped[float] = mapped_column(Float)
     feature_importance: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # AIQC 6's star: starred predictors come first in the leaderboard and the dashboard
+    is_starred: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # split-conformal calibration (``predictor.calibrate``, revision 0009): alpha, method, split, thresholds
     calibration: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
@@ -408,3 +413,72 @@ class PredictionRow(Base):
     metrics: Mapped[dict[str, float]] = mapped_column(JSONType, default=dict)
     plot_data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EnsembleRow(Base):
+    """An ensemble of a queue's trained models (``queue.ensemble``): how it was selected and its selection curve.
+
+    Its members (predictors and weights) are :class:`EnsembleMemberRow`; its predictions per split, computed from
+    the members' stored predictions, and on new data are :class:`EnsemblePredictionRow`.
+    """
+
+    __tablename__ = "ensemble"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue_id: Mapped[int] = _fk("queue.id")
+    method: Mapped[str] = mapped_column(String(32))  # "caruana" | "mean"
+    size: Mapped[int] = mapped_column(Integer)
+    candidate_count: Mapped[int] = mapped_column(Integer)
+    metric: Mapped[str] = mapped_column(String(64))
+    split: Mapped[str] = mapped_column(String(32))
+    higher_is_better: Mapped[bool] = mapped_column(Boolean)
+    # the iteration kept (1-based: how many picks the ensemble holds) and the selection split's score after each
+    best_iteration: Mapped[int] = mapped_column(Integer)
+    curve: Mapped[list[float]] = mapped_column(JSONType, default=list)
+    # {"combo_index", "weight", "picks", "score"} per candidate combination, in candidate order (weight 0: not kept)
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    # whether the queue has folds: the selection then used out-of-fold predictions
+    out_of_fold: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EnsembleMemberRow(Base):
+    """One trained model of an ensemble and its weight (weights of an ensemble sum to 1)."""
+
+    __tablename__ = "ensemblemember"
+    __table_args__ = (UniqueConstraint("ensemble_id", "predictor_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ensemble_id: Mapped[int] = _fk("ensemble.id")
+    predictor_id: Mapped[int] = _fk("predictor.id")
+    combo_index: Mapped[int] = mapped_column(Integer)
+    weight: Mapped[float] = mapped_column(Float)
+
+
+class EnsemblePredictionRow(Base):
+    """An ensemble's predictions on one split (from its members' stored predictions) or on new data."""
+
+    __tablename__ = "ensembleprediction"
+    __table_args__ = (Index("ix_ensembleprediction_ensemble_id_split", "ensemble_id", "split"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ensemble_id: Mapped[int] = mapped_column(ForeignKey("ensemble.id", ondelete="CASCADE"), index=True)
+    split: Mapped[str] = mapped_column(String(32))  # train|validation|test|inference
+    row_count: Mapped[int] = mapped_column(Integer)
+    arrays: Mapped[bytes] = mapped_column(Blob, deferred=True)  # npz: row_indices, predictions, probabilities, ...
+    metrics: Mapped[dict[str, float]] = mapped_column(JSONType, default=dict)
+    # what the split's numbers mean (e.g. the in-sample train split of an ensemble of fold models)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PredictionDatasetRow(Base):
+    """Every dataset a prediction read, in input order: a multi-input model's inference reads one per input."""
+
+    __tablename__ = "prediction_dataset"
+    __table_args__ = (UniqueConstraint("prediction_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prediction_id: Mapped[int] = _fk("prediction.id")
+    dataset_id: Mapped[int] = _fk("dataset.id")
+    position: Mapped[int] = mapped_column(Integer)

@@ -476,11 +476,11 @@ def plot_performance(queue_id: int, split: str | None = None, metric: str | None
     return figure
 
 
-def plot_comparison(posterior: dict[str, Any], rope: float, metric: str, a: int, b: int,
+def plot_comparison(posterior: dict[str, Any], rope: float, metric: str, a: int | str, b: int | str,
                     probabilities: tuple[float, float, float]) -> Figure:
     """The posterior of a comparison's difference ``a - b`` (a Student t with folds, the bootstrap's histogram
     with one split), the rope shaded and the probability of each region written on it (``probabilities``: left of
-    the rope, inside, right of it)."""
+    the rope, inside, right of it). ``a`` and ``b``: combination indexes, or names ("ensemble 2")."""
     from scipy import stats
 
     figure, axes = _figure(1, columns=1)
@@ -501,7 +501,8 @@ def plot_comparison(posterior: dict[str, Any], rope: float, metric: str, a: int,
         axis.axvspan(-rope, rope, color=COLORS[2], alpha=0.2, label=f"rope ±{rope:.3g}")
     axis.axvline(0, color="black", linewidth=0.8)
     left, inside, right = probabilities
-    axis.set_title(f"{_title(metric)}: combination {a} minus {b}\n"
+    first = f"combination {a}" if str(a).isdigit() else a
+    axis.set_title(f"{_title(metric)}: {first} minus {b}\n"
                    f"P(< -rope) = {left:.3f}   P(rope) = {inside:.3f}   P(> rope) = {right:.3f}", fontsize=11)
     axis.set_xlabel(f"difference in {metric} ({a} minus {b})")
     axis.set_ylabel("density")

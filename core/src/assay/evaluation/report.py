@@ -25,6 +25,7 @@ import pandas as pd
 from assay import __version__, errors, plugins, space
 from assay.db.models import AlgorithmRow, QueueRow
 from assay.db.queries import data as data_queries
+from assay.db.queries import ensembles as ensemble_queries
 from assay.db.queries import experiments as experiment_queries
 from assay.db.queries import results as queries
 from assay.evaluation import comparison, importance, plots, search_plots
@@ -120,9 +121,20 @@ def render(queue_id: int, best_count: int = BEST_MODEL_COUNT) -> str:
         "models": _best_models(queue, board, best_count),
         "models_split": board.attrs.get("split"),
         "failures": _failures(queue, status),
+        "ensembles": [ensemble_html(row.id) for row in ensemble_queries.ensemble_rows(queue_id)],
         "written": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
     }
     return templates().get_template("report.html").render(context)
+
+
+def ensemble_html(ensemble_id: int) -> str:
+    """One ensemble as an HTML fragment: metrics per split with their notes, members and weights, the selection
+    curve (the report's ensemble section and the notebook display)."""
+    from assay.evaluation import ensemble_report
+
+    curve = figure_data("the selection curve", ensemble_report.plot_selection_curve, ensemble_id)
+    return templates().get_template("ensemble.html").render(e=ensemble_report.summary(ensemble_id), curve=curve,
+                                                            number=number)
 
 
 # --------------------------------------------------------------------------------------------------------------

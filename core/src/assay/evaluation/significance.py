@@ -315,7 +315,7 @@ def reordered(runs: list[dict[str, np.ndarray]], like: dict[str, np.ndarray]) ->
 
 #: with one split, the leaderboard resamples the stored predictions of the best-ranked combinations whose runs
 #: add up to at most this many (the best and the next always): reading them is most of its cost
-BULK_RUNS = 400
+BULK_RUNS = 200
 
 
 def versus_best(queue_id: int, board: pd.DataFrame, split: str, metric: str, higher: bool,

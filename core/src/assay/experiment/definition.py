@@ -205,3 +205,19 @@ def queue_splitset(splitset_id: Any, analysis_type: str) -> tuple[SplitsetData, 
     pending = None if splitset._row.is_encoded else plan_encoding(splitset.id)
     check_labels(splitset, analysis_type, pending)
     return splitset, pending
+
+
+def check_foldset(splitset_id: int, foldset_id: Any, required: bool) -> None:
+    """AIQC's ``foldset_id``: the splitset's own foldset (``splitset.make_foldset``). ``required``: the step-by-step
+    ``make_queue`` asks for it when the splitset has one, so a queue never trains on folds its caller forgot."""
+    from assay.db.queries import steps as step_queries
+
+    foldset = step_queries.foldset_of(splitset_id)
+    if foldset is None:
+        if foldset_id is not None:
+            raise errors.ExperimentError("foldset_id", f"splitset {splitset_id} has no foldset {foldset_id}; leave "
+                                         "foldset_id=None")
+        return
+    if foldset_id != foldset.id and (required or foldset_id is not None):
+        raise errors.ExperimentError(
+            "foldset_id", f"splitset {splitset_id} has folds: pass foldset_id={foldset.id} (its foldset)")

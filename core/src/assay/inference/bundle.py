@@ -1,45 +1,42 @@
 """Bundles: one file holding everything a trained model needs to predict raw rows, with no database.
 
-``predictor.export(path)`` writes the bundle; ``assay.load_bundle(path).predict(df)`` predicts with it in any
-process where assay and the model's library plugin are installed. A bundle is a zip archive:
+``predictor.export(path)`` writes the bundle (:mod:`assay.inference.export`); ``assay.load_bundle(path).predict(df)``
+predicts with it in any process where assay and the model's library plugin are installed, and ``assay serve``
+answers HTTP requests with it. A bundle is a zip archive:
 
-================================  ===========================================================================
-member                            content
-================================  ===========================================================================
-``manifest.json``                 library, analysis type, input schema (columns, dtypes, the label column and
-                                  the ignored columns), classes, shapes, hyperparameters, versions, where the
-                                  model came from, and the list of members below
-``model.keras`` / ``model.pt``    the model in the library's own format, exactly as stored on the Predictor
-``encoders/*.bin``                the fitted label and feature encoders, serialised by their encoder family
-``functions.cloudpickle``         the user's ``fn_build`` (and ``fn_predict`` when given)
-================================  ===========================================================================
+* ``manifest.json``: library, analysis type, input schema (columns, dtypes, the label column and the ignored
+  columns), classes, shapes, hyperparameters, metrics at export, versions, where the model came from, how it was
+  exported, and ``trusts``: every member that runs code when loaded, and why;
+* ``model.pt2`` / ``model.keras``: the model as a program that loads without the user's code (a ``torch.export``
+  program, a Keras ``.keras`` archive);
+* ``encoders/*.skops``: the fitted encoders as ``skops.io`` files (scikit-learn);
+* only when the model cannot be exported (a custom ``fn_predict``, an unsupported operation): ``model.pt`` (the
+  stored weights) and ``functions.cloudpickle`` (the user's ``fn_build``, and ``fn_predict`` when given);
+* only for an encoder with no safe format: ``encoders/*.bin``, its pickle.
 
 What loading a bundle trusts
 ----------------------------
 
-* **Model weights: nothing beyond the library.** They load through the backend's ``model_from_bytes``: Keras
-  reads its ``.keras`` archive with ``safe_mode=True`` (no Lambda layers or arbitrary code), torch reads a
-  ``state_dict`` with ``weights_only=True``. No pickle is involved.
-* **Fitted encoders: trusted.** The scikit-learn family stores fitted transformers as pickle, the way
-  scikit-learn persists estimators; unpickling them can run code.
-* **User functions: trusted.** ``fn_build`` (which rebuilds a torch architecture before its weights are loaded)
-  and ``fn_predict`` are cloudpickled code.
+Nothing, where the model allows it. An exported torch program is rebuilt from its serialised operators by
+``torch.export.load``; Keras reads its archive with ``safe_mode=True`` (no Lambda layers); ``skops.io`` rebuilds
+only the classes of scikit-learn, numpy, scipy and assay (``assay_sklearn.TRUSTED_PACKAGES``). A bundle holding
+the user's functions, a pickled encoder, or a skops encoder that refers to a function of the user's module needs
+trust: :func:`load_bundle` (and ``assay predict``, ``assay serve``) refuse it with a
+:class:`~assay.errors.TrustError` naming each such part, unless called with ``trust=True`` (``--trust``). Accept
+that only for bundles whose author you trust, as you would only ``pip install`` trusted packages. Bundles written
+by assay before format version 2 always held cloudpickled functions and pickled encoders, so they load only with
+``trust=True``.
 
-So only load bundles from sources you trust, as you would only ``pip install`` trusted packages. Nothing is
-unpickled until the first prediction (or :meth:`Bundle.load`): reading the attributes of a bundle only reads
-its JSON manifest. ``manifest.json`` lists the trusted members under ``"trusts"``.
+Reading a bundle's attributes reads its JSON manifest only; the model and encoders load at the first prediction
+(or :meth:`Bundle.load`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import os
-import platform
-import tempfile
 import warnings
 import zipfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -47,19 +44,13 @@ import attrs
 import cloudpickle
 import pandas as pd
 
-from assay import __version__, contracts, errors, plugins
+from assay import contracts, errors, plugins
 from assay.data import ingest
-from assay.data.encoding import FittedEncoder, FittedEncoders, json_safe
+from assay.data.encoding import FittedEncoder, FittedEncoders
 from assay.data.interpolation import Interpolater
-from assay.data.read import multi_input
 from assay.data.read.arrays import ArrayEncoders, FittedArrayEncoder, read_samples
-from assay.data.read.splitsets import SplitsetData
-from assay.db.queries import comparison as comparison_queries
-from assay.db.queries import experiments as queries
-from assay.experiment.functions import serialise_functions
-from assay.experiment.trained import Trained
 from assay.inference import conformal, forecast
-from assay.inference.infer import Inference, input_schema, read_label_column, window_settings
+from assay.inference.infer import Inference, read_label_column
 from assay.inference.inputs import InputEntry
 from assay.inference.manifest import (
     FORMAT,
@@ -67,159 +58,19 @@ from assay.inference.manifest import (
     Arrays,
     EncoderEntry,
     Encoders,
-    Input,
-    InterpolaterEntry,
     Label,
     Manifest,
-    Schema,
 )
 from assay.inference.schema import InputSchema
 
 MANIFEST = "manifest.json"
 FUNCTIONS = "functions.cloudpickle"
-#: file name of the model per library, so an unzipped bundle reads naturally; other libraries get model.bin
+#: file name of the stored (not exported) model per library, so an unzipped bundle reads naturally
 MODEL_FILES = {"keras": "model.keras", "torch": "model.pt"}
-#: packages whose versions are recorded next to the library's own
-RECORDED_PACKAGES = ("numpy", "pandas", "scikit-learn", "cloudpickle")
 
-_ENCODER_FIELDS = ("role", "position", "family_name", "class_name", "columns", "output_names", "is_categorical",
-                   "fold_index")
-__all__ = ["FORMAT", "FORMAT_VERSION", "Bundle", "export", "load_bundle"]
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Export
-# --------------------------------------------------------------------------------------------------------------
-
-
-def _package_versions() -> dict[str, str]:
-    versions = {"assay": __version__, "python": platform.python_version()}
-    for name in RECORDED_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
-def _encoder_entry(encoder: FittedEncoder | FittedArrayEncoder, member: str) -> EncoderEntry:
-    axis = encoder.axis if isinstance(encoder, FittedArrayEncoder) else None
-    return EncoderEntry(**{name: getattr(encoder, name) for name in _ENCODER_FIELDS}, file=member, axis=axis)
-
-
-def _arrays_entry(splitset: Any, encoders: ArrayEncoders) -> Arrays:
-    """How raw sequence or image samples become model input: shapes, kept features, reshaping, layout."""
-    return Arrays(kind=encoders.kind, sample_shape=list(encoders.sample_shape), kept=list(encoders.kept),
-                  columns=list(encoders.columns), reshape_indices=encoders.reshape_indices,
-                  features_shape=list(encoders.features_shape), dtype=encoders.dtype, layout=splitset.layout)
-
-
-def _input_entries(splitset: Any, fold_index: int | None, members: dict[str, bytes]) -> list[Input]:
-    """A multi-input model's inputs for the manifest; their encoders' bytes are added to ``members``."""
-    entries = []
-    for index, (name, data) in enumerate(splitset.inputs):
-        encoders = data.encoders(fold_index)
-        features = []
-        for position, encoder in enumerate(encoders.features):
-            member = f"encoders/input_{index}_feature_{position}.bin"
-            features.append(_encoder_entry(encoder, member))
-            members[member] = encoder.blob
-        is_array = isinstance(encoders, ArrayEncoders)
-        entries.append(Input(
-            name=name, kind=data.kind,
-            encoders=Encoders(label=None, features=features, passthrough=list(encoders.passthrough)),
-            schema=None if is_array else Schema(**input_schema(data).to_dict()),
-            arrays=_arrays_entry(data, encoders) if is_array else None,
-        ))
-    return entries
-
-
-def export(predictor_id: int, path: str | os.PathLike[str]) -> str:
-    """Write predictor ``predictor_id`` as one bundle file at ``path`` (replaced atomically); returns the path.
-
-    Raises:
-        assay.errors.ValidationError: ``path`` is a folder, or its folder does not exist.
-    """
-    target = Path(path)
-    if target.is_dir():
-        raise errors.ValidationError("path", f"{str(target)!r} is a folder; give a file name such as model.assay")
-    if not target.parent.is_dir():
-        raise errors.ValidationError("path", f"the folder {str(target.parent)!r} does not exist; create it first")
-
-    trained = Trained.load(predictor_id)
-    predictor, job, queue, algorithm = trained.predictor, trained.job, trained.queue, trained.algorithm
-    splitset = SplitsetData.load(queue.splitset_id)
-    encoders = splitset.encoders(job.fold_index)
-    is_multi = splitset.kind == multi_input.KIND
-    schema = (InputSchema(list(splitset.feature_columns), dict(splitset.feature_dtypes), splitset.label_column, [])
-              if is_multi else input_schema(splitset))
-    functions = trained.functions
-    needed = {name: functions[name] for name in ("fn_build", "fn_predict") if functions.get(name) is not None}
-    model_file = MODEL_FILES.get(algorithm.library, "model.bin")
-
-    members: dict[str, bytes] = {model_file: queries.model_blob(predictor_id), FUNCTIONS: serialise_functions(needed)}
-    label_entry = None
-    if encoders.label is not None:
-        label_entry = _encoder_entry(encoders.label, "encoders/label.bin")
-        members["encoders/label.bin"] = encoders.label.blob
-    feature_entries = []
-    for i, encoder in enumerate(encoders.features):
-        member = f"encoders/feature_{i}.bin"
-        feature_entries.append(_encoder_entry(encoder, member))
-        members[member] = encoder.blob
-
-    label_entries = [label_entry] if label_entry else []
-    inputs = _input_entries(splitset, job.fold_index, members) if is_multi else None
-    input_encoders = [entry for one in inputs or [] for entry in one.encoders.features]
-    manifest = Manifest(
-        format=FORMAT, format_version=FORMAT_VERSION, created_at=dt.datetime.now(dt.timezone.utc).isoformat(),
-        library=algorithm.library, analysis_type=algorithm.analysis_type, model_file=model_file,
-        model_format=predictor.model_format, features_shape=list(predictor.features_shape),  # lists per input
-        label_shape=None if predictor.label_shape is None else list(predictor.label_shape),
-        hyperparameters=dict(trained.hyperparameters), schema=Schema(**schema.to_dict()),
-        label=Label(column=encoders.label_column, classes=[json_safe(value) for value in encoders.label_classes],
-                    is_categorical=encoders.label_is_categorical),
-        encoders=Encoders(label=label_entry, features=feature_entries, passthrough=list(encoders.passthrough),
-                          interpolaters=[InterpolaterEntry(**step.to_json()) for step in encoders.interpolaters]),
-        window=window_settings(splitset), conformal=comparison_queries.predictor_calibration(predictor.id) or None,
-        arrays=_arrays_entry(splitset, encoders) if isinstance(encoders, ArrayEncoders) else None, inputs=inputs,
-        functions_file=FUNCTIONS, functions=sorted(needed),
-        versions={**dict(predictor.versions or {}), **_package_versions()},
-        source={"predictor_id": predictor.id, "job_id": job.id, "queue_id": queue.id, "splitset_id": splitset.id,
-                "fold_index": job.fold_index, "repeat_index": job.repeat_index},
-        trusts={
-            FUNCTIONS: "cloudpickle of the user's functions",
-            **{entry.file: f"fitted {entry.class_name} serialised by the {entry.family_name!r} family "
-               "(pickle for scikit-learn)" for entry in label_entries + feature_entries + input_encoders},
-        },
-    )
-    members[MANIFEST] = manifest.to_json()
-
-    # write next to the target and rename: a crash never leaves half a bundle under the final name
-    handle, temporary = tempfile.mkstemp(prefix=".assay-bundle-", dir=target.parent)
-    os.close(handle)
-    try:
-        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for name in (MANIFEST, *sorted(set(members) - {MANIFEST})):
-                archive.writestr(name, members[name])
-        os.chmod(temporary, _file_mode())  # mkstemp's file is private (0600); an exported bundle is for sharing
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return str(target)
-
-
-def _file_mode() -> int:
-    """The permissions an ordinary new file gets under the process's umask (0644 for the usual 022)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Load
-# --------------------------------------------------------------------------------------------------------------
+ENCODER_FIELDS = ("role", "position", "family_name", "class_name", "columns", "output_names", "is_categorical",
+                  "fold_index")
+__all__ = ["FORMAT", "FORMAT_VERSION", "Bundle", "bundle_from_members", "load_bundle", "read_manifest"]
 
 
 def _read_members(path: Path) -> dict[str, bytes]:
@@ -240,6 +91,25 @@ def _check_manifest(path: Path, members: dict[str, bytes]) -> Manifest:
     return Manifest.from_json(members[MANIFEST], str(path), set(members))
 
 
+def trusted_parts(manifest: Manifest) -> dict[str, str]:
+    """Every member of a bundle that runs code when loaded, with why (empty: the bundle loads without trust)."""
+    if manifest.format_version >= 2:
+        return dict(manifest.trusts)
+    why = ("written by an earlier assay (bundle format 1), which always kept the user's functions as cloudpickle "
+           "and the fitted encoders as pickle")
+    return {member: f"{reason}; {why}" for member, reason in manifest.trusts.items()}
+
+
+def _refuse_untrusted(where: str, manifest: Manifest) -> None:
+    parts = trusted_parts(manifest)
+    if not parts:
+        return
+    listed = "; ".join(f"{member}: {reason}" for member, reason in sorted(parts.items()))
+    raise errors.TrustError(
+        "trust", f"{where} needs trust to load, because these parts run code when loaded: {listed}. Load it only if "
+        "you trust its author: assay.load_bundle(path, trust=True), or --trust on assay predict and assay serve")
+
+
 @attrs.define(eq=False, slots=False)
 class Bundle:
     """An exported model, read from its file: describe it through its attributes, predict with :meth:`predict`.
@@ -258,6 +128,18 @@ class Bundle:
     path: Path
     manifest: Manifest = attrs.field(repr=False)
     _members: dict[str, bytes] = attrs.field(repr=False)
+    #: whether the caller accepted the parts that run code (``load_bundle(path, trust=True)``)
+    trust: bool = False
+
+    @property
+    def needs_trust(self) -> dict[str, str]:
+        """The members that run code when loaded, with why; empty when the bundle loads without trust."""
+        return trusted_parts(self.manifest)
+
+    @property
+    def size(self) -> int:
+        """The bundle's bytes, uncompressed (every member)."""
+        return sum(len(data) for data in self._members.values())
 
     @property
     def library(self) -> str:
@@ -300,7 +182,8 @@ class Bundle:
                 f"{len(self.feature_columns)} feature columns>")
 
     def _encoders(self) -> FittedEncoders:
-        return _fitted_encoders(self._members, self.manifest.encoders, self.manifest.label, self.manifest.arrays)
+        return _fitted_encoders(self._members, self.manifest.encoders, self.manifest.label, self.manifest.arrays,
+                                self.trust)
 
     def _inputs(self) -> list[InputEntry] | None:
         """A multi-input model's inputs as inference takes them (``None`` for one input)."""
@@ -308,16 +191,15 @@ class Bundle:
             return None
         empty = Label(column=None, classes=[], is_categorical=False)
         return [InputEntry(name=one.name, kind=one.kind,
-                           encoders=_fitted_encoders(self._members, one.encoders, empty, one.arrays),
+                           encoders=_fitted_encoders(self._members, one.encoders, empty, one.arrays, self.trust),
                            schema=one.schema.input_schema() if one.schema else None,
                            layout=one.arrays.layout if one.arrays else "tabular")
                 for one in self.manifest.inputs]
 
-    @functools.cached_property
-    def _inference(self) -> Inference:
+    def _functions(self) -> dict[str, Any]:
         manifest = self.manifest
-        backend = plugins.backend(self.library)  # raises naming the plugin to install
-        self._warn_on_version_change(backend.versions())
+        if manifest.functions_file is None:
+            return {}
         try:
             functions = cloudpickle.loads(self._members[manifest.functions_file])
         except Exception as exc:  # trusted code that no longer unpickles: a damaged member or a missing module
@@ -328,20 +210,36 @@ class Bundle:
         if not isinstance(functions, dict):
             raise errors.BundleError("path", f"{str(self.path)!r}: {manifest.functions_file} does not hold the "
                                      "model's functions; export the model again")
-        label_shape = manifest.label_shape
+        return functions
+
+    def _model(self, backend: plugins.Backend, functions: dict[str, Any]) -> Any:
+        manifest = self.manifest
+        data = self._members[manifest.model_file]
         try:
-            model = backend.model_from_bytes(
-                self._members[manifest.model_file], fn_build=functions.get("fn_build"),
+            if manifest.export is not None and manifest.export.exported:
+                return backend.model_from_export(data, manifest.model_format)
+            return backend.model_from_bytes(
+                data, fn_build=functions.get("fn_build"),
                 features_shape=contracts.features_shape(manifest.features_shape),
-                label_shape=contracts.build_label_shape(label_shape, self.analysis_type, len(self.classes)),
+                label_shape=contracts.build_label_shape(manifest.label_shape, self.analysis_type, len(self.classes)),
                 hyperparameters=self.hyperparameters,
             )
         except errors.ModelLoadError as exc:
             raise errors.ModelLoadError(f"{str(self.path)!r}: {manifest.model_file}: {exc}") from exc
+
+    @functools.cached_property
+    def _inference(self) -> Inference:
+        if not self.trust:
+            _refuse_untrusted(repr(str(self.path)), self.manifest)
+        manifest = self.manifest
+        backend = plugins.backend(self.library)  # raises naming the plugin to install
+        self._warn_on_version_change(backend.versions())
+        functions = self._functions()
+        model = self._model(backend, functions)
         encoders, inputs = self._encoders(), self._inputs()
         for encoder in [*encoders, *(step for one in inputs or [] for step in one.encoders)]:
             try:
-                encoder.load()  # unpickle now, so a missing encoder family fails at load rather than mid-predict
+                encoder.load()  # now, so a missing encoder family fails at load rather than mid-predict
             except errors.AssayError:
                 raise
             except Exception as exc:
@@ -429,26 +327,66 @@ class Bundle:
         return result
 
 
-def load_bundle(path: str | os.PathLike[str]) -> Bundle:
+def load_bundle(path: str | os.PathLike[str], trust: bool = False) -> Bundle:
     """Read a bundle written by ``predictor.export(path)``; no database is used.
 
-    Only the JSON manifest is read now; the model, encoders and functions load at the first prediction. See the
-    module documentation for what loading a bundle trusts.
+    Only the JSON manifest is read now; the model and encoders load at the first prediction. See the module
+    documentation for what loading a bundle trusts.
+
+    Args:
+        path: the bundle file.
+        trust: accept the parts that run code when loaded (the user's functions, pickled encoders, functions an
+            encoder refers to). Without it, a bundle holding any is refused; ``bundle.needs_trust`` lists them.
 
     Raises:
+        assay.errors.TrustError: the bundle needs trust and ``trust`` is false (naming each part and why).
         assay.errors.BundleError: the file is missing, not a bundle, incomplete, from a newer assay, or its
             manifest does not match the declared schema (a list, a missing key, a value of the wrong type).
     """
+    path = Path(path)
+    return bundle_from_members(path, _read_members(path), trust=trust)
+
+
+def read_manifest(path: str | os.PathLike[str]) -> Bundle:
+    """A bundle opened to describe it (``assay inspect``), whether or not it needs trust; predicting with it
+    raises :class:`~assay.errors.TrustError` unless it needs none."""
     path = Path(path)
     members = _read_members(path)
     return Bundle(path=path, manifest=_check_manifest(path, members), members=members)
 
 
+def bundle_from_members(path: str | os.PathLike[str], members: dict[str, bytes], trust: bool = False) -> Bundle:
+    """A single-model bundle from its members (``manifest.json`` and what it names), e.g. nested in a composite
+    bundle; ``path`` names it in messages. Refuses one that needs trust unless ``trust`` (see :func:`load_bundle`)."""
+    path = Path(path)
+    manifest = _check_manifest(path, members)
+    if not trust:
+        _refuse_untrusted(repr(str(path)), manifest)
+    return Bundle(path=path, manifest=manifest, members=members, trust=trust)
+
+
 def _fitted_encoders(members: dict[str, bytes], section: Encoders, label: Label,
-                     arrays: Arrays | None) -> FittedEncoders | ArrayEncoders:
-    """The encoders a manifest section describes, their bytes taken from the archive's members."""
+                     arrays: Arrays | None, trust: bool) -> FittedEncoders | ArrayEncoders:
+    """The encoders a manifest section describes, their bytes taken from the archive's members; those in a safe
+    format are loaded now (allowing what ``trust`` accepts), pickles when first used."""
+    def loaded(entry: EncoderEntry) -> dict[str, Any]:
+        if entry.format == "pickle":
+            return {}
+        family = plugins.encoder_family_named(entry.family_name)
+        if family.safe_format != entry.format:
+            raise errors.BundleError("path", f"the {entry.class_name} encoder is a {entry.format} file, which the "
+                                     f"installed {entry.family_name!r} encoder family does not read")
+        try:
+            return {"fitted": family.safe_loads(members[entry.file], list(entry.trusts) if trust else [])}
+        except errors.AssayError:
+            raise
+        except Exception as exc:  # a damaged file: skops' zip and JSON errors
+            raise errors.BundleError("path", f"the {entry.class_name} encoder cannot be loaded from {entry.file} "
+                                     f"({type(exc).__name__}: {exc}); export the model again") from exc
+
     def fitted(entry: EncoderEntry) -> FittedEncoder:
-        return FittedEncoder(**{name: getattr(entry, name) for name in _ENCODER_FIELDS}, blob=members[entry.file])
+        return FittedEncoder(**{name: getattr(entry, name) for name in ENCODER_FIELDS}, blob=members[entry.file],
+                             _cache=loaded(entry))
 
     interpolaters = [Interpolater.from_json(attrs.asdict(step)) for step in section.interpolaters]
     labels = FittedEncoders(
@@ -464,7 +402,7 @@ def _fitted_encoders(members: dict[str, bytes], section: Encoders, label: Label,
     steps = [FittedArrayEncoder(
         position=entry.position, family_name=entry.family_name, class_name=entry.class_name,
         axis=entry.axis, is_categorical=entry.is_categorical, blob=members[entry.file],
-        fold_index=entry.fold_index, columns=list(entry.columns),
+        fold_index=entry.fold_index, columns=list(entry.columns), _cache=loaded(entry),
     ) for entry in section.features]
     return ArrayEncoders(
         kind=arrays.kind, sample_shape=tuple(arrays.sample_shape), kept=list(arrays.kept),

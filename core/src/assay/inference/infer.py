@@ -13,6 +13,8 @@ exactly the predictions stored for that split.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +32,7 @@ from assay.data.read.splitsets import SplitsetData
 from assay.db.queries import comparison as comparison_queries
 from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as experiment_queries
+from assay.db.queries import predictions as prediction_queries
 from assay.experiment import arrays, predicting
 from assay.experiment.trained import Trained
 from assay.inference import conformal
@@ -348,6 +351,10 @@ def _store_array_prediction(predictor: Trained, encoders: Any, samples: np.ndarr
 def _infer_samples(predictor: Trained, inference: Inference, data: Any, label_df_or_path: Any) -> pd.DataFrame:
     """``infer`` for sequence and image models: the new samples are stored as an array dataset."""
     encoders = inference.encoders
+    if inference.window is not None and encoders.kind == "image":
+        raise errors.ValidationError(
+            "df_or_path", f"predictor {predictor.predictor.id} forecasts windows of image frames; infer does not "
+            "forecast from new frames yet: read its forecasts of the stored frames with predictor.predictions[split]")
     if inference.window is not None:  # a forecast of the window after the latest timesteps of one series
         from assay.inference import forecast
 
@@ -388,8 +395,9 @@ def read_label_column(label_df_or_path: Any, column: str | None) -> pd.Series:
 
 
 def _infer_inputs(predictor: Trained, inference: Inference, data: Any, label_df_or_path: Any) -> pd.DataFrame:
-    """``infer`` for multi-input models. The stored Prediction's dataset is the first input's data (a Prediction
-    references one dataset); its arrays hold every prediction."""
+    """``infer`` for multi-input models. Every input's data is stored (or found again) and the Prediction records
+    them all, in input order (``prediction.datasets``; its ``dataset_id`` is the first's); its arrays hold every
+    prediction."""
     labels = None if label_df_or_path is None else read_label_column(label_df_or_path,
                                                                      inference.schema.label_column)
     outcome = inference.predict_inputs(data, labels)
@@ -397,17 +405,20 @@ def _infer_inputs(predictor: Trained, inference: Inference, data: Any, label_df_
     classes = inference.classes
     blob = arrays.dumps(predictions=outcome.predictions, probabilities=outcome.probabilities, labels=outcome.labels,
                         classes=np.asarray(classes) if classes else None)
-    first, entry = multi_input.per_input(data, [e.name for e in inference.inputs], "df_or_path")[0], \
-        inference.inputs[0]
     count = len(outcome.predictions)
-    if entry.kind == "tabular":
-        df, name = ingest.read_tabular(first)
-        with ingest.serialize(df) as serialized:
-            prediction_id = experiment_queries.store_inference(predictor.id, serialized,
-                                                               ingest.dataset_fields(df, name), blob, metrics, count)
-    else:
-        samples, name = read_samples(entry.kind, first, "df_or_path[0]")
-        prediction_id = _store_array_prediction(predictor, entry.encoders, samples, name, count, blob, metrics)
+    parts = multi_input.per_input(data, [e.name for e in inference.inputs], "df_or_path")
+    with contextlib.ExitStack() as stack:  # every table serialized before the transaction: a short write lock
+        stored: list[tuple[str, Any]] = []
+        for index, (part, entry) in enumerate(zip(parts, inference.inputs, strict=True)):
+            if entry.kind == "tabular":
+                df, name = ingest.read_tabular(part)
+                stored.append(("tabular", (stack.enter_context(ingest.serialize(df)), ingest.dataset_fields(df, name))))
+            else:
+                samples, name = read_samples(entry.kind, part, f"df_or_path[{index}]")
+                columns, sha256 = list(entry.encoders.columns), arraystore.fingerprint(samples)
+                stored.append(("array", (sha256, functools.partial(array_dataset, entry.encoders.kind, samples, name,
+                                                                   columns, sha256))))
+        prediction_id = prediction_queries.store_inputs_inference(predictor.id, stored, blob, metrics, count)
     frame = outcome.frame
     frame.attrs.update(prediction_id=prediction_id, metrics=metrics)
     return _conformal(predictor.id, frame)

@@ -21,7 +21,9 @@ from assay import errors
 from assay.inference.schema import InputSchema
 
 FORMAT = "assay-bundle"
-FORMAT_VERSION = 1
+#: 2: the model as an exported program where the library allows (``export``), encoders as skops files, the user's
+#: functions only when needed, ``trusts`` listing exactly what needs trust (version 1 bundles trusted everything)
+FORMAT_VERSION = 2
 
 
 class _Invalid(Exception):
@@ -123,6 +125,10 @@ class EncoderEntry:
     file: str
     #: the axis a sequence or image encoder works along (``None`` for tabular encoders)
     axis: str | None = None
+    #: how ``file`` is written: the family's safe format (``"skops"``), or ``"pickle"`` (its ``dumps``: trusted)
+    format: str = "pickle"
+    #: what loading a safe-format file must trust beyond the family's allow-list (a user's function), by name
+    trusts: list[str] = attrs.field(factory=list)
 
 
 @attrs.frozen
@@ -198,6 +204,24 @@ class Input:
 
 
 @attrs.frozen
+class Export:
+    """Whether the model was written as a program that loads without the user's code, and how that was checked.
+
+    ``exported`` false: ``reason`` says why (a custom ``fn_predict``, an operation the library cannot export, or
+    predictions that differed); the bundle then holds the stored model and the user's functions.
+    """
+
+    exported: bool
+    reason: str | None = None
+    format: str | None = None
+    #: training rows the exported program predicted to compare it with the trained model, and the largest
+    #: absolute difference of their predictions (probabilities for classification)
+    checked_rows: int = 0
+    max_difference: float | None = None
+    seconds: float = 0.0
+
+
+@attrs.frozen
 class Manifest:
     """Everything ``manifest.json`` says about a bundle. Attribute names are the JSON keys."""
 
@@ -214,10 +238,11 @@ class Manifest:
     schema: Schema
     label: Label
     encoders: Encoders
-    functions_file: str
+    functions_file: str | None  # None when the bundle holds none of the user's functions
     functions: list[str]
     versions: dict[str, str]
     source: dict[str, Any]
+    #: member -> why loading it runs code (the user's functions, pickled encoders); empty: loads without trust
     trusts: dict[str, str]
     #: the splitset's ``feature_window`` settings when the model forecasts windows (absent in older bundles)
     window: dict[str, Any] | None = None
@@ -226,6 +251,10 @@ class Manifest:
     #: multi-input models: every input in order (``schema`` then names columns ``"<input>: <column>"`` and
     #: ``encoders`` holds the label's encoder only)
     inputs: list[Input] | None = None
+    #: how the model was exported (absent in version 1 bundles, which always kept ``fn_build``)
+    export: Export | None = None
+    #: the metrics of the model's splits at export: split -> metric -> value
+    metrics: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     #: the predictor's conformal calibration (``predictor.calibrate``), applied by
     #: :func:`assay.inference.conformal.apply` after each prediction; ``None`` when not calibrated
     conformal: dict[str, Any] | None = None
@@ -234,7 +263,13 @@ class Manifest:
         """The archive members this manifest refers to: model, functions and every encoder."""
         entries = ([self.encoders.label] if self.encoders.label else []) + list(self.encoders.features)
         entries += [entry for one in self.inputs or [] for entry in one.encoders.features]
-        return [self.model_file, self.functions_file, *(entry.file for entry in entries)]
+        functions = [self.functions_file] if self.functions_file else []
+        return [self.model_file, *functions, *(entry.file for entry in entries)]
+
+    def encoder_entries(self) -> list[EncoderEntry]:
+        """Every encoder of the bundle: the label's, the features', each input's."""
+        entries = ([self.encoders.label] if self.encoders.label else []) + list(self.encoders.features)
+        return entries + [entry for one in self.inputs or [] for entry in one.encoders.features]
 
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self, recurse=True)

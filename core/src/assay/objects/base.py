@@ -75,6 +75,25 @@ class Persisted:
         """Every stored object of this class, oldest first."""
         return [cls(row) for row in queries.rows(cls._row_type)]
 
+    def drop(self) -> dict[str, list[int]]:
+        """Delete this object and everything that depends on it, in one transaction (AIQC 6's ``drop``).
+
+        A dataset takes its labels, features, splitsets, folds, encoders, queues, jobs, predictors and
+        predictions with it; a queue its jobs, predictors and predictions; a multi-input splitset its inputs'
+        splitsets. Upstream objects stay (dropping a queue keeps its splitset and algorithm).
+
+        Returns:
+            ``{table: [ids]}`` of every row removed, this object's table first.
+
+        Raises:
+            assay.errors.ValidationError: (nothing is deleted) the cascade would remove jobs a worker is running,
+                or part of a queue without the queue (a predictor, a fold its jobs train on...): drop the queue.
+            assay.errors.NotFoundError: the object is gone already.
+        """
+        from assay.db.queries import lifecycle
+
+        return lifecycle.drop(self._row_type.__tablename__, self.id, type(self).__name__)
+
     def refresh(self: T) -> T:
         """Reload this object's columns from the database."""
         self._row = type(self).get(self.id)._row

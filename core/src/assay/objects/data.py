@@ -44,6 +44,7 @@ class Dataset(Persisted):
     dtypes = column["dict[str, str]"]("column -> dtype name, as ingested")
     statistics = column["dict[str, Any]"]("per-column statistics (counts, missing values, min/max or distinct)")
     created_at = column[dt.datetime]("when it was stored (UTC)")
+    version = column["int | None"]("1, 2, ... among the datasets of its name, in order of storing (None unnamed)")
 
     def __init__(self, row: DatasetRow, frame: pd.DataFrame | None = None):
         super().__init__(row)
@@ -162,6 +163,13 @@ class Dataset(Persisted):
             local = [str(url)[len("file://"):] if str(url).lower().startswith("file://") else url for url in urls]
             with _renamed("folder_path", "urls"):
                 return Dataset.Image.from_folder(local, name=name, dtype=dtype)
+
+        @staticmethod
+        def from_urls(urls: Any, source_path: str | None = None, ingest: bool = True, name: str | None = None,
+                      dtype: Any = None, column_names: Any = None) -> Dataset:
+            """AIQC 6's spelling of :meth:`from_urls_pillow` (local files and ``file://`` URLs; nothing is
+            downloaded)."""
+            return Dataset.Image.from_urls_pillow(urls, source_path, ingest, name, dtype, column_names)
 
     def make_label(self, columns: Any) -> Label:
         """The label column, ``columns=["name"]`` (step-by-step API; ``Pipeline.Tabular.make``'s ``label_column``).

@@ -26,6 +26,7 @@ from assay.experiment.trained import Trained
 from assay.experiment.workers import run_in_process, run_parallel
 from assay.objects.base import Persisted, column
 from assay.objects.data import Splitset
+from assay.objects.ensemble import Ensemble
 
 # plots, reports, feature importance and inference load matplotlib or a model library: each method imports its
 # module on first use, so ``assay.Queue`` stays cheap to import (worker processes import it too)
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
     from assay.evaluation.comparison import Comparison
     from assay.experiment.outcomes import RunSummary
+    from assay.inference.mlflow_export import ExportSummary
 
 
 class Algorithm(Persisted):
@@ -52,6 +54,26 @@ class Algorithm(Persisted):
     def functions(self) -> dict[str, Any]:
         """``{"fn_build": ..., "fn_train": ..., "fn_lose": ..., "fn_optimize": ..., "fn_predict": ...}``."""
         return load_functions(self.id)
+
+    def get_code(self, function: str | None = None) -> str | dict[str, str | None]:
+        """The source of the user's functions as stored with the algorithm (AIQC 6's ``get_code``).
+
+        Args:
+            function: ``"fn_build"``, ``"fn_train"``, ... for one function's source; ``None`` for all of them,
+                ``{name: source}`` (``None`` where the default was used or the source was unavailable).
+
+        Raises:
+            assay.errors.ValidationError: an unknown function name, or a function with no stored source.
+        """
+        sources = dict(self.sources or {})
+        if function is None:
+            return sources
+        if function not in sources:
+            raise errors.ValidationError("function", f"{function!r} is not one of {sorted(sources)}")
+        if sources[function] is None:
+            raise errors.ValidationError("function", f"algorithm {self.id} stored no source for {function} (the "
+                                         "default was used, or its source was not available)")
+        return sources[function]
 
     @classmethod
     def make(cls, library: str, analysis_type: str, fn_build: Callable[..., Any], fn_train: Callable[..., Any],
@@ -107,13 +129,7 @@ class Algorithm(Persisted):
         seed = definition.check_seed(seed)
         splitset, pending_encoding = definition.queue_splitset(splitset_id, self.analysis_type)
         queue = definition.queue_fields(splitset.id, repeat_count, hide_test, seed, max_attempts, permute_count)
-        foldset = step_queries.foldset_of(splitset.id)
-        if foldset is not None and foldset_id != foldset.id:
-            raise errors.ExperimentError(
-                "foldset_id", f"splitset {splitset.id} has folds: pass foldset_id={foldset.id} (its foldset)"
-            )
-        if foldset is None and foldset_id is not None:
-            raise errors.ExperimentError("foldset_id", f"splitset {splitset.id} has no foldset {foldset_id}")
+        definition.check_foldset(splitset.id, foldset_id, required=True)
         new_hyperparamset, combination_ids = None, []
         if hyperparamset_id is None:  # one run without hyperparameters: stored with the queue
             strategy, combos = definition.combinations({}, None, None, seed)
@@ -249,7 +265,7 @@ class Queue(Persisted):
             conformal.calibrate(predictor_id, self.analysis_type, alpha=setting["alpha"], split=setting["split"],
                                 method=setting.get("method"))
 
-    def compare(self, a: int, b: int, metric: str | None = None, split: str | None = None,
+    def compare(self, a: int | Ensemble, b: int | Ensemble, metric: str | None = None, split: str | None = None,
                 rope: float | None = None, *, resamples: int = 2000, seed: int = 0) -> Comparison:
         """Is combination ``a`` really better than combination ``b``? A paired comparison of what is stored.
 
@@ -258,9 +274,16 @@ class Queue(Persisted):
         a paired, seeded bootstrap over its rows of the two combinations' stored predictions (repeats averaged)
         gives all of them. See :func:`assay.evaluation.comparison.compare` and docs/evaluation.md.
 
+        Either side may be an :class:`~assay.Ensemble` of this queue (``queue.compare(ensemble, 3)``; an
+        ensemble's id reads as ``assay.Ensemble.get(id)``; a plain int is always a combination index): with folds
+        its per-(fold, repeat) scores pair with the combination's runs, with one split its stored predictions enter
+        the same bootstrap. Compared on the split it was selected on (by default the objective's split), its score
+        is optimistic: the comparison's ``notes`` and display say so; pass ``split="test"`` for an honest one.
+
         Args:
-            a, b: combination indexes (the leaderboard's ``combo_index``).
-            metric, split: default: the leaderboard's (the queue's objective).
+            a, b: combination indexes (the leaderboard's ``combo_index``), or ensembles of this queue.
+            metric, split: default: the leaderboard's (the queue's objective; with an ensemble and an objective on
+                the training loss, the analysis type's main metric).
             rope: the region of practical equivalence in the metric's units; default: the queue's ``rope``, else
                 0.01 for bounded scores (accuracy, F1, AUC, R²) and 1% of the better mean for losses and errors.
             resamples, seed: the bootstrap's resamples (at least 2,000) and seed, with one split.
@@ -268,12 +291,20 @@ class Queue(Persisted):
         Returns:
             A :class:`~assay.evaluation.comparison.Comparison`: ``method``, ``n_pairs``, ``mean_difference``
             (a minus b), ``ci_low``/``ci_high``, ``p_value``, ``prob_better``/``prob_equivalent``/``prob_worse``
-            (a better than b in the metric's direction), ``rope``, ``plot()``.
+            (a better than b in the metric's direction), ``rope``, ``a_name``/``b_name`` ("combination 3",
+            "ensemble 2"), ``notes`` (why a side is optimistic), ``plot()``.
+
+        Raises:
+            assay.errors.ValidationError: as :func:`~assay.evaluation.comparison.compare`; an ensemble of another
+                queue (naming ``a`` or ``b``).
         """
         from assay.evaluation import comparison
 
-        return comparison.compare(self.id, a, b, metric=metric, split=split, rope=rope, resamples=resamples,
-                                  seed=seed)
+        def side(value: Any) -> Any:
+            return comparison.EnsembleSide(value.id) if isinstance(value, Ensemble) else value
+
+        return comparison.compare(self.id, side(a), side(b), metric=metric, split=split, rope=rope,
+                                  resamples=resamples, seed=seed)
 
     def _permute(self) -> None:
         """With ``permute_count``, the train-split feature importance of every model that lacks it (AIQC's
@@ -345,8 +376,11 @@ class Queue(Persisted):
         """One row per hyperparameter combination, mean and std over repeats and folds, best first; the last
         columns ``p_value_vs_best`` and ``tied_with_best`` (not significantly different from rank 1 at 0.05) say
         which combinations the data cannot tell from the best (see :meth:`compare`,
-        :func:`assay.evaluation.leaderboard.leaderboard`)."""
-        return leaderboard.leaderboard(self.id, split=split, metric=metric)
+        :func:`assay.evaluation.leaderboard.leaderboard`). The combinations with a starred model
+        (``predictor.flip_star()``) come first (``starred`` column), their ``rank`` unchanged."""
+        from assay.evaluation import stars
+
+        return stars.starred_first(leaderboard.leaderboard(self.id, split=split, metric=metric))
 
     def plot_performance(self, split: str | None = None, metric: str | None = None, max_loss: float | None = None,
                          min_accuracy: float | None = None, min_r2: float | None = None) -> Figure:
@@ -390,11 +424,66 @@ class Queue(Persisted):
 
         return search_plots.plot_hyperparameter_importance(self.id)
 
+    def ensemble(self, size: int = 50, candidates: int = 20, metric: str | None = None, split: str | None = None,
+                 method: str = "caruana") -> Ensemble:
+        """An ensemble of this finished queue's trained models, selected from their stored predictions and stored
+        (nothing is trained again; see :mod:`assay.evaluation.ensemble`).
+
+        Args:
+            size: Caruana's iterations (picks with replacement; the best iteration is kept), or with
+                ``method="mean"`` the most candidates averaged.
+            candidates: how many of the best combinations (by the queue's objective, as the leaderboard ranks
+                them) it chooses from; pruned combinations and those with a failed run never count.
+            metric: the metric the selection optimises (default: the queue's objective; the analysis type's main
+                metric when the objective is the training loss).
+            split: the split it is selected on (default: the objective's split; with folds the out-of-fold
+                ``validation`` predictions).
+            method: ``"caruana"`` (greedy selection with replacement) or ``"mean"`` (the best k averaged
+                equally).
+
+        Raises:
+            assay.errors.ValidationError: ``size`` < 1, ``candidates`` < 2, an unknown method, a metric the
+                analysis type lacks, a split the models were not evaluated on, fewer than 2 complete combinations,
+                a queue with jobs still to run (ensembles are made of finished queues), or a forecasting queue.
+                Nothing is stored then.
+        """
+        from assay.evaluation import ensemble
+
+        return Ensemble.get(ensemble.build(self.id, size=size, candidates=candidates, metric=metric, split=split,
+                                           method=method))
+
+    @property
+    def ensembles(self) -> list[Ensemble]:
+        """This queue's ensembles (``queue.ensemble``), oldest first."""
+        from assay.db.queries import ensembles as ensemble_queries
+
+        return [Ensemble(row) for row in ensemble_queries.ensemble_rows(self.id)]
+
     def report(self, path: str) -> str:
         """Write one self-contained HTML report of this queue; returns its path."""
         from assay.evaluation import report
 
         return report.write_report(self.id, path)
+
+    def to_mlflow(self, tracking_uri: str | None = None, experiment_name: str | None = None, *,
+                  artifacts: bool = True, models: bool = True, progress: bool = False) -> ExportSummary:
+        """Export this queue to MLflow: a parent run for the queue, a nested run per trained model (and per
+        ensemble) with its hyperparameters, metrics per split, learning curve, plots, bundle and model.
+
+        Exporting again completes the same runs (found by their ``assay.*`` tags) and adds runs only for models
+        trained since. Needs ``pip install 'assay[mlflow]'``. See :func:`assay.inference.mlflow_export.export_queue`
+        for what each run holds and for the arguments.
+
+        Returns:
+            An :class:`~assay.inference.mlflow_export.ExportSummary` (experiment, parent run, run id per predictor).
+        """
+        from assay.inference import mlflow_export
+
+        return mlflow_export.export_queue(
+            self.id, tracking_uri, experiment_name, artifacts=artifacts, models=models, progress=progress,
+            ensembles=self.ensembles,
+            export_bundle=lambda predictor_id, path: Predictor.get(predictor_id).export(path),
+        )
 
 
 class Job(Persisted):
@@ -454,6 +543,16 @@ class Predictor(Persisted):
     seconds_train = column[float]("seconds spent in training")
     seconds_total = column[float]("seconds for the whole job (training, prediction, metrics)")
     created_at = column[dt.datetime]("when it was stored (UTC)")
+    is_starred = column[bool]("starred (:meth:`flip_star`): first in the leaderboard and the dashboard")
+
+    def flip_star(self) -> bool:
+        """Star this model, or unstar it when starred (AIQC 6); returns the new :attr:`is_starred`. Starred
+        models come first in ``queue.leaderboard()`` and on the dashboard's queue page."""
+        from assay.db.queries import lifecycle
+
+        starred = lifecycle.flip_star(self.id)
+        self.refresh()
+        return starred
 
     @functools.cached_property
     def job(self) -> Job:
@@ -648,7 +747,7 @@ class Predictor(Persisted):
 
     def export(self, path: str) -> str:
         """Write one file holding everything needed to predict without the database; returns its path."""
-        from assay.inference import bundle
+        from assay.inference import export as bundle
 
         return bundle.export(self.id, path)
 
@@ -677,6 +776,16 @@ class Prediction(Persisted):
     @property
     def predictor(self) -> Predictor:
         return Predictor.get(self.predictor_id)
+
+    @property
+    def datasets(self) -> list[Any]:
+        """The new data this prediction read, as :class:`~assay.Dataset` objects in input order: one per input of
+        a multi-input model (``dataset_id`` is the first's), one for other models; ``[]`` for a split's
+        prediction."""
+        from assay.db.queries import predictions as prediction_queries
+        from assay.objects.data import Dataset
+
+        return [Dataset.get(dataset_id) for dataset_id in prediction_queries.dataset_ids(self.id)]
 
     @property
     def row_indices(self) -> np.ndarray | None:

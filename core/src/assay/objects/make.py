@@ -75,6 +75,7 @@ class Experiment:
         pruner: Any = None,
         conformal_alpha: float | None = None,
         rope: float | None = None,
+        foldset_id: int | None = None,
     ) -> Queue:
         """Check the definition and store a Queue with one Job per combination x fold x repeat.
 
@@ -112,6 +113,9 @@ class Experiment:
                 each epoch by themselves (``assay_torch.fit``; Keras' ``model.fit`` gets a callback). A pruned
                 run is stored (status ``pruned``, with its history and predictions) and never ranked best.
             splitset_id: the splitset from ``Pipeline.Tabular.make``.
+            foldset_id: AIQC's spelling: the splitset's foldset, when it was made step by step
+                (``splitset.make_foldset``). Optional here: the queue trains on the splitset's folds, whichever
+                way they were made; an id that is not the splitset's foldset is refused.
             hide_test: keep the test split out of training and evaluation.
             seed: seeds splits of the search and every job (a random one is drawn and stored if ``None``).
             max_attempts: how often a job whose worker died is tried before it is marked failed.
@@ -133,6 +137,7 @@ class Experiment:
         # Algorithm.make, algorithm.make_hyperparamset and algorithm.make_queue
         library = definition.check_names(library, analysis_type)
         splitset, pending_encoding = definition.queue_splitset(splitset_id, analysis_type)
+        definition.check_foldset(splitset.id, foldset_id, required=False)
         queue_fields = definition.queue_fields(splitset.id, repeat_count, hide_test, definition.check_seed(seed),
                                                max_attempts, permute_count)
         seed = queue_fields["seed"]

@@ -156,6 +156,7 @@ class Pipeline:
             seed: int = splitting.DEFAULT_SEED,
             feature_window: dict[str, Any] | None = None,
             feature_interpolaters: list[dict[str, Any]] | None = None,
+            label_interpolater: dict[str, Any] | None = None,
         ) -> Splitset:
             """Store the samples, split them, fit encoders and persist everything; returns the Splitset.
 
@@ -193,8 +194,13 @@ class Pipeline:
                     no split borrows another split's; inference and bundles interpolate new samples the same way.
                     ``columns`` choose features as ``feature_encoders`` do; ``dtypes`` must name the samples' own
                     float dtype (every feature has it); neither takes the features no earlier step took. Float
-                    samples only; not with ``feature_window``. A feature with no value at all in a sample stays
-                    missing there (impute it with an encoder, or the sample is refused).
+                    samples only. With ``feature_window`` each window (and each label window) is filled from its
+                    own timesteps, so no window borrows values from another, nor a split from another split. A
+                    feature with no value at all in a sample (or window) stays missing there (impute it with an
+                    encoder, or the sample is refused).
+                label_interpolater: ``dict(interpolate_kwargs=...)`` for a float label column with gaps: filled
+                    split by split (each split's labels among themselves, in sample order), as in
+                    :meth:`Pipeline.Tabular.make`; splits are stratified on the label filled over the whole series.
 
             Raises:
                 assay.errors.ValidationError: (a subclass naming the parameter) for unusable input: a 2-D or
@@ -204,7 +210,8 @@ class Pipeline:
             return _public(build_arrays.make_sequence(
                 feature_ndarray3D_or_npyPath, feature_dtype, feature_cols_excluded, feature_encoders,
                 feature_reshape_indices, label_df_or_path, label_dtype, label_column, label_encoder, size_test,
-                size_validation, fold_count, bin_count, seed, feature_window, feature_interpolaters))
+                size_validation, fold_count, bin_count, seed, feature_window, feature_interpolaters,
+                label_interpolater))
 
     class Image:
         """Image data: a folder of image files (in natural order of file name) or a list of local image files, read
@@ -224,6 +231,10 @@ class Pipeline:
             fold_count: int | None = None,
             bin_count: int | None = None,
             seed: int = splitting.DEFAULT_SEED,
+            label_interpolater: dict[str, Any] | None = None,
+            label_dtype: Any = None,
+            feature_window: dict[str, Any] | None = None,
+            feature_interpolaters: list[dict[str, Any]] | None = None,
         ) -> Splitset:
             """Read the images, store them, split them, fit encoders and persist everything; returns the Splitset.
 
@@ -247,6 +258,16 @@ class Pipeline:
                     ``None`` for unsupervised data.
                 label_column, label_encoder, size_test, size_validation, fold_count, bin_count, seed: as for
                     :meth:`Pipeline.Tabular.make`.
+                label_interpolater, label_dtype: as for :meth:`Pipeline.Sequence.make`.
+                feature_window: ``dict(size_window=..., size_shift=..., record_shifted=True, time_ordered=True)``:
+                    the images, in order, are the frames of one series (a video, a satellite pass); windows of
+                    ``size_window`` frames become the samples, ``(size_window, channels, height, width)``, each
+                    labelled with the window ``size_shift`` frames later (no labels given). Splits are in time
+                    order as for :meth:`Pipeline.Tabular.make`; encoders work frame by frame and must keep the
+                    frame's shape, so forecasts decode back to pixels. ``feature_reshape_indices`` then index the
+                    5-D windows (AIQC's ``(0, 3, 4)`` keeps height x width of one grayscale frame).
+                feature_interpolaters: accepted for AIQC's signature; images have no interpolation, so anything
+                    but ``None`` is refused.
 
             Raises:
                 assay.errors.ValidationError: (a subclass naming the parameter) for an empty folder, a non-image
@@ -255,4 +276,5 @@ class Pipeline:
             """
             return _public(build_arrays.make_image(
                 feature_folder_or_urls, feature_dtype, feature_encoders, feature_reshape_indices, label_df_or_path,
-                label_column, label_encoder, size_test, size_validation, fold_count, bin_count, seed))
+                label_column, label_encoder, size_test, size_validation, fold_count, bin_count, seed,
+                label_interpolater, label_dtype, feature_window, feature_interpolaters))

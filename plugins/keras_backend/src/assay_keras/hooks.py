@@ -63,6 +63,21 @@ class KerasBackend(LibraryBackend):
 
         return persistence.model_from_bytes(data)
 
+    def model_export(self, model: Any, example: Any) -> Any:
+        """The ``.keras`` archive: architecture and weights, loaded with ``safe_mode=True`` (no Lambda, no pickle)."""
+        from assay.contracts import ModelExport
+        from assay_keras import persistence
+
+        return ModelExport(data=persistence.model_to_bytes(model), format="keras", suffix=".keras")
+
+    def model_from_export(self, data: bytes, format: str) -> Any:
+        from assay import errors
+        from assay_keras import persistence
+
+        if format != "keras":
+            raise errors.ModelLoadError(f"the exported model has format {format!r}; assay-keras reads 'keras'")
+        return persistence.model_from_bytes(data)
+
     def seed(self, seed: int) -> None:
         from assay_keras import runtime
 

@@ -3,8 +3,10 @@
 :class:`SklearnEncoderFamily` is what the ``assay_encoder_families`` hook (in :mod:`assay_sklearn.hooks`)
 registers. scikit-learn is imported inside the methods, so loading the plugin stays cheap.
 
-Fitted encoders are stored as pickle bytes, the way scikit-learn persists estimators. Loading them runs
-pickle, so it trusts the database they come from: only point assay at databases you trust.
+Fitted encoders are stored in the database as pickle bytes, the way scikit-learn persists estimators. Loading
+them runs pickle, so it trusts the database they come from: only point assay at databases you trust. Bundles
+(``predictor.export``) hold them as ``skops.io`` files instead (:meth:`SklearnEncoderFamily.safe_dumps`), which
+load without running code: only the types of :data:`TRUSTED_PACKAGES` are rebuilt unless the user trusts more.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from assay.contracts import EncoderFamily
 from assay.db.jsontype import storable
 
 __all__ = ["SklearnEncoderFamily"]
+
+#: the packages whose classes a bundled encoder may be rebuilt from without the user's trust: scikit-learn, numpy,
+#: scipy and assay's own encoders. Functions are not included (a FunctionTransformer's ``func`` from a user's
+#: module needs trust), beyond the numpy ufuncs skops itself trusts.
+TRUSTED_PACKAGES = ("sklearn", "numpy", "scipy", "assay", "assay_sklearn")
 
 # Encoders that only map categories to codes: fitting them on all rows leaks nothing about the distribution.
 _CATEGORICAL = ("OneHotEncoder", "OrdinalEncoder", "LabelBinarizer", "LabelEncoder", "MultiLabelBinarizer")
@@ -232,8 +239,57 @@ class SklearnEncoderFamily(EncoderFamily):
         # documented trust: stored encoders come from the user's own database
         return pickle.loads(data)
 
+    safe_format = "skops"
+
+    def safe_dumps(self, encoder: Any) -> bytes:
+        """``skops.io`` bytes: the encoder's state as a tree of plain types, rebuilt without pickle."""
+        import skops.io
+
+        data = skops.io.dumps(encoder)
+        # a lambda or a nested function is written by name, but cannot be found again: refuse it now
+        unloadable = [name for name in skops.io.get_untrusted_types(data=data) if "<" in name]
+        if unloadable:
+            raise ValueError(f"skops cannot load {', '.join(unloadable)} back (define the function at module level)")
+        return data
+
+    def untrusted(self, data: bytes) -> list[str]:
+        """The types and functions in skops ``data`` outside skops' defaults and :data:`TRUSTED_PACKAGES`' classes."""
+        import skops.io
+
+        return [name for name in skops.io.get_untrusted_types(data=data) if not _is_trusted_class(name)]
+
+    def safe_loads(self, data: bytes, trusted: list[str]) -> Any:
+        """Load skops ``data``, allowing :data:`TRUSTED_PACKAGES`' classes and the names in ``trusted``.
+
+        Raises:
+            assay.errors.TrustError: ``data`` needs a type or function not allowed (naming them).
+        """
+        import skops.io
+
+        needed = skops.io.get_untrusted_types(data=data)
+        refused = [name for name in needed if not _is_trusted_class(name) and name not in trusted]
+        if refused:
+            raise errors.TrustError("trust", f"the encoder needs {', '.join(refused)}, which assay does not trust "
+                                    "by default; load the bundle with trust=True (--trust) if you trust its author")
+        return skops.io.loads(data, trusted=needed)
+
     def describe(self, encoder: Any) -> dict[str, Any]:
         """Class, module and constructor parameters, as assay's JSON columns store them: NaN, numpy scalars,
         dtypes and classes as they are, other objects (a Pipeline's steps) as their repr."""
         params = {key: storable(value) for key, value in encoder.get_params(deep=False).items()}
         return {"class": type(encoder).__name__, "module": type(encoder).__module__, "params": params}
+
+
+def _is_trusted_class(name: str) -> bool:
+    """Whether the dotted ``name`` is a class of :data:`TRUSTED_PACKAGES` (imported to check: those packages are
+    installed with assay, and importing one of their modules runs no bundle content)."""
+    import importlib
+
+    module_name, _, attribute = name.rpartition(".")
+    if module_name.split(".")[0] not in TRUSTED_PACKAGES or not attribute:
+        return False
+    try:
+        value = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError):
+        return False
+    return isinstance(value, type)

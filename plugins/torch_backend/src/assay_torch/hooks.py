@@ -138,6 +138,18 @@ class TorchBackend(LibraryBackend):
 
         return persistence.from_bytes(data, fn_build, features_shape, label_shape, hyperparameters)
 
+    def model_export(self, model: Any, example: Any) -> Any:
+        """A ``torch.export`` program traced on the example's shapes with a free batch dimension."""
+        from assay_torch import exporting
+
+        return exporting.export(model, example)
+
+    def model_from_export(self, data: bytes, format: str) -> Any:
+        """``torch.export.load``: the graph and weights, no ``fn_build``, no pickle."""
+        from assay_torch import exporting
+
+        return exporting.load(data, format)
+
     def seed(self, seed: int) -> None:
         """Seed torch, numpy and ``random``, and make torch use deterministic algorithms (warning where it has
         none)."""

@@ -55,6 +55,7 @@ def fit(
     metric: str | MetricFn | None = None,
     shuffle: bool = True,
     seed: int | None = None,
+    callbacks: list[Any] | None = None,
 ) -> dict[str, list[float]]:
     """Train ``model`` in mini-batches for ``epochs`` epochs and return the per-epoch history.
 
@@ -78,6 +79,9 @@ def fit(
         shuffle: shuffle the rows every epoch.
         seed: seed of the generator that shuffles. ``None`` uses ``torch.initial_seed()``, which the backend
             sets from the job's seed, so a rerun shuffles the same way.
+        callbacks: objects with ``on_epoch_end(epoch, logs) -> bool`` called after each epoch with its history
+            values (``{"loss": ..., "val_loss": ...}``); training stops after the epoch where one returns
+            ``True``. ``assay.TrainingCallback.Torch.MetricCutoff(thresholds)`` stops once every threshold is met.
 
     Returns:
         ``{"loss": [...], "<metric>": [...], "val_loss": [...], "val_<metric>": [...]}``, one float per epoch
@@ -93,6 +97,11 @@ def fit(
     """
     _check_positive_int("epochs", epochs)
     _check_positive_int("batch_size", batch_size)
+    callbacks = list(callbacks or [])
+    for index, callback in enumerate(callbacks):
+        if not callable(getattr(callback, "on_epoch_end", None)):
+            raise errors.ExperimentError(f"callbacks[{index}]", f"{type(callback).__name__} has no on_epoch_end(epoch, "
+                                         "logs) method; use e.g. assay.TrainingCallback.Torch.MetricCutoff([...])")
     features, labels = _features_and_labels(samples_train, "samples_train")
     if len(labels) == 0:
         raise errors.ExperimentError("samples_train", "has no rows; a model cannot be trained on an empty split")
@@ -129,8 +138,13 @@ def fit(
             scores = evaluate(model, loser, samples_evaluate, metric=(metric_name, metric_fn))
             history["val_loss"].append(scores["loss"])
             history[f"val_{metric_name}"].append(scores[metric_name])
+        logs = {name: values[-1] for name, values in history.items()}
+        # every callback sees the epoch (no short-circuit), then: stop if one asked to
+        stops = [bool(callback.on_epoch_end(epoch, dict(logs))) for callback in callbacks]
+        if any(stops):
+            break
         # inside an assay job with a pruner: stop when the run is judged worse than the others at this epoch
-        if epoch_reports.report({name: values[-1] for name, values in history.items()}, epoch=epoch + 1):
+        if epoch_reports.report(logs, epoch=epoch + 1):
             break
     model.eval()
     _last_histories[model] = history

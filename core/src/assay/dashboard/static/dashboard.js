@@ -178,9 +178,52 @@
     window.addEventListener("beforeunload", () => window.clearTimeout(timer));
   }
 
+  // ---- the what-if form: a prediction as values change (every value shown with textContent, never as markup) --
+
+  function setUpWhatIf() {
+    const form = document.getElementById("whatif");
+    if (!form) { return; }
+    const prediction = document.getElementById("whatif-prediction");
+    const error = document.getElementById("whatif-error");
+    const table = document.getElementById("whatif-probabilities");
+    let timer = null;
+    let asked = 0;
+    async function ask() {
+      const number = ++asked;
+      const query = new URLSearchParams(new FormData(form)).toString();
+      let body;
+      try {
+        const response = await fetch(form.dataset.url + "?" + query, { headers: { Accept: "application/json" } });
+        body = await response.json();
+      } catch (failure) {
+        body = { error: "the dashboard did not answer" };
+      }
+      if (number !== asked) { return; }  // an older answer arriving late
+      error.textContent = body.error || "";
+      form.dataset.state = body.error ? "error" : "ok";
+      if (body.error) { return; }
+      prediction.textContent = body.prediction;
+      const rows = table.tBodies[0];
+      rows.replaceChildren();
+      for (const item of body.probabilities) {
+        const row = rows.insertRow();
+        const name = row.insertCell(); name.className = "text"; name.textContent = item["class"];
+        const value = row.insertCell(); value.className = "number"; value.textContent = item.shown;
+        const bar = row.insertCell(); bar.className = "bar";
+        const fill = document.createElement("progress"); fill.max = 1; fill.value = item.probability;
+        bar.appendChild(fill);
+      }
+      form.dataset.answered = String(number);
+    }
+    form.addEventListener("input", () => { window.clearTimeout(timer); timer = window.setTimeout(ask, 150); });
+    form.addEventListener("change", () => { window.clearTimeout(timer); timer = window.setTimeout(ask, 0); });
+    form.addEventListener("submit", (event) => { event.preventDefault(); ask(); });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     const live = document.getElementById("live");
     if (live) { setUpBoard(live); }
+    setUpWhatIf();
     startPolling();
   });
 })();

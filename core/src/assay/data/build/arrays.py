@@ -26,8 +26,10 @@ from assay.data import (
     array_encoding,
     arraystore,
     encoding,
+    image_windows,
     images,
     ingest,
+    interpolation,
     sequence,
     sequence_interpolation,
     splitting,
@@ -50,18 +52,34 @@ class _Labels:
     column: str
     step: Any
     is_categorical: bool
+    interpolater: Interpolater | None = None  # label_interpolater: gaps filled split by split
 
     @property
     def series(self) -> pd.Series:
         return self.df[self.column]
 
+    @property
+    def filled(self) -> pd.Series:
+        """The label with its gaps filled over the whole series: what splits are stratified on (as tables are)."""
+        series = self.series
+        return series if self.interpolater is None else series.interpolate(method="linear", limit_direction="both")
+
+    def rows(self, rows: Any) -> pd.DataFrame:
+        """The label of these rows as a frame, gaps interpolated among them only (so no split borrows values)."""
+        frame = self.series.to_frame().iloc[np.asarray(rows, dtype=np.int64)]
+        if self.interpolater is None:
+            return frame
+        filled = interpolation.apply([self.interpolater], frame)
+        interpolation.check_filled([self.interpolater], filled, "these rows")
+        return filled
+
 
 def read_labels(label_df_or_path: Any, label_column: Any, label_dtype: Any, label_encoder: Any,
-                sample_count: int) -> _Labels | None:
+                sample_count: int, label_interpolater: Any = None) -> _Labels | None:
     """The label table, one row per sample in sample order; ``None`` when unsupervised."""
     if label_df_or_path is None:
         for parameter, value in (("label_column", label_column), ("label_encoder", label_encoder),
-                                 ("label_dtype", label_dtype)):
+                                 ("label_dtype", label_dtype), ("label_interpolater", label_interpolater)):
             if value is not None:
                 raise errors.DataError(parameter, "needs label_df_or_path (the labels); leave it None when "
                                        "unsupervised")
@@ -92,8 +110,10 @@ def read_labels(label_df_or_path: Any, label_column: Any, label_dtype: Any, labe
         step = encoding.parse_spec(label_encoder, "label_encoder", "label", 0)
         step.columns = [label_column]
     label = df[label_column]
-    common.check_label_values(label)
-    return _Labels(df, name, label_column, step, common.label_is_categorical(label, step))
+    interpolater = interpolation.parse_label_interpolater(label_interpolater, label)
+    common.check_label_values(label if interpolater is None else
+                            label.interpolate(method="linear", limit_direction="both"))
+    return _Labels(df, name, label_column, step, common.label_is_categorical(label, step), interpolater)
 
 
 @attrs.frozen
@@ -117,14 +137,57 @@ class _Plan:
         return 2 if self.kind == "sequence" else 1
 
     @property
+    def frames(self) -> bool:
+        """Image forecasting: the images are the frames of one series, and windows of frames are the samples."""
+        return self.kind == "image" and self.window is not None
+
+    @property
+    def series_count(self) -> int:
+        return 1 if self.frames else len(self.array)
+
+    @property
     def sample_count(self) -> int:
-        return len(self.array) if self.window is None else len(self.array) * self.window.count
+        return len(self.array) if self.window is None else self.series_count * self.window.count
+
+    def fit_rows(self, ids: np.ndarray) -> np.ndarray:
+        """The rows encoders are fitted on for these samples: the frames their windows touch, or the samples."""
+        return image_windows.frames_of(self.window, ids) if self.frames else ids
+
+    def fit_read(self, rows: np.ndarray) -> np.ndarray:
+        return self._read_series(rows) if self.frames else self.read(rows)
+
+    @property
+    def fit_shape(self) -> tuple[int, ...]:
+        return self.kept_shape[1:] if self.frames else self.kept_shape
+
+    def encode(self, steps_fitted: list[Any], ids: np.ndarray) -> np.ndarray:
+        """Encoded, reshaped samples of these ids (a probe of the encoders' output shape)."""
+        if self.frames:
+            frame_rows = image_windows.frames_of(self.window, ids)
+            encoded = array_encoding.apply(self.steps, steps_fitted, self._read_series(frame_rows), self.kept_names)
+            return image_windows.cut(self.window, encoded, frame_rows, ids, False, self.reshape_indices)
+        encoded = array_encoding.apply(self.steps, steps_fitted, self.read(ids), self.kept_names)
+        return array_encoding.reshape(encoded, self.reshape_indices)
+
+    def raw_targets(self, ids: Any) -> np.ndarray:
+        """The original values the windows of these ids forecast, as ``SplitsetData.raw_labels`` gives them."""
+        if self.frames:
+            raw = image_windows.gather(self.window, self._read_series, ids, shifted=True)
+            return raw.reshape(len(raw), self.window.size_window, -1).astype(np.float64)
+        raw = windows.gather_series(self.window, self._read_series, ids, shifted=True)
+        if self.interpolaters:
+            raw = sequence_interpolation.apply(self.interpolaters, raw, self.kept_names)
+        return raw.astype(np.float64)
 
     def read(self, rows: np.ndarray) -> np.ndarray:
         """Raw samples of ``rows`` with only the kept features or channels (a copy: never the caller's array);
         with windows, ``rows`` are window ids and the samples are those windows."""
-        if self.window is not None:
-            return windows.gather_series(self.window, self._read_series, rows)
+        if self.frames:
+            return image_windows.gather(self.window, self._read_series, rows)
+        if self.window is not None:  # each window's gaps from its own timesteps: no window borrows another's values
+            samples = windows.gather_series(self.window, self._read_series, rows)
+            return sequence_interpolation.apply(self.interpolaters, samples, self.kept_names) if self.interpolaters \
+                else samples
         samples = self._read_series(rows)
         if self.interpolaters:  # each sample's gaps from its own timesteps: no sample (or split) borrows another's
             samples = sequence_interpolation.apply(self.interpolaters, samples, self.kept_names)
@@ -144,6 +207,8 @@ class _Plan:
     def kept_shape(self) -> tuple[int, ...]:
         shape = list(self.array.shape[1:])
         shape[self.axis - 1] = len(self.kept)
+        if self.frames:
+            return (self.window.size_window, *shape)
         if self.window is not None:
             shape[0] = self.window.size_window
         return tuple(shape)
@@ -153,22 +218,19 @@ def plan(kind: str, array: np.ndarray, name: str | None, names: list[str], kept:
          feature_reshape_indices: Any, labels: _Labels | None, size_test: Any, size_validation: Any,
          fold_count: Any, bin_count: Any, seed: Any, window: windows.Window | None = None,
          feature_interpolaters: Any = None) -> _Plan:
-    steps = array_encoding.parse_array_encoders(feature_encoders, kind, [names[i] for i in kept])
+    steps = array_encoding.parse_array_encoders(feature_encoders, kind, [names[i] for i in kept], array.dtype)
     interpolaters = interpolaters_of(kind, array, names, kept, feature_interpolaters)
-    if window is not None and interpolaters:
-        raise errors.DataError("feature_interpolaters", "with feature_window the samples are windows cut from each "
-                               "series, and filling a series' gaps would carry values across the windows of different "
-                               "splits; fill the gaps before make(), or impute them with an encoder (SimpleImputer)")
     reshape_indices = array_encoding.check_reshape_indices(feature_reshape_indices)
-    if window is not None and reshape_indices is not None:
+    if window is not None and reshape_indices is not None and kind != "image":
         raise errors.DataError("feature_reshape_indices", "with feature_window the forecast has the windows' shape "
                                "(size_window, features); leave feature_reshape_indices out")
-    label = labels.series if labels is not None else None
+    label = labels.filled if labels is not None else None
     strata = splitting.make_strata(label, labels is not None and labels.is_categorical, bin_count)
+    series_count = 1 if kind == "image" else len(array)  # image windows: the images are one series' frames
     if window is not None and window.time_ordered:
-        samples, folds = windows.series_split(window, len(array), size_test, size_validation, fold_count), []
+        samples, folds = windows.series_split(window, series_count, size_test, size_validation, fold_count), []
     else:
-        count = len(array) if window is None else len(array) * window.count
+        count = len(array) if window is None else series_count * window.count
         samples = splitting.split_rows(strata, count, size_test, size_validation, int(seed))
         folds = splitting.fold_rows(strata, samples["train"], fold_count, int(seed)) if fold_count else []
     settings = common.SplitSettings(size_test, size_validation, fold_count, bin_count, int(seed))
@@ -200,17 +262,14 @@ def fit(plan: _Plan) -> _Fitted:
     """Fit the feature encoders (splitset and folds) and the label encoder; check shapes and NaNs."""
     all_rows = np.arange(plan.sample_count)
     names = plan.kept_names
-    by_fold = {None: array_encoding.fit_steps(plan.steps, plan.read, plan.samples["train"], all_rows,
-                                              plan.kept_shape, names)}
+    every = plan.fit_rows(all_rows)
+    by_fold = {None: array_encoding.fit_steps(plan.steps, plan.fit_read, plan.fit_rows(plan.samples["train"]), every,
+                                              plan.fit_shape, names)}
     if any(not step.is_categorical for step in plan.steps):
         for index, fold in enumerate(plan.folds):
-            by_fold[index] = array_encoding.fit_steps(plan.steps, plan.read, fold["train"], all_rows, plan.kept_shape,
-                                                      names)
-    probe = plan.read(all_rows[:2])
-    shapes = {}
-    for index, fitted in by_fold.items():
-        encoded = array_encoding.apply(plan.steps, fitted, probe, names)
-        shapes[index] = array_encoding.reshape(encoded, plan.reshape_indices).shape[1:]
+            by_fold[index] = array_encoding.fit_steps(plan.steps, plan.fit_read, plan.fit_rows(fold["train"]), every,
+                                                      plan.fit_shape, names)
+    shapes = {index: plan.encode(fitted, all_rows[:2]).shape[1:] for index, fitted in by_fold.items()}
     if len(set(shapes.values())) > 1:
         raise errors.EncoderError("feature_encoders", f"fitted on different folds the encoders give samples of "
                                   f"different shapes {set(shapes.values())}; use encoders whose output width does not "
@@ -220,9 +279,10 @@ def fit(plan: _Plan) -> _Fitted:
     label_fit = None
     if plan.labels is not None and plan.labels.step is not None:
         fold_trains = [fold["train"] for fold in plan.folds]
-        frame = plan.labels.series.to_frame()
-        label_fit = common.fit_step(plan.labels.step, frame, frame.iloc[plan.samples["train"]],
-                                  [frame.iloc[rows] for rows in fold_trains], [])
+        labels = plan.labels
+        frame = pd.concat([labels.rows(rows) for rows in plan.samples.values()]).sort_index()
+        label_fit = common.fit_step(labels.step, frame, labels.rows(plan.samples["train"]),
+                                  [labels.rows(rows) for rows in fold_trains], [])
     return _Fitted(by_fold, tuple(int(s) for s in shapes[None]), statistics, label_fit)
 
 
@@ -243,6 +303,13 @@ def _check_nans(plan: _Plan, fitted: list[Any], statistics: dict[str, dict[str, 
             break
         rows += (start + np.flatnonzero(np.isnan(part).reshape(len(part), -1).any(axis=1))).tolist()
     rows = np.asarray(list(dict.fromkeys(unfillable + rows))[:NAN_PROBE_SAMPLES], dtype=np.int64)
+    if plan.frames:  # those frames, read alone: encoders work frame by frame
+        probe = array_encoding.apply(plan.steps, fitted, plan._read_series(rows), plan.kept_names)
+        if not np.isfinite(probe).all():
+            raise errors.DataError("feature_encoders", f"channels {with_nan[:10]} hold NaNs (e.g. image {rows[0]}) "
+                                   "that no encoder imputes; put an imputer first, e.g. feature_encoders=[dict("
+                                   "sklearn_preprocess=SimpleImputer()), ...], or fill them before make()")
+        return
     if plan.window is not None:  # the windows of those series
         rows = (rows[:, None] * plan.window.count + np.arange(plan.window.count)[None, :]).ravel()
     raw = plan.read(rows)
@@ -265,6 +332,16 @@ def _check_nans(plan: _Plan, fitted: list[Any], statistics: dict[str, dict[str, 
 def windows_check_invertible(plan: _Plan, fitted: _Fitted) -> None:
     """Forecast windows are decoded back to the original scale: every step must work on a timestep's features and
     keep their number (scalers, not one-hot or PCA)."""
+    if plan.frames:
+        frame = plan.kept_shape[1:]
+        encoded = array_encoding.apply(plan.steps, fitted.by_fold[None], plan._read_series(np.arange(1)),
+                                       plan.kept_names).shape[1:]
+        if tuple(encoded) != tuple(frame):
+            raise errors.EncoderError("feature_encoders", f"with feature_window each encoded frame must keep its shape "
+                                      f"{tuple(frame)} so forecasts decode back to pixels, but it becomes "
+                                      f"{tuple(encoded)}; use encoders that keep the channels (scalers, "
+                                      "FunctionTransformer(div255, inverse_func=mult255))")
+        return
     width = len(plan.kept)
     if tuple(fitted.features_shape) != (plan.window.size_window, width):
         raise errors.EncoderError(
@@ -280,18 +357,18 @@ def windows_check_invertible(plan: _Plan, fitted: _Fitted) -> None:
 def stored_plan(kind: str, array: np.ndarray, names: list[str], kept: list[int], steps: list[ArrayStep],
                 reshape_indices: list[Any] | None, labels: _Labels | None, samples: dict[str, np.ndarray],
                 folds: list[dict[str, np.ndarray]], settings: common.SplitSettings,
-                interpolaters: list[Interpolater] | None = None) -> _Plan:
+                interpolaters: list[Interpolater] | None = None, window: windows.Window | None = None) -> _Plan:
     """The plan of samples already stored and split (a splitset made step by step): ``fit`` and
     :func:`rows` then fit and describe its encoders as for ``Pipeline.Sequence/Image.make``."""
     return _Plan(kind, array, None, names, kept, steps, reshape_indices, labels, samples, folds, settings,
-                 interpolaters=list(interpolaters or []))
+                 window=window, interpolaters=list(interpolaters or []))
 
 
-def stored_labels(df: pd.DataFrame, column: str, step: Any) -> _Labels:
-    """A stored label table (one row per sample) and its label encoder step."""
+def stored_labels(df: pd.DataFrame, column: str, step: Any, interpolater: Interpolater | None = None) -> _Labels:
+    """A stored label table (one row per sample), its label encoder step and label interpolater."""
     if step is not None:
         step.columns = [column]
-    return _Labels(df, None, column, step, common.label_is_categorical(df[column], step))
+    return _Labels(df, None, column, step, common.label_is_categorical(df[column], step), interpolater)
 
 
 def rows(plan: _Plan, fitted: _Fitted) -> tuple[list[int] | None, list[Any]]:
@@ -330,13 +407,14 @@ def write(plan: _Plan, fitted: _Fitted) -> SplitsetData:
                 columns=kept_names, columns_excluded=excluded,
                 dtypes={name: str(array.dtype) for name in kept_names}, kind=plan.kind,
                 sample_shape=[int(s) for s in array.shape[1:]], reshape_indices=plan.reshape_indices,
-                layout="reshaped" if plan.reshape_indices is not None else LAYOUTS[plan.kind],
+                layout="reshaped" if plan.reshape_indices is not None or plan.frames else LAYOUTS[plan.kind],
             ),
             splitset=dict(
                 samples=common.as_lists(plan.samples), split_sizes={s: len(r) for s, r in plan.samples.items()},
                 features_shape=list(fitted.features_shape), label_shape=label_shape, feature_names=kept_names,
                 window=None if plan.window is None else plan.window.to_json(),
-                interpolaters=[step.to_json() for step in plan.interpolaters] or None, **plan.settings.columns(),
+                interpolaters=[step.to_json() for step in plan.interpolaters + _label_steps(labels)] or None,
+                **plan.settings.columns(),
             ),
             folds=[common.as_lists(fold) for fold in plan.folds],
             encoders=encoders,
@@ -344,6 +422,10 @@ def write(plan: _Plan, fitted: _Fitted) -> SplitsetData:
     data = SplitsetData(splitset_row)
     data.prime(None, label_row, feature_row, label_frame=None if labels is None else labels.df)
     return data
+
+
+def _label_steps(labels: _Labels | None) -> list[Interpolater]:
+    return [labels.interpolater] if labels is not None and labels.interpolater is not None else []
 
 
 def array_dataset(kind: str, array: np.ndarray, name: str | None, names: list[str], sha256: str,
@@ -386,7 +468,7 @@ def make_sequence(feature_ndarray3D_or_npyPath: Any, feature_dtype: Any, feature
                   feature_encoders: Any, feature_reshape_indices: Any, label_df_or_path: Any, label_dtype: Any,
                   label_column: Any, label_encoder: Any, size_test: Any, size_validation: Any, fold_count: Any,
                   bin_count: Any, seed: Any, feature_window: Any = None,
-                  feature_interpolaters: Any = None) -> SplitsetData:
+                  feature_interpolaters: Any = None, label_interpolater: Any = None) -> SplitsetData:
     check_common(seed, size_test, size_validation, fold_count)
     array, name = sequence.read_sequence(feature_ndarray3D_or_npyPath, feature_dtype)
     window = None
@@ -400,7 +482,7 @@ def make_sequence(feature_ndarray3D_or_npyPath: Any, feature_dtype: Any, feature
     names = sequence.feature_names(array.shape[2])
     excluded = sequence.excluded_indices(feature_cols_excluded, names)
     kept = [i for i in range(len(names)) if i not in excluded]
-    labels = read_labels(label_df_or_path, label_column, label_dtype, label_encoder, len(array))
+    labels = read_labels(label_df_or_path, label_column, label_dtype, label_encoder, len(array), label_interpolater)
     the_plan = plan("sequence", array, name, names, kept, feature_encoders, feature_reshape_indices, labels,
                     size_test, size_validation, fold_count, bin_count, seed, window, feature_interpolaters)
     return write(the_plan, fit(the_plan))
@@ -408,14 +490,24 @@ def make_sequence(feature_ndarray3D_or_npyPath: Any, feature_dtype: Any, feature
 
 def make_image(feature_folder_or_urls: Any, feature_dtype: Any, feature_encoders: Any, feature_reshape_indices: Any,
                label_df_or_path: Any, label_column: Any, label_encoder: Any, size_test: Any, size_validation: Any,
-               fold_count: Any, bin_count: Any, seed: Any) -> SplitsetData:
+               fold_count: Any, bin_count: Any, seed: Any, label_interpolater: Any = None,
+               label_dtype: Any = None, feature_window: Any = None,
+               feature_interpolaters: Any = None) -> SplitsetData:
     check_common(seed, size_test, size_validation, fold_count)
     sequence.check_dtype(feature_dtype)
     # labels first: a label file of the wrong length fails before thousands of images are decoded
     paths, name = images.image_paths(feature_folder_or_urls)
-    labels = read_labels(label_df_or_path, label_column, None, label_encoder, len(paths))
+    window = None
+    if feature_window is not None:
+        if label_df_or_path is not None or label_column is not None:
+            raise errors.DataError(
+                "label_df_or_path" if label_df_or_path is not None else "label_column",
+                "with feature_window each window's label is the window size_shift frames later (the images "
+                "forecast themselves); leave the labels out")
+        window = windows.parse(feature_window, len(paths), None)
+    labels = read_labels(label_df_or_path, label_column, label_dtype, label_encoder, len(paths), label_interpolater)
     array, _, _ = images.read_images(paths, feature_dtype)
     names = images.channel_names(array.shape[1])
     the_plan = plan("image", array, name, names, list(range(len(names))), feature_encoders, feature_reshape_indices,
-                    labels, size_test, size_validation, fold_count, bin_count, seed)
+                    labels, size_test, size_validation, fold_count, bin_count, seed, window, feature_interpolaters)
     return write(the_plan, fit(the_plan))

@@ -200,20 +200,24 @@ def _check_sequence_interpolaters(feature: FeatureRow, specs: list[dict[str, Any
 def make_window(feature: FeatureRow, spec: dict[str, Any]) -> windows.Window:
     """Give a tabular feature forecasting windows (``Pipeline.Tabular.make``'s ``feature_window``; AIQC's
     Window), before any splitset of it is made: its splits depend on them."""
-    if feature.kind == "sequence":
+    if feature.kind not in (None, "tabular", "sequence", "image"):
         raise errors.DataError(
-            "feature_id", f"feature {feature.id} is sequence data; step by step, windows run along a table's rows: "
-            "use assay.Pipeline.Sequence.make(..., feature_window=dict(...)) for windows along sequences")
-    if feature.kind not in (None, "tabular"):
-        raise errors.DataError(
-            "feature_id", f"feature {feature.id} is {feature.kind} data, which has no forecasting windows in assay "
-            "(images over time are not supported); windows run along a table's rows or a sequence's timesteps")
+            "feature_id", f"feature {feature.id} is {feature.kind} data, which has no forecasting windows; windows "
+            "run along a table's rows, a sequence's timesteps or a folder's images")
     if feature.window is not None:
         raise errors.DataError("size_window", f"feature {feature.id} has its window already")
     made = [row.id for row in queries.splitsets_of_feature(feature.id)]
     if made:
         raise errors.DataError("feature_id", f"splitsets {made} of feature {feature.id} are split already; make the "
                                "window before Splitset.make")
+    if feature.kind in ("sequence", "image"):  # along each sample's timesteps, or along the images in order
+        shape = data_queries.row(DatasetRow, feature.dataset_id).shape
+        try:
+            window = windows.parse(spec, shape[1] if feature.kind == "sequence" else shape[0], None)
+        except errors.DataError as exc:
+            raise exc.renamed(_own(exc.parameter, "feature_window")) from None
+        queries.update_feature(feature.id, dict(window=spec))
+        return window
     df = frame(feature.dataset_id)
     try:
         window = windows.parse(spec, len(df), None)
@@ -307,8 +311,25 @@ def _make_array_splitset(feature: FeatureRow, label: LabelRow | None, size_test:
                          size_validation: float | None, bin_count: int | None, seed: int) -> SplitsetRow:
     """A splitset of sequence or image samples, labelled by a table of one row per sample (a dataset of its own),
     split as ``Pipeline.Sequence/Image.make`` splits them."""
-    count = data_queries.row(DatasetRow, feature.dataset_id).row_count
-    _refuse_label_interpolater(label, f"a splitset of {feature.kind} samples")
+    dataset = data_queries.row(DatasetRow, feature.dataset_id)
+    count = dataset.row_count
+    if feature.window is not None:  # as Pipeline.Sequence/Image.make split windows
+        if label is not None:
+            raise errors.SplitError("label_id", f"feature {feature.id} has forecasting windows, whose labels are the "
+                                    "windows size_shift steps later; pass label_id=None")
+        series = 1 if feature.kind == "image" else count
+        window = windows.parse(feature.window, count if feature.kind == "image" else dataset.shape[1], None)
+        if window.time_ordered:
+            samples = windows.series_split(window, series, size_test, size_validation, None)
+        else:
+            samples = splitting.split_rows(_strata(None, None, bin_count), series * window.count, size_test,
+                                           size_validation, seed)
+        return queries.store_open_splitset(dict(
+            dataset_id=feature.dataset_id, label_id=None, feature_id=feature.id, size_test=size_test,
+            size_validation=size_validation, fold_count=None, bin_count=bin_count, seed=seed,
+            samples=common.as_lists(samples), split_sizes={split: len(rows) for split, rows in samples.items()},
+            window=window.to_json(),
+        ))
     label_df = None
     if label is not None:
         label_df = frame(label.dataset_id)
@@ -404,8 +425,8 @@ def _strata(df: pd.DataFrame | None, label: LabelRow | None, bin_count: int | No
 def _refuse_label_interpolater(label: LabelRow | None, what: str) -> None:
     if label is not None and label.interpolater is not None:
         raise errors.SplitError("label_id", f"label {label.id} has an interpolater, which fills the gaps of a table's "
-                                f"label split by split; {what} has none (neither has Pipeline.Sequence/Image.make or "
-                                "Pipeline.make): fill the label's gaps before making the label")
+                                f"label split by split; {what} has none (neither has Pipeline.make): fill the label's "
+                                "gaps before making the label")
 
 
 def make_labelcoder(label: LabelRow, sklearn_preprocess: Any) -> CoderRow:
@@ -443,7 +464,8 @@ def _make_array_featurecoder(encoderset_id: int, feature: FeatureRow, spec: dict
                              position: int) -> CoderRow:
     """A featurecoder of sequence or image samples: ``Pipeline.Sequence/Image.make``'s ``feature_encoders`` entry,
     checked by the same parser (its chosen features stored by name)."""
-    step = array_encoding.parse_array_spec(spec, position, feature.kind, list(feature.columns))
+    dtype = next(iter(feature.dtypes.values())) if feature.dtypes else None
+    step = array_encoding.parse_array_spec(spec, position, feature.kind, list(feature.columns), dtype)
     family = step.family
     return queries.store_coder(dict(
         encoderset_id=encoderset_id, position=position, family=family.name, class_name=type(step.encoder).__name__,

@@ -121,21 +121,25 @@ def _plan_array_encoding(splitset: SplitsetRow, feature: FeatureRow, label_row: 
     labels = None
     if label_row is not None:
         label_coders = step_queries.coders(label_id=label_row.id)
-        labels = build_arrays.stored_labels(step_by_step.frame(label_row.dataset_id), label_row.column,
-                                              step_by_step.coder_step(label_coders[0]) if label_coders else None)
+        label_frame = step_by_step.frame(label_row.dataset_id)
+        labels = build_arrays.stored_labels(
+            label_frame, label_row.column, step_by_step.coder_step(label_coders[0]) if label_coders else None,
+            interpolation.parse_label_interpolater(label_row.interpolater, label_frame[label_row.column]))
     samples, folds = _stored_splits(splitset.id)
     names = list(dataset.columns)
     kept = [names.index(c) for c in feature.columns]
     interpolaters = build_arrays.interpolaters_of(feature.kind, array, names, kept, feature.interpolaters)
+    window = None if splitset.window is None else windows.Window.from_json(splitset.window)
     plan = build_arrays.stored_plan(feature.kind, array, names, kept, feature_steps, feature.reshape_indices, labels,
-                                    samples, folds, SplitSettings.of(splitset), interpolaters)
+                                    samples, folds, SplitSettings.of(splitset), interpolaters, window)
     fitted = build_arrays.fit(plan)
     label_shape, encoders = build_arrays.rows(plan, fitted)
     label_updates = None
     if labels is not None:
         label_updates = common.label_summary(labels.series, labels.step, fitted.label_fit, labels.is_categorical)
+    label_steps = [] if labels is None or labels.interpolater is None else [labels.interpolater]
     shapes = dict(features_shape=list(fitted.features_shape), feature_names=list(feature.columns),
-                  interpolaters=[step.to_json() for step in interpolaters] or None)
+                  interpolaters=[step.to_json() for step in interpolaters + label_steps] or None)
     if label_shape is not None:
         shapes["label_shape"] = label_shape
     return PendingEncoding(
@@ -143,6 +147,7 @@ def _plan_array_encoding(splitset: SplitsetRow, feature: FeatureRow, label_row: 
                   encoders=encoders),
         label_shape=None if label_shape is None else tuple(label_shape),
         categorical_encoder=bool(labels is not None and labels.step is not None and labels.step.is_categorical),
+        raw_labels=None if window is None or not window.record_shifted else plan.raw_targets,
     )
 
 

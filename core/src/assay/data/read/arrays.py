@@ -137,6 +137,9 @@ class ArrayEncoders:
     def encode_labels(self, labels: pd.Series) -> np.ndarray:
         return self.labels.encode_labels(labels)
 
+    def interpolate_labels(self, labels: pd.Series) -> pd.Series:
+        return self.labels.interpolate_labels(labels)
+
     def decode_labels(self, values: Any) -> np.ndarray:
         return self.labels.decode_labels(values)
 
@@ -163,6 +166,13 @@ class ArrayEncoders:
         if len(self.kept) == samples.shape[axis]:
             return samples
         return np.take(samples, self.kept, axis=axis)
+
+    def encode_frames(self, frames: np.ndarray) -> np.ndarray:
+        """Raw images (as stored) encoded one by one, not reshaped: the frames image forecasting windows are cut
+        from (see :mod:`assay.data.image_windows`)."""
+        fitted = [encoder.load() for encoder in self.features]
+        names = [self.columns[i] for i in self.kept] if self.columns else None
+        return np.asarray(array_encoding.apply(self.features, fitted, self.select(frames), names), dtype=np.float32)
 
     def encode_features(self, samples: np.ndarray, parameter: str | None = None) -> np.ndarray:
         """Raw samples (as stored) to float32 samples of ``features_shape``, in batches to bound temporaries.

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from assay import errors
-from assay.data import ingest, sequence_windows, windows
+from assay.data import image_windows, ingest, sequence_windows, windows
 from assay.data.encoding import FittedEncoder, FittedEncoders
 from assay.data.interpolation import Interpolater
 from assay.data.read import multi_input
@@ -292,9 +292,11 @@ class SplitsetData:
             kind=self.kind, sample_shape=tuple(feature.sample_shape),
             kept=[all_names.index(name) for name in feature.columns], features=steps,
             reshape_indices=feature.reshape_indices, features_shape=self.features_shape,
-            dtype=self._stored_array().dtype, columns=list(all_names), interpolaters=self.interpolaters,
+            dtype=self._stored_array().dtype, columns=list(all_names),
+            interpolaters=[step for step in self.interpolaters if step.role != "label"],
             labels=FittedEncoders(label=label, features=[], passthrough=[], label_column=self.label_column,
-                                  label_classes=self.label_classes, label_is_categorical=self.label_is_categorical),
+                                  label_classes=self.label_classes, label_is_categorical=self.label_is_categorical,
+                                  interpolaters=[step for step in self.interpolaters if step.role == "label"]),
         )
 
     def samples_for(self, split: str, fold_index: int | None = None) -> dict[str, np.ndarray | None]:
@@ -308,7 +310,8 @@ class SplitsetData:
             rows = np.asarray(self.row_indices(split, fold_index), dtype=np.int64)
             encoders = self.encoders(fold_index)
             if self.kind != "tabular" and self.window is not None:  # windows along each series' timesteps
-                features, labels = sequence_windows.encode(encoders, self._stored_array(), self.window, rows)
+                encode = image_windows.encode if self.kind == "image" else sequence_windows.encode
+                features, labels = encode(encoders, self._stored_array(), self.window, rows)
                 self._cache[key] = {"features": features, "labels": labels}
                 cached = self._cache[key]
                 return {name: None if value is None else value.copy() for name, value in cached.items()}
@@ -366,7 +369,8 @@ class SplitsetData:
         window = self.window
         if window is not None and window.record_shifted:
             if self.kind != "tabular":
-                return sequence_windows.raw_targets(self.encoders(), self._stored_array(), window, row_indices)
+                raw_targets = image_windows.raw_targets if self.kind == "image" else sequence_windows.raw_targets
+                return raw_targets(self.encoders(), self._stored_array(), window, row_indices)
             return windows.raw_targets(self.encoders(), self.frame(), window, row_indices)
         if self.label_column is None:
             raise errors.SplitError("label_column", f"splitset {self.id} is unsupervised: it has no labels")
@@ -384,7 +388,7 @@ class SplitsetData:
         encoders, ``(n, size_window, columns)``."""
         window = self.window
         if window is not None:
-            decode = sequence_windows.decode if self.kind != "tabular" else windows.decode
+            decode = {"tabular": windows.decode, "image": image_windows.decode}.get(self.kind, sequence_windows.decode)
             return decode(self.encoders(fold_index), values, window.size_window)
         return self.encoders(fold_index).decode_labels(values)
 

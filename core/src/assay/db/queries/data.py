@@ -9,6 +9,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, undefer
 
 from assay import errors
+from assay.db import arrays
 from assay.db.engine import current_url, session_scope
 from assay.db.models import (
     Base,
@@ -168,8 +169,9 @@ def store_dataset(session: Session, serialized: SerializedData, fields: dict[str
         return existing
     raw = session.connection().connection.driver_connection
     streamed = hasattr(raw, "blobopen")  # SQLite (Python >= 3.11): write the blob in place, chunk by chunk
+    version = arrays.next_version(session, fields.get("name"))
     if not streamed:
-        row = DatasetRow(sha256=serialized.sha256, blob=serialized.read_bytes(), **fields)
+        row = DatasetRow(sha256=serialized.sha256, blob=serialized.read_bytes(), version=version, **fields)
         session.add(row)
         session.flush()
         session.expire(row, ["blob"])  # never keep the bytes alive on the row
@@ -177,8 +179,8 @@ def store_dataset(session: Session, serialized: SerializedData, fields: dict[str
     # A Core INSERT, whose id comes back as the cursor's lastrowid: with the ORM's INSERT ... RETURNING, SQLite
     # builds the whole zero-filled row in memory (twice the dataset's size) to return its id.
     session.flush()
-    inserted = session.execute(insert(DatasetRow).inline().values(sha256=serialized.sha256,
-                                                                  blob=func.zeroblob(serialized.size), **fields))
+    inserted = session.execute(insert(DatasetRow).inline().values(
+        sha256=serialized.sha256, blob=func.zeroblob(serialized.size), version=version, **fields))
     row_id = inserted.lastrowid
     with raw.blobopen(DatasetRow.__tablename__, "blob", row_id) as blob:
         for chunk in serialized.chunks():

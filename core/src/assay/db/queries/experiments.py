@@ -17,6 +17,7 @@ from assay.db.models import (
     HyperparamcomboRow,
     HyperparamsetRow,
     JobRow,
+    PredictionDatasetRow,
     PredictionRow,
     PredictorRow,
     QueueRow,
@@ -297,6 +298,7 @@ def store_inference(predictor_id: int, dataset: Any, dataset_fields: dict[str, A
                             row_count=row_count, arrays=arrays, metrics=metrics)
         session.add(row)
         session.flush()
+        session.add(PredictionDatasetRow(prediction_id=row.id, dataset_id=dataset_row.id, position=0))
         return row.id
 
 
@@ -313,6 +315,7 @@ def store_array_inference(predictor_id: int, sha256: str, new_dataset: Any, arra
                             row_count=row_count, arrays=arrays, metrics=metrics)
         session.add(row)
         session.flush()
+        session.add(PredictionDatasetRow(prediction_id=row.id, dataset_id=dataset_row.id, position=0))
         return row.id
 
 

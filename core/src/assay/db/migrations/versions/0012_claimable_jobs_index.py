@@ -16,7 +16,7 @@ read is an index scan. ``ix_job_queue_id_finished_at`` answers when a queue's la
 dashboard checks on every view) from the index's last entry instead of every job row.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-07 23:30:00
 """
 
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
