@@ -28,7 +28,7 @@ TEST_REQUIREMENTS = ["tensorflow-cpu", "psycopg[binary]", "distributed", "cmaes"
                      # independent implementations the comparison and conformal tests check against
                      "baycomp", "crepes",
                      # the dashboard's tests: its HTTP test client, a real browser's driver, a real Jupyter kernel
-                     "httpx", "selenium", "nbclient", "nbformat", "ipykernel",
+                     "httpx2", "selenium", "nbclient", "nbformat", "ipykernel",
                      # the MLflow export's tests: real local tracking stores (assay[mlflow])
                      "mlflow"]
 #: extras of the core the tests use: the web dashboard (Starlette, uvicorn, Jinja2) and assay serve
@@ -64,7 +64,9 @@ def tests(session: nox.Session) -> None:
     else:
         editable = [project + CORE_EXTRAS if project == str(ROOT / "core") else project for project in projects]
         session.install(*[arg for project in editable for arg in ("-e", project)], *TEST_REQUIREMENTS)
-    session.run("pytest", "-n", "2", *(session.posargs or ["tests"]), env={**SINGLE_THREADED, **QUIET_TENSORFLOW})
+    # -rs: the summary ends with every skipped test and why (no PostgreSQL URL, no Chromium, ...)
+    session.run("pytest", "-n", "2", "-rs", *(session.posargs or ["tests"]),
+                env={**SINGLE_THREADED, **QUIET_TENSORFLOW})
 
 
 @nox.session

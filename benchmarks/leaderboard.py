@@ -168,7 +168,7 @@ def _client(url: str):
     from assay import dashboard
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the test client's note about httpx versions
+        warnings.simplefilter("ignore")  # the test client's note about httpx versions (without httpx2)
         from starlette.testclient import TestClient
 
         return TestClient(dashboard.create_app(url), base_url="http://127.0.0.1")

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("starlette")
-pytest.importorskip("httpx")
+pytest.importorskip("httpx2")  # starlette.testclient's HTTP client (plain httpx is deprecated there)
 
 from dashboard_helpers import XSS_CLASSES, XSS_COLUMN, XSS_HP_VALUE  # noqa: E402
 
@@ -338,17 +338,18 @@ def test_assay_dashboard_serves_on_127_0_0_1_until_stopped(dashboard_database):
 
     command = [sys.executable, "-c", "import sys; from assay.cli import main; sys.exit(main())", "dashboard",
                "--url", dashboard_database["url"], "--port", "0"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = process.stdout.readline()
-        address = re.search(r"http://127\.0\.0\.1:\d+/", line)
-        assert address, line + process.stderr.read()
-        assert "read-only" in line
-        with urllib.request.urlopen(address.group(0) + "api/progress", timeout=30) as response:
-            assert str(dashboard_database["finished"]) in response.read().decode()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    # the with block closes the pipes too (else a ResourceWarning, an error in the tests)
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            line = process.stdout.readline()
+            address = re.search(r"http://127\.0\.0\.1:\d+/", line)
+            assert address, line + process.stderr.read()
+            assert "read-only" in line
+            with urllib.request.urlopen(address.group(0) + "api/progress", timeout=30) as response:
+                assert str(dashboard_database["finished"]) in response.read().decode()
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def test_a_wrong_port_is_refused_before_serving(dashboard_database, capsys):

@@ -6,7 +6,8 @@ Usage::
     assay [--url URL] db upgrade          # create the database if needed and migrate it to the newest schema
 
 ``--url`` may also follow the subcommand; without it the database is ``ASSAY_DATABASE_URL``, else the SQLite
-file under the user data directory (``ASSAY_HOME`` overrides that folder).
+file under the user data directory (``ASSAY_HOME`` overrides that folder). A subcommand that uses no database
+(``assay predict``) registers with ``database=False`` and offers no ``--url``.
 
 To add a subcommand, write one function taking the parsed arguments and decorate it with :func:`subcommand`;
 a name of several words (``"db upgrade"``) nests it under a group named in :data:`GROUPS`. A subcommand that
@@ -72,22 +73,27 @@ class Subcommand:
     help: str
     run: Callable[[argparse.Namespace], int | None]
     add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    #: whether it reads or writes a database (then it takes ``--url``)
+    database: bool = True
 
 
 SUBCOMMANDS: list[Subcommand] = []
 
 
-def subcommand(name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None] | None = None):
+def subcommand(name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+               database: bool = True):
     """Register the decorated ``run(args) -> exit code | None`` as ``assay <name>``.
 
     Args:
         name: the words that call it, e.g. ``"info"`` or ``"db upgrade"``.
         help: one line for ``assay --help``.
-        arguments: adds the subcommand's own options to its parser (``--url`` is always there).
+        arguments: adds the subcommand's own options to its parser.
+        database: whether the subcommand uses a database; only then does it take ``--url`` (``assay predict``
+            reads a bundle file and offers no ``--url``).
     """
 
     def register(run: Callable[[argparse.Namespace], int | None]) -> Callable[[argparse.Namespace], int | None]:
-        SUBCOMMANDS.append(Subcommand(tuple(name.split()), help, run, arguments))
+        SUBCOMMANDS.append(Subcommand(tuple(name.split()), help, run, arguments, database))
         return run
 
     return register
@@ -291,7 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     for command in SUBCOMMANDS:
         sub = subparsers_for(command.words[:-1]).add_parser(
-            command.words[-1], help=command.help, description=command.help, parents=[url_option]
+            command.words[-1], help=command.help, description=command.help,
+            parents=[url_option] if command.database else [],
         )
         if command.add_arguments is not None:
             command.add_arguments(sub)
@@ -309,10 +316,15 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"assay: warning: {message}", file=sys.stderr)
 
 
+def _is_database_error(exc: Exception) -> bool:
+    """Whether ``exc`` is SQLAlchemy's; a command that never loaded SQLAlchemy (``assay predict``) cannot raise one,
+    so it is not imported for the check."""
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+    return sqlalchemy_exc is not None and isinstance(exc, sqlalchemy_exc.SQLAlchemyError)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``assay``; returns the exit code (the console script exits with it)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     args = build_parser().parse_args(argv)
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
@@ -321,7 +333,10 @@ def main(argv: list[str] | None = None) -> int:
         except errors.AssayError as exc:
             print(f"assay: error: {' '.join(str(exc).split())}", file=sys.stderr)
             return exit_code_for(exc)
-        except SQLAlchemyError as exc:  # e.g. a server that refuses the connection during `db upgrade`
+        except Exception as exc:
+            if not _is_database_error(exc):
+                raise
+            # e.g. a server that refuses the connection during `db upgrade`
             print(f"assay: error: database: {_one_line(exc)}", file=sys.stderr)
             return EXIT_DATABASE
         except KeyboardInterrupt:

@@ -66,7 +66,7 @@ def write_predictions(frame: pd.DataFrame, output: str | None) -> None:
 
 
 @subcommand("predict", "predict a file of raw rows with an exported bundle (no database needed)",
-            arguments=add_arguments)
+            arguments=add_arguments, database=False)
 def predict(args: argparse.Namespace) -> int:
     """Run ``assay predict``; returns the exit code."""
     from assay.data import ingest

@@ -215,7 +215,10 @@ def fit(step: EncoderStep, data: pd.DataFrame, nan_columns: list[str], copy: boo
 def transform(step: EncoderStep | FittedEncoder, fitted: Any, data: pd.DataFrame) -> np.ndarray:
     """Encode ``data`` (a private copy of it) and check the result has one 2-D row per input row."""
     try:
-        out = step.family.transform(fitted, private_copy(data))
+        # numpy's "divide by zero encountered in log" would only repeat, less clearly, what assay says itself: samples
+        # and inference refuse NaN or ±inf an encoder makes with a DataError naming its columns and rows
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = step.family.transform(fitted, private_copy(data))
     except Exception as exc:  # an encoder that cannot handle new values (unknown category...) names itself
         hint = ""
         if "unknown categor" in str(exc).lower():  # new data at inference: the fit saw every row it was given

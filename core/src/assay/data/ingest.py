@@ -8,18 +8,20 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy.orm import Session
 
 from assay import errors
-from assay.db.models import DatasetRow
-from assay.db.queries import data as queries
+
+if TYPE_CHECKING:  # reading a table needs no database (a bundle's `assay predict` starts without SQLAlchemy)
+    from sqlalchemy.orm import Session
+
+    from assay.db.models import DatasetRow
 
 PARAMETER = "df_or_path"
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
@@ -204,4 +206,6 @@ def dataset_fields(df: pd.DataFrame, name: str | None) -> dict[str, Any]:
 
 def store(session: Session, df: pd.DataFrame, serialized: Serialized, name: str | None) -> DatasetRow:
     """The DatasetRow holding ``df``: an existing one with the same sha256, or a new one (within ``session``)."""
+    from assay.db.queries import data as queries
+
     return queries.store_dataset(session, serialized, dataset_fields(df, name))

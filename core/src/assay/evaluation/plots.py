@@ -98,6 +98,10 @@ def _curve_classes(classes: list[str]) -> list[int]:
     return [1] if len(classes) == 2 else list(range(len(classes)))
 
 
+#: class names longer than this are cut (with an ellipsis) on the confusion matrix's axes
+TICK_CHARACTERS = 32
+
+
 def plot_confusion_matrix(prediction: PredictionData) -> Figure:
     """Counts of true (rows) against predicted (columns) classes, each cell annotated."""
     from sklearn.metrics import confusion_matrix
@@ -107,7 +111,10 @@ def plot_confusion_matrix(prediction: PredictionData) -> Figure:
     names = _class_names(prediction, labels, predictions)
     matrix = confusion_matrix(labels, predictions, labels=names)
     size = max(3.6, 0.6 * len(names) + 1.6)  # room for every class's row and column
-    figure = Figure(figsize=(size + 1.0, size), layout="constrained")
+    # and for the class names beside and below it: long ones would squeeze the matrix to nothing
+    ticks = [name if len(name) <= TICK_CHARACTERS else name[:TICK_CHARACTERS - 1] + "…" for name in names]
+    room = 0.075 * max(map(len, ticks), default=0)  # inches of a 10-point label
+    figure = Figure(figsize=(size + 1.0 + room, size + room / 2), layout="constrained")
     axis = figure.add_subplot()
     image = axis.imshow(matrix, cmap="Blues", vmin=0)
     figure.colorbar(image, ax=axis, label="rows")
@@ -115,8 +122,8 @@ def plot_confusion_matrix(prediction: PredictionData) -> Figure:
     for (row, column), count in np.ndenumerate(matrix):
         axis.text(column, row, str(count), ha="center", va="center",
                   color="white" if count > threshold else "black", fontsize=11)
-    axis.set_xticks(range(len(names)), names, rotation=30 if max(map(len, names), default=0) > 6 else 0)
-    axis.set_yticks(range(len(names)), names)
+    axis.set_xticks(range(len(names)), ticks, rotation=30 if max(map(len, ticks), default=0) > 6 else 0)
+    axis.set_yticks(range(len(names)), ticks)
     axis.set_xlabel("Predicted label")
     axis.set_ylabel("True label")
     accuracy = float(np.mean(labels == predictions)) if len(labels) else float("nan")

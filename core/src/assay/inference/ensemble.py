@@ -18,10 +18,8 @@ import pandas as pd
 from assay import errors, plugins
 from assay.data import ingest
 from assay.data.read.arrays import read_samples
-from assay.db.queries import ensembles as queries
 from assay.defaults import BINARY
 from assay.experiment import arrays, predicting
-from assay.experiment.trained import Trained
 from assay.inference.infer import PROBABILITY_PREFIX, Inference, inference_for, read_label_column
 
 
@@ -132,6 +130,8 @@ def predict_with(members: list[tuple[float, MemberPredict]], info: Described, da
 
 def member_inferences(member_weights: dict[int, float]) -> list[tuple[float, Inference]]:
     """``(weight, Inference)`` of every member, loaded from the database."""
+    from assay.experiment.trained import Trained  # the database layer: not for a bundle's `assay predict`
+
     return [(weight, inference_for(Trained.load(predictor_id))) for predictor_id, weight in member_weights.items()]
 
 
@@ -143,6 +143,8 @@ def infer(ensemble_id: int, members: list[tuple[float, Inference]], data: Any,
         A DataFrame like ``predictor.infer``'s: ``prediction`` and, for classification, ``probability_<class>``;
         ``attrs["metrics"]`` when the labels are known and ``attrs["prediction_id"]``.
     """
+    from assay.db.queries import ensembles as queries
+
     info = described(members[0][1])
     if info.kind == "array" and not isinstance(data, np.ndarray):  # read images or a .npy file once
         data = read_samples(members[0][1].encoders.kind, data, "df_or_path")[0]

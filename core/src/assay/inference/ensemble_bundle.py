@@ -29,7 +29,6 @@ from typing import Any
 import pandas as pd
 
 from assay import __version__, errors
-from assay.db.queries import ensembles as queries
 from assay.inference import bundle as single
 from assay.inference import export as single_export
 from assay.inference.ensemble import Described, MemberPredict, predict_with
@@ -235,5 +234,7 @@ def load_bundle(path: str | os.PathLike[str], trust: bool = False) -> single.Bun
 
 def member_rows_of(ensemble_id: int) -> tuple[dict[int, float], dict[int, int]]:
     """An ensemble's members from the database: predictor id -> weight, and -> combination index."""
+    from assay.db.queries import ensembles as queries  # here: reading a bundle (`assay predict`) needs no database
+
     rows = queries.member_rows(ensemble_id)
     return {row.predictor_id: row.weight for row in rows}, {row.predictor_id: row.combo_index for row in rows}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -24,21 +24,20 @@ import pandas as pd
 
 from assay import errors, plugins
 from assay.data import arraystore, finite, ingest
-from assay.data.build.arrays import array_dataset
 from assay.data.encoding import FittedEncoders
 from assay.data.read import multi_input
 from assay.data.read.arrays import ArrayEncoders, library_features, read_samples
-from assay.data.read.splitsets import SplitsetData
-from assay.db.queries import comparison as comparison_queries
-from assay.db.queries import data as data_queries
-from assay.db.queries import experiments as experiment_queries
-from assay.db.queries import predictions as prediction_queries
 from assay.experiment import arrays, predicting
-from assay.experiment.trained import Trained
 from assay.inference import conformal
 from assay.inference.inputs import InputEntry, encode_inputs
 from assay.inference.outcome import Outcome, encoded_sources
 from assay.inference.schema import InputSchema, check
+
+if TYPE_CHECKING:
+    # the database layer (SQLAlchemy) loads only when a stored predictor infers: an exported bundle predicts with
+    # Inference alone, and `assay predict` starts without it (the functions below import it where they use it)
+    from assay.data.read.splitsets import SplitsetData
+    from assay.experiment.trained import Trained
 
 #: prefix of the probability columns of the returned DataFrame: ``probability_<class>``
 PROBABILITY_PREFIX = "probability_"
@@ -208,6 +207,8 @@ def _per_class(probabilities: np.ndarray, classes: list[Any]) -> list[np.ndarray
 
 def input_schema(splitset: SplitsetData) -> InputSchema:
     """The schema of a splitset's raw data: its features, its label and the other columns of its dataset."""
+    from assay.db.queries import data as data_queries
+
     dataset_columns = data_queries.dataset_columns(splitset.dataset_id)
     features = list(splitset.feature_columns)
     label = splitset.label_column
@@ -226,6 +227,8 @@ def input_entries(splitset: Any, fold_index: int | None) -> list[InputEntry]:
 
 def inference_for(trained: Trained) -> Inference:
     """Everything a trained model needs to predict raw rows, read from the database."""
+    from assay.data.read.splitsets import SplitsetData
+
     splitset = SplitsetData.load(trained.queue.splitset_id)
     if splitset.kind == multi_input.KIND:
         return Inference(
@@ -287,6 +290,9 @@ def infer(predictor_id: int, df_or_path: Any, label_df_or_path: Any = None) -> p
         assay.errors.DataError: unreadable data, label values the model was not trained on, ±inf in a feature,
             or NaN where the model's encoders do not impute it; nothing is stored then.
     """
+    from assay.db.queries import experiments as experiment_queries
+    from assay.experiment.trained import Trained
+
     predictor = Trained.load(predictor_id)
     inference = inference_for(predictor)
     if inference.is_multi:
@@ -325,6 +331,8 @@ def infer(predictor_id: int, df_or_path: Any, label_df_or_path: Any = None) -> p
 def _conformal(predictor_id: int, frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with the predictor's conformal sets or intervals (:func:`assay.inference.conformal.apply`) when
     it is calibrated."""
+    from assay.db.queries import comparison as comparison_queries
+
     calibration = comparison_queries.predictor_calibration(predictor_id)
     return frame if not calibration else conformal.apply(calibration, frame)
 
@@ -340,6 +348,9 @@ def _metrics_with_loss(predictor: Trained, inference: Inference, outcome: Outcom
 
 def _store_array_prediction(predictor: Trained, encoders: Any, samples: np.ndarray, name: str | None,
                             row_count: int, blob: bytes, metrics: dict[str, float]) -> int:
+    from assay.data.build.arrays import array_dataset
+    from assay.db.queries import experiments as experiment_queries
+
     columns = list(encoders.columns)
     sha256 = arraystore.fingerprint(samples)
     return experiment_queries.store_array_inference(
@@ -398,6 +409,9 @@ def _infer_inputs(predictor: Trained, inference: Inference, data: Any, label_df_
     """``infer`` for multi-input models. Every input's data is stored (or found again) and the Prediction records
     them all, in input order (``prediction.datasets``; its ``dataset_id`` is the first's); its arrays hold every
     prediction."""
+    from assay.data.build.arrays import array_dataset
+    from assay.db.queries import predictions as prediction_queries
+
     labels = None if label_df_or_path is None else read_label_column(label_df_or_path,
                                                                      inference.schema.label_column)
     outcome = inference.predict_inputs(data, labels)

@@ -18,7 +18,6 @@ import numpy as np
 
 from assay import errors
 from assay.contracts import EncoderFamily
-from assay.db.jsontype import storable
 
 __all__ = ["SklearnEncoderFamily"]
 
@@ -276,6 +275,8 @@ class SklearnEncoderFamily(EncoderFamily):
     def describe(self, encoder: Any) -> dict[str, Any]:
         """Class, module and constructor parameters, as assay's JSON columns store them: NaN, numpy scalars,
         dtypes and classes as they are, other objects (a Pipeline's steps) as their repr."""
+        from assay.db.jsontype import storable  # here: loading the plugin (for a bundle) needs no database layer
+
         params = {key: storable(value) for key, value in encoder.get_params(deep=False).items()}
         return {"class": type(encoder).__name__, "module": type(encoder).__module__, "params": params}
 
