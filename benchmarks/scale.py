@@ -50,6 +50,7 @@ from assay.db import engine as db_engine  # noqa: E402
 from assay.db.models import JobRow, PredictionRow, PredictorRow, utcnow  # noqa: E402
 from assay.db.queries import claims  # noqa: E402
 from assay.db.queries import experiments as experiment_queries  # noqa: E402
+from assay.experiment import arrays as stored_arrays  # noqa: E402
 from assay.experiment import claiming, runner, workers  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -210,6 +211,19 @@ def bytes_per_run(url: str, runs: int) -> tuple[float, list[tuple[str, float]]]:
     return total / runs, sorted(found, key=lambda item: -item[1])
 
 
+def prediction_arrays_before_after(queue_id: int) -> tuple[int, int]:
+    """(bytes of one run's prediction arrays as stored, as they were stored with each split's rows and labels)."""
+    job = next(job for job in assay.Queue.get(queue_id).jobs if job.status == "succeeded")
+    now = before = 0
+    for prediction in job.predictor.predictions.values():
+        blob = prediction.arrays
+        stored = stored_arrays.loads(blob)
+        now += len(blob)
+        before += len(stored_arrays.dumps(**{**stored, "row_indices": prediction.row_indices,
+                                             "labels": prediction.labels}))
+    return now, before
+
+
 def assay_text():
     from sqlalchemy import Text
 
@@ -234,6 +248,7 @@ def bench(url: str, label: str, args: argparse.Namespace) -> dict[str, object]:
     _, status_best, _ = best(queue.status, args.repeat)
     _, table_best, table_cpu = best(queue.metrics_to_pandas, args.repeat)
     size, parts = bytes_per_run(url, args.runs)
+    arrays_now, arrays_before = prediction_arrays_before_after(queue.id)
     db_engine.dispose()
     page = dashboard_process(url, queue.id)
     return {
@@ -247,7 +262,7 @@ def bench(url: str, label: str, args: argparse.Namespace) -> dict[str, object]:
         "metrics_to_pandas s": table_best, "metrics_to_pandas cpu s": table_cpu,
         "page first ms": page["first"], "page later ms": page["later"],
         "warm-up s": page["warm_s"], "page after warm-up ms": page["warmed"], "dashboard MB": page["peak_mb"],
-        "bytes/run": size, "parts": parts,
+        "bytes/run": size, "parts": parts, "arrays now": arrays_now, "arrays before": arrays_before,
     }
 
 
@@ -280,7 +295,7 @@ def main() -> None:
             results.append(bench(url, "PostgreSQL", args))
         finally:
             drop()
-    columns = [column for column in results[0] if column != "parts"]
+    columns = [column for column in results[0] if column not in ("parts", "arrays now", "arrays before")]
     widths = [max(len(c), *(len(_cell(r[c])) for r in results)) for c in columns]
     print("  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True)))
     for result in results:
@@ -288,6 +303,8 @@ def main() -> None:
     for result in results:
         print(f"{result['database']}: bytes per run by column: "
               + ", ".join(f"{name} {value:.0f}" for name, value in result["parts"]))
+        print(f"{result['database']}: one run's prediction arrays {result['arrays now']:,} bytes; stored with each "
+              f"split's rows and true labels (before they were read from the splitset) {result['arrays before']:,}")
     print(f"load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, at end "
           + " ".join(f"{value:.2f}" for value in os.getloadavg()))
     print("targets: last/first <= 1.2, leaderboard < 1 s, status < 50 ms, metrics_to_pandas < 5 s, page first "

@@ -197,10 +197,14 @@ def private_copy(data: Any) -> Any:
     return np.array(data, copy=True)
 
 
-def fit(step: EncoderStep, data: pd.DataFrame, nan_columns: list[str]) -> Any:
-    """Fit a fresh copy of the step's encoder on ``data``; failures become an EncoderError naming the step."""
+def fit(step: EncoderStep, data: pd.DataFrame, nan_columns: list[str], copy: bool = True) -> Any:
+    """Fit a fresh copy of the step's encoder on ``data``; failures become an EncoderError naming the step.
+
+    The encoder gets a private copy of ``data`` unless ``copy=False``: only for a frame the caller made for this
+    fit alone (rows taken from the table), which an encoder may then write into without harm.
+    """
     try:
-        return step.family.fit(step.encoder, private_copy(data))
+        return step.family.fit(step.encoder, private_copy(data) if copy else data)
     except Exception as exc:  # any error from the user's encoder, reported with the step that raised it
         hint = f"; columns {nan_columns} hold NaNs and need an imputer (e.g. SimpleImputer())" if nan_columns else ""
         raise errors.EncoderError(

@@ -28,7 +28,7 @@ import pandas as pd
 
 from assay import errors, plugins
 from assay.db.queries import comparison as queries
-from assay.experiment import arrays
+from assay.experiment import truth
 
 CLASSIFICATION_METHODS = ("lac", "aps", "mondrian")
 REGRESSION_METHODS = ("absolute",)
@@ -144,7 +144,7 @@ def _stored(predictor_id: int, split: str) -> dict[str, np.ndarray]:
         raise errors.ValidationError(
             "split", f"predictor {predictor_id} has no predictions on a {split!r} split; use one of: "
             f"{', '.join(map(repr, sorted(splits))) or 'none'}")
-    return arrays.loads(blob)
+    return truth.predictor_arrays(predictor_id, split, blob)
 
 
 def _is_forecast(stored: dict[str, np.ndarray]) -> bool:

@@ -38,6 +38,7 @@ from assay.db.queries import experiments as experiment_queries
 from assay.db.queries import results as result_queries
 from assay.evaluation import leaderboard
 from assay.experiment import arrays, predicting
+from assay.experiment import truth as split_truth
 
 METHODS = ("caruana", "mean")
 #: metrics that need the model's training loss function, which an average of models does not have
@@ -187,7 +188,7 @@ def combined_split(candidates: list[Candidate], split: str, classes: list[Any],
                 raise errors.ValidationError(
                     "split", f"predictor {predictor_id} (combination {candidate.combo_index}) was not evaluated on "
                     f"{split!r}; choose a split every model was evaluated on")
-            values = arrays.loads(stored[predictor_id][0])
+            values = split_truth.predictor_arrays(predictor_id, split, stored[predictor_id][0])  # rows, labels added
             shared["probabilities"] = values.get("probabilities", shared["probabilities"])
             parts.append((np.asarray(values["row_indices"]), values.get("labels"),
                           _outputs(values, classes, predictor_id)))

@@ -26,7 +26,7 @@ from scipy import stats
 
 from assay import errors, plugins
 from assay.db.queries import comparison as queries
-from assay.experiment import arrays as stored_arrays
+from assay.experiment import truth
 
 #: metrics bounded to a fixed range (a rope of 0.01 suits them); any other is a loss or error (1% of the best's mean)
 BOUNDED_METRICS = {"accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "r2",
@@ -269,8 +269,10 @@ def fold_scores(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
 def combination_runs(queue_id: int, split: str, combos: list[int]) -> dict[int, list[dict[str, np.ndarray]]]:
     """The stored prediction arrays of each combination's runs on ``split``."""
     found: dict[int, list[dict[str, np.ndarray]]] = {combo: [] for combo in combos}
-    for combo, _, _, blob in queries.split_prediction_arrays(queue_id, split, combos):
-        found[int(combo)].append(stored_arrays.loads(blob))
+    runs = queries.split_prediction_arrays(queue_id, split, combos)
+    completed = truth.queue_runs(queue_id, split, [(fold_index, blob) for _, fold_index, _, blob in runs])
+    for (combo, _, _, _), stored in zip(runs, completed, strict=True):
+        found[int(combo)].append(stored)
     return found
 
 

@@ -21,7 +21,7 @@ from assay.db import retry
 from assay.db.engine import current_url
 from assay.db.queries import claims
 from assay.db.queries import experiments as queries
-from assay.experiment import arrays, claiming, predicting, reclaim
+from assay.experiment import arrays, claiming, predicting, reclaim, truth
 from assay.experiment.functions import load_functions
 from assay.experiment.outcomes import MissingHyperparameterError
 from assay.experiment.search import pruning
@@ -117,12 +117,9 @@ def _split_truth(splitset: SplitsetData, split: str, fold_index: int | None,
     They never change, so each process codes them once per split instead of once per job (the splitset object is
     itself kept per process and database by :func:`_splitset`).
     """
-    rows = np.asarray(splitset.row_indices(split, fold_index=fold_index))
-    raw = np.asarray(splitset.raw_labels(rows))
-    coded = predicting.true_coding(raw, list(classes))
-    labels = arrays.storable(raw)  # as every job's predictions store them
-    for array in (rows, labels, coded):
-        array.setflags(write=False)
+    rows, labels = truth.split_rows_labels(splitset, split, fold_index)
+    coded = predicting.true_coding(np.asarray(splitset.raw_labels(rows)), list(classes))
+    coded.setflags(write=False)
     return rows, labels, coded
 
 
@@ -135,14 +132,15 @@ def evaluate_split(*, backend: plugins.Backend, analysis_type: str, fn_predict: 
     predictions, probabilities = predicting.predict(backend, analysis_type, fn_predict, model,
                                                     samples if fn_predict is None else _fresh(samples),
                                                     class_count=len(classes) or None)
-    rows, labels, true_codes = _split_truth(splitset, split, fold_index, tuple(classes))
+    rows, _labels, true_codes = _split_truth(splitset, split, fold_index, tuple(classes))
     decoded = splitset.decode_labels(predicting.one_column(predictions, len(rows)), fold_index=fold_index)
     metrics = plugins.metrics(analysis_type, true_codes, predicting.predicted_coding(predictions, decoded, classes),
                               probabilities, classes)
     loss = backend.evaluate_loss(analysis_type, model, loser, samples)
     if np.isfinite(loss):
         metrics["loss"] = loss
-    blob = arrays.dumps(row_indices=rows, predictions=decoded, probabilities=probabilities, labels=labels,
+    # the split's rows and true labels are the splitset's, the same for every run: read back by truth.complete
+    blob = arrays.dumps(predictions=decoded, probabilities=probabilities,
                         classes=np.asarray(classes) if classes else None)
     return _Evaluated(split, blob, metrics, len(rows))
 

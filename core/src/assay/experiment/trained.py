@@ -15,7 +15,7 @@ from assay import contracts, plugins
 from assay.db.models import AlgorithmRow, JobRow, PredictorRow, QueueRow
 from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as queries
-from assay.experiment import arrays
+from assay.experiment import truth
 from assay.experiment.functions import load_functions
 
 
@@ -73,7 +73,7 @@ class Trained:
 
     def prediction_arrays(self, split: str) -> dict[str, Any]:
         """The stored arrays (``row_indices``, ``predictions``, ...) of this model's prediction on ``split``."""
-        return arrays.loads(queries.prediction_arrays(self._predictions[split].id))
+        return truth.stored_arrays(self._predictions[split].id)
 
     def metrics(self) -> dict[str, dict[str, float]]:
         """Split -> metric -> value, for the splits predicted after training."""
@@ -96,7 +96,7 @@ class StoredPrediction:
 
     def _array(self, name: str) -> Any:
         if self._arrays is None:
-            self._arrays = arrays.loads(queries.prediction_arrays(self.id))
+            self._arrays = truth.stored_arrays(self.id)
         return self._arrays.get(name)
 
     @property

@@ -20,7 +20,7 @@ from assay.db.queries import data as data_queries
 from assay.db.queries import experiments as queries
 from assay.db.queries import steps as step_queries
 from assay.evaluation import leaderboard
-from assay.experiment import arrays, definition
+from assay.experiment import arrays, definition, truth
 from assay.experiment.functions import load_functions
 from assay.experiment.trained import Trained
 from assay.experiment.workers import run_in_process, run_parallel
@@ -768,7 +768,10 @@ class Prediction(Persisted):
 
     @functools.cached_property
     def _arrays(self) -> dict[str, np.ndarray]:
-        return arrays.loads(self._column("arrays"))
+        if self.split == "inference":
+            return arrays.loads(self._column("arrays"))
+        # a run's split rows and true labels are read from its splitset (older rows carry their own)
+        return truth.stored_arrays(self.id)
 
     @property
     def predictor(self) -> Predictor:

@@ -3,6 +3,7 @@ and storing them (tabular, sequences, images, multi-input and step by step)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
@@ -81,16 +82,23 @@ def check_label_values(label: pd.Series) -> None:
         )
 
 
-def fit_step(step: EncoderStep, data: pd.DataFrame, train: pd.DataFrame, fold_trains: list[pd.DataFrame],
-             nan_columns: list[str]) -> Fit:
+def fit_step(step: EncoderStep, data: pd.DataFrame, train: pd.DataFrame | Callable[[], pd.DataFrame],
+             fold_trains: Iterable[pd.DataFrame], nan_columns: list[str], fresh: bool = False) -> Fit:
     """Categorical encoders see all rows (``data``); every other one the train rows only (``train``), and each
-    fold its own train rows (``fold_trains``)."""
+    fold its own train rows (``fold_trains``).
+
+    ``train`` may be a function giving the train rows and ``fold_trains`` a generator, so a large table's train
+    rows and folds are taken one at a time when needed (and not at all for a categorical encoder). With
+    ``fresh``, the train and fold frames are the caller's own copies, made for this call: the encoders fit on
+    them directly instead of on a private copy (``data`` is always copied, it shares the caller's memory).
+    """
     if step.is_categorical:
         by_fold: dict[int | None, Any] = {None: encoding.fit(step, data, nan_columns)}
     else:
-        by_fold = {None: encoding.fit(step, train, nan_columns)}
+        by_fold = {None: encoding.fit(step, train() if callable(train) else train, nan_columns, copy=not fresh)}
         for index, fold_train in enumerate(fold_trains):
-            by_fold[index] = encoding.fit(step, fold_train, nan_columns)
+            by_fold[index] = encoding.fit(step, fold_train, nan_columns, copy=not fresh)
+            del fold_train  # the next fold's rows are taken once this one's are released
     head = data.iloc[:2]
     width = encoding.transform(step, by_fold[None], head).shape[1]
     for index, fitted in by_fold.items():

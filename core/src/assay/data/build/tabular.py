@@ -9,6 +9,7 @@ serve a table among several inputs (:func:`on_shared_splits`) and a splitset mad
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
@@ -40,21 +41,53 @@ def _check_columns(df: pd.DataFrame, label_column: Any, excluded: Any) -> tuple[
 
 def _fit_step(step: EncoderStep, parts: _Parts, columns: list[str], nan_columns: list[str]) -> Fit:
     """Fit one step without leakage on the (interpolated) rows of ``parts``."""
-    return fit_step(step, parts.all[columns], parts.train[columns], [part[columns] for part in parts.fold_trains],
-                    nan_columns)
+    return fit_step(step, parts.all[columns], lambda: parts.train(columns), parts.fold_trains(columns), nan_columns,
+                    fresh=parts.fresh)
 
 
 @attrs.frozen
 class _Parts:
     """The rows encoders are fitted on: all rows, the train rows and each fold's train rows.
 
-    With interpolaters, each split (and each fold's train part) is interpolated among its own rows, so what an
-    encoder sees of a split never holds values borrowed from another split; ``all`` is the splits put together.
+    Without interpolaters the train rows and each fold's are taken from ``all`` only when an encoder is fitted,
+    one fold at a time and only the encoder's columns (:meth:`train`, :meth:`fold_trains`): holding them all at
+    once would take several times the table's memory. With interpolaters, each split (and each fold's train
+    part) is interpolated among its own rows, so what an encoder sees of a split never holds values borrowed
+    from another split; ``all`` is the splits put together.
     """
 
     all: pd.DataFrame
-    train: pd.DataFrame
-    fold_trains: list[pd.DataFrame]
+    train_rows: np.ndarray | None = None
+    fold_train_rows: list[np.ndarray] = attrs.field(factory=list)
+    interpolated_train: pd.DataFrame | None = None
+    interpolated_fold_trains: list[pd.DataFrame] | None = None
+
+    @property
+    def fresh(self) -> bool:
+        """Whether :meth:`train` and :meth:`fold_trains` give new frames, made for the caller alone."""
+        return self.interpolated_train is None
+
+    def train(self, columns: list[str]) -> pd.DataFrame:
+        """The train rows' ``columns``."""
+        if self.interpolated_train is not None:
+            return self.interpolated_train[columns]
+        return self._take(columns, self.train_rows)
+
+    def fold_trains(self, columns: list[str]) -> Iterator[pd.DataFrame]:
+        """Each fold's train rows' ``columns``, taken one fold at a time."""
+        if self.interpolated_fold_trains is not None:
+            yield from (part[columns] for part in self.interpolated_fold_trains)
+            return
+        for rows in self.fold_train_rows:
+            yield self._take(columns, rows)
+
+    def _take(self, columns: list[str], rows: np.ndarray) -> pd.DataFrame:
+        """A new frame of these rows: pandas hands back a frame sharing the table's memory when ``rows`` are every
+        row in order (a split of all rows), which an encoder with ``copy=False`` would write into."""
+        taken = self.all[columns].iloc[rows]
+        if len(rows) == len(self.all) and np.array_equal(rows, np.arange(len(rows))):
+            taken = taken.copy(deep=True)
+        return taken
 
 
 def _parts(frame: pd.DataFrame, steps: list[Interpolater], samples: dict[str, np.ndarray],
@@ -68,13 +101,13 @@ def _parts(frame: pd.DataFrame, steps: list[Interpolater], samples: dict[str, np
         return data
 
     if not steps:
-        return _Parts(frame, frame.iloc[rows_of(samples["train"])],
-                      [frame.iloc[rows_of(fold["train"])] for fold in folds])
+        return _Parts(frame, rows_of(samples["train"]), [rows_of(fold["train"]) for fold in folds])
     by_split = {split: part(rows, f"{split} split") for split, rows in samples.items()}
     fold_trains = [part(fold["train"], f"train part of fold {i}") for i, fold in enumerate(folds)]
     for index, fold in enumerate(folds):
         part(fold["validation"], f"validation part of fold {index}")  # a label gap left there fails now
-    return _Parts(pd.concat(list(by_split.values())).sort_index(), by_split["train"], fold_trains)
+    return _Parts(pd.concat(list(by_split.values())).sort_index(), interpolated_train=by_split["train"],
+                  interpolated_fold_trains=fold_trains)
 
 
 @attrs.frozen

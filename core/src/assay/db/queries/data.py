@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, undefer
 
 from assay import errors
@@ -169,18 +169,23 @@ def store_dataset(session: Session, serialized: SerializedData, fields: dict[str
         return existing
     raw = session.connection().connection.driver_connection
     streamed = hasattr(raw, "blobopen")  # SQLite (Python >= 3.11): write the blob in place, chunk by chunk
-    row = DatasetRow(
-        sha256=serialized.sha256, blob=func.zeroblob(serialized.size) if streamed else serialized.read_bytes(),
-        version=arrays.next_version(session, fields.get("name")), **fields,
-    )
-    session.add(row)
+    version = arrays.next_version(session, fields.get("name"))
+    if not streamed:
+        row = DatasetRow(sha256=serialized.sha256, blob=serialized.read_bytes(), version=version, **fields)
+        session.add(row)
+        session.flush()
+        session.expire(row, ["blob"])  # never keep the bytes alive on the row
+        return row
+    # A Core INSERT, whose id comes back as the cursor's lastrowid: with the ORM's INSERT ... RETURNING, SQLite
+    # builds the whole zero-filled row in memory (twice the dataset's size) to return its id.
     session.flush()
-    if streamed:
-        with raw.blobopen(DatasetRow.__tablename__, "blob", row.id) as blob:
-            for chunk in serialized.chunks():
-                blob.write(chunk)
-    session.expire(row, ["blob"])  # never keep the bytes alive on the row
-    return row
+    inserted = session.execute(insert(DatasetRow).inline().values(
+        sha256=serialized.sha256, blob=func.zeroblob(serialized.size), version=version, **fields))
+    row_id = inserted.lastrowid
+    with raw.blobopen(DatasetRow.__tablename__, "blob", row_id) as blob:
+        for chunk in serialized.chunks():
+            blob.write(chunk)
+    return session.get(DatasetRow, row_id)
 
 
 def store_new_dataset(serialized: SerializedData, fields: dict[str, Any]) -> DatasetRow:
