@@ -117,3 +117,35 @@ class Persisted:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} id={self.id}>"
+
+
+class PredictionArrays:
+    """The arrays of a stored prediction, for a class whose ``_arrays`` reads them (a model's or an ensemble's)."""
+
+    _arrays: dict[str, Any]
+
+    @property
+    def row_indices(self) -> Any:
+        """The dataset rows this prediction covers, in order (``None`` for new data)."""
+        return self._arrays.get("row_indices")
+
+    @property
+    def predictions(self) -> Any:
+        """Predictions decoded to the original label values."""
+        return self._arrays["predictions"]
+
+    @property
+    def probabilities(self) -> Any:
+        """Positive-class probability (binary), one column per class (multi), ``None`` for regression."""
+        return self._arrays.get("probabilities")
+
+    @property
+    def labels(self) -> Any:
+        """The true label values of these rows, when known."""
+        return self._arrays.get("labels")
+
+    @property
+    def classes(self) -> list[Any]:
+        """Original class values, index-aligned with probability columns (empty for regression)."""
+        classes = self._arrays.get("classes")
+        return [] if classes is None else classes.tolist()

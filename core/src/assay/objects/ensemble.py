@@ -17,7 +17,7 @@ from assay.db.models import EnsemblePredictionRow, EnsembleRow
 from assay.db.queries import ensembles as queries
 from assay.db.queries import results as result_queries
 from assay.experiment import arrays
-from assay.objects.base import Persisted, column
+from assay.objects.base import Persisted, PredictionArrays, column
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -164,7 +164,7 @@ class Ensemble(Persisted):
         return report.ensemble_html(self.id)
 
 
-class EnsemblePrediction(Persisted):
+class EnsemblePrediction(PredictionArrays, Persisted):
     """An ensemble's predictions on one split (or on new data): decoded labels, probabilities and metrics."""
 
     _row_type = EnsemblePredictionRow
@@ -180,32 +180,6 @@ class EnsemblePrediction(Persisted):
     @functools.cached_property
     def _arrays(self) -> dict[str, np.ndarray]:
         return arrays.loads(queries.prediction_arrays(self.id))
-
-    @property
-    def row_indices(self) -> np.ndarray | None:
-        """The dataset rows this prediction covers, sorted (``None`` for new data)."""
-        return self._arrays.get("row_indices")
-
-    @property
-    def predictions(self) -> np.ndarray:
-        """Predictions decoded to the original label values."""
-        return self._arrays["predictions"]
-
-    @property
-    def probabilities(self) -> np.ndarray | None:
-        """Positive-class probability (binary), one column per class (multi), ``None`` for regression."""
-        return self._arrays.get("probabilities")
-
-    @property
-    def labels(self) -> np.ndarray | None:
-        """The true label values of these rows, when known."""
-        return self._arrays.get("labels")
-
-    @property
-    def classes(self) -> list[Any]:
-        """Original class values, index-aligned with probability columns (empty for regression)."""
-        classes = self._arrays.get("classes")
-        return [] if classes is None else classes.tolist()
 
     def plot(self, name: str) -> Figure:
         """Draw one of the plots registered for the ensemble's analysis type (see ``assay_plots``)."""

@@ -24,7 +24,7 @@ from assay.experiment import arrays, definition, truth
 from assay.experiment.functions import load_functions
 from assay.experiment.trained import Trained
 from assay.experiment.workers import run_in_process, run_parallel
-from assay.objects.base import Persisted, column
+from assay.objects.base import Persisted, PredictionArrays, column
 from assay.objects.data import Splitset
 from assay.objects.ensemble import Ensemble
 
@@ -752,7 +752,7 @@ class Predictor(Persisted):
         return bundle.export(self.id, path)
 
 
-class Prediction(Persisted):
+class Prediction(PredictionArrays, Persisted):
     """A predictor's predictions on one split (or new data): decoded labels, probabilities and metrics."""
 
     _row_type = PredictionRow
@@ -786,32 +786,6 @@ class Prediction(Persisted):
         from assay.objects.data import Dataset
 
         return [Dataset.get(dataset_id) for dataset_id in prediction_queries.dataset_ids(self.id)]
-
-    @property
-    def row_indices(self) -> np.ndarray | None:
-        """The dataset rows this prediction covers, in order (``None`` for new data)."""
-        return self._arrays.get("row_indices")
-
-    @property
-    def predictions(self) -> np.ndarray:
-        """Predictions decoded to the original label values."""
-        return self._arrays["predictions"]
-
-    @property
-    def probabilities(self) -> np.ndarray | None:
-        """Positive-class probability (binary), one column per class (multi), ``None`` for regression."""
-        return self._arrays.get("probabilities")
-
-    @property
-    def labels(self) -> np.ndarray | None:
-        """The true label values of these rows, when known."""
-        return self._arrays.get("labels")
-
-    @property
-    def classes(self) -> list[Any]:
-        """Original class values, index-aligned with probability columns (empty for regression)."""
-        classes = self._arrays.get("classes")
-        return [] if classes is None else classes.tolist()
 
     def plot_feature_importance(self, top_n: int | None = None, height: int | None = None) -> Figure:
         """AIQC's spelling: the permutation importance of this prediction's split (stored by ``run_jobs`` for
