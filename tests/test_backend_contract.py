@@ -38,8 +38,9 @@ def parameters(function) -> list[str]:
 
 
 def test_the_specs_hold_every_backend_hook_including_channels_last():
-    assert {"assay_train", "assay_model_from_bytes", "assay_channels_last", "assay_library_versions"} <= set(SPECS)
-    assert len(SPECS) == 12
+    assert {"assay_train", "assay_model_from_bytes", "assay_channels_last", "assay_library_versions",
+            "assay_model_export", "assay_model_from_export"} <= set(SPECS)
+    assert len(SPECS) == 14
 
 
 @pytest.mark.parametrize("hook", sorted(SPECS))

@@ -82,6 +82,8 @@ def dashboard_server(url: str):
     finally:
         process.terminate()
         process.wait(timeout=30)
+        process.stdout.close()
+        process.stderr.close()
 
 
 @pytest.fixture(scope="module")
@@ -256,6 +258,8 @@ def test_progress_rises_while_a_worker_runs_without_a_reload(browser, tmp_path):
         finally:
             if worker.poll() is None:
                 worker.kill()
+                worker.wait(timeout=30)
+            worker.stderr.close()
         assert max(seen) == 4, seen
         assert len(seen) >= 2, seen
         assert browser.execute_script("return window.__same_page") == "yes"  # never reloaded

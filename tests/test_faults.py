@@ -119,6 +119,12 @@ def fn_train_disk(model, loser, optimizer, samples_train, samples_evaluate, **hp
 
 # ---------------------------------------------------------------------------------------------------------------
 # helpers
+
+
+def started_logging_to(log: Path, command: list[str], **options) -> subprocess.Popen:
+    """``command`` started with its stderr written to ``log`` (the child keeps the file open; this process does not)."""
+    with log.open("w") as stderr:
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, **options)
 # ---------------------------------------------------------------------------------------------------------------
 
 
@@ -213,8 +219,7 @@ def test_two_assay_workers_finish_a_queue_through_postgresql_restarts_at_claim_t
     # 1. the workers start while the server is down: their first connection and claim wait for it
     cluster.stop()
     logs = [tmp_path / f"worker-{index}.err" for index in range(2)]
-    processes = [subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=log.open("w"))
-                 for log in logs]
+    processes = [started_logging_to(log, command, env=environment) for log in logs]
     wait_for(lambda: all("database fault while starting the worker" in log.read_text() for log in logs))
     cluster.start()
     # 2. a restart while a job trains: every connection is terminated under the running workers
@@ -390,8 +395,13 @@ def test_a_full_disk_at_a_store_stops_the_run_naming_the_database_and_the_queue_
     rows = job_rows(queue.id)
     assert "running" not in {row.status for row in rows}  # the job that met the full disk went back
     assert [row.stored for row in rows] == [1 if row.status == "succeeded" else 0 for row in rows]
-    assert [row.status for row in rows][:2] == ["succeeded", "succeeded"]
-    assert rows[2].status == "queued"
+    statuses = [row.status for row in rows]
+    # the third job fills the disk; its own store or a later one (once SQLite's free pages are used up) meets it,
+    # stops the run and goes back, and the jobs after it never start
+    went_back = statuses.index("queued")
+    assert went_back >= 2
+    assert statuses[:went_back] == ["succeeded"] * went_back
+    assert statuses[went_back:] == ["queued"] * (len(statuses) - went_back)
     assert orphan_predictions() == 0
 
     full_flag.unlink()  # space is back
@@ -437,8 +447,8 @@ def test_a_worker_frozen_past_its_lease_loses_its_job_to_another_and_stores_noth
         hyperparameters={"epoch_count": [3, 4, 5], "gate_dir": [str(gates)], "gates": [{"3": ["frozen", "after"]}]},
     )
     log = tmp_path / "frozen.err"
-    frozen = subprocess.Popen([sys.executable, "-m", "assay.cli.worker", "--url", db, "--queue", str(queue.id),
-                               "--lease-seconds", "1"], stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    frozen = started_logging_to(log, [sys.executable, "-m", "assay.cli.worker", "--url", db, "--queue", str(queue.id),
+                                      "--lease-seconds", "1"])
     try:
         open_gate(gates, "frozen", action=lambda: os.kill(frozen.pid, signal.SIGSTOP))  # trained, not stored
         report = workers.work(queue.id, lease_seconds=1)  # waits for the lease to expire, then takes the job

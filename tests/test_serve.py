@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx  # the HTTP client the tests install (plain httpx is deprecated by starlette)
 import numpy as np
 import pandas as pd
 import pytest
