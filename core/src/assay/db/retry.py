@@ -107,11 +107,16 @@ def disk_full(exc: BaseException) -> bool:
             return True
         if _sqlstate(item) == "53100":
             return True
-        if isinstance(item, DBAPIError | errors.DatabaseError) or type(item).__module__.startswith(
-                ("sqlite3", "psycopg")):
-            text = str(item).lower()
-            if any(marker in text for marker in _DISK_FULL_TEXT):
-                return True
+        if _driver_says(item, _DISK_FULL_TEXT):
+            return True
+    return False
+
+
+def _driver_says(item: BaseException, markers: tuple[str, ...]) -> bool:
+    """Whether ``item`` is a database driver's error whose message holds one of ``markers`` (lower case)."""
+    if isinstance(item, DBAPIError | errors.DatabaseError) or type(item).__module__.startswith(("sqlite3", "psycopg")):
+        text = str(item).lower()
+        return any(marker in text for marker in markers)
     return False
 
 
@@ -130,11 +135,8 @@ def is_transient(exc: BaseException) -> bool:
         state = _sqlstate(item)
         if state and state.startswith(_TRANSIENT_SQLSTATES):
             return True
-        if isinstance(item, DBAPIError | errors.DatabaseError) or type(item).__module__.startswith(
-                ("sqlite3", "psycopg")):
-            text = str(item).lower()
-            if any(marker in text for marker in _TRANSIENT_TEXT):
-                return True
+        if _driver_says(item, _TRANSIENT_TEXT):
+            return True
     return False
 
 
