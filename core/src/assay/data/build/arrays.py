@@ -471,14 +471,7 @@ def make_sequence(feature_ndarray3D_or_npyPath: Any, feature_dtype: Any, feature
                   feature_interpolaters: Any = None, label_interpolater: Any = None) -> SplitsetData:
     check_common(seed, size_test, size_validation, fold_count)
     array, name = sequence.read_sequence(feature_ndarray3D_or_npyPath, feature_dtype)
-    window = None
-    if feature_window is not None:
-        if label_df_or_path is not None or label_column is not None:
-            raise errors.DataError(
-                "label_df_or_path" if label_df_or_path is not None else "label_column",
-                "with feature_window each window's label is the window size_shift timesteps later (the features "
-                "forecast themselves); leave the labels out")
-        window = windows.parse(feature_window, array.shape[1], None)
+    window = _forecast_window(feature_window, array.shape[1], "timesteps", label_df_or_path, label_column)
     names = sequence.feature_names(array.shape[2])
     excluded = sequence.excluded_indices(feature_cols_excluded, names)
     kept = [i for i in range(len(names)) if i not in excluded]
@@ -486,6 +479,19 @@ def make_sequence(feature_ndarray3D_or_npyPath: Any, feature_dtype: Any, feature
     the_plan = plan("sequence", array, name, names, kept, feature_encoders, feature_reshape_indices, labels,
                     size_test, size_validation, fold_count, bin_count, seed, window, feature_interpolaters)
     return write(the_plan, fit(the_plan))
+
+
+def _forecast_window(feature_window: Any, length: int, unit: str, label_df_or_path: Any, label_column: Any) -> Any:
+    """The parsed ``feature_window`` (``None`` without one); a window forecasts the features themselves, so labels
+    given beside it are refused, naming the one given."""
+    if feature_window is None:
+        return None
+    if label_df_or_path is not None or label_column is not None:
+        raise errors.DataError(
+            "label_df_or_path" if label_df_or_path is not None else "label_column",
+            f"with feature_window each window's label is the window size_shift {unit} later (the features "
+            "forecast themselves); leave the labels out")
+    return windows.parse(feature_window, length, None)
 
 
 def make_image(feature_folder_or_urls: Any, feature_dtype: Any, feature_encoders: Any, feature_reshape_indices: Any,
@@ -497,14 +503,7 @@ def make_image(feature_folder_or_urls: Any, feature_dtype: Any, feature_encoders
     sequence.check_dtype(feature_dtype)
     # labels first: a label file of the wrong length fails before thousands of images are decoded
     paths, name = images.image_paths(feature_folder_or_urls)
-    window = None
-    if feature_window is not None:
-        if label_df_or_path is not None or label_column is not None:
-            raise errors.DataError(
-                "label_df_or_path" if label_df_or_path is not None else "label_column",
-                "with feature_window each window's label is the window size_shift frames later (the images "
-                "forecast themselves); leave the labels out")
-        window = windows.parse(feature_window, len(paths), None)
+    window = _forecast_window(feature_window, len(paths), "frames", label_df_or_path, label_column)
     labels = read_labels(label_df_or_path, label_column, label_dtype, label_encoder, len(paths), label_interpolater)
     array, _, _ = images.read_images(paths, feature_dtype)
     names = images.channel_names(array.shape[1])
