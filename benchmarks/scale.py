@@ -176,7 +176,10 @@ app.state.dashboard.pages.warm()
 warm_s = time.perf_counter() - started
 client = TestClient(app, base_url="http://127.0.0.1")
 warmed = served_ms()
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+try:  # this process's own peak: ru_maxrss would also count the benchmark's process this one was forked from
+    peak_mb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) / 1024
+except OSError:
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({{"first": first, "later": later[2], "warm_s": warm_s, "warmed": warmed, "peak_mb": peak_mb}}))
 """
 
@@ -266,6 +269,21 @@ def bench(url: str, label: str, args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def measure_only(path: Path, load: tuple[float, float, float]) -> None:
+    """The dashboard part alone, over the newest queue of a database kept by ``--keep``."""
+    if not path.exists():
+        raise SystemExit(f"--measure-only {path}: no such file; build one with --keep {path}")
+    with contextlib.closing(sqlite3.connect(path)) as raw:
+        queue_id, runs = raw.execute(
+            "SELECT queue_id, count(*) FROM job WHERE queue_id = (SELECT max(id) FROM queue)").fetchone()
+    page = dashboard_process(f"sqlite:///{path.resolve()}", queue_id)
+    print(f"queue {queue_id}, {runs:,} runs: page first {page['first']:.0f} ms, later {page['later']:.0f} ms, "
+          f"warm-up {page['warm_s']:.2f} s, after warm-up {page['warmed']:.0f} ms, dashboard peak "
+          f"{page['peak_mb']:.0f} MB")
+    print(f"load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, at end "
+          + " ".join(f"{value:.2f}" for value in os.getloadavg()))
+
+
 def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.3f}" if abs(value) < 100 else f"{value:.0f}"
@@ -283,10 +301,21 @@ def main() -> None:
     parser.add_argument("--postgres", default=board_bench.POSTGRES_ADMIN,
                         help="admin URL of a PostgreSQL server (a scratch database is made), or 'none'")
     parser.add_argument("--sqlite", default="yes", choices=["yes", "no"])
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="build the SQLite database at this path and keep it (for --measure-only later)")
+    parser.add_argument("--measure-only", type=Path, default=None, metavar="PATH",
+                        help="only measure the dashboard over the newest queue of this SQLite database")
     args = parser.parse_args()
     load = os.getloadavg()
+    if args.measure_only is not None:
+        measure_only(args.measure_only, load)
+        return
     results = []
-    if args.sqlite == "yes":
+    if args.sqlite == "yes" and args.keep is not None:
+        if args.keep.exists():
+            parser.error(f"--keep {args.keep}: the file exists; name a new path or remove it")
+        results.append(bench(f"sqlite:///{args.keep.resolve()}", "SQLite", args))
+    elif args.sqlite == "yes":
         with tempfile.TemporaryDirectory() as folder:
             results.append(bench(f"sqlite:///{folder}/scale.sqlite3", "SQLite", args))
     if args.postgres != "none" and (scratch := board_bench.postgres_database(args.postgres)) is not None:
