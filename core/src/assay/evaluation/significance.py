@@ -325,6 +325,13 @@ def reordered(runs: list[dict[str, np.ndarray]], like: dict[str, np.ndarray]) ->
 BULK_RUNS = 200
 
 
+def reads_predictions(board: pd.DataFrame, metric: str, fold_runs: pd.DataFrame | None) -> bool:
+    """Whether :func:`versus_best` would read stored predictions for this ranked leaderboard: one split (no
+    ``fold_runs``), two ranked combinations or more, and a metric with a per-row form."""
+    return (fold_runs is None and int(board["rank"].notna().sum()) >= 2 and metric != "loss"
+            and has_row_scores(metric))
+
+
 def versus_best(queue_id: int, board: pd.DataFrame, split: str, metric: str, higher: bool,
                 fold_runs: pd.DataFrame | None, rope: float | None = None) -> tuple[pd.Series, str | None]:
     """``p_value_vs_best`` for each row of a ranked leaderboard (NA on rank 1 and where not computed), and a note
