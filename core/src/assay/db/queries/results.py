@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Text, cast, func, select
@@ -102,6 +104,21 @@ def plain_rows(query: Any) -> list[tuple[Any, ...]]:
     so that writers never deadlock), so reading a big leaderboard does not hold up workers storing results, nor
     a reader beside it.
     """
+    with _cursor(query) as cursor:
+        return cursor.fetchall()
+
+
+def plain_row_chunks(query: Any, size: int) -> Iterator[list[tuple[Any, ...]]]:
+    """:func:`plain_rows`'s rows in lists of at most ``size`` as the driver fetches them, so a caller can work
+    on one list (on another thread) while the next is read."""
+    with _cursor(query) as cursor:
+        while chunk := cursor.fetchmany(size):
+            yield chunk
+
+
+@contextlib.contextmanager
+def _cursor(query: Any) -> Iterator[Any]:
+    """A driver cursor that has run ``query`` on a pooled connection of its own (see :func:`plain_rows`)."""
     engine = get_engine()
     compiled = query.compile(dialect=engine.dialect)
     parameters = compiled.construct_params()
@@ -112,7 +129,7 @@ def plain_rows(query: Any) -> list[tuple[Any, ...]]:
         cursor = connection.driver_connection.cursor()
         try:
             cursor.execute(compiled.string, parameters)
-            return cursor.fetchall()
+            yield cursor
         finally:
             cursor.close()
     finally:
@@ -181,12 +198,19 @@ def split_metric_runs(queue_id: int, split: str) -> list[tuple[int, int, int, st
     trained model of a queue evaluated on ``split``, in no particular order: what a leaderboard ranks (and pairs,
     for ``p_value_vs_best``), from one query over the job, predictor and prediction indexes (no model or prediction
     arrays; no join or sort the caller does more cheaply)."""
-    job, predictor, prediction = JobRow.__table__, PredictorRow.__table__, PredictionRow.__table__
-    return plain_rows(
-        select(job.c.hyperparamcombo_id, job.c.run_index, predictor.c.id, cast(prediction.c.metrics, Text),
-               job.c.fold_index, job.c.repeat_index)
-        .select_from(job.join(predictor, predictor.c.job_id == job.c.id)
-                     .join(prediction, prediction.c.predictor_id == predictor.c.id))
-        .where(job.c.queue_id == queue_id, prediction.c.split == split)
-    )
+    return plain_rows(_split_metric_query(queue_id, split))
 
+
+def split_metric_run_chunks(queue_id: int, split: str,
+                            size: int) -> Iterator[list[tuple[int, int, int, str | None, int | None, int]]]:
+    """:func:`split_metric_runs` in lists of at most ``size`` rows, as they are read."""
+    return plain_row_chunks(_split_metric_query(queue_id, split), size)
+
+
+def _split_metric_query(queue_id: int, split: str) -> Any:
+    job, predictor, prediction = JobRow.__table__, PredictorRow.__table__, PredictionRow.__table__
+    return (select(job.c.hyperparamcombo_id, job.c.run_index, predictor.c.id, cast(prediction.c.metrics, Text),
+                   job.c.fold_index, job.c.repeat_index)
+            .select_from(job.join(predictor, predictor.c.job_id == job.c.id)
+                         .join(prediction, prediction.c.predictor_id == predictor.c.id))
+            .where(job.c.queue_id == queue_id, prediction.c.split == split))
