@@ -14,6 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
+from queue import SimpleQueue
 from typing import Any
 
 import numpy as np
@@ -82,6 +83,31 @@ def _in_background(function: Callable[[], Any], name: str) -> Future:
     return future
 
 
+class _Serial:
+    """Work done one piece at a time, in order, on one daemon thread started when first needed: the p-values of
+    several leaderboards (each reading stored predictions) are never computed at once."""
+
+    def __init__(self, name: str):
+        self._name, self._work, self._lock = name, SimpleQueue(), threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, function: Callable[[], Any]) -> None:
+        """Run ``function()`` after the work submitted before it (it handles its own errors)."""
+        self._work.put(function)
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            work = self._work.get()
+            try:
+                work()
+            except Exception:  # noqa: BLE001 - the work reports its own errors; the thread must go on serving
+                continue
+
+
 def progress(counts: dict[str, int]) -> dict[str, Any]:
     """Counts with their total, how many finished and the percentage of each state (for a stacked bar)."""
     total = sum(counts.values())
@@ -106,9 +132,11 @@ class Pages:
         self._balances = _Lru(64)
         self._stars: dict[int, tuple[float, set[int]]] = {}
         self._stars_reading: set[int] = set()
+        self._stars_forgotten = 0  # counts forget_stars(): a read begun before it is not kept
         self._stars_lock = threading.Lock()
         self._completing: set[Hashable] = set()  # leaderboards whose p-values are being computed
         self._completing_lock = threading.Lock()
+        self._significance = _Serial("assay-dashboard-significance")
 
     # -- queues ----------------------------------------------------------------------------------------------
 
@@ -139,7 +167,7 @@ class Pages:
         if not summary["counts"].get("succeeded"):
             return None
         try:
-            board = self._board(summary, None, None)
+            board = self._board(summary, None, None, complete=False)  # the ranking is enough here
         except errors.AssayError:
             return None
         if board.empty:
@@ -148,26 +176,27 @@ class Pages:
         return {"metric": metric, "split": board.attrs["split"], "value": number(board.iloc[0][f"{metric}_mean"]),
                 "predictor_id": int(board.iloc[0]["best_predictor_id"])}
 
-    def _board(self, summary: dict[str, Any], split: str | None, metric: str | None,
-               wait: bool = False) -> pd.DataFrame:
+    def _board(self, summary: dict[str, Any], split: str | None, metric: str | None, wait: bool = False,
+               complete: bool = True) -> pd.DataFrame:
         """The queue's leaderboard, cached until a job finishes.
 
         Its ranking comes at once; the p-values against the best that need stored predictions (one split: a
         bootstrap over the best combinations' predictions) are computed on a thread of their own and replace the
         cached frame when done, so a page shows the ranking without waiting for them
-        (``attrs["significance_pending"]`` says they are still coming). ``wait``: compute them here instead.
+        (``attrs["significance_pending"]`` says they are still coming). ``wait``: compute them here instead;
+        ``complete=False``: leave them (the queue list shows only the best score).
         """
         key = (summary["id"], split, metric, signature(summary))
         board = self._boards.get(key, lambda: tables.leaderboard(summary["id"], split=split, metric=metric,
                                                                  significance=tables.DEFERRED))
-        if board.attrs.get("significance_pending"):
+        if board.attrs.get("significance_pending") and (wait or complete):
             if wait:
                 return self._complete(key, board)
             with self._completing_lock:
                 started = key in self._completing
                 self._completing.add(key)
             if not started:
-                _in_background(lambda: self._complete(key, board), "assay-dashboard-significance")
+                self._significance.submit(lambda: self._complete(key, board))
         return board
 
     def _complete(self, key: Hashable, board: pd.DataFrame) -> pd.DataFrame:
@@ -193,6 +222,7 @@ class Pages:
         now = time.monotonic()
         with self._stars_lock:
             found = self._stars.get(queue_id)
+            generation = self._stars_forgotten
             stale = found is None or now - found[0] >= STARS_SECONDS
             reading = stale and queue_id not in self._stars_reading
             if reading:
@@ -202,7 +232,8 @@ class Pages:
             try:
                 starred = lifecycle.starred_combo_indexes(queue_id)
                 with self._stars_lock:
-                    self._stars[queue_id] = (now, starred)
+                    if generation == self._stars_forgotten:
+                        self._stars[queue_id] = (now, starred)
                 return starred
             finally:
                 with self._stars_lock:
@@ -221,6 +252,7 @@ class Pages:
         """Read the stars again on the next view (this dashboard starred or unstarred a model)."""
         with self._stars_lock:
             self._stars.clear()
+            self._stars_forgotten += 1
 
     def queue_summary(self, queue_id: int) -> dict[str, Any]:
         summary = queries.queue_summary(queue_id)
