@@ -23,7 +23,7 @@ from torch import nn
 
 from assay import errors
 from assay.contracts import ModelExport
-from assay_torch import program_reader
+from assay_torch import program_archive, program_reader
 from assay_torch.training import as_inputs
 
 FORMAT = "torch.export"
@@ -91,7 +91,7 @@ def load(data: bytes, format: str) -> ExportedModel:
         raise errors.ModelLoadError(f"the exported model has format {format!r}; assay-torch reads {FORMAT!r}")
     try:
         return ExportedModel(program_reader.read(data))
-    except program_reader.Unsupported:
+    except program_archive.Unsupported:
         pass  # torch.export.load reads every program torch.export.save writes, importing torch._dynamo to do so
     try:
         program = torch.export.load(io.BytesIO(data))

@@ -6,7 +6,8 @@ machine. A bundle only needs to *run* the graph, so this module reads the archiv
 operator eagerly: ``import torch`` + :func:`read` + the first prediction of the iris bundle take 1.2 s where
 ``torch.export.load`` took 2.2 s (median of 5 fresh processes, load average 1.0; see ``docs/bundles.md``).
 
-What it reads (torch 2.13's archive version ``0``, graph schema 8.x, treespec 1):
+What it reads (torch 2.13's archive version ``0``, graph schema 8.x, treespec 1), through
+:mod:`assay_torch.program_archive`:
 
 * ``models/model.json``: the graph (inputs, nodes, outputs), its signature (which placeholder is a parameter, a
   buffer, a constant or a user input; which output is the user's) and the in/out tree specs;
@@ -17,130 +18,67 @@ What it runs: ``torch.ops.aten.*`` and ``torch.ops.prims.*`` overloads that torc
 (checked by schema, then taken from ``torch.ops`` and checked to be an ``OpOverload``), and the symbolic integer
 arithmetic torch writes as ``_operator.mul``, ``torch.sym_max``... (a fixed table of functions, keyed by the
 names torch's serialiser gives them). Multi-output operators list their outputs' names in the node (torch
-writes no ``getitem`` node), so the outputs are bound by position.
+writes no ``getitem`` node), so the outputs are bound by position. Arguments are ordered by the operator's
+schema and argument kinds exactly as torch's deserialiser orders them. A call checks what torch's ``module()``
+checks of the inputs: their number, rank, fixed sizes, and the range and equality of the free (batch) sizes.
 
-Everything else raises :class:`Unsupported` and :func:`assay_torch.exporting.load` falls back to
-``torch.export.load`` (correct, slow): another archive or schema version, pickled weights, custom objects,
-custom or higher-order operators, buffer or input mutations, tree specs other than positional tensors in and a
-tensor or a tuple of tensors out, symbolic input sizes other than a plain symbol, any Argument kind not listed
-in :func:`_argument`. Before that fallback, :func:`check_targets` refuses (``ModelLoadError``) any target that
-is not an operator torch registered or one of the symbolic functions: ``torch.export.load`` resolves a target
-by walking attributes from ``torch``/``operator``/``math`` and calls whatever callable it finds, so a tampered
-``model.json`` naming ``torch.serialization.os.system`` would run it. Nothing here unpickles, imports or
-resolves a name outside those tables.
+Every archive first passes :func:`assay_torch.program_archive.check`, which raises ``ModelLoadError`` for what
+neither reader may load (targets outside torch's registered operators, pickled payloads, foreign members).
+Anything else this reader does not run raises :class:`~assay_torch.program_archive.Unsupported` and
+:func:`assay_torch.exporting.load` falls back to ``torch.export.load`` (correct, slow): another archive or schema
+version, custom or higher-order operators (``torch.cond``...), buffer or input mutations in the outputs, tree
+specs other than positional tensors in and a tensor or a tuple of tensors out, symbolic input sizes other than a
+plain symbol, an Argument kind not handled by :func:`_argument` (graphs, custom objects, operators), tensors not
+on the CPU or not strided. Nothing here unpickles, imports or resolves a name outside those tables.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import keyword
-import math
-import operator
 import re
 import sys
-import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 
 from assay import errors
+from assay_torch.program_archive import (
+    ARCHIVE_FORMAT,
+    ARCHIVE_VERSION,
+    DTYPES,
+    LAYOUT_STRIDED,
+    OPERATOR,
+    SYM_OPS,
+    Archive,
+    Unsupported,
+    check,
+    payloads,
+)
 
-#: archive and graph-schema versions this reader was written against (torch 2.13)
-ARCHIVE_VERSION = "0"
+#: graph-schema versions this reader was written against (torch 2.13)
 SCHEMA_MAJOR = 8
 SCHEMA_MINOR_MAX = 20
 TREESPEC_VERSION = 1
 MODEL_NAME = "model"  # torch.export.save writes its one program under this name
 #: namespaces whose operators run here; others (custom ops, higher_order) go to torch.export.load
 RUN_NAMESPACES = ("aten", "prims")
-#: registered operators a graph may name but that no bundle should run: they read files
-REFUSED_OPERATORS = {"aten::from_file"}
-
-#: torch's serialised ScalarType codes (torch/_export/serde/schema.py)
-DTYPES = {1: torch.uint8, 2: torch.int8, 3: torch.int16, 4: torch.int32, 5: torch.int64, 6: torch.float16,
-          7: torch.float32, 8: torch.float64, 9: torch.complex32, 10: torch.complex64, 11: torch.complex128,
-          12: torch.bool, 13: torch.bfloat16, 28: torch.uint16, 34: torch.uint32, 35: torch.uint64}
 MEMORY_FORMATS = {1: torch.contiguous_format, 2: torch.channels_last, 3: torch.channels_last_3d,
                   4: torch.preserve_format}
-LAYOUT_STRIDED = 7
-#: the symbolic-shape functions torch serialises by ``f"{module}.{name}"`` (serialize.py's _SYM_OPS)
-SYM_OPS: dict[str, Callable[..., Any]] = {
-    f"{function.__module__}.{function.__name__}": function
-    for function in (operator.eq, operator.ne, operator.le, operator.ge, operator.lt, operator.gt, operator.neg,
-                     operator.pos, math.trunc, torch.sym_not, operator.mul, operator.add, operator.sub,
-                     operator.floordiv, operator.mod, operator.pow, torch.sym_int, torch.sym_float, torch.sym_ite,
-                     torch.sym_max, torch.sym_min, torch.sym_sqrt, operator.truediv, operator.and_, operator.or_,
-                     operator.lshift, operator.rshift)
-}
-_PART = r"(?!__)[A-Za-z_][A-Za-z0-9_]*"
-_OPERATOR = re.compile(rf"torch\.ops\.({_PART})\.({_PART})(?:\.({_PART}))?")
 _SYMBOL = re.compile(r"Symbol\('([A-Za-z_][A-Za-z0-9_]*)'(?:, [a-z_]+=(?:True|False))*\)")
 
 
-class Unsupported(Exception):
-    """The archive holds something this reader does not run; ``torch.export.load`` should read it instead."""
-
-
 # --------------------------------------------------------------------------------------------------------------
-# Targets
+# Operators
 # --------------------------------------------------------------------------------------------------------------
-
-
-def _registered(namespace: str, name: str, overload: str) -> bool:
-    try:
-        torch._C._get_schema(f"{namespace}::{name}", "" if overload == "default" else overload)
-    except RuntimeError:
-        return False
-    return True
-
-
-def _targets(value: Any) -> Iterator[str]:
-    """Every node target and operator argument in a serialised graph, nested graphs included."""
-    if isinstance(value, dict):
-        if isinstance(value.get("target"), str) and "inputs" in value:
-            yield value["target"]
-        if isinstance(value.get("as_operator"), str):
-            yield value["as_operator"]
-        for item in value.values():
-            yield from _targets(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _targets(item)
-
-
-def check_targets(program: Any) -> None:
-    """Refuse a program naming an operation that is neither a registered torch operator nor a symbolic function.
-
-    Raises:
-        assay.errors.ModelLoadError: such a target (a tampered ``model.json``): neither this reader nor
-            ``torch.export.load`` may be given it.
-    """
-    for target in _targets(program):
-        if target in SYM_OPS or target.startswith("#"):  # "#..." names a registered serde extension
-            continue
-        match = _OPERATOR.fullmatch(target)
-        if match:
-            namespace, name, overload = match.groups()
-            if overload is None and namespace == "higher_order":
-                from torch._ops import _higher_order_ops
-
-                if name in _higher_order_ops:
-                    continue
-            elif overload is not None and _registered(namespace, name, overload):
-                if f"{namespace}::{name}" not in REFUSED_OPERATORS:
-                    continue
-        raise errors.ModelLoadError(
-            f"the exported torch program calls {target[:200]!r}, which is not an operator registered with torch; "
-            "the bundle's model.pt2 was altered after assay wrote it: export the predictor again")
 
 
 def _operation(target: str) -> Callable[..., Any]:
     """The callable for an already checked target: a registered aten/prims overload or a symbolic function."""
     if target in SYM_OPS:
         return SYM_OPS[target]
-    match = _OPERATOR.fullmatch(target)
+    match = OPERATOR.fullmatch(target)
     if not match or match.group(1) not in RUN_NAMESPACES or match.group(3) is None:
         raise Unsupported(f"operator {target}")
     namespace, name, overload = match.groups()
@@ -331,12 +269,12 @@ def _bind(slot: Any, value: Any, env: dict[str, Any]) -> None:
         if not isinstance(value, (list, tuple)) or len(value) != len(slot):
             raise errors.ModelLoadError("the exported torch program's operator returned another number of tensors "
                                         "than its graph lists; export the predictor again")
-        for item, element in zip(slot, value):
+        for item, element in zip(slot, value, strict=True):
             env[item.name] = element
 
 
 class _Node:
-    __slots__ = ("op", "args", "kwargs", "slots")
+    __slots__ = ("args", "kwargs", "op", "slots")
 
     def __init__(self, serialised: Any):
         if not isinstance(serialised, dict) or not isinstance(serialised.get("target"), str):
@@ -362,94 +300,8 @@ class _Node:
             if not isinstance(result, (tuple, list)) or len(result) != len(self.slots):
                 raise errors.ModelLoadError(f"the exported torch program's {self.op} returned another number of "
                                             "values than its graph lists; export the predictor again")
-            for slot, value in zip(self.slots, result):
+            for slot, value in zip(self.slots, result, strict=True):
                 _bind(slot, value, env)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# The archive
-# --------------------------------------------------------------------------------------------------------------
-
-
-class _Archive:
-    """The zip torch writes: every member under one root folder (``archive/``)."""
-
-    def __init__(self, data: bytes):
-        try:
-            self.zip = zipfile.ZipFile(io.BytesIO(data))
-            names = self.zip.namelist()
-        except (zipfile.BadZipFile, ValueError, OSError) as exc:
-            raise Unsupported(f"not a zip archive ({exc})") from exc
-        roots = {name.split("/", 1)[0] for name in names}
-        if len(roots) != 1 or any("/" not in name for name in names):
-            raise Unsupported("members outside one root folder")
-        self.root = roots.pop()
-        self.names = set(names)
-
-    def read(self, path: str) -> bytes:
-        name = f"{self.root}/{path}"
-        if name not in self.names:
-            raise Unsupported(f"no {path}")
-        try:
-            return self.zip.read(name)
-        except (zipfile.BadZipFile, ValueError, OSError) as exc:  # a CRC or header error
-            raise Unsupported(f"{path} cannot be read ({exc})") from exc
-
-    def json(self, path: str) -> Any:
-        try:
-            return json.loads(self.read(path))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise Unsupported(f"{path} is not JSON ({exc})") from exc
-
-
-def _ints(values: Any) -> list[int]:
-    if not isinstance(values, list):
-        raise Unsupported("sizes")
-    ints = []
-    for value in values:
-        key, number = _one(value)
-        if key != "as_int" or not _is(number, int):
-            raise Unsupported(f"symbolic size {value!r:.100} of a stored tensor")
-        ints.append(number)
-    return ints
-
-
-def _payloads(archive: _Archive, folder: str, config: str) -> dict[str, torch.Tensor]:
-    """The tensors one payload config lists, by fully qualified name; entries naming one file share its storage."""
-    entries = archive.json(f"{folder}/{config}")
-    if not isinstance(entries, dict) or set(entries) != {"config"} or not isinstance(entries["config"], dict):
-        raise Unsupported(f"{config}")
-    files: dict[str, torch.Tensor] = {}
-    tensors = {}
-    for fqn, entry in entries["config"].items():
-        if not isinstance(entry, dict) or entry.get("use_pickle") is not False:
-            raise Unsupported(f"{fqn} is pickled")  # tensor subclasses, custom objects: never unpickled here
-        path, meta = entry.get("path_name"), entry.get("tensor_meta")
-        if not isinstance(path, str) or not path.startswith(("weight_", "tensor_")) or not isinstance(meta, dict):
-            raise Unsupported(f"{fqn}: {path!r:.100}")
-        dtype = DTYPES.get(meta.get("dtype"))
-        if dtype is None or meta.get("layout") != LAYOUT_STRIDED or meta.get("device", {}).get("type") != "cpu":
-            raise Unsupported(f"{fqn}: dtype {meta.get('dtype')!r}, layout {meta.get('layout')!r}, "
-                              f"device {meta.get('device')!r}")
-        sizes, strides, (offset,) = _ints(meta.get("sizes")), _ints(meta.get("strides")), _ints(
-            [meta.get("storage_offset")])
-        if path not in files:
-            raw = archive.read(f"{folder}/{path}")
-            element = torch.empty((), dtype=dtype).element_size()
-            if len(raw) % element:
-                raise Unsupported(f"{path} holds {len(raw)} bytes, not whole {dtype} elements")
-            # copied into storage torch allocates: aligned as torch.export.load's is, so the kernels (and their
-            # rounding) are the same ones
-            files[path] = (torch.frombuffer(bytearray(raw), dtype=dtype).clone() if raw else
-                           torch.zeros(sizes, dtype=dtype).reshape(-1))
-        flat = files[path]
-        if flat.dtype != dtype:
-            raise Unsupported(f"{path} read as two dtypes")
-        try:  # as_strided checks the view against the storage's bounds
-            tensors[fqn] = torch.as_strided(flat, sizes, strides, offset)
-        except RuntimeError as exc:
-            raise Unsupported(f"{fqn} does not fit {path} ({exc})") from exc
-    return tensors
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -519,7 +371,7 @@ class _InputShape:
             shape = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else type(tensor).__name__
             raise errors.DataError(f"inputs[{index}] is {shape}; the exported torch program takes a tensor of "
                                    f"{len(self.sizes)} dimensions: pass rows shaped as the model was trained on")
-        for axis, (expected, size) in enumerate(zip(self.sizes, tensor.shape)):
+        for axis, (expected, size) in enumerate(zip(self.sizes, tensor.shape, strict=True)):
             if isinstance(expected, int):
                 ok = size == expected
             else:
@@ -545,7 +397,7 @@ class Program:
                                    f"{len(inputs)}: pass one tensor per input the model was trained on")
         env = dict(self.constants)
         symbols: dict[str, int] = {}
-        for index, (shape, tensor) in enumerate(zip(self.inputs, inputs)):
+        for index, (shape, tensor) in enumerate(zip(self.inputs, inputs, strict=True)):
             shape.check(index, tensor, symbols)
             env[shape.name] = tensor
         with torch.no_grad():
@@ -586,7 +438,7 @@ def _program(serialised: Any, weights: dict[str, torch.Tensor], constants: dict[
             name = _name(value.get("arg")).name
             source = {"parameter": "parameter_name", "buffer": "buffer_name",
                       "tensor_constant": "tensor_constant_name"}[kind]
-            stored = weights if kind == "parameter" or kind == "buffer" and value.get("persistent") else constants
+            stored = weights if kind == "parameter" or (kind == "buffer" and value.get("persistent")) else constants
             if value.get(source) not in stored:
                 raise Unsupported(f"{kind} {value.get(source)!r:.100} is not in the archive")
             bound[name] = stored[value[source]]
@@ -622,24 +474,22 @@ def read(data: bytes) -> Program:
     """The program in a ``torch.export.save`` archive, ready to run.
 
     Raises:
-        Unsupported: the archive holds something this reader does not run (``torch.export.load`` may).
-        assay.errors.ModelLoadError: the graph names an operation outside torch's registered operators.
+        Unsupported: the archive holds something this reader does not run; it passed
+            :func:`~assay_torch.program_archive.check`, so ``torch.export.load`` may be given it.
+        assay.errors.ModelLoadError: an archive that neither reader may load (see
+            :func:`~assay_torch.program_archive.check`).
     """
-    archive = _Archive(data)
-    if archive.read("archive_format") != b"pt2" or archive.read("archive_version").decode(errors="replace") \
-            != ARCHIVE_VERSION:
+    archive = Archive(data)
+    programs = check(archive)
+    if archive.read("archive_format") != ARCHIVE_FORMAT or archive.read("archive_version") != ARCHIVE_VERSION:
         raise Unsupported("archive format or version")
-    if f"{archive.root}/byteorder" in archive.names and archive.read("byteorder") != b"little" \
-            or sys.byteorder != "little":
+    if ("byteorder" in archive.names and archive.read("byteorder") != b"little") or sys.byteorder != "little":
         raise Unsupported("big-endian weights")
-    models = sorted(name for name in archive.names if name.startswith(f"{archive.root}/models/"))
-    if models != [f"{archive.root}/models/{MODEL_NAME}.json"]:
-        raise Unsupported(f"models {models}")
-    serialised = archive.json(f"models/{MODEL_NAME}.json")
-    check_targets(serialised)
+    if list(programs) != [MODEL_NAME]:
+        raise Unsupported(f"programs {list(programs)}")
     try:
-        weights = _payloads(archive, "data/weights", f"{MODEL_NAME}_weights_config.json")
-        constants = _payloads(archive, "data/constants", f"{MODEL_NAME}_constants_config.json")
-        return _program(serialised, weights, constants)
+        weights = payloads(archive, "data/weights", f"{MODEL_NAME}_weights_config.json")
+        constants = payloads(archive, "data/constants", f"{MODEL_NAME}_constants_config.json")
+        return _program(programs[MODEL_NAME], weights, constants)
     except (AttributeError, TypeError, KeyError, ValueError) as exc:  # JSON of another shape than torch writes
         raise Unsupported(f"{type(exc).__name__}: {exc}") from exc
