@@ -80,8 +80,9 @@ class Archive:
         try:
             self.reader = torch._C.PyTorchFileReader(io.BytesIO(data))
             self.names = set(self.reader.get_all_records())
-        except RuntimeError as exc:
-            raise _refused(f"is not a zip archive torch reads ({str(exc).splitlines()[0][:200]})") from exc
+        except Exception as exc:  # miniz's RuntimeError, or the file object's ValueError on a truncated zip
+            raise _refused(f"is not a zip archive torch reads ({type(exc).__name__}: "
+                           f"{next(iter(str(exc).splitlines()), '')[:200]})") from exc
 
     def read(self, path: str) -> bytes:
         if path not in self.names:

@@ -369,19 +369,20 @@ class _InputShape:
     def check(self, index: int, tensor: Any, symbols: dict[str, int]) -> None:
         if not isinstance(tensor, torch.Tensor) or tensor.dim() != len(self.sizes):
             shape = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else type(tensor).__name__
-            raise errors.DataError(f"inputs[{index}] is {shape}; the exported torch program takes a tensor of "
+            raise errors.DataError(f"inputs[{index}]", f"is {shape}; the exported torch program takes a tensor of "
                                    f"{len(self.sizes)} dimensions: pass rows shaped as the model was trained on")
         for axis, (expected, size) in enumerate(zip(self.sizes, tensor.shape, strict=True)):
             if isinstance(expected, int):
-                ok = size == expected
+                wanted = None if size == expected else f"{expected}"
+            elif symbols.setdefault(expected, size) != size:
+                wanted = f"{symbols[expected]}, the size of an earlier input on the same free axis"
             else:
                 bounds = self.ranges.get(expected) or {}
-                ok = (symbols.setdefault(expected, size) == size and size >= (bounds.get("min_val") or 0)
-                      and (bounds.get("max_val") is None or size <= bounds["max_val"]))
-            if not ok:
-                raise errors.DataError(f"inputs[{index}] has size {size} on axis {axis}, which the exported torch "
-                                       f"program does not take ({expected}): pass rows shaped as the model was "
-                                       "trained on")
+                low, high = bounds.get("min_val") or 0, bounds.get("max_val")
+                wanted = None if low <= size and (high is None or size <= high) else f"{low} to {high}"
+            if wanted is not None:
+                raise errors.DataError(f"inputs[{index}]", f"axis {axis} has size {size} where the exported torch "
+                                       f"program takes {wanted}: pass rows shaped as the model was trained on")
 
 
 class Program:
@@ -393,7 +394,7 @@ class Program:
 
     def __call__(self, *inputs: torch.Tensor) -> Any:
         if len(inputs) != len(self.inputs):
-            raise errors.DataError(f"the exported torch program takes {len(self.inputs)} inputs, not "
+            raise errors.DataError("inputs", f"the exported torch program takes {len(self.inputs)} inputs, not "
                                    f"{len(inputs)}: pass one tensor per input the model was trained on")
         env = dict(self.constants)
         symbols: dict[str, int] = {}
