@@ -276,7 +276,7 @@ def test_an_archive_whose_sample_inputs_run_code_when_unpickled_is_refused(mlp_a
 
 
 def test_a_truncated_archive_is_refused_as_damaged(mlp_archive):
-    with pytest.raises(errors.ModelLoadError, match="not a zip archive torch reads"):
+    with pytest.raises(errors.ModelLoadError, match=r"cannot be read .* it is damaged"):
         exporting.load(mlp_archive[: len(mlp_archive) // 2], exporting.FORMAT)
 
 

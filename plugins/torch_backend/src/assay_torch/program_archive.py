@@ -17,8 +17,8 @@ the raw tensor files they name, and ``data/sample_inputs/model.pt`` (the example
 * pickled payloads (``use_pickle``, custom or opaque objects, the legacy ``.pt`` weight files): torch loads them
   with ``weights_only=False``;
 * sample inputs that do not load with ``weights_only=True`` (torch retries with ``weights_only=False``);
-* compiled AOTInductor libraries, or any member outside the layout above, and a zip that torch's reader cannot
-  open (``torch.export.load`` then reads it as a pre-2.8 archive, unpickling its members).
+* compiled AOTInductor libraries, any member outside the layout above, a top-level ``version`` member, and a zip
+  that torch's reader cannot open (for those two ``torch.export.load`` reads the zip as a pre-2.8 archive).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class Unsupported(Exception):
 def _refused(what: str) -> errors.ModelLoadError:
     return errors.ModelLoadError(f"the exported torch program {what}, which assay does not load: the bundle's "
                                  "model.pt2 was not written by assay's export or was altered since; export the "
-                                 "predictor again (or load the bundle trusting its functions)")
+                                 "predictor again")
 
 
 class Archive:
@@ -81,8 +81,10 @@ class Archive:
             self.reader = torch._C.PyTorchFileReader(io.BytesIO(data))
             self.names = set(self.reader.get_all_records())
         except Exception as exc:  # miniz's RuntimeError, or the file object's ValueError on a truncated zip
-            raise _refused(f"is not a zip archive torch reads ({type(exc).__name__}: "
-                           f"{next(iter(str(exc).splitlines()), '')[:200]})") from exc
+            first_line = next(iter(str(exc).splitlines()), "")[:200]
+            raise errors.ModelLoadError(f"the exported torch program cannot be read ({type(exc).__name__}: "
+                                        f"{first_line}); it is damaged or was written by another torch "
+                                        "version") from exc
 
     def read(self, path: str) -> bytes:
         if path not in self.names:
