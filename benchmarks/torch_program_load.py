@@ -4,7 +4,8 @@ A torch bundle's model is a ``torch.export`` archive (``model.pt2``). ``assay_to
 ``assay_torch.program_reader`` (the graph's aten operators called eagerly); ``torch.export.load`` rebuilds it
 through ``torch._export.serde``, importing ``torch._dynamo`` and ``sympy``. Each command below is a fresh process
 (one untimed run of each first, for the file cache), ``--repeat`` times, interleaved; the table shows the median
-and fastest wall time and the median's ratio to ``python -c "import torch"``:
+and fastest wall time, the median's ratio to ``python -c "import torch"`` and the median CPU time (user + system;
+on a busy machine it varies less than the wall time):
 
 * ``import torch``: the floor;
 * ``assay reader``: ``import torch``, ``exporting.load`` of an iris-sized MLP (4 → 12 → 3), one prediction of 6 rows;
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -54,10 +56,16 @@ def make_program(folder: Path) -> Path:
     return path
 
 
-def run_once(command: list[str]) -> float:
-    start = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(command: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of one fresh process."""
+    cpu, start = _children_cpu(), time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _children_cpu() - cpu
 
 
 def main() -> None:
@@ -72,16 +80,20 @@ def main() -> None:
         for command in commands.values():
             run_once(command)
         timings: dict[str, list[float]] = {name: [] for name in commands}
-        for _ in range(args.repeat):
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(args.repeat):  # interleaved, so a burst of load elsewhere hits every command alike
             for name, command in commands.items():
-                timings[name].append(run_once(command))
+                wall, seconds = run_once(command)
+                timings[name].append(wall)
+                cpu[name].append(seconds)
     baseline = statistics.median(timings["import torch"])
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\nFresh processes, {args.repeat} each (load average {load:.2f}, {os.cpu_count()} CPUs)\n")
-    print(f"{'command':<18}  {'median s':>9}  {'fastest s':>9}  {'x import torch':>14}")
+    print(f"{'command':<18}  {'median s':>9}  {'fastest s':>9}  {'x import torch':>14}  {'CPU s':>6}")
     for name, values in timings.items():
         median = statistics.median(values)
-        print(f"{name:<18}  {median:>9.2f}  {min(values):>9.2f}  {median / baseline:>14.2f}")
+        print(f"{name:<18}  {median:>9.2f}  {min(values):>9.2f}  {median / baseline:>14.2f}  "
+              f"{statistics.median(cpu[name]):>6.2f}")
 
 
 if __name__ == "__main__":
