@@ -4,7 +4,8 @@
 (``torch.export.Dim``), so a bundle predicts any number of rows. :func:`load` runs the archive with
 :mod:`assay_torch.program_reader`, which reads the graph and the raw weights itself and calls aten operators
 eagerly, so a predicting process never imports ``torch._dynamo`` or ``sympy`` (``import torch`` + load + first
-prediction of the iris bundle: 1.2 s, against 2.2 s through ``torch.export.load``). A program the reader does not
+prediction of an iris-sized MLP: 1.2 s, against 2.5 s through ``torch.export.load``; see
+``benchmarks/torch_program_load.py``). A program the reader does not
 run (custom or higher-order operators, mutated buffers, pickled tensor subclasses, another archive version...)
 is read by ``torch.export.load`` instead, which rebuilds the graph from its serialised operators and never
 unpickles code. A model whose ``forward`` branches on data, or uses an operator ``torch.export`` cannot trace,

@@ -1,10 +1,11 @@
 """A ``torch.export`` archive (``model.pt2``) run without ``torch.export.load``: the fast way a bundle predicts.
 
 ``torch.export.load`` rebuilds the program through ``torch._export.serde``, which imports ``torch._dynamo``,
-``sympy`` and the symbolic-shape machinery: about 0.95 s on top of ``import torch`` (1.1 s) on a quiet 2-core
+``sympy`` and the symbolic-shape machinery: about a second on top of ``import torch`` (1.1 s) on a 2-core
 machine. A bundle only needs to *run* the graph, so this module reads the archive itself and calls each node's
-operator eagerly: ``import torch`` + :func:`read` + the first prediction of the iris bundle take 1.2 s where
-``torch.export.load`` took 2.2 s (median of 5 fresh processes, load average 1.0; see ``docs/bundles.md``).
+operator eagerly. ``import torch`` + load + the first prediction of an iris-sized MLP, in a fresh process
+(``benchmarks/torch_program_load.py``, median of 7, load average 4.0): 1.20 s wall, 1.10 s CPU with this reader;
+2.50 s wall, 2.28 s CPU with ``torch.export.load``; ``import torch`` alone 1.34 s wall, 1.09 s CPU.
 
 What it reads (torch 2.13's archive version ``0``, graph schema 8.x, treespec 1), through
 :mod:`assay_torch.program_archive`:
