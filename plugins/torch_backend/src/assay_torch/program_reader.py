@@ -118,12 +118,19 @@ def _one(union: Any) -> tuple[str, Any]:
     return next(iter(union.items()))
 
 
+def _tensor_name(union: Any, what: str) -> str:
+    key, value = _one(union)
+    if key != "as_tensor":
+        raise Unsupported(f"{what} that is not a tensor ({key})")
+    return _name(value).name
+
+
 def _sym(union: Any, literal: str, kind: type) -> Any:
     key, value = _one(union)
     if key == "as_name" and isinstance(value, str):
         return _Ref(value)
     if key == literal and _is(value, kind):
-        return value
+        return float(value) if kind is float else value  # torch's deserialiser makes every float field a float
     raise Unsupported(f"symbolic argument {union!r:.100}")
 
 
@@ -432,9 +439,7 @@ def _program(serialised: Any, weights: dict[str, torch.Tensor], constants: dict[
     for spec in signature.get("input_specs") or []:
         kind, value = _one(spec)
         if kind == "user_input":
-            name = _name(_one(value.get("arg"))[1]).name if _one(value.get("arg"))[0] == "as_tensor" else None
-            if name is None:
-                raise Unsupported("a user input that is not a tensor")
+            name = _tensor_name(value.get("arg"), "a user input")
             shapes.append(_InputShape(name, tensor_values.get(name), ranges))
         elif kind in ("parameter", "buffer", "tensor_constant") and isinstance(value, dict):
             name = _name(value.get("arg")).name
@@ -447,18 +452,17 @@ def _program(serialised: Any, weights: dict[str, torch.Tensor], constants: dict[
         else:  # custom objects, tokens, constant (non-tensor) inputs
             raise Unsupported(f"input kind {kind}")
         placeholders.append(name)
-    graph_inputs = graph.get("inputs")
-    if not isinstance(graph_inputs, list) or [_name(_one(arg)[1]).name if _one(arg)[0] == "as_tensor" else None
-                                              for arg in graph_inputs] != placeholders:
+    if [_tensor_name(arg, "a graph input") for arg in graph.get("inputs")] != placeholders:
         raise Unsupported("graph inputs differ from the signature")
 
     outputs = []
     for spec in signature.get("output_specs") or []:
         kind, value = _one(spec)
-        key, arg = _one(value.get("arg")) if kind == "user_output" and isinstance(value, dict) else (None, None)
-        if key != "as_tensor":  # buffer or input mutations, losses, gradients, non-tensor outputs
+        if kind != "user_output":  # buffer or input mutations, losses, gradients
             raise Unsupported(f"output kind {kind}")
-        outputs.append(_name(arg).name)
+        outputs.append(_tensor_name(value.get("arg"), "a user output"))
+    if [_tensor_name(arg, "a graph output") for arg in graph.get("outputs")] != outputs:
+        raise Unsupported("graph outputs differ from the signature")
 
     nodes = [_Node(node) for node in graph.get("nodes") or []]
     defined = set(placeholders)
