@@ -275,6 +275,18 @@ def test_an_archive_whose_sample_inputs_run_code_when_unpickled_is_refused(mlp_a
     assert torch_export_load_calls == []
 
 
+def test_an_archive_holding_a_compiled_library_is_refused(mlp_archive, torch_export_load_calls):
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(mlp_archive)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info))
+        target.writestr("archive/data/aotinductor/model/model.so", b"\x7fELF")  # torch.export.load would dlopen it
+
+    with pytest.raises(errors.ModelLoadError, match=r"aotinductor.*which torch\.export\.save does not write"):
+        exporting.load(out.getvalue(), exporting.FORMAT)
+    assert torch_export_load_calls == []
+
+
 def test_a_truncated_archive_is_refused_as_damaged(mlp_archive):
     with pytest.raises(errors.ModelLoadError, match=r"cannot be read .* it is damaged"):
         exporting.load(mlp_archive[: len(mlp_archive) // 2], exporting.FORMAT)
