@@ -96,6 +96,18 @@ class Constants(nn.Module):
         return self.out((x - self.mean) * self.scale)
 
 
+class SymbolicSizes(nn.Module):
+    """Sizes computed from the free batch size: ``sym_size`` nodes and ``_operator.mul`` on them."""
+
+    def __init__(self):
+        super().__init__()
+        self.out = nn.Linear(2, 3)
+
+    def forward(self, x):
+        pairs = self.out(x.reshape(x.shape[0] * 2, 2)).reshape(x.shape[0], -1)
+        return pairs * (x.shape[0] * 3 - x.shape[0])
+
+
 class Branches(nn.Module):
     """``torch.cond``: a higher-order operator with subgraphs, which the reader leaves to ``torch.export.load``."""
 
@@ -125,6 +137,7 @@ def zoo() -> dict[str, tuple[nn.Module, list[tuple[int, ...]], torch.dtype]]:
         "transformer encoder": (Encoder(), [(5, 8)], torch.float32),
         "two inputs": (TwoInputs(), [(4,), (5, 2)], torch.float32),
         "constants": (Constants(), [(4,)], torch.float32),
+        "symbolic sizes": (SymbolicSizes(), [(4,)], torch.float32),
     }
 
 
