@@ -5,12 +5,13 @@
 :mod:`assay_torch.program_reader`, which reads the graph and the raw weights itself and calls aten operators
 eagerly, so a predicting process never imports ``torch._dynamo`` or ``sympy`` (``import torch`` + load + first
 prediction of an iris-sized MLP: 1.2 s, against 2.5 s through ``torch.export.load``; see
-``benchmarks/torch_program_load.py``). A program the reader does not
-run (custom or higher-order operators, mutated buffers, pickled tensor subclasses, another archive version...)
-is read by ``torch.export.load`` instead, which rebuilds the graph from its serialised operators and never
-unpickles code. A model whose ``forward`` branches on data, or uses an operator ``torch.export`` cannot trace,
-raises :class:`~assay.errors.ModelExportError`; the bundle then keeps the ``state_dict`` and the user's
-``fn_build``."""
+``benchmarks/torch_program_load.py``). A program the reader does not run (custom or higher-order operators,
+mutated buffers, another archive version...) is read by ``torch.export.load`` instead, once
+:func:`assay_torch.program_archive.check` has refused what would make torch run code from the archive (targets
+outside its registered operators, pickled payloads or sample inputs, compiled libraries). A model whose
+``forward`` branches on data, or uses an operator ``torch.export`` cannot trace, raises
+:class:`~assay.errors.ModelExportError`; the bundle then keeps the ``state_dict`` and the user's ``fn_build``.
+"""
 
 from __future__ import annotations
 
