@@ -325,7 +325,8 @@ def test_row_indices_stored_as_json_read_back_identically_after_revision_0013_st
     from assay.db.queries import data as data_queries
 
     splitsets, folds = stored_json_samples(frozen)
-    assert splitsets and folds
+    assert splitsets
+    assert folds
     upgraded = set_up_a_copy(frozen, tmp_path)
 
     assert {splitset.id: splitset.samples for splitset in assay.Splitset.all()} == splitsets

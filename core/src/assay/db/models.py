@@ -59,7 +59,7 @@ def _legacy_samples() -> Any:
     """The ``samples`` column of revisions up to 0012: row indices as JSON lists. Revision 0013 moved them to
     ``sample_rows`` (bytes, :mod:`assay.db.rowindices`) and writes JSON ``null`` here; the column stays because
     SQLite can drop neither it nor its NOT NULL without copying the table."""
-    return mapped_column("samples", JSONType, deferred=True, default=text("'null'"))
+    return mapped_column("samples", JSONType, deferred=True, nullable=False, default=text("'null'"))
 
 
 def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
@@ -160,7 +160,8 @@ class SplitsetRow(Base):
     fold_count: Mapped[int | None] = mapped_column(Integer)
     bin_count: Mapped[int | None] = mapped_column(Integer)
     seed: Mapped[int] = mapped_column(Integer)
-    samples: Mapped[dict[str, list[int]]] = mapped_column("sample_rows", RowIndices, deferred=True)
+    # row indices per split as bytes (assay.db.rowindices); nullable only because revision 0013 added the column
+    samples: Mapped[dict[str, list[int]]] = mapped_column("sample_rows", RowIndices, deferred=True, nullable=True)
     samples_json: Mapped[Any] = _legacy_samples()
     split_sizes: Mapped[dict[str, int]] = mapped_column(JSONType)
     features_shape: Mapped[list[int]] = mapped_column(JSONType)
@@ -207,7 +208,7 @@ class FoldRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     splitset_id: Mapped[int] = _fk("splitset.id")
     fold_index: Mapped[int] = mapped_column(Integer)
-    samples: Mapped[dict[str, list[int]]] = mapped_column("sample_rows", RowIndices, deferred=True)
+    samples: Mapped[dict[str, list[int]]] = mapped_column("sample_rows", RowIndices, deferred=True, nullable=True)
     samples_json: Mapped[Any] = _legacy_samples()
 
 
