@@ -58,7 +58,7 @@ class Base(DeclarativeBase):
 def _legacy_samples() -> Any:
     """The ``samples`` column of revisions up to 0012: row indices as JSON lists. Revision 0013 moved them to
     ``sample_rows`` (bytes, :mod:`assay.db.rowindices`) and writes JSON ``null`` here; the column stays because
-    SQLite can drop neither it nor its NOT NULL without copying the table."""
+    SQLite before 3.35 cannot drop a column, nor any SQLite lift its NOT NULL, without copying the table."""
     return mapped_column("samples", JSONType, deferred=True, nullable=False, default=text("'null'"))
 
 

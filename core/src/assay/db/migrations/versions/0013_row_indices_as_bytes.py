@@ -4,8 +4,8 @@ A splitset's splits and each fold's train and validation rows were JSON lists of
 million-row table's splitset and five folds hold about five million of them, and writing and reading them as JSON
 took about a second. ``sample_rows`` holds them as fixed-width little-endian integers behind a small header
 (:mod:`assay.db.rowindices`). Every stored splitset and fold is converted here, in order and value exactly, and its
-``samples`` becomes JSON ``null``. ``samples`` itself stays: SQLite can drop neither the column nor its NOT NULL
-without copying the table, and dropping the old copy of a table cascades into its children.
+``samples`` becomes JSON ``null``. ``samples`` itself stays: SQLite before 3.35 cannot drop a column, nor any SQLite
+lift its NOT NULL, without copying the table, and dropping the old copy of a table cascades into its children.
 
 Revision ID: 0013
 Revises: 0012
