@@ -19,7 +19,7 @@ from sqlalchemy import LargeBinary
 from sqlalchemy.types import TypeDecorator
 
 MAGIC = b"\x93ASSAY-ROWS-1\n"
-_INT32 = np.iinfo(np.int32)
+_INT32, _INT64 = np.iinfo(np.int32), np.iinfo(np.int64)
 
 
 def _indices(name: str, rows: Any) -> np.ndarray:
@@ -29,7 +29,10 @@ def _indices(name: str, rows: Any) -> np.ndarray:
     if array.ndim != 1 or array.dtype.kind not in "iu":
         raise TypeError(f"the rows of split {name!r} must be a 1-D sequence of integers, got {array.dtype} "
                         f"with shape {array.shape}")
-    fits = _INT32.min <= array.min() and array.max() <= _INT32.max
+    low, high = int(array.min()), int(array.max())
+    if high > _INT64.max:  # an unsigned index past int64 would wrap around silently
+        raise TypeError(f"the rows of split {name!r} hold {high}, larger than a row index can be")
+    fits = _INT32.min <= low and high <= _INT32.max
     return array.astype("<i4" if fits else "<i8", copy=False)
 
 
