@@ -335,8 +335,10 @@ def test_row_indices_stored_as_json_read_back_identically_after_revision_0013_st
         arrays = data_queries.sample_arrays(FoldRow, fold_id)
         assert {split: rows.tolist() for split, rows in arrays.items()} == samples
     splitset = SplitsetData.load(min(splitsets))
-    for split in splitsets[splitset.id]:
-        np.testing.assert_array_equal(splitset._rows(split, None), splitsets[splitset.id][split])
+    assert {split: splitset.row_indices(split) for split in splitsets[splitset.id]} == splitsets[splitset.id]
+    first_folds = [fold.samples for fold in assay.Splitset.get(splitset.id).folds]
+    assert [{split: splitset.row_indices(split, index) for split in fold} for index, fold in enumerate(first_folds)] \
+        == first_folds
     # the JSON column keeps no second copy
     with sqlite3.connect(upgraded.removeprefix("sqlite:///")) as connection:
         for table in ("splitset", "fold"):

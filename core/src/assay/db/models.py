@@ -59,7 +59,8 @@ def _legacy_samples() -> Any:
     """The ``samples`` column of revisions up to 0012: row indices as JSON lists. Revision 0013 moved them to
     ``sample_rows`` (bytes, :mod:`assay.db.rowindices`) and writes JSON ``null`` here; the column stays because
     SQLite before 3.35 cannot drop a column, nor any SQLite lift its NOT NULL, without copying the table."""
-    return mapped_column("samples", JSONType, deferred=True, nullable=False, default=text("'null'"))
+    return mapped_column("samples", JSONType, deferred=True, nullable=False, default=text("'null'"),
+                         info={"legacy": "revision 0013 moved the row indices to sample_rows"})
 
 
 def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:

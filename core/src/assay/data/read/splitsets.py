@@ -81,7 +81,7 @@ class SplitsetData:
 
     # --- rows of the related tables, read once --------------------------------------------------------------
 
-    def _once(self, key: str, load):
+    def _once(self, key: Any, load):
         if key not in self._cache:
             self._cache[key] = load()
         return self._cache[key]
@@ -218,20 +218,12 @@ class SplitsetData:
     def _fold_ids(self) -> list[int]:
         return self._once("fold_ids", lambda: [fold_id for fold_id, _ in queries.fold_ids(self.id)])
 
-    def _fold(self, fold_index: int | None) -> FoldRow | None:
-        fold_id = self._fold_id(fold_index)
-        return None if fold_id is None else self.folds[fold_index]
-
     def row_indices(self, split: str, fold_index: int | None = None) -> list[int]:
         """Dataset rows of ``split`` in the order :meth:`samples_for` returns them.
 
         With a fold, ``train`` and ``validation`` are the fold's rows; ``test`` stays the splitset's test rows.
         """
-        fold = self._fold(fold_index)
-        if fold is not None and split in ("train", "validation"):
-            return fold.samples[split]
-        self._check_split(split)
-        return self.samples[split]
+        return self._rows(split, fold_index).tolist()
 
     def _check_split(self, split: str) -> None:
         splits = self._row.split_sizes  # the split names, without reading their rows
@@ -243,12 +235,10 @@ class SplitsetData:
         """:meth:`row_indices` as an int64 array, read from the stored bytes without a list in between (cached)."""
         fold_id = self._fold_id(fold_index)
         if fold_id is not None and split in ("train", "validation"):
-            key = ("fold_rows", fold_id)
-            if key not in self._cache:
-                self._cache[key] = queries.sample_arrays(FoldRow, fold_id)
-            return self._cache[key][split]
+            rows = self._once(("fold_rows", fold_id), lambda: _read_only(queries.sample_arrays(FoldRow, fold_id)))
+            return rows[split]
         self._check_split(split)
-        return self._once("split_rows", lambda: queries.sample_arrays(SplitsetRow, self.id))[split]
+        return self._once("split_rows", lambda: _read_only(queries.sample_arrays(SplitsetRow, self.id)))[split]
 
     def encoders(self, fold_index: int | None = None) -> FittedEncoders:
         """The fitted encoders of the splitset (``fold_index=None``) or of one fold, ready to encode raw rows."""
@@ -433,6 +423,13 @@ class SplitsetData:
     def clear_cache(self) -> None:
         """Forget cached data and encoded arrays (they are read or encoded again on the next request)."""
         self._cache.clear()
+
+
+def _read_only(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Cached row indices: whatever writes into them by mistake fails instead of changing every later read."""
+    for rows in arrays.values():
+        rows.setflags(write=False)
+    return arrays
 
 
 def _kind(dtype: Any) -> str:
