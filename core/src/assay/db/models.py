@@ -381,6 +381,10 @@ class JobRow(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+#: the condition of ``ix_predictor_starred``, which the queries of starred models repeat word for word
+PREDICTOR_STARRED = "is_starred"
+
+
 class PredictorRow(Base):
     """A trained model (bytes in the library's own safe format), its history and the shapes it expects."""
 
@@ -398,6 +402,11 @@ class PredictorRow(Base):
     seconds_total: Mapped[float] = mapped_column(Float)
     feature_importance: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (
+        # a queue's starred models are looked up on every leaderboard read; the index holds only those (0014)
+        Index("ix_predictor_starred", "job_id", sqlite_where=text(PREDICTOR_STARRED),
+              postgresql_where=text(PREDICTOR_STARRED)),
+    )
     # AIQC 6's star: starred predictors come first in the leaderboard and the dashboard
     is_starred: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # split-conformal calibration (``predictor.calibrate``, revision 0009): alpha, method, split, thresholds

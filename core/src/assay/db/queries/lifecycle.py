@@ -11,12 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from assay import errors
 from assay.db.engine import session_scope
-from assay.db.models import Base, JobRow, PredictionDatasetRow, PredictionRow, PredictorRow, SplitsetRow
+from assay.db.models import (
+    PREDICTOR_STARRED,
+    Base,
+    JobRow,
+    PredictionDatasetRow,
+    PredictionRow,
+    PredictorRow,
+    SplitsetRow,
+)
 
 CHUNK = 500
 
@@ -170,16 +178,18 @@ def drop(table_name: str, row_id: int, what: str) -> dict[str, list[int]]:
 def starred_combo_indexes(queue_id: int) -> set[int]:
     """The combinations of a queue with a starred model among their runs.
 
-    ``is_starred`` has no index, so this visits every predictor row of the queue (120 ms at 100,000 runs on
-    SQLite): it is read as one statement outside a session (:func:`assay.db.queries.results.plain_rows`), which
-    holds no write lock meanwhile.
+    The starred predictors' jobs come from ``ix_predictor_starred`` (its condition repeated as literal text, so
+    both planners see the partial index holds them all), and only those jobs are checked for the queue: a
+    lookup of the few starred models. Written as a join, SQLite's planner walked the queue's jobs instead and
+    probed each one's predictor (104 ms at 100,000 runs; 0.1 ms this way). Read as one statement outside a
+    session (:func:`assay.db.queries.results.plain_rows`), which holds no write lock meanwhile.
     """
     from assay.db.models import HyperparamcomboRow
     from assay.db.queries.results import plain_rows
 
     combo, job, predictor = HyperparamcomboRow.__table__.c, JobRow.__table__.c, PredictorRow.__table__.c
+    starred_jobs = select(predictor.job_id).where(text(f"predictor.{PREDICTOR_STARRED}"))
     return {row[0] for row in plain_rows(
         select(combo.combo_index).select_from(
-            HyperparamcomboRow.__table__.join(JobRow.__table__, job.hyperparamcombo_id == combo.id)
-            .join(PredictorRow.__table__, predictor.job_id == job.id))
-        .where(job.queue_id == queue_id, predictor.is_starred.is_(True)))}
+            HyperparamcomboRow.__table__.join(JobRow.__table__, job.hyperparamcombo_id == combo.id))
+        .where(job.queue_id == queue_id, job.id.in_(starred_jobs)))}
