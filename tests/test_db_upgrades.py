@@ -296,7 +296,12 @@ def test_what_0008_stored_reads_back_a_gappy_label_with_its_interpolater_and_a_s
     assert sequence_features[0].interpolaters[0]["dtypes"] == "float32"
 
 
-def test_predictors_and_queues_stored_before_0009_upgrade_uncalibrated_and_calibrate_afterwards(upgraded):
+@pytest.fixture(params=frozen_before("0009"), ids=[path.stem for path in frozen_before("0009")])
+def upgraded_before_0009(request, tmp_path) -> str:
+    return set_up_a_copy(request.param, tmp_path)
+
+
+def test_predictors_and_queues_stored_before_0009_upgrade_uncalibrated_and_calibrate_afterwards(upgraded_before_0009):
     # 0009: predictor.calibration, queue.conformal and queue.rope are new and empty for everything stored before
     predictors = assay.Predictor.all()
     assert all(predictor.calibration is None for predictor in predictors)
@@ -372,3 +377,29 @@ def test_revision_0013_moves_row_indices_to_bytes_and_back_exactly_on_sqlite_and
     assert [fold.samples for fold in again.folds] == folds
     np.testing.assert_array_equal(again.samples_for("validation", fold_index=2)["features"],
                                   splitset.samples_for("validation", fold_index=2)["features"])
+
+
+@pytest.fixture(params=frozen_since("0012"), ids=[path.stem for path in frozen_since("0012")])
+def upgraded_third_wave(request, tmp_path) -> str:
+    return set_up_a_copy(request.param, tmp_path)
+
+
+def test_calibrations_ensembles_stars_and_versions_stored_at_0012_read_back_and_work_after_the_upgrade(
+        upgraded_third_wave):
+    queue = next(queue for queue in assay.Queue.all() if queue.conformal is not None)
+    assert queue.conformal["alpha"] == 0.2
+    assert queue.rope == 0.01
+    predictors = queue.predictors
+    assert all(predictor.calibration is not None for predictor in predictors)
+    rows = datum.to_pandas("iris.tsv").drop(columns="species").head(6)
+    result = predictors[0].infer(rows)
+    assert all(set(labels) <= {"setosa", "versicolor", "virginica"} for labels in result["prediction_set"])
+    (ensemble,) = queue.ensembles
+    assert sum(ensemble.members.values()) == pytest.approx(1.0)
+    assert len(ensemble.infer(rows)) == 6
+    starred = [predictor for predictor in predictors if predictor.is_starred]
+    assert len(starred) == 1
+    board = queue.leaderboard()  # the starred model's combination first, read through revision 0014's index
+    assert bool(board.iloc[0]["starred"])
+    assert int(board.iloc[0]["best_predictor_id"]) == starred[0].id  # one run per combination
+    assert sorted(dataset.version for dataset in assay.Dataset.all() if dataset.name == "iris-head") == [1, 2]

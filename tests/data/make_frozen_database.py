@@ -12,7 +12,8 @@ multi-input splitset (a table and a sequence per sample) with a queue of a two-i
 step-by-step feature with interpolaters and a window (and its open splitset), and a sequence featurecoder; from
 0008 on, a step-by-step float label with gaps and its interpolater, and a sequence feature's interpolaters.
 ``assay_0012.sqlite3`` holds the same rows as 0008's, with every splitset's and fold's row indices as the JSON lists
-revision 0013 converts to bytes.
+revision 0013 converts to bytes, and what 0009 to 0011 store: a queue calibrated for conformal prediction sets
+with a rope, an ensemble of its models, a starred model and a dataset name with two versions.
 
 ``assay_0001.sqlite3`` was made by this script as it stood at revision 0001 (the iris part only); a frozen
 database is never remade.
@@ -149,6 +150,25 @@ def later_revisions(iris) -> None:
     gappy = series.assign(y=series["y"].where(series.index % 9 != 4))
     Dataset.Tabular.from_pandas(gappy).make_label(columns=["y"]).make_labelinterpolater()
     series_feature.make_interpolaterset().make_featureinterpolater(dtypes="float32")
+
+    # 0009-0011: a queue calibrated for conformal sets (queue.conformal, predictor.calibration) with a rope, an
+    # ensemble of its models, a starred model, and one dataset name stored with two contents (versions 1 and 2)
+    validated = assay.Pipeline.Tabular.make(
+        df_or_path=iris, label_column="species", label_encoder=dict(sklearn_preprocess=OneHotEncoder()),
+        feature_cols_excluded="species",
+        feature_encoders=[dict(sklearn_preprocess=StandardScaler(), dtypes=["float64"])],
+        size_test=0.2, size_validation=0.3,
+    )
+    calibrated = assay.Experiment.make(
+        library="torch", analysis_type="classification_multi", fn_build=fn_build, fn_train=fn_train,
+        hyperparameters={"neuron_count": [4, 8]}, splitset_id=validated.id, conformal_alpha=0.2, rope=0.01,
+        seed=9,
+    )
+    calibrated.run_jobs(progress=False)
+    calibrated.ensemble(size=3, candidates=2)
+    calibrated.predictors[-1].flip_star()
+    Dataset.Tabular.from_pandas(iris.head(30), name="iris-head")
+    Dataset.Tabular.from_pandas(iris.head(31), name="iris-head")
 
 
 def fn_build_two_inputs(features_shape, label_shape, **hp):
