@@ -316,18 +316,19 @@ class StandardScaler(_Scaler):
 
     def transform(self, X: Any) -> np.ndarray:
         X = _floats(X, self.n_features_in_, "StandardScaler")
+        # scikit-learn casts the vectors to the input's dtype first (float32 input: float32 arithmetic)
         if self.with_mean:
-            X -= self.mean_
+            X -= self.mean_.astype(X.dtype)
         if self.with_std:
-            X /= self.scale_
+            X /= self.scale_.astype(X.dtype)
         return X
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         X = _floats(X, self.n_features_in_, "StandardScaler")
         if self.with_std:
-            X *= self.scale_
+            X *= self.scale_.astype(X.dtype)
         if self.with_mean:
-            X += self.mean_
+            X += self.mean_.astype(X.dtype)
         return X
 
 
@@ -434,8 +435,9 @@ class _Categorical(Portable):
                 values[~valid] = categories[0]
             codes[:, i] = _encode(values, categories)
         if unknown_columns and warn_columns:
+            encoded_as = "the infrequent category." if handle_unknown == "infrequent_if_exist" else "all zeros"
             warnings.warn(f"Found unknown categories in columns {unknown_columns} during transform. These unknown "
-                          "categories will be encoded as all zeros", UserWarning, stacklevel=3)
+                          f"categories will be encoded as {encoded_as}", UserWarning, stacklevel=3)
         return codes, known
 
     def _categories_state(self, arrays: dict[str, np.ndarray]) -> list[Any]:
@@ -748,7 +750,7 @@ def loads(data: bytes, where: str = "the encoder") -> Portable:
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
         meta = json.loads(arrays.pop("meta").tobytes())
-    except (ValueError, KeyError, OSError, EOFError, UnicodeDecodeError) as exc:
+    except Exception as exc:  # whatever numpy's and zipfile's readers raise for bytes that are not such an archive
         raise refuse(f"{type(exc).__name__}: {exc}") from exc
     if type(meta) is not dict:
         raise refuse("its meta is not a JSON object")
