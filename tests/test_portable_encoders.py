@@ -313,3 +313,209 @@ def test_a_portable_encoder_given_another_number_of_columns_refuses_them_as_scik
 
     with pytest.raises(ValueError, match="expecting 2 features"):
         twin.transform(pd.DataFrame({"a": [1.0]}))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Bundles
+# --------------------------------------------------------------------------------------------------------------
+
+
+def table() -> pd.DataFrame:
+    """iris with a text column (one missing value) and a boolean column, so every kind of encoder has a column."""
+    from assay import datum
+
+    df = datum.to_pandas("iris.tsv")
+    df["size"] = np.where(df["petal_length"] > 4.5, "large", np.where(df["petal_length"] > 2, "medium", "small"))
+    df["wide"] = df["sepal_width"] > 3.0
+    return df
+
+
+def fn_build(features_shape, label_shape, **hp):
+    from torch import nn
+
+    return nn.Sequential(nn.Linear(features_shape[0], 8), nn.ReLU(), nn.Linear(8, int(np.prod(label_shape))))
+
+
+def fn_train(model, loser, optimizer, samples_train, samples_evaluate, **hp):
+    import assay_torch
+
+    return model, assay_torch.fit(model, loser, optimizer, samples_train, samples_evaluate, epochs=2,
+                                  batch_size=16, seed=0)
+
+
+FEATURES = [
+    dict(sklearn_preprocess=preprocessing.StandardScaler(), columns=["sepal_length", "sepal_width"]),
+    dict(sklearn_preprocess=preprocessing.RobustScaler(), columns=["petal_length"]),
+    dict(sklearn_preprocess=preprocessing.OneHotEncoder(handle_unknown="ignore"), columns=["size"]),
+    dict(sklearn_preprocess=preprocessing.OrdinalEncoder(), columns=["wide"]),
+]
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory):
+    """Bundles of three torch models: classification (one-hot label), regression (scaled label), and one with an
+    encoder that has no portable form (QuantileTransformer)."""
+    import assay
+    from assay.db import engine as db_engine
+
+    pytest.importorskip("assay_torch")
+    folder = tmp_path_factory.mktemp("portable-bundles")
+    assay.setup(f"sqlite:///{folder / 'assay.sqlite3'}")
+    df = table()
+
+    def export(label, label_encoder, analysis_type, features, name, dropped=()):
+        splitset = assay.Pipeline.Tabular.make(
+            df_or_path=df.drop(columns=["species"] if label != "species" else []), label_column=label,
+            feature_cols_excluded=list(dropped) or None,
+            label_encoder=dict(sklearn_preprocess=label_encoder), feature_encoders=features, size_test=0.3)
+        queue = assay.Experiment.make(library="torch", analysis_type=analysis_type, fn_build=fn_build,
+                                      fn_train=fn_train, splitset_id=splitset.id, seed=1)
+        assert queue.run_jobs(progress=False).failed == 0, queue.status()["errors"]
+        return queue.predictors[0].export(folder / f"{name}.assay")
+
+    made = {
+        "classification": export("species", preprocessing.OneHotEncoder(), "classification_multi", FEATURES,
+                                 "classification"),
+        "regression": export("petal_width", preprocessing.MinMaxScaler(), "regression", FEATURES, "regression"),
+        "quantiles": export("species", preprocessing.LabelBinarizer(), "classification_multi",
+                            [*FEATURES[:1], dict(sklearn_preprocess=preprocessing.QuantileTransformer(n_quantiles=20),
+                                                 columns=["petal_length", "petal_width"])], "quantiles",
+                            dropped=["size", "wide"]),
+    }
+    db_engine.dispose()
+    return made
+
+
+def members_of(path) -> dict[str, bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def rewritten(path, target, change) -> str:
+    """A copy of the bundle at ``path`` with ``change(manifest, members)`` applied."""
+    import json
+
+    from assay.inference.export import write_archive
+
+    members = members_of(path)
+    manifest = json.loads(members["manifest.json"])
+    change(manifest, members)
+    members["manifest.json"] = json.dumps(manifest).encode()
+    return write_archive(target, members)
+
+
+def skops_only(manifest, members):
+    """The bundle as assay wrote it before portable encoders: skops files only, no portable keys."""
+    for entry in [manifest["encoders"]["label"], *manifest["encoders"]["features"]]:
+        members.pop(entry.pop("portable_file", None) or "", None)
+        entry.pop("portable_format", None)
+
+
+def new_rows() -> pd.DataFrame:
+    rows = table().drop(columns=["species"]).sample(20, random_state=4).reset_index(drop=True)
+    rows.loc[3, "size"] = "enormous"  # a category never fitted: handle_unknown="ignore" encodes zeros
+    rows.loc[5, "sepal_length"] = 40.0  # far outside the fitted range
+    return rows
+
+
+@pytest.mark.parametrize("name", ["classification", "regression"])
+def test_a_bundle_writes_every_encoder_beside_its_skops_file_in_portable_form(bundles, name):
+    import json
+
+    members = members_of(bundles[name])
+    manifest = json.loads(members["manifest.json"])
+    entries = [manifest["encoders"]["label"], *manifest["encoders"]["features"]]
+
+    assert [entry["portable_format"] for entry in entries] == ["npz"] * 5
+    for entry in entries:
+        assert entry["file"].endswith(".skops") and entry["file"] in members
+        assert entry["portable_file"] == entry["file"].replace(".skops", ".npz") and entry["portable_file"] in members
+
+
+@pytest.mark.parametrize("name", ["classification", "regression", "quantiles"])
+def test_a_bundle_predicts_with_portable_encoders_exactly_what_its_skops_encoders_predict(bundles, name, tmp_path):
+    import assay
+
+    old = rewritten(bundles[name], tmp_path / "skops.assay", skops_only)
+    rows = new_rows()
+    label = "petal_width" if name == "regression" else "species"
+    labelled = table().drop(columns=["species"] if label != "species" else []).sample(30, random_state=5)
+
+    portable_bundle, skops_bundle = assay.load_bundle(bundles[name]).load(), assay.load_bundle(old).load()
+
+    assert {type(e.load()).__module__ for e in portable_bundle._inference.encoders} == {"assay_sklearn.portable"} \
+        if name != "quantiles" else True
+    assert all(type(e.load()).__module__.startswith("sklearn.") for e in skops_bundle._inference.encoders)
+    pd.testing.assert_frame_equal(portable_bundle.predict(rows), skops_bundle.predict(rows), check_exact=True)
+    with_metrics, expected = portable_bundle.predict(labelled), skops_bundle.predict(labelled)
+    pd.testing.assert_frame_equal(with_metrics, expected, check_exact=True)
+    assert with_metrics.attrs["metrics"] == expected.attrs["metrics"]
+
+
+def test_an_encoder_without_a_portable_form_is_bundled_as_skops_alone(bundles):
+    import json
+
+    manifest = json.loads(members_of(bundles["quantiles"])["manifest.json"])
+    portable_files = {entry["class_name"]: entry["portable_file"]
+                      for entry in [manifest["encoders"]["label"], *manifest["encoders"]["features"]]}
+
+    assert portable_files == {"LabelBinarizer": "encoders/label.npz", "StandardScaler": "encoders/feature_0.npz",
+                              "QuantileTransformer": None}
+
+
+def test_a_portable_form_that_encodes_differently_from_the_encoder_is_not_written(tmp_path, monkeypatch):
+    """The export checks the portable encoder on the fitted rows: one that is off by the last bit is dropped."""
+    import json
+
+    import assay
+    from assay.db import engine as db_engine
+    from assay_sklearn.portable import StandardScaler
+
+    pytest.importorskip("assay_torch")
+    original = StandardScaler.transform
+    monkeypatch.setattr(StandardScaler, "transform", lambda self, X: np.nextafter(original(self, X), np.inf))
+    assay.setup(f"sqlite:///{tmp_path / 'assay.sqlite3'}")
+    splitset = assay.Pipeline.Tabular.make(
+        df_or_path=table(), label_column="species", label_encoder=dict(sklearn_preprocess=preprocessing.OneHotEncoder()),
+        feature_encoders=FEATURES[:3], size_test=0.3)
+    queue = assay.Experiment.make(library="torch", analysis_type="classification_multi", fn_build=fn_build,
+                                  fn_train=fn_train, splitset_id=splitset.id, seed=1)
+    queue.run_jobs(progress=False)
+    path = queue.predictors[0].export(tmp_path / "model.assay")
+    db_engine.dispose()
+
+    manifest = json.loads(members_of(path)["manifest.json"])
+    written = {entry["class_name"]: entry["portable_file"] for entry in manifest["encoders"]["features"]}
+    assert written == {"StandardScaler": None, "RobustScaler": "encoders/feature_1.npz",
+                       "OneHotEncoder": "encoders/feature_2.npz"}
+    assert "encoders/feature_0.npz" not in members_of(path)
+
+
+def replace_member(name, data):
+    def change(manifest, members):
+        members[name] = data
+    return change
+
+
+@pytest.mark.parametrize("member, make, message", [
+    ("encoders/feature_0.npz",
+     lambda: FAMILY.portable_dumps(preprocessing.MaxAbsScaler().fit(np.ones((3, 2)))), "holds a MaxAbsScaler"),
+    ("encoders/feature_2.npz",
+     lambda: FAMILY.portable_dumps(preprocessing.OneHotEncoder(sparse_output=False).fit(
+         pd.DataFrame({"size": ["large", "medium", "small", "tiny"]}))), "4 outputs, the manifest 3"),
+    ("encoders/feature_0.npz",
+     lambda: FAMILY.portable_dumps(preprocessing.StandardScaler().fit(np.ones((3, 3)))), "3 features"),
+    ("encoders/label.npz", lambda: b"garbage", "damaged portable encoder"),
+    ("encoders/feature_1.npz", lambda: tampered(SCALER, lambda meta, arrays: meta.update({"class": "Pickled"})),
+     "unknown class 'Pickled'"),
+], ids=["another class", "another width", "another number of columns", "not an archive", "unknown class"])
+def test_a_tampered_portable_member_is_a_bundle_error_not_a_prediction(bundles, tmp_path, member, make, message):
+    import assay
+
+    path = rewritten(bundles["classification"], tmp_path / "tampered.assay", replace_member(member, make()))
+    bundle = assay.load_bundle(path)
+
+    with pytest.raises(errors.AssayError, match=message):
+        bundle.predict(new_rows())
