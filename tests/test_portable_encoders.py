@@ -33,12 +33,12 @@ def round_trip(fitted):
     return FAMILY.portable_loads(FAMILY.portable_dumps(fitted))
 
 
-def outcome(call):
-    """What ``call()`` gives: ``("ok", array, warnings)`` or ``("error", exception type)``."""
+def outcome(call, *args):
+    """What ``call(*args)`` gives: ``("ok", array, warnings)`` or ``("error", exception type)``."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            value = call()
+            value = call(*args)
         except ValueError:
             return ("error", ValueError)
     return ("ok", np.asarray(value), sorted(str(w.message) for w in caught))
@@ -91,18 +91,18 @@ SCALERS = [
 def test_a_portable_scaler_transforms_and_inverts_exactly_as_scikit_learn(make, dtype, data, rows):
     fitted_rows, new_rows = rows
     scaler = make(data.draw)
-    assume_fits = outcome(lambda: scaler.fit(frame(fitted_rows, dtype)))
+    assume_fits = outcome(scaler.fit, frame(fitted_rows, dtype))
     if assume_fits[0] == "error":
         return
     twin = round_trip(scaler)
 
     for values in (fitted_rows, new_rows):
         table = frame(values, dtype)
-        assert_same(outcome(lambda: scaler.transform(table)), outcome(lambda: twin.transform(table)))
-        assert_same(outcome(lambda: FAMILY.transform(scaler, table)), outcome(lambda: FAMILY.transform(twin, table)))
+        assert_same(outcome(scaler.transform, table), outcome(twin.transform, table))
+        assert_same(outcome(FAMILY.transform, scaler, table), outcome(FAMILY.transform, twin, table))
         encoded = FAMILY.transform(scaler, table)
-        assert_same(outcome(lambda: FAMILY.inverse_transform(scaler, encoded.copy())),
-                    outcome(lambda: FAMILY.inverse_transform(twin, encoded.copy())))
+        assert_same(outcome(FAMILY.inverse_transform, scaler, encoded.copy()),
+                    outcome(FAMILY.inverse_transform, twin, encoded.copy()))
     assert FAMILY.output_names(twin, ["a"] * fitted_rows.shape[1]) == FAMILY.output_names(scaler, ["a"] *
                                                                                             fitted_rows.shape[1])
 
@@ -160,8 +160,8 @@ def test_a_portable_one_hot_encoder_encodes_exactly_as_scikit_learn(data, rows):
     twin = round_trip(encoder)
 
     for table in (fitted_rows, new_rows):
-        assert_same(outcome(lambda: encoder.transform(table)), outcome(lambda: twin.transform(table)))
-        assert_same(outcome(lambda: FAMILY.transform(encoder, table)), outcome(lambda: FAMILY.transform(twin, table)))
+        assert_same(outcome(encoder.transform, table), outcome(twin.transform, table))
+        assert_same(outcome(FAMILY.transform, encoder, table), outcome(FAMILY.transform, twin, table))
     assert FAMILY.output_names(twin, list(fitted_rows.columns)) == FAMILY.output_names(encoder,
                                                                                        list(fitted_rows.columns))
 
@@ -179,8 +179,8 @@ def test_a_portable_ordinal_encoder_encodes_exactly_as_scikit_learn(data, rows):
     twin = round_trip(encoder)
 
     for table in (fitted_rows, new_rows):
-        assert_same(outcome(lambda: encoder.transform(table)), outcome(lambda: twin.transform(table)))
-        assert_same(outcome(lambda: FAMILY.transform(encoder, table)), outcome(lambda: FAMILY.transform(twin, table)))
+        assert_same(outcome(encoder.transform, table), outcome(twin.transform, table))
+        assert_same(outcome(FAMILY.transform, encoder, table), outcome(FAMILY.transform, twin, table))
     assert FAMILY.output_names(twin, list(fitted_rows.columns)) == FAMILY.output_names(encoder,
                                                                                        list(fitted_rows.columns))
 
@@ -200,12 +200,12 @@ def test_a_portable_label_encoder_encodes_and_decodes_exactly_as_scikit_learn(da
 
     for labels in (fitted_labels, new_labels):
         table = labels.to_frame()
-        assert_same(outcome(lambda: FAMILY.transform(encoder, table)), outcome(lambda: FAMILY.transform(twin, table)))
+        assert_same(outcome(FAMILY.transform, encoder, table), outcome(FAMILY.transform, twin, table))
     codes = np.arange(len(encoder.classes_) + 1, dtype=np.float64).reshape(-1, 1)  # the last one is no class
-    assert_same(outcome(lambda: FAMILY.inverse_transform(encoder, codes[:-1])),
-                outcome(lambda: FAMILY.inverse_transform(twin, codes[:-1])))
-    assert_same(outcome(lambda: FAMILY.inverse_transform(encoder, codes)),
-                outcome(lambda: FAMILY.inverse_transform(twin, codes)))
+    assert_same(outcome(FAMILY.inverse_transform, encoder, codes[:-1]),
+                outcome(FAMILY.inverse_transform, twin, codes[:-1]))
+    assert_same(outcome(FAMILY.inverse_transform, encoder, codes),
+                outcome(FAMILY.inverse_transform, twin, codes))
     assert FAMILY.output_names(twin, ["y"]) == FAMILY.output_names(encoder, ["y"])
 
 
@@ -220,10 +220,10 @@ def test_a_portable_label_binarizer_encodes_and_decodes_exactly_as_scikit_learn(
 
     for values in (fitted_labels, known):
         table = values.to_frame()
-        assert_same(outcome(lambda: FAMILY.transform(encoder, table)), outcome(lambda: FAMILY.transform(twin, table)))
+        assert_same(outcome(FAMILY.transform, encoder, table), outcome(FAMILY.transform, twin, table))
         encoded = FAMILY.transform(encoder, table)
-        assert_same(outcome(lambda: FAMILY.inverse_transform(encoder, encoded.copy())),
-                    outcome(lambda: FAMILY.inverse_transform(twin, encoded.copy())))
+        assert_same(outcome(FAMILY.inverse_transform, encoder, encoded.copy()),
+                    outcome(FAMILY.inverse_transform, twin, encoded.copy()))
     assert FAMILY.output_names(twin, ["y"]) == FAMILY.output_names(encoder, ["y"])
 
 
@@ -285,7 +285,7 @@ SCALER = preprocessing.StandardScaler().fit(pd.DataFrame({"a": [1.0, 2.0, 4.0], 
 ONE_HOT = preprocessing.OneHotEncoder(sparse_output=False).fit(pd.DataFrame({"a": ["x", "y", "x"]}))
 
 
-@pytest.mark.parametrize("fitted, change, message", [
+@pytest.mark.parametrize(("fitted", "change", "message"), [
     (SCALER, lambda meta, arrays: arrays.update(mean_=np.zeros(3)), "'mean_' has shape"),
     (SCALER, lambda meta, arrays: arrays.update(scale_=np.array(["a", "b"])), "'scale_' has shape"),
     (SCALER, lambda meta, arrays: arrays.pop("scale_"), "'scale_' is missing"),
@@ -430,8 +430,10 @@ def test_a_bundle_writes_every_encoder_beside_its_skops_file_in_portable_form(bu
 
     assert [entry["portable_format"] for entry in entries] == ["npz"] * 5
     for entry in entries:
-        assert entry["file"].endswith(".skops") and entry["file"] in members
-        assert entry["portable_file"] == entry["file"].replace(".skops", ".npz") and entry["portable_file"] in members
+        assert entry["file"].endswith(".skops")
+        assert entry["file"] in members
+        assert entry["portable_file"] == entry["file"].replace(".skops", ".npz")
+        assert entry["portable_file"] in members
 
 
 @pytest.mark.parametrize("name", ["classification", "regression", "quantiles"])
@@ -445,8 +447,8 @@ def test_a_bundle_predicts_with_portable_encoders_exactly_what_its_skops_encoder
 
     portable_bundle, skops_bundle = assay.load_bundle(bundles[name]).load(), assay.load_bundle(old).load()
 
-    assert {type(e.load()).__module__ for e in portable_bundle._inference.encoders} == {"assay_sklearn.portable"} \
-        if name != "quantiles" else True
+    if name != "quantiles":  # whose QuantileTransformer has no portable form
+        assert all(isinstance(e.load(), portable.Portable) for e in portable_bundle._inference.encoders)
     assert all(type(e.load()).__module__.startswith("sklearn.") for e in skops_bundle._inference.encoders)
     pd.testing.assert_frame_equal(portable_bundle.predict(rows), skops_bundle.predict(rows), check_exact=True)
     with_metrics, expected = portable_bundle.predict(labelled), skops_bundle.predict(labelled)
@@ -478,7 +480,8 @@ def test_a_portable_form_that_encodes_differently_from_the_encoder_is_not_writte
     monkeypatch.setattr(StandardScaler, "transform", lambda self, X: np.nextafter(original(self, X), np.inf))
     assay.setup(f"sqlite:///{tmp_path / 'assay.sqlite3'}")
     splitset = assay.Pipeline.Tabular.make(
-        df_or_path=table(), label_column="species", label_encoder=dict(sklearn_preprocess=preprocessing.OneHotEncoder()),
+        df_or_path=table(), label_column="species",
+        label_encoder=dict(sklearn_preprocess=preprocessing.OneHotEncoder()),
         feature_encoders=FEATURES[:3], size_test=0.3)
     queue = assay.Experiment.make(library="torch", analysis_type="classification_multi", fn_build=fn_build,
                                   fn_train=fn_train, splitset_id=splitset.id, seed=1)
@@ -499,7 +502,7 @@ def replace_member(name, data):
     return change
 
 
-@pytest.mark.parametrize("member, make, message", [
+@pytest.mark.parametrize(("member", "make", "message"), [
     ("encoders/feature_0.npz",
      lambda: FAMILY.portable_dumps(preprocessing.MaxAbsScaler().fit(np.ones((3, 2)))), "holds a MaxAbsScaler"),
     ("encoders/feature_2.npz",
