@@ -185,6 +185,20 @@ def test_a_portable_ordinal_encoder_encodes_exactly_as_scikit_learn(data, rows):
                                                                                        list(fitted_rows.columns))
 
 
+@pytest.mark.parametrize("handle_unknown", ["error", "ignore"])
+def test_a_portable_one_hot_encoder_drops_the_categories_given_as_an_array_as_scikit_learn(handle_unknown):
+    fitted_rows = pd.DataFrame({"a": ["x", "y", "z", "x"], "b": [1, 2, 1, 3]})
+    new_rows = pd.DataFrame({"a": ["z", "y", "x", "w"], "b": [3, 3, 1, 2]})
+    encoder = preprocessing.OneHotEncoder(sparse_output=False, drop=["y", 3], handle_unknown=handle_unknown)
+    encoder.fit(fitted_rows)
+    twin = round_trip(encoder)
+
+    for rows in (fitted_rows, new_rows):
+        assert_same(outcome(encoder.transform, rows), outcome(twin.transform, rows))
+    assert FAMILY.output_names(twin, ["a", "b"]) == FAMILY.output_names(encoder, ["a", "b"]) == [
+        "a=x", "a=z", "b=1", "b=2"]
+
+
 def label_values(kind):
     return {"str": st.sampled_from(["setosa", "versicolor", "virginica", "x"]), "int": st.integers(-2, 4),
             "float": st.sampled_from([0.0, 1.0, 2.0, 5.0])}[kind]
