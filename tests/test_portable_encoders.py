@@ -269,6 +269,10 @@ def test_an_encoder_without_a_portable_form_is_refused_so_the_bundle_keeps_skops
         FAMILY.portable_dumps(fitted)
 
 
+def test_the_family_names_the_portable_format_its_module_writes():
+    assert FAMILY.portable_format == portable.FORMAT
+
+
 def test_a_portable_encoder_module_never_imports_scikit_learn_or_scipy():
     import subprocess
     import sys

@@ -20,7 +20,6 @@ import numpy as np
 
 from assay import errors
 from assay.contracts import EncoderFamily
-from assay_sklearn import portable
 
 __all__ = ["SklearnEncoderFamily"]
 
@@ -44,6 +43,11 @@ def _is_sklearn(obj: Any) -> bool:
     return issubclass(cls, BaseEstimator)
 
 
+def _is_portable(obj: Any) -> bool:
+    """An encoder of :mod:`assay_sklearn.portable` (told by its module, so loading the plugin imports none of it)."""
+    return type(obj).__module__.startswith("assay_sklearn.portable")
+
+
 def _class_name(obj: Any) -> str:
     return (obj if isinstance(obj, type) else type(obj)).__name__
 
@@ -51,7 +55,7 @@ def _class_name(obj: Any) -> str:
 def _is_preprocessing(encoder: Any, names: tuple[str, ...], module: str = "sklearn.preprocessing") -> bool:
     # Match scikit-learn's own classes (by module), not a user's class that happens to share a name.
     cls = type(encoder)
-    if isinstance(encoder, portable.Portable):  # a portable twin answers as the preprocessor it reproduces
+    if _is_portable(encoder):  # a portable twin answers as the preprocessor it reproduces
         return cls.__name__ in names and module == "sklearn.preprocessing"
     return cls.__name__ in names and cls.__module__.startswith(module)
 
@@ -95,7 +99,7 @@ def _check_text(encoder: Any, data: Any, parameter: str) -> None:
 
 def _steps(encoder: Any) -> list[Any]:
     """The transformers inside a scikit-learn Pipeline, or the encoder itself."""
-    if isinstance(encoder, portable.Portable):  # loaded without scikit-learn: keep it that way
+    if _is_portable(encoder):  # loaded without scikit-learn: keep it that way
         return [encoder]
     from sklearn.pipeline import Pipeline
 
@@ -279,11 +283,13 @@ class SklearnEncoderFamily(EncoderFamily):
                                     "by default; load the bundle with trust=True (--trust) if you trust its author")
         return skops.io.loads(data, trusted=needed)
 
-    portable_format = portable.FORMAT
+    portable_format = "npz"  # assay_sklearn.portable.FORMAT, imported when a portable encoder is read or written
 
     def portable_dumps(self, fitted: Any) -> bytes:
         """The fitted preprocessor as :mod:`assay_sklearn.portable` data (``.npz``: JSON settings and numpy
         arrays); raises :class:`~assay_sklearn.portable.NotPortable` for a class or setting it does not cover."""
+        from assay_sklearn import portable
+
         return portable.dumps(portable.from_sklearn(fitted))
 
     def portable_loads(self, data: bytes) -> Any:
@@ -293,6 +299,8 @@ class SklearnEncoderFamily(EncoderFamily):
         Raises:
             assay.errors.BundleError: damaged data (an unknown class, an array of the wrong shape or type).
         """
+        from assay_sklearn import portable
+
         return portable.loads(data)
 
     def describe(self, encoder: Any) -> dict[str, Any]:
