@@ -100,7 +100,8 @@ def test_a_portable_scaler_transforms_and_inverts_exactly_as_scikit_learn(make, 
         table = frame(values, dtype)
         assert_same(outcome(scaler.transform, table), outcome(twin.transform, table))
         assert_same(outcome(FAMILY.transform, scaler, table), outcome(FAMILY.transform, twin, table))
-        encoded = FAMILY.transform(scaler, table)
+        with np.errstate(all="ignore"):  # float32 overflow in scikit-learn's own division; compared above
+            encoded = FAMILY.transform(scaler, table)
         assert_same(outcome(FAMILY.inverse_transform, scaler, encoded.copy()),
                     outcome(FAMILY.inverse_transform, twin, encoded.copy()))
     assert FAMILY.output_names(twin, ["a"] * fitted_rows.shape[1]) == FAMILY.output_names(scaler, ["a"] *
