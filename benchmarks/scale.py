@@ -8,7 +8,10 @@ For each database (SQLite file; PostgreSQL when a server is reachable) it makes 
    same transaction);
 2. stores the runs between through the same store statements (``experiments._store_statements``: the job's end,
    its Predictor, its Predictions), a real run's model, history and prediction arrays copied, in batches of
-   ``--batch`` runs per transaction (``--all-real`` runs every one of them for real instead);
+   ``--batch`` runs per transaction (``--all-real`` runs every one of them for real instead); on PostgreSQL it
+   then runs ``VACUUM ANALYZE`` and a ``CHECKPOINT``, the upkeep autovacuum and the checkpointer do while those
+   runs would take their 15 minutes for real (the bulk store packs them into half a minute: 100,000 dead job rows
+   and a gigabyte of WAL a real queue never has at once);
 3. runs the last ``--real`` runs for real, as in 1.
 
 Bookkeeping per run is assay's time in storage calls (``claiming.STORAGE_TIMER``: claim, store, heartbeat) per
@@ -42,7 +45,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from sklearn.preprocessing import OneHotEncoder, StandardScaler  # noqa: E402
-from sqlalchemy import func, select, text, update  # noqa: E402
+from sqlalchemy import create_engine, func, select, text, update  # noqa: E402
 
 import assay  # noqa: E402
 from assay import datum  # noqa: E402
@@ -142,6 +145,17 @@ def bulk_store(queue_id: int, first: int, last: int, batch: int) -> float:
     return time.perf_counter() - started
 
 
+def upkeep(url: str) -> None:
+    """What autovacuum and the checkpointer would have done by now had the bulk-stored runs run for real."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("VACUUM ANALYZE"))
+            connection.execute(text("CHECKPOINT"))
+    finally:
+        engine.dispose()
+
+
 def best(call, repeat: int) -> tuple[float, float, float]:
     """(first call's wall seconds, best wall seconds, best CPU seconds of this process) over ``repeat`` calls;
     on a loaded machine the CPU time is the closer guess of what a quiet one takes."""
@@ -162,12 +176,20 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 client = TestClient(dashboard.create_app({url!r}), base_url="http://127.0.0.1")
+pending = [False]
 def served_ms():
     response = client.get("/queues/{queue_id}")
     assert response.status_code == 200, response.text[:300]
+    pending[0] = "data-significance-pending" in response.text
     timings = dict(part.strip().split(";dur=") for part in response.headers["server-timing"].split(","))
     return float(timings["app"])
+started = time.perf_counter()
 first = served_ms()
+# the p-values against the best (one split: a bootstrap of stored predictions) come on a thread after the page
+while pending[0]:
+    time.sleep(0.01)
+    served_ms()
+ties_ms = 1000 * (time.perf_counter() - started)
 later = sorted(served_ms() for _ in range(5))
 # `assay dashboard` computes the newest queues' leaderboards while it starts: a visitor's first view after that
 app = dashboard.create_app({url!r})
@@ -176,8 +198,12 @@ app.state.dashboard.pages.warm()
 warm_s = time.perf_counter() - started
 client = TestClient(app, base_url="http://127.0.0.1")
 warmed = served_ms()
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({{"first": first, "later": later[2], "warm_s": warm_s, "warmed": warmed, "peak_mb": peak_mb}}))
+try:  # this process's own peak: ru_maxrss would also count the benchmark's process this one was forked from
+    peak_mb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) / 1024
+except OSError:
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({{"first": first, "ties_ms": ties_ms, "later": later[2], "warm_s": warm_s, "warmed": warmed,
+                  "peak_mb": peak_mb}}))
 """
 
 
@@ -241,6 +267,8 @@ def bench(url: str, label: str, args: argparse.Namespace) -> dict[str, object]:
         bulk = float("nan")
     else:
         bulk = bulk_store(queue.id, args.real, args.runs - args.real, args.batch)
+        if db_engine.get_engine().dialect.name == "postgresql":
+            upkeep(url)
     last = run_real(queue.id, args.real)
     status = queue.status()
     assert status["succeeded"] == args.runs, status
@@ -260,10 +288,26 @@ def bench(url: str, label: str, args: argparse.Namespace) -> dict[str, object]:
         "leaderboard s": leaderboard_best, "leaderboard cpu s": leaderboard_cpu,
         "leaderboard first s": leaderboard_first, "status ms": 1000 * status_best,
         "metrics_to_pandas s": table_best, "metrics_to_pandas cpu s": table_cpu,
-        "page first ms": page["first"], "page later ms": page["later"],
+        "page first ms": page["first"], "ties shown ms": page["ties_ms"], "page later ms": page["later"],
         "warm-up s": page["warm_s"], "page after warm-up ms": page["warmed"], "dashboard MB": page["peak_mb"],
         "bytes/run": size, "parts": parts, "arrays now": arrays_now, "arrays before": arrays_before,
     }
+
+
+def measure_only(path: Path, load: tuple[float, float, float]) -> None:
+    """The dashboard part alone, over the newest queue of a database kept by ``--keep``."""
+    if not path.exists():
+        raise SystemExit(f"--measure-only {path}: no such file; build one with --keep {path}")
+    with contextlib.closing(sqlite3.connect(path)) as raw:
+        queue_id, runs = raw.execute(
+            "SELECT queue_id, count(*) FROM job WHERE queue_id = (SELECT max(id) FROM queue)").fetchone()
+    page = dashboard_process(f"sqlite:///{path.resolve()}", queue_id)
+    print(f"queue {queue_id}, {runs:,} runs: page first {page['first']:.0f} ms (ties shown after "
+          f"{page['ties_ms']:.0f} ms), later {page['later']:.0f} ms, "
+          f"warm-up {page['warm_s']:.2f} s, after warm-up {page['warmed']:.0f} ms, dashboard peak "
+          f"{page['peak_mb']:.0f} MB")
+    print(f"load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, at end "
+          + " ".join(f"{value:.2f}" for value in os.getloadavg()))
 
 
 def _cell(value: object) -> str:
@@ -283,10 +327,21 @@ def main() -> None:
     parser.add_argument("--postgres", default=board_bench.POSTGRES_ADMIN,
                         help="admin URL of a PostgreSQL server (a scratch database is made), or 'none'")
     parser.add_argument("--sqlite", default="yes", choices=["yes", "no"])
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="build the SQLite database at this path and keep it (for --measure-only later)")
+    parser.add_argument("--measure-only", type=Path, default=None, metavar="PATH",
+                        help="only measure the dashboard over the newest queue of this SQLite database")
     args = parser.parse_args()
     load = os.getloadavg()
+    if args.measure_only is not None:
+        measure_only(args.measure_only, load)
+        return
     results = []
-    if args.sqlite == "yes":
+    if args.sqlite == "yes" and args.keep is not None:
+        if args.keep.exists():
+            parser.error(f"--keep {args.keep}: the file exists; name a new path or remove it")
+        results.append(bench(f"sqlite:///{args.keep.resolve()}", "SQLite", args))
+    elif args.sqlite == "yes":
         with tempfile.TemporaryDirectory() as folder:
             results.append(bench(f"sqlite:///{folder}/scale.sqlite3", "SQLite", args))
     if args.postgres != "none" and (scratch := board_bench.postgres_database(args.postgres)) is not None:

@@ -8,6 +8,8 @@ test chooses (the test backend ``numpy_linear``); the real Keras and torch queue
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -328,3 +330,100 @@ def test_experiment_make_refuses_a_conformal_alpha_its_validation_split_cannot_c
     with pytest.raises(errors.ValidationError, match="strictly between 0 and 1"):
         make_queue(conformal_alpha=1.0)
     assert assay.Queue.all() == []
+
+
+def test_a_deferred_leaderboard_ranks_at_once_and_completes_to_the_same_p_values(db):
+    from assay.evaluation import leaderboard
+
+    queue = make_queue(combos=4, repeat_count=2)
+    store(queue)
+    full = leaderboard.leaderboard(queue.id)
+    deferred = leaderboard.leaderboard(queue.id, significance="deferred")
+    assert deferred.attrs["significance_pending"]
+    assert not full.attrs["significance_pending"]
+    assert deferred["p_value_vs_best"].isna().all()
+    assert list(deferred["tied_with_best"]) == [True, False, False, False]
+    ranking = [column for column in full.columns if column not in ("p_value_vs_best", "tied_with_best")]
+    pd.testing.assert_frame_equal(deferred[ranking], full[ranking])
+
+    completed = leaderboard.with_significance(deferred)
+    pd.testing.assert_frame_equal(completed, full)
+    assert completed.attrs == full.attrs
+    assert completed["p_value_vs_best"].iloc[1:].between(0, 1).all()
+    assert leaderboard.with_significance(full) is full
+
+    # with folds the p-values come from the metrics alone: nothing is left for later
+    folds = make_queue(combos=3, repeat_count=2, size_validation=None, fold_count=3)
+    store(folds, fold_accuracy)
+    now = leaderboard.leaderboard(folds.id, significance="deferred")
+    assert not now.attrs["significance_pending"]
+    pd.testing.assert_frame_equal(now, leaderboard.leaderboard(folds.id))
+    with pytest.raises(errors.ValidationError, match=r"significance.*'deferred'"):
+        leaderboard.leaderboard(queue.id, significance="later")
+
+
+def test_the_dashboard_shows_the_ranking_first_and_the_ties_once_they_are_computed(db, monkeypatch):
+    import threading
+    import time
+
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from assay import dashboard
+    from assay.dashboard.formatting import number
+    from assay.evaluation import leaderboard
+
+    queue = make_queue(combos=4, repeat_count=2)
+    store(queue)
+    board = leaderboard.leaderboard(queue.id)
+    tied = board[board["tied_with_best"] & (board["rank"] != 1)]
+    release, original = threading.Event(), leaderboard.with_significance
+
+    def held(frame):
+        assert release.wait(30)
+        return original(frame)
+
+    monkeypatch.setattr(leaderboard, "with_significance", held)
+    with TestClient(dashboard.create_app(db), base_url="http://127.0.0.1") as client:
+        page = client.get(f"/queues/{queue.id}").text
+        assert "data-significance-pending" in page
+        assert "badge-tied" not in page
+        ranked = re.findall(r'<a href="/predictors/(\d+)">#', page)
+        assert ranked == [str(value) for value in board["best_predictor_id"]]
+
+        release.set()
+        for _ in range(300):
+            live = client.get(f"/queues/{queue.id}/live").text
+            if "data-significance-pending" not in live:
+                break
+            time.sleep(0.05)
+        assert "data-significance-pending" not in live
+        shown = re.findall(r"badge-tied\" title=\"not significantly different from rank 1 \(p = ([^ ]+) ", live)
+        assert shown == [number(value) for value in tied["p_value_vs_best"]]
+        assert "data-significance-pending" not in client.get(f"/queues/{queue.id}").text
+
+
+def test_the_dashboard_names_why_the_ties_could_not_be_computed(db, monkeypatch):
+    import time
+
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from assay import dashboard
+    from assay.evaluation import leaderboard
+
+    queue = make_queue(combos=3)
+    store(queue)
+
+    def fails(frame):
+        raise errors.ValidationError("split", "the stored predictions are gone")
+
+    monkeypatch.setattr(leaderboard, "with_significance", fails)
+    with TestClient(dashboard.create_app(db), base_url="http://127.0.0.1") as client:
+        for _ in range(300):
+            page = client.get(f"/queues/{queue.id}").text
+            if "data-significance-pending" not in page:
+                break
+            time.sleep(0.05)
+    assert "could not be computed" in page
+    assert "the stored predictions are gone" in page

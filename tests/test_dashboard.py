@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import zipfile
 
 import pandas as pd
@@ -370,3 +371,47 @@ def test_an_adaptive_search_shows_its_history_and_hyperparameter_importance(clie
         assert image.status_code == 200
         assert image.content.startswith(b"\x89PNG")
     assert 'id="search"' not in client.get(f"/queues/{dashboard_database['finished']}").text  # a grid has none
+
+
+def test_a_hyperparameter_of_many_values_lists_the_first_ones_and_how_many_more(db):
+    import dashboard_helpers
+    from starlette.testclient import TestClient
+
+    from assay import dashboard
+    from assay.dashboard import pages
+
+    splitset = dashboard_helpers.iris_splitset()
+    queue = dashboard_helpers.make_queue(splitset, {"seed": list(range(120)), "neuron_count": [3],
+                                                    "epoch_count": [1]})
+    with TestClient(dashboard.create_app(db), base_url="http://127.0.0.1") as client:
+        page = client.get(f"/queues/{queue.id}").text
+    cell = page.split('<span class="hp-name">seed</span>')[1].split("</tr>")[0]
+    assert cell.count("<code>") == pages.GRID_VALUES_SHOWN
+    assert "<code>0</code>" in cell
+    assert f"<code>{pages.GRID_VALUES_SHOWN - 1}</code>" in cell
+    assert f"and {120 - pages.GRID_VALUES_SHOWN} more (120 values)" in cell
+    short = page.split('<span class="hp-name">neuron_count</span>')[1].split("</tr>")[0]
+    assert "<code>3</code>" in short
+    assert "more" not in short
+
+
+def test_a_star_set_from_python_shows_once_the_dashboard_reads_the_stars_again(retry_client, dashboard_database,
+                                                                              monkeypatch):
+    from assay.dashboard import pages
+
+    path = f"/queues/{dashboard_database['finished']}"
+
+    def first_row(text):
+        return text.split("<tbody>", 1)[1].split("</tr>", 1)[0]
+
+    last = re.findall(r'<a href="/predictors/(\d+)">#', retry_client.get(path).text)[-1]
+    assert assay.Predictor.get(int(last)).flip_star() is True  # another process's star, as far as the app knows
+    # the stars are read again at most every STARS_SECONDS (reading them visits every predictor row of the queue),
+    # on a thread while a view shows them as last read
+    assert f'href="/predictors/{last}"' not in first_row(retry_client.get(path).text)
+    monkeypatch.setattr(pages, "STARS_SECONDS", 0.0)
+    for _ in range(200):
+        if f'href="/predictors/{last}"' in first_row(retry_client.get(path).text):
+            break
+        time.sleep(0.05)
+    assert f'href="/predictors/{last}"' in first_row(retry_client.get(path).text)

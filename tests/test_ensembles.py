@@ -82,8 +82,10 @@ def trained(tmp_path_factory):
         hyperparameters={"units": [4, 16]}, splitset_id=folds.id, repeat_count=2, seed=2,
     )
     assert keras_queue.run_jobs(progress=False).failed == 0
+    # the ensemble the inference, export, importance and report tests use, whichever of them runs alone
+    ensemble = torch_queue.ensemble(size=10, candidates=4)
     return {"url": url, "folder": folder, "iris": iris, "planets": planets, "torch": torch_queue.id,
-            "keras": keras_queue.id}
+            "keras": keras_queue.id, "ensemble": ensemble.id}
 
 
 @pytest.fixture
@@ -194,8 +196,7 @@ def test_mean_averages_the_best_k_equally(db):
 
 
 def test_infer_on_the_test_rows_gives_the_stored_test_predictions_and_stores_itself(db):
-    queue = assay.Queue.get(db["torch"])
-    ensemble = queue.ensembles[0]
+    ensemble = assay.Ensemble.get(db["ensemble"])
     rows = ensemble.predictions["test"].row_indices
     frame = ensemble.infer(db["iris"].iloc[rows])
     assert list(frame["prediction"]) == list(ensemble.predictions["test"].predictions)
@@ -206,7 +207,7 @@ def test_infer_on_the_test_rows_gives_the_stored_test_predictions_and_stores_its
 
 
 def test_an_exported_ensemble_predicts_in_a_fresh_process_without_a_database(db, tmp_path):
-    ensemble = assay.Queue.get(db["torch"]).ensembles[0]
+    ensemble = assay.Ensemble.get(db["ensemble"])
     path = ensemble.export(str(tmp_path / "iris.assay"))
     rows = db["iris"].iloc[ensemble.predictions["test"].row_indices].drop(columns="species")
     rows.to_csv(tmp_path / "rows.csv", index=False)
@@ -231,7 +232,7 @@ def test_an_exported_ensemble_predicts_in_a_fresh_process_without_a_database(db,
 
 
 def test_ensemble_feature_importance_is_the_members_importance_weighted(db):
-    ensemble = assay.Queue.get(db["torch"]).ensembles[0]
+    ensemble = assay.Ensemble.get(db["ensemble"])
     table = ensemble.feature_importance(split="test", permutation_count=2)
     expected = sum(weight * assay.Predictor.get(pid).feature_importance(split="test", permutation_count=2)
                    .set_index("feature")["importance_mean"] for pid, weight in ensemble.members.items())
@@ -319,7 +320,7 @@ def test_the_report_and_the_dashboard_show_the_ensembles_with_members_weights_an
     from assay.dashboard import create_app
 
     queue = assay.Queue.get(db["torch"])
-    ensemble = queue.ensembles[0]
+    ensemble = assay.Ensemble.get(db["ensemble"])
     page = Path(queue.report(str(tmp_path / "report.html"))).read_text(encoding="utf-8")
     section = page[page.index(f'id="ensemble-{ensemble.id}"'):]
     assert "data:image/png;base64" in section[:section.index("</section>")]  # the selection curve

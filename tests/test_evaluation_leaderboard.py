@@ -106,7 +106,8 @@ def count_statements(engine):
     return counter, lambda: event.remove(engine, "before_cursor_execute", count)
 
 
-def test_the_leaderboard_aggregates_the_metrics_table_with_missing_values_and_ties_on_either_database(any_db):
+def test_the_leaderboard_aggregates_the_metrics_table_with_missing_values_and_ties_on_either_database(any_db,
+                                                                                                     monkeypatch):
     """The leaderboard's own reading of the results (one split, three columns) gives what aggregating
     ``metrics_to_pandas()`` by hand gives: NaN and absent metrics skipped, ties broken the documented way."""
     queue = make_queue({"neuron_count": [1, 2, 3], "activation": ["relu", "tanh"]}, repeat_count=3)
@@ -148,6 +149,11 @@ def test_the_leaderboard_aggregates_the_metrics_table_with_missing_values_and_ti
     on_test = queue.leaderboard(split="test", metric="roc_auc")
     assert on_test["roc_auc_mean"].notna().tolist() == [True] * 3 + [False] * 3
     assert on_test.loc[0, "roc_auc_mean"] == pytest.approx(1.71)
+    # read in chunks of 4 runs, parsed apart (some with a NaN written as a tagged value, some without roc_auc at
+    # all): the same leaderboards
+    monkeypatch.setattr(tables, "READ_CHUNK", 4)
+    pd.testing.assert_frame_equal(queue.leaderboard(), board)
+    pd.testing.assert_frame_equal(queue.leaderboard(split="test", metric="roc_auc"), on_test)
 
 
 def test_metrics_written_plainly_tagged_or_pretty_printed_read_back_as_the_same_columns():

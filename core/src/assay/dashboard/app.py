@@ -37,7 +37,7 @@ from assay.dashboard.board import BoardView
 from assay.db.engine import current_url
 from assay.db.queries import dashboard as queries
 from assay.db.queries import experiments as experiment_queries
-from assay.evaluation import importance, plots
+from assay.evaluation import importance
 
 #: media types of the assets shipped in ``static/``
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -177,6 +177,7 @@ class Dashboard:
         summary = self.pages.queue_summary(request.path_params["queue_id"])
         split, metric = request.query_params.get("split") or None, request.query_params.get("metric") or None
         key = ("performance", summary["id"], split, metric, pages.signature(summary))
+        plots = _plots()
         return self.image(key, lambda: plots.plot_performance(summary["id"], split=split, metric=metric),
                           request.path_params["format"])
 
@@ -215,6 +216,7 @@ class Dashboard:
 
         predictor_id = request.path_params["predictor_id"]
         await run_in_threadpool(lifecycle.flip_star, predictor_id)
+        self.pages.forget_stars()
         back = form.get("back", [""])[0]
         # only a path of this dashboard: never another site
         target = back if back.startswith("/") and not back.startswith("//") and "\\" not in back \
@@ -239,6 +241,7 @@ class Dashboard:
     def learning_curve(self, request: Request) -> Response:
         summary = self.pages.predictor_summary(request.path_params["predictor_id"])
         splits = list(queries.metrics_by_split(summary["id"]))
+        plots = _plots()
         return self.image(("learning_curve", summary["id"]),
                           lambda: plots.plot_learning_curve(summary["id"], summary["history"], splits),
                           request.path_params["format"])
@@ -251,6 +254,7 @@ class Dashboard:
         prediction_id = queries.prediction_ids_by_split(summary["id"]).get(split)
         if prediction_id is None or name not in plugins.plots(summary["analysis_type"]):
             return PlainTextResponse(f"no plot {name!r} of split {split!r} for predictor {summary['id']}", 404)
+        plots = _plots()
         return self.image(("prediction", prediction_id, name),
                           lambda: plots.plot_prediction(Trained.load(summary["id"]).prediction(split), name),
                           request.path_params["format"])
@@ -263,7 +267,7 @@ class Dashboard:
         if stored is None:
             return PlainTextResponse(f"no stored feature importance of split {split!r} with {count} permutations",
                                      404)
-        size = stored[1]
+        size, plots = stored[1], _plots()
         return self.image(("importance", summary["id"], split, count, size),
                           lambda: plots.plot_feature_importance(summary["id"], split=split, permutation_count=count,
                                                                 sample_rows=size),
@@ -349,6 +353,14 @@ class Dashboard:
         if found is None:
             return PlainTextResponse("not found", status_code=404)
         return Response(found[0], media_type=found[1], headers={"cache-control": "public, max-age=600"})
+
+
+def _plots() -> Any:
+    """:mod:`assay.evaluation.plots`, imported when the first image is drawn: matplotlib holds about 26 MB, which a
+    dashboard whose visitors open no plot need not pay."""
+    from assay.evaluation import plots
+
+    return plots
 
 
 def _safe_name(name: str) -> str:

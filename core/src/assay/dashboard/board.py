@@ -155,7 +155,9 @@ def leaderboard_table(board: pd.DataFrame, view: BoardView) -> dict[str, Any]:
             "next": view.query(page=page + 1) if page < page_count else None,
             "higher_is_better": board.attrs["higher_is_better"], "filter": view.filter,
             "best_overall": None if board.empty else _best_id(board), "warning": board.attrs.get("warning"),
-            "tied_count": int(board["tied_with_best"].sum()) - 1 if "tied_with_best" in board and len(board) else 0}
+            "tied_count": int(board["tied_with_best"].sum()) - 1 if "tied_with_best" in board and len(board) else 0,
+            "significance_pending": bool(board.attrs.get("significance_pending")),
+            "significance_error": board.attrs.get("significance_error")}
 
 
 def _std(value: Any) -> str | None:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future
+from queue import SimpleQueue
 from typing import Any
 
 import numpy as np
@@ -23,6 +26,7 @@ from assay.dashboard.board import BoardView, leaderboard_table
 from assay.dashboard.formatting import MISSING, number
 from assay.db.queries import comparison as comparison_queries
 from assay.db.queries import dashboard as queries
+from assay.db.queries import lifecycle
 from assay.evaluation import comparison, importance
 from assay.evaluation import leaderboard as tables
 from assay.inference import coverage
@@ -33,6 +37,13 @@ FAILED_JOBS_SHOWN = 20
 #: class-probability columns shown in a predictions table
 PROBABILITY_COLUMNS = 10
 COMPARE_MIN, COMPARE_MAX = 2, 4
+#: values of one hyperparameter listed on a queue page (a grid of 10,000 seeds lists the first ones and a count)
+GRID_VALUES_SHOWN = 50
+#: seconds a queue's starred combinations are shown as read before they are read again, on a thread of their own
+#: while the page shows them as they were. Reading them visits every predictor row of the queue (``is_starred`` has
+#: no index): 120 ms at 100,000 runs, more than the rest of a cached view. A star set from this dashboard shows at
+#: once (it forgets them); one set from Python on a view after this long.
+STARS_SECONDS = 5.0
 
 
 class _Lru:
@@ -47,11 +58,54 @@ class _Lru:
                 self._items.move_to_end(key)
                 return self._items[key]
         value = compute()
+        self.put(key, value)
+        return value
+
+    def put(self, key: Hashable, value: Any) -> None:
         with self._lock:
             self._items[key] = value
+            self._items.move_to_end(key)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
-        return value
+
+
+def _in_background(function: Callable[[], Any], name: str) -> Future:
+    """``function()`` run on a daemon thread of its own; its result (or exception) in the future returned."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(function())
+        except BaseException as exc:  # handed to whoever asks the future
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
+
+
+class _Serial:
+    """Work done one piece at a time, in order, on one daemon thread started when first needed: the p-values of
+    several leaderboards (each reading stored predictions) are never computed at once."""
+
+    def __init__(self, name: str):
+        self._name, self._work, self._lock = name, SimpleQueue(), threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, function: Callable[[], Any]) -> None:
+        """Run ``function()`` after the work submitted before it (it handles its own errors)."""
+        self._work.put(function)
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            work = self._work.get()
+            try:
+                work()
+            except Exception:  # noqa: BLE001 - the work reports its own errors; the thread must go on serving
+                continue
 
 
 def progress(counts: dict[str, int]) -> dict[str, Any]:
@@ -76,6 +130,13 @@ class Pages:
     def __init__(self) -> None:
         self._boards = _Lru(64)
         self._balances = _Lru(64)
+        self._stars: dict[int, tuple[float, set[int]]] = {}
+        self._stars_reading: set[int] = set()
+        self._stars_forgotten = 0  # counts forget_stars(): a read begun before it is not kept
+        self._stars_lock = threading.Lock()
+        self._completing: set[Hashable] = set()  # leaderboards whose p-values are being computed
+        self._completing_lock = threading.Lock()
+        self._significance = _Serial("assay-dashboard-significance")
 
     # -- queues ----------------------------------------------------------------------------------------------
 
@@ -96,7 +157,8 @@ class Pages:
         for summary in queries.queue_summaries()[:limit]:
             if summary["counts"].get("succeeded"):
                 try:
-                    self._board(summary, None, None)
+                    self._board(summary, None, None, wait=True)
+                    self.starred(summary["id"]).result()
                 except errors.AssayError:
                     continue
 
@@ -105,7 +167,7 @@ class Pages:
         if not summary["counts"].get("succeeded"):
             return None
         try:
-            board = self._board(summary, None, None)
+            board = self._board(summary, None, None, complete=False)  # the ranking is enough here
         except errors.AssayError:
             return None
         if board.empty:
@@ -114,9 +176,83 @@ class Pages:
         return {"metric": metric, "split": board.attrs["split"], "value": number(board.iloc[0][f"{metric}_mean"]),
                 "predictor_id": int(board.iloc[0]["best_predictor_id"])}
 
-    def _board(self, summary: dict[str, Any], split: str | None, metric: str | None) -> pd.DataFrame:
+    def _board(self, summary: dict[str, Any], split: str | None, metric: str | None, wait: bool = False,
+               complete: bool = True) -> pd.DataFrame:
+        """The queue's leaderboard, cached until a job finishes.
+
+        Its ranking comes at once; the p-values against the best that need stored predictions (one split: a
+        bootstrap over the best combinations' predictions) are computed on a thread of their own and replace the
+        cached frame when done, so a page shows the ranking without waiting for them
+        (``attrs["significance_pending"]`` says they are still coming). ``wait``: compute them here instead;
+        ``complete=False``: leave them (the queue list shows only the best score).
+        """
         key = (summary["id"], split, metric, signature(summary))
-        return self._boards.get(key, lambda: tables.leaderboard(summary["id"], split=split, metric=metric))
+        board = self._boards.get(key, lambda: tables.leaderboard(summary["id"], split=split, metric=metric,
+                                                                 significance=tables.DEFERRED))
+        if board.attrs.get("significance_pending") and (wait or complete):
+            if wait:
+                return self._complete(key, board)
+            with self._completing_lock:
+                started = key in self._completing
+                self._completing.add(key)
+            if not started:
+                self._significance.submit(lambda: self._complete(key, board))
+        return board
+
+    def _complete(self, key: Hashable, board: pd.DataFrame) -> pd.DataFrame:
+        """``board``'s p-values computed and cached under ``key``; a failure is cached too, as the board's
+        ``significance_note`` (a page must not wait for p-values that never come)."""
+        try:
+            done = tables.with_significance(board)
+        except Exception as exc:  # noqa: BLE001 - shown on the page instead of p-values
+            done = board.copy()
+            reason = f"which combinations are tied with best could not be computed: {exc}"
+            done.attrs.update(board.attrs, significance_pending=False, significance_note=reason,
+                              significance_error=reason)
+        finally:
+            with self._completing_lock:
+                self._completing.discard(key)
+        self._boards.put(key, done)
+        return done
+
+    def starred(self, queue_id: int) -> Future:
+        """The queue's combinations with a starred model: read now on a thread of their own the first time (the
+        caller computes the leaderboard meanwhile), afterwards as last read, read again on a thread when older
+        than :data:`STARS_SECONDS` (the next view shows what it read)."""
+        now = time.monotonic()
+        with self._stars_lock:
+            found = self._stars.get(queue_id)
+            generation = self._stars_forgotten
+            stale = found is None or now - found[0] >= STARS_SECONDS
+            reading = stale and queue_id not in self._stars_reading
+            if reading:
+                self._stars_reading.add(queue_id)
+
+        def read() -> set[int]:
+            try:
+                starred = lifecycle.starred_combo_indexes(queue_id)
+                with self._stars_lock:
+                    if generation == self._stars_forgotten:
+                        self._stars[queue_id] = (now, starred)
+                return starred
+            finally:
+                with self._stars_lock:
+                    self._stars_reading.discard(queue_id)
+
+        if found is None:  # never read: this view waits for it (a read already under way is simply repeated)
+            return _in_background(read if reading else (lambda: lifecycle.starred_combo_indexes(queue_id)),
+                                  "assay-dashboard-stars")
+        if reading:
+            _in_background(read, "assay-dashboard-stars")
+        shown: Future = Future()
+        shown.set_result(found[1])
+        return shown
+
+    def forget_stars(self) -> None:
+        """Read the stars again on the next view (this dashboard starred or unstarred a model)."""
+        with self._stars_lock:
+            self._stars.clear()
+            self._stars_forgotten += 1
 
     def queue_summary(self, queue_id: int) -> dict[str, Any]:
         summary = queries.queue_summary(queue_id)
@@ -128,6 +264,7 @@ class Pages:
         summary = self.queue_summary(queue_id)
         context: dict[str, Any] = {"queue": summary, "signature": signature(summary), **progress(summary["counts"]),
                                    "hyperparameter_names": list(summary["grid"] or {}),
+                                   "grid_values_shown": GRID_VALUES_SHOWN,
                                    "sources": {name: source for name, source in (summary["sources"] or {}).items()
                                                if source}}
         context.update(self.queue_live(summary, view or BoardView()))
@@ -138,15 +275,18 @@ class Pages:
         """The parts of the queue page that change while it runs: leaderboard, running and failed jobs."""
         board_error = None
         board = None
+        starring = None
         if summary["counts"].get("succeeded"):
+            # the stars are read beside the leaderboard (both wait on the database, neither needs the other)
+            starring = self.starred(summary["id"])
             try:
                 board = self._board(summary, view.split, view.metric)
             except errors.ValidationError as exc:  # a split or metric typed into the address bar
                 board_error = str(exc)
-        if board is not None:  # starred combinations first (read each time: a star does not change the signature)
+        if board is not None and starring is not None:  # starred combinations first (a star is not in the signature)
             from assay.evaluation import stars
 
-            board = stars.starred_first(board)
+            board = stars.starred_first(board, starring.result() if len(board) else set())
         table = leaderboard_table(board, view) if board is not None else None
         choices = {"splits": [], "metrics": []}
         best_id = table["best_overall"] if table is not None else None
@@ -410,6 +550,4 @@ def predictions_frame(predictor_id: int, split: str) -> pd.DataFrame:
 
 
 def _starred(predictor_id: int) -> bool:
-    from assay.db.queries import lifecycle
-
     return predictor_id in lifecycle.starred_ids([predictor_id])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,8 @@ SPLIT_ORDER = ["train", "validation", "test"]
 PREFERRED_SPLITS = ("validation", "test", "train")
 #: statistics the leaderboard gives for every metric
 STATISTICS = ["mean", "std", "min", "max"]
+#: rows of a leaderboard's runs read at a time (their metrics are parsed while the next rows are read)
+READ_CHUNK = 20_000
 #: metrics of the built-in analysis types where a smaller value is better (besides names ending in loss/error)
 LOWER_IS_BETTER = {"loss", "log_loss", "mse", "rmse", "mae", "mape", "rmsle", "msle"}
 
@@ -208,18 +211,39 @@ def _split_runs(queue_id: int, split: str | None,
     """Combination indexes, predictor ids, a float column per metric of a queue's runs on ``split``, in run
     order, and their ``fold_index``/``repeat_index``: one query of three tables (the combination's index is looked
     up here, and the runs put in order here, which costs the database more than it costs numpy)."""
-    rows = queries.split_metric_runs(queue_id, split) if split is not None else []
-    combo_ids, run_indexes, predictor_ids, texts, folds, repeats = (
+    rows, values = _read_runs(queue_id, split) if split is not None else ([], metric_columns((), pd.RangeIndex(0)))
+    combo_ids, run_indexes, predictor_ids, _, folds, repeats = (
         zip(*rows, strict=True) if rows else ((), (), (), (), (), ()))
     order = np.argsort(np.asarray(run_indexes, dtype=np.int64), kind="stable")
     known = pd.Index([combo_id for combo_id, _, _ in combos])
     combo_indexes = np.asarray([index for _, index, _ in combos], dtype=np.int64)[
         known.get_indexer(np.asarray(combo_ids, dtype=np.int64))]
-    values = metric_columns(texts, pd.RangeIndex(len(texts))).iloc[order].reset_index(drop=True)
+    values = values.iloc[order].reset_index(drop=True)
     values = values[[name for name in values.columns if name not in ID_COLUMNS + RUN_COLUMNS]]
     pairs = pd.DataFrame({"fold_index": pd.array(folds, dtype="Int64"),
                           "repeat_index": np.asarray(repeats, dtype=np.int64)}).iloc[order].reset_index(drop=True)
     return combo_indexes[order], np.asarray(predictor_ids, dtype=np.int64)[order], values, pairs
+
+
+def _read_runs(queue_id: int, split: str) -> tuple[list[tuple[Any, ...]], pd.DataFrame]:
+    """:func:`assay.db.queries.results.split_metric_runs`'s rows and their :func:`metric_columns`, row for row.
+
+    The rows are read in chunks of :data:`READ_CHUNK`, and each chunk's metrics parsed on a thread while the next
+    is read (SQLite's read and pyarrow's parse both run without the GIL): at 100,000 runs a quarter less time
+    than one after the other.
+    """
+    rows: list[tuple[Any, ...]] = []
+    parsed: list[Future] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="assay-metrics") as parsing:
+        for chunk in queries.split_metric_run_chunks(queue_id, split, READ_CHUNK):
+            parsed.append(parsing.submit(metric_columns, [row[3] for row in chunk],
+                                         pd.RangeIndex(len(rows), len(rows) + len(chunk))))
+            rows.extend(chunk)
+    frames = [future.result() for future in parsed]
+    if len(frames) == 1:
+        return rows, frames[0]
+    # a metric missing from a chunk is NaN there, as within one; columns in the order their names first appear
+    return rows, (pd.concat(frames, sort=False) if frames else metric_columns((), pd.RangeIndex(0)))
 
 
 def _combo_hyperparameters(combos: list[tuple[int, int, Any]], names: list[str]) -> pd.DataFrame:
@@ -230,8 +254,12 @@ def _combo_hyperparameters(combos: list[tuple[int, int, Any]], names: list[str])
                         index=pd.Index([index for _, index, _ in combos], name="combo_index"))
 
 
+#: ``leaderboard(significance=DEFERRED)``: p-values that need stored predictions are left to :func:`with_significance`
+DEFERRED = "deferred"
+
+
 def leaderboard(queue_id: int, split: str | None = None, metric: str | None = None,
-                significance: bool = True) -> pd.DataFrame:
+                significance: bool | str = True) -> pd.DataFrame:
     """One row per hyperparameter combination, aggregated over its repeats and folds, best first.
 
     Args:
@@ -244,6 +272,9 @@ def leaderboard(queue_id: int, split: str | None = None, metric: str | None = No
             the analysis type's main metric (accuracy for classification, r2 for regression), in its own direction
             (see :func:`higher_is_better`).
         significance: compute ``p_value_vs_best`` (``False`` leaves it NA and ``tied_with_best`` on rank 1 only).
+            ``"deferred"``: compute it now only where it needs no stored predictions (with folds, from the
+            metrics); with one split it is left as ``False`` leaves it and ``frame.attrs["significance_pending"]``
+            is ``True``: :func:`with_significance` completes the frame (what the dashboard shows meanwhile).
 
     Returns:
         A DataFrame with ``rank``, ``combo_index``, the hyperparameters, ``run_count`` (models aggregated),
@@ -256,13 +287,17 @@ def leaderboard(queue_id: int, split: str | None = None, metric: str | None = No
         not computed) and ``tied_with_best``: rank 1, and every combination not significantly different from it at
         the 0.05 level (``p_value_vs_best >= 0.05``). See :mod:`assay.evaluation.significance`.
         ``frame.attrs`` holds ``queue_id``, ``split``, ``metric``, ``higher_is_better``, ``analysis_type``,
-        ``significance_note`` (what was not computed, or ``None``) and ``warning``: set when the ranking split is
+        ``significance_note`` (what was not computed, or ``None``), ``significance_pending`` (see
+        ``significance``) and ``warning``: set when the ranking split is
         the test split (no validation split, no folds), because the chosen model's test score is then optimistic.
         Empty (with these columns) while no job has succeeded.
 
     Raises:
-        assay.errors.ValidationError: ``split`` or ``metric`` does not exist in this queue's results.
+        assay.errors.ValidationError: ``split`` or ``metric`` does not exist in this queue's results, or
+            ``significance`` is not ``True``, ``False`` or ``"deferred"``.
     """
+    if significance != DEFERRED if isinstance(significance, str) else not isinstance(significance, (bool, np.bool_)):
+        raise errors.ValidationError("significance", f"must be True, False or {DEFERRED!r}, got {significance!r}")
     # the search's objective ranks by default: its split, and its metric and direction on that split
     objective = (queries.queue_objective(queue_id) if split is None or metric is None else None) or {}
     if split is None and objective.get("split") and queries.split_evaluated(queue_id, objective["split"]):
@@ -282,7 +317,7 @@ def leaderboard(queue_id: int, split: str | None = None, metric: str | None = No
     front = ["rank", "combo_index", *hp_columns, "run_count", "best_predictor_id"]
     stat_columns = [f"{name}_{stat}" for name in ordered_metrics for stat in STATISTICS] + [
         "pruned", "p_value_vs_best", "tied_with_best"]
-    note = None
+    note, pending = None, False
     if not len(combo_indexes):
         board = pd.DataFrame(columns=front + stat_columns)
     else:
@@ -311,18 +346,43 @@ def leaderboard(queue_id: int, split: str | None = None, metric: str | None = No
                      if board["pruned"].any() else ranks)
         if board["pruned"].any():
             board.loc[board["pruned"], "rank"] = pd.NA
+        fold_runs = _fold_runs(combo_indexes, values[metric], pairs, metric)
+        pending = significance == DEFERRED and comparing.reads_predictions(board, metric, fold_runs)
         board["p_value_vs_best"], note = (
-            comparing.versus_best(queue_id, board, split, metric, better_high,
-                                  _fold_runs(combo_indexes, values[metric], pairs, metric))
-            if significance else (pd.Series(np.nan, index=board.index), None))
-        board.loc[board["pruned"].to_numpy(bool), "p_value_vs_best"] = np.nan  # stopped early: not comparable
-        board["tied_with_best"] = (board["rank"] == 1).fillna(False).to_numpy(bool) | (
-            board["p_value_vs_best"] >= comparing.ALPHA).to_numpy(bool)
+            comparing.versus_best(queue_id, board, split, metric, better_high, fold_runs)
+            if significance and not pending else (pd.Series(np.nan, index=board.index), None))
+        _mark_tied(board)
         board = board[front + stat_columns]
     board.attrs.update(queue_id=queue_id, split=split, metric=metric, higher_is_better=better_high,
-                       analysis_type=analysis_type, significance_note=note,
+                       analysis_type=analysis_type, significance_note=note, significance_pending=pending,
                        warning=optimistic_warning(split))
     return board
+
+
+def with_significance(board: pd.DataFrame) -> pd.DataFrame:
+    """A leaderboard made with ``significance="deferred"``, completed: ``p_value_vs_best`` and ``tied_with_best``
+    as :func:`leaderboard` with ``significance=True`` gives them (the same bootstrap of the same stored
+    predictions); the frame itself when nothing was pending.
+
+    This is the part that reads stored predictions (the best-ranked combinations' runs, up to
+    :data:`assay.evaluation.significance.BULK_RUNS`), so a caller can show the ranking first and this after.
+    """
+    if not board.attrs.get("significance_pending"):
+        return board
+    done = board.copy()
+    attrs = board.attrs
+    done["p_value_vs_best"], note = comparing.versus_best(attrs["queue_id"], done, attrs["split"], attrs["metric"],
+                                                          attrs["higher_is_better"], None)
+    _mark_tied(done)
+    done.attrs.update(attrs, significance_note=note, significance_pending=False)
+    return done
+
+
+def _mark_tied(board: pd.DataFrame) -> None:
+    """``tied_with_best`` from ``p_value_vs_best`` (in place); a pruned combination's p-value is dropped first."""
+    board.loc[board["pruned"].to_numpy(bool), "p_value_vs_best"] = np.nan  # stopped early: not comparable
+    board["tied_with_best"] = (board["rank"] == 1).fillna(False).to_numpy(bool) | (
+        board["p_value_vs_best"] >= comparing.ALPHA).to_numpy(bool)
 
 
 def _fold_runs(combo_indexes: np.ndarray, scores: pd.Series, pairs: pd.DataFrame,

@@ -22,7 +22,6 @@ from typing import Any
 import attrs
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from assay import errors, plugins
 from assay.db.queries import comparison as queries
@@ -42,6 +41,14 @@ ALPHA = 0.05
 
 
 # -- the statistics ------------------------------------------------------------------------------------------
+
+
+def _student_t() -> Any:
+    """scipy's Student t, imported on first use: ``scipy.stats`` holds about 66 MB, which a process that only
+    lists leaderboards (the dashboard at start, a bootstrap on one split) need not pay."""
+    from scipy import stats
+
+    return stats.t
 
 
 def corrected_ttest(differences: np.ndarray, fold_count: int, rope: float,
@@ -71,12 +78,12 @@ def _t_result(mean: float, variance: float, df: int, rope: float, higher_is_bett
         low = high = mean
         below, above = float(mean < -rope), float(mean > rope)
     else:
-        t = mean / scale
-        p_value = float(2 * stats.t.sf(abs(t), df))
-        half = float(stats.t.ppf(0.975, df)) * scale
+        t, student = mean / scale, _student_t()
+        p_value = float(2 * student.sf(abs(t), df))
+        half = float(student.ppf(0.975, df)) * scale
         low, high = mean - half, mean + half
-        below = float(stats.t.cdf(-rope, df, loc=mean, scale=scale))
-        above = float(stats.t.sf(rope, df, loc=mean, scale=scale))
+        below = float(student.cdf(-rope, df, loc=mean, scale=scale))
+        above = float(student.sf(rope, df, loc=mean, scale=scale))
     better, worse = (above, below) if higher_is_better else (below, above)
     return {"mean_difference": mean, "ci_low": low, "ci_high": high, "p_value": p_value, "prob_better": better,
             "prob_equivalent": max(0.0, 1.0 - above - below), "prob_worse": worse, "df": df, "scale": scale}
@@ -318,6 +325,13 @@ def reordered(runs: list[dict[str, np.ndarray]], like: dict[str, np.ndarray]) ->
 BULK_RUNS = 200
 
 
+def reads_predictions(board: pd.DataFrame, metric: str, fold_runs: pd.DataFrame | None) -> bool:
+    """Whether :func:`versus_best` would read stored predictions for this ranked leaderboard: one split (no
+    ``fold_runs``), two ranked combinations or more, and a metric with a per-row form."""
+    return (fold_runs is None and int(board["rank"].notna().sum()) >= 2 and metric != "loss"
+            and has_row_scores(metric))
+
+
 def versus_best(queue_id: int, board: pd.DataFrame, split: str, metric: str, higher: bool,
                 fold_runs: pd.DataFrame | None, rope: float | None = None) -> tuple[pd.Series, str | None]:
     """``p_value_vs_best`` for each row of a ranked leaderboard (NA on rank 1 and where not computed), and a note
@@ -346,7 +360,7 @@ def versus_best(queue_id: int, board: pd.DataFrame, split: str, metric: str, hig
             variance = np.nanvar(differences, axis=1, ddof=1) * (1 / n + 1 / (fold_count - 1))
             scale = np.sqrt(variance)
             t = np.abs(mean) / scale
-            p = 2 * stats.t.sf(t, n - 1)
+            p = 2 * _student_t().sf(t, n - 1)
         p = np.where(scale == 0, np.where(mean == 0, 1.0, 0.0), p)
         p = np.where(n >= 2, p, np.nan)
         by_combo = pd.Series(p, index=table.index)

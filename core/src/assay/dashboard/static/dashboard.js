@@ -6,6 +6,10 @@
   const POLL_ACTIVE_MS = 1500;
   const POLL_IDLE_MS = 8000;
   const REFRESH_MIN_MS = 4000;
+  // the p-values against the best are computed after the leaderboard is shown: ask again until they are there
+  const SIGNIFICANCE_RETRY_MS = 600;
+  const SIGNIFICANCE_TRIES = 100;
+  let significanceTries = 0;
   let lastRefresh = 0;
   const STATES = ["succeeded", "pruned", "failed", "running", "queued"];
 
@@ -43,6 +47,10 @@
   }
 
   function setUpBoard(root) {
+    if (root.querySelector("[data-significance-pending]") && significanceTries < SIGNIFICANCE_TRIES) {
+      significanceTries += 1;
+      window.setTimeout(() => loadLive(window.location.search), SIGNIFICANCE_RETRY_MS);
+    }
     root.querySelectorAll("a[data-live]").forEach((link) => {
       link.addEventListener("click", (event) => {
         if (event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) { return; }

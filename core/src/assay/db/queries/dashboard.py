@@ -141,7 +141,9 @@ def failed_jobs(queue_id: int, limit: int = 20) -> list[dict[str, Any]]:
                _job.repeat_index, _job.attempts, _job.worker, _job.error, _job.traceback, _job.finished_at)
         .select_from(JobRow.__table__.join(HyperparamcomboRow.__table__, _combo.id == _job.hyperparamcombo_id))
         .where(_job.queue_id == queue_id, _job.status == "failed")
-        .order_by(_job.finished_at.desc(), _job.run_index)
+        # an expression, not the column: SQLite would otherwise walk the queue's every job in finish order through
+        # ix_job_queue_id_finished_at (20 ms at 100,000 jobs) instead of looking up the failed ones by status
+        .order_by(func.coalesce(_job.finished_at, _job.finished_at).desc(), _job.run_index)
         .limit(limit)
     ))
 

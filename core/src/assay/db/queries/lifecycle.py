@@ -168,11 +168,18 @@ def drop(table_name: str, row_id: int, what: str) -> dict[str, list[int]]:
 
 
 def starred_combo_indexes(queue_id: int) -> set[int]:
-    """The combinations of a queue with a starred model among their runs."""
-    from assay.db.models import HyperparamcomboRow
+    """The combinations of a queue with a starred model among their runs.
 
-    with session_scope() as session:
-        return set(session.scalars(
-            select(HyperparamcomboRow.combo_index).join(JobRow, JobRow.hyperparamcombo_id == HyperparamcomboRow.id)
-            .join(PredictorRow, PredictorRow.job_id == JobRow.id)
-            .where(JobRow.queue_id == queue_id, PredictorRow.is_starred.is_(True))))
+    ``is_starred`` has no index, so this visits every predictor row of the queue (120 ms at 100,000 runs on
+    SQLite): it is read as one statement outside a session (:func:`assay.db.queries.results.plain_rows`), which
+    holds no write lock meanwhile.
+    """
+    from assay.db.models import HyperparamcomboRow
+    from assay.db.queries.results import plain_rows
+
+    combo, job, predictor = HyperparamcomboRow.__table__.c, JobRow.__table__.c, PredictorRow.__table__.c
+    return {row[0] for row in plain_rows(
+        select(combo.combo_index).select_from(
+            HyperparamcomboRow.__table__.join(JobRow.__table__, job.hyperparamcombo_id == combo.id)
+            .join(PredictorRow.__table__, predictor.job_id == job.id))
+        .where(job.queue_id == queue_id, predictor.is_starred.is_(True)))}

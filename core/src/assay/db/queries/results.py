@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Text, cast, func, select
 
 from assay.db import jsontype
-from assay.db.engine import session_scope
+from assay.db.engine import get_engine, session_scope
 from assay.db.models import (
     AlgorithmRow,
     HyperparamcomboRow,
@@ -53,7 +55,7 @@ def combos(hyperparamset_id: int) -> list[tuple[int, int, dict[str, Any]]]:
     not a thousand).
     """
     combo = HyperparamcomboRow.__table__.c
-    rows = _plain_rows(select(combo.id, combo.combo_index, cast(combo.hyperparameters, Text))
+    rows = plain_rows(select(combo.id, combo.combo_index, cast(combo.hyperparameters, Text))
                        .where(combo.hyperparamset_id == hyperparamset_id))
     values = jsontype.loads_many(row[2] for row in rows)
     return [(row[0], row[1], value) for row, value in zip(rows, values, strict=True)]
@@ -80,7 +82,7 @@ def metric_runs(queue_id: int, split: str | None = None) -> list[tuple[Any, ...]
     """
     job_table, predictor_table, prediction_table = JobRow.__table__, PredictorRow.__table__, PredictionRow.__table__
     job, predictor, prediction = job_table.c, predictor_table.c, prediction_table.c
-    return _plain_rows(
+    return plain_rows(
         select(job.id, predictor.id, job.run_index, job.hyperparamcombo_id, job.fold_index, job.repeat_index,
                prediction.split, cast(prediction.metrics, Text))
         .select_from(job_table.join(predictor_table, predictor.job_id == job.id)
@@ -90,25 +92,48 @@ def metric_runs(queue_id: int, split: str | None = None) -> list[tuple[Any, ...]
     )
 
 
-def _plain_rows(query: Any) -> list[tuple[Any, ...]]:
-    """The rows of a Core ``select`` of plain columns as the driver's own tuples.
+def plain_rows(query: Any) -> list[tuple[Any, ...]]:
+    """The rows of a Core ``select`` of plain columns as the driver's own tuples, read as one statement alone.
 
     A queue of 100,000 runs reads 100,000 to 300,000 rows here: SQLAlchemy's result rows, and turning them into
     tuples, cost several times the driver's fetch. The statement is compiled by SQLAlchemy (bound parameters
     included) and run on the driver's cursor; its columns need no result processing (integers, text).
+
+    It runs on a pooled connection outside any session: one statement reads one consistent snapshot on SQLite
+    (WAL) and PostgreSQL alike, and on SQLite it takes no write lock (a session begins with ``BEGIN IMMEDIATE``,
+    so that writers never deadlock), so reading a big leaderboard does not hold up workers storing results, nor
+    a reader beside it.
     """
-    with session_scope() as session:
-        connection = session.connection()
-        compiled = query.compile(dialect=connection.dialect)
-        parameters = compiled.construct_params()
-        if compiled.positional:
-            parameters = tuple(parameters[name] for name in compiled.positiontup)
-        cursor = connection.connection.driver_connection.cursor()
+    with _cursor(query) as cursor:
+        return cursor.fetchall()
+
+
+def plain_row_chunks(query: Any, size: int) -> Iterator[list[tuple[Any, ...]]]:
+    """:func:`plain_rows`'s rows in lists of at most ``size`` as the driver fetches them, so a caller can work
+    on one list (on another thread) while the next is read."""
+    with _cursor(query) as cursor:
+        while chunk := cursor.fetchmany(size):
+            yield chunk
+
+
+@contextlib.contextmanager
+def _cursor(query: Any) -> Iterator[Any]:
+    """A driver cursor that has run ``query`` on a pooled connection of its own (see :func:`plain_rows`)."""
+    engine = get_engine()
+    compiled = query.compile(dialect=engine.dialect)
+    parameters = compiled.construct_params()
+    if compiled.positional:
+        parameters = tuple(parameters[name] for name in compiled.positiontup)
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.driver_connection.cursor()
         try:
             cursor.execute(compiled.string, parameters)
-            return cursor.fetchall()
+            yield cursor
         finally:
             cursor.close()
+    finally:
+        connection.close()  # back to the pool, which rolls back PostgreSQL's implicit transaction
 
 
 def analysis_type_of_prediction(prediction_id: int) -> str:
@@ -173,12 +198,19 @@ def split_metric_runs(queue_id: int, split: str) -> list[tuple[int, int, int, st
     trained model of a queue evaluated on ``split``, in no particular order: what a leaderboard ranks (and pairs,
     for ``p_value_vs_best``), from one query over the job, predictor and prediction indexes (no model or prediction
     arrays; no join or sort the caller does more cheaply)."""
-    job, predictor, prediction = JobRow.__table__, PredictorRow.__table__, PredictionRow.__table__
-    return _plain_rows(
-        select(job.c.hyperparamcombo_id, job.c.run_index, predictor.c.id, cast(prediction.c.metrics, Text),
-               job.c.fold_index, job.c.repeat_index)
-        .select_from(job.join(predictor, predictor.c.job_id == job.c.id)
-                     .join(prediction, prediction.c.predictor_id == predictor.c.id))
-        .where(job.c.queue_id == queue_id, prediction.c.split == split)
-    )
+    return plain_rows(_split_metric_query(queue_id, split))
 
+
+def split_metric_run_chunks(queue_id: int, split: str,
+                            size: int) -> Iterator[list[tuple[int, int, int, str | None, int | None, int]]]:
+    """:func:`split_metric_runs` in lists of at most ``size`` rows, as they are read."""
+    return plain_row_chunks(_split_metric_query(queue_id, split), size)
+
+
+def _split_metric_query(queue_id: int, split: str) -> Any:
+    job, predictor, prediction = JobRow.__table__, PredictorRow.__table__, PredictionRow.__table__
+    return (select(job.c.hyperparamcombo_id, job.c.run_index, predictor.c.id, cast(prediction.c.metrics, Text),
+                   job.c.fold_index, job.c.repeat_index)
+            .select_from(job.join(predictor, predictor.c.job_id == job.c.id)
+                         .join(prediction, prediction.c.predictor_id == predictor.c.id))
+            .where(job.c.queue_id == queue_id, prediction.c.split == split))
