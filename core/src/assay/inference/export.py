@@ -94,11 +94,13 @@ def _package_versions() -> dict[str, str]:
 
 
 def _encoder_member(encoder: FittedEncoder | FittedArrayEncoder, stem: str, members: dict[str, bytes],
-                    trusts: dict[str, str], sample: pd.DataFrame | None = None) -> EncoderEntry:
+                    trusts: dict[str, str], sample: pd.DataFrame | None = None, decodes: bool = False
+                    ) -> EncoderEntry:
     """The encoder written in its family's safe format where it can be (else its pickle, marked trusted), and in
-    its portable format beside it where that reproduces it exactly on ``sample`` (rows of its columns)."""
+    its portable format beside it where that reproduces it exactly on ``sample`` (rows of its columns), its
+    ``inverse_transform`` too when predictions are decoded with it (``decodes``)."""
     entry = _safe_member(encoder, stem, members, trusts)
-    data = None if sample is None or entry.trusts else _portable_member(encoder, sample)
+    data = None if sample is None or entry.trusts else _portable_member(encoder, sample, decodes)
     if data is None:
         return entry
     member = f"{stem}.{encoder.family.portable_format}"
@@ -106,10 +108,10 @@ def _encoder_member(encoder: FittedEncoder | FittedArrayEncoder, stem: str, memb
     return attrs.evolve(entry, portable_file=member, portable_format=encoder.family.portable_format)
 
 
-def _portable_member(encoder: FittedEncoder, sample: pd.DataFrame) -> bytes | None:
+def _portable_member(encoder: FittedEncoder, sample: pd.DataFrame, decodes: bool) -> bytes | None:
     """The encoder in its family's portable format, or ``None``: the family has none, cannot write this encoder,
-    or the portable encoder's output (its names, its transform of ``sample``, and for a regression label its
-    inverse) is not exactly the encoder's own. Equal means equal: the same shape and the same floats, NaN where
+    or the portable encoder's output (its names, its transform of ``sample``, and when it ``decodes`` predictions
+    its inverse) is not exactly the encoder's own. Equal means equal: the same shape and the same floats, NaN where
     NaN."""
     family, fitted = encoder.family, encoder.load()
     if family.portable_format is None or not len(sample):
@@ -123,7 +125,7 @@ def _portable_member(encoder: FittedEncoder, sample: pd.DataFrame) -> bytes | No
             got = encoding.transform(encoder, loaded, sample)
             same = (family.output_names(fitted, list(encoder.columns)) == family.output_names(loaded, list(
                 encoder.columns)) and _identical(expected, got))
-            if same and encoder.role == "label" and not encoder.is_categorical:  # decoded at every prediction
+            if same and decodes:
                 same = _identical(family.inverse_transform(fitted, expected.copy()),
                                   family.inverse_transform(loaded, expected.copy()))
     except Exception:  # no portable form (or a check that cannot run): the safe format alone serves
@@ -325,10 +327,12 @@ def bundle_members(predictor_id: int) -> dict[str, bytes]:
 
     label_entry = None
     samples = _samples(splitset, encoders, job.fold_index)
-    if encoders.label is not None:
+    if encoders.label is not None:  # a regression label is decoded at every prediction; classes come from the manifest
         label_entry = _encoder_member(encoders.label, "encoders/label", members, trusts,
-                                      samples.get(id(encoders.label)))
-    feature_entries = [_encoder_member(encoder, f"encoders/feature_{i}", members, trusts, samples.get(id(encoder)))
+                                      samples.get(id(encoders.label)), decodes=not encoders.label.is_categorical)
+    forecasts = splitset.window is not None  # a forecast window is decoded with the feature encoders
+    feature_entries = [_encoder_member(encoder, f"encoders/feature_{i}", members, trusts, samples.get(id(encoder)),
+                                       decodes=forecasts)
                        for i, encoder in enumerate(encoders.features)]
     inputs = _input_entries(splitset, job.fold_index, members, trusts) if is_multi else None
     manifest = Manifest(
