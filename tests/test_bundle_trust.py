@@ -296,6 +296,9 @@ def test_assay_inspect_describes_a_bundle_without_loading_it(trained, tmp_path, 
     assert described["versions"]["torch"] == torch.__version__
     assert described["size_bytes"] > 0
     assert described["encoders"][0]["format"] == "skops"
+    assert described["encoders"][0]["portable_format"] == "npz"
+    assert "encoder          StandardScaler on ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] " \
+        "(skops, and npz read first)" in text
 
 
 def test_assay_predict_refuses_a_bundle_that_needs_trust_unless_given_trust(trained, tmp_path, capsys):

@@ -147,6 +147,8 @@ def test_infer_forecasts_the_window_after_the_latest_rows(forecaster, tmp_path):
         raw = model(torch.as_tensor(latest)).numpy()
     np.testing.assert_allclose(forecast.to_numpy(), splitset.decode_labels(raw)[0], rtol=1e-4)
     bundle = assay.load_bundle(predictor.export(tmp_path / "delhi.assay"))
+    # the scaler decodes the forecast: its portable form was checked for inverse_transform too, and is the one used
+    assert [entry.portable_format for entry in bundle.manifest.encoders.features] == ["npz"]
     pd.testing.assert_frame_equal(bundle.predict(recent), forecast, check_exact=False, atol=1e-4, check_like=True)
     with pytest.raises(errors.DataError, match="latest 5 rows") as caught:
         predictor.infer(df.tail(3))

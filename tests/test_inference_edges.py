@@ -238,8 +238,29 @@ def test_a_manifest_naming_the_wrong_library_is_a_model_load_error(bundle_path, 
         unknown.predict(new_rows())
 
 
-def test_damaged_encoders_are_bundle_errors(bundle_path, tmp_path):
-    # damaged functions: tests/test_bundle_trust.py (this model is exported, so its bundle holds none)
-    bundle = assay.load_bundle(rewrite(bundle_path, tmp_path / "enc.assay", **{"encoders/feature_0.skops": b"junk"}))
+@pytest.mark.parametrize("damaged", [
+    {"encoders/feature_0.skops": b"junk", "encoders/feature_0.npz": b"junk"},
+    {"encoders/feature_0.npz": b"junk"},
+], ids=["both forms", "the portable form read first"])
+def test_damaged_encoders_are_bundle_errors(bundle_path, tmp_path, damaged):
+    # damaged functions: tests/test_bundle_trust.py (this model is exported, so its bundle holds none); a damaged
+    # portable member is refused, never replaced by its skops file silently: tests/test_portable_encoders.py
+    bundle = assay.load_bundle(rewrite(bundle_path, tmp_path / "enc.assay", **damaged))
     with pytest.raises(errors.BundleError, match="the StandardScaler encoder cannot be loaded"):
+        bundle.predict(new_rows())
+
+
+def test_a_damaged_skops_encoder_of_a_bundle_without_portable_encoders_is_a_bundle_error(bundle_path, tmp_path):
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(bundle_path) as source:
+        manifest = json.loads(source.read("manifest.json"))
+    for entry in [manifest["encoders"]["label"], *manifest["encoders"]["features"]]:
+        entry.pop("portable_file", None)
+        entry.pop("portable_format", None)
+    bundle = assay.load_bundle(rewrite(bundle_path, tmp_path / "enc.assay", **{
+        "encoders/feature_0.skops": b"junk", "manifest.json": json.dumps(manifest).encode()}))
+    with pytest.raises(errors.BundleError, match=r"the StandardScaler encoder cannot be loaded from encoders/feature_0"
+                                                 r"\.skops"):
         bundle.predict(new_rows())

@@ -1,4 +1,5 @@
-"""``assay predict`` loads only what the bundle's library needs: no database layer, no other ML library.
+"""``assay predict`` loads only what the bundle's library needs: no database layer, no other ML library, no
+scikit-learn for encoders written in portable form.
 
 Timing is measured by ``benchmarks/predict_startup.py``; these tests check the behaviour behind it, in fresh
 processes as a user runs the command: which packages a prediction imports, and that the command offers no
@@ -23,14 +24,18 @@ from assay.db import engine as db_engine
 
 pytest.importorskip("assay_torch")
 
-#: ``assay predict ARGS`` as the console script runs it, then the top-level packages it imported (JSON, stderr)
+#: ``assay predict ARGS`` as the console script runs it, then the modules it imported (JSON, stderr)
 PREDICT = textwrap.dedent("""
     import json, sys
     from assay.cli import main
     code = main(sys.argv[1:])
-    print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})), file=sys.stderr)
+    print(json.dumps(sorted(sys.modules)), file=sys.stderr)
     sys.exit(code)
 """)
+#: what a torch bundle with portable encoders predicts without: other ML libraries, the database layer, plots,
+#: scikit-learn and what it brings (scipy, skops, narwhals), and Parquet unless a file is Parquet
+NOT_IMPORTED = ("tensorflow", "keras", "sqlalchemy", "alembic", "matplotlib", "optuna", "starlette", "sklearn",
+                "scipy", "skops", "narwhals", "pyarrow.parquet")
 
 
 @pytest.fixture(scope="module")
@@ -85,9 +90,24 @@ def test_a_torch_bundle_predicts_without_importing_tensorflow_keras_or_the_datab
     pd.testing.assert_frame_equal(pd.read_csv(folder / "out.csv"), expected, check_exact=False, rtol=1e-6,
                                   check_dtype=False)
     assert "torch" in imported
-    for package in ("tensorflow", "keras", "sqlalchemy", "alembic", "matplotlib", "optuna", "starlette"):
-        assert package not in imported, f"assay predict of a torch bundle imported {package}"
+    assert "assay_sklearn.portable" in imported  # the encoders were read from their portable members
+    for package in NOT_IMPORTED:
+        found = [name for name in imported if name == package or name.startswith(f"{package}.")]
+        assert not found, f"assay predict of a torch bundle imported {package} ({found[:3]})"
     assert not (folder / "empty-home").exists()
+
+
+def test_a_parquet_file_is_predicted_with_pyarrow_parquet_loaded_for_it_alone(torch_bundle):
+    folder, bundle, expected = torch_bundle
+    pd.read_csv(folder / "rows.csv").to_parquet(folder / "rows.parquet")
+
+    completed, imported = run_predict(bundle, "rows.parquet", "-o", "out-parquet.csv", cwd=folder)
+
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    pd.testing.assert_frame_equal(pd.read_csv(folder / "out-parquet.csv"), expected, check_exact=False, rtol=1e-6,
+                                  check_dtype=False)
+    assert "pyarrow.parquet" in imported
+    assert "sklearn" not in imported
 
 
 def test_assay_predict_offers_no_database_option(torch_bundle):

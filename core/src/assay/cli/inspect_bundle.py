@@ -71,8 +71,8 @@ def _describe_model(bundle: Any, path: str) -> dict[str, Any]:
                   "exported": bool(export and export.exported),
                   "why_not_exported": None if export is None or export.exported else export.reason,
                   "max_difference": None if export is None else export.max_difference},
-        "encoders": [{"class": entry.class_name, "columns": entry.columns, "format": entry.format}
-                     for entry in manifest.encoder_entries()],
+        "encoders": [{"class": entry.class_name, "columns": entry.columns, "format": entry.format,
+                      "portable_format": entry.portable_format} for entry in manifest.encoder_entries()],
         "metrics": manifest.metrics, "hyperparameters": bundle.hyperparameters, "versions": bundle.versions,
         "needs_trust": bundle.needs_trust, "size_bytes": bundle.path.stat().st_size if bundle.path.exists()
         else None, "source": manifest.source,
@@ -97,7 +97,8 @@ def format_description(info: dict[str, Any]) -> str:
     lines += _input_lines(info)
     lines.append(f"model            {model['file']} ({model['format']}, {_exported(model)})")
     for entry in info["encoders"]:
-        lines.append(f"encoder          {entry['class']} on {entry['columns']} ({entry['format']})")
+        portable = f", and {entry['portable_format']} read first" if entry.get("portable_format") else ""
+        lines.append(f"encoder          {entry['class']} on {entry['columns']} ({entry['format']}{portable})")
     lines += _metric_lines(info["metrics"], "metrics {split:<8} ")
     lines += _version_and_trust_lines(info)
     return "\n".join(lines)

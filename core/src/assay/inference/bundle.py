@@ -10,6 +10,9 @@ answers HTTP requests with it. A bundle is a zip archive:
 * ``model.pt2`` / ``model.keras``: the model as a program that loads without the user's code (a ``torch.export``
   program, a Keras ``.keras`` archive);
 * ``encoders/*.skops``: the fitted encoders as ``skops.io`` files (scikit-learn);
+* ``encoders/*.npz``: beside a skops file, the same encoder in its family's portable format where it has one
+  (:mod:`assay_sklearn.portable`: JSON settings and numpy arrays, read with ``allow_pickle=False``), kept only if
+  it encoded the fitted rows exactly as the encoder did. Loading prefers it: no scikit-learn, no skops import;
 * only when the model cannot be exported (a custom ``fn_predict``, an unsupported operation): ``model.pt`` (the
   stored weights) and ``functions.cloudpickle`` (the user's ``fn_build``, and ``fn_predict`` when given);
 * only for an encoder with no safe format: ``encoders/*.bin``, its pickle.
@@ -365,11 +368,34 @@ def bundle_from_members(path: str | os.PathLike[str], members: dict[str, bytes],
     return Bundle(path=path, manifest=manifest, members=members, trust=trust)
 
 
+def _portable_encoder(family: contracts.EncoderFamily, entry: EncoderEntry, data: bytes) -> Any:
+    """The encoder read from its portable member; one that does not answer as the manifest describes it (another
+    class, another number of outputs) is refused, so a damaged member cannot predict something else."""
+    def refuse(problem: str) -> errors.BundleError:
+        return errors.BundleError("path", f"the {entry.class_name} encoder cannot be loaded from {entry.portable_file} "
+                                  f"({problem}); export the model again")
+
+    try:
+        fitted = family.portable_loads(data)
+        width = len(family.output_names(fitted, list(entry.columns)))
+    except Exception as exc:  # a damaged member: the family's own BundleError, or whatever its reader raised
+        raise refuse(f"{type(exc).__name__}: {exc}") from exc
+    if type(fitted).__name__ != entry.class_name:
+        raise refuse(f"it holds a {type(fitted).__name__}")
+    if width != len(entry.output_names):
+        raise refuse(f"it has {width} outputs, the manifest {len(entry.output_names)}")
+    return fitted
+
+
 def _fitted_encoders(members: dict[str, bytes], section: Encoders, label: Label,
                      arrays: Arrays | None, trust: bool) -> FittedEncoders | ArrayEncoders:
     """The encoders a manifest section describes, their bytes taken from the archive's members; those in a safe
     format are loaded now (allowing what ``trust`` accepts), pickles when first used."""
     def loaded(entry: EncoderEntry) -> dict[str, Any]:
+        if entry.portable_file is not None:
+            family = plugins.encoder_family_named(entry.family_name)
+            if family.portable_format is not None and family.portable_format == entry.portable_format:
+                return {"fitted": _portable_encoder(family, entry, members[entry.portable_file])}
         if entry.format == "pickle":
             return {}
         family = plugins.encoder_family_named(entry.family_name)

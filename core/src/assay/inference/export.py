@@ -7,7 +7,10 @@ model allows it (see :mod:`assay.inference.bundle` for the format and for loadin
   backend's :func:`~assay.hookspecs.assay_model_export`. Before it is kept, the program is loaded back and predicts
   a few training rows: its predictions must equal the trained model's (to 1e-5), or the export is dropped;
 * the fitted encoders in their family's safe format (``skops.io`` for scikit-learn), with what they would need
-  to trust beyond the family's allow-list recorded per encoder;
+  to trust beyond the family's allow-list recorded per encoder; beside each, where the family has a portable
+  format (plain data loaded without the family's library) and the portable encoder encodes up to
+  :data:`PORTABLE_CHECK_ROWS` of the rows the encoder was fitted on exactly as it does (and decodes a regression
+  label exactly), that form too: loading prefers it;
 * the user's functions (cloudpickle) only when the model cannot be exported: a custom ``fn_predict``, an export
   error, an operation the library cannot export, or different predictions. ``manifest.trusts`` names every member
   that needs trust and why.
@@ -24,16 +27,20 @@ import os
 import platform
 import tempfile
 import time
+import warnings
 import zipfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
+import pandas as pd
 
 from assay import __version__, errors, plugins
 from assay.contracts import ModelExport
-from assay.data.encoding import FittedEncoder, json_safe
+from assay.data import encoding, interpolation
+from assay.data.encoding import FittedEncoder, FittedEncoders, json_safe
 from assay.data.read import multi_input
 from assay.data.read.arrays import ArrayEncoders, FittedArrayEncoder, library_samples
 from assay.data.read.splitsets import SplitsetData
@@ -63,6 +70,8 @@ from assay.inference.schema import InputSchema
 RECORDED_PACKAGES = ("numpy", "pandas", "scikit-learn", "cloudpickle", "skops")
 #: training rows the exported program predicts to be compared with the trained model
 CHECKED_ROWS = 32
+#: rows of an encoder's fitted data its portable form must encode exactly as the encoder does to be written
+PORTABLE_CHECK_ROWS = 5_000
 #: how far the exported program's predictions (probabilities, regression values) may differ from the model's
 TOLERANCE = 1e-5
 
@@ -85,7 +94,86 @@ def _package_versions() -> dict[str, str]:
 
 
 def _encoder_member(encoder: FittedEncoder | FittedArrayEncoder, stem: str, members: dict[str, bytes],
-                    trusts: dict[str, str]) -> EncoderEntry:
+                    trusts: dict[str, str], sample: pd.DataFrame | None = None, decodes: bool = False
+                    ) -> EncoderEntry:
+    """The encoder written in its family's safe format where it can be (else its pickle, marked trusted), and in
+    its portable format beside it where that reproduces it exactly on ``sample`` (rows of its columns), its
+    ``inverse_transform`` too when predictions are decoded with it (``decodes``)."""
+    entry = _safe_member(encoder, stem, members, trusts)
+    data = None if sample is None or entry.trusts else _portable_member(encoder, sample, decodes)
+    if data is None:
+        return entry
+    member = f"{stem}.{encoder.family.portable_format}"
+    members[member] = data
+    return attrs.evolve(entry, portable_file=member, portable_format=encoder.family.portable_format)
+
+
+def _portable_member(encoder: FittedEncoder, sample: pd.DataFrame, decodes: bool) -> bytes | None:
+    """The encoder in its family's portable format, or ``None``: the family has none, cannot write this encoder,
+    or the portable encoder's output (its names, its transform of ``sample``, and when it ``decodes`` predictions
+    its inverse) is not exactly the encoder's own. Equal means equal: the same shape and the same floats, NaN where
+    NaN."""
+    family, fitted = encoder.family, encoder.load()
+    if family.portable_format is None or not len(sample):
+        return None
+    try:
+        data = family.portable_dumps(fitted)
+        loaded = family.portable_loads(data)
+        with warnings.catch_warnings():  # an encoder's own warnings about these rows were given when it was fitted
+            warnings.simplefilter("ignore")
+            expected = encoding.transform(encoder, fitted, sample)
+            got = encoding.transform(encoder, loaded, sample)
+            same = (family.output_names(fitted, list(encoder.columns)) == family.output_names(loaded, list(
+                encoder.columns)) and _identical(expected, got))
+            if same and decodes:
+                same = _identical(family.inverse_transform(fitted, expected.copy()),
+                                  family.inverse_transform(loaded, expected.copy()))
+    except Exception:  # no portable form (or a check that cannot run): the safe format alone serves
+        return None
+    return data if same else None
+
+
+def _identical(expected: Any, got: Any) -> bool:
+    expected, got = np.asarray(expected), np.asarray(got)
+    if expected.shape != got.shape or expected.dtype != got.dtype:
+        return False
+    if expected.dtype.kind in "fc":
+        return bool(np.array_equal(expected, got, equal_nan=True))
+    return bool(np.array_equal(expected, got))
+
+
+def _encoder_sample(splitset: Any, encoders: FittedEncoders, encoder: FittedEncoder, rows: list[int]
+                    ) -> pd.DataFrame:
+    """Rows of ``encoder``'s columns as it was fitted on them (interpolated as the encoders interpolate), at most
+    :data:`PORTABLE_CHECK_ROWS`, spread evenly over ``rows``."""
+    if len(rows) > PORTABLE_CHECK_ROWS:
+        rows = [rows[i] for i in np.linspace(0, len(rows) - 1, PORTABLE_CHECK_ROWS).astype(int)]
+    frame = splitset.frame()
+    if encoder.role == "label":
+        return encoders.interpolate_labels(frame[encoders.label_column].iloc[rows]).to_frame()
+    steps = encoders.feature_interpolaters
+    if not steps:
+        return frame[encoder.columns].iloc[rows]
+    columns = list(dict.fromkeys([c for e in encoders.features for c in e.columns] + list(encoders.passthrough)))
+    return interpolation.apply(steps, frame[columns].iloc[rows])[encoder.columns]
+
+
+def _samples(splitset: Any, encoders: Any, fold_index: int | None) -> dict[int, pd.DataFrame]:
+    """Per encoder (by ``id``), the rows its portable form is checked on: a tabular splitset's train (or fold
+    train) rows, all rows for a categorical encoder (fitted on all); none for sequences, images, several inputs."""
+    if not isinstance(encoders, FittedEncoders) or splitset.kind != "tabular":
+        return {}
+    train = list(splitset.row_indices("train", fold_index))
+    every = list(range(len(splitset.frame())))
+    try:
+        return {id(encoder): _encoder_sample(splitset, encoders, encoder, every if encoder.is_categorical else train)
+                for encoder in encoders}
+    except Exception:  # rows that cannot be read back as the encoders took them: write the safe format alone
+        return {}
+
+
+def _safe_member(encoder: FittedEncoder | FittedArrayEncoder, stem: str, members: dict[str, bytes],
+                 trusts: dict[str, str]) -> EncoderEntry:
     """The encoder written in its family's safe format where it can be (else its pickle, marked trusted)."""
     family = encoder.family
     axis = encoder.axis if isinstance(encoder, FittedArrayEncoder) else None
@@ -238,9 +326,13 @@ def bundle_members(predictor_id: int) -> dict[str, bytes]:
                              f"{export_entry.reason}")
 
     label_entry = None
-    if encoders.label is not None:
-        label_entry = _encoder_member(encoders.label, "encoders/label", members, trusts)
-    feature_entries = [_encoder_member(encoder, f"encoders/feature_{i}", members, trusts)
+    samples = _samples(splitset, encoders, job.fold_index)
+    if encoders.label is not None:  # a regression label is decoded at every prediction; classes come from the manifest
+        label_entry = _encoder_member(encoders.label, "encoders/label", members, trusts,
+                                      samples.get(id(encoders.label)), decodes=not encoders.label.is_categorical)
+    forecasts = splitset.window is not None  # a forecast window is decoded with the feature encoders
+    feature_entries = [_encoder_member(encoder, f"encoders/feature_{i}", members, trusts, samples.get(id(encoder)),
+                                       decodes=forecasts)
                        for i, encoder in enumerate(encoders.features)]
     inputs = _input_entries(splitset, job.fold_index, members, trusts) if is_multi else None
     manifest = Manifest(

@@ -129,6 +129,11 @@ class EncoderEntry:
     format: str = "pickle"
     #: what loading a safe-format file must trust beyond the family's allow-list (a user's function), by name
     trusts: list[str] = attrs.field(factory=list)
+    #: the same fitted encoder in the family's portable format (plain data, loaded without the family's library),
+    #: written beside ``file`` when it reproduced the encoder exactly at export; ``None``: ``file`` only. Readers
+    #: without the format (older assay, another family version) ignore it and load ``file``
+    portable_file: str | None = None
+    portable_format: str | None = None
 
 
 @attrs.frozen
@@ -264,7 +269,8 @@ class Manifest:
         entries = ([self.encoders.label] if self.encoders.label else []) + list(self.encoders.features)
         entries += [entry for one in self.inputs or [] for entry in one.encoders.features]
         functions = [self.functions_file] if self.functions_file else []
-        return [self.model_file, *functions, *(entry.file for entry in entries)]
+        portable = [entry.portable_file for entry in entries if entry.portable_file]
+        return [self.model_file, *functions, *(entry.file for entry in entries), *portable]
 
     def encoder_entries(self) -> list[EncoderEntry]:
         """Every encoder of the bundle: the label's, the features', each input's."""

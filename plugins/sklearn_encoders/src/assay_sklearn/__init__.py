@@ -7,6 +7,8 @@ Fitted encoders are stored in the database as pickle bytes, the way scikit-learn
 them runs pickle, so it trusts the database they come from: only point assay at databases you trust. Bundles
 (``predictor.export``) hold them as ``skops.io`` files instead (:meth:`SklearnEncoderFamily.safe_dumps`), which
 load without running code: only the types of :data:`TRUSTED_PACKAGES` are rebuilt unless the user trusts more.
+The common preprocessors are also written in a portable form (:mod:`assay_sklearn.portable`: JSON and numpy arrays,
+transformed with numpy alone), which a bundle loads instead of importing scikit-learn and skops.
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ def _is_sklearn(obj: Any) -> bool:
     return issubclass(cls, BaseEstimator)
 
 
+def _is_portable(obj: Any) -> bool:
+    """An encoder of :mod:`assay_sklearn.portable` (told by its module, so loading the plugin imports none of it)."""
+    return type(obj).__module__.startswith("assay_sklearn.portable")
+
+
 def _class_name(obj: Any) -> str:
     return (obj if isinstance(obj, type) else type(obj)).__name__
 
@@ -48,6 +55,8 @@ def _class_name(obj: Any) -> str:
 def _is_preprocessing(encoder: Any, names: tuple[str, ...], module: str = "sklearn.preprocessing") -> bool:
     # Match scikit-learn's own classes (by module), not a user's class that happens to share a name.
     cls = type(encoder)
+    if _is_portable(encoder):  # a portable twin answers as the preprocessor it reproduces
+        return cls.__name__ in names and module == "sklearn.preprocessing"
     return cls.__name__ in names and cls.__module__.startswith(module)
 
 
@@ -90,6 +99,8 @@ def _check_text(encoder: Any, data: Any, parameter: str) -> None:
 
 def _steps(encoder: Any) -> list[Any]:
     """The transformers inside a scikit-learn Pipeline, or the encoder itself."""
+    if _is_portable(encoder):  # loaded without scikit-learn: keep it that way
+        return [encoder]
     from sklearn.pipeline import Pipeline
 
     if isinstance(encoder, Pipeline):
@@ -271,6 +282,26 @@ class SklearnEncoderFamily(EncoderFamily):
             raise errors.TrustError("trust", f"the encoder needs {', '.join(refused)}, which assay does not trust "
                                     "by default; load the bundle with trust=True (--trust) if you trust its author")
         return skops.io.loads(data, trusted=needed)
+
+    portable_format = "npz"  # assay_sklearn.portable.FORMAT, imported when a portable encoder is read or written
+
+    def portable_dumps(self, fitted: Any) -> bytes:
+        """The fitted preprocessor as :mod:`assay_sklearn.portable` data (``.npz``: JSON settings and numpy
+        arrays); raises :class:`~assay_sklearn.portable.NotPortable` for a class or setting it does not cover."""
+        from assay_sklearn import portable
+
+        return portable.dumps(portable.from_sklearn(fitted))
+
+    def portable_loads(self, data: bytes) -> Any:
+        """Load :meth:`portable_dumps` bytes with numpy alone (``allow_pickle=False``); the object answers
+        :meth:`transform`, :meth:`output_names` and :meth:`inverse_transform` as the scikit-learn encoder did.
+
+        Raises:
+            assay.errors.BundleError: damaged data (an unknown class, an array of the wrong shape or type).
+        """
+        from assay_sklearn import portable
+
+        return portable.loads(data)
 
     def describe(self, encoder: Any) -> dict[str, Any]:
         """Class, module and constructor parameters, as assay's JSON columns store them: NaN, numpy scalars,

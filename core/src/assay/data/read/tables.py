@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow as pa  # pandas imports it anyway; pyarrow.parquet (10 ms) only where Parquet is read
 
 from assay import errors
 
@@ -100,4 +99,6 @@ def _unstorable(series: pd.Series) -> str | None:
 
 def deserialize(blob: bytes) -> pd.DataFrame:
     """The DataFrame stored by :func:`serialize`."""
+    import pyarrow.parquet as pq
+
     return pq.read_table(pa.BufferReader(blob)).to_pandas()
