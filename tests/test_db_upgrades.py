@@ -6,7 +6,9 @@ table (``tests/data/make_frozen_database.py`` made it). Each test works on a cop
 
 from __future__ import annotations
 
+import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +38,7 @@ def frozen_before(revision: str) -> list[Path]:
     return [path for path in FROZEN if path.stem < f"assay_{revision}"]
 
 
-@pytest.mark.parametrize("revision", ["0001", "0005", "0006", "0007", "0008"])
+@pytest.mark.parametrize("revision", ["0001", "0005", "0006", "0007", "0008", "0012"])
 def test_a_frozen_database_exists_for_each_released_revision(revision):
     assert (Path(__file__).parent / "data" / f"assay_{revision}.sqlite3") in FROZEN
 
@@ -307,3 +309,66 @@ def test_predictors_and_queues_stored_before_0009_upgrade_uncalibrated_and_calib
     calibration = predictor.calibrate(alpha=0.2, split="test")
     assert assay.Predictor.get(predictor.id).calibration == calibration
     assert predictor.coverage("test")["n"] == calibration["n"]
+
+
+def stored_json_samples(frozen: Path) -> tuple[dict[int, dict], dict[int, dict]]:
+    """Every splitset's and fold's row indices as the frozen database holds them (JSON), read with sqlite3."""
+    with sqlite3.connect(f"file:{frozen}?mode=ro", uri=True) as connection:
+        return tuple({row_id: json.loads(text) for row_id, text in connection.execute(
+            f"SELECT id, samples FROM {table} ORDER BY id")} for table in ("splitset", "fold"))
+
+
+@pytest.mark.parametrize("frozen", FROZEN, ids=[path.stem for path in FROZEN])
+def test_row_indices_stored_as_json_read_back_identically_after_revision_0013_stores_them_as_bytes(frozen, tmp_path):
+    from assay.data.read.splitsets import SplitsetData
+    from assay.db.models import FoldRow
+    from assay.db.queries import data as data_queries
+
+    splitsets, folds = stored_json_samples(frozen)
+    assert splitsets
+    assert folds
+    upgraded = set_up_a_copy(frozen, tmp_path)
+
+    assert {splitset.id: splitset.samples for splitset in assay.Splitset.all()} == splitsets
+    assert {fold.id: fold.samples for fold in assay.Fold.all()} == folds
+    for fold_id, samples in folds.items():  # what samples_for reads: the same rows, as arrays
+        arrays = data_queries.sample_arrays(FoldRow, fold_id)
+        assert {split: rows.tolist() for split, rows in arrays.items()} == samples
+    splitset = SplitsetData.load(min(splitsets))
+    assert {split: splitset.row_indices(split) for split in splitsets[splitset.id]} == splitsets[splitset.id]
+    first_folds = [fold.samples for fold in assay.Splitset.get(splitset.id).folds]
+    assert [{split: splitset.row_indices(split, index) for split in fold} for index, fold in enumerate(first_folds)] \
+        == first_folds
+    # the JSON column keeps no second copy
+    with sqlite3.connect(upgraded.removeprefix("sqlite:///")) as connection:
+        for table in ("splitset", "fold"):
+            assert {text for (text,) in connection.execute(f"SELECT samples FROM {table}")} == {"null"}
+
+
+def test_revision_0013_moves_row_indices_to_bytes_and_back_exactly_on_sqlite_and_postgresql(any_db_url):
+    from alembic import command
+    from sklearn.preprocessing import OneHotEncoder
+    from sqlalchemy import text
+
+    assay.setup(any_db_url)
+    splitset = assay.Pipeline.Tabular.make(
+        datum.to_pandas("iris.tsv"), label_column="species", label_encoder=dict(sklearn_preprocess=OneHotEncoder()),
+        size_test=0.2, fold_count=3)
+    samples, folds = splitset.samples, [fold.samples for fold in splitset.folds]
+    assert sorted(i for rows in samples.values() for i in rows) == list(range(150))
+
+    with db_engine.get_engine().begin() as connection:
+        command.downgrade(migrate.alembic_config(connection), "0012")
+        # 0012 reads JSON lists: what the downgrade wrote back is what was stored
+        stored = [json.loads(value) for (value,) in connection.execute(
+            text("SELECT CAST(samples AS TEXT) FROM fold ORDER BY fold_index"))]
+        assert stored == folds
+        command.upgrade(migrate.alembic_config(connection), "head")
+    db_engine.dispose()
+    assay.setup(any_db_url)
+
+    again = assay.Splitset.get(splitset.id)
+    assert again.samples == samples
+    assert [fold.samples for fold in again.folds] == folds
+    np.testing.assert_array_equal(again.samples_for("validation", fold_index=2)["features"],
+                                  splitset.samples_for("validation", fold_index=2)["features"])

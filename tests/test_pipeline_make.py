@@ -110,6 +110,21 @@ def test_dtypes_survive_the_parquet_round_trip(db):
     assert dataset.statistics["s"] == {"missing": 1, "distinct": 3}
 
 
+def test_dataset_statistics_are_numpys_nan_aware_ones_whether_a_column_has_gaps_or_not(db):
+    rng = np.random.default_rng(7)
+    gappy = rng.normal(size=5_000) * 1e3
+    gappy[::97] = np.nan
+    df = pd.DataFrame({"whole": rng.normal(size=5_000) * 1e6 + 3.0, "gappy": gappy,
+                       "ints": rng.integers(-9, 9, size=5_000), "one": np.full(5_000, 0.1)})
+    stats = assay.Dataset.make(df).statistics
+    for column in df.columns:
+        values = df[column].to_numpy(dtype=np.float64)
+        expected = {"min": np.nanmin(values), "max": np.nanmax(values), "mean": np.nanmean(values),
+                    "std": np.nanstd(values)}
+        assert {name: stats[column][name] for name in expected} == expected, column  # exactly, not approximately
+    assert stats["gappy"]["missing"] == 52
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet", ".pq"])
 def test_files_are_read_by_suffix_and_named_after_the_file(db, tmp_path, suffix):
     df = datum.to_pandas("iris.tsv")

@@ -11,6 +11,8 @@ interpolaters and a forecasting window, and an adaptive (TPE) search queue with 
 multi-input splitset (a table and a sequence per sample) with a queue of a two-input torch model; from 0007 on, a
 step-by-step feature with interpolaters and a window (and its open splitset), and a sequence featurecoder; from
 0008 on, a step-by-step float label with gaps and its interpolater, and a sequence feature's interpolaters.
+``assay_0012.sqlite3`` holds the same rows as 0008's, with every splitset's and fold's row indices as the JSON lists
+revision 0013 converts to bytes.
 
 ``assay_0001.sqlite3`` was made by this script as it stood at revision 0001 (the iris part only); a frozen
 database is never remade.

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from assay.db.jsontype import JSONValue
+from assay.db.rowindices import RowIndices
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -52,6 +53,14 @@ def utcnow() -> dt.datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _legacy_samples() -> Any:
+    """The ``samples`` column of revisions up to 0012: row indices as JSON lists. Revision 0013 moved them to
+    ``sample_rows`` (bytes, :mod:`assay.db.rowindices`) and writes JSON ``null`` here; the column stays because
+    SQLite before 3.35 cannot drop a column, nor any SQLite lift its NOT NULL, without copying the table."""
+    return mapped_column("samples", JSONType, deferred=True, nullable=False, default=text("'null'"),
+                         info={"legacy": "revision 0013 moved the row indices to sample_rows"})
 
 
 def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
@@ -152,7 +161,9 @@ class SplitsetRow(Base):
     fold_count: Mapped[int | None] = mapped_column(Integer)
     bin_count: Mapped[int | None] = mapped_column(Integer)
     seed: Mapped[int] = mapped_column(Integer)
-    samples: Mapped[dict[str, list[int]]] = mapped_column(JSONType, deferred=True)
+    # row indices per split as bytes (assay.db.rowindices); nullable only because revision 0013 added the column
+    samples: Mapped[dict[str, list[int]]] = mapped_column("sample_rows", RowIndices, deferred=True, nullable=True)
+    samples_json: Mapped[Any] = _legacy_samples()
     split_sizes: Mapped[dict[str, int]] = mapped_column(JSONType)
     features_shape: Mapped[list[int]] = mapped_column(JSONType)
     label_shape: Mapped[list[int] | None] = mapped_column(JSONType)
@@ -198,7 +209,8 @@ class FoldRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     splitset_id: Mapped[int] = _fk("splitset.id")
     fold_index: Mapped[int] = mapped_column(Integer)
-    samples: Mapped[dict[str, list[int]]] = mapped_column(JSONType, deferred=True)
+    samples: Mapped[dict[str, list[int]]] = mapped_column("sample_rows", RowIndices, deferred=True, nullable=True)
+    samples_json: Mapped[Any] = _legacy_samples()
 
 
 class CoderRow(Base):

@@ -1,9 +1,15 @@
 """Models written as ``torch.export`` programs: the graph and weights, loaded without ``fn_build`` or pickle.
 
 :func:`export` traces the trained model on the training samples' shapes with the batch dimension left free
-(``torch.export.Dim``), so a bundle predicts any number of rows; :func:`load` reads the program back with
-``torch.export.load``, which rebuilds the graph from its serialised operators and never unpickles code.
-A model whose ``forward`` branches on data, or uses an operator ``torch.export`` cannot trace, raises
+(``torch.export.Dim``), so a bundle predicts any number of rows. :func:`load` runs the archive with
+:mod:`assay_torch.program_reader`, which reads the graph and the raw weights itself and calls aten operators
+eagerly, so a predicting process never imports ``torch._dynamo`` or ``sympy`` (``import torch`` + load + first
+prediction of an iris-sized MLP: 1.2 s, against 2.5 s through ``torch.export.load``; see
+``benchmarks/torch_program_load.py``). A program the reader does not run (custom or higher-order operators,
+mutated buffers, another archive version...) is read by ``torch.export.load`` instead, once
+:func:`assay_torch.program_archive.check` has refused what would make torch run code from the archive (targets
+outside its registered operators, pickled payloads or sample inputs, compiled libraries). A model whose
+``forward`` branches on data, or uses an operator ``torch.export`` cannot trace, raises
 :class:`~assay.errors.ModelExportError`; the bundle then keeps the ``state_dict`` and the user's ``fn_build``.
 """
 
@@ -11,6 +17,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -18,6 +25,7 @@ from torch import nn
 
 from assay import errors
 from assay.contracts import ModelExport
+from assay_torch import program_archive, program_reader
 from assay_torch.training import as_inputs
 
 FORMAT = "torch.export"
@@ -28,15 +36,17 @@ class ExportedModel(nn.Module):
 
     The program was traced in ``eval()`` mode (dropout off, batch-norm running statistics), and an exported
     module cannot switch mode, so :meth:`train` does nothing: the prediction code calls ``model.eval()`` on every
-    model, which must keep working.
+    model, which must keep working. ``program`` is what runs it: a :class:`~assay_torch.program_reader.Program`
+    or the module of a ``torch.export.ExportedProgram``.
     """
 
-    def __init__(self, program: torch.export.ExportedProgram):
+    def __init__(self, program: Callable[..., Any]):
         super().__init__()
-        self.program = program.module()
+        self.program = program
 
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        return self.program(*inputs)
+    def forward(self, *inputs: torch.Tensor) -> Any:
+        with torch.no_grad():
+            return self.program(*inputs)
 
     def train(self, mode: bool = True) -> ExportedModel:
         return self
@@ -72,17 +82,23 @@ def export(model: nn.Module, example: Any) -> ModelExport:
 
 
 def load(data: bytes, format: str) -> ExportedModel:
-    """The program :func:`export` wrote, on the CPU.
+    """The program :func:`export` wrote, on the CPU: run by :mod:`assay_torch.program_reader` where it can be,
+    else by ``torch.export.load``.
 
     Raises:
-        assay.errors.ModelLoadError: another format, or bytes ``torch.export.load`` cannot read.
+        assay.errors.ModelLoadError: another format, bytes neither reader can read, or a graph naming an
+            operation outside torch's registered operators (a tampered archive, which neither reader is given).
     """
     if format != FORMAT:
         raise errors.ModelLoadError(f"the exported model has format {format!r}; assay-torch reads {FORMAT!r}")
+    try:
+        return ExportedModel(program_reader.read(data))
+    except program_archive.Unsupported:
+        pass  # torch.export.load reads every program torch.export.save writes, importing torch._dynamo to do so
     try:
         program = torch.export.load(io.BytesIO(data))
     except Exception as exc:
         first_line = next(iter(str(exc).splitlines()), "")
         raise errors.ModelLoadError(f"the exported torch program cannot be read ({type(exc).__name__}: "
                                     f"{first_line}); it is damaged or was written by another torch version") from exc
-    return ExportedModel(program)
+    return ExportedModel(program.module())

@@ -145,7 +145,7 @@ class TorchBackend(LibraryBackend):
         return exporting.export(model, example)
 
     def model_from_export(self, data: bytes, format: str) -> Any:
-        """``torch.export.load``: the graph and weights, no ``fn_build``, no pickle."""
+        """The graph and weights, run by assay's reader (else ``torch.export.load``): no ``fn_build``, no pickle."""
         from assay_torch import exporting
 
         return exporting.load(data, format)

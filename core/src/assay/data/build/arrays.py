@@ -410,13 +410,13 @@ def write(plan: _Plan, fitted: _Fitted) -> SplitsetData:
                 layout="reshaped" if plan.reshape_indices is not None or plan.frames else LAYOUTS[plan.kind],
             ),
             splitset=dict(
-                samples=common.as_lists(plan.samples), split_sizes={s: len(r) for s, r in plan.samples.items()},
+                samples=dict(plan.samples), split_sizes={s: len(r) for s, r in plan.samples.items()},
                 features_shape=list(fitted.features_shape), label_shape=label_shape, feature_names=kept_names,
                 window=None if plan.window is None else plan.window.to_json(),
                 interpolaters=[step.to_json() for step in plan.interpolaters + _label_steps(labels)] or None,
                 **plan.settings.columns(),
             ),
-            folds=[common.as_lists(fold) for fold in plan.folds],
+            folds=[dict(fold) for fold in plan.folds],
             encoders=encoders,
         )
     data = SplitsetData(splitset_row)

@@ -312,7 +312,7 @@ def rows(plan: Plan, fitted: Fitted) -> dict[str, Any]:
     """The label, the multi-input splitset's feature and splitset columns, and the split columns every input's
     splitset shares (the datasets aside: :func:`write` serialises them)."""
     labels, inputs = plan.labels, fitted.inputs
-    split_fields = dict(samples=common.as_lists(plan.samples),
+    split_fields = dict(samples=dict(plan.samples),
                         split_sizes={s: len(r) for s, r in plan.samples.items()}, **plan.settings.columns())
     return dict(
         label_columns=dict(column=labels.column, dtype=str(labels.series.dtype),
@@ -329,7 +329,7 @@ def rows(plan: Plan, fitted: Fitted) -> dict[str, Any]:
             **split_fields,
         ),
         split_fields=split_fields,
-        folds=[common.as_lists(fold) for fold in plan.folds],
+        folds=[dict(fold) for fold in plan.folds],
         encoders=[common.encoder_rows(fitted.label)] if fitted.label is not None else [],
     )
 

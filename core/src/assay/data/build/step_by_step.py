@@ -397,7 +397,7 @@ def make_foldset(splitset: SplitsetRow, fold_count: int, bin_count: int | None) 
         raise errors.SplitError("fold_count", "folds shuffle windows across time; with time-ordered windows use "
                                 "size_validation, or feature.make_window(..., time_ordered=False) for folds of "
                                 "shuffled windows")
-    train = np.asarray(data_queries.column_value(SplitsetRow, splitset.id, "samples")["train"], dtype=np.int64)
+    train = data_queries.sample_arrays(SplitsetRow, splitset.id)["train"]
     folds = splitting.fold_rows(strata, train, fold_count, int(splitset.seed))
     # a multi-input splitset's inputs get the same folds
     inputs = [entry["splitset_id"] for entry in splitset.inputs or []]

@@ -22,17 +22,15 @@ from assay.data.build import arrays as build_arrays
 from assay.data.build import common, step_by_step, tabular
 from assay.data.build.common import SplitSettings, encoder_rows, fit_step, label_is_categorical
 from assay.data.read.stored import StoredArray
-from assay.db.models import DatasetRow, FeatureRow, LabelRow, SplitsetRow
+from assay.db.models import DatasetRow, FeatureRow, FoldRow, LabelRow, SplitsetRow
 from assay.db.queries import data as data_queries
 from assay.db.queries import steps as step_queries
 
 
 def _stored_splits(splitset_id: int) -> tuple[dict[str, np.ndarray], list[dict[str, np.ndarray]]]:
     """A stored splitset's rows per split, and per split of each fold."""
-    samples = {split: np.asarray(rows, dtype=np.int64)
-               for split, rows in data_queries.column_value(SplitsetRow, splitset_id, "samples").items()}
-    folds = [{split: np.asarray(rows, dtype=np.int64) for split, rows in fold.samples.items()}
-             for fold in data_queries.fold_rows(splitset_id)]
+    samples = data_queries.sample_arrays(SplitsetRow, splitset_id)
+    folds = [data_queries.sample_arrays(FoldRow, fold_id) for fold_id, _ in data_queries.fold_ids(splitset_id)]
     return samples, folds
 
 

@@ -325,12 +325,12 @@ def rows(plan: Plan, fitted: Fitted) -> dict[str, Any]:
     return dict(
         label_columns=label_columns, features=feature_columns(plan),
         splitset=dict(
-            samples=common.as_lists(plan.samples), split_sizes={split: len(r) for split, r in plan.samples.items()},
+            samples=dict(plan.samples), split_sizes={split: len(r) for split, r in plan.samples.items()},
             features_shape=features_shape, label_shape=label_shape, feature_names=names,
             interpolaters=[step.to_json() for step in plan.interpolaters] or None,
             window=None if plan.window is None else plan.window.to_json(), **plan.settings.columns(),
         ),
-        folds=[common.as_lists(fold) for fold in plan.folds], encoders=encoders(fitted),
+        folds=[dict(fold) for fold in plan.folds], encoders=encoders(fitted),
     )
 
 

@@ -81,7 +81,7 @@ class SplitsetData:
 
     # --- rows of the related tables, read once --------------------------------------------------------------
 
-    def _once(self, key: str, load):
+    def _once(self, key: Any, load):
         if key not in self._cache:
             self._cache[key] = load()
         return self._cache[key]
@@ -204,28 +204,41 @@ class SplitsetData:
         sequence's to each sample along its own timesteps."""
         return [Interpolater.from_json(step) for step in (self._row.interpolaters or [])]
 
-    def _fold(self, fold_index: int | None) -> FoldRow | None:
+    def _fold_id(self, fold_index: int | None) -> int | None:
+        """The id of fold ``fold_index`` (``None`` for none), its row indices left unread."""
         if fold_index is None:
             return None
-        folds = self.folds
-        if not folds:
+        fold_ids = self._fold_ids()
+        if not fold_ids:
             raise errors.SplitError("fold_index", f"splitset {self.id} has no folds; pass fold_index=None")
-        if not isinstance(fold_index, (int, np.integer)) or not 0 <= fold_index < len(folds):
-            raise errors.SplitError("fold_index", f"must be 0..{len(folds) - 1}, got {fold_index!r}")
-        return folds[fold_index]
+        if not isinstance(fold_index, (int, np.integer)) or not 0 <= fold_index < len(fold_ids):
+            raise errors.SplitError("fold_index", f"must be 0..{len(fold_ids) - 1}, got {fold_index!r}")
+        return fold_ids[fold_index]
+
+    def _fold_ids(self) -> list[int]:
+        return self._once("fold_ids", lambda: [fold_id for fold_id, _ in queries.fold_ids(self.id)])
 
     def row_indices(self, split: str, fold_index: int | None = None) -> list[int]:
         """Dataset rows of ``split`` in the order :meth:`samples_for` returns them.
 
         With a fold, ``train`` and ``validation`` are the fold's rows; ``test`` stays the splitset's test rows.
         """
-        fold = self._fold(fold_index)
-        if fold is not None and split in ("train", "validation"):
-            return fold.samples[split]
-        if split not in self.samples:
-            available = sorted(self.samples) + (["validation (per fold)"] if self.folds else [])
+        return self._rows(split, fold_index).tolist()
+
+    def _check_split(self, split: str) -> None:
+        splits = self._row.split_sizes  # the split names, without reading their rows
+        if split not in splits:
+            available = sorted(splits) + (["validation (per fold)"] if self._fold_ids() else [])
             raise errors.SplitError("split", f"splitset {self.id} has no {split!r} split; available: {available}")
-        return self.samples[split]
+
+    def _rows(self, split: str, fold_index: int | None) -> np.ndarray:
+        """:meth:`row_indices` as an int64 array, read from the stored bytes without a list in between (cached)."""
+        fold_id = self._fold_id(fold_index)
+        if fold_id is not None and split in ("train", "validation"):
+            rows = self._once(("fold_rows", fold_id), lambda: _read_only(queries.sample_arrays(FoldRow, fold_id)))
+            return rows[split]
+        self._check_split(split)
+        return self._once("split_rows", lambda: _read_only(queries.sample_arrays(SplitsetRow, self.id)))[split]
 
     def encoders(self, fold_index: int | None = None) -> FittedEncoders:
         """The fitted encoders of the splitset (``fold_index=None``) or of one fold, ready to encode raw rows."""
@@ -234,23 +247,23 @@ class SplitsetData:
                 "splitset_id", f"splitset {self.id} is not encoded yet: making a queue with it (algorithm.make_queue "
                                "or Experiment.make) fits its labelcoder and featurecoders"
             )
-        fold = self._fold(fold_index)
+        fold_id = self._fold_id(fold_index)
         key = ("encoders", fold_index)
         if key not in self._cache:
-            self._cache[key] = self._build_encoders(fold, fold_index)
+            self._cache[key] = self._build_encoders(fold_id, fold_index)
         return self._cache[key]
 
     def _stored_encoders(self) -> list[tuple[EncoderSpecRow, list[FittedEncoderRow]]]:
         return self._once("stored_encoders", lambda: queries.encoder_rows(self.id))
 
-    def _build_encoders(self, fold: FoldRow | None, fold_index: int | None) -> FittedEncoders | ArrayEncoders:
+    def _build_encoders(self, fold_id: int | None, fold_index: int | None) -> FittedEncoders | ArrayEncoders:
         if self.kind not in ("tabular", multi_input.KIND):  # a multi-input splitset's own encoder is its label's
-            return self._build_array_encoders(fold, fold_index)
+            return self._build_array_encoders(fold_id, fold_index)
         label, features = None, []
         for spec, fitted_rows in self._stored_encoders():
             # a fold's own fit when there is one; categorical encoders are fitted once on all rows
             by_fold = {row.fold_id: row for row in fitted_rows}
-            row = by_fold.get(fold.id if fold is not None else None) or by_fold[None]
+            row = by_fold.get(fold_id) or by_fold[None]
             encoder = FittedEncoder(
                 role=spec.role, position=spec.position, family_name=spec.family, class_name=spec.class_name,
                 columns=list(spec.columns_matched), output_names=list(row.output_names),
@@ -269,11 +282,11 @@ class SplitsetData:
             label_is_categorical=self.label_is_categorical, interpolaters=self.interpolaters,
         )
 
-    def _build_array_encoders(self, fold: FoldRow | None, fold_index: int | None) -> ArrayEncoders:
+    def _build_array_encoders(self, fold_id: int | None, fold_index: int | None) -> ArrayEncoders:
         label, steps = None, []
         for spec, fitted_rows in self._stored_encoders():
             by_fold = {row.fold_id: row for row in fitted_rows}
-            row = by_fold.get(fold.id if fold is not None else None) or by_fold[None]
+            row = by_fold.get(fold_id) or by_fold[None]
             own_fold = fold_index if row.fold_id is not None else None
             if spec.role == "label":
                 label = FittedEncoder(
@@ -308,7 +321,7 @@ class SplitsetData:
         """
         key = ("samples", split, fold_index)
         if key not in self._cache:
-            rows = np.asarray(self.row_indices(split, fold_index), dtype=np.int64)
+            rows = self._rows(split, fold_index)
             encoders = self.encoders(fold_index)
             if self.kind != "tabular" and self.window is not None:  # windows along each series' timesteps
                 encode = image_windows.encode if self.kind == "image" else sequence_windows.encode
@@ -358,7 +371,7 @@ class SplitsetData:
             return None
         key = ("labels", split, fold_index)
         if key not in self._cache:
-            rows = np.asarray(self.row_indices(split, fold_index), dtype=np.int64)
+            rows = self._rows(split, fold_index)
             self._cache[key] = self.encoders(fold_index).encode_labels(
                 self._label_frame()[self.label_column].iloc[rows])
         return self._cache[key].copy()
@@ -410,6 +423,13 @@ class SplitsetData:
     def clear_cache(self) -> None:
         """Forget cached data and encoded arrays (they are read or encoded again on the next request)."""
         self._cache.clear()
+
+
+def _read_only(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Cached row indices: whatever writes into them by mistake fails instead of changing every later read."""
+    for rows in arrays.values():
+        rows.setflags(write=False)
+    return arrays
 
 
 def _kind(dtype: Any) -> str:

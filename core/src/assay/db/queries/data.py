@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from sqlalchemy import func, insert, select
+import numpy as np
+from sqlalchemy import LargeBinary, func, insert, select, type_coerce
 from sqlalchemy.orm import Session, undefer
 
 from assay import errors
-from assay.db import arrays
+from assay.db import arrays, rowindices
 from assay.db.engine import current_url, session_scope
 from assay.db.models import (
     Base,
@@ -104,6 +105,15 @@ def fold_rows(splitset_id: int) -> list[FoldRow]:
         ).all())
 
 
+def sample_arrays(row_type: type[SplitsetRow] | type[FoldRow], row_id: int) -> dict[str, np.ndarray]:
+    """The row indices of a splitset's splits or of a fold as int64 arrays, decoded from the stored bytes
+    (``row.samples`` gives the same as lists)."""
+    column = type_coerce(row_type.samples, LargeBinary)
+    with session_scope() as session:
+        data = session.execute(select(column).where(row_type.id == row_id)).scalar_one()
+    return rowindices.loads_arrays(data)
+
+
 def fold_ids(splitset_id: int) -> list[tuple[int, int]]:
     """``(fold id, fold_index)`` of each fold of a splitset, by index."""
     with session_scope() as session:
@@ -195,7 +205,7 @@ def store_new_dataset(serialized: SerializedData, fields: dict[str, Any]) -> Dat
 
 
 def store_splitset(serialized: SerializedData, dataset_fields: dict[str, Any], label: dict[str, Any] | None,
-                   features: dict[str, Any], splitset: dict[str, Any], folds: list[dict[str, list[int]]],
+                   features: dict[str, Any], splitset: dict[str, Any], folds: list[dict[str, Any]],
                    encoders: list[tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]],
                    ) -> tuple[SplitsetRow, LabelRow | None, FeatureRow]:
     """Store a dataset (or find it), its label and feature columns, a splitset, its folds and its encoders in one
@@ -206,7 +216,7 @@ def store_splitset(serialized: SerializedData, dataset_fields: dict[str, Any], l
         label: LabelRow columns but ``dataset_id``, or ``None`` when unsupervised.
         features: FeatureRow columns but ``dataset_id``.
         splitset: SplitsetRow columns but the ids.
-        folds: each fold's ``{"train": rows, "validation": rows}``, by fold index.
+        folds: each fold's ``{"train": rows, "validation": rows}`` (lists or integer arrays), by fold index.
         encoders: per encoder, its EncoderSpecRow columns but ``splitset_id``, and its fitted encoders as
             ``{fold index or None: (bytes, output names)}``.
     """
@@ -217,7 +227,7 @@ def store_splitset(serialized: SerializedData, dataset_fields: dict[str, Any], l
 
 def store_array_splitset(sha256: str, new_dataset: Any, label_data: tuple[SerializedData, dict[str, Any]] | None,
                          label: dict[str, Any] | None, features: dict[str, Any], splitset: dict[str, Any],
-                         folds: list[dict[str, list[int]]],
+                         folds: list[dict[str, Any]],
                          encoders: list[tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]],
                          ) -> tuple[SplitsetRow, LabelRow | None, FeatureRow]:
     """:func:`store_splitset` for sequence or image samples: the array dataset is found by ``sha256`` or added
@@ -235,7 +245,7 @@ def store_array_splitset(sha256: str, new_dataset: Any, label_data: tuple[Serial
 
 def store_multi_splitset(label_data: tuple[SerializedData, dict[str, Any]], label: dict[str, Any],
                          features: dict[str, Any], splitset: dict[str, Any], inputs: list[dict[str, Any]],
-                         folds: list[dict[str, list[int]]],
+                         folds: list[dict[str, Any]],
                          encoders: list[tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]],
                          ) -> tuple[SplitsetRow, LabelRow, FeatureRow]:
     """A multi-input splitset in one transaction: the label dataset, each input's dataset (found or added), feature,
@@ -269,7 +279,7 @@ def store_multi_splitset(label_data: tuple[SerializedData, dict[str, Any]], labe
 
 
 def _add_splitset(session: Session, dataset_id: int, label_dataset_id: int | None, label: dict[str, Any] | None,
-                  features: dict[str, Any], splitset: dict[str, Any], folds: list[dict[str, list[int]]],
+                  features: dict[str, Any], splitset: dict[str, Any], folds: list[dict[str, Any]],
                   encoders: list[tuple[dict[str, Any], dict[int | None, tuple[bytes, list[str]]]]],
                   ) -> tuple[SplitsetRow, LabelRow | None, FeatureRow]:
     label_row = None
@@ -283,6 +293,8 @@ def _add_splitset(session: Session, dataset_id: int, label_dataset_id: int | Non
                                feature_id=feature_row.id, **splitset)
     session.add(splitset_row)
     session.flush()
+    # the row indices may have come as arrays: read on request, they come back as the lists every stored row gives
+    session.expire(splitset_row, ["samples"])
     fold_ids = {}
     if folds:  # the folds as one object too, as the step-by-step API makes them (AIQC's Foldset)
         session.add(FoldsetRow(splitset_id=splitset_row.id, fold_count=len(folds),
@@ -292,7 +304,7 @@ def _add_splitset(session: Session, dataset_id: int, label_dataset_id: int | Non
         session.add(fold_row)
         session.flush()
         fold_ids[index] = fold_row.id
-        # millions of row indices as Python ints are large: drop them; folds read them on demand
+        # millions of row indices are large: drop them; folds read them on demand
         session.expire(fold_row, ["samples"])
     for spec, fitted in encoders:
         add_encoder(session, splitset_row.id, spec, fitted, fold_ids)
