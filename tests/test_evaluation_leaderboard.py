@@ -342,3 +342,22 @@ def test_metrics_table_and_leaderboard_equal_a_plain_reading_of_the_stored_rows_
         assert got["best_predictor_id"].tolist() == best["predictor_id"].tolist()
         assert board["combo_index"].tolist() == by_combo.sort_values(
             ["accuracy_mean", "accuracy_std"], ascending=[False, True], kind="stable").index.tolist()
+
+
+def test_reading_a_leaderboard_leaves_the_garbage_collector_as_it_found_it(db):
+    """The runs are read with the cyclic collector paused; afterwards it runs again, or stays off when the
+    program had turned it off itself."""
+    import gc
+
+    queue = make_queue({"neuron_count": [1, 2]})
+    store(queue, lambda job, split: {"accuracy": 0.5 + job.hyperparameters["neuron_count"] / 10})
+    queue.leaderboard()
+    queue.metrics_to_pandas()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        queue.leaderboard()
+        queue.metrics_to_pandas()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
