@@ -192,10 +192,12 @@ def metric_columns(texts: Sequence[str | None], index: pd.Index) -> pd.DataFrame
 
     Numbers only (what metrics are) are read by pyarrow's JSON reader, three times faster than the json module
     over ten thousand rows; a tagged value (a non-finite metric, see :mod:`assay.db.jsontype`) or anything else
-    the reader refuses takes the json module, which decodes it as the column type would.
+    the reader refuses takes the json module, which decodes it as the column type would. Tags start with ``$``,
+    so a ``$`` anywhere sends the rows to the json module (one byte is found 20 times faster than ``"$``, whose
+    quote is in every key: 20 ms over 100,000 rows).
     """
     document = "\n".join(text or "{}" for text in texts).encode()
-    if texts and b'"$' not in document:
+    if texts and b"$" not in document:
         try:
             table = pa_json.read_json(io.BytesIO(document), read_options=pa_json.ReadOptions(use_threads=False))
         except pa.ArrowInvalid:
