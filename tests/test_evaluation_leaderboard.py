@@ -270,3 +270,94 @@ def test_metric_direction_follows_its_name(metric, higher):
 def test_main_metric_direction_comes_from_the_analysis_type():
     assert tables.higher_is_better("r2", "regression") is True
     assert tables.higher_is_better("accuracy", "classification_binary") is True
+
+
+def _reference_table(queue):
+    """``metrics_to_pandas()`` built the plain way: every stored prediction read through the ORM (its metrics
+    decoded by the JSON column type), one dict per row, pandas' own constructor."""
+    from sqlalchemy import select
+
+    from assay.db.models import HyperparamcomboRow, PredictorRow
+
+    with db_engine.session_scope() as session:
+        found = session.execute(
+            select(JobRow.id, PredictorRow.id, JobRow.run_index, HyperparamcomboRow.combo_index,
+                   HyperparamcomboRow.hyperparameters, JobRow.fold_index, JobRow.repeat_index, PredictionRow.split,
+                   PredictionRow.metrics)
+            .join(PredictorRow, PredictorRow.job_id == JobRow.id)
+            .join(PredictionRow, PredictionRow.predictor_id == PredictorRow.id)
+            .join(HyperparamcomboRow, HyperparamcomboRow.id == JobRow.hyperparamcombo_id)
+            .where(JobRow.queue_id == queue.id, PredictionRow.split != "inference").order_by(JobRow.id)
+        ).all()
+    metric_names = list(dict.fromkeys(name for row in found for name in row[8]))
+    records = [{"queue_id": queue.id, "job_id": job_id, "predictor_id": predictor_id, "run_index": run_index,
+                "combo_index": combo_index, **hyperparameters, "fold_index": fold, "repeat_index": repeat,
+                "split": split, **{name: metrics.get(name) for name in metric_names}}
+               for job_id, predictor_id, run_index, combo_index, hyperparameters, fold, repeat, split, metrics in found]
+    table = pd.DataFrame.from_records(records)
+    table["fold_index"] = table["fold_index"].astype("Int64")
+    table[metric_names] = table[metric_names].astype(float)
+    order = table["split"].map({"train": 0, "validation": 1, "test": 2})
+    return table.assign(order=order).sort_values(["run_index", "order"], kind="stable").drop(
+        columns="order").reset_index(drop=True), metric_names
+
+
+def test_metrics_table_and_leaderboard_equal_a_plain_reading_of_the_stored_rows_on_either_database(any_db,
+                                                                                                 monkeypatch):
+    """Read in chunks and parsed column by column, the tables hold exactly what the stored rows say: NaN and
+    infinities (stored tagged), JSON nulls, metrics some runs lack, a metric of the user's own, in the order the
+    names first appear."""
+    queue = make_queue({"neuron_count": [1, 2, 3], "activation": ["relu", "tanh"]}, repeat_count=3)
+
+    def metrics(job, split):
+        n, repeat = job.hyperparameters["neuron_count"], job.repeat_index
+        values = {"accuracy": 0.5 + 0.1 * n + 0.013 * repeat + 0.001 * (split == "test"),
+                  "f1": float("nan") if repeat == 0 else 1 / (n + repeat + 0.5),
+                  "loss": float("inf") if (n, repeat) == (2, 1) else 1.0 / n + 0.01 * repeat,
+                  "my_score": None if repeat == 2 else n * 0.3 - repeat / 7}
+        if job.hyperparameters["activation"] == "tanh":  # relu runs have no roc_auc at all
+            values["roc_auc"] = 0.7 + 0.01 * repeat
+        return values
+
+    store(queue, metrics)
+    expected, names = _reference_table(queue)
+    for chunk in (tables.READ_CHUNK, 4):
+        monkeypatch.setattr(tables, "READ_CHUNK", chunk)
+        table = queue.metrics_to_pandas()
+        pd.testing.assert_frame_equal(table, expected, check_exact=True)
+        board = tables.leaderboard(queue.id, significance=False)
+        runs = expected[expected["split"] == "validation"]
+        ordered = ["accuracy", *[name for name in names if name != "accuracy"]]
+        grouped = runs.groupby("combo_index")[ordered]
+        by_combo = pd.DataFrame({f"{name}_{stat}": getattr(grouped, stat)()[name]
+                                 for name in ordered for stat in tables.STATISTICS})
+        got = board.set_index("combo_index").sort_index()
+        # the same runs' values (the table above is exact); a mean's last bit depends on how pandas blocks the
+        # columns it sums (0.713 or 0.7130000000000001 for one combination here), not on what was read
+        pd.testing.assert_frame_equal(got[list(by_combo.columns)], by_combo, rtol=1e-15, atol=0, check_names=False)
+        assert np.isinf(got["loss_max"]).sum() == 2
+        assert got["my_score_mean"].notna().all()
+        assert got["roc_auc_mean"].isna().sum() == 3  # the relu combinations
+        best = runs.sort_values(["accuracy", "run_index"], ascending=[False, True]).groupby("combo_index").first()
+        assert got["best_predictor_id"].tolist() == best["predictor_id"].tolist()
+        assert board["combo_index"].tolist() == by_combo.sort_values(
+            ["accuracy_mean", "accuracy_std"], ascending=[False, True], kind="stable").index.tolist()
+
+
+def test_reading_a_leaderboard_leaves_the_garbage_collector_as_it_found_it(db):
+    """The runs are read with the cyclic collector paused; afterwards it runs again, or stays off when the
+    program had turned it off itself."""
+    import gc
+
+    queue = make_queue({"neuron_count": [1, 2]})
+    store(queue, lambda job, split: {"accuracy": 0.5 + job.hyperparameters["neuron_count"] / 10})
+    queue.leaderboard()
+    queue.metrics_to_pandas()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        queue.leaderboard()
+        queue.metrics_to_pandas()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
