@@ -298,9 +298,9 @@ def test_a_two_input_model_answers_inputs_by_name_with_base64_images(tmp_path):
     queue = _keras_queue(splitset)
     queue.run_jobs(progress=False)
     path = queue.predictors[0].export(tmp_path / "galaxy.assay")
+    rows = splitset.row_indices("test")[:4]  # read from the database, before the server runs without it
     db_engine.dispose()
     galaxies = datum.galaxy_morphology()
-    rows = splitset.row_indices("test")[:4]
     table, images = galaxies["table"].iloc[rows], [galaxies["images"][i] for i in rows]
     photos = [base64.b64encode(Path(image).read_bytes()).decode() for image in images]
     wanted = assay.load_bundle(path).predict([table, images]).to_dict(orient="records")
