@@ -44,6 +44,16 @@ def outcome(call, *args):
     return ("ok", np.asarray(value), sorted(str(w.message) for w in caught))
 
 
+def assert_encodes_alike(encoder, twin, fitted_rows, new_rows):
+    """The portable ``twin`` transforms the fitted and the new rows as ``encoder`` does, directly and through the
+    encoder family, and names the same output columns."""
+    for table in (fitted_rows, new_rows):
+        assert_same(outcome(encoder.transform, table), outcome(twin.transform, table))
+        assert_same(outcome(FAMILY.transform, encoder, table), outcome(FAMILY.transform, twin, table))
+    columns = list(fitted_rows.columns)
+    assert FAMILY.output_names(twin, columns) == FAMILY.output_names(encoder, columns)
+
+
 def assert_same(expected, got):
     assert expected[0] == got[0], f"scikit-learn: {expected[:1]}, portable: {got[:1]}"
     if expected[0] == "ok":
@@ -160,11 +170,7 @@ def test_a_portable_one_hot_encoder_encodes_exactly_as_scikit_learn(data, rows):
         return
     twin = round_trip(encoder)
 
-    for table in (fitted_rows, new_rows):
-        assert_same(outcome(encoder.transform, table), outcome(twin.transform, table))
-        assert_same(outcome(FAMILY.transform, encoder, table), outcome(FAMILY.transform, twin, table))
-    assert FAMILY.output_names(twin, list(fitted_rows.columns)) == FAMILY.output_names(encoder,
-                                                                                       list(fitted_rows.columns))
+    assert_encodes_alike(encoder, twin, fitted_rows, new_rows)
 
 
 @SETTINGS
@@ -179,11 +185,7 @@ def test_a_portable_ordinal_encoder_encodes_exactly_as_scikit_learn(data, rows):
         return
     twin = round_trip(encoder)
 
-    for table in (fitted_rows, new_rows):
-        assert_same(outcome(encoder.transform, table), outcome(twin.transform, table))
-        assert_same(outcome(FAMILY.transform, encoder, table), outcome(FAMILY.transform, twin, table))
-    assert FAMILY.output_names(twin, list(fitted_rows.columns)) == FAMILY.output_names(encoder,
-                                                                                       list(fitted_rows.columns))
+    assert_encodes_alike(encoder, twin, fitted_rows, new_rows)
 
 
 @pytest.mark.parametrize("handle_unknown", ["error", "ignore"])
