@@ -216,7 +216,6 @@ class Dashboard:
 
         predictor_id = request.path_params["predictor_id"]
         await run_in_threadpool(lifecycle.flip_star, predictor_id)
-        self.pages.forget_stars()
         back = form.get("back", [""])[0]
         # only a path of this dashboard: never another site
         target = back if back.startswith("/") and not back.startswith("//") and "\\" not in back \

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from concurrent.futures import Future
 from queue import SimpleQueue
 from typing import Any
 
@@ -39,11 +37,6 @@ PROBABILITY_COLUMNS = 10
 COMPARE_MIN, COMPARE_MAX = 2, 4
 #: values of one hyperparameter listed on a queue page (a grid of 10,000 seeds lists the first ones and a count)
 GRID_VALUES_SHOWN = 50
-#: seconds a queue's starred combinations are shown as read before they are read again, on a thread of their own
-#: while the page shows them as they were. Reading them visits every predictor row of the queue (``is_starred`` has
-#: no index): 120 ms at 100,000 runs, more than the rest of a cached view. A star set from this dashboard shows at
-#: once (it forgets them); one set from Python on a view after this long.
-STARS_SECONDS = 5.0
 
 
 class _Lru:
@@ -67,20 +60,6 @@ class _Lru:
             self._items.move_to_end(key)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
-
-
-def _in_background(function: Callable[[], Any], name: str) -> Future:
-    """``function()`` run on a daemon thread of its own; its result (or exception) in the future returned."""
-    future: Future = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(function())
-        except BaseException as exc:  # handed to whoever asks the future
-            future.set_exception(exc)
-
-    threading.Thread(target=run, name=name, daemon=True).start()
-    return future
 
 
 class _Serial:
@@ -130,10 +109,6 @@ class Pages:
     def __init__(self) -> None:
         self._boards = _Lru(64)
         self._balances = _Lru(64)
-        self._stars: dict[int, tuple[float, set[int]]] = {}
-        self._stars_reading: set[int] = set()
-        self._stars_forgotten = 0  # counts forget_stars(): a read begun before it is not kept
-        self._stars_lock = threading.Lock()
         self._completing: set[Hashable] = set()  # leaderboards whose p-values are being computed
         self._completing_lock = threading.Lock()
         self._significance = _Serial("assay-dashboard-significance")
@@ -158,7 +133,6 @@ class Pages:
             if summary["counts"].get("succeeded"):
                 try:
                     self._board(summary, None, None, wait=True)
-                    self.starred(summary["id"]).result()
                 except errors.AssayError:
                     continue
 
@@ -215,45 +189,6 @@ class Pages:
         self._boards.put(key, done)
         return done
 
-    def starred(self, queue_id: int) -> Future:
-        """The queue's combinations with a starred model: read now on a thread of their own the first time (the
-        caller computes the leaderboard meanwhile), afterwards as last read, read again on a thread when older
-        than :data:`STARS_SECONDS` (the next view shows what it read)."""
-        now = time.monotonic()
-        with self._stars_lock:
-            found = self._stars.get(queue_id)
-            generation = self._stars_forgotten
-            stale = found is None or now - found[0] >= STARS_SECONDS
-            reading = stale and queue_id not in self._stars_reading
-            if reading:
-                self._stars_reading.add(queue_id)
-
-        def read() -> set[int]:
-            try:
-                starred = lifecycle.starred_combo_indexes(queue_id)
-                with self._stars_lock:
-                    if generation == self._stars_forgotten:
-                        self._stars[queue_id] = (now, starred)
-                return starred
-            finally:
-                with self._stars_lock:
-                    self._stars_reading.discard(queue_id)
-
-        if found is None:  # never read: this view waits for it (a read already under way is simply repeated)
-            return _in_background(read if reading else (lambda: lifecycle.starred_combo_indexes(queue_id)),
-                                  "assay-dashboard-stars")
-        if reading:
-            _in_background(read, "assay-dashboard-stars")
-        shown: Future = Future()
-        shown.set_result(found[1])
-        return shown
-
-    def forget_stars(self) -> None:
-        """Read the stars again on the next view (this dashboard starred or unstarred a model)."""
-        with self._stars_lock:
-            self._stars.clear()
-            self._stars_forgotten += 1
-
     def queue_summary(self, queue_id: int) -> dict[str, Any]:
         summary = queries.queue_summary(queue_id)
         if summary is None:
@@ -275,18 +210,17 @@ class Pages:
         """The parts of the queue page that change while it runs: leaderboard, running and failed jobs."""
         board_error = None
         board = None
-        starring = None
         if summary["counts"].get("succeeded"):
-            # the stars are read beside the leaderboard (both wait on the database, neither needs the other)
-            starring = self.starred(summary["id"])
             try:
                 board = self._board(summary, view.split, view.metric)
             except errors.ValidationError as exc:  # a split or metric typed into the address bar
                 board_error = str(exc)
-        if board is not None and starring is not None:  # starred combinations first (a star is not in the signature)
+        if board is not None:
+            # starred combinations first, read on every view (a star is not in the signature; the read goes through
+            # the partial index ix_predictor_starred: 0.1 ms at 100,000 runs), so a star set anywhere shows at once
             from assay.evaluation import stars
 
-            board = stars.starred_first(board, starring.result() if len(board) else set())
+            board = stars.starred_first(board, lifecycle.starred_combo_indexes(summary["id"]) if len(board) else set())
         table = leaderboard_table(board, view) if board is not None else None
         choices = {"splits": [], "metrics": []}
         best_id = table["best_overall"] if table is not None else None
