@@ -19,21 +19,12 @@ import pandas as pd
 
 from assay import errors
 from assay.dashboard.formatting import number
+from assay.inference.schema import dtype_kind
 
 #: distinct training values up to which a text column gets a list to choose from
 CHOICES_MAX = 60
 #: models kept loaded for what-if requests (loading a model costs far more than predicting one row)
 CACHED_MODELS = 4
-
-
-def _kind(dtype: str) -> str:
-    if pd.api.types.is_bool_dtype(dtype):
-        return "bool"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "integer"
-    if pd.api.types.is_float_dtype(dtype):
-        return "float"
-    return "text"
 
 
 def _shown(value: Any) -> str:
@@ -90,7 +81,7 @@ class WhatIf:
         fields = []
         for position, column in enumerate(splitset.feature_columns):
             dtype = str(splitset.feature_dtypes[column])
-            kind = _kind(dtype)
+            kind = dtype_kind(dtype)  # datetime and other kinds are offered as text
             values = rows[column].dropna()
             field: dict[str, Any] = {"name": f"f{position}", "column": column, "dtype": dtype, "kind": kind}
             if kind in ("integer", "float"):

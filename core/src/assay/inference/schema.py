@@ -67,8 +67,9 @@ class InputSchema:
         )
 
 
-def _kind(dtype: Any) -> str:
-    """A coarse family of a dtype (or dtype name): the unit of compatibility."""
+def dtype_kind(dtype: Any) -> str:
+    """A coarse family of a dtype (or dtype name): the unit of compatibility (``bool``, ``integer``, ``float``,
+    ``datetime``, ``text`` or ``other``)."""
     if isinstance(dtype, str):
         try:
             dtype = pd.api.types.pandas_dtype(dtype)
@@ -102,7 +103,7 @@ def _whole_numbers(series: pd.Series) -> bool:
 
 def _problem(column: str, series: pd.Series, trained: str) -> str | None:
     """Why ``series`` cannot stand in for a column trained as ``trained``; ``None`` when it can."""
-    expected, found = _kind(trained), _kind(series.dtype)
+    expected, found = dtype_kind(trained), dtype_kind(series.dtype)
     if str(series.dtype) == trained:
         return None
     if expected == "float" and found in {"float", "integer"}:
