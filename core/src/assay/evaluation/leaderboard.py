@@ -231,7 +231,7 @@ def _split_runs(queue_id: int, split: str | None,
 
 
 class _RunColumns(NamedTuple):
-    """:func:`assay.db.queries.results.split_metric_runs`'s rows as columns, row for row: ``fold_index`` as its
+    """:func:`assay.db.queries.results.split_metric_run_chunks`' rows as columns, row for row: ``fold_index`` as its
     values (0 where missing) and ``no_fold`` (where it is missing), the metrics as :func:`metric_columns`."""
 
     combo_ids: np.ndarray
@@ -268,7 +268,7 @@ class _RunColumns(NamedTuple):
 
 
 def _read_runs(queue_id: int, split: str) -> _RunColumns:
-    """:func:`assay.db.queries.results.split_metric_runs`'s rows as columns (:class:`_RunColumns`).
+    """:func:`assay.db.queries.results.split_metric_run_chunks`' rows as columns (:class:`_RunColumns`).
 
     The rows are read in chunks of :data:`READ_CHUNK`, and each chunk turned into columns on a thread while the
     next is read, so no list of every row is kept. Only SQLite's stepping and pyarrow's parse run without the GIL;
@@ -336,7 +336,8 @@ def leaderboard(queue_id: int, split: str | None = None, metric: str | None = No
         assay.errors.ValidationError: ``split`` or ``metric`` does not exist in this queue's results, or
             ``significance`` is not ``True``, ``False`` or ``"deferred"``.
     """
-    if significance != DEFERRED if isinstance(significance, str) else not isinstance(significance, (bool, np.bool_)):
+    valid = significance == DEFERRED if isinstance(significance, str) else isinstance(significance, (bool, np.bool_))
+    if not valid:
         raise errors.ValidationError("significance", f"must be True, False or {DEFERRED!r}, got {significance!r}")
     # the search's objective ranks by default: its split, and its metric and direction on that split
     objective = (queries.queue_objective(queue_id) if split is None or metric is None else None) or {}

@@ -328,8 +328,13 @@ BULK_RUNS = 200
 def reads_predictions(board: pd.DataFrame, metric: str, fold_runs: pd.DataFrame | None) -> bool:
     """Whether :func:`versus_best` would read stored predictions for this ranked leaderboard: one split (no
     ``fold_runs``), two ranked combinations or more, and a metric with a per-row form."""
-    return (fold_runs is None and int(board["rank"].notna().sum()) >= 2 and metric != "loss"
-            and has_row_scores(metric))
+    return fold_runs is None and int(board["rank"].notna().sum()) >= 2 and _bootstrapped(metric)
+
+
+def _bootstrapped(metric: str) -> bool:
+    """Whether one split's p-values of ``metric`` are bootstrapped from stored predictions: a metric with a
+    per-row form (the mean loss a run stored has none)."""
+    return metric != "loss" and has_row_scores(metric)
 
 
 def versus_best(queue_id: int, board: pd.DataFrame, split: str, metric: str, higher: bool,
@@ -367,7 +372,7 @@ def versus_best(queue_id: int, board: pd.DataFrame, split: str, metric: str, hig
         p_values[:] = board["combo_index"].map(by_combo).to_numpy(float)
         p_values[board["combo_index"] == best] = np.nan
         return p_values, None
-    if metric == "loss" or not has_row_scores(metric):
+    if not _bootstrapped(metric):
         return p_values, (f"p_value_vs_best is not computed for {metric!r} with one split: compare combinations "
                           "with queue.compare(a, b)")
     within = (ranked["run_count"].cumsum() <= BULK_RUNS).to_numpy(copy=True)

@@ -227,17 +227,13 @@ def split_evaluated(queue_id: int, split: str) -> bool:
         )).scalar())
 
 
-def split_metric_runs(queue_id: int, split: str) -> list[tuple[int, int, int, str | None, int | None, int]]:
-    """``(hyperparamcombo id, run_index, predictor id, metrics as JSON text, fold_index, repeat_index)`` of every
-    trained model of a queue evaluated on ``split``, in no particular order: what a leaderboard ranks (and pairs,
-    for ``p_value_vs_best``), from one query over the job, predictor and prediction indexes (no model or prediction
-    arrays; no join or sort the caller does more cheaply)."""
-    return plain_rows(_split_metric_query(queue_id, split))
-
-
 def split_metric_run_chunks(queue_id: int, split: str,
                             size: int) -> Iterator[list[tuple[int, int, int, str | None, int | None, int]]]:
-    """:func:`split_metric_runs` in lists of at most ``size`` rows, as they are read."""
+    """``(hyperparamcombo id, run_index, predictor id, metrics as JSON text, fold_index, repeat_index)`` of every
+    trained model of a queue evaluated on ``split``, in no particular order, in lists of at most ``size`` rows as
+    they are read: what a leaderboard ranks (and pairs, for ``p_value_vs_best``), from one query over the job,
+    predictor and prediction indexes (no model or prediction arrays; no join or sort the caller does more
+    cheaply)."""
     return plain_row_chunks(_split_metric_query(queue_id, split), size)
 
 
